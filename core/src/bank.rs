@@ -1,0 +1,965 @@
+//! The bank's state machines (`docs/PROTOCOL.md` §5.1, §5.5–§5.9, §7): issuance, the custody
+//! chain of each scrip and the checks on captures, audit selection and verification, penalties,
+//! redemption, recall and expiry, and the double-entry postings each of them makes.
+//!
+//! The bank shell stores one [`ScripBook`] per scrip (row-locked), calls these transitions, and
+//! appends the [`Posting`]s they return in the same transaction.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use crate::custody::{Cursor, Custody, chain_genesis, chain_step};
+use crate::error::{DecodeError, Error, Rejection};
+use crate::objects::{
+    AccountRequest, Action, Claim, PaymentOrder, Recall, Scrip, Transfer, redemption_digest,
+};
+use crate::signed::{SecretKey, Signed, Verified};
+use crate::types::{AccountId, Digest, Holder, Micros, PublicKey, TimestampMs, VendorId};
+use crate::wire::{Decode, Encode, Reader, Writer};
+
+/// One in a million: probabilities are integers of parts per million.
+pub const PPM: u64 = 1_000_000;
+
+/// The bank's audit policy (§7). With audit probability `p` for a claim and a penalty of
+/// `k · over-claim / p`, an over-claim of `x` gains `x` when unaudited and loses `k·x/p` when
+/// audited, so its expected value is `(1 − p)·x − k·x < 0` for any `k ≥ 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// The least audit probability of any claim, in parts per million.
+    pub audit_floor_ppm: u64,
+    /// Claims of this amount or more are always audited; below it the probability grows in
+    /// proportion to the amount (weighting by amount).
+    pub full_audit_micros: u64,
+    /// The penalty factor `k`, in thousandths (2000 = 2.0). At least 1000.
+    pub penalty_permille: u64,
+    /// The bond a vendor posts at registration; penalties are taken from it first.
+    pub bond_micros: u64,
+}
+
+impl Policy {
+    /// The default policy: at least 5 % of claims audited, every claim of 1 unit or more
+    /// audited, penalty factor 2, bond 10 units.
+    pub const DEFAULT: Self = Self {
+        audit_floor_ppm: 50_000,
+        full_audit_micros: 1_000_000,
+        penalty_permille: 2_000,
+        bond_micros: 10_000_000,
+    };
+
+    /// Audit every claim (p = 1).
+    pub const AUDIT_ALL: Self = Self {
+        audit_floor_ppm: PPM,
+        ..Self::DEFAULT
+    };
+
+    /// The audit probability of a claim of `amount`, in parts per million.
+    #[must_use]
+    pub fn audit_ppm(&self, amount: Micros) -> u64 {
+        let weighted = if self.full_audit_micros == 0 {
+            PPM
+        } else {
+            let w = u128::from(amount.0) * u128::from(PPM) / u128::from(self.full_audit_micros);
+            u64::try_from(w.min(u128::from(PPM))).unwrap_or(PPM)
+        };
+        weighted.max(self.audit_floor_ppm).min(PPM)
+    }
+
+    /// Whether a claim of `amount` is audited, given 8 uniformly random bytes from the caller.
+    #[must_use]
+    pub fn select_for_audit(&self, amount: Micros, random: u64) -> bool {
+        random % PPM < self.audit_ppm(amount)
+    }
+
+    /// The penalty for an over-claim found by an audit that was selected with `audit_ppm`.
+    #[must_use]
+    pub fn penalty(&self, overclaim: Micros, audit_ppm: u64) -> Micros {
+        let p = u128::from(audit_ppm.max(1));
+        let x = u128::from(overclaim.0) * u128::from(self.penalty_permille) * u128::from(PPM)
+            / (1000 * p);
+        Micros(u64::try_from(x).unwrap_or(u64::MAX))
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A ledger account of the bank's double-entry books.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LedgerAccount {
+    /// Money outside the system: deposits come from it, withdrawals go to it.
+    External,
+    /// A customer's or vendor's spendable balance.
+    Account(AccountId),
+    /// A vendor's bond.
+    Bond(AccountId),
+    /// Outstanding scrip: the sum of every live scrip's unspent balance.
+    Float,
+    /// Penalties taken from cheating vendors.
+    Penalties,
+}
+
+/// Why money moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PostingKind {
+    /// Money came in.
+    Deposit = 1,
+    /// Money went out.
+    Withdrawal = 2,
+    /// A scrip was issued.
+    Issue = 3,
+    /// A vendor captured payments.
+    Capture = 4,
+    /// An audit clawed back an over-claim.
+    Clawback = 5,
+    /// A penalty was charged.
+    Penalty = 6,
+    /// What was left on a scrip went back to an account (redemption, expiry, recall).
+    Refund = 7,
+    /// The arbiter ruled a refund.
+    Ruling = 8,
+    /// A vendor posted its bond.
+    BondPosted = 9,
+}
+
+/// One movement of money: `amount` leaves `debit` and enters `credit`. Appended, never
+/// rewritten.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Posting {
+    /// The account money leaves.
+    pub debit: LedgerAccount,
+    /// The account money enters.
+    pub credit: LedgerAccount,
+    /// How much.
+    pub amount: Micros,
+    /// Why.
+    pub kind: PostingKind,
+}
+
+/// An in-memory double-entry ledger: the model the bank's SQL books follow, used by the
+/// simulation and tests. Balances are signed: `External` goes negative by what was deposited.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    balances: BTreeMap<LedgerAccount, i128>,
+}
+
+impl Ledger {
+    /// Applies postings; an account other than `External` may not go below zero.
+    ///
+    /// # Errors
+    /// [`Rejection::InsufficientBalance`] and nothing applied, if one would.
+    pub fn apply(&mut self, postings: &[Posting]) -> Result<(), Error> {
+        let mut next = self.balances.clone();
+        for p in postings {
+            let amount = i128::from(p.amount.0);
+            *next.entry(p.debit).or_insert(0) -= amount;
+            *next.entry(p.credit).or_insert(0) += amount;
+            if p.debit != LedgerAccount::External && next[&p.debit] < 0 {
+                return Err(Rejection::InsufficientBalance {
+                    balance_micros: u64::try_from(self.balance(p.debit)).unwrap_or(0),
+                }
+                .into());
+            }
+        }
+        self.balances = next;
+        Ok(())
+    }
+
+    /// The balance of one account.
+    #[must_use]
+    pub fn balance(&self, account: LedgerAccount) -> i128 {
+        self.balances.get(&account).copied().unwrap_or(0)
+    }
+
+    /// The sum over all accounts: zero in a balanced ledger.
+    #[must_use]
+    pub fn total(&self) -> i128 {
+        self.balances.values().sum()
+    }
+}
+
+/// The bank's record of one custody segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Segment {
+    holder: Holder,
+    /// The digest of what opened it: the scrip for segment 0, a transfer certificate otherwise.
+    opened_by: Digest,
+    balance_in: Micros,
+    /// How far it has been captured.
+    cursor: Cursor,
+    /// The balance and last sequence number handed on, once the bank knows the certificate.
+    closed: Option<(Micros, u64)>,
+    /// Whether the holder's closing claim was captured.
+    closing_captured: bool,
+}
+
+/// Where a scrip stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScripStatus {
+    /// Spendable.
+    Live,
+    /// A recall was sent; if the holder does not answer by the deadline the bank closes it.
+    Recalling {
+        /// The deadline.
+        deadline: TimestampMs,
+    },
+    /// Handed back to the bank (redemption, recall answered, expiry): what was left went back.
+    /// Earlier holders may still capture up to what they handed on.
+    Closed,
+    /// The holder of `segment` never answered a recall: the bank refunded what was proven and
+    /// refuses captures of that segment and later ones.
+    Forfeited {
+        /// The first segment refused.
+        segment: u32,
+    },
+}
+
+/// A claim the bank accepted, with what an audit needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Captured {
+    /// The amount credited to the vendor.
+    pub amount: Micros,
+    /// Where the segment's capture stood before the claim (the audit starts there).
+    pub from: Cursor,
+    /// The postings to append.
+    pub postings: Vec<Posting>,
+}
+
+/// What a scrip's refund pays and to whom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Closing {
+    /// The amount refunded.
+    pub refund: Micros,
+    /// The postings to append (none if the refund waits for an anonymous owner).
+    pub postings: Vec<Posting>,
+}
+
+/// The result of an audit (§5.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditOutcome {
+    /// What the payment orders prove.
+    pub proven: Micros,
+    /// What was claimed beyond it.
+    pub overclaim: Micros,
+    /// The penalty charged.
+    pub penalty: Micros,
+    /// The postings to append (clawback and penalty; none for an honest claim).
+    pub postings: Vec<Posting>,
+}
+
+/// The bank's book of one scrip: its custody chain, what was captured, what was refunded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScripBook {
+    scrip: Signed<Scrip>,
+    segments: Vec<Segment>,
+    /// The bank's custody while it holds the scrip (after issuance; after a redemption or
+    /// recall of anonymous scrip).
+    held: Option<Custody>,
+    captured: Micros,
+    refunded: Micros,
+    /// What was left on an anonymous scrip closed by recall or expiry, until its owner redeems.
+    unclaimed: Micros,
+    status: ScripStatus,
+}
+
+/// Finds the key that verifies a holder's signature: the bank's key by id, or a vendor's
+/// certified key.
+pub trait KeyLookup {
+    /// The key of `holder`; for the bank, of key `bank_key_id`.
+    fn key_of(&self, holder: Holder, bank_key_id: u32) -> Option<PublicKey>;
+    /// The account a vendor's captures are credited to.
+    fn account_of(&self, vendor: VendorId) -> Option<AccountId>;
+}
+
+/// Issues a scrip for a verified account request (§5.1). Returns the scrip, the bank's custody
+/// book for it, and the posting that moves the face value from the account into the float.
+///
+/// # Errors
+/// [`Rejection::BadOffer`] if the request is not an issuance or asks for an expiry in the past.
+pub fn issue(
+    now: TimestampMs,
+    request: &Verified<AccountRequest>,
+    bank_key: &SecretKey,
+    bank_key_id: u32,
+) -> Result<(Verified<Scrip>, ScripBook, Posting), Error> {
+    let req = request.body();
+    let Action::Issue {
+        face,
+        key,
+        expires_at,
+    } = &req.action
+    else {
+        return Err(Rejection::WrongPayee.into());
+    };
+    if face.micros == Micros::ZERO {
+        return Err(DecodeError::BadValue("zero face value").into());
+    }
+    if *expires_at <= now {
+        return Err(Rejection::Expired.into());
+    }
+    let scrip = Verified::sign(
+        Scrip {
+            id: crate::types::ScripId::for_key(key),
+            bank_key_id,
+            face: *face,
+            issued_at: now,
+            expires_at: *expires_at,
+            key: *key,
+            account: Some(req.account),
+        },
+        bank_key,
+    );
+    let book = ScripBook::new(&scrip);
+    let posting = Posting {
+        debit: LedgerAccount::Account(req.account),
+        credit: LedgerAccount::Float,
+        amount: face.micros,
+        kind: PostingKind::Issue,
+    };
+    Ok((scrip, book, posting))
+}
+
+impl ScripBook {
+    /// The book of a scrip just issued: segment 0, held by the bank.
+    #[must_use]
+    pub fn new(scrip: &Verified<Scrip>) -> Self {
+        let custody = Custody::issued(scrip);
+        let face = scrip.body().face.micros;
+        Self {
+            scrip: scrip.signed().clone(),
+            segments: alloc::vec![Segment {
+                holder: Holder::Bank,
+                opened_by: scrip.digest(),
+                balance_in: face,
+                cursor: custody.captured(),
+                closed: None,
+                closing_captured: true,
+            }],
+            held: Some(custody),
+            captured: Micros::ZERO,
+            refunded: Micros::ZERO,
+            unclaimed: Micros::ZERO,
+            status: ScripStatus::Live,
+        }
+    }
+
+    /// The scrip.
+    #[must_use]
+    pub fn scrip(&self) -> &Scrip {
+        self.scrip.unverified()
+    }
+
+    /// The bank-signed scrip.
+    #[must_use]
+    pub fn signed_scrip(&self) -> &Signed<Scrip> {
+        &self.scrip
+    }
+
+    /// Where the scrip stands.
+    #[must_use]
+    pub fn status(&self) -> ScripStatus {
+        self.status
+    }
+
+    /// The holder of the last segment the bank knows of.
+    #[must_use]
+    pub fn known_holder(&self) -> Holder {
+        self.segments.last().map_or(Holder::Bank, |s| s.holder)
+    }
+
+    /// The bank's custody, while the bank holds the scrip.
+    #[must_use]
+    pub fn held(&self) -> Option<&Custody> {
+        self.held.as_ref()
+    }
+
+    /// What the float holds for this scrip: face − captured − refunded (including what waits
+    /// for an anonymous owner).
+    #[must_use]
+    pub fn outstanding(&self) -> Micros {
+        Micros(
+            self.scrip()
+                .face
+                .micros
+                .0
+                .saturating_sub(self.captured.0)
+                .saturating_sub(self.refunded.0),
+        )
+    }
+
+    /// The total captured by vendors.
+    #[must_use]
+    pub fn captured_total(&self) -> Micros {
+        self.captured
+    }
+
+    /// The bank, as holder, answers a vendor's transfer request (§5.4): the customer's order
+    /// naming that vendor is the authority.
+    ///
+    /// # Errors
+    /// [`Rejection::NotHolder`] if the bank no longer holds it; the checks of
+    /// [`Custody::hand_on`].
+    pub fn hand_on(
+        &mut self,
+        now: TimestampMs,
+        order: Signed<PaymentOrder>,
+        bank_key: &SecretKey,
+        bank_key_id: u32,
+    ) -> Result<Signed<Transfer>, Error> {
+        if self.status != ScripStatus::Live {
+            return Err(Rejection::Recalled.into());
+        }
+        let custody = self.held.as_mut().ok_or(Rejection::NotHolder)?;
+        if order.unverified().payee == Holder::Bank {
+            return Err(Rejection::WrongPayee.into());
+        }
+        let replay = custody.handed_on().is_some();
+        let cert = custody.hand_on(now, order, bank_key, bank_key_id)?;
+        if !replay {
+            self.link(&cert)?;
+        }
+        Ok(cert)
+    }
+
+    /// Records a certificate the bank has verified or signed: it closes segment `k − 1` and
+    /// opens segment `k`. A certificate already known is accepted again; a different one for a
+    /// known segment breaks the chain.
+    fn link(&mut self, cert: &Signed<Transfer>) -> Result<(), Error> {
+        let t = cert.unverified();
+        if t.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        let k = t.segment as usize;
+        if k < self.segments.len() {
+            return if self.segments[k].opened_by == cert.digest() {
+                Ok(())
+            } else {
+                Err(Rejection::CustodyBroken("a different certificate opened this segment").into())
+            };
+        }
+        if k > self.segments.len() {
+            return Err(Rejection::CustodyBroken("an earlier segment is unknown").into());
+        }
+        let prev = &mut self.segments[k - 1];
+        if t.from != prev.holder {
+            return Err(Rejection::CustodyBroken("signed by a party that did not hold it").into());
+        }
+        if t.balance > prev.cursor.balance {
+            return Err(Rejection::CustodyBroken("balances never rise").into());
+        }
+        if t.last_seq < prev.cursor.seq {
+            return Err(Rejection::CustodyBroken("hands on before orders already captured").into());
+        }
+        prev.closed = Some((t.balance, t.last_seq));
+        let digest = cert.digest();
+        let head = chain_genesis(&digest);
+        self.segments.push(Segment {
+            holder: t.to,
+            opened_by: digest,
+            balance_in: t.balance,
+            cursor: Cursor {
+                seq: t.last_seq,
+                balance: t.balance,
+                head,
+            },
+            closed: None,
+            closing_captured: false,
+        });
+        Ok(())
+    }
+
+    /// Verifies and records a certificate signed by another holder: custody chains in claims,
+    /// certificates returned to a recall or a redemption.
+    ///
+    /// # Errors
+    /// [`Rejection::UnknownKey`], [`Error::BadSignature`], or a broken chain.
+    pub fn learn(&mut self, cert: &Signed<Transfer>, keys: &impl KeyLookup) -> Result<(), Error> {
+        let t = cert.unverified();
+        let k = t.segment as usize;
+        if k < self.segments.len() && self.segments[k].opened_by == cert.digest() {
+            return Ok(());
+        }
+        let key = keys
+            .key_of(t.from, t.bank_key_id)
+            .ok_or(Rejection::UnknownKey)?;
+        let cert = cert.clone().verify(&key)?;
+        self.link(cert.signed())
+    }
+
+    /// Checks a claim of `vendor` against the custody chain and captures it (§5.5): the claim
+    /// must continue where the segment's last capture ended, stay within what the holder handed
+    /// on, and keep the total captured within the face value. Nothing changes on error.
+    ///
+    /// # Errors
+    /// [`Rejection::AlreadyCaptured`] for a claim captured before, [`Rejection::CustodyBroken`],
+    /// [`Rejection::OverFace`], [`Rejection::Recalled`] and the errors of [`ScripBook::learn`].
+    pub fn capture(
+        &mut self,
+        vendor: VendorId,
+        claim: &Claim,
+        keys: &impl KeyLookup,
+    ) -> Result<Captured, Error> {
+        if claim.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        let account = keys.account_of(vendor).ok_or(Rejection::UnknownKey)?;
+        let mut next = self.clone();
+        for cert in &claim.custody {
+            next.learn(cert, keys)?;
+        }
+        let k = claim.segment as usize;
+        if let ScripStatus::Forfeited { segment } = next.status {
+            if claim.segment >= segment {
+                return Err(Rejection::Recalled.into());
+            }
+        }
+        let seg = next
+            .segments
+            .get(k)
+            .ok_or(Rejection::CustodyBroken("unknown segment"))?;
+        if seg.holder != Holder::Vendor(vendor) {
+            return Err(Rejection::NotHolder.into());
+        }
+        if seg.closing_captured || claim.seq_to < seg.cursor.seq {
+            return Err(Rejection::AlreadyCaptured.into());
+        }
+        if claim.seq_from != seg.cursor.seq || claim.balance_from != seg.cursor.balance {
+            return Err(Rejection::CustodyBroken(
+                "claim does not start where the last capture ended",
+            )
+            .into());
+        }
+        if let Some(cb) = &claim.closed_by {
+            let t = cb.unverified();
+            if t.from != Holder::Vendor(vendor)
+                || t.segment != claim.segment + 1
+                || t.balance != claim.balance_to
+                || t.last_seq != claim.seq_to
+                || t.chain_head != claim.head_to
+            {
+                return Err(
+                    Rejection::CustodyBroken("closing certificate differs from the claim").into(),
+                );
+            }
+            next.learn(cb, keys)?;
+        }
+        let seg = &mut next.segments[k];
+        if let Some((balance_out, seq_out)) = seg.closed {
+            if claim.balance_to < balance_out || claim.seq_to > seq_out {
+                return Err(Rejection::CustodyBroken("claims more than was handed on").into());
+            }
+        }
+        let amount = claim.amount()?;
+        let from = seg.cursor;
+        seg.cursor = Cursor {
+            seq: claim.seq_to,
+            balance: claim.balance_to,
+            head: claim.head_to,
+        };
+        if claim.closed_by.is_some() {
+            seg.closing_captured = true;
+        }
+        next.captured = next.captured.checked_add(amount)?;
+        if next.captured.checked_add(next.refunded)? > next.scrip().face.micros {
+            return Err(Rejection::OverFace.into());
+        }
+        let postings = if amount == Micros::ZERO {
+            Vec::new()
+        } else {
+            alloc::vec![Posting {
+                debit: LedgerAccount::Float,
+                credit: LedgerAccount::Account(account),
+                amount,
+                kind: PostingKind::Capture,
+            }]
+        };
+        *self = next;
+        Ok(Captured {
+            amount,
+            from,
+            postings,
+        })
+    }
+
+    /// Verifies an audit answer (§5.6): the payment orders of a captured claim, checked by batch
+    /// verification, the hash chain from where the claim started to where it ended, and the sum
+    /// of prices. An answer that does not prove the chain proves nothing. An over-claim is
+    /// clawed back to the float and penalised per `policy`, taken from the vendor's account
+    /// (`account_available`) and then its bond (`bond_available`).
+    #[allow(clippy::too_many_arguments, reason = "an audit weighs all of these")]
+    pub fn audit(
+        &mut self,
+        vendor: VendorId,
+        account: AccountId,
+        from: Cursor,
+        claim: &Claim,
+        orders: Vec<Signed<PaymentOrder>>,
+        audit_ppm: u64,
+        policy: &Policy,
+        available: (Micros, Micros),
+    ) -> AuditOutcome {
+        let claimed = claim.amount().unwrap_or(Micros::ZERO);
+        let proven = self
+            .prove(vendor, from, claim, orders)
+            .unwrap_or(Micros::ZERO);
+        let overclaim = claimed.checked_sub(proven).unwrap_or(Micros::ZERO);
+        if overclaim == Micros::ZERO {
+            return AuditOutcome {
+                proven,
+                overclaim,
+                penalty: Micros::ZERO,
+                postings: Vec::new(),
+            };
+        }
+        let penalty = policy.penalty(overclaim, audit_ppm);
+        let (mut in_account, mut in_bond) = available;
+        let mut postings = Vec::new();
+        let mut take = |amount: Micros, credit: LedgerAccount, kind: PostingKind| -> Micros {
+            let from_account = Micros(amount.0.min(in_account.0));
+            let from_bond = Micros((amount.0 - from_account.0).min(in_bond.0));
+            in_account = Micros(in_account.0 - from_account.0);
+            in_bond = Micros(in_bond.0 - from_bond.0);
+            for (debit, part) in [
+                (LedgerAccount::Account(account), from_account),
+                (LedgerAccount::Bond(account), from_bond),
+            ] {
+                if part > Micros::ZERO {
+                    postings.push(Posting {
+                        debit,
+                        credit,
+                        amount: part,
+                        kind,
+                    });
+                }
+            }
+            Micros(from_account.0 + from_bond.0)
+        };
+        let clawed = take(overclaim, LedgerAccount::Float, PostingKind::Clawback);
+        let charged = take(penalty, LedgerAccount::Penalties, PostingKind::Penalty);
+        // The clawed-back money is the customer's again: the segment's balance is corrected.
+        self.captured = Micros(self.captured.0.saturating_sub(clawed.0));
+        if let Some(seg) = self.segments.get_mut(claim.segment as usize) {
+            if seg.cursor.seq == claim.seq_to {
+                seg.cursor.balance = Micros(seg.cursor.balance.0 + clawed.0);
+            }
+        }
+        AuditOutcome {
+            proven,
+            overclaim,
+            penalty: charged,
+            postings,
+        }
+    }
+
+    fn prove(
+        &self,
+        vendor: VendorId,
+        from: Cursor,
+        claim: &Claim,
+        orders: Vec<Signed<PaymentOrder>>,
+    ) -> Result<Micros, Error> {
+        let verified = Signed::verify_batch(orders, &self.scrip().key)?;
+        let mut head = from.head;
+        let mut last = from.seq;
+        let mut proven = Micros::ZERO;
+        for o in &verified {
+            let po = o.body();
+            if po.scrip != self.scrip().id
+                || po.payee != Holder::Vendor(vendor)
+                || po.seq <= last
+                || po.seq > claim.seq_to
+            {
+                return Err(Rejection::AuditFailed("order outside the claim").into());
+            }
+            head = chain_step(&head, &o.digest());
+            proven = proven.checked_add(po.price)?;
+            last = po.seq;
+        }
+        if head != claim.head_to || last != claim.seq_to {
+            return Err(Rejection::AuditFailed("orders do not rebuild the hash chain").into());
+        }
+        Ok(proven)
+    }
+
+    /// A redemption order (§5.8), verified here with the scrip key: if the bank holds the scrip
+    /// it closes it at once; otherwise the shell asks the holder named in the order for the
+    /// scrip (a transfer request with this order) and calls [`ScripBook::returned`].
+    ///
+    /// # Errors
+    /// [`Rejection::BadOffer`] unless the order is a redemption for `account`;
+    /// [`Error::BadSignature`]; [`Rejection::StaleSequence`].
+    pub fn redeem(
+        &mut self,
+        now: TimestampMs,
+        order: Signed<PaymentOrder>,
+        account: AccountId,
+    ) -> Result<Option<Closing>, Error> {
+        let po = order.unverified();
+        if po.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        if po.payee != Holder::Bank
+            || po.price != Micros::ZERO
+            || po.offer != redemption_digest(&account)
+        {
+            return Err(Rejection::BadOffer.into());
+        }
+        if self.scrip().account.is_some_and(|a| a != account) {
+            return Err(Rejection::WrongPayee.into());
+        }
+        let order = order.verify(&self.scrip().key)?;
+        if self.status == ScripStatus::Closed
+            || matches!(self.status, ScripStatus::Forfeited { .. })
+        {
+            return self.payout_unclaimed(account).map(Some);
+        }
+        match &self.held {
+            Some(custody) if custody.handed_on().is_none() => {
+                if order.body().seq <= custody.last_seq() {
+                    return Err(Rejection::StaleSequence {
+                        last_seq: custody.last_seq(),
+                    }
+                    .into());
+                }
+                let refund = custody.balance();
+                let _ = now;
+                Ok(Some(self.close(refund, Some(account))))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The holder answered a redemption or a recall with `chain` and the certificate `cert`
+    /// handing the scrip to the bank: the bank records them and refunds the balance handed
+    /// back to `account` (the redeeming account, or the scrip's own for a recall; `None` keeps
+    /// it for the anonymous owner's redemption).
+    ///
+    /// # Errors
+    /// The errors of [`ScripBook::learn`]; [`Rejection::WrongPayee`] unless it is to the bank.
+    pub fn returned(
+        &mut self,
+        chain: &[Signed<Transfer>],
+        cert: &Signed<Transfer>,
+        account: Option<AccountId>,
+        keys: &impl KeyLookup,
+    ) -> Result<Closing, Error> {
+        if cert.unverified().to != Holder::Bank {
+            return Err(Rejection::WrongPayee.into());
+        }
+        if self.status == ScripStatus::Closed {
+            return Ok(Closing {
+                refund: Micros::ZERO,
+                postings: Vec::new(),
+            });
+        }
+        let mut next = self.clone();
+        for c in chain {
+            next.learn(c, keys)?;
+        }
+        next.learn(cert, keys)?;
+        let refund = cert.unverified().balance;
+        let closing = next.close(refund, account.or(next.scrip().account));
+        *self = next;
+        Ok(closing)
+    }
+
+    /// Starts a recall (§5.9) of the scrip from its last known holder: for expiry, for an
+    /// anonymous redemption, or because the holder must answer. After `deadline` the bank may
+    /// [`ScripBook::forfeit`].
+    #[must_use]
+    pub fn recall(
+        &mut self,
+        deadline: TimestampMs,
+        bank_key: &SecretKey,
+        bank_key_id: u32,
+    ) -> Signed<Recall> {
+        self.status = ScripStatus::Recalling { deadline };
+        Signed::sign(
+            Recall {
+                scrip: self.scrip().id,
+                bank_key_id,
+                holder: self.known_holder(),
+                deadline,
+            },
+            bank_key,
+        )
+    }
+
+    /// The holder did not answer a recall by its deadline (§5.9): the bank refunds what the
+    /// holder's last certificate or capture proves, and refuses the holder's later captures.
+    ///
+    /// # Errors
+    /// [`Rejection::Recalled`] if no recall is running or its deadline has not passed.
+    pub fn forfeit(&mut self, now: TimestampMs) -> Result<Closing, Error> {
+        let ScripStatus::Recalling { deadline } = self.status else {
+            return Err(Rejection::Recalled.into());
+        };
+        if now < deadline {
+            return Err(Rejection::Recalled.into());
+        }
+        let last = self.segments.len() - 1;
+        let proven = self.segments[last].cursor.balance;
+        let closing = self.close(proven, self.scrip().account);
+        self.status = ScripStatus::Forfeited {
+            segment: u32::try_from(last).unwrap_or(u32::MAX),
+        };
+        Ok(closing)
+    }
+
+    /// Whether the scrip has expired and still holds money: the sweep recalls it.
+    #[must_use]
+    pub fn needs_sweep(&self, now: TimestampMs) -> bool {
+        self.status == ScripStatus::Live && now >= self.scrip().expires_at
+    }
+
+    /// Expiry while the bank itself holds the scrip: refunds at once.
+    ///
+    /// # Errors
+    /// [`Rejection::NotHolder`] if a vendor holds it (recall it instead).
+    pub fn expire_held(&mut self) -> Result<Closing, Error> {
+        match &self.held {
+            Some(c) if c.handed_on().is_none() => {
+                let refund = c.balance();
+                Ok(self.close(refund, self.scrip().account))
+            }
+            _ => Err(Rejection::NotHolder.into()),
+        }
+    }
+
+    fn close(&mut self, refund: Micros, account: Option<AccountId>) -> Closing {
+        self.status = ScripStatus::Closed;
+        self.held = None;
+        match account {
+            Some(account) => {
+                self.refunded = Micros(self.refunded.0 + refund.0);
+                Closing {
+                    refund,
+                    postings: if refund == Micros::ZERO {
+                        Vec::new()
+                    } else {
+                        alloc::vec![Posting {
+                            debit: LedgerAccount::Float,
+                            credit: LedgerAccount::Account(account),
+                            amount: refund,
+                            kind: PostingKind::Refund,
+                        }]
+                    },
+                }
+            }
+            None => {
+                self.unclaimed = refund;
+                Closing {
+                    refund: Micros::ZERO,
+                    postings: Vec::new(),
+                }
+            }
+        }
+    }
+
+    fn payout_unclaimed(&mut self, account: AccountId) -> Result<Closing, Error> {
+        let refund = core::mem::take(&mut self.unclaimed);
+        self.refunded = self.refunded.checked_add(refund)?;
+        Ok(Closing {
+            refund,
+            postings: if refund == Micros::ZERO {
+                Vec::new()
+            } else {
+                alloc::vec![Posting {
+                    debit: LedgerAccount::Float,
+                    credit: LedgerAccount::Account(account),
+                    amount: refund,
+                    kind: PostingKind::Refund,
+                }]
+            },
+        })
+    }
+}
+
+const BOOK_VERSION: u8 = 1;
+
+impl Encode for Segment {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.holder);
+        w.put(&self.opened_by);
+        w.put(&self.balance_in);
+        w.put(&self.cursor);
+        match self.closed {
+            None => w.u8(0),
+            Some((b, s)) => {
+                w.u8(1);
+                w.put(&b);
+                w.u64(s);
+            }
+        }
+        w.bool(self.closing_captured);
+    }
+}
+
+impl Decode for Segment {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            holder: r.get()?,
+            opened_by: r.get()?,
+            balance_in: r.get()?,
+            cursor: r.get()?,
+            closed: match r.u8()? {
+                0 => None,
+                1 => Some((r.get()?, r.u64()?)),
+                t => return Err(DecodeError::BadTag(t)),
+            },
+            closing_captured: r.bool()?,
+        })
+    }
+}
+
+/// The stored form of a scrip's book (a database row).
+impl Encode for ScripBook {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(BOOK_VERSION);
+        w.put(&self.scrip);
+        w.list(&self.segments);
+        w.option(self.held.as_ref());
+        w.put(&self.captured);
+        w.put(&self.refunded);
+        w.put(&self.unclaimed);
+        match self.status {
+            ScripStatus::Live => w.u8(0),
+            ScripStatus::Recalling { deadline } => {
+                w.u8(1);
+                w.put(&deadline);
+            }
+            ScripStatus::Closed => w.u8(2),
+            ScripStatus::Forfeited { segment } => {
+                w.u8(3);
+                w.u32(segment);
+            }
+        }
+    }
+}
+
+impl Decode for ScripBook {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = r.u8()?;
+        if version != BOOK_VERSION {
+            return Err(DecodeError::UnknownVersion(version));
+        }
+        Ok(Self {
+            scrip: r.get()?,
+            segments: r.list(crate::objects::MAX_CHAIN + 1)?,
+            held: r.option()?,
+            captured: r.get()?,
+            refunded: r.get()?,
+            unclaimed: r.get()?,
+            status: match r.u8()? {
+                0 => ScripStatus::Live,
+                1 => ScripStatus::Recalling { deadline: r.get()? },
+                2 => ScripStatus::Closed,
+                3 => ScripStatus::Forfeited { segment: r.u32()? },
+                t => return Err(DecodeError::BadTag(t)),
+            },
+        })
+    }
+}

@@ -1,0 +1,562 @@
+//! The holder's state machine: what a vendor (or the bank, while it holds a scrip) knows of one
+//! scrip it holds (`docs/PROTOCOL.md` §5.3–§5.5).
+//!
+//! A [`Custody`] is one custody segment. It accepts payment orders on the fast path, answers a
+//! transfer request by freezing and signing a transfer certificate, and produces capture claims.
+//! Every transition either fails and changes nothing, or succeeds; the shell then persists the
+//! new state (and, for an accepted order, the order itself, which audits and disputes ask for)
+//! before it answers.
+
+use alloc::vec::Vec;
+
+use crate::error::{DecodeError, Error, Rejection};
+use crate::objects::{Claim, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer};
+use crate::signed::{SecretKey, Signed, Verified};
+use crate::types::{Amount, Digest, Holder, Micros, TimestampMs};
+use crate::wire::{Decode, Encode, Reader, Writer};
+
+/// The first head of a segment's payment-order hash chain: bound to what opened the segment
+/// (the scrip for segment 0, the transfer certificate otherwise).
+#[must_use]
+pub fn chain_genesis(opened_by: &Digest) -> Digest {
+    Digest::of(b"chain", &[&opened_by.0])
+}
+
+/// One step of the hash chain: `h_i = H(h_{i-1} ‖ digest(PO_i))`.
+#[must_use]
+pub fn chain_step(head: &Digest, order: &Digest) -> Digest {
+    Digest::of(b"chain-step", &[&head.0, &order.0])
+}
+
+/// How far a segment has been captured: the last captured sequence number, the balance after
+/// it, and the chain head there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// Last sequence number covered.
+    pub seq: u64,
+    /// Balance after it.
+    pub balance: Micros,
+    /// Chain head after it.
+    pub head: Digest,
+}
+
+impl Encode for Cursor {
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.seq);
+        w.put(&self.balance);
+        w.put(&self.head);
+    }
+}
+
+impl Decode for Cursor {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            seq: r.u64()?,
+            balance: r.get()?,
+            head: r.get()?,
+        })
+    }
+}
+
+/// A payment accepted on the fast path: the receipt to return, and the order to store.
+#[derive(Clone, Debug)]
+pub struct Accepted {
+    /// The receipt, signed by the holder.
+    pub receipt: Signed<Receipt>,
+    /// The order accepted (persist it: audits and disputes ask for it).
+    pub order: Verified<PaymentOrder>,
+    /// `true` if this order had already been accepted: the same receipt is returned and nothing
+    /// changed (a retry after a lost answer).
+    pub replay: bool,
+}
+
+/// The terms the vendor sells an item at; the shell reads them from its price list.
+#[derive(Clone, Copy, Debug)]
+pub struct Terms<'a> {
+    /// The item requested.
+    pub item: &'a str,
+    /// Its price.
+    pub price: Amount,
+}
+
+/// One holder's custody of one scrip: one segment of the scrip's custody chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Custody {
+    scrip: Signed<Scrip>,
+    me: Holder,
+    segment: u32,
+    balance_in: Micros,
+    balance: Micros,
+    last_seq: u64,
+    head: Digest,
+    /// Certificates from issuance to the one that opened this segment.
+    chain: Vec<Signed<Transfer>>,
+    /// Set once the scrip was handed on: every later order is refused.
+    handed_on: Option<Signed<Transfer>>,
+    captured: Cursor,
+    /// The last accepted order and its receipt, so a retry gets the same answer.
+    last: Option<(Digest, Signed<Receipt>)>,
+    /// Whether the bank accepted a claim carrying the closing certificate.
+    closed_acknowledged: bool,
+}
+
+const STATE_VERSION: u8 = 1;
+
+impl Custody {
+    /// The bank's custody of a scrip it just issued: segment 0.
+    #[must_use]
+    pub fn issued(scrip: &Verified<Scrip>) -> Self {
+        let head = chain_genesis(&scrip.digest());
+        let face = scrip.body().face.micros;
+        Self {
+            scrip: scrip.signed().clone(),
+            me: Holder::Bank,
+            segment: 0,
+            balance_in: face,
+            balance: face,
+            last_seq: 0,
+            head,
+            chain: Vec::new(),
+            handed_on: None,
+            captured: Cursor {
+                seq: 0,
+                balance: face,
+                head,
+            },
+            last: None,
+            closed_acknowledged: false,
+        }
+    }
+
+    /// A new holder's custody, opened by the transfer certificate `cert` (verified with the old
+    /// holder's key) that ends `chain`.
+    ///
+    /// # Errors
+    /// If the certificate is not addressed to `me`, is for another scrip, or does not end the
+    /// chain.
+    pub fn received(
+        me: Holder,
+        scrip: &Verified<Scrip>,
+        mut chain: Vec<Signed<Transfer>>,
+        cert: &Verified<Transfer>,
+    ) -> Result<Self, Error> {
+        let t = cert.body();
+        if t.to != me {
+            return Err(Rejection::WrongPayee.into());
+        }
+        if t.scrip != scrip.body().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        if t.balance > scrip.body().face.micros {
+            return Err(Rejection::CustodyBroken("balance above face value").into());
+        }
+        if chain.last() != Some(cert.signed()) {
+            chain.push(cert.signed().clone());
+        }
+        if chain.len() != t.segment as usize {
+            return Err(Rejection::CustodyBroken("chain length differs from segment").into());
+        }
+        let head = chain_genesis(&cert.digest());
+        Ok(Self {
+            scrip: scrip.signed().clone(),
+            me,
+            segment: t.segment,
+            balance_in: t.balance,
+            balance: t.balance,
+            last_seq: t.last_seq,
+            head,
+            chain,
+            handed_on: None,
+            captured: Cursor {
+                seq: t.last_seq,
+                balance: t.balance,
+                head,
+            },
+            last: None,
+            closed_acknowledged: false,
+        })
+    }
+
+    /// The scrip.
+    #[must_use]
+    pub fn scrip(&self) -> &Scrip {
+        self.scrip.unverified()
+    }
+
+    /// The bank-signed scrip.
+    #[must_use]
+    pub fn signed_scrip(&self) -> &Signed<Scrip> {
+        &self.scrip
+    }
+
+    /// The balance left here.
+    #[must_use]
+    pub fn balance(&self) -> Micros {
+        self.balance
+    }
+
+    /// The last sequence number accepted.
+    #[must_use]
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// The custody segment.
+    #[must_use]
+    pub fn segment(&self) -> u32 {
+        self.segment
+    }
+
+    /// The certificates from issuance to the one that opened this segment.
+    #[must_use]
+    pub fn chain(&self) -> &[Signed<Transfer>] {
+        &self.chain
+    }
+
+    /// The certificate that handed the scrip on, once it was.
+    #[must_use]
+    pub fn handed_on(&self) -> Option<&Signed<Transfer>> {
+        self.handed_on.as_ref()
+    }
+
+    /// How far this segment is captured.
+    #[must_use]
+    pub fn captured(&self) -> Cursor {
+        self.captured
+    }
+
+    /// Whether everything is captured and the scrip handed on: the shell may archive it.
+    #[must_use]
+    pub fn is_settled(&self) -> bool {
+        self.handed_on.is_some() && self.captured.seq == self.last_seq && self.claim().is_none()
+    }
+
+    fn check_live(&self, now: TimestampMs) -> Result<(), Rejection> {
+        if self.handed_on.is_some() {
+            return Err(Rejection::Frozen);
+        }
+        if now >= self.scrip().expires_at {
+            return Err(Rejection::Expired);
+        }
+        Ok(())
+    }
+
+    /// The fast path (§5.3): verifies the order with the scrip key and checks it against the
+    /// offer, the terms and this holder's record; on success debits the price and signs a
+    /// receipt.
+    ///
+    /// # Errors
+    /// Any [`Rejection`] of §5.3, or [`Error::BadSignature`]. Nothing changes on error.
+    pub fn accept(
+        &mut self,
+        now: TimestampMs,
+        order: Signed<PaymentOrder>,
+        offer: &Signed<Offer>,
+        terms: Terms<'_>,
+        key: &SecretKey,
+    ) -> Result<Accepted, Error> {
+        let Holder::Vendor(me) = self.me else {
+            return Err(Rejection::WrongPayee.into());
+        };
+        // A retry of the last accepted order gets the same receipt, even once frozen.
+        if let Some((digest, receipt)) = &self.last {
+            if *digest == order.digest() {
+                let order = order.verify(&self.scrip().key)?;
+                return Ok(Accepted {
+                    receipt: receipt.clone(),
+                    order,
+                    replay: true,
+                });
+            }
+        }
+        let po = order.unverified();
+        if po.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        if po.payee != self.me {
+            return Err(Rejection::WrongPayee.into());
+        }
+        self.check_live(now)?;
+        let o = offer.unverified();
+        if o.vendor != me
+            || o.item != terms.item
+            || o.price != terms.price
+            || o.valid_until < now
+            || po.offer != offer.digest()
+            || po.price != o.price.micros
+        {
+            return Err(Rejection::BadOffer.into());
+        }
+        if o.price.currency != self.scrip().face.currency {
+            return Err(Rejection::CurrencyMismatch.into());
+        }
+        if po.seq <= self.last_seq {
+            return Err(Rejection::StaleSequence {
+                last_seq: self.last_seq,
+            }
+            .into());
+        }
+        let balance_after =
+            self.balance
+                .checked_sub(po.price)
+                .map_err(|_| Rejection::InsufficientBalance {
+                    balance_micros: self.balance.0,
+                })?;
+        if po.balance_after != balance_after {
+            return Err(Rejection::BalanceMismatch {
+                balance_micros: self.balance.0,
+            }
+            .into());
+        }
+        // Signature last: the cheap checks above refuse garbage without spending a verify.
+        let order = order.verify(&self.scrip().key)?;
+        let digest = order.digest();
+        let receipt = Signed::sign(
+            Receipt {
+                vendor: me,
+                scrip: self.scrip().id,
+                order: digest,
+                seq: order.body().seq,
+                balance_after,
+                goods_digest: o.goods_digest,
+            },
+            key,
+        );
+        self.balance = balance_after;
+        self.last_seq = order.body().seq;
+        self.head = chain_step(&self.head, &digest);
+        self.last = Some((digest, receipt.clone()));
+        Ok(Accepted {
+            receipt,
+            order,
+            replay: false,
+        })
+    }
+
+    /// A transfer request (§5.4): another vendor, or the bank for a redemption, asks for the
+    /// scrip with the customer's order naming it as payee. On success the scrip is frozen here
+    /// and the certificate is returned; the same order again gets the same certificate.
+    ///
+    /// # Errors
+    /// [`Rejection::Frozen`] if the scrip was already handed on for another order,
+    /// [`Rejection::StaleSequence`] if an order at or above this one was accepted here, and
+    /// the other checks of §5.4.
+    pub fn hand_on(
+        &mut self,
+        now: TimestampMs,
+        order: Signed<PaymentOrder>,
+        key: &SecretKey,
+        bank_key_id: u32,
+    ) -> Result<Signed<Transfer>, Error> {
+        let digest = order.digest();
+        if let Some(out) = &self.handed_on {
+            return if out.unverified().authority == digest {
+                Ok(out.clone())
+            } else {
+                Err(Rejection::Frozen.into())
+            };
+        }
+        let po = order.unverified();
+        if po.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        if po.holder != self.me {
+            return Err(Rejection::NotHolder.into());
+        }
+        if po.payee == self.me {
+            return Err(Rejection::WrongPayee.into());
+        }
+        // Expired scrip goes back to the bank only.
+        if now >= self.scrip().expires_at && po.payee != Holder::Bank {
+            return Err(Rejection::Expired.into());
+        }
+        if po.seq <= self.last_seq {
+            return Err(Rejection::StaleSequence {
+                last_seq: self.last_seq,
+            }
+            .into());
+        }
+        let order = order.verify(&self.scrip().key)?;
+        let payee = order.body().payee;
+        Ok(self.freeze(now, payee, digest, key, bank_key_id))
+    }
+
+    /// A recall by the bank (§5.9): hands the scrip to the bank whatever the customer last
+    /// signed. The recall must have been verified with the bank's key.
+    ///
+    /// # Errors
+    /// [`Rejection::WrongScrip`], [`Rejection::NotHolder`], or [`Rejection::Frozen`] if the scrip
+    /// was handed on before.
+    pub fn recall(
+        &mut self,
+        now: TimestampMs,
+        recall: &Verified<Recall>,
+        key: &SecretKey,
+    ) -> Result<Signed<Transfer>, Error> {
+        let r = recall.body();
+        let digest = recall.digest();
+        if let Some(out) = &self.handed_on {
+            return if out.unverified().authority == digest {
+                Ok(out.clone())
+            } else {
+                Err(Rejection::Frozen.into())
+            };
+        }
+        if r.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        if r.holder != self.me {
+            return Err(Rejection::NotHolder.into());
+        }
+        Ok(self.freeze(now, Holder::Bank, digest, key, 0))
+    }
+
+    fn freeze(
+        &mut self,
+        now: TimestampMs,
+        to: Holder,
+        authority: Digest,
+        key: &SecretKey,
+        bank_key_id: u32,
+    ) -> Signed<Transfer> {
+        let cert = Signed::sign(
+            Transfer {
+                scrip: self.scrip().id,
+                from: self.me,
+                bank_key_id: if self.me == Holder::Bank {
+                    bank_key_id
+                } else {
+                    0
+                },
+                to,
+                segment: self.segment + 1,
+                balance: self.balance,
+                last_seq: self.last_seq,
+                chain_head: self.head,
+                authority,
+                at: now,
+            },
+            key,
+        );
+        self.handed_on = Some(cert.clone());
+        cert
+    }
+
+    /// The claim to capture now: the orders accepted since the last capture, and the closing
+    /// certificate once the scrip was handed on. `None` when there is nothing to capture.
+    #[must_use]
+    pub fn claim(&self) -> Option<Claim> {
+        if self.me == Holder::Bank {
+            return None;
+        }
+        let closing_uncaptured = self.handed_on.is_some() && !self.closed_acknowledged;
+        if self.captured.seq == self.last_seq && !closing_uncaptured {
+            return None;
+        }
+        Some(Claim {
+            scrip: self.scrip().id,
+            segment: self.segment,
+            seq_from: self.captured.seq,
+            seq_to: self.last_seq,
+            balance_from: self.captured.balance,
+            balance_to: self.balance,
+            head_to: self.head,
+            custody: self.chain.clone(),
+            closed_by: self.handed_on.clone(),
+        })
+    }
+
+    /// Records that the bank accepted `claim` (§5.5): the cursor moves to its end.
+    ///
+    /// # Errors
+    /// [`Rejection::CustodyBroken`] if the claim does not start at the cursor.
+    pub fn captured_to(&mut self, claim: &Claim) -> Result<(), Error> {
+        if claim.seq_from != self.captured.seq || claim.balance_from != self.captured.balance {
+            return Err(Rejection::CustodyBroken("claim does not start at the cursor").into());
+        }
+        self.captured = Cursor {
+            seq: claim.seq_to,
+            balance: claim.balance_to,
+            head: claim.head_to,
+        };
+        if claim.closed_by.is_some() {
+            self.closed_acknowledged = true;
+        }
+        Ok(())
+    }
+}
+
+struct LastAccepted(Digest, Signed<Receipt>);
+
+impl Encode for LastAccepted {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.0);
+        w.put(&self.1);
+    }
+}
+
+impl Decode for LastAccepted {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.get()?, r.get()?))
+    }
+}
+
+struct ChainItem(Signed<Transfer>);
+
+impl Decode for ChainItem {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.get()?))
+    }
+}
+
+/// The stored form of a custody, for a Durable Object or a database row: a state version byte,
+/// then the fields. Only ever read back by the party that wrote it.
+impl Encode for Custody {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(STATE_VERSION);
+        w.put(&self.scrip);
+        w.put(&self.me);
+        w.u32(self.segment);
+        w.put(&self.balance_in);
+        w.put(&self.balance);
+        w.u64(self.last_seq);
+        w.put(&self.head);
+        w.list(&self.chain);
+        w.option(self.handed_on.as_ref());
+        w.put(&self.captured);
+        w.option(
+            self.last
+                .as_ref()
+                .map(|(d, r)| LastAccepted(*d, r.clone()))
+                .as_ref(),
+        );
+        w.bool(self.closed_acknowledged);
+    }
+}
+
+impl Decode for Custody {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = r.u8()?;
+        if version != STATE_VERSION {
+            return Err(DecodeError::UnknownVersion(version));
+        }
+        Ok(Self {
+            scrip: r.get()?,
+            me: r.get()?,
+            segment: r.u32()?,
+            balance_in: r.get()?,
+            balance: r.get()?,
+            last_seq: r.u64()?,
+            head: r.get()?,
+            chain: r
+                .list::<ChainItem>(crate::objects::MAX_CHAIN)?
+                .into_iter()
+                .map(|c| c.0)
+                .collect(),
+            handed_on: r.option()?,
+            captured: r.get()?,
+            last: r.option::<LastAccepted>()?.map(|l| (l.0, l.1)),
+            closed_acknowledged: r.bool()?,
+        })
+    }
+}

@@ -1,0 +1,271 @@
+//! Errors, their stable wire codes and their HTTP statuses.
+//!
+//! One `#[non_exhaustive]` enum, [`Error`], made of narrower ones. The mapping from an error to
+//! its wire code (`Error::code`) and HTTP status (`Error::http_status`) lives here and nowhere
+//! else, so the bank and the edge vendor answer the same mistake the same way
+//! (`docs/PROTOCOL.md` §9).
+
+use core::fmt;
+
+/// Any error of the protocol core.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Bytes that are not a canonical encoding of the expected object.
+    Decode(DecodeError),
+    /// A well-formed object whose signature does not verify.
+    BadSignature,
+    /// A payment, transfer or capture that the rules refuse.
+    Rejected(Rejection),
+    /// A call that the caller should never have made (a programming error in a shell).
+    Misuse(Misuse),
+}
+
+/// Why bytes failed to decode.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The input ended before the object did.
+    Truncated,
+    /// Bytes were left after the object ended.
+    TrailingBytes,
+    /// The version byte is not one this implementation speaks.
+    UnknownVersion(u8),
+    /// The kind byte names another object than the one expected.
+    WrongKind {
+        /// The kind expected.
+        expected: u8,
+        /// The kind found.
+        found: u8,
+    },
+    /// A tag byte (option, holder, boolean) has a value outside its range.
+    BadTag(u8),
+    /// A length prefix is above the limit for its field.
+    TooLong,
+    /// A text field is not UTF-8, or a currency code is not three capital letters.
+    BadText,
+    /// A 32-byte public key is not a valid, non-weak Ed25519 point.
+    BadKey,
+    /// A field's value is outside its domain (e.g. expiry before issuance, zero face value).
+    BadValue(&'static str),
+}
+
+/// Why a party refused a payment, a transfer, a capture or a dispute.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// The payment order names another scrip than the one it is checked against.
+    WrongScrip,
+    /// The payment order or request is addressed to another party.
+    WrongPayee,
+    /// The party asked is not (or no longer) the scrip's holder.
+    NotHolder,
+    /// The scrip was handed on to another holder and is frozen here.
+    Frozen,
+    /// The sequence number is not above the last one accepted.
+    StaleSequence {
+        /// The last sequence number accepted by this holder.
+        last_seq: u64,
+    },
+    /// The scrip's balance here is below the price.
+    InsufficientBalance {
+        /// The balance this holder has.
+        balance_micros: u64,
+    },
+    /// The balance the customer signed does not match the holder's record.
+    BalanceMismatch {
+        /// The balance this holder has.
+        balance_micros: u64,
+    },
+    /// The scrip expired.
+    Expired,
+    /// The offer expired, or the payment order does not match the offer.
+    BadOffer,
+    /// Currencies differ.
+    CurrencyMismatch,
+    /// An amount would overflow or go below zero.
+    AmountOverflow,
+    /// The signer's key id is unknown.
+    UnknownKey,
+    /// A vendor certificate is outside its validity or names other parties.
+    BadCertificate,
+    /// A capture claim does not continue the scrip's custody chain.
+    CustodyBroken(&'static str),
+    /// A capture claim or segment was already captured.
+    AlreadyCaptured,
+    /// The claims on a scrip would exceed its face value.
+    OverFace,
+    /// The scrip is unknown to this party.
+    UnknownScrip,
+    /// The scrip was recalled after its holder stayed unreachable; later captures are refused.
+    Recalled,
+    /// An audit answer does not prove the claim it answers.
+    AuditFailed(&'static str),
+    /// Evidence given to the arbiter does not support the dispute.
+    BadEvidence(&'static str),
+    /// An idempotency key was reused for a different request.
+    IdempotencyConflict,
+}
+
+/// Calls that a correct shell never makes.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misuse {
+    /// A receipt was checked while no payment was pending.
+    NoPendingPayment,
+    /// A signing key does not belong to the party it is used for.
+    WrongSigningKey,
+}
+
+impl Error {
+    /// The stable wire code, `snake_case`, that clients match on.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Decode(e) => match e {
+                DecodeError::Truncated => "truncated",
+                DecodeError::TrailingBytes => "trailing_bytes",
+                DecodeError::UnknownVersion(_) => "unknown_version",
+                DecodeError::WrongKind { .. } => "wrong_kind",
+                DecodeError::BadTag(_) => "bad_tag",
+                DecodeError::TooLong => "too_long",
+                DecodeError::BadText => "bad_text",
+                DecodeError::BadKey => "bad_key",
+                DecodeError::BadValue(_) => "bad_value",
+            },
+            Self::BadSignature => "bad_signature",
+            Self::Rejected(r) => match r {
+                Rejection::WrongScrip => "wrong_scrip",
+                Rejection::WrongPayee => "wrong_payee",
+                Rejection::NotHolder => "not_holder",
+                Rejection::Frozen => "scrip_frozen",
+                Rejection::StaleSequence { .. } => "stale_sequence",
+                Rejection::InsufficientBalance { .. } => "insufficient_balance",
+                Rejection::BalanceMismatch { .. } => "balance_mismatch",
+                Rejection::Expired => "scrip_expired",
+                Rejection::BadOffer => "bad_offer",
+                Rejection::CurrencyMismatch => "currency_mismatch",
+                Rejection::AmountOverflow => "amount_overflow",
+                Rejection::UnknownKey => "unknown_key",
+                Rejection::BadCertificate => "bad_certificate",
+                Rejection::CustodyBroken(_) => "custody_broken",
+                Rejection::AlreadyCaptured => "already_captured",
+                Rejection::OverFace => "over_face_value",
+                Rejection::UnknownScrip => "unknown_scrip",
+                Rejection::Recalled => "scrip_recalled",
+                Rejection::AuditFailed(_) => "audit_failed",
+                Rejection::BadEvidence(_) => "bad_evidence",
+                Rejection::IdempotencyConflict => "idempotency_conflict",
+            },
+            Self::Misuse(_) => "internal",
+        }
+    }
+
+    /// The HTTP status a shell answers this error with.
+    #[must_use]
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Decode(_) => 400,
+            Self::BadSignature => 401,
+            Self::Rejected(r) => match r {
+                Rejection::UnknownScrip => 404,
+                Rejection::NotHolder
+                | Rejection::Frozen
+                | Rejection::StaleSequence { .. }
+                | Rejection::AlreadyCaptured
+                | Rejection::Recalled
+                | Rejection::IdempotencyConflict => 409,
+                Rejection::InsufficientBalance { .. } => 402,
+                Rejection::Expired => 410,
+                _ => 422,
+            },
+            Self::Misuse(_) => 500,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Decode(e) => write!(f, "malformed object: {e}"),
+            Self::BadSignature => f.write_str("signature does not verify"),
+            Self::Rejected(r) => write!(f, "{r}"),
+            Self::Misuse(m) => write!(f, "internal error: {m:?}"),
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated => f.write_str("input ends before the object does"),
+            Self::TrailingBytes => f.write_str("bytes left after the object"),
+            Self::UnknownVersion(v) => write!(f, "unknown version {v}"),
+            Self::WrongKind { expected, found } => {
+                write!(f, "expected object kind {expected}, found {found}")
+            }
+            Self::BadTag(t) => write!(f, "tag byte {t} out of range"),
+            Self::TooLong => f.write_str("length prefix above the field's limit"),
+            Self::BadText => f.write_str("text is not UTF-8 or currency is not three capitals"),
+            Self::BadKey => f.write_str("not a valid, non-weak Ed25519 public key"),
+            Self::BadValue(what) => write!(f, "field out of range: {what}"),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::WrongScrip => f.write_str("payment order is for another scrip"),
+            Self::WrongPayee => f.write_str("addressed to another party"),
+            Self::NotHolder => f.write_str("this party does not hold the scrip"),
+            Self::Frozen => f.write_str("scrip was handed on to another holder"),
+            Self::StaleSequence { last_seq } => {
+                write!(f, "sequence number must be above {last_seq}")
+            }
+            Self::InsufficientBalance { balance_micros } => {
+                write!(f, "scrip balance {balance_micros} is below the price")
+            }
+            Self::BalanceMismatch { balance_micros } => write!(
+                f,
+                "signed balance does not match the holder's balance {balance_micros}"
+            ),
+            Self::Expired => f.write_str("scrip has expired"),
+            Self::BadOffer => f.write_str("offer expired or does not match the payment order"),
+            Self::CurrencyMismatch => f.write_str("currencies differ"),
+            Self::AmountOverflow => f.write_str("amount out of range"),
+            Self::UnknownKey => f.write_str("unknown signing key id"),
+            Self::BadCertificate => f.write_str("vendor certificate invalid or expired"),
+            Self::CustodyBroken(why) => write!(f, "custody chain broken: {why}"),
+            Self::AlreadyCaptured => f.write_str("already captured"),
+            Self::OverFace => f.write_str("claims would exceed the scrip's face value"),
+            Self::UnknownScrip => f.write_str("unknown scrip"),
+            Self::Recalled => f.write_str("scrip was recalled from an unreachable holder"),
+            Self::AuditFailed(why) => write!(f, "audit failed: {why}"),
+            Self::BadEvidence(why) => write!(f, "evidence does not support the dispute: {why}"),
+            Self::IdempotencyConflict => {
+                f.write_str("idempotency key was already used for a different request")
+            }
+        }
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Self::Decode(e)
+    }
+}
+
+impl From<Rejection> for Error {
+    fn from(r: Rejection) -> Self {
+        Self::Rejected(r)
+    }
+}
+
+impl From<Misuse> for Error {
+    fn from(m: Misuse) -> Self {
+        Self::Misuse(m)
+    }
+}
+
+impl core::error::Error for Error {}

@@ -1,0 +1,897 @@
+//! Every signed object of the protocol, field by field in encoding order (`docs/PROTOCOL.md` §4).
+//!
+//! Decoding checks each field's domain, so a decoded object is well formed; whether it is
+//! *acceptable* (signature, holder, balance, time) is for the state machines to decide.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::DecodeError;
+use crate::signed::{Body, Kind, Signed};
+use crate::types::{
+    AccountId, Amount, Digest, Holder, Micros, Nonce, PublicKey, ScripId, TimestampMs, VendorId,
+};
+use crate::wire::{Decode, Encode, Reader, Writer};
+
+/// Longest offer item (a URL, say), in bytes.
+pub const MAX_ITEM_LEN: usize = 2048;
+/// Longest origin in a vendor certificate, in bytes.
+pub const MAX_ORIGIN_LEN: usize = 256;
+/// Most origins in a vendor certificate.
+pub const MAX_ORIGINS: usize = 16;
+/// Most claims in one capture batch.
+pub const MAX_CLAIMS: usize = 4096;
+/// Most transfer certificates in a custody chain.
+pub const MAX_CHAIN: usize = 64;
+/// Most pieces of evidence in one dispute.
+pub const MAX_EVIDENCE: usize = 256;
+
+/// A scrip: a bank-signed container of money, spendable with the scrip key (§4.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scrip {
+    /// The scrip's id, `ScripId::for_key(key)`.
+    pub id: ScripId,
+    /// Which bank key signed it.
+    pub bank_key_id: u32,
+    /// The value it was issued for.
+    pub face: Amount,
+    /// When it was issued.
+    pub issued_at: TimestampMs,
+    /// After this instant no payment order is accepted.
+    pub expires_at: TimestampMs,
+    /// The key that signs payment orders: fresh for every scrip.
+    pub key: PublicKey,
+    /// The account that bought it; `None` for anonymous scrip.
+    pub account: Option<AccountId>,
+}
+
+impl Body for Scrip {
+    const KIND: Kind = Kind::Scrip;
+}
+
+impl Encode for Scrip {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.id);
+        w.u32(self.bank_key_id);
+        w.put(&self.face);
+        w.put(&self.issued_at);
+        w.put(&self.expires_at);
+        w.put(&self.key);
+        w.option(self.account.as_ref());
+    }
+}
+
+impl Decode for Scrip {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let s = Self {
+            id: r.get()?,
+            bank_key_id: r.u32()?,
+            face: r.get()?,
+            issued_at: r.get()?,
+            expires_at: r.get()?,
+            key: r.get()?,
+            account: r.option()?,
+        };
+        if s.id != ScripId::for_key(&s.key) {
+            return Err(DecodeError::BadValue(
+                "scrip id is not derived from its key",
+            ));
+        }
+        if s.face.micros == Micros::ZERO {
+            return Err(DecodeError::BadValue("zero face value"));
+        }
+        if s.expires_at <= s.issued_at {
+            return Err(DecodeError::BadValue("expires before it is issued"));
+        }
+        Ok(s)
+    }
+}
+
+/// A vendor certificate: the bank vouches for a vendor's key and origins (§4.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VendorCert {
+    /// The vendor.
+    pub vendor: VendorId,
+    /// Which bank key signed it.
+    pub bank_key_id: u32,
+    /// The vendor's signing key.
+    pub key: PublicKey,
+    /// The account its captures are credited to.
+    pub account: AccountId,
+    /// Base URLs where the vendor answers (the first one answers transfer requests).
+    pub origins: Vec<String>,
+    /// Valid from this instant.
+    pub valid_from: TimestampMs,
+    /// Valid until this instant.
+    pub valid_until: TimestampMs,
+}
+
+impl Body for VendorCert {
+    const KIND: Kind = Kind::VendorCert;
+}
+
+/// A length-limited string field.
+struct Text<'a>(&'a str);
+
+impl Encode for Text<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.0.as_bytes());
+    }
+}
+
+struct Origin(String);
+
+impl Encode for Origin {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.0.as_bytes());
+    }
+}
+
+impl Decode for Origin {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.text(MAX_ORIGIN_LEN)?))
+    }
+}
+
+impl Encode for VendorCert {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.vendor);
+        w.u32(self.bank_key_id);
+        w.put(&self.key);
+        w.put(&self.account);
+        let count = u32::try_from(self.origins.len()).unwrap_or(u32::MAX);
+        w.u32(count);
+        for o in &self.origins {
+            w.put(&Text(o));
+        }
+        w.put(&self.valid_from);
+        w.put(&self.valid_until);
+    }
+}
+
+impl Decode for VendorCert {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let c = Self {
+            vendor: r.get()?,
+            bank_key_id: r.u32()?,
+            key: r.get()?,
+            account: r.get()?,
+            origins: r
+                .list::<Origin>(MAX_ORIGINS)?
+                .into_iter()
+                .map(|o| o.0)
+                .collect(),
+            valid_from: r.get()?,
+            valid_until: r.get()?,
+        };
+        if c.valid_until <= c.valid_from {
+            return Err(DecodeError::BadValue("certificate ends before it starts"));
+        }
+        Ok(c)
+    }
+}
+
+/// An offer: what a vendor sells, for how much, until when (§4.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    /// The vendor making the offer.
+    pub vendor: VendorId,
+    /// What is sold, e.g. the URL path.
+    pub item: String,
+    /// The price.
+    pub price: Amount,
+    /// Makes every offer unique.
+    pub nonce: Nonce,
+    /// The offer lapses after this instant.
+    pub valid_until: TimestampMs,
+    /// The digest of the goods, where they are fixed content (the arbiter checks delivery
+    /// against it).
+    pub goods_digest: Option<Digest>,
+}
+
+impl Body for Offer {
+    const KIND: Kind = Kind::Offer;
+}
+
+impl Encode for Offer {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.vendor);
+        w.put(&Text(&self.item));
+        w.put(&self.price);
+        w.put(&self.nonce);
+        w.put(&self.valid_until);
+        w.option(self.goods_digest.as_ref());
+    }
+}
+
+impl Decode for Offer {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            vendor: r.get()?,
+            item: r.text(MAX_ITEM_LEN)?,
+            price: r.get()?,
+            nonce: r.get()?,
+            valid_until: r.get()?,
+            goods_digest: r.option()?,
+        })
+    }
+}
+
+/// A payment order: the customer, with the scrip key, pays `price` to `payee` (§4.4).
+///
+/// A redemption is a payment order to [`Holder::Bank`] with price zero whose `offer` is
+/// [`redemption_digest`] of the account to credit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentOrder {
+    /// The scrip paid with.
+    pub scrip: ScripId,
+    /// Who is paid.
+    pub payee: Holder,
+    /// The digest of the signed offer accepted.
+    pub offer: Digest,
+    /// The price, in the scrip's currency.
+    pub price: Micros,
+    /// Strictly increasing per scrip, across holders.
+    pub seq: u64,
+    /// The holder the wallet believes has the scrip.
+    pub holder: Holder,
+    /// The balance the wallet believes is left after this payment.
+    pub balance_after: Micros,
+}
+
+impl Body for PaymentOrder {
+    const KIND: Kind = Kind::PaymentOrder;
+}
+
+impl Encode for PaymentOrder {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.scrip);
+        w.put(&self.payee);
+        w.put(&self.offer);
+        w.put(&self.price);
+        w.u64(self.seq);
+        w.put(&self.holder);
+        w.put(&self.balance_after);
+    }
+}
+
+impl Decode for PaymentOrder {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let po = Self {
+            scrip: r.get()?,
+            payee: r.get()?,
+            offer: r.get()?,
+            price: r.get()?,
+            seq: r.u64()?,
+            holder: r.get()?,
+            balance_after: r.get()?,
+        };
+        if po.seq == 0 {
+            return Err(DecodeError::BadValue("sequence numbers start at 1"));
+        }
+        Ok(po)
+    }
+}
+
+/// The `offer` field of a redemption order: binds the order to the account credited.
+#[must_use]
+pub fn redemption_digest(account: &AccountId) -> Digest {
+    Digest::of(b"redeem", &[&account.0])
+}
+
+/// A receipt: the vendor confirms a payment and the balance left (§4.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The vendor that accepted the payment.
+    pub vendor: VendorId,
+    /// The scrip paid with.
+    pub scrip: ScripId,
+    /// The digest of the payment order.
+    pub order: Digest,
+    /// The order's sequence number.
+    pub seq: u64,
+    /// The scrip's balance at this vendor after the payment.
+    pub balance_after: Micros,
+    /// The digest of the goods delivered, if fixed content.
+    pub goods_digest: Option<Digest>,
+}
+
+impl Body for Receipt {
+    const KIND: Kind = Kind::Receipt;
+}
+
+impl Encode for Receipt {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.vendor);
+        w.put(&self.scrip);
+        w.put(&self.order);
+        w.u64(self.seq);
+        w.put(&self.balance_after);
+        w.option(self.goods_digest.as_ref());
+    }
+}
+
+impl Decode for Receipt {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            vendor: r.get()?,
+            scrip: r.get()?,
+            order: r.get()?,
+            seq: r.u64()?,
+            balance_after: r.get()?,
+            goods_digest: r.option()?,
+        })
+    }
+}
+
+/// A transfer certificate: the holder hands the scrip on (§4.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    /// The scrip.
+    pub scrip: ScripId,
+    /// The holder handing it on (the signer).
+    pub from: Holder,
+    /// The bank key that signed, when `from` is the bank; 0 otherwise.
+    pub bank_key_id: u32,
+    /// The new holder.
+    pub to: Holder,
+    /// The custody segment this certificate opens (the bank's segment at issuance is 0).
+    pub segment: u32,
+    /// The balance handed over.
+    pub balance: Micros,
+    /// The last sequence number the old holder accepted; the new one accepts only above it.
+    pub last_seq: u64,
+    /// The head of the old holder's payment-order hash chain for this segment.
+    pub chain_head: Digest,
+    /// The digest of what authorised the transfer: the customer's payment order naming the new
+    /// holder, or the bank's recall.
+    pub authority: Digest,
+    /// When the old holder signed.
+    pub at: TimestampMs,
+}
+
+impl Body for Transfer {
+    const KIND: Kind = Kind::Transfer;
+}
+
+impl Encode for Transfer {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.scrip);
+        w.put(&self.from);
+        w.u32(self.bank_key_id);
+        w.put(&self.to);
+        w.u32(self.segment);
+        w.put(&self.balance);
+        w.u64(self.last_seq);
+        w.put(&self.chain_head);
+        w.put(&self.authority);
+        w.put(&self.at);
+    }
+}
+
+impl Decode for Transfer {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let t = Self {
+            scrip: r.get()?,
+            from: r.get()?,
+            bank_key_id: r.u32()?,
+            to: r.get()?,
+            segment: r.u32()?,
+            balance: r.get()?,
+            last_seq: r.u64()?,
+            chain_head: r.get()?,
+            authority: r.get()?,
+            at: r.get()?,
+        };
+        if t.from == t.to {
+            return Err(DecodeError::BadValue("transfer to the same holder"));
+        }
+        if t.segment == 0 {
+            return Err(DecodeError::BadValue("segment 0 is opened by issuance"));
+        }
+        Ok(t)
+    }
+}
+
+/// One claim of a capture batch: the part of a custody segment captured now (§4.7).
+///
+/// Claims on a segment are contiguous: each starts where the last captured one ended
+/// (sequence number, balance and chain head), so no payment order is ever captured twice. The
+/// amount claimed is `balance_from - balance_to`; it is derived, never stated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The scrip.
+    pub scrip: ScripId,
+    /// The custody segment.
+    pub segment: u32,
+    /// The last sequence number captured before this claim.
+    pub seq_from: u64,
+    /// The last sequence number this claim covers.
+    pub seq_to: u64,
+    /// The balance before this claim's payment orders.
+    pub balance_from: Micros,
+    /// The balance after them.
+    pub balance_to: Micros,
+    /// The hash-chain head after the last order covered.
+    pub head_to: Digest,
+    /// The certificates from issuance to the one that opened this segment (the bank verifies
+    /// the ones it has not seen). Empty for segment 0.
+    pub custody: Vec<Signed<Transfer>>,
+    /// The certificate with which this holder handed the scrip on, closing the segment.
+    pub closed_by: Option<Signed<Transfer>>,
+}
+
+impl Claim {
+    /// The amount claimed.
+    ///
+    /// # Errors
+    /// If `balance_to` exceeds `balance_from` (balances never rise).
+    pub fn amount(&self) -> Result<Micros, crate::error::Rejection> {
+        self.balance_from.checked_sub(self.balance_to)
+    }
+}
+
+struct ChainItem(Signed<Transfer>);
+
+impl Decode for ChainItem {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.get()?))
+    }
+}
+
+impl Encode for Claim {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.scrip);
+        w.u32(self.segment);
+        w.u64(self.seq_from);
+        w.u64(self.seq_to);
+        w.put(&self.balance_from);
+        w.put(&self.balance_to);
+        w.put(&self.head_to);
+        w.list(&self.custody);
+        w.option(self.closed_by.as_ref());
+    }
+}
+
+impl Decode for Claim {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let c = Self {
+            scrip: r.get()?,
+            segment: r.u32()?,
+            seq_from: r.u64()?,
+            seq_to: r.u64()?,
+            balance_from: r.get()?,
+            balance_to: r.get()?,
+            head_to: r.get()?,
+            custody: r
+                .list::<ChainItem>(MAX_CHAIN)?
+                .into_iter()
+                .map(|c| c.0)
+                .collect(),
+            closed_by: r.option()?,
+        };
+        if c.seq_to < c.seq_from {
+            return Err(DecodeError::BadValue("claim ends before it starts"));
+        }
+        if c.balance_to > c.balance_from {
+            return Err(DecodeError::BadValue("balances never rise"));
+        }
+        Ok(c)
+    }
+}
+
+/// A capture batch: a vendor claims payment for the segments it held (§4.7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureBatch {
+    /// The vendor claiming.
+    pub vendor: VendorId,
+    /// The batch's id, chosen by the vendor and stored before sending (idempotency).
+    pub batch: Nonce,
+    /// When the vendor signed.
+    pub at: TimestampMs,
+    /// The claims.
+    pub claims: Vec<Claim>,
+}
+
+impl Body for CaptureBatch {
+    const KIND: Kind = Kind::CaptureBatch;
+}
+
+impl Encode for CaptureBatch {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.vendor);
+        w.put(&self.batch);
+        w.put(&self.at);
+        w.list(&self.claims);
+    }
+}
+
+impl Decode for CaptureBatch {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            vendor: r.get()?,
+            batch: r.get()?,
+            at: r.get()?,
+            claims: r.list(MAX_CLAIMS)?,
+        })
+    }
+}
+
+/// What a dispute is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DisputeKind {
+    /// The customer paid (the payment order and the offer are attached) and got nothing, or
+    /// goods that do not match the offer's digest.
+    NonDelivery {
+        /// The offer paid for.
+        offer: Signed<Offer>,
+        /// The payment order.
+        order: Signed<PaymentOrder>,
+    },
+    /// A balance the vendor signed contradicts the receipts and orders the customer holds.
+    Balance {
+        /// The vendor's receipts the wallet holds for this scrip, oldest first.
+        receipts: Vec<Signed<Receipt>>,
+        /// The customer's orders to the vendor that the arbiter needs to recompute (those of
+        /// the receipts, and any sent without an answer).
+        orders: Vec<Signed<PaymentOrder>>,
+        /// The vendor-signed balance that contradicts them.
+        statement: Statement,
+    },
+}
+
+/// A balance a holder signed at a sequence number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Statement {
+    /// A receipt: the balance after one order.
+    Receipt(Signed<Receipt>),
+    /// A transfer certificate: the balance handed on after the last order accepted.
+    Transfer(Signed<Transfer>),
+}
+
+impl Statement {
+    /// The sequence number and balance stated.
+    #[must_use]
+    pub fn balance_at(&self) -> (u64, Micros) {
+        match self {
+            Self::Receipt(r) => (r.unverified().seq, r.unverified().balance_after),
+            Self::Transfer(t) => (t.unverified().last_seq, t.unverified().balance),
+        }
+    }
+}
+
+impl Encode for Statement {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Self::Receipt(r) => {
+                w.u8(0);
+                w.put(r);
+            }
+            Self::Transfer(t) => {
+                w.u8(1);
+                w.put(t);
+            }
+        }
+    }
+}
+
+impl Decode for Statement {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            0 => Ok(Self::Receipt(r.get()?)),
+            1 => Ok(Self::Transfer(r.get()?)),
+            t => Err(DecodeError::BadTag(t)),
+        }
+    }
+}
+
+struct OrderItem(Signed<PaymentOrder>);
+
+impl Decode for OrderItem {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.get()?))
+    }
+}
+
+/// A dispute, signed with the scrip key so that only the scrip's owner can raise it (§4.8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dispute {
+    /// The scrip.
+    pub scrip: ScripId,
+    /// The vendor disputed.
+    pub vendor: VendorId,
+    /// Chosen by the wallet; the same dispute twice gets the same ruling.
+    pub nonce: Nonce,
+    /// When it was raised.
+    pub at: TimestampMs,
+    /// The claim and its evidence.
+    pub kind: DisputeKind,
+}
+
+impl Body for Dispute {
+    const KIND: Kind = Kind::Dispute;
+}
+
+struct ReceiptItem(Signed<Receipt>);
+
+impl Decode for ReceiptItem {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.get()?))
+    }
+}
+
+impl Encode for Dispute {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.scrip);
+        w.put(&self.vendor);
+        w.put(&self.nonce);
+        w.put(&self.at);
+        match &self.kind {
+            DisputeKind::NonDelivery { offer, order } => {
+                w.u8(0);
+                w.put(offer);
+                w.put(order);
+            }
+            DisputeKind::Balance {
+                receipts,
+                orders,
+                statement,
+            } => {
+                w.u8(1);
+                w.list(receipts);
+                w.list(orders);
+                w.put(statement);
+            }
+        }
+    }
+}
+
+impl Decode for Dispute {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let scrip = r.get()?;
+        let vendor = r.get()?;
+        let nonce = r.get()?;
+        let at = r.get()?;
+        let kind = match r.u8()? {
+            0 => DisputeKind::NonDelivery {
+                offer: r.get()?,
+                order: r.get()?,
+            },
+            1 => DisputeKind::Balance {
+                receipts: r
+                    .list::<ReceiptItem>(MAX_EVIDENCE)?
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect(),
+                orders: r
+                    .list::<OrderItem>(MAX_EVIDENCE)?
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect(),
+                statement: r.get()?,
+            },
+            t => return Err(DecodeError::BadTag(t)),
+        };
+        Ok(Self {
+            scrip,
+            vendor,
+            nonce,
+            at,
+            kind,
+        })
+    }
+}
+
+/// What the arbiter decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Verdict {
+    /// The vendor delivered goods matching the offer; the arbiter passed them on. No money moves.
+    Delivered = 0,
+    /// The customer is refunded `refund` at the vendor's charge.
+    Refund = 1,
+    /// The evidence does not support the dispute. No money moves.
+    Dismissed = 2,
+}
+
+impl Encode for Verdict {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(*self as u8);
+    }
+}
+
+impl Decode for Verdict {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            0 => Ok(Self::Delivered),
+            1 => Ok(Self::Refund),
+            2 => Ok(Self::Dismissed),
+            t => Err(DecodeError::BadTag(t)),
+        }
+    }
+}
+
+/// A ruling of the arbiter; it binds the bank (§4.9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ruling {
+    /// The digest of the dispute ruled on.
+    pub dispute: Digest,
+    /// The scrip.
+    pub scrip: ScripId,
+    /// The vendor.
+    pub vendor: VendorId,
+    /// The decision.
+    pub verdict: Verdict,
+    /// What the vendor is charged and the customer refunded (zero unless `Refund`).
+    pub refund: Micros,
+    /// When the arbiter signed.
+    pub at: TimestampMs,
+}
+
+impl Body for Ruling {
+    const KIND: Kind = Kind::Ruling;
+}
+
+impl Encode for Ruling {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.dispute);
+        w.put(&self.scrip);
+        w.put(&self.vendor);
+        w.put(&self.verdict);
+        w.put(&self.refund);
+        w.put(&self.at);
+    }
+}
+
+impl Decode for Ruling {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let ruling = Self {
+            dispute: r.get()?,
+            scrip: r.get()?,
+            vendor: r.get()?,
+            verdict: r.get()?,
+            refund: r.get()?,
+            at: r.get()?,
+        };
+        if (ruling.verdict == Verdict::Refund) != (ruling.refund > Micros::ZERO) {
+            return Err(DecodeError::BadValue(
+                "a refund ruling and only it moves money",
+            ));
+        }
+        Ok(ruling)
+    }
+}
+
+/// A recall: the bank asks the holder to hand a scrip back (redemption by an anonymous holder,
+/// expiry, or liveness) before a deadline (§5.9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recall {
+    /// The scrip.
+    pub scrip: ScripId,
+    /// Which bank key signed.
+    pub bank_key_id: u32,
+    /// The holder asked.
+    pub holder: Holder,
+    /// After this instant the bank closes the scrip on what it can prove.
+    pub deadline: TimestampMs,
+}
+
+impl Body for Recall {
+    const KIND: Kind = Kind::Recall;
+}
+
+impl Encode for Recall {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.scrip);
+        w.u32(self.bank_key_id);
+        w.put(&self.holder);
+        w.put(&self.deadline);
+    }
+}
+
+impl Decode for Recall {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            scrip: r.get()?,
+            bank_key_id: r.u32()?,
+            holder: r.get()?,
+            deadline: r.get()?,
+        })
+    }
+}
+
+/// A request to the bank authenticated by an account key, with replay protection (§6.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRequest {
+    /// The account acting.
+    pub account: AccountId,
+    /// The idempotency key, chosen by the sender and stored before sending.
+    pub request_id: Nonce,
+    /// When the request was signed; the bank refuses requests outside its clock window.
+    pub at: TimestampMs,
+    /// What is asked.
+    pub action: Action,
+}
+
+/// What an account asks of the bank.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Issue a scrip of `face` for the scrip key `key`.
+    Issue {
+        /// The value.
+        face: Amount,
+        /// The fresh scrip key.
+        key: PublicKey,
+        /// Requested expiry.
+        expires_at: TimestampMs,
+    },
+    /// Register (or re-key) a vendor for this account.
+    RegisterVendor {
+        /// The vendor's signing key.
+        key: PublicKey,
+        /// The vendor's base URLs.
+        origins: Vec<String>,
+    },
+}
+
+impl Body for AccountRequest {
+    const KIND: Kind = Kind::AccountRequest;
+}
+
+impl Encode for AccountRequest {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.account);
+        w.put(&self.request_id);
+        w.put(&self.at);
+        match &self.action {
+            Action::Issue {
+                face,
+                key,
+                expires_at,
+            } => {
+                w.u8(0);
+                w.put(face);
+                w.put(key);
+                w.put(expires_at);
+            }
+            Action::RegisterVendor { key, origins } => {
+                w.u8(1);
+                w.put(key);
+                w.u32(u32::try_from(origins.len()).unwrap_or(u32::MAX));
+                for o in origins {
+                    w.put(&Text(o));
+                }
+            }
+        }
+    }
+}
+
+impl Decode for AccountRequest {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let account = r.get()?;
+        let request_id = r.get()?;
+        let at = r.get()?;
+        let action = match r.u8()? {
+            0 => Action::Issue {
+                face: r.get()?,
+                key: r.get()?,
+                expires_at: r.get()?,
+            },
+            1 => Action::RegisterVendor {
+                key: r.get()?,
+                origins: r
+                    .list::<Origin>(MAX_ORIGINS)?
+                    .into_iter()
+                    .map(|o| o.0)
+                    .collect(),
+            },
+            t => return Err(DecodeError::BadTag(t)),
+        };
+        Ok(Self {
+            account,
+            request_id,
+            at,
+            action,
+        })
+    }
+}

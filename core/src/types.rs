@@ -1,0 +1,426 @@
+//! Checked value types: money, identifiers, time, digests and public keys.
+
+use core::fmt;
+
+use ed25519_dalek::VerifyingKey;
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{DecodeError, Rejection};
+use crate::wire::{Decode, Encode, Reader, Writer};
+
+/// An amount of money in micro-units (10⁻⁶ of the currency unit). Money is never a float.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Micros(pub u64);
+
+impl Micros {
+    /// Zero.
+    pub const ZERO: Self = Self(0);
+
+    /// `self + rhs`, or [`Rejection::AmountOverflow`].
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn checked_add(self, rhs: Self) -> Result<Self, Rejection> {
+        self.0
+            .checked_add(rhs.0)
+            .map(Self)
+            .ok_or(Rejection::AmountOverflow)
+    }
+
+    /// `self - rhs`, or [`Rejection::AmountOverflow`] if it would go below zero.
+    ///
+    /// # Errors
+    /// On underflow.
+    pub fn checked_sub(self, rhs: Self) -> Result<Self, Rejection> {
+        self.0
+            .checked_sub(rhs.0)
+            .map(Self)
+            .ok_or(Rejection::AmountOverflow)
+    }
+}
+
+impl fmt::Display for Micros {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:06}", self.0 / 1_000_000, self.0 % 1_000_000)
+    }
+}
+
+impl Encode for Micros {
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.0);
+    }
+}
+
+impl Decode for Micros {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.u64()?))
+    }
+}
+
+/// An ISO 4217-style currency code: exactly three ASCII capital letters.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    /// A currency from its code.
+    ///
+    /// # Errors
+    /// [`DecodeError::BadText`] unless `code` is three ASCII capitals.
+    pub fn new(code: &str) -> Result<Self, DecodeError> {
+        let bytes: [u8; 3] = code
+            .as_bytes()
+            .try_into()
+            .map_err(|_| DecodeError::BadText)?;
+        Self::from_array(bytes)
+    }
+
+    fn from_array(bytes: [u8; 3]) -> Result<Self, DecodeError> {
+        if bytes.iter().all(u8::is_ascii_uppercase) {
+            Ok(Self(bytes))
+        } else {
+            Err(DecodeError::BadText)
+        }
+    }
+
+    /// The code as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        // Only ASCII capitals are ever stored.
+        core::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Encode for Currency {
+    fn encode(&self, w: &mut Writer) {
+        w.raw(&self.0);
+    }
+}
+
+impl Decode for Currency {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Self::from_array(r.array()?)
+    }
+}
+
+/// An amount with its currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Amount {
+    /// The currency.
+    pub currency: Currency,
+    /// The quantity in micro-units.
+    pub micros: Micros,
+}
+
+impl Encode for Amount {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.currency);
+        w.put(&self.micros);
+    }
+}
+
+impl Decode for Amount {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            currency: r.get()?,
+            micros: r.get()?,
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch. Core never reads a clock: callers pass the time in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimestampMs(pub u64);
+
+impl Encode for TimestampMs {
+    fn encode(&self, w: &mut Writer) {
+        w.u64(self.0);
+    }
+}
+
+impl Decode for TimestampMs {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.u64()?))
+    }
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $len:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub [u8; $len]);
+
+        impl $name {
+            /// Parses lower- or upper-case hex of the exact length.
+            ///
+            /// # Errors
+            /// [`DecodeError::BadText`] for anything else.
+            pub fn from_hex(s: &str) -> Result<Self, DecodeError> {
+                let mut out = [0u8; $len];
+                hex_decode(s, &mut out)?;
+                Ok(Self(out))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                hex_write(f, &self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}(", stringify!($name))?;
+                hex_write(f, &self.0)?;
+                f.write_str(")")
+            }
+        }
+
+        impl Encode for $name {
+            fn encode(&self, w: &mut Writer) {
+                w.raw(&self.0);
+            }
+        }
+
+        impl Decode for $name {
+            fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                Ok(Self(r.array()?))
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A scrip's id: derived from the scrip's public key (`ScripId::for_key`).
+    ScripId,
+    16
+);
+id_type!(
+    /// A vendor's id, assigned by the bank at registration.
+    VendorId,
+    16
+);
+id_type!(
+    /// A bank account's id (customer or vendor).
+    AccountId,
+    16
+);
+id_type!(
+    /// A 16-byte random value: offer nonces, batch ids, request ids.
+    Nonce,
+    16
+);
+id_type!(
+    /// A SHA-256 digest.
+    Digest,
+    32
+);
+
+impl ScripId {
+    /// The id of the scrip whose key is `key`: the first 16 bytes of
+    /// SHA-256("NetCents/1 scrip-id\0" ‖ key). The wallet knows it before issuance.
+    #[must_use]
+    pub fn for_key(key: &PublicKey) -> Self {
+        let d = Sha256::new()
+            .chain_update(b"NetCents/1 scrip-id\0")
+            .chain_update(key.as_bytes())
+            .finalize();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&d[..16]);
+        Self(out)
+    }
+}
+
+impl Digest {
+    /// SHA-256 of `parts`, prefixed with a domain label.
+    #[must_use]
+    pub fn of(label: &[u8], parts: &[&[u8]]) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"NetCents/1 ");
+        h.update(label);
+        h.update([0u8]);
+        for p in parts {
+            h.update(p);
+        }
+        Self(h.finalize().into())
+    }
+
+    /// The digest of delivered goods, as an offer commits to it.
+    #[must_use]
+    pub fn of_goods(goods: &[u8]) -> Self {
+        Self::of(b"goods", &[goods])
+    }
+}
+
+fn hex_write(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for b in bytes {
+        write!(f, "{b:02x}")?;
+    }
+    Ok(())
+}
+
+fn hex_decode(s: &str, out: &mut [u8]) -> Result<(), DecodeError> {
+    let s = s.as_bytes();
+    if s.len() != out.len() * 2 {
+        return Err(DecodeError::BadText);
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        b'A'..=b'F' => Ok(c - b'A' + 10),
+        _ => Err(DecodeError::BadText),
+    };
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = (nibble(s[2 * i])? << 4) | nibble(s[2 * i + 1])?;
+    }
+    Ok(())
+}
+
+/// Who holds a scrip: the bank (after issuance, redemption or recall) or a vendor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Holder {
+    /// The bank.
+    Bank,
+    /// A certified vendor.
+    Vendor(VendorId),
+}
+
+impl Encode for Holder {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Self::Bank => w.u8(0),
+            Self::Vendor(v) => {
+                w.u8(1);
+                w.put(v);
+            }
+        }
+    }
+}
+
+impl Decode for Holder {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8()? {
+            0 => Ok(Self::Bank),
+            1 => Ok(Self::Vendor(r.get()?)),
+            t => Err(DecodeError::BadTag(t)),
+        }
+    }
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bank => f.write_str("bank"),
+            Self::Vendor(v) => write!(f, "vendor {v}"),
+        }
+    }
+}
+
+/// An Ed25519 public key that decoded to a valid point of large order.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl PublicKey {
+    /// Checks and wraps 32 bytes.
+    ///
+    /// # Errors
+    /// [`DecodeError::BadKey`] for an invalid point or a weak (small-order) key.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, DecodeError> {
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| DecodeError::BadKey)?;
+        if key.is_weak() {
+            return Err(DecodeError::BadKey);
+        }
+        Ok(Self(key))
+    }
+
+    /// The 32 bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
+    pub(crate) fn inner(&self) -> &VerifyingKey {
+        &self.0
+    }
+
+    pub(crate) fn from_inner(key: VerifyingKey) -> Self {
+        Self(key)
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PublicKey(")?;
+        hex_write(f, self.as_bytes())?;
+        f.write_str(")")
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        hex_write(f, self.as_bytes())
+    }
+}
+
+impl Encode for PublicKey {
+    fn encode(&self, w: &mut Writer) {
+        w.raw(self.as_bytes());
+    }
+}
+
+impl Decode for PublicKey {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Self::from_bytes(&r.array()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_must_be_three_capitals() {
+        assert!(Currency::new("USD").is_ok());
+        assert_eq!(Currency::new("usd"), Err(DecodeError::BadText));
+        assert_eq!(Currency::new("EURO"), Err(DecodeError::BadText));
+    }
+
+    #[test]
+    fn micros_arithmetic_is_checked() {
+        assert_eq!(
+            Micros(u64::MAX).checked_add(Micros(1)),
+            Err(Rejection::AmountOverflow)
+        );
+        assert_eq!(
+            Micros(1).checked_sub(Micros(2)),
+            Err(Rejection::AmountOverflow)
+        );
+        assert_eq!(Micros(1_000_001).to_string(), "1.000001");
+    }
+
+    #[test]
+    fn ids_round_trip_through_hex() {
+        let id = VendorId([0xab; 16]);
+        assert_eq!(VendorId::from_hex(&id.to_string()), Ok(id));
+        assert!(VendorId::from_hex("zz").is_err());
+    }
+
+    #[test]
+    fn weak_keys_are_rejected() {
+        // The identity point encodes as 1 followed by zeros: small order.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(PublicKey::from_bytes(&identity), Err(DecodeError::BadKey));
+    }
+}
