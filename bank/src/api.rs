@@ -1,0 +1,740 @@
+//! The HTTP API (JSON, under `/v1/`): thin handlers that decode, verify what needs no lock,
+//! and hand a unit of work to the store.
+//!
+//! Signed objects travel as their canonical bytes in base64url; ids and public keys as
+//! lower-case hex; amounts as integers of micro-units. Every error is `{code, hint}`, unknown
+//! routes and layer errors (timeouts, body limits, wrong methods) included.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use netcents_core::objects::{AccountRequest, CaptureBatch, Dispute, PaymentOrder, Transfer};
+use netcents_core::{AccountId, Micros, PublicKey, Signed, TimestampMs, VendorId};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::bank::{self, Bank, b64, read_fn, request_hash, unb64};
+use crate::error::ApiError;
+use crate::store::tx::{MAX_MONEY, ledger_key};
+use crate::store::{Reply, Tx};
+
+/// Limits of the HTTP layer, set explicitly.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest request body, in bytes.
+    pub body_bytes: usize,
+    /// How long one request may take.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_bytes: 4 * 1024 * 1024,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    bank: Arc<Bank>,
+    limits: Limits,
+}
+
+/// The router of the bank and the arbiter.
+pub fn router(bank: Arc<Bank>, limits: Limits) -> Router {
+    let v1 = Router::new()
+        .route("/keys", get(keys))
+        .route("/accounts", post(open_account))
+        .route("/issue", post(issue))
+        .route("/vendors", post(register_vendor))
+        .route("/transfer", post(transfer))
+        .route("/capture", post(capture))
+        .route("/vendors/{vendor}/audits", get(audits_open))
+        .route("/audits/{id}", post(answer_audit))
+        .route("/redeem", post(redeem))
+        .route("/returned", post(returned))
+        .route("/recalls/{holder}", get(recalls_open))
+        .route("/arbiter/disputes", post(file_dispute))
+        .route("/arbiter/disputes/{id}", get(get_dispute))
+        .route("/vendors/{vendor}/disputes", get(disputes_open))
+        .route("/arbiter/disputes/{id}/answer", post(answer_dispute))
+        .route("/arbiter/disputes/{id}/ruling", post(rule))
+        .route("/operator/deposit", post(deposit))
+        .route("/operator/withdraw", post(withdraw))
+        .route("/operator/accounts/{id}", get(account_balance))
+        .route("/operator/scrip/{id}", get(scrip_status))
+        .route("/operator/recall", post(recall))
+        .route("/operator/sweep", post(sweep_now))
+        .route("/operator/check", get(check));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .nest("/v1", v1)
+        .fallback(unknown_route)
+        .with_state(AppState {
+            bank,
+            limits,
+        })
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.timeout,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limits.body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::map_response(json_errors))
+}
+
+/// Gives a `{code, hint}` body to error answers that a layer made without one.
+async fn json_errors(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        return ApiError::from_status(status).into_response();
+    }
+    res
+}
+
+async fn unknown_route(req: Request) -> ApiError {
+    ApiError::unknown_route(req.method().as_str(), req.uri().path())
+}
+
+/// A JSON body, with `bad_json` and `too_large` as its errors.
+struct JsonBody<T>(T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = state.limits.body_bytes;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::too_large(limit))?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(ApiError::bad_json)
+    }
+}
+
+fn answer(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    (status, Json(reply.body)).into_response()
+}
+
+type Answer = Result<Response, ApiError>;
+
+fn decode<T: netcents_core::signed::Body>(field: &str, text: &str) -> Result<Signed<T>, ApiError> {
+    let bytes = unb64(field, text)?;
+    Signed::decode(&bytes).map_err(|e| {
+        let mut err = ApiError::from(e);
+        err.hint = format!("field `{field}`: {}", err.hint);
+        err
+    })
+}
+
+fn hex_id<T>(field: &str, text: &str, parse: fn(&str) -> Result<T, netcents_core::DecodeError>) -> Result<T, ApiError> {
+    parse(text).map_err(|_| ApiError::bad_field(field, "must be lower-case hex of the id's length"))
+}
+
+fn amount(field: &str, micros: u64) -> Result<Micros, ApiError> {
+    if micros == 0 {
+        return Err(ApiError::bad_field(field, "must be above zero"));
+    }
+    if micros > MAX_MONEY {
+        return Err(ApiError::amount_overflow(field));
+    }
+    Ok(Micros(micros))
+}
+
+fn idempotency_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > 128 {
+        return Err(ApiError::bad_field("idempotency_key", "give 1 to 128 characters"));
+    }
+    Ok(())
+}
+
+fn operator(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    use subtle::ConstantTimeEq as _;
+    let Some(expected) = &state.bank.settings.operator_token else {
+        return Err(ApiError::unauthorized("operator endpoints are disabled: start the bank with --operator-token"));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <operator token>"))?;
+    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("wrong operator token"))
+    }
+}
+
+fn now(state: &AppState) -> TimestampMs {
+    state.bank.clock.now()
+}
+
+// ---- service ---------------------------------------------------------------------------------
+
+async fn healthz(State(s): State<AppState>) -> Answer {
+    s.bank
+        .read(read_fn(|tx: &mut Tx| Box::pin(async move {
+            tx.idem_get("health", "").await?;
+            Ok(Reply::ok(json!({ "status": "ok" })))
+        })))
+        .await
+        .map(answer)
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let float = s
+        .bank
+        .read(read_fn(|tx: &mut Tx| Box::pin(async move {
+            Ok(Reply::ok(json!(tx.float_sum().await?.to_string())))
+        })))
+        .await
+        .ok()
+        .and_then(|r| r.body.as_str().and_then(|f| f.parse().ok()));
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.bank.metrics.render(float),
+    )
+        .into_response()
+}
+
+async fn keys(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let ring = &s.bank.keys;
+    let bank: Vec<_> = ring
+        .bank_publics()
+        .map(|(id, k)| json!({ "key_id": id, "public_key": k.to_string(), "active": id == ring.active_id() }))
+        .collect();
+    Json(json!({
+        "currency": s.bank.settings.currency.as_str(),
+        "bank": bank,
+        "arbiter": { "public_key": ring.arbiter().public().to_string() },
+        "policy": {
+            "audit_floor_ppm": s.bank.settings.policy.audit_floor_ppm,
+            "full_audit_micros": s.bank.settings.policy.full_audit_micros,
+            "penalty_permille": s.bank.settings.policy.penalty_permille,
+            "bond_micros": s.bank.settings.policy.bond_micros,
+        },
+    }))
+}
+
+// ---- accounts --------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenAccountBody {
+    idempotency_key: String,
+    kind: String,
+    public_key: String,
+}
+
+async fn open_account(State(s): State<AppState>, JsonBody(b): JsonBody<OpenAccountBody>) -> Answer {
+    idempotency_key(&b.idempotency_key)?;
+    if b.kind != "customer" && b.kind != "vendor" {
+        return Err(ApiError::bad_field("kind", "`customer` or `vendor`"));
+    }
+    let raw = netcents_core::Digest::from_hex(&b.public_key)
+        .map_err(|_| ApiError::bad_field("public_key", "64 hex digits"))?;
+    let key = PublicKey::from_bytes(&raw.0)?;
+    let mut id = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
+    let hash = request_hash(&[b.kind.as_bytes(), key.as_bytes()]);
+    s.bank
+        .write(bank::OpenAccount {
+            id: AccountId(id),
+            kind: b.kind,
+            key,
+            idempotency_key: b.idempotency_key,
+            hash,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FundingBody {
+    idempotency_key: String,
+    account: String,
+    amount_micros: u64,
+}
+
+async fn funding(s: AppState, headers: axum::http::HeaderMap, b: FundingBody, deposit: bool) -> Answer {
+    operator(&s, &headers)?;
+    idempotency_key(&b.idempotency_key)?;
+    let account = hex_id("account", &b.account, AccountId::from_hex)?;
+    let amount = amount("amount_micros", b.amount_micros)?;
+    let hash = request_hash(&[&account.0, &amount.0.to_be_bytes()]);
+    s.bank
+        .write(bank::Funding {
+            account,
+            amount,
+            deposit,
+            idempotency_key: b.idempotency_key,
+            hash,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+async fn deposit(State(s): State<AppState>, headers: axum::http::HeaderMap, JsonBody(b): JsonBody<FundingBody>) -> Answer {
+    funding(s, headers, b, true).await
+}
+
+async fn withdraw(State(s): State<AppState>, headers: axum::http::HeaderMap, JsonBody(b): JsonBody<FundingBody>) -> Answer {
+    funding(s, headers, b, false).await
+}
+
+async fn account_balance(State(s): State<AppState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Answer {
+    operator(&s, &headers)?;
+    let account = hex_id("account", &id, AccountId::from_hex)?;
+    s.bank
+        .read(read_fn(move |tx: &mut Tx| Box::pin(async move {
+            let (kind, key) = tx.account_get(&account).await?.ok_or_else(ApiError::unknown_account)?;
+            let balance = tx.balance(netcents_core::bank::LedgerAccount::Account(account)).await?;
+            let bond = tx.balance(netcents_core::bank::LedgerAccount::Bond(account)).await?;
+            let vendor = tx.vendor_of_account(&account).await?;
+            Ok(Reply::ok(json!({
+                "account": account.to_string(), "kind": kind, "public_key": key,
+                "balance_micros": balance, "bond_micros": bond, "vendor": vendor,
+                "ledger_key": ledger_key(netcents_core::bank::LedgerAccount::Account(account)),
+            })))
+        })))
+        .await
+        .map(answer)
+}
+
+// ---- issuance and vendors ----------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestBody {
+    request: String,
+}
+
+async fn issue(State(s): State<AppState>, JsonBody(b): JsonBody<RequestBody>) -> Answer {
+    let signed: Signed<AccountRequest> = decode("request", &b.request)?;
+    let request = s.bank.verify_request(signed).await?;
+    s.bank
+        .write(bank::Issue {
+            bank: s.bank.clone(),
+            request,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+async fn register_vendor(State(s): State<AppState>, JsonBody(b): JsonBody<RequestBody>) -> Answer {
+    let signed: Signed<AccountRequest> = decode("request", &b.request)?;
+    let request = s.bank.verify_request(signed).await?;
+    let mut id = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
+    s.bank
+        .write(bank::RegisterVendor {
+            bank: s.bank.clone(),
+            request,
+            new_id: VendorId(id),
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+// ---- transfer, capture, audits ----------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    order: String,
+}
+
+async fn transfer(State(s): State<AppState>, JsonBody(b): JsonBody<TransferBody>) -> Answer {
+    let order: Signed<PaymentOrder> = decode("order", &b.order)?;
+    s.bank
+        .write(bank::HandOn {
+            bank: s.bank.clone(),
+            order,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaptureBody {
+    batch: String,
+}
+
+async fn capture(State(s): State<AppState>, JsonBody(b): JsonBody<CaptureBody>) -> Answer {
+    let batch: Signed<CaptureBatch> = decode("batch", &b.batch)?;
+    let (key, _) = s.bank.vendor(batch.unverified().vendor).await?;
+    let batch = batch.verify(&key)?;
+    s.bank
+        .write(bank::Capture {
+            bank: s.bank.clone(),
+            batch,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+async fn audits_open(State(s): State<AppState>, Path(vendor): Path<String>) -> Answer {
+    let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?.to_string();
+    s.bank
+        .read(read_fn(move |tx: &mut Tx| {
+            let vendor = vendor.clone();
+            Box::pin(async move {
+                let list: Vec<_> = tx
+                    .audits_open(&vendor)
+                    .await?
+                    .into_iter()
+                    .map(|a| json!({
+                        "audit": a.id, "scrip": a.scrip, "claim": b64(&a.claim),
+                        "amount_micros": a.amount, "deadline_ms": a.deadline,
+                    }))
+                    .collect();
+                Ok(Reply::ok(json!({ "audits": list })))
+            })
+        }))
+        .await
+        .map(answer)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditAnswerBody {
+    orders: Vec<String>,
+    signature: String,
+}
+
+async fn answer_audit(State(s): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<AuditAnswerBody>) -> Answer {
+    let audit_id = hex_id("audit", &id, netcents_core::Nonce::from_hex)?.to_string();
+    let mut raw = Vec::with_capacity(b.orders.len());
+    let mut orders = Vec::with_capacity(b.orders.len());
+    for (i, o) in b.orders.iter().enumerate() {
+        let order: Signed<PaymentOrder> = decode(&format!("orders[{i}]"), o)?;
+        raw.push(order.as_bytes().to_vec());
+        orders.push(order);
+    }
+    let signature = unb64("signature", &b.signature)?;
+    // Only the audited vendor may answer: a stranger's empty answer would cost it a penalty.
+    let vendor = s
+        .bank
+        .read(read_fn(move |tx: &mut Tx| {
+            let audit_id = audit_id.clone();
+            Box::pin(async move {
+                let a = tx.audit_lock(&audit_id).await?.ok_or_else(|| ApiError::not_found("audit demand"))?;
+                Ok(Reply::ok(json!(a.vendor)))
+            })
+        }))
+        .await?;
+    let vendor = hex_id("vendor", vendor.body.as_str().unwrap_or_default(), VendorId::from_hex)?;
+    let (key, _) = s.bank.vendor(vendor).await?;
+    let audit_id = hex_id("audit", &id, netcents_core::Nonce::from_hex)?.to_string();
+    bank::verify_answer(&key, &bank::answer_message("audit-answer/vendor", &audit_id, &raw, None), &signature)?;
+    let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+    s.bank
+        .write(bank::SettleAudit {
+            bank: s.bank.clone(),
+            audit_id,
+            orders,
+            hash: Some(request_hash(&refs)),
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+// ---- redemption, return, recall, sweep -----------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemBody {
+    account: String,
+    order: String,
+}
+
+async fn redeem(State(s): State<AppState>, JsonBody(b): JsonBody<RedeemBody>) -> Answer {
+    let account = hex_id("account", &b.account, AccountId::from_hex)?;
+    let order: Signed<PaymentOrder> = decode("order", &b.order)?;
+    s.bank
+        .write(bank::Redeem {
+            order,
+            account,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnedBody {
+    #[serde(default)]
+    chain: Vec<String>,
+    transfer: String,
+}
+
+async fn returned(State(s): State<AppState>, JsonBody(b): JsonBody<ReturnedBody>) -> Answer {
+    let chain = b
+        .chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| decode::<Transfer>(&format!("chain[{i}]"), c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let transfer: Signed<Transfer> = decode("transfer", &b.transfer)?;
+    s.bank
+        .write(bank::Returned {
+            bank: s.bank.clone(),
+            chain,
+            transfer,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+async fn recalls_open(State(s): State<AppState>, Path(holder): Path<String>) -> Answer {
+    let holder = if holder == "bank" {
+        holder
+    } else {
+        hex_id("holder", &holder, VendorId::from_hex)?.to_string()
+    };
+    s.bank
+        .read(read_fn(move |tx: &mut Tx| {
+            let holder = holder.clone();
+            Box::pin(async move {
+                let list: Vec<_> = tx
+                    .recalls_open(&holder)
+                    .await?
+                    .into_iter()
+                    .map(|(r, d)| json!({ "recall": b64(&r), "deadline_ms": d }))
+                    .collect();
+                Ok(Reply::ok(json!({ "recalls": list })))
+            })
+        }))
+        .await
+        .map(answer)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecallBody {
+    idempotency_key: String,
+    scrip: String,
+    deadline_ms: u64,
+}
+
+async fn recall(State(s): State<AppState>, headers: axum::http::HeaderMap, JsonBody(b): JsonBody<RecallBody>) -> Answer {
+    operator(&s, &headers)?;
+    idempotency_key(&b.idempotency_key)?;
+    let scrip = hex_id("scrip", &b.scrip, netcents_core::ScripId::from_hex)?.to_string();
+    if b.deadline_ms <= now(&s).0 {
+        return Err(ApiError::bad_field("deadline_ms", "must be in the future"));
+    }
+    let hash = request_hash(&[scrip.as_bytes(), &b.deadline_ms.to_be_bytes()]);
+    s.bank
+        .write(bank::StartRecall {
+            bank: s.bank.clone(),
+            scrip,
+            deadline: TimestampMs(b.deadline_ms),
+            idempotency_key: b.idempotency_key,
+            hash,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+async fn scrip_status(State(s): State<AppState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Answer {
+    operator(&s, &headers)?;
+    let id = hex_id("scrip", &id, netcents_core::ScripId::from_hex)?.to_string();
+    s.bank
+        .read(read_fn(move |tx: &mut Tx| {
+            let id = id.clone();
+            Box::pin(async move {
+                let book = tx.scrip_lock(&id).await?.ok_or_else(|| ApiError::from(netcents_core::Rejection::UnknownScrip))?;
+                Ok(Reply::ok(json!({
+                    "scrip": id,
+                    "status": format!("{:?}", book.status()),
+                    "holder": match book.known_holder() { netcents_core::Holder::Bank => "bank".to_owned(), netcents_core::Holder::Vendor(v) => v.to_string() },
+                    "outstanding_micros": book.outstanding().0,
+                    "captured_micros": book.captured_total().0,
+                })))
+            })
+        }))
+        .await
+        .map(answer)
+}
+
+/// Runs the sweep once: expired scrip refunded or recalled, lapsed recalls forfeited, audit
+/// demands past their deadline settled as unanswered.
+///
+/// # Errors
+/// The store's errors.
+pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
+    let t = bank.clock.now();
+    let due = bank
+        .read(read_fn(move |tx: &mut Tx| Box::pin(async move {
+            let scrips = tx.scrips_due(t.0, 1000).await?;
+            let audits = tx.audits_due(t.0, 1000).await?;
+            Ok(Reply::ok(json!({ "scrips": scrips, "audits": audits })))
+        })))
+        .await?;
+    let list = |k: &str| -> Vec<String> {
+        due.body[k]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let (mut scrips, mut audits, mut failed) = (0u64, 0u64, 0u64);
+    for scrip in list("scrips") {
+        match bank.write(bank::SweepScrip { bank: bank.clone(), scrip, now: t }).await {
+            Ok(_) => scrips += 1,
+            Err(e) => {
+                tracing::warn!(code = e.code, hint = %e.hint, "sweep of a scrip failed");
+                failed += 1;
+            }
+        }
+    }
+    for audit_id in list("audits") {
+        let work = bank::SettleAudit { bank: bank.clone(), audit_id, orders: Vec::new(), hash: None, now: t };
+        match bank.write(work).await {
+            Ok(_) => audits += 1,
+            Err(e) => {
+                tracing::warn!(code = e.code, hint = %e.hint, "settling a lapsed audit failed");
+                failed += 1;
+            }
+        }
+    }
+    Ok(json!({ "scrips": scrips, "audits": audits, "failed": failed }))
+}
+
+async fn sweep_now(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Answer {
+    operator(&s, &headers)?;
+    Ok(Json(sweep(&s.bank).await?).into_response())
+}
+
+async fn check(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Answer {
+    operator(&s, &headers)?;
+    s.bank.read(bank::CheckBooks).await.map(answer)
+}
+
+// ---- the arbiter -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisputeBody {
+    dispute: String,
+}
+
+async fn file_dispute(State(s): State<AppState>, JsonBody(b): JsonBody<DisputeBody>) -> Answer {
+    let dispute: Signed<Dispute> = decode("dispute", &b.dispute)?;
+    s.bank
+        .write(bank::FileDispute {
+            bank: s.bank.clone(),
+            dispute,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}
+
+async fn get_dispute(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
+    let id = hex_id("dispute", &id, netcents_core::Digest::from_hex)?.to_string();
+    s.bank
+        .read(read_fn(move |tx: &mut Tx| {
+            let id = id.clone();
+            Box::pin(async move {
+                let row = tx.dispute_lock(&id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+                Ok(Reply::ok(bank::dispute_json(&row)))
+            })
+        }))
+        .await
+        .map(answer)
+}
+
+async fn disputes_open(State(s): State<AppState>, Path(vendor): Path<String>) -> Answer {
+    let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?.to_string();
+    s.bank
+        .read(read_fn(move |tx: &mut Tx| {
+            let vendor = vendor.clone();
+            Box::pin(async move {
+                let list: Vec<_> = tx.disputes_open(&vendor).await?.iter().map(bank::dispute_json).collect();
+                Ok(Reply::ok(json!({ "disputes": list })))
+            })
+        }))
+        .await
+        .map(answer)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisputeAnswerBody {
+    goods: Option<String>,
+    #[serde(default)]
+    orders: Vec<String>,
+    signature: String,
+}
+
+async fn answer_dispute(State(s): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<DisputeAnswerBody>) -> Answer {
+    let id = hex_id("dispute", &id, netcents_core::Digest::from_hex)?.to_string();
+    let goods = b.goods.as_deref().map(|g| unb64("goods", g)).transpose()?;
+    let mut orders = Vec::with_capacity(b.orders.len());
+    for (i, o) in b.orders.iter().enumerate() {
+        let order: Signed<PaymentOrder> = decode(&format!("orders[{i}]"), o)?;
+        orders.push(order.as_bytes().to_vec());
+    }
+    let signature = unb64("signature", &b.signature)?;
+    let vendor = {
+        let id = id.clone();
+        s.bank
+            .read(read_fn(move |tx: &mut Tx| {
+                let id = id.clone();
+                Box::pin(async move {
+                    let row = tx.dispute_lock(&id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+                    Ok(Reply::ok(json!(row.vendor)))
+                })
+            }))
+            .await?
+    };
+    let vendor = hex_id("vendor", vendor.body.as_str().unwrap_or_default(), VendorId::from_hex)?;
+    let (key, _) = s.bank.vendor(vendor).await?;
+    bank::verify_answer(&key, &bank::answer_message("dispute-answer/vendor", &id, &orders, goods.as_deref()), &signature)?;
+    s.bank
+        .write(bank::AnswerDispute { id, goods, orders })
+        .await
+        .map(answer)
+}
+
+async fn rule(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
+    let id = hex_id("dispute", &id, netcents_core::Digest::from_hex)?.to_string();
+    s.bank
+        .write(bank::Rule {
+            bank: s.bank.clone(),
+            id,
+            now: now(&s),
+        })
+        .await
+        .map(answer)
+}

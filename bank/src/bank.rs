@@ -1,0 +1,1133 @@
+//! The bank's units of work: each checks its idempotency record, locks what it touches, calls
+//! the protocol core, stores the new state and appends the postings, all in one transaction.
+//!
+//! Signatures that need no locked state (account requests, capture batches, vendor answers) are
+//! verified by the HTTP handlers before the work is queued, so that the database's writer spends
+//! its time on the books, not on curve arithmetic.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use futures_util::future::BoxFuture;
+use netcents_core::arbiter::{self, VendorAnswer};
+use netcents_core::bank::{self as core_bank, KeyLookup, LedgerAccount, Policy, Posting, PostingKind, ScripStatus};
+use netcents_core::custody::Cursor;
+use netcents_core::objects::{
+    AccountRequest, Action, CaptureBatch, Claim, Dispute, PaymentOrder, Transfer, VendorCert,
+};
+use netcents_core::wire::{Decode as _, Encode as _};
+use netcents_core::{
+    AccountId, Currency, Digest, Holder, Micros, Nonce, PublicKey, Rejection, Signed, TimestampMs, Verified,
+    VendorId,
+};
+use rand_core::{OsRng, RngCore as _};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::keys::Keyring;
+use crate::metrics::{Effect, Metrics};
+use crate::store::tx::{AuditRow, DisputeRow, MAX_MONEY, VendorRow};
+use crate::store::{Reply, Store, Tx, Work, WorkResult};
+
+/// Policy and limits; every one is set explicitly by the configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The one currency of this bank's accounts.
+    pub currency: Currency,
+    /// Audit probability, penalty factor and bond.
+    pub policy: Policy,
+    /// How far a signed request's time may be from the bank's clock.
+    pub request_window_ms: u64,
+    /// The longest life a scrip may be issued with.
+    pub max_scrip_life_ms: u64,
+    /// How long a vendor has to answer an audit demand.
+    pub audit_answer_ms: u64,
+    /// How long a holder has to answer a recall.
+    pub recall_grace_ms: u64,
+    /// How long a vendor has to answer a dispute.
+    pub dispute_answer_ms: u64,
+    /// How long a vendor certificate is valid.
+    pub vendor_cert_life_ms: u64,
+    /// The operator's bearer token; `None` disables the operator endpoints.
+    pub operator_token: Option<String>,
+}
+
+impl Settings {
+    /// Defaults for tests and a first start.
+    #[must_use]
+    pub fn with_currency(currency: Currency) -> Self {
+        const DAY: u64 = 86_400_000;
+        Self {
+            currency,
+            policy: Policy::DEFAULT,
+            request_window_ms: 300_000,
+            max_scrip_life_ms: 366 * DAY,
+            audit_answer_ms: DAY,
+            recall_grace_ms: DAY,
+            dispute_answer_ms: DAY,
+            vendor_cert_life_ms: 366 * DAY,
+            operator_token: None,
+        }
+    }
+}
+
+/// The bank's clock: the system's, plus an offset that tests may move.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    /// Milliseconds since the Unix epoch.
+    #[must_use]
+    pub fn now(&self) -> TimestampMs {
+        let sys = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        TimestampMs(sys.saturating_add_signed(self.offset_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Moves the clock (tests).
+    pub fn advance(&self, ms: i64) {
+        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+}
+
+/// The bank: its store, keys, settings, clock and counters.
+pub struct Bank {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Signing keys.
+    pub keys: Keyring,
+    /// Policy and limits.
+    pub settings: Settings,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Time.
+    pub clock: Clock,
+    /// Account keys never change once opened, so every process may cache them.
+    account_keys: std::sync::Mutex<HashMap<AccountId, PublicKey>>,
+}
+
+/// base64url without padding, the encoding of every signed object in the API.
+#[must_use]
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url (padding optional) of the field `field`.
+///
+/// # Errors
+/// [`ApiError::bad_base64`] naming the field.
+pub fn unb64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    ENGINE.decode(text).map_err(|_| ApiError::bad_base64(field))
+}
+
+/// The hash that tells a repeated request from a different one under the same key.
+#[must_use]
+pub fn request_hash(parts: &[&[u8]]) -> String {
+    Digest::of(b"bank-request", parts).to_string()
+}
+
+/// The message a vendor signs to answer an audit demand or a dispute: it binds the answer to
+/// the demand's id and to every byte of the evidence.
+#[must_use]
+pub fn answer_message(label: &str, id: &str, orders: &[Vec<u8>], goods: Option<&[u8]>) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(orders.len() + 2);
+    let count = (orders.len() as u64).to_be_bytes();
+    parts.push(&count);
+    for o in orders {
+        parts.push(o);
+    }
+    let goods_digest = goods.map(Digest::of_goods);
+    if let Some(g) = &goods_digest {
+        parts.push(&g.0);
+    }
+    let evidence = Digest::of(b"answer-evidence", &parts);
+    let mut msg = format!("NetCents/1 {label}\0{id}\0").into_bytes();
+    msg.extend_from_slice(&evidence.0);
+    msg
+}
+
+/// Checks a vendor's signature on an answer.
+///
+/// # Errors
+/// `bad_signature` if it does not verify with the vendor's certified key.
+pub fn verify_answer(key: &PublicKey, msg: &[u8], signature: &[u8]) -> Result<(), ApiError> {
+    let sig: [u8; 64] = signature
+        .try_into()
+        .map_err(|_| ApiError::bad_field("signature", "must be 64 bytes"))?;
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(key.as_bytes())
+        .map_err(|_| ApiError::from(netcents_core::Error::BadSignature))?;
+    vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig))
+        .map_err(|_| netcents_core::Error::BadSignature.into())
+}
+
+/// Parses a 32-byte public key from hex.
+pub(crate) fn key_from_hex(hex: &str) -> Result<PublicKey, ApiError> {
+    let d = Digest::from_hex(hex).map_err(ApiError::internal)?;
+    PublicKey::from_bytes(&d.0).map_err(ApiError::internal)
+}
+
+fn random_nonce() -> Nonce {
+    let mut n = [0u8; 16];
+    OsRng.fill_bytes(&mut n);
+    Nonce(n)
+}
+
+async fn replay(tx: &mut Tx, scope: &str, key: &str, hash: &str, field: &str) -> Result<Option<Reply>, ApiError> {
+    match tx.idem_get(scope, key).await? {
+        None => Ok(None),
+        Some(r) if r.request_hash == hash => Ok(Some(Reply {
+            status: r.status,
+            body: r.body,
+            effects: Vec::new(),
+        })),
+        Some(_) => Err(ApiError::idempotency_conflict(field)),
+    }
+}
+
+async fn remember(tx: &mut Tx, scope: &str, key: &str, hash: &str, reply: Reply, now: TimestampMs) -> WorkResult {
+    tx.idem_put(scope, key, hash, reply.status, &reply.body, now.0).await?;
+    Ok(reply)
+}
+
+/// Keys for the core's custody checks, loaded from the store before the core is called.
+#[derive(Default)]
+struct Keys {
+    bank: HashMap<u32, PublicKey>,
+    vendors: HashMap<VendorId, (PublicKey, AccountId)>,
+}
+
+impl KeyLookup for Keys {
+    fn key_of(&self, holder: Holder, bank_key_id: u32) -> Option<PublicKey> {
+        match holder {
+            Holder::Bank => self.bank.get(&bank_key_id).copied(),
+            Holder::Vendor(v) => self.vendors.get(&v).map(|x| x.0),
+        }
+    }
+    fn account_of(&self, vendor: VendorId) -> Option<AccountId> {
+        self.vendors.get(&vendor).map(|x| x.1)
+    }
+}
+
+impl Keys {
+    async fn load(ring: &Keyring, tx: &mut Tx, vendors: impl IntoIterator<Item = VendorId>) -> Result<Self, ApiError> {
+        let mut keys = Self {
+            bank: ring.bank_publics().collect(),
+            vendors: HashMap::new(),
+        };
+        for v in vendors {
+            if keys.vendors.contains_key(&v) {
+                continue;
+            }
+            if let Some(row) = tx.vendor_get(&v.to_string()).await? {
+                keys.vendors.insert(v, (key_from_hex(&row.public_key)?, row.account));
+            }
+        }
+        Ok(keys)
+    }
+}
+
+fn cert_vendors<'a>(certs: impl Iterator<Item = &'a Signed<Transfer>>) -> Vec<VendorId> {
+    certs
+        .filter_map(|c| match c.unverified().from {
+            Holder::Vendor(v) => Some(v),
+            Holder::Bank => None,
+        })
+        .collect()
+}
+
+fn holder_text(h: Holder) -> String {
+    match h {
+        Holder::Bank => "bank".into(),
+        Holder::Vendor(v) => v.to_string(),
+    }
+}
+
+fn scrip_not_found() -> ApiError {
+    Rejection::UnknownScrip.into()
+}
+
+impl Bank {
+    /// A bank over `store`.
+    #[must_use]
+    pub fn new(store: Arc<dyn Store>, keys: Keyring, settings: Settings) -> Self {
+        Self {
+            store,
+            keys,
+            settings,
+            metrics: Metrics::default(),
+            clock: Clock::default(),
+            account_keys: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs a unit of work that changes the books, and counts its effects once committed.
+    ///
+    /// # Errors
+    /// The work's error.
+    pub async fn write(&self, work: impl Work + 'static) -> WorkResult {
+        let reply = self.store.write(Arc::new(work)).await?;
+        self.metrics.record(&reply.effects);
+        Ok(reply)
+    }
+
+    /// Runs a read-only unit of work.
+    ///
+    /// # Errors
+    /// The work's error.
+    pub async fn read(&self, work: impl Work + 'static) -> WorkResult {
+        self.store.read(Arc::new(work)).await
+    }
+
+    /// An account's public key, from the cache or the store.
+    ///
+    /// # Errors
+    /// `unknown_account`.
+    pub async fn account_key(&self, id: AccountId) -> Result<PublicKey, ApiError> {
+        if let Some(k) = self.account_keys.lock().ok().and_then(|m| m.get(&id).copied()) {
+            return Ok(k);
+        }
+        let reply = self.read(read_fn(move |tx: &mut Tx| Box::pin(async move {
+            let (_, key) = tx.account_get(&id).await?.ok_or_else(ApiError::unknown_account)?;
+            Ok(Reply::ok(json!(key)))
+        }))).await?;
+        let key = key_from_hex(reply.body.as_str().unwrap_or_default())?;
+        if let Ok(mut m) = self.account_keys.lock() {
+            m.insert(id, key);
+        }
+        Ok(key)
+    }
+
+    /// Verifies an account request: the account's signature and the clock window.
+    ///
+    /// # Errors
+    /// `unknown_account`, `bad_signature`, `replay`.
+    pub async fn verify_request(&self, signed: Signed<AccountRequest>) -> Result<Verified<AccountRequest>, ApiError> {
+        let key = self.account_key(signed.unverified().account).await?;
+        let verified = signed.verify(&key)?;
+        let now = self.clock.now().0;
+        let at = verified.body().at.0;
+        if at.abs_diff(now) > self.settings.request_window_ms {
+            return Err(ApiError::replay(at, now, self.settings.request_window_ms));
+        }
+        Ok(verified)
+    }
+
+    /// A registered vendor, read without locking.
+    ///
+    /// # Errors
+    /// `unknown_vendor`.
+    pub async fn vendor(&self, id: VendorId) -> Result<(PublicKey, VendorRow), ApiError> {
+        let reply = self.read(read_fn(move |tx: &mut Tx| Box::pin(async move {
+            let row = tx.vendor_get(&id.to_string()).await?.ok_or_else(ApiError::unknown_vendor)?;
+            Ok(Reply::ok(json!({
+                "account": row.account.to_string(), "public_key": row.public_key,
+                "origin": row.origin, "cert": b64(&row.cert),
+            })))
+        }))).await?;
+        let b = &reply.body;
+        let text = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
+        let row = VendorRow {
+            account: AccountId::from_hex(&text("account")).map_err(ApiError::internal)?,
+            public_key: text("public_key"),
+            origin: text("origin"),
+            cert: unb64("cert", &text("cert"))?,
+        };
+        Ok((key_from_hex(&row.public_key)?, row))
+    }
+}
+
+/// A read-only (or any) unit of work from a closure.
+pub struct ReadFn<F>(F);
+
+/// Wraps a closure as a unit of work (the bound makes the closure higher-ranked).
+pub fn read_fn<F>(f: F) -> ReadFn<F>
+where
+    F: for<'a> Fn(&'a mut Tx) -> BoxFuture<'a, WorkResult> + Send + Sync,
+{
+    ReadFn(f)
+}
+
+impl<F> Work for ReadFn<F>
+where
+    F: for<'a> Fn(&'a mut Tx) -> BoxFuture<'a, WorkResult> + Send + Sync,
+{
+    fn run<'a>(&'a self, tx: &'a mut Tx) -> BoxFuture<'a, WorkResult> {
+        (self.0)(tx)
+    }
+}
+
+macro_rules! work {
+    ($ty:ident, $f:ident) => {
+        impl Work for $ty {
+            fn run<'a>(&'a self, tx: &'a mut Tx) -> BoxFuture<'a, WorkResult> {
+                Box::pin($f(self, tx))
+            }
+        }
+    };
+}
+
+// ---- accounts and money --------------------------------------------------------------------
+
+/// Opens an account.
+pub struct OpenAccount {
+    /// The new account's id (used only if the key is new).
+    pub id: AccountId,
+    /// `customer` or `vendor`.
+    pub kind: String,
+    /// The account key.
+    pub key: PublicKey,
+    /// The idempotency key.
+    pub idempotency_key: String,
+    /// The request's hash.
+    pub hash: String,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(OpenAccount, open_account);
+
+async fn open_account(w: &OpenAccount, tx: &mut Tx) -> WorkResult {
+    if let Some(r) = replay(tx, "open", &w.idempotency_key, &w.hash, "idempotency_key").await? {
+        return Ok(r);
+    }
+    tx.account_insert(&w.id, &w.kind, &w.key.to_string(), w.now.0).await?;
+    let reply = Reply::ok(json!({ "account": w.id.to_string(), "kind": w.kind }));
+    remember(tx, "open", &w.idempotency_key, &w.hash, reply, w.now).await
+}
+
+/// An operator's deposit (money enters) or withdrawal (money leaves).
+pub struct Funding {
+    /// The account.
+    pub account: AccountId,
+    /// How much.
+    pub amount: Micros,
+    /// Deposit or withdrawal.
+    pub deposit: bool,
+    /// The idempotency key.
+    pub idempotency_key: String,
+    /// The request's hash.
+    pub hash: String,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(Funding, funding);
+
+async fn funding(w: &Funding, tx: &mut Tx) -> WorkResult {
+    let scope = if w.deposit { "deposit" } else { "withdraw" };
+    if let Some(r) = replay(tx, scope, &w.idempotency_key, &w.hash, "idempotency_key").await? {
+        return Ok(r);
+    }
+    if tx.account_get(&w.account).await?.is_none() {
+        return Err(ApiError::unknown_account());
+    }
+    let account = LedgerAccount::Account(w.account);
+    let posting = if w.deposit {
+        tx.add_deposited(w.amount.0).await?;
+        Posting { debit: LedgerAccount::External, credit: account, amount: w.amount, kind: PostingKind::Deposit }
+    } else {
+        tx.sub_deposited(w.amount.0).await?;
+        Posting { debit: account, credit: LedgerAccount::External, amount: w.amount, kind: PostingKind::Withdrawal }
+    };
+    let reference = format!("{scope}:{}", w.idempotency_key);
+    tx.post(&[posting], &reference, w.now.0).await?;
+    let balance = tx.balance(account).await?;
+    let reply = Reply::ok(json!({ "account": w.account.to_string(), "balance_micros": balance }));
+    remember(tx, scope, &w.idempotency_key, &w.hash, reply, w.now).await
+}
+
+// ---- issuance and vendor registration --------------------------------------------------
+
+/// Issues a scrip for a verified account request (§5.1).
+pub struct Issue {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// The verified request.
+    pub request: Verified<AccountRequest>,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(Issue, issue);
+
+async fn issue(w: &Issue, tx: &mut Tx) -> WorkResult {
+    let req = w.request.body();
+    let scope = format!("issue:{}", req.account);
+    let key = req.request_id.to_string();
+    let hash = request_hash(&[w.request.as_bytes()]);
+    if let Some(r) = replay(tx, &scope, &key, &hash, "request_id").await? {
+        return Ok(r);
+    }
+    let Action::Issue { face, key: scrip_key, expires_at } = &req.action else {
+        return Err(ApiError::bad_field("action", "this endpoint issues scrip; register vendors at /v1/vendors"));
+    };
+    let s = &w.bank.settings;
+    if face.currency != s.currency {
+        return Err(Rejection::CurrencyMismatch.into());
+    }
+    if face.micros.0 > MAX_MONEY {
+        return Err(ApiError::amount_overflow("face"));
+    }
+    if expires_at.0 > w.now.0.saturating_add(s.max_scrip_life_ms) {
+        return Err(ApiError::bad_field("expires_at", format_args!("a scrip lives at most {} ms", s.max_scrip_life_ms)));
+    }
+    let scrip_id = netcents_core::ScripId::for_key(scrip_key).to_string();
+    if tx.scrip_exists(&scrip_id).await? {
+        return Err(ApiError::conflict("scrip_exists", "a scrip with this key was already issued; use a fresh scrip key"));
+    }
+    let (bank_key, key_id) = w.bank.keys.active();
+    let (scrip, book, posting) = core_bank::issue(w.now, &w.request, bank_key, key_id)?;
+    tx.post(&[posting], &format!("issue:{scrip_id}"), w.now.0).await?;
+    tx.scrip_insert(&book).await?;
+    let mut reply = Reply::ok(json!({
+        "scrip_id": scrip_id,
+        "scrip": b64(scrip.as_bytes()),
+        "bank_key_id": key_id,
+    }));
+    reply.effects.push(Effect::Issued(face.micros.0));
+    remember(tx, &scope, &key, &hash, reply, w.now).await
+}
+
+/// Registers a vendor (or re-keys it) for a verified account request, posting the bond.
+pub struct RegisterVendor {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// The verified request.
+    pub request: Verified<AccountRequest>,
+    /// The id a new vendor gets.
+    pub new_id: VendorId,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(RegisterVendor, register_vendor);
+
+async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
+    let req = w.request.body();
+    let scope = format!("vendor:{}", req.account);
+    let key = req.request_id.to_string();
+    let hash = request_hash(&[w.request.as_bytes()]);
+    if let Some(r) = replay(tx, &scope, &key, &hash, "request_id").await? {
+        return Ok(r);
+    }
+    let Action::RegisterVendor { key: vendor_key, origins } = &req.action else {
+        return Err(ApiError::bad_field("action", "this endpoint registers vendors; issue scrip at /v1/issue"));
+    };
+    let Some(origin) = origins.first() else {
+        return Err(ApiError::bad_field("origins", "give at least one origin"));
+    };
+    let (kind, _) = tx.account_get(&req.account).await?.ok_or_else(ApiError::unknown_account)?;
+    if kind != "vendor" {
+        return Err(ApiError::bad_field("account", "only a vendor account can register a vendor"));
+    }
+    let existing = tx.vendor_of_account(&req.account).await?;
+    let vendor = match &existing {
+        Some(id) => VendorId::from_hex(id).map_err(ApiError::internal)?,
+        None => w.new_id,
+    };
+    let policy = &w.bank.settings.policy;
+    if existing.is_none() && policy.bond_micros > 0 {
+        // The bond: penalties and rulings are taken from it when the account runs dry.
+        let bond = Posting {
+            debit: LedgerAccount::Account(req.account),
+            credit: LedgerAccount::Bond(req.account),
+            amount: Micros(policy.bond_micros),
+            kind: PostingKind::BondPosted,
+        };
+        tx.post(&[bond], &format!("bond:{vendor}"), w.now.0).await?;
+    }
+    let (bank_key, key_id) = w.bank.keys.active();
+    let cert = Signed::sign(
+        VendorCert {
+            vendor,
+            bank_key_id: key_id,
+            key: *vendor_key,
+            account: req.account,
+            origins: origins.clone(),
+            valid_from: w.now,
+            valid_until: TimestampMs(w.now.0.saturating_add(w.bank.settings.vendor_cert_life_ms)),
+        },
+        bank_key,
+    );
+    let row = VendorRow {
+        account: req.account,
+        public_key: vendor_key.to_string(),
+        origin: origin.clone(),
+        cert: cert.as_bytes().to_vec(),
+    };
+    tx.vendor_put(&vendor.to_string(), &row, w.now.0).await?;
+    let reply = Reply::ok(json!({
+        "vendor": vendor.to_string(),
+        "vendor_cert": b64(cert.as_bytes()),
+        "bond_micros": if existing.is_none() { policy.bond_micros } else { 0 },
+    }));
+    remember(tx, &scope, &key, &hash, reply, w.now).await
+}
+
+// ---- the bank as first holder --------------------------------------------------------------
+
+/// Answers a vendor's transfer request for a scrip the bank holds (§5.4).
+pub struct HandOn {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// The customer's order naming the vendor.
+    pub order: Signed<PaymentOrder>,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(HandOn, hand_on);
+
+async fn hand_on(w: &HandOn, tx: &mut Tx) -> WorkResult {
+    let po = w.order.unverified();
+    let Holder::Vendor(vendor) = po.payee else {
+        return Err(Rejection::WrongPayee.into());
+    };
+    if tx.vendor_get(&vendor.to_string()).await?.is_none() {
+        return Err(ApiError::unknown_vendor());
+    }
+    let id = po.scrip.to_string();
+    let mut book = tx.scrip_lock(&id).await?.ok_or_else(scrip_not_found)?;
+    let (bank_key, key_id) = w.bank.keys.active();
+    let cert = book.hand_on(w.now, w.order.clone(), bank_key, key_id)?;
+    tx.scrip_update(&book).await?;
+    Ok(Reply::ok(json!({
+        "transfer": b64(cert.as_bytes()),
+        "scrip": b64(book.signed_scrip().as_bytes()),
+    })))
+}
+
+// ---- capture and audits --------------------------------------------------------------------
+
+/// Captures a verified batch (§5.5), all claims or none, and selects audits (§5.6).
+pub struct Capture {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// The verified batch.
+    pub batch: Verified<CaptureBatch>,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(Capture, capture);
+
+async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
+    let batch = w.batch.body();
+    let scope = format!("capture:{}", batch.vendor);
+    let key = batch.batch.to_string();
+    let hash = request_hash(&[w.batch.as_bytes()]);
+    if let Some(r) = replay(tx, &scope, &key, &hash, "batch").await? {
+        return Ok(r);
+    }
+    let vendors = std::iter::once(batch.vendor).chain(cert_vendors(
+        batch.claims.iter().flat_map(|c| c.custody.iter().chain(c.closed_by.iter())),
+    ));
+    let keys = Keys::load(&w.bank.keys, tx, vendors).await?;
+    let policy = &w.bank.settings.policy;
+    let mut results = Vec::with_capacity(batch.claims.len());
+    let mut effects = Vec::new();
+    let mut credited = Micros::ZERO;
+    for (i, claim) in batch.claims.iter().enumerate() {
+        let at = |e: ApiError| ApiError { hint: format!("claim {i}: {}", e.hint), ..e };
+        let id = claim.scrip.to_string();
+        let mut book = tx.scrip_lock(&id).await?.ok_or_else(|| at(scrip_not_found()))?;
+        let captured = book.capture(batch.vendor, claim, &keys).map_err(|e| at(e.into()))?;
+        tx.scrip_update(&book).await?;
+        tx.post(&captured.postings, &format!("capture:{}:{key}", batch.vendor), w.now.0)
+            .await
+            .map_err(at)?;
+        credited = credited.checked_add(captured.amount)?;
+        let mut audit = None;
+        if captured.amount > Micros::ZERO {
+            effects.push(Effect::Captured(captured.amount.0));
+            let ppm = policy.audit_ppm(captured.amount);
+            if policy.select_for_audit(captured.amount, OsRng.next_u64()) {
+                let audit_id = random_nonce().to_string();
+                tx.audit_insert(
+                    &AuditRow {
+                        id: audit_id.clone(),
+                        vendor: batch.vendor.to_string(),
+                        scrip: id.clone(),
+                        claim: claim.to_bytes(),
+                        cursor: captured.from.to_bytes(),
+                        ppm,
+                        amount: captured.amount.0,
+                        deadline: w.now.0.saturating_add(w.bank.settings.audit_answer_ms),
+                        state: 0,
+                        outcome: None,
+                    },
+                    w.now.0,
+                )
+                .await?;
+                effects.push(Effect::AuditDemanded);
+                audit = Some(audit_id);
+            }
+        }
+        results.push(json!({
+            "scrip": id, "segment": claim.segment, "amount_micros": captured.amount.0, "audit": audit,
+        }));
+    }
+    let mut reply = Reply::ok(json!({
+        "batch": key, "credited_micros": credited.0, "claims": results,
+    }));
+    reply.effects = effects;
+    remember(tx, &scope, &key, &hash, reply, w.now).await
+}
+
+/// Settles an audit demand (§5.6) with the vendor's orders, or with none when its deadline
+/// passed unanswered.
+pub struct SettleAudit {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// The demand.
+    pub audit_id: String,
+    /// The orders (verified by the core against the scrip key).
+    pub orders: Vec<Signed<PaymentOrder>>,
+    /// The answer's hash; `None` for the sweep of an unanswered demand.
+    pub hash: Option<String>,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(SettleAudit, settle_audit);
+
+async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
+    let hash = w.hash.clone().unwrap_or_else(|| "expired".into());
+    if let Some(r) = replay(tx, "audit", &w.audit_id, &hash, "orders").await? {
+        return Ok(r);
+    }
+    let audit = tx.audit_lock(&w.audit_id).await?.ok_or_else(|| ApiError::not_found("audit demand"))?;
+    if audit.state != 0 {
+        return Err(ApiError::conflict("audit_closed", "this audit demand was already settled"));
+    }
+    if w.hash.is_none() && w.now.0 < audit.deadline {
+        return Err(ApiError::conflict("audit_open", "the vendor may still answer"));
+    }
+    let vendor = VendorId::from_hex(&audit.vendor).map_err(ApiError::internal)?;
+    let account = tx
+        .vendor_get(&audit.vendor)
+        .await?
+        .ok_or_else(ApiError::unknown_vendor)?
+        .account;
+    let claim = Claim::from_bytes(&audit.claim).map_err(ApiError::internal)?;
+    let from = Cursor::from_bytes(&audit.cursor).map_err(ApiError::internal)?;
+    let mut book = tx.scrip_lock(&audit.scrip).await?.ok_or_else(scrip_not_found)?;
+    let available = (
+        Micros(tx.balance(LedgerAccount::Account(account)).await?),
+        Micros(tx.balance(LedgerAccount::Bond(account)).await?),
+    );
+    let outcome = book.audit(
+        vendor,
+        account,
+        from,
+        &claim,
+        w.orders.clone(),
+        audit.ppm,
+        &w.bank.settings.policy,
+        available,
+    );
+    tx.post(&outcome.postings, &format!("audit:{}", w.audit_id), w.now.0).await?;
+    tx.scrip_update(&book).await?;
+    let body = json!({
+        "audit": w.audit_id,
+        "claimed_micros": audit.amount,
+        "proven_micros": outcome.proven.0,
+        "overclaim_micros": outcome.overclaim.0,
+        "penalty_micros": outcome.penalty.0,
+        "answered": w.hash.is_some(),
+    });
+    tx.audit_close(&w.audit_id, if w.hash.is_some() { 1 } else { 2 }, &body.to_string()).await?;
+    let mut reply = Reply::ok(body);
+    reply.effects.push(Effect::Audited(outcome.overclaim > Micros::ZERO));
+    if outcome.penalty > Micros::ZERO {
+        reply.effects.push(Effect::Penalty(outcome.penalty.0));
+    }
+    remember(tx, "audit", &w.audit_id, &hash, reply, w.now).await
+}
+
+// ---- redemption, return, recall, expiry ------------------------------------------------------
+
+/// A redemption order (§5.8).
+pub struct Redeem {
+    /// The order, paying the bank zero with the redemption digest of `account`.
+    pub order: Signed<PaymentOrder>,
+    /// The account credited.
+    pub account: AccountId,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(Redeem, redeem);
+
+async fn redeem(w: &Redeem, tx: &mut Tx) -> WorkResult {
+    let digest = w.order.digest().to_string();
+    let hash = request_hash(&[w.order.as_bytes(), &w.account.0]);
+    if let Some(r) = replay(tx, "redeem", &digest, &hash, "order").await? {
+        return Ok(r);
+    }
+    if tx.account_get(&w.account).await?.is_none() {
+        return Err(ApiError::unknown_account());
+    }
+    let id = w.order.unverified().scrip.to_string();
+    let mut book = tx.scrip_lock(&id).await?.ok_or_else(scrip_not_found)?;
+    match book.redeem(w.now, w.order.clone(), w.account)? {
+        Some(closing) => {
+            tx.post(&closing.postings, &format!("redeem:{id}"), w.now.0).await?;
+            tx.scrip_update(&book).await?;
+            let mut reply = Reply::ok(json!({ "status": "redeemed", "refund_micros": closing.refund.0 }));
+            reply.effects.push(Effect::Refunded(closing.refund.0));
+            remember(tx, "redeem", &digest, &hash, reply, w.now).await
+        }
+        None => {
+            // A vendor holds it: the holder hands it to the bank with this order as authority,
+            // and the certificate comes back through POST /v1/returned.
+            tx.redemption_insert(&digest, &id, &w.account, w.now.0).await?;
+            let holder = book.known_holder();
+            let origin = match holder {
+                Holder::Vendor(v) => tx.vendor_get(&v.to_string()).await?.map(|r| r.origin),
+                Holder::Bank => None,
+            };
+            Ok(Reply {
+                status: 202,
+                body: json!({ "status": "pending", "holder": holder_text(holder), "origin": origin }),
+                effects: Vec::new(),
+            })
+        }
+    }
+}
+
+/// A holder's certificate handing a scrip back to the bank, answering a redemption or a recall.
+pub struct Returned {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// Certificates from issuance to the one that opened the holder's segment.
+    pub chain: Vec<Signed<Transfer>>,
+    /// The certificate to the bank.
+    pub transfer: Signed<Transfer>,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(Returned, returned);
+
+async fn returned(w: &Returned, tx: &mut Tx) -> WorkResult {
+    let digest = w.transfer.digest().to_string();
+    let hash = request_hash(&[w.transfer.as_bytes()]);
+    if let Some(r) = replay(tx, "returned", &digest, &hash, "transfer").await? {
+        return Ok(r);
+    }
+    let t = w.transfer.unverified();
+    let authority = t.authority.to_string();
+    // The certificate says what authorised it: only a redemption or a recall of this bank may
+    // move money here, and the redemption names the account credited.
+    let account = match tx.redemption_get(&authority).await? {
+        Some(a) => Some(a),
+        None if tx.recall_exists(&authority).await? => None,
+        None => {
+            return Err(Rejection::BadEvidence("the certificate answers no redemption or recall of this bank").into());
+        }
+    };
+    let id = t.scrip.to_string();
+    let mut book = tx.scrip_lock(&id).await?.ok_or_else(scrip_not_found)?;
+    let keys = Keys::load(&w.bank.keys, tx, cert_vendors(w.chain.iter().chain([&w.transfer]))).await?;
+    let closing = book.returned(&w.chain, &w.transfer, account, &keys)?;
+    tx.post(&closing.postings, &format!("returned:{id}"), w.now.0).await?;
+    tx.scrip_update(&book).await?;
+    tx.recalls_close(&id, 1).await?;
+    let mut reply = Reply::ok(json!({ "status": "closed", "refund_micros": closing.refund.0 }));
+    reply.effects.push(Effect::Refunded(closing.refund.0));
+    remember(tx, "returned", &digest, &hash, reply, w.now).await
+}
+
+/// Recalls a scrip from its holder with a deadline (§5.9).
+pub struct StartRecall {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// The scrip, hex.
+    pub scrip: String,
+    /// The deadline.
+    pub deadline: TimestampMs,
+    /// The idempotency key.
+    pub idempotency_key: String,
+    /// The request's hash.
+    pub hash: String,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(StartRecall, start_recall);
+
+async fn start_recall(w: &StartRecall, tx: &mut Tx) -> WorkResult {
+    if let Some(r) = replay(tx, "recall", &w.idempotency_key, &w.hash, "idempotency_key").await? {
+        return Ok(r);
+    }
+    let mut book = tx.scrip_lock(&w.scrip).await?.ok_or_else(scrip_not_found)?;
+    if book.status() != ScripStatus::Live {
+        return Err(ApiError::conflict("not_live", "the scrip is not live (closed, or a recall is running)"));
+    }
+    if book.held().is_some_and(|c| c.handed_on().is_none()) {
+        return Err(ApiError::conflict("held_by_bank", "the bank holds this scrip: nothing to recall"));
+    }
+    let (key, key_id) = w.bank.keys.active();
+    let recall = book.recall(w.deadline, key, key_id);
+    tx.recall_insert(
+        &recall.digest().to_string(),
+        &w.scrip,
+        &holder_text(book.known_holder()),
+        recall.as_bytes(),
+        w.deadline.0,
+    )
+    .await?;
+    tx.scrip_update(&book).await?;
+    let reply = Reply::ok(json!({ "recall": b64(recall.as_bytes()), "holder": holder_text(book.known_holder()) }));
+    remember(tx, "recall", &w.idempotency_key, &w.hash, reply, w.now).await
+}
+
+/// The expiry sweep of one scrip: refund it if the bank holds it, recall it from its holder
+/// otherwise, and forfeit a recall whose deadline passed (§5.8, §5.9).
+pub struct SweepScrip {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// The scrip, hex.
+    pub scrip: String,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(SweepScrip, sweep_scrip);
+
+async fn sweep_scrip(w: &SweepScrip, tx: &mut Tx) -> WorkResult {
+    let mut book = tx.scrip_lock(&w.scrip).await?.ok_or_else(scrip_not_found)?;
+    let mut reply = Reply::ok(json!({ "scrip": w.scrip, "action": "none" }));
+    if book.needs_sweep(w.now) {
+        if book.held().is_some_and(|c| c.handed_on().is_none()) {
+            let closing = book.expire_held()?;
+            tx.post(&closing.postings, &format!("expire:{}", w.scrip), w.now.0).await?;
+            reply.body = json!({ "scrip": w.scrip, "action": "refunded", "refund_micros": closing.refund.0 });
+            reply.effects.push(Effect::Refunded(closing.refund.0));
+        } else {
+            let deadline = TimestampMs(w.now.0.saturating_add(w.bank.settings.recall_grace_ms));
+            let (key, key_id) = w.bank.keys.active();
+            let recall = book.recall(deadline, key, key_id);
+            tx.recall_insert(
+                &recall.digest().to_string(),
+                &w.scrip,
+                &holder_text(book.known_holder()),
+                recall.as_bytes(),
+                deadline.0,
+            )
+            .await?;
+            reply.body = json!({ "scrip": w.scrip, "action": "recalled", "deadline_ms": deadline.0 });
+        }
+    } else if let ScripStatus::Recalling { deadline } = book.status() {
+        if w.now >= deadline {
+            let closing = book.forfeit(w.now)?;
+            tx.post(&closing.postings, &format!("forfeit:{}", w.scrip), w.now.0).await?;
+            tx.recalls_close(&w.scrip, 2).await?;
+            reply.body = json!({ "scrip": w.scrip, "action": "forfeited", "refund_micros": closing.refund.0 });
+            reply.effects.push(Effect::Refunded(closing.refund.0));
+        }
+    }
+    tx.scrip_update(&book).await?;
+    Ok(reply)
+}
+
+// ---- the arbiter ---------------------------------------------------------------------------------
+
+/// Files a dispute with the arbiter (§5.7).
+pub struct FileDispute {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// The dispute, signed with the scrip key.
+    pub dispute: Signed<Dispute>,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(FileDispute, file_dispute);
+
+async fn file_dispute(w: &FileDispute, tx: &mut Tx) -> WorkResult {
+    let d = w.dispute.unverified();
+    let id = w.dispute.digest().to_string();
+    let scrip = d.scrip.to_string();
+    let book = tx.scrip_lock(&scrip).await?.ok_or_else(scrip_not_found)?;
+    w.dispute.clone().verify(&book.scrip().key)?;
+    if tx.vendor_get(&d.vendor.to_string()).await?.is_none() {
+        return Err(ApiError::unknown_vendor());
+    }
+    let deadline = w.now.0.saturating_add(w.bank.settings.dispute_answer_ms);
+    tx.dispute_insert(
+        &DisputeRow {
+            id: id.clone(),
+            scrip,
+            vendor: d.vendor.to_string(),
+            dispute: w.dispute.as_bytes().to_vec(),
+            deadline,
+            state: 0,
+            goods: None,
+            orders: None,
+            ruling: None,
+        },
+        w.now.0,
+    )
+    .await?;
+    let row = tx.dispute_lock(&id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    Ok(Reply::ok(dispute_json(&row)))
+}
+
+/// A dispute's public state.
+#[must_use]
+pub fn dispute_json(row: &DisputeRow) -> serde_json::Value {
+    json!({
+        "dispute": row.id,
+        "scrip": row.scrip,
+        "vendor": row.vendor,
+        "state": match row.state { 0 => "open", 1 => "answered", _ => "ruled" },
+        "deadline_ms": row.deadline,
+        "signed": b64(&row.dispute),
+        "ruling": row.ruling.as_deref().map(b64),
+        "goods": if row.state == 2 { row.goods.as_deref().map(b64) } else { None },
+    })
+}
+
+/// The vendor's answer to a dispute: goods and orders, signed.
+pub struct AnswerDispute {
+    /// The dispute id.
+    pub id: String,
+    /// The goods, for non-delivery.
+    pub goods: Option<Vec<u8>>,
+    /// The orders, canonical bytes each.
+    pub orders: Vec<Vec<u8>>,
+}
+work!(AnswerDispute, answer_dispute);
+
+async fn answer_dispute(w: &AnswerDispute, tx: &mut Tx) -> WorkResult {
+    let row = tx.dispute_lock(&w.id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    if row.state != 0 {
+        return Err(ApiError::conflict("dispute_answered", "this dispute was already answered or ruled"));
+    }
+    let mut list = netcents_core::wire::Writer::new();
+    list.u32(u32::try_from(w.orders.len()).unwrap_or(u32::MAX));
+    for o in &w.orders {
+        list.bytes(o);
+    }
+    tx.dispute_answer(&w.id, w.goods.as_deref(), &list.finish()).await?;
+    let row = tx.dispute_lock(&w.id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    Ok(Reply::ok(dispute_json(&row)))
+}
+
+/// Rules on a dispute once answered or past its deadline, and applies the ruling's postings.
+pub struct Rule {
+    /// The bank.
+    pub bank: Arc<Bank>,
+    /// The dispute id.
+    pub id: String,
+    /// The bank's time.
+    pub now: TimestampMs,
+}
+work!(Rule, rule);
+
+fn decode_orders(bytes: &[u8]) -> Result<Vec<Signed<PaymentOrder>>, ApiError> {
+    let mut r = netcents_core::wire::Reader::new(bytes);
+    let n = r.u32()?;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(Signed::decode(r.bytes(64 * 1024)?)?);
+    }
+    Ok(out)
+}
+
+async fn rule(w: &Rule, tx: &mut Tx) -> WorkResult {
+    let row = tx.dispute_lock(&w.id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    if row.state == 2 {
+        return Ok(Reply::ok(dispute_json(&row)));
+    }
+    if row.state == 0 && w.now.0 < row.deadline {
+        return Err(ApiError::conflict("awaiting_answer", "the vendor may still answer this dispute"));
+    }
+    let dispute: Signed<Dispute> = Signed::decode(&row.dispute)?;
+    let book = tx.scrip_lock(&row.scrip).await?.ok_or_else(scrip_not_found)?;
+    let vendor = tx.vendor_get(&row.vendor).await?.ok_or_else(ApiError::unknown_vendor)?;
+    let vendor_key = key_from_hex(&vendor.public_key)?;
+    let orders = row.orders.as_deref().map(decode_orders).transpose()?.unwrap_or_default();
+    let answer = VendorAnswer { goods: row.goods.as_deref(), orders };
+    let ruling = arbiter::rule(w.now, book.scrip(), &dispute, &vendor_key, &answer, w.bank.keys.arbiter())?;
+    let customer = book
+        .scrip()
+        .account
+        .ok_or_else(|| ApiError::conflict("anonymous_scrip", "a refund of anonymous scrip needs an account"))?;
+    let available = (
+        Micros(tx.balance(LedgerAccount::Account(vendor.account)).await?),
+        Micros(tx.balance(LedgerAccount::Bond(vendor.account)).await?),
+    );
+    let postings = arbiter::ruling_postings(ruling.unverified(), vendor.account, customer, available);
+    tx.post(&postings, &format!("ruling:{}", w.id), w.now.0).await?;
+    tx.dispute_rule(&w.id, ruling.as_bytes()).await?;
+    let row = tx.dispute_lock(&w.id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    let mut body = dispute_json(&row);
+    body["verdict"] = json!(format!("{:?}", ruling.unverified().verdict).to_lowercase());
+    body["refund_micros"] = json!(ruling.unverified().refund.0);
+    let mut reply = Reply::ok(body);
+    reply.effects.push(Effect::Ruled);
+    Ok(reply)
+}
+
+// ---- the books ---------------------------------------------------------------------------------
+
+/// The books check: postings balance, the cached balances agree with the postings, no account
+/// is below zero, and the float equals the sum of live scrip balances.
+pub struct CheckBooks;
+work!(CheckBooks, check_books);
+
+async fn check_books(_: &CheckBooks, tx: &mut Tx) -> WorkResult {
+    let from_postings = tx.balances_from_postings().await?;
+    let cached = tx.cached_balances().await?;
+    let mut problems: Vec<String> = Vec::new();
+    let total: i128 = from_postings.iter().map(|(_, b)| b).sum();
+    if total != 0 {
+        problems.push(format!("postings sum to {total}, not 0"));
+    }
+    let posted: HashMap<&str, i128> = from_postings.iter().map(|(a, b)| (a.as_str(), *b)).collect();
+    for (account, balance) in &cached {
+        let p = posted.get(account.as_str()).copied().unwrap_or(0);
+        if p != *balance {
+            problems.push(format!("{account}: cached {balance}, postings say {p}"));
+        }
+    }
+    for (account, balance) in &from_postings {
+        if account != "external" && *balance < 0 {
+            problems.push(format!("{account} is below zero: {balance}"));
+        }
+    }
+    let mut outstanding: i128 = 0;
+    let mut scrips = 0u64;
+    let mut after = String::new();
+    loop {
+        let page = tx.scrip_page(&after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.0.clone();
+        for (id, bytes, stored) in &page {
+            let book = core_bank::ScripBook::from_bytes(bytes).map_err(ApiError::internal)?;
+            let o = i128::from(book.outstanding().0);
+            if o != i128::from(*stored) {
+                problems.push(format!("scrip {id}: stored outstanding {stored}, book says {o}"));
+            }
+            outstanding += o;
+            scrips += 1;
+        }
+    }
+    let float = posted.get("float").copied().unwrap_or(0);
+    if float != outstanding {
+        problems.push(format!("float is {float} but live scrip hold {outstanding}"));
+    }
+    let deposited = -posted.get("external").copied().unwrap_or(0);
+    Ok(Reply::ok(json!({
+        "balanced": problems.is_empty(),
+        "problems": problems,
+        "float_micros": float.to_string(),
+        "outstanding_micros": outstanding.to_string(),
+        "deposited_micros": deposited.to_string(),
+        "penalties_micros": posted.get("penalties").copied().unwrap_or(0).to_string(),
+        "accounts": posted.len(),
+        "scrips": scrips,
+    })))
+}

@@ -1,0 +1,81 @@
+//! Command line and environment configuration (clap).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The NetCents bank and arbiter.
+#[derive(Debug, Parser)]
+#[command(name = "netcents-bank", version, about)]
+pub struct Cli {
+    /// Where the books are: sqlite://FILE (created if missing) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "NETCENTS_DATABASE_URL", default_value = "sqlite://netcents-bank.db", global = true)]
+    pub database_url: String,
+    /// The directory of the bank's and the arbiter's signing keys (created mode 0700).
+    #[arg(long, env = "NETCENTS_KEY_DIR", default_value = "netcents-keys", global = true)]
+    pub key_dir: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API.
+    Serve(Serve),
+    /// Create the signing keys if missing; with --rotate, add a new bank key that becomes the
+    /// signing key (older keys keep verifying what they signed).
+    Keygen {
+        /// Add a new bank key.
+        #[arg(long)]
+        rotate: bool,
+    },
+    /// Check the books: postings balance and the float equals the live scrip. Exit code 1 if not.
+    Check,
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct Serve {
+    /// The address to listen on.
+    #[arg(long, env = "NETCENTS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The operator's bearer token for /v1/operator/*; without it those endpoints are off.
+    #[arg(long, env = "NETCENTS_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+    /// The currency of the accounts.
+    #[arg(long, env = "NETCENTS_CURRENCY", default_value = "USD")]
+    pub currency: String,
+    /// The least audit probability of a claim, in parts per million (1000000 audits every claim).
+    #[arg(long, env = "NETCENTS_AUDIT_FLOOR_PPM", default_value_t = 50_000)]
+    pub audit_floor_ppm: u64,
+    /// Claims of this amount or more are always audited (micro-units).
+    #[arg(long, env = "NETCENTS_FULL_AUDIT_MICROS", default_value_t = 1_000_000)]
+    pub full_audit_micros: u64,
+    /// The penalty factor k, in thousandths (at least 1000).
+    #[arg(long, env = "NETCENTS_PENALTY_PERMILLE", default_value_t = 2_000)]
+    pub penalty_permille: u64,
+    /// The bond a vendor posts at registration (micro-units).
+    #[arg(long, env = "NETCENTS_BOND_MICROS", default_value_t = 10_000_000)]
+    pub bond_micros: u64,
+    /// How far a signed request's time may be from the bank's clock, in seconds.
+    #[arg(long, env = "NETCENTS_REQUEST_WINDOW_SECS", default_value_t = 300)]
+    pub request_window_secs: u64,
+    /// Seconds a vendor has to answer an audit demand, a recall or a dispute.
+    #[arg(long, env = "NETCENTS_ANSWER_SECS", default_value_t = 86_400)]
+    pub answer_secs: u64,
+    /// The largest request body, in bytes.
+    #[arg(long, env = "NETCENTS_BODY_LIMIT", default_value_t = 4 * 1024 * 1024)]
+    pub body_limit: usize,
+    /// How long one request may take, in seconds.
+    #[arg(long, env = "NETCENTS_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Connections in the database pool.
+    #[arg(long, env = "NETCENTS_DB_CONNECTIONS", default_value_t = 16)]
+    pub db_connections: u32,
+    /// How often the expiry sweep runs, in seconds (0: never; use POST /v1/operator/sweep).
+    #[arg(long, env = "NETCENTS_SWEEP_SECS", default_value_t = 60)]
+    pub sweep_secs: u64,
+}

@@ -1,0 +1,164 @@
+//! `netcents-bank`: reads the configuration, wires the store, the keys and the router, serves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser as _;
+use netcents_bank::bank::{Bank, Settings};
+use netcents_bank::config::{Cli, Command, Serve};
+use netcents_bank::store::{self, StoreOptions};
+use netcents_bank::{Keyring, Limits, api};
+use netcents_core::Currency;
+use netcents_core::bank::Policy;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("netcents-bank: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
+    match cli.command {
+        Command::Keygen { rotate } => {
+            let (ring, created) = Keyring::load_or_create(&cli.key_dir).map_err(|e| e.to_string())?;
+            if rotate {
+                let id = Keyring::rotate(&cli.key_dir).map_err(|e| e.to_string())?;
+                println!("bank key {id} created in {}; it signs from the next start", cli.key_dir.display());
+            } else if created {
+                println!("keys created in {}", cli.key_dir.display());
+            } else {
+                println!("keys already in {} (active bank key {})", cli.key_dir.display(), ring.active_id());
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            let store = store::open(&cli.database_url, StoreOptions::default()).await?;
+            let reply = store
+                .read(Arc::new(netcents_bank::bank::CheckBooks))
+                .await
+                .map_err(|e| format!("{}: {}", e.code, e.hint))?;
+            println!("{}", serde_json::to_string_pretty(&reply.body).unwrap_or_default());
+            Ok(if reply.body["balanced"] == true {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            })
+        }
+        Command::Serve(serve) => {
+            let (keys, created) = Keyring::load_or_create(&cli.key_dir).map_err(|e| e.to_string())?;
+            if created {
+                tracing::info!(dir = %cli.key_dir.display(), "signing keys created");
+            }
+            serve_forever(&cli.database_url, keys, serve).await?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn settings(s: &Serve) -> Result<Settings, String> {
+    let currency = Currency::new(&s.currency).map_err(|_| format!("--currency {:?}: three capital letters", s.currency))?;
+    if s.penalty_permille < 1000 {
+        return Err("--penalty-permille must be at least 1000 (k ≥ 1)".into());
+    }
+    if s.audit_floor_ppm == 0 || s.audit_floor_ppm > 1_000_000 {
+        return Err("--audit-floor-ppm must be in 1..=1000000".into());
+    }
+    let mut settings = Settings::with_currency(currency);
+    settings.policy = Policy {
+        audit_floor_ppm: s.audit_floor_ppm,
+        full_audit_micros: s.full_audit_micros,
+        penalty_permille: s.penalty_permille,
+        bond_micros: s.bond_micros,
+    };
+    settings.request_window_ms = s.request_window_secs * 1000;
+    settings.audit_answer_ms = s.answer_secs * 1000;
+    settings.recall_grace_ms = s.answer_secs * 1000;
+    settings.dispute_answer_ms = s.answer_secs * 1000;
+    settings.operator_token = s.operator_token.clone().filter(|t| !t.is_empty());
+    Ok(settings)
+}
+
+async fn serve_forever(url: &str, keys: Keyring, s: Serve) -> Result<(), String> {
+    let settings = settings(&s)?;
+    let store = store::open(
+        url,
+        StoreOptions {
+            max_connections: s.db_connections,
+            ..StoreOptions::default()
+        },
+    )
+    .await?;
+    let bank = Arc::new(Bank::new(store, keys, settings));
+    let limits = Limits {
+        body_bytes: s.body_limit,
+        timeout: Duration::from_secs(s.request_timeout_secs),
+    };
+    let app = api::router(bank.clone(), limits);
+    let socket = if s.listen.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(|e| e.to_string())?;
+    // A restarted bank must get its port back at once.
+    socket.set_reuseaddr(true).map_err(|e| e.to_string())?;
+    socket.bind(s.listen).map_err(|e| format!("cannot bind {}: {e}", s.listen))?;
+    let listener = socket.listen(1024).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, backend = ?bank.store.backend(), "listening");
+    // The one line on stdout: tests and scripts read the address from it.
+    println!("listening on {addr}");
+    if s.sweep_secs > 0 {
+        let bank = bank.clone();
+        let every = Duration::from_secs(s.sweep_secs);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = api::sweep(&bank).await {
+                    tracing::warn!(code = e.code, hint = %e.hint, "sweep failed");
+                }
+            }
+        });
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,138 @@
+//! The SQLite backend: WAL, `synchronous=FULL`, one writer that group-commits.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use sqlx::{AnyPool, Executor as _};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Backend, Store, StoreOptions, Tx, Work, WorkResult};
+use crate::error::ApiError;
+
+type Job = (Arc<dyn Work>, oneshot::Sender<WorkResult>);
+
+/// SQLite: a pool for reads and one writer task for every change.
+pub struct SqliteStore {
+    pool: AnyPool,
+    writer: mpsc::Sender<Job>,
+}
+
+impl SqliteStore {
+    pub(super) async fn open(url: &str, opts: StoreOptions) -> Result<Self, String> {
+        let memory = url.contains(":memory:");
+        let url = if memory || url.contains("mode=") {
+            url.to_owned()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        // An in-memory database exists once per connection: keep to one (TOOLCHAIN P10).
+        let max = if memory { 1 } else { opts.max_connections.max(2) };
+        let pool = super::pool_options(StoreOptions {
+            max_connections: max,
+            ..opts
+        })
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // Durable commits: WAL with a full sync at every commit; wait for the lock
+                // instead of failing when another process writes.
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .map_err(|e| format!("cannot open {url}: {e}"))?;
+        super::migrator(Backend::Sqlite)
+            .run(&pool)
+            .await
+            .map_err(|e| format!("migrating {url}: {e}"))?;
+        let (tx, rx) = mpsc::channel(opts.max_group * 4);
+        tokio::spawn(writer(pool.clone(), rx, opts.max_group));
+        Ok(Self { pool, writer: tx })
+    }
+}
+
+/// The single writer: takes every job waiting, runs each in its own savepoint of one
+/// transaction, commits once, answers all.
+async fn writer(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_group: usize) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < max_group {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = run_group(&pool, &jobs).await;
+        for ((_, answer), result) in jobs.into_iter().zip(results) {
+            // The client may have gone (timeout): its answer is stored under its key.
+            let _ = answer.send(result);
+        }
+    }
+}
+
+async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
+    let fail_all = |e: ApiError| jobs.iter().map(|_| Err(e.clone())).collect();
+    let conn = match pool.begin_with("BEGIN IMMEDIATE").await {
+        Ok(c) => c,
+        Err(e) => return fail_all(e.into()),
+    };
+    let mut tx = Tx::new(conn, Backend::Sqlite);
+    let mut results = Vec::with_capacity(jobs.len());
+    for (work, _) in jobs {
+        if let Err(e) = tx.conn.execute("SAVEPOINT work").await {
+            return fail_all(e.into());
+        }
+        let result = work.run(&mut tx).await;
+        let end = if result.is_ok() {
+            tx.conn.execute("RELEASE work").await
+        } else {
+            // Nothing of a refused request stays.
+            match tx.conn.execute("ROLLBACK TO work").await {
+                Ok(_) => tx.conn.execute("RELEASE work").await,
+                Err(e) => Err(e),
+            }
+        };
+        if let Err(e) = end {
+            return fail_all(e.into());
+        }
+        results.push(result);
+    }
+    match tx.conn.commit().await {
+        Ok(()) => results,
+        Err(e) => fail_all(e.into()),
+    }
+}
+
+impl Store for SqliteStore {
+    fn write(&self, work: Arc<dyn Work>) -> BoxFuture<'_, WorkResult> {
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            self.writer
+                .send((work, tx))
+                .await
+                .map_err(|_| ApiError::internal("the SQLite writer stopped"))?;
+            rx.await
+                .map_err(|_| ApiError::internal("the SQLite writer dropped a request"))?
+        })
+    }
+
+    fn read(&self, work: Arc<dyn Work>) -> BoxFuture<'_, WorkResult> {
+        Box::pin(async move {
+            let conn = self.pool.begin().await?;
+            let mut tx = Tx::new(conn, Backend::Sqlite);
+            let result = work.run(&mut tx).await;
+            tx.conn.rollback().await?;
+            result
+        })
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+}

@@ -1,0 +1,719 @@
+//! The SQL of the books: one typed method per statement, on an open transaction.
+//!
+//! The same statements run on SQLite and PostgreSQL (`$n` placeholders); the only difference is
+//! row locking, which PostgreSQL needs (`FOR UPDATE`) and SQLite gets from its single writer.
+
+use netcents_core::bank::{LedgerAccount, Posting, ScripBook, ScripStatus};
+use netcents_core::wire::{Decode as _, Encode as _};
+use netcents_core::{AccountId, Rejection};
+use sqlx::{Any, Row as _, Transaction};
+
+use super::Backend;
+use crate::error::ApiError;
+
+/// An open transaction.
+pub struct Tx {
+    pub(crate) conn: Transaction<'static, Any>,
+    backend: Backend,
+}
+
+/// A stored idempotency record.
+#[derive(Debug)]
+pub struct IdemRecord {
+    /// The hash of the request first sent with this key.
+    pub request_hash: String,
+    /// The status answered.
+    pub status: u16,
+    /// The body answered.
+    pub body: serde_json::Value,
+}
+
+/// A registered vendor.
+#[derive(Clone, Debug)]
+pub struct VendorRow {
+    /// The vendor's account.
+    pub account: AccountId,
+    /// The certified key, hex.
+    pub public_key: String,
+    /// Where the vendor answers transfer requests.
+    pub origin: String,
+    /// The certificate, canonical bytes.
+    pub cert: Vec<u8>,
+}
+
+/// An audit demand.
+#[derive(Clone, Debug)]
+pub struct AuditRow {
+    /// Its id, hex.
+    pub id: String,
+    /// The vendor audited, hex.
+    pub vendor: String,
+    /// The scrip, hex.
+    pub scrip: String,
+    /// The claim, canonical bytes.
+    pub claim: Vec<u8>,
+    /// Where the segment's capture stood before the claim, canonical bytes.
+    pub cursor: Vec<u8>,
+    /// The audit probability used, ppm.
+    pub ppm: u64,
+    /// The amount claimed.
+    pub amount: u64,
+    /// When the vendor must have answered.
+    pub deadline: u64,
+    /// 0 open, 1 answered, 2 expired unanswered.
+    pub state: i64,
+    /// The outcome, JSON.
+    pub outcome: Option<String>,
+}
+
+/// A dispute before the arbiter.
+#[derive(Clone, Debug)]
+pub struct DisputeRow {
+    /// The dispute's digest, hex.
+    pub id: String,
+    /// The scrip, hex.
+    pub scrip: String,
+    /// The vendor, hex.
+    pub vendor: String,
+    /// The signed dispute.
+    pub dispute: Vec<u8>,
+    /// When the vendor must have answered.
+    pub deadline: u64,
+    /// 0 open, 1 answered, 2 ruled.
+    pub state: i64,
+    /// The goods the vendor delivered to the arbiter.
+    pub goods: Option<Vec<u8>>,
+    /// The orders the vendor produced, canonical list.
+    pub orders: Option<Vec<u8>>,
+    /// The signed ruling.
+    pub ruling: Option<Vec<u8>>,
+}
+
+/// The text key of a ledger account in the `postings` and `balances` tables.
+#[must_use]
+pub fn ledger_key(a: LedgerAccount) -> String {
+    match a {
+        LedgerAccount::External => "external".into(),
+        LedgerAccount::Account(id) => format!("account:{id}"),
+        LedgerAccount::Bond(id) => format!("bond:{id}"),
+        LedgerAccount::Float => "float".into(),
+        LedgerAccount::Penalties => "penalties".into(),
+    }
+}
+
+/// Accounts whose balance is cached in `balances` and may never go below zero.
+fn is_cached(a: LedgerAccount) -> bool {
+    matches!(a, LedgerAccount::Account(_) | LedgerAccount::Bond(_))
+}
+
+fn to_i64(v: u64, field: &str) -> Result<i64, ApiError> {
+    i64::try_from(v).map_err(|_| ApiError::amount_overflow(field))
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// The largest amount of money the books hold: every sum of balances fits an `i64`.
+pub const MAX_MONEY: u64 = i64::MAX as u64;
+
+fn status_code(s: ScripStatus) -> (i64, Option<i64>) {
+    match s {
+        ScripStatus::Live => (0, None),
+        ScripStatus::Recalling { deadline } => (1, i64::try_from(deadline.0).ok()),
+        ScripStatus::Closed => (2, None),
+        ScripStatus::Forfeited { .. } => (3, None),
+    }
+}
+
+impl Tx {
+    pub(crate) fn new(conn: Transaction<'static, Any>, backend: Backend) -> Self {
+        Self { conn, backend }
+    }
+
+    fn pick(&self, sqlite: &'static str, postgres: &'static str) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
+        }
+    }
+
+    // ---- idempotency -------------------------------------------------------------------
+
+    /// The record stored under `(scope, key)`.
+    pub async fn idem_get(&mut self, scope: &str, key: &str) -> Result<Option<IdemRecord>, ApiError> {
+        let row = sqlx::query(
+            "SELECT request_hash, status, body FROM idempotency WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let body: String = row.try_get(2)?;
+        Ok(Some(IdemRecord {
+            request_hash: row.try_get(0)?,
+            status: u16::try_from(row.try_get::<i64, _>(1)?).unwrap_or(200),
+            body: serde_json::from_str(&body).map_err(ApiError::internal)?,
+        }))
+    }
+
+    /// Stores the answer given under `(scope, key)`.
+    pub async fn idem_put(
+        &mut self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        status: u16,
+        body: &serde_json::Value,
+        at: u64,
+    ) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO idempotency (scope, key, request_hash, status, body, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(request_hash)
+        .bind(i64::from(status))
+        .bind(body.to_string())
+        .bind(to_i64(at, "at")?)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    // ---- accounts and money -------------------------------------------------------------
+
+    /// An account's kind and public key (hex).
+    pub async fn account_get(&mut self, id: &AccountId) -> Result<Option<(String, String)>, ApiError> {
+        let row = sqlx::query("SELECT kind, public_key FROM accounts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    /// Opens an account.
+    pub async fn account_insert(
+        &mut self,
+        id: &AccountId,
+        kind: &str,
+        public_key: &str,
+        at: u64,
+    ) -> Result<(), ApiError> {
+        sqlx::query("INSERT INTO accounts (id, kind, public_key, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id.to_string())
+            .bind(kind)
+            .bind(public_key)
+            .bind(to_i64(at, "at")?)
+            .execute(&mut *self.conn)
+            .await?;
+        sqlx::query("INSERT INTO balances (account, balance) VALUES ($1, 0)")
+            .bind(ledger_key(LedgerAccount::Account(*id)))
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The cached balance of a customer or vendor account or bond (0 if none).
+    pub async fn balance(&mut self, a: LedgerAccount) -> Result<u64, ApiError> {
+        let q = self.pick(
+            "SELECT balance FROM balances WHERE account = $1",
+            "SELECT balance FROM balances WHERE account = $1 FOR UPDATE",
+        );
+        let row = sqlx::query(q)
+            .bind(ledger_key(a))
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.map_or(0, to_u64))
+    }
+
+    /// Appends postings and keeps the cached balances; a customer or vendor account or a bond
+    /// never goes below zero ([`Rejection::InsufficientBalance`], and the caller's transaction
+    /// is abandoned).
+    pub async fn post(&mut self, postings: &[Posting], reference: &str, at: u64) -> Result<(), ApiError> {
+        for p in postings {
+            let amount = to_i64(p.amount.0, "amount")?;
+            if is_cached(p.debit) {
+                let done = sqlx::query(
+                    "UPDATE balances SET balance = balance - $1 WHERE account = $2 AND balance >= $1",
+                )
+                .bind(amount)
+                .bind(ledger_key(p.debit))
+                .execute(&mut *self.conn)
+                .await?;
+                if done.rows_affected() != 1 {
+                    let balance = self.balance(p.debit).await?;
+                    return Err(Rejection::InsufficientBalance {
+                        balance_micros: balance,
+                    }
+                    .into());
+                }
+            }
+            if is_cached(p.credit) {
+                sqlx::query(
+                    "INSERT INTO balances (account, balance) VALUES ($1, $2) \
+                     ON CONFLICT (account) DO UPDATE SET balance = balances.balance + excluded.balance",
+                )
+                .bind(ledger_key(p.credit))
+                .bind(amount)
+                .execute(&mut *self.conn)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO postings (debit, credit, amount, kind, reference, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(ledger_key(p.debit))
+            .bind(ledger_key(p.credit))
+            .bind(amount)
+            .bind(i64::from(p.kind as u8))
+            .bind(reference)
+            .bind(to_i64(at, "at")?)
+            .execute(&mut *self.conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Adds `amount` to the money deposited so far, refusing to pass [`MAX_MONEY`].
+    pub async fn add_deposited(&mut self, amount: u64) -> Result<(), ApiError> {
+        let amount = to_i64(amount, "amount_micros")?;
+        sqlx::query("INSERT INTO totals (name, value) VALUES ('deposited', 0) ON CONFLICT (name) DO NOTHING")
+            .execute(&mut *self.conn)
+            .await?;
+        let done = sqlx::query(
+            "UPDATE totals SET value = value + $1 WHERE name = 'deposited' AND value <= $2 - $1",
+        )
+        .bind(amount)
+        .bind(i64::MAX)
+        .execute(&mut *self.conn)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(ApiError::amount_overflow("amount_micros"));
+        }
+        Ok(())
+    }
+
+    /// Takes `amount` off the money deposited (a withdrawal).
+    pub async fn sub_deposited(&mut self, amount: u64) -> Result<(), ApiError> {
+        sqlx::query("UPDATE totals SET value = value - $1 WHERE name = 'deposited'")
+            .bind(to_i64(amount, "amount_micros")?)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    // ---- vendors -------------------------------------------------------------------------
+
+    /// A vendor by id (hex).
+    pub async fn vendor_get(&mut self, id: &str) -> Result<Option<VendorRow>, ApiError> {
+        let row = sqlx::query("SELECT account, public_key, origin, cert FROM vendors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.map(|r| vendor_row(&r)).transpose()
+    }
+
+    /// The vendor id of an account, if it registered one.
+    pub async fn vendor_of_account(&mut self, account: &AccountId) -> Result<Option<String>, ApiError> {
+        let row = sqlx::query("SELECT id FROM vendors WHERE account = $1")
+            .bind(account.to_string())
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Registers a vendor or replaces its key, origin and certificate.
+    pub async fn vendor_put(&mut self, id: &str, v: &VendorRow, at: u64) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO vendors (id, account, public_key, origin, cert, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET public_key = excluded.public_key, origin = excluded.origin, cert = excluded.cert",
+        )
+        .bind(id)
+        .bind(v.account.to_string())
+        .bind(&v.public_key)
+        .bind(&v.origin)
+        .bind(v.cert.clone())
+        .bind(to_i64(at, "at")?)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    // ---- scrip ---------------------------------------------------------------------------
+
+    /// A scrip's book, locked for the rest of the transaction.
+    pub async fn scrip_lock(&mut self, id: &str) -> Result<Option<ScripBook>, ApiError> {
+        let q = self.pick(
+            "SELECT book FROM scrips WHERE id = $1",
+            "SELECT book FROM scrips WHERE id = $1 FOR UPDATE",
+        );
+        let row = sqlx::query(q).bind(id).fetch_optional(&mut *self.conn).await?;
+        let Some(row) = row else { return Ok(None) };
+        let bytes: Vec<u8> = row.try_get(0)?;
+        Ok(Some(ScripBook::from_bytes(&bytes).map_err(ApiError::internal)?))
+    }
+
+    /// Whether a scrip with this id exists.
+    pub async fn scrip_exists(&mut self, id: &str) -> Result<bool, ApiError> {
+        Ok(sqlx::query("SELECT 1 FROM scrips WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await?
+            .is_some())
+    }
+
+    /// Stores a new scrip's book.
+    pub async fn scrip_insert(&mut self, book: &ScripBook) -> Result<(), ApiError> {
+        let (status, deadline) = status_code(book.status());
+        sqlx::query(
+            "INSERT INTO scrips (id, account, book, outstanding, status, expires_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(book.scrip().id.to_string())
+        .bind(book.scrip().account.map(|a| a.to_string()))
+        .bind(book.to_bytes())
+        .bind(to_i64(book.outstanding().0, "face")?)
+        .bind(status)
+        .bind(to_i64(book.scrip().expires_at.0, "expires_at")?)
+        .bind(deadline)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a scrip's changed book.
+    pub async fn scrip_update(&mut self, book: &ScripBook) -> Result<(), ApiError> {
+        let (status, deadline) = status_code(book.status());
+        sqlx::query(
+            "UPDATE scrips SET book = $1, outstanding = $2, status = $3, deadline = $4 WHERE id = $5",
+        )
+        .bind(book.to_bytes())
+        .bind(to_i64(book.outstanding().0, "face")?)
+        .bind(status)
+        .bind(deadline)
+        .bind(book.scrip().id.to_string())
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Ids of live scrip past expiry and of recalls past their deadline (the sweep's work).
+    pub async fn scrips_due(&mut self, now: u64, limit: i64) -> Result<Vec<String>, ApiError> {
+        let now = to_i64(now, "now")?;
+        let rows = sqlx::query(
+            "SELECT id FROM scrips WHERE (status = 0 AND expires_at <= $1) OR (status = 1 AND deadline <= $1) \
+             ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    // ---- audits --------------------------------------------------------------------------
+
+    /// Records an audit demand.
+    pub async fn audit_insert(&mut self, a: &AuditRow, at: u64) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO audits (id, vendor, scrip, claim, cursor, ppm, amount, created_at, deadline, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
+        )
+        .bind(&a.id)
+        .bind(&a.vendor)
+        .bind(&a.scrip)
+        .bind(a.claim.clone())
+        .bind(a.cursor.clone())
+        .bind(to_i64(a.ppm, "ppm")?)
+        .bind(to_i64(a.amount, "amount")?)
+        .bind(to_i64(at, "at")?)
+        .bind(to_i64(a.deadline, "deadline")?)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// An audit demand, locked.
+    pub async fn audit_lock(&mut self, id: &str) -> Result<Option<AuditRow>, ApiError> {
+        let q = self.pick(
+            "SELECT id, vendor, scrip, claim, cursor, ppm, amount, deadline, state, outcome FROM audits WHERE id = $1",
+            "SELECT id, vendor, scrip, claim, cursor, ppm, amount, deadline, state, outcome FROM audits WHERE id = $1 FOR UPDATE",
+        );
+        let row = sqlx::query(q).bind(id).fetch_optional(&mut *self.conn).await?;
+        row.map(|r| audit_row(&r)).transpose()
+    }
+
+    /// Open audit demands of a vendor.
+    pub async fn audits_open(&mut self, vendor: &str) -> Result<Vec<AuditRow>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT id, vendor, scrip, claim, cursor, ppm, amount, deadline, state, outcome FROM audits \
+             WHERE state = 0 AND vendor = $1 ORDER BY created_at LIMIT 1000",
+        )
+        .bind(vendor)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    /// Ids of open audit demands past their deadline.
+    pub async fn audits_due(&mut self, now: u64, limit: i64) -> Result<Vec<String>, ApiError> {
+        let rows = sqlx::query("SELECT id FROM audits WHERE state = 0 AND deadline <= $1 LIMIT $2")
+            .bind(to_i64(now, "now")?)
+            .bind(limit)
+            .fetch_all(&mut *self.conn)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Closes an audit demand with its outcome.
+    pub async fn audit_close(&mut self, id: &str, state: i64, outcome: &str) -> Result<(), ApiError> {
+        sqlx::query("UPDATE audits SET state = $1, outcome = $2 WHERE id = $3")
+            .bind(state)
+            .bind(outcome)
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    // ---- redemptions and recalls ---------------------------------------------------------
+
+    /// Records a redemption waiting for the holder's certificate.
+    pub async fn redemption_insert(
+        &mut self,
+        authority: &str,
+        scrip: &str,
+        account: &AccountId,
+        at: u64,
+    ) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO redemptions (authority, scrip, account, at) VALUES ($1, $2, $3, $4) ON CONFLICT (authority) DO NOTHING",
+        )
+        .bind(authority)
+        .bind(scrip)
+        .bind(account.to_string())
+        .bind(to_i64(at, "at")?)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The account a pending redemption credits.
+    pub async fn redemption_get(&mut self, authority: &str) -> Result<Option<AccountId>, ApiError> {
+        let row = sqlx::query("SELECT account FROM redemptions WHERE authority = $1")
+            .bind(authority)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.map(|r| {
+            let s: String = r.try_get(0)?;
+            AccountId::from_hex(&s).map_err(ApiError::internal)
+        })
+        .transpose()
+    }
+
+    /// Records a recall sent.
+    pub async fn recall_insert(
+        &mut self,
+        authority: &str,
+        scrip: &str,
+        holder: &str,
+        recall: &[u8],
+        deadline: u64,
+    ) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO recalls (authority, scrip, holder, recall, deadline, state) VALUES ($1, $2, $3, $4, $5, 0)",
+        )
+        .bind(authority)
+        .bind(scrip)
+        .bind(holder)
+        .bind(recall.to_vec())
+        .bind(to_i64(deadline, "deadline")?)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether `authority` is the digest of a recall the bank sent.
+    pub async fn recall_exists(&mut self, authority: &str) -> Result<bool, ApiError> {
+        Ok(sqlx::query("SELECT 1 FROM recalls WHERE authority = $1")
+            .bind(authority)
+            .fetch_optional(&mut *self.conn)
+            .await?
+            .is_some())
+    }
+
+    /// Marks the recalls of a scrip answered or lapsed.
+    pub async fn recalls_close(&mut self, scrip: &str, state: i64) -> Result<(), ApiError> {
+        sqlx::query("UPDATE recalls SET state = $1 WHERE scrip = $2 AND state = 0")
+            .bind(state)
+            .bind(scrip)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Open recalls addressed to a holder (`bank` or a vendor id).
+    pub async fn recalls_open(&mut self, holder: &str) -> Result<Vec<(Vec<u8>, u64)>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT recall, deadline FROM recalls WHERE state = 0 AND holder = $1 ORDER BY deadline LIMIT 1000",
+        )
+        .bind(holder)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, to_u64(r.try_get(1)?))))
+            .collect()
+    }
+
+    // ---- disputes ------------------------------------------------------------------------
+
+    /// Records a dispute; false if it was already there.
+    pub async fn dispute_insert(&mut self, d: &DisputeRow, at: u64) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "INSERT INTO disputes (id, scrip, vendor, dispute, created_at, deadline, state) VALUES ($1, $2, $3, $4, $5, $6, 0) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&d.id)
+        .bind(&d.scrip)
+        .bind(&d.vendor)
+        .bind(d.dispute.clone())
+        .bind(to_i64(at, "at")?)
+        .bind(to_i64(d.deadline, "deadline")?)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A dispute, locked.
+    pub async fn dispute_lock(&mut self, id: &str) -> Result<Option<DisputeRow>, ApiError> {
+        let q = self.pick(
+            "SELECT id, scrip, vendor, dispute, deadline, state, goods, orders, ruling FROM disputes WHERE id = $1",
+            "SELECT id, scrip, vendor, dispute, deadline, state, goods, orders, ruling FROM disputes WHERE id = $1 FOR UPDATE",
+        );
+        let row = sqlx::query(q).bind(id).fetch_optional(&mut *self.conn).await?;
+        row.map(|r| dispute_row(&r)).transpose()
+    }
+
+    /// Open disputes against a vendor.
+    pub async fn disputes_open(&mut self, vendor: &str) -> Result<Vec<DisputeRow>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT id, scrip, vendor, dispute, deadline, state, goods, orders, ruling FROM disputes \
+             WHERE state = 0 AND vendor = $1 ORDER BY created_at LIMIT 1000",
+        )
+        .bind(vendor)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(dispute_row).collect()
+    }
+
+    /// Stores the vendor's answer.
+    pub async fn dispute_answer(&mut self, id: &str, goods: Option<&[u8]>, orders: &[u8]) -> Result<(), ApiError> {
+        sqlx::query("UPDATE disputes SET state = 1, goods = $1, orders = $2 WHERE id = $3")
+            .bind(goods.map(<[u8]>::to_vec))
+            .bind(orders.to_vec())
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores the ruling.
+    pub async fn dispute_rule(&mut self, id: &str, ruling: &[u8]) -> Result<(), ApiError> {
+        sqlx::query("UPDATE disputes SET state = 2, ruling = $1 WHERE id = $2")
+            .bind(ruling.to_vec())
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    // ---- the books check -----------------------------------------------------------------
+
+    /// Every ledger account's balance from the postings: credits minus debits.
+    pub async fn balances_from_postings(&mut self) -> Result<Vec<(String, i128)>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT account, CAST(SUM(delta) AS TEXT) FROM ( \
+               SELECT credit AS account, amount AS delta FROM postings \
+               UNION ALL SELECT debit AS account, -amount AS delta FROM postings) AS moves \
+             GROUP BY account ORDER BY account",
+        )
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let s: String = r.try_get(1)?;
+                Ok((r.try_get(0)?, s.parse::<i128>().map_err(ApiError::internal)?))
+            })
+            .collect()
+    }
+
+    /// Every cached balance.
+    pub async fn cached_balances(&mut self) -> Result<Vec<(String, i128)>, ApiError> {
+        let rows = sqlx::query("SELECT account, balance FROM balances ORDER BY account")
+            .fetch_all(&mut *self.conn)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, i128::from(r.try_get::<i64, _>(1)?))))
+            .collect()
+    }
+
+    /// Every scrip's book (page by page, after `after`).
+    pub async fn scrip_page(&mut self, after: &str, limit: i64) -> Result<Vec<(String, Vec<u8>, i64)>, ApiError> {
+        let rows = sqlx::query("SELECT id, book, outstanding FROM scrips WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *self.conn)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    /// The sum of the stored outstanding balances (the float, for the metrics).
+    pub async fn float_sum(&mut self) -> Result<i128, ApiError> {
+        let row = sqlx::query("SELECT CAST(COALESCE(SUM(outstanding), 0) AS TEXT) FROM scrips WHERE status < 2 OR outstanding > 0")
+            .fetch_one(&mut *self.conn)
+            .await?;
+        let s: String = row.try_get(0)?;
+        s.parse().map_err(ApiError::internal)
+    }
+}
+
+fn vendor_row(r: &sqlx::any::AnyRow) -> Result<VendorRow, ApiError> {
+    let account: String = r.try_get(0)?;
+    Ok(VendorRow {
+        account: AccountId::from_hex(&account).map_err(ApiError::internal)?,
+        public_key: r.try_get(1)?,
+        origin: r.try_get(2)?,
+        cert: r.try_get(3)?,
+    })
+}
+
+fn audit_row(r: &sqlx::any::AnyRow) -> Result<AuditRow, ApiError> {
+    Ok(AuditRow {
+        id: r.try_get(0)?,
+        vendor: r.try_get(1)?,
+        scrip: r.try_get(2)?,
+        claim: r.try_get(3)?,
+        cursor: r.try_get(4)?,
+        ppm: to_u64(r.try_get(5)?),
+        amount: to_u64(r.try_get(6)?),
+        deadline: to_u64(r.try_get(7)?),
+        state: r.try_get(8)?,
+        outcome: r.try_get(9)?,
+    })
+}
+
+fn dispute_row(r: &sqlx::any::AnyRow) -> Result<DisputeRow, ApiError> {
+    Ok(DisputeRow {
+        id: r.try_get(0)?,
+        scrip: r.try_get(1)?,
+        vendor: r.try_get(2)?,
+        dispute: r.try_get(3)?,
+        deadline: to_u64(r.try_get(4)?),
+        state: r.try_get(5)?,
+        goods: r.try_get(6)?,
+        orders: r.try_get(7)?,
+        ruling: r.try_get(8)?,
+    })
+}
