@@ -61,6 +61,8 @@ pub fn rule(
                     (Verdict::Delivered, Micros::ZERO)
                 }
                 (Some(_), None) => (Verdict::Delivered, Micros::ZERO),
+                // Nothing was paid, so nothing is refunded.
+                _ if po.price == Micros::ZERO => (Verdict::Dismissed, Micros::ZERO),
                 _ => (Verdict::Refund, po.price),
             }
         }
@@ -111,12 +113,18 @@ fn balance_shortfall(
 ) -> Result<Micros, Error> {
     match statement {
         Statement::Receipt(r) => {
+            if r.unverified().scrip != scrip.id {
+                return Err(Rejection::BadEvidence("statement for another scrip").into());
+            }
             if r.unverified().vendor != vendor {
                 return Err(Rejection::BadEvidence("statement from another vendor").into());
             }
             r.clone().verify(vendor_key)?;
         }
         Statement::Transfer(t) => {
+            if t.unverified().scrip != scrip.id {
+                return Err(Rejection::BadEvidence("statement for another scrip").into());
+            }
             if t.unverified().from != Holder::Vendor(vendor) {
                 return Err(Rejection::BadEvidence("statement from another holder").into());
             }

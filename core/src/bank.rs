@@ -74,8 +74,9 @@ impl Policy {
     #[must_use]
     pub fn penalty(&self, overclaim: Micros, audit_ppm: u64) -> Micros {
         let p = u128::from(audit_ppm.max(1));
-        let x = u128::from(overclaim.0) * u128::from(self.penalty_permille) * u128::from(PPM)
-            / (1000 * p);
+        // k below 1 would make over-claiming pay: it is raised to 1.
+        let k = u128::from(self.penalty_permille.max(1000));
+        let x = u128::from(overclaim.0) * k * u128::from(PPM) / (1000 * p);
         Micros(u64::try_from(x).unwrap_or(u64::MAX))
     }
 }
@@ -226,6 +227,55 @@ pub struct Captured {
     pub from: Cursor,
     /// The postings to append.
     pub postings: Vec<Posting>,
+    /// Over-claims that certificates in this claim proved against earlier holders: the shell
+    /// charges them with [`penalise`].
+    pub overclaims: Vec<Overclaim>,
+}
+
+/// An over-claim proven by a holder's own signatures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overclaim {
+    /// The holder that over-claimed.
+    pub vendor: VendorId,
+    /// By how much.
+    pub amount: Micros,
+}
+
+/// The postings that claw an over-claim back to the float and charge its penalty: from the
+/// vendor's account first, then its bond, within what is `available` in each (account, bond).
+/// Returns the postings and what was clawed back and charged.
+#[must_use]
+pub fn penalise(
+    account: AccountId,
+    overclaim: Micros,
+    penalty: Micros,
+    available: (Micros, Micros),
+) -> (Vec<Posting>, Micros, Micros) {
+    let (mut in_account, mut in_bond) = (available.0.0, available.1.0);
+    let mut postings = Vec::new();
+    let mut take = |amount: u64, credit: LedgerAccount, kind: PostingKind| -> u64 {
+        let from_account = amount.min(in_account);
+        let from_bond = (amount - from_account).min(in_bond);
+        in_account -= from_account;
+        in_bond -= from_bond;
+        for (debit, part) in [
+            (LedgerAccount::Account(account), from_account),
+            (LedgerAccount::Bond(account), from_bond),
+        ] {
+            if part > 0 {
+                postings.push(Posting {
+                    debit,
+                    credit,
+                    amount: Micros(part),
+                    kind,
+                });
+            }
+        }
+        from_account + from_bond
+    };
+    let clawed = take(overclaim.0, LedgerAccount::Float, PostingKind::Clawback);
+    let charged = take(penalty.0, LedgerAccount::Penalties, PostingKind::Penalty);
+    (postings, Micros(clawed), Micros(charged))
 }
 
 /// What a scrip's refund pays and to whom.
@@ -235,6 +285,8 @@ pub struct Closing {
     pub refund: Micros,
     /// The postings to append (none if the refund waits for an anonymous owner).
     pub postings: Vec<Posting>,
+    /// Over-claims the returned certificates proved (see [`Captured::overclaims`]).
+    pub overclaims: Vec<Overclaim>,
 }
 
 /// The result of an audit (§5.6).
@@ -255,8 +307,7 @@ pub struct AuditOutcome {
 pub struct ScripBook {
     scrip: Signed<Scrip>,
     segments: Vec<Segment>,
-    /// The bank's custody while it holds the scrip (after issuance; after a redemption or
-    /// recall of anonymous scrip).
+    /// The bank's custody while it holds the scrip after issuance, until it hands it on.
     held: Option<Custody>,
     captured: Micros,
     refunded: Micros,
@@ -278,7 +329,8 @@ pub trait KeyLookup {
 /// book for it, and the posting that moves the face value from the account into the float.
 ///
 /// # Errors
-/// [`Rejection::BadOffer`] if the request is not an issuance or asks for an expiry in the past.
+/// [`Rejection::WrongPayee`] if the request is not an issuance, [`DecodeError::BadValue`] for a
+/// zero face value, [`Rejection::Expired`] for an expiry not in the future.
 pub fn issue(
     now: TimestampMs,
     request: &Verified<AccountRequest>,
@@ -409,8 +461,12 @@ impl ScripBook {
         bank_key: &SecretKey,
         bank_key_id: u32,
     ) -> Result<Signed<Transfer>, Error> {
-        if self.status != ScripStatus::Live {
-            return Err(Rejection::Recalled.into());
+        match self.status {
+            ScripStatus::Live => {}
+            ScripStatus::Closed => return Err(Rejection::NotHolder.into()),
+            ScripStatus::Recalling { .. } | ScripStatus::Forfeited { .. } => {
+                return Err(Rejection::Recalled.into());
+            }
         }
         let custody = self.held.as_mut().ok_or(Rejection::NotHolder)?;
         if order.unverified().payee == Holder::Bank {
@@ -419,6 +475,7 @@ impl ScripBook {
         let replay = custody.handed_on().is_some();
         let cert = custody.hand_on(now, order, bank_key, bank_key_id)?;
         if !replay {
+            // The bank's own segment: it never captures, so nothing can be over-claimed.
             self.link(&cert)?;
         }
         Ok(cert)
@@ -427,7 +484,7 @@ impl ScripBook {
     /// Records a certificate the bank has verified or signed: it closes segment `k − 1` and
     /// opens segment `k`. A certificate already known is accepted again; a different one for a
     /// known segment breaks the chain.
-    fn link(&mut self, cert: &Signed<Transfer>) -> Result<(), Error> {
+    fn link(&mut self, cert: &Signed<Transfer>) -> Result<Option<Overclaim>, Error> {
         let t = cert.unverified();
         if t.scrip != self.scrip().id {
             return Err(Rejection::WrongScrip.into());
@@ -435,7 +492,7 @@ impl ScripBook {
         let k = t.segment as usize;
         if k < self.segments.len() {
             return if self.segments[k].opened_by == cert.digest() {
-                Ok(())
+                Ok(None)
             } else {
                 Err(Rejection::CustodyBroken("a different certificate opened this segment").into())
             };
@@ -447,11 +504,22 @@ impl ScripBook {
         if t.from != prev.holder {
             return Err(Rejection::CustodyBroken("signed by a party that did not hold it").into());
         }
-        if t.balance > prev.cursor.balance {
+        if t.balance > prev.balance_in {
             return Err(Rejection::CustodyBroken("balances never rise").into());
         }
         if t.last_seq < prev.cursor.seq {
             return Err(Rejection::CustodyBroken("hands on before orders already captured").into());
+        }
+        // The holder signed both its captures and this certificate: handing on more than its
+        // captures left proves it over-claimed by the difference (§7). The bank corrects the
+        // segment and the shell claws the difference back and charges the penalty.
+        let mut overclaim = None;
+        if t.balance > prev.cursor.balance {
+            let amount = Micros(t.balance.0 - prev.cursor.balance.0);
+            if let Holder::Vendor(vendor) = prev.holder {
+                overclaim = Some(Overclaim { vendor, amount });
+            }
+            prev.cursor.balance = t.balance;
         }
         prev.closed = Some((t.balance, t.last_seq));
         let digest = cert.digest();
@@ -468,7 +536,7 @@ impl ScripBook {
             closed: None,
             closing_captured: false,
         });
-        Ok(())
+        Ok(overclaim)
     }
 
     /// Verifies and records a certificate signed by another holder: custody chains in claims,
@@ -476,11 +544,15 @@ impl ScripBook {
     ///
     /// # Errors
     /// [`Rejection::UnknownKey`], [`Error::BadSignature`], or a broken chain.
-    pub fn learn(&mut self, cert: &Signed<Transfer>, keys: &impl KeyLookup) -> Result<(), Error> {
+    pub fn learn(
+        &mut self,
+        cert: &Signed<Transfer>,
+        keys: &impl KeyLookup,
+    ) -> Result<Option<Overclaim>, Error> {
         let t = cert.unverified();
         let k = t.segment as usize;
         if k < self.segments.len() && self.segments[k].opened_by == cert.digest() {
-            return Ok(());
+            return Ok(None);
         }
         let key = keys
             .key_of(t.from, t.bank_key_id)
@@ -507,14 +579,15 @@ impl ScripBook {
         }
         let account = keys.account_of(vendor).ok_or(Rejection::UnknownKey)?;
         let mut next = self.clone();
+        let mut overclaims = Vec::new();
         for cert in &claim.custody {
-            next.learn(cert, keys)?;
+            overclaims.extend(next.learn(cert, keys)?);
         }
         let k = claim.segment as usize;
-        if let ScripStatus::Forfeited { segment } = next.status {
-            if claim.segment >= segment {
-                return Err(Rejection::Recalled.into());
-            }
+        if let ScripStatus::Forfeited { segment } = next.status
+            && claim.segment >= segment
+        {
+            return Err(Rejection::Recalled.into());
         }
         let seg = next
             .segments
@@ -523,13 +596,15 @@ impl ScripBook {
         if seg.holder != Holder::Vendor(vendor) {
             return Err(Rejection::NotHolder.into());
         }
-        if seg.closing_captured || claim.seq_to < seg.cursor.seq {
+        if seg.closing_captured {
             return Err(Rejection::AlreadyCaptured.into());
         }
         if claim.seq_from != seg.cursor.seq || claim.balance_from != seg.cursor.balance {
-            return Err(Rejection::CustodyBroken(
-                "claim does not start where the last capture ended",
-            )
+            return Err(if claim.seq_to <= seg.cursor.seq {
+                Rejection::AlreadyCaptured
+            } else {
+                Rejection::CustodyBroken("claim does not start where the last capture ended")
+            }
             .into());
         }
         if let Some(cb) = &claim.closed_by {
@@ -544,13 +619,13 @@ impl ScripBook {
                     Rejection::CustodyBroken("closing certificate differs from the claim").into(),
                 );
             }
-            next.learn(cb, keys)?;
+            // The claim and its closing certificate come together: link after the cursor moved.
         }
         let seg = &mut next.segments[k];
-        if let Some((balance_out, seq_out)) = seg.closed {
-            if claim.balance_to < balance_out || claim.seq_to > seq_out {
-                return Err(Rejection::CustodyBroken("claims more than was handed on").into());
-            }
+        if let Some((balance_out, seq_out)) = seg.closed
+            && (claim.balance_to < balance_out || claim.seq_to > seq_out)
+        {
+            return Err(Rejection::CustodyBroken("claims more than was handed on").into());
         }
         let amount = claim.amount()?;
         let from = seg.cursor;
@@ -563,6 +638,9 @@ impl ScripBook {
             seg.closing_captured = true;
         }
         next.captured = next.captured.checked_add(amount)?;
+        if let Some(cb) = &claim.closed_by {
+            overclaims.extend(next.learn(cb, keys)?);
+        }
         if next.captured.checked_add(next.refunded)? > next.scrip().face.micros {
             return Err(Rejection::OverFace.into());
         }
@@ -581,7 +659,15 @@ impl ScripBook {
             amount,
             from,
             postings,
+            overclaims,
         })
+    }
+
+    /// Records what the shell clawed back (with [`penalise`]) for an over-claim that a
+    /// certificate proved: that money is the scrip's again. What could not be collected stays
+    /// counted as captured, so the float never promises money it does not hold.
+    pub fn clawed_back(&mut self, amount: Micros) {
+        self.captured = Micros(self.captured.0.saturating_sub(amount.0));
     }
 
     /// Verifies an audit answer (§5.6): the payment orders of a captured claim, checked by batch
@@ -614,37 +700,18 @@ impl ScripBook {
                 postings: Vec::new(),
             };
         }
-        let penalty = policy.penalty(overclaim, audit_ppm);
-        let (mut in_account, mut in_bond) = available;
-        let mut postings = Vec::new();
-        let mut take = |amount: Micros, credit: LedgerAccount, kind: PostingKind| -> Micros {
-            let from_account = Micros(amount.0.min(in_account.0));
-            let from_bond = Micros((amount.0 - from_account.0).min(in_bond.0));
-            in_account = Micros(in_account.0 - from_account.0);
-            in_bond = Micros(in_bond.0 - from_bond.0);
-            for (debit, part) in [
-                (LedgerAccount::Account(account), from_account),
-                (LedgerAccount::Bond(account), from_bond),
-            ] {
-                if part > Micros::ZERO {
-                    postings.push(Posting {
-                        debit,
-                        credit,
-                        amount: part,
-                        kind,
-                    });
-                }
-            }
-            Micros(from_account.0 + from_bond.0)
-        };
-        let clawed = take(overclaim, LedgerAccount::Float, PostingKind::Clawback);
-        let charged = take(penalty, LedgerAccount::Penalties, PostingKind::Penalty);
+        let (postings, clawed, charged) = penalise(
+            account,
+            overclaim,
+            policy.penalty(overclaim, audit_ppm),
+            available,
+        );
         // The clawed-back money is the customer's again: the segment's balance is corrected.
         self.captured = Micros(self.captured.0.saturating_sub(clawed.0));
-        if let Some(seg) = self.segments.get_mut(claim.segment as usize) {
-            if seg.cursor.seq == claim.seq_to {
-                seg.cursor.balance = Micros(seg.cursor.balance.0 + clawed.0);
-            }
+        if let Some(seg) = self.segments.get_mut(claim.segment as usize)
+            && seg.cursor.seq == claim.seq_to
+        {
+            seg.cursor.balance = Micros(seg.cursor.balance.0 + clawed.0);
         }
         AuditOutcome {
             proven,
@@ -749,19 +816,26 @@ impl ScripBook {
         if cert.unverified().to != Holder::Bank {
             return Err(Rejection::WrongPayee.into());
         }
-        if self.status == ScripStatus::Closed {
+        // Closed or forfeited already: what was left went back once, and only once.
+        if matches!(
+            self.status,
+            ScripStatus::Closed | ScripStatus::Forfeited { .. }
+        ) {
             return Ok(Closing {
                 refund: Micros::ZERO,
                 postings: Vec::new(),
+                overclaims: Vec::new(),
             });
         }
         let mut next = self.clone();
+        let mut overclaims = Vec::new();
         for c in chain {
-            next.learn(c, keys)?;
+            overclaims.extend(next.learn(c, keys)?);
         }
-        next.learn(cert, keys)?;
+        overclaims.extend(next.learn(cert, keys)?);
         let refund = cert.unverified().balance;
-        let closing = next.close(refund, account.or(next.scrip().account));
+        let mut closing = next.close(refund, account.or(next.scrip().account));
+        closing.overclaims = overclaims;
         *self = next;
         Ok(closing)
     }
@@ -769,15 +843,23 @@ impl ScripBook {
     /// Starts a recall (§5.9) of the scrip from its last known holder: for expiry, for an
     /// anonymous redemption, or because the holder must answer. After `deadline` the bank may
     /// [`ScripBook::forfeit`].
-    #[must_use]
+    ///
+    /// # Errors
+    /// [`Rejection::NotHolder`] if the scrip is closed or forfeited already.
     pub fn recall(
         &mut self,
         deadline: TimestampMs,
         bank_key: &SecretKey,
         bank_key_id: u32,
-    ) -> Signed<Recall> {
+    ) -> Result<Signed<Recall>, Error> {
+        if !matches!(
+            self.status,
+            ScripStatus::Live | ScripStatus::Recalling { .. }
+        ) {
+            return Err(Rejection::NotHolder.into());
+        }
         self.status = ScripStatus::Recalling { deadline };
-        Signed::sign(
+        Ok(Signed::sign(
             Recall {
                 scrip: self.scrip().id,
                 bank_key_id,
@@ -785,7 +867,7 @@ impl ScripBook {
                 deadline,
             },
             bank_key,
-        )
+        ))
     }
 
     /// The holder did not answer a recall by its deadline (§5.9): the bank refunds what the
@@ -837,6 +919,7 @@ impl ScripBook {
                 self.refunded = Micros(self.refunded.0 + refund.0);
                 Closing {
                     refund,
+                    overclaims: Vec::new(),
                     postings: if refund == Micros::ZERO {
                         Vec::new()
                     } else {
@@ -854,6 +937,7 @@ impl ScripBook {
                 Closing {
                     refund: Micros::ZERO,
                     postings: Vec::new(),
+                    overclaims: Vec::new(),
                 }
             }
         }
@@ -864,6 +948,7 @@ impl ScripBook {
         self.refunded = self.refunded.checked_add(refund)?;
         Ok(Closing {
             refund,
+            overclaims: Vec::new(),
             postings: if refund == Micros::ZERO {
                 Vec::new()
             } else {
@@ -948,7 +1033,7 @@ impl Decode for ScripBook {
         }
         Ok(Self {
             scrip: r.get()?,
-            segments: r.list(crate::objects::MAX_CHAIN + 1)?,
+            segments: r.list(crate::objects::MAX_CHAIN + 2)?,
             held: r.option()?,
             captured: r.get()?,
             refunded: r.get()?,

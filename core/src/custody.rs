@@ -10,7 +10,7 @@
 use alloc::vec::Vec;
 
 use crate::error::{DecodeError, Error, Rejection};
-use crate::objects::{Claim, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer};
+use crate::objects::{Claim, MAX_CHAIN, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer};
 use crate::signed::{SecretKey, Signed, Verified};
 use crate::types::{Amount, Digest, Holder, Micros, TimestampMs};
 use crate::wire::{Decode, Encode, Reader, Writer};
@@ -129,20 +129,25 @@ impl Custody {
     }
 
     /// A new holder's custody, opened by the transfer certificate `cert` (verified with the old
-    /// holder's key) that ends `chain`.
+    /// holder's key) that ends `chain`, answering the request this holder made with the order
+    /// whose digest is `authority`.
     ///
     /// # Errors
-    /// If the certificate is not addressed to `me`, is for another scrip, or does not end the
-    /// chain.
+    /// If the certificate is not addressed to `me`, answers another request, is for another
+    /// scrip, or does not end the chain.
     pub fn received(
         me: Holder,
         scrip: &Verified<Scrip>,
         mut chain: Vec<Signed<Transfer>>,
         cert: &Verified<Transfer>,
+        authority: &Digest,
     ) -> Result<Self, Error> {
         let t = cert.body();
         if t.to != me {
             return Err(Rejection::WrongPayee.into());
+        }
+        if t.authority != *authority {
+            return Err(Rejection::CustodyBroken("certificate answers another request").into());
         }
         if t.scrip != scrip.body().id {
             return Err(Rejection::WrongScrip.into());
@@ -259,15 +264,15 @@ impl Custody {
             return Err(Rejection::WrongPayee.into());
         };
         // A retry of the last accepted order gets the same receipt, even once frozen.
-        if let Some((digest, receipt)) = &self.last {
-            if *digest == order.digest() {
-                let order = order.verify(&self.scrip().key)?;
-                return Ok(Accepted {
-                    receipt: receipt.clone(),
-                    order,
-                    replay: true,
-                });
-            }
+        if let Some((digest, receipt)) = &self.last
+            && *digest == order.digest()
+        {
+            let order = order.verify(&self.scrip().key)?;
+            return Ok(Accepted {
+                receipt: receipt.clone(),
+                order,
+                replay: true,
+            });
         }
         let po = order.unverified();
         if po.scrip != self.scrip().id {
@@ -375,6 +380,11 @@ impl Custody {
                 last_seq: self.last_seq,
             }
             .into());
+        }
+        // A chain longer than claims can carry could never be captured: such a scrip goes back
+        // to the bank (redemption) and the customer buys a new one.
+        if self.chain.len() >= MAX_CHAIN && po.payee != Holder::Bank {
+            return Err(Rejection::CustodyBroken("custody chain is full: redeem the scrip").into());
         }
         let order = order.verify(&self.scrip().key)?;
         let payee = order.body().payee;
@@ -549,7 +559,7 @@ impl Decode for Custody {
             last_seq: r.u64()?,
             head: r.get()?,
             chain: r
-                .list::<ChainItem>(crate::objects::MAX_CHAIN)?
+                .list::<ChainItem>(MAX_CHAIN + 1)?
                 .into_iter()
                 .map(|c| c.0)
                 .collect(),

@@ -113,6 +113,9 @@ pub enum Rejection {
 pub enum Misuse {
     /// A receipt was checked while no payment was pending.
     NoPendingPayment,
+    /// A new payment was started on a scrip while one is still unanswered (send the pending
+    /// order again, or drop it with `on_refused`).
+    PaymentPending,
     /// A signing key does not belong to the party it is used for.
     WrongSigningKey,
 }
@@ -157,6 +160,7 @@ impl Error {
                 Rejection::BadEvidence(_) => "bad_evidence",
                 Rejection::IdempotencyConflict => "idempotency_conflict",
             },
+            Self::Misuse(Misuse::PaymentPending) => "payment_pending",
             Self::Misuse(_) => "internal",
         }
     }
@@ -179,6 +183,7 @@ impl Error {
                 Rejection::Expired => 410,
                 _ => 422,
             },
+            Self::Misuse(Misuse::PaymentPending) => 409,
             Self::Misuse(_) => 500,
         }
     }

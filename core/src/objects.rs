@@ -167,6 +167,11 @@ impl Decode for VendorCert {
         if c.valid_until <= c.valid_from {
             return Err(DecodeError::BadValue("certificate ends before it starts"));
         }
+        if c.origins.is_empty() {
+            return Err(DecodeError::BadValue(
+                "a vendor answers at one origin at least",
+            ));
+        }
         Ok(c)
     }
 }
@@ -464,7 +469,7 @@ impl Decode for Claim {
             balance_to: r.get()?,
             head_to: r.get()?,
             custody: r
-                .list::<ChainItem>(MAX_CHAIN)?
+                .list::<ChainItem>(MAX_CHAIN + 1)?
                 .into_iter()
                 .map(|c| c.0)
                 .collect(),

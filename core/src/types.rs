@@ -388,6 +388,7 @@ impl Decode for PublicKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn currency_must_be_three_capitals() {

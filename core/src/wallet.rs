@@ -44,7 +44,7 @@ pub enum ReceiptCheck {
     /// The receipt matches the mirror; the mirror moved on.
     Matches,
     /// The receipt contradicts the mirror; the dispute evidence is ready to sign and send.
-    Contradicts(DisputeKind),
+    Contradicts(alloc::boxed::Box<DisputeKind>),
 }
 
 impl WalletScrip {
@@ -122,7 +122,7 @@ impl WalletScrip {
         offer: &Verified<Offer>,
     ) -> Result<Signed<PaymentOrder>, Error> {
         if self.pending.is_some() {
-            return Err(Misuse::NoPendingPayment.into());
+            return Err(Misuse::PaymentPending.into());
         }
         let o = offer.body();
         if o.price.currency != self.scrip().face.currency {
@@ -217,11 +217,13 @@ impl WalletScrip {
             // Keep the customer's own figure: the vendor's contradicting word goes to the
             // arbiter.
             self.balance = expected;
-            Ok(ReceiptCheck::Contradicts(DisputeKind::Balance {
-                receipts: self.receipts_from(vendor),
-                orders: alloc::vec![pending.order.clone()],
-                statement: Statement::Receipt(receipt.signed().clone()),
-            }))
+            Ok(ReceiptCheck::Contradicts(alloc::boxed::Box::new(
+                DisputeKind::Balance {
+                    receipts: self.receipts_from(vendor),
+                    orders: alloc::vec![pending.order.clone()],
+                    statement: Statement::Receipt(receipt.signed().clone()),
+                },
+            )))
         }
     }
 
@@ -242,14 +244,14 @@ impl WalletScrip {
         let believed = self.balance;
         self.holder = t.to;
         self.balance = t.balance;
-        if t.balance < believed {
-            if let Holder::Vendor(old) = t.from {
-                return Some(DisputeKind::Balance {
-                    receipts: self.receipts_from(old),
-                    orders: Vec::new(),
-                    statement: Statement::Transfer(cert.signed().clone()),
-                });
-            }
+        if t.balance < believed
+            && let Holder::Vendor(old) = t.from
+        {
+            return Some(DisputeKind::Balance {
+                receipts: self.receipts_from(old),
+                orders: Vec::new(),
+                statement: Statement::Transfer(cert.signed().clone()),
+            });
         }
         None
     }

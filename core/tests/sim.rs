@@ -1,0 +1,1128 @@
+//! Deterministic simulation (`docs/PROTOCOL.md` §10): many wallets, several vendors (some of
+//! them cheating) and the bank exchange messages through a network that drops, duplicates and
+//! reorders them, while vendors crash and scrip expires. After every step the invariants are
+//! checked: money is conserved, a scrip has at most one holder, no scrip is overspent. At the
+//! end, over-claims must have been audited at the rate the policy promises, and every audited
+//! over-claim caught and penalised.
+//!
+//! A failing run prints its seed; `NETCENTS_SIM_SEED=<seed> NETCENTS_SIM_STEPS=<n> cargo test
+//! -p netcents-core --test sim -- replay` replays it.
+
+#![allow(
+    clippy::large_enum_variant,
+    clippy::type_complexity,
+    reason = "a test harness: messages and replies are kept as the protocol shapes them"
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use netcents_core::bank::{
+    self, KeyLookup, Ledger, LedgerAccount, Policy, PostingKind, ScripBook, ScripStatus,
+};
+use netcents_core::custody::{Custody, Terms};
+use netcents_core::objects::{
+    AccountRequest, Action, CaptureBatch, Claim, Offer, PaymentOrder, Recall, Scrip, Transfer,
+    VendorCert,
+};
+use netcents_core::wallet::{ReceiptCheck, WalletScrip};
+use netcents_core::{
+    AccountId, Amount, Currency, Error, Holder, Micros, Nonce, PublicKey, Rejection, ScripId,
+    SecretKey, Signed, TimestampMs, VendorId, Verified,
+};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+
+const BANK_KEY_ID: u32 = 7;
+
+fn usd() -> Currency {
+    Currency::new("USD").expect("valid currency")
+}
+
+#[derive(Clone, Debug)]
+enum Requester {
+    Vendor(usize),
+    Bank { account: AccountId },
+}
+
+#[derive(Clone, Debug)]
+enum Msg {
+    Pay {
+        wallet: usize,
+        vendor: usize,
+        order: Signed<PaymentOrder>,
+        offer: Signed<Offer>,
+        scrip: Signed<Scrip>,
+    },
+    PayReply {
+        wallet: usize,
+        vendor: usize,
+        scrip: ScripId,
+        result: Result<Signed<netcents_core::objects::Receipt>, Error>,
+    },
+    TransferRequest {
+        requester: Requester,
+        holder: Holder,
+        order: Signed<PaymentOrder>,
+    },
+    TransferReply {
+        requester: Requester,
+        scrip: ScripId,
+        result: Result<(Vec<Signed<Transfer>>, Signed<Transfer>), Error>,
+    },
+    Recall {
+        vendor: usize,
+        recall: Signed<Recall>,
+    },
+    RecallReply {
+        scrip: ScripId,
+        result: Result<(Vec<Signed<Transfer>>, Signed<Transfer>), Option<Signed<Transfer>>>,
+    },
+    Capture {
+        vendor: usize,
+        batch: Signed<CaptureBatch>,
+    },
+    CaptureReply {
+        vendor: usize,
+        accepted: Vec<Claim>,
+    },
+}
+
+impl Msg {
+    fn touches_vendor(&self, v: usize) -> bool {
+        match self {
+            Msg::Pay { vendor, .. } | Msg::PayReply { vendor, .. } => *vendor == v,
+            Msg::Recall { vendor, .. } | Msg::Capture { vendor, .. } => *vendor == v,
+            Msg::CaptureReply { vendor, .. } => *vendor == v,
+            Msg::TransferRequest { requester, .. } | Msg::TransferReply { requester, .. } => {
+                matches!(requester, Requester::Vendor(x) if *x == v)
+            }
+            Msg::RecallReply { .. } => false,
+        }
+    }
+}
+
+struct VendorParty {
+    id: VendorId,
+    key: SecretKey,
+    account: AccountId,
+    cheat: bool,
+    /// Every custody this vendor ever had, by (scrip, segment): persisted.
+    custodies: BTreeMap<(ScripId, u32), Custody>,
+    /// The segment of the live custody of each scrip: persisted.
+    live: BTreeMap<ScripId, u32>,
+    /// Accepted orders by (scrip, segment): persisted (audits ask for them).
+    orders: BTreeMap<(ScripId, u32), Vec<Signed<PaymentOrder>>>,
+    /// Payments waiting for a transfer: volatile, lost in a crash.
+    waiting: BTreeMap<ScripId, (usize, Signed<PaymentOrder>, Signed<Offer>, Signed<Scrip>)>,
+    /// Cheater: segments over-claimed once and never captured again.
+    burned: BTreeSet<(ScripId, u32)>,
+    /// Cheater: the over-claims sent, by (scrip, segment, seq_to, balance_to), and their amount.
+    cheats: BTreeMap<(ScripId, u32, u64, Micros), Micros>,
+}
+
+struct WalletParty {
+    account: AccountId,
+    key: SecretKey,
+    scrips: Vec<WalletScrip>,
+    double_spender: bool,
+}
+
+struct AuditRecord {
+    cheated: bool,
+    overclaim: Micros,
+    expected: Micros,
+}
+
+#[derive(Default, Debug)]
+struct Stats {
+    steps: u64,
+    issued: u64,
+    accepted: u64,
+    transfers: u64,
+    captured_claims: u64,
+    cheating_claims: u64,
+    cheating_audited: u64,
+    deterministic_catches: u64,
+    redemptions: u64,
+    forfeits: u64,
+    double_spend_attempts: u64,
+    receipts_mismatched: u64,
+    refusals: BTreeMap<&'static str, u64>,
+}
+
+struct Sim {
+    rng: ChaCha8Rng,
+    now: u64,
+    policy: Policy,
+    bank_key: SecretKey,
+    arbiter_key: SecretKey,
+    books: BTreeMap<ScripId, ScripBook>,
+    ledger: Ledger,
+    certs: BTreeMap<VendorId, Verified<VendorCert>>,
+    vendors: Vec<VendorParty>,
+    wallets: Vec<WalletParty>,
+    net: Vec<Msg>,
+    accepted_total: BTreeMap<ScripId, u64>,
+    audits: Vec<AuditRecord>,
+    recalls: BTreeMap<ScripId, Holder>,
+    stats: Stats,
+}
+
+struct Keys<'a> {
+    bank: PublicKey,
+    certs: &'a BTreeMap<VendorId, Verified<VendorCert>>,
+}
+
+impl KeyLookup for Keys<'_> {
+    fn key_of(&self, holder: Holder, bank_key_id: u32) -> Option<PublicKey> {
+        match holder {
+            Holder::Bank => (bank_key_id == BANK_KEY_ID).then_some(self.bank),
+            Holder::Vendor(v) => self.certs.get(&v).map(|c| c.body().key),
+        }
+    }
+    fn account_of(&self, vendor: VendorId) -> Option<AccountId> {
+        self.certs.get(&vendor).map(|c| c.body().account)
+    }
+}
+
+fn id16(rng: &mut ChaCha8Rng) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    rng.fill_bytes(&mut b);
+    b
+}
+
+impl Sim {
+    fn new(seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let bank_key = SecretKey::generate(&mut rng);
+        let arbiter_key = SecretKey::generate(&mut rng);
+        let policy = Policy {
+            audit_floor_ppm: 250_000,
+            full_audit_micros: u64::MAX / 4,
+            penalty_permille: 2_000,
+            bond_micros: 50_000_000,
+        };
+        let mut ledger = Ledger::default();
+        let mut certs = BTreeMap::new();
+        let mut vendors = Vec::new();
+        for i in 0..4 {
+            let key = SecretKey::generate(&mut rng);
+            let id = VendorId(id16(&mut rng));
+            let account = AccountId(id16(&mut rng));
+            let cert = Verified::sign(
+                VendorCert {
+                    vendor: id,
+                    bank_key_id: BANK_KEY_ID,
+                    key: key.public(),
+                    account,
+                    origins: vec![format!("https://vendor{i}.example")],
+                    valid_from: TimestampMs(0),
+                    valid_until: TimestampMs(u64::MAX),
+                },
+                &bank_key,
+            );
+            certs.insert(id, cert);
+            let bond = Micros(policy.bond_micros);
+            ledger
+                .apply(&[
+                    bank::Posting {
+                        debit: LedgerAccount::External,
+                        credit: LedgerAccount::Account(account),
+                        amount: bond,
+                        kind: PostingKind::Deposit,
+                    },
+                    bank::Posting {
+                        debit: LedgerAccount::Account(account),
+                        credit: LedgerAccount::Bond(account),
+                        amount: bond,
+                        kind: PostingKind::BondPosted,
+                    },
+                ])
+                .expect("bond posts");
+            vendors.push(VendorParty {
+                id,
+                key,
+                account,
+                cheat: i == 3,
+                custodies: BTreeMap::new(),
+                live: BTreeMap::new(),
+                orders: BTreeMap::new(),
+                waiting: BTreeMap::new(),
+                burned: BTreeSet::new(),
+                cheats: BTreeMap::new(),
+            });
+        }
+        let mut wallets = Vec::new();
+        for i in 0..12 {
+            let key = SecretKey::generate(&mut rng);
+            let account = AccountId(id16(&mut rng));
+            ledger
+                .apply(&[bank::Posting {
+                    debit: LedgerAccount::External,
+                    credit: LedgerAccount::Account(account),
+                    amount: Micros(1_000_000_000),
+                    kind: PostingKind::Deposit,
+                }])
+                .expect("deposit");
+            wallets.push(WalletParty {
+                account,
+                key,
+                scrips: Vec::new(),
+                double_spender: i == 0,
+            });
+        }
+        Self {
+            rng,
+            now: 1_000_000,
+            policy,
+            bank_key,
+            arbiter_key,
+            books: BTreeMap::new(),
+            ledger,
+            certs,
+            vendors,
+            wallets,
+            net: Vec::new(),
+            accepted_total: BTreeMap::new(),
+            audits: Vec::new(),
+            recalls: BTreeMap::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    fn now(&self) -> TimestampMs {
+        TimestampMs(self.now)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.rng.next_u64() % n
+    }
+
+    fn keys(&self) -> Keys<'_> {
+        Keys {
+            bank: self.bank_key.public(),
+            certs: &self.certs,
+        }
+    }
+
+    fn vendor_index(&self, id: VendorId) -> usize {
+        self.vendors
+            .iter()
+            .position(|v| v.id == id)
+            .expect("known vendor")
+    }
+
+    fn step(&mut self) {
+        self.stats.steps += 1;
+        self.now += self.below(20);
+        match self.below(100) {
+            0..=2 => self.buy(),
+            3..=24 => self.wallet_pays(),
+            25..=84 => {
+                self.deliver();
+                self.deliver();
+            }
+            85..=86 => {
+                if !self.net.is_empty() {
+                    let i = self.below(self.net.len() as u64) as usize;
+                    self.net.swap_remove(i);
+                }
+            }
+            87..=88 => {
+                if !self.net.is_empty() {
+                    let i = self.below(self.net.len() as u64) as usize;
+                    let m = self.net[i].clone();
+                    self.net.push(m);
+                }
+            }
+            89..=94 => {
+                let v = self.below(self.vendors.len() as u64) as usize;
+                self.capture(v);
+            }
+            95 => {
+                let v = self.below(self.vendors.len() as u64) as usize;
+                self.crash(v);
+            }
+            96 => self.redeem(),
+            _ => self.sweep(),
+        }
+        self.check();
+    }
+
+    fn buy(&mut self) {
+        let w = self.below(self.wallets.len() as u64) as usize;
+        let face = Micros(50_000 + self.below(200_000));
+        let expires = TimestampMs(self.now + 20_000 + self.below(200_000));
+        let scrip_key = SecretKey::generate(&mut self.rng);
+        let request_id = Nonce(id16(&mut self.rng));
+        let wallet = &self.wallets[w];
+        let request = Signed::sign(
+            AccountRequest {
+                account: wallet.account,
+                request_id,
+                at: self.now(),
+                action: Action::Issue {
+                    face: Amount {
+                        currency: usd(),
+                        micros: face,
+                    },
+                    key: scrip_key.public(),
+                    expires_at: expires,
+                },
+            },
+            &wallet.key,
+        )
+        .verify(&wallet.key.public())
+        .expect("own request verifies");
+        let (scrip, book, posting) =
+            bank::issue(self.now(), &request, &self.bank_key, BANK_KEY_ID).expect("issues");
+        if self.ledger.apply(&[posting]).is_err() {
+            return; // account empty: nothing issued, nothing changed
+        }
+        self.books.insert(scrip.body().id, book);
+        let ws = WalletScrip::new(&scrip, scrip_key).expect("own key");
+        self.wallets[w].scrips.push(ws);
+        self.stats.issued += 1;
+    }
+
+    fn offer(&mut self, v: usize, price: Micros) -> Verified<Offer> {
+        let nonce = Nonce(id16(&mut self.rng));
+        let vendor = &self.vendors[v];
+        Verified::sign(
+            Offer {
+                vendor: vendor.id,
+                item: format!("/article/{}", price.0 % 7),
+                price: Amount {
+                    currency: usd(),
+                    micros: price,
+                },
+                nonce,
+                valid_until: TimestampMs(self.now + 60_000),
+                goods_digest: None,
+            },
+            &vendor.key,
+        )
+    }
+
+    fn wallet_pays(&mut self) {
+        let w = self.below(self.wallets.len() as u64) as usize;
+        if self.wallets[w].scrips.is_empty() {
+            return;
+        }
+        let s = self.below(self.wallets[w].scrips.len() as u64) as usize;
+        let now = self.now();
+        if let Some(p) = self.wallets[w].scrips[s].pending().cloned() {
+            // A retry after a timeout: the same order again.
+            let Holder::Vendor(vid) = p.order.unverified().payee else {
+                return;
+            };
+            let vendor = self.vendor_index(vid);
+            let scrip = self.wallets[w].scrips[s].signed_scrip().clone();
+            self.net.push(Msg::Pay {
+                wallet: w,
+                vendor,
+                order: p.order,
+                offer: p.offer,
+                scrip,
+            });
+            return;
+        }
+        if now >= self.wallets[w].scrips[s].scrip().expires_at {
+            return;
+        }
+        // Mostly the fast path at the holder; sometimes the scrip floats to another vendor.
+        let v = match self.wallets[w].scrips[s].holder() {
+            Holder::Vendor(id) if self.below(10) < 7 => self.vendor_index(id),
+            _ => self.below(self.vendors.len() as u64) as usize,
+        };
+        let price = Micros(1 + self.below(3_000));
+        let offer = self.offer(v, price);
+        let double = self.wallets[w].double_spender && self.below(3) == 0;
+        let mut twin = self.wallets[w].scrips[s].clone();
+        let ws = &mut self.wallets[w].scrips[s];
+        let Ok(order) = ws.pay(now, &offer) else {
+            return;
+        };
+        let scrip = ws.signed_scrip().clone();
+        self.net.push(Msg::Pay {
+            wallet: w,
+            vendor: v,
+            order,
+            offer: offer.signed().clone(),
+            scrip: scrip.clone(),
+        });
+        if double {
+            // The same money, the same sequence number, at another vendor at once.
+            self.stats.double_spend_attempts += 1;
+            let v2 =
+                (v + 1 + self.below(self.vendors.len() as u64 - 1) as usize) % self.vendors.len();
+            let offer2 = self.offer(v2, price);
+            if let Ok(order2) = twin.pay(now, &offer2) {
+                self.net.push(Msg::Pay {
+                    wallet: w,
+                    vendor: v2,
+                    order: order2,
+                    offer: offer2.signed().clone(),
+                    scrip,
+                });
+            }
+        }
+    }
+
+    fn deliver(&mut self) {
+        if self.net.is_empty() {
+            return;
+        }
+        let i = self.below(self.net.len() as u64) as usize;
+        let msg = self.net.swap_remove(i);
+        match msg {
+            Msg::Pay {
+                wallet,
+                vendor,
+                order,
+                offer,
+                scrip,
+            } => self.vendor_pay(vendor, wallet, order, offer, scrip),
+            Msg::PayReply {
+                wallet,
+                vendor,
+                scrip,
+                result,
+            } => self.wallet_reply(wallet, vendor, scrip, result),
+            Msg::TransferRequest {
+                requester,
+                holder,
+                order,
+            } => self.holder_transfer(requester, holder, order),
+            Msg::TransferReply {
+                requester,
+                scrip,
+                result,
+            } => self.transfer_reply(requester, scrip, result),
+            Msg::Recall { vendor, recall } => self.vendor_recall(vendor, recall),
+            Msg::RecallReply { scrip, result } => self.recall_reply(scrip, result),
+            Msg::Capture { vendor, batch } => self.bank_capture(vendor, batch),
+            Msg::CaptureReply { vendor, accepted } => {
+                let vp = &mut self.vendors[vendor];
+                for claim in accepted {
+                    if let Some(c) = vp.custodies.get_mut(&(claim.scrip, claim.segment)) {
+                        // A duplicated acknowledgement no longer starts at the cursor: ignored.
+                        let _ = c.captured_to(&claim);
+                    }
+                }
+            }
+        }
+    }
+
+    fn vendor_pay(
+        &mut self,
+        v: usize,
+        wallet: usize,
+        order: Signed<PaymentOrder>,
+        offer: Signed<Offer>,
+        scrip: Signed<Scrip>,
+    ) {
+        let now = self.now();
+        let sid = order.unverified().scrip;
+        let o = offer.unverified().clone();
+        let terms = Terms {
+            item: &o.item,
+            price: o.price,
+        };
+        let vp = &mut self.vendors[v];
+        let live = vp.live.get(&sid).copied();
+        let custody = live.and_then(|seg| vp.custodies.get_mut(&(sid, seg)));
+        match custody {
+            Some(c) if c.handed_on().is_none() || c.last_seq() >= order.unverified().seq => {
+                let seg = c.segment();
+                let result = c.accept(now, order, &offer, terms, &vp.key);
+                if let Ok(acc) = &result
+                    && !acc.replay
+                {
+                    vp.orders
+                        .entry((sid, seg))
+                        .or_default()
+                        .push(acc.order.signed().clone());
+                    *self.accepted_total.entry(sid).or_default() += acc.order.body().price.0;
+                    self.stats.accepted += 1;
+                }
+                self.net.push(Msg::PayReply {
+                    wallet,
+                    vendor: v,
+                    scrip: sid,
+                    result: result.map(|a| a.receipt),
+                });
+            }
+            _ => {
+                // Not held here: ask the holder named in the order, with the order as authority.
+                if scrip.clone().verify(&self.bank_key.public()).is_err() {
+                    self.net.push(Msg::PayReply {
+                        wallet,
+                        vendor: v,
+                        scrip: sid,
+                        result: Err(Error::BadSignature),
+                    });
+                    return;
+                }
+                let holder = order.unverified().holder;
+                vp.waiting
+                    .insert(sid, (wallet, order.clone(), offer, scrip));
+                self.net.push(Msg::TransferRequest {
+                    requester: Requester::Vendor(v),
+                    holder,
+                    order,
+                });
+            }
+        }
+    }
+
+    fn holder_transfer(
+        &mut self,
+        requester: Requester,
+        holder: Holder,
+        order: Signed<PaymentOrder>,
+    ) {
+        let now = self.now();
+        let sid = order.unverified().scrip;
+        let result = match holder {
+            Holder::Bank => match self.books.get_mut(&sid) {
+                Some(book) => book
+                    .hand_on(now, order, &self.bank_key, BANK_KEY_ID)
+                    .map(|cert| (Vec::new(), cert)),
+                None => Err(Rejection::UnknownScrip.into()),
+            },
+            Holder::Vendor(vid) => {
+                let v = self.vendor_index(vid);
+                let vp = &mut self.vendors[v];
+                match vp.live.get(&sid).copied() {
+                    Some(seg) => {
+                        let c = vp.custodies.get_mut(&(sid, seg)).expect("live custody");
+                        c.hand_on(now, order, &vp.key, 0)
+                            .map(|cert| (c.chain().to_vec(), cert))
+                    }
+                    None => Err(Rejection::NotHolder.into()),
+                }
+            }
+        };
+        if result.is_ok() {
+            self.stats.transfers += 1;
+        }
+        self.net.push(Msg::TransferReply {
+            requester,
+            scrip: sid,
+            result,
+        });
+    }
+
+    fn transfer_reply(
+        &mut self,
+        requester: Requester,
+        sid: ScripId,
+        result: Result<(Vec<Signed<Transfer>>, Signed<Transfer>), Error>,
+    ) {
+        match requester {
+            Requester::Bank { account } => {
+                let Ok((chain, cert)) = result else { return };
+                let keys = Keys {
+                    bank: self.bank_key.public(),
+                    certs: &self.certs,
+                };
+                let Some(book) = self.books.get_mut(&sid) else {
+                    return;
+                };
+                if let Ok(closing) = book.returned(&chain, &cert, Some(account), &keys) {
+                    self.ledger.apply(&closing.postings).expect("refund posts");
+                    self.charge(sid, &closing.overclaims);
+                    self.stats.redemptions += 1;
+                }
+            }
+            Requester::Vendor(v) => {
+                let Some((wallet, order, offer, scrip)) = self.vendors[v].waiting.remove(&sid)
+                else {
+                    return; // crashed since, or a duplicate: the wallet retries
+                };
+                let (chain, cert) = match result {
+                    Ok(x) => x,
+                    Err(e) => {
+                        self.net.push(Msg::PayReply {
+                            wallet,
+                            vendor: v,
+                            scrip: sid,
+                            result: Err(e),
+                        });
+                        return;
+                    }
+                };
+                let scrip = scrip
+                    .verify(&self.bank_key.public())
+                    .expect("checked on arrival");
+                let from_key = self
+                    .keys()
+                    .key_of(cert.unverified().from, cert.unverified().bank_key_id)
+                    .expect("certified holder");
+                let cert = cert.verify(&from_key).expect("holder signature");
+                let me = Holder::Vendor(self.vendors[v].id);
+                let vp = &mut self.vendors[v];
+                let seg = cert.body().segment;
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    vp.custodies.entry((sid, seg))
+                {
+                    let custody = Custody::received(me, &scrip, chain, &cert, &order.digest())
+                        .expect("certificate to me");
+                    slot.insert(custody);
+                    vp.live.insert(sid, seg);
+                }
+                self.vendor_pay(v, wallet, order, offer, scrip.into_signed());
+            }
+        }
+    }
+
+    fn wallet_reply(
+        &mut self,
+        w: usize,
+        v: usize,
+        sid: ScripId,
+        result: Result<Signed<netcents_core::objects::Receipt>, Error>,
+    ) {
+        let vendor_key = self.vendors[v].key.public();
+        let Some(ws) = self.wallets[w]
+            .scrips
+            .iter_mut()
+            .find(|s| s.scrip().id == sid)
+        else {
+            return;
+        };
+        let Some(pending) = ws.pending() else {
+            return; // a duplicate answer
+        };
+        match result {
+            Ok(receipt) => {
+                if receipt.unverified().order != pending.order.digest() {
+                    return; // an answer to an earlier order
+                }
+                let receipt = receipt.verify(&vendor_key).expect("vendor signed");
+                match ws.on_receipt(&receipt).expect("pending order") {
+                    ReceiptCheck::Matches => {}
+                    ReceiptCheck::Contradicts(_) => self.stats.receipts_mismatched += 1,
+                }
+            }
+            Err(e) => {
+                *self.stats.refusals.entry(e.code()).or_default() += 1;
+                ws.on_refused();
+            }
+        }
+    }
+
+    fn capture(&mut self, v: usize) {
+        let now = self.now();
+        let batch_id = Nonce(id16(&mut self.rng));
+        let cheat_roll = self.below(4);
+        let cheat_amount = Micros(1 + self.below(500));
+        let vp = &mut self.vendors[v];
+        let mut claims = Vec::new();
+        for (&(sid, seg), c) in &vp.custodies {
+            if vp.burned.contains(&(sid, seg)) {
+                continue;
+            }
+            let Some(mut claim) = c.claim() else { continue };
+            if vp.cheat
+                && cheat_roll == 0
+                && claim.closed_by.is_none()
+                && claim.balance_to >= cheat_amount
+                && claim.seq_to > claim.seq_from
+            {
+                // Over-claim once, then never capture this segment again.
+                claim.balance_to = Micros(claim.balance_to.0 - cheat_amount.0);
+                vp.cheats
+                    .insert((sid, seg, claim.seq_to, claim.balance_to), cheat_amount);
+                vp.burned.insert((sid, seg));
+            }
+            claims.push(claim);
+        }
+        if claims.is_empty() {
+            return;
+        }
+        let batch = Signed::sign(
+            CaptureBatch {
+                vendor: vp.id,
+                batch: batch_id,
+                at: now,
+                claims,
+            },
+            &vp.key,
+        );
+        self.net.push(Msg::Capture { vendor: v, batch });
+    }
+
+    fn available(&self, account: AccountId) -> (Micros, Micros) {
+        let a = |x: i128| Micros(u64::try_from(x.max(0)).unwrap_or(u64::MAX));
+        (
+            a(self.ledger.balance(LedgerAccount::Account(account))),
+            a(self.ledger.balance(LedgerAccount::Bond(account))),
+        )
+    }
+
+    fn charge(&mut self, scrip: ScripId, overclaims: &[bank::Overclaim]) {
+        for o in overclaims {
+            let v = self.vendor_index(o.vendor);
+            assert!(
+                self.vendors[v].cheat,
+                "an honest vendor was found over-claiming"
+            );
+            self.stats.deterministic_catches += 1;
+            let account = self.vendors[v].account;
+            let (postings, clawed, _) = bank::penalise(
+                account,
+                o.amount,
+                self.policy.penalty(o.amount, bank::PPM),
+                self.available(account),
+            );
+            assert_eq!(clawed, o.amount, "the bond covers the simulation's cheats");
+            self.ledger.apply(&postings).expect("penalty posts");
+            self.books
+                .get_mut(&scrip)
+                .expect("book")
+                .clawed_back(clawed);
+        }
+    }
+
+    fn bank_capture(&mut self, v: usize, batch: Signed<CaptureBatch>) {
+        let vid = self.vendors[v].id;
+        let key = self.certs[&vid].body().key;
+        let batch = batch.verify(&key).expect("vendor signed");
+        let mut accepted = Vec::new();
+        for claim in &batch.body().claims {
+            let keys = Keys {
+                bank: self.bank_key.public(),
+                certs: &self.certs,
+            };
+            let Some(book) = self.books.get_mut(&claim.scrip) else {
+                continue;
+            };
+            let Ok(captured) = book.capture(vid, claim, &keys) else {
+                continue; // refused claims change nothing; a duplicate batch lands here
+            };
+            self.ledger
+                .apply(&captured.postings)
+                .expect("capture posts");
+            self.charge(claim.scrip, &captured.overclaims);
+            self.stats.captured_claims += 1;
+            let cheat = self.vendors[v]
+                .cheats
+                .get(&(claim.scrip, claim.segment, claim.seq_to, claim.balance_to))
+                .copied();
+            if cheat.is_some() {
+                self.stats.cheating_claims += 1;
+            }
+            let ppm = self.policy.audit_ppm(captured.amount);
+            let random = self.rng.next_u64();
+            if self.policy.select_for_audit(captured.amount, random) {
+                let account = self.vendors[v].account;
+                let orders: Vec<_> = self.vendors[v]
+                    .orders
+                    .get(&(claim.scrip, claim.segment))
+                    .map(|os| {
+                        os.iter()
+                            .filter(|o| {
+                                let s = o.unverified().seq;
+                                s > claim.seq_from && s <= claim.seq_to
+                            })
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let available = self.available(account);
+                let book = self.books.get_mut(&claim.scrip).expect("book");
+                let outcome = book.audit(
+                    vid,
+                    account,
+                    captured.from,
+                    claim,
+                    orders,
+                    ppm,
+                    &self.policy,
+                    available,
+                );
+                self.ledger.apply(&outcome.postings).expect("audit posts");
+                if cheat.is_some() {
+                    self.stats.cheating_audited += 1;
+                }
+                self.audits.push(AuditRecord {
+                    cheated: cheat.is_some(),
+                    overclaim: outcome.overclaim,
+                    expected: cheat.unwrap_or(Micros::ZERO),
+                });
+            }
+            accepted.push(claim.clone());
+        }
+        self.net.push(Msg::CaptureReply {
+            vendor: v,
+            accepted,
+        });
+    }
+
+    fn crash(&mut self, v: usize) {
+        // Volatile state is lost; committed state (custodies, orders) survives; messages in
+        // flight to and from the vendor are lost with its connections.
+        self.vendors[v].waiting.clear();
+        self.net.retain(|m| !m.touches_vendor(v));
+    }
+
+    fn redeem(&mut self) {
+        let w = self.below(self.wallets.len() as u64) as usize;
+        let wallet = &mut self.wallets[w];
+        let Some(i) = wallet.scrips.iter().position(|s| s.pending().is_none()) else {
+            return;
+        };
+        let mut ws = wallet.scrips.swap_remove(i);
+        let account = wallet.account;
+        let order = ws.redeem(&account);
+        let now = self.now();
+        let keys = Keys {
+            bank: self.bank_key.public(),
+            certs: &self.certs,
+        };
+        let _ = keys;
+        let Some(book) = self.books.get_mut(&ws.scrip().id) else {
+            return;
+        };
+        match book.redeem(now, order.clone(), account) {
+            Ok(Some(closing)) => {
+                self.ledger.apply(&closing.postings).expect("refund posts");
+                self.stats.redemptions += 1;
+            }
+            Ok(None) => {
+                self.net.push(Msg::TransferRequest {
+                    requester: Requester::Bank { account },
+                    holder: order.unverified().holder,
+                    order,
+                });
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn sweep(&mut self) {
+        let now = self.now();
+        let due: Vec<ScripId> = self
+            .books
+            .iter()
+            .filter(|(_, b)| b.needs_sweep(now))
+            .map(|(id, _)| *id)
+            .take(4)
+            .collect();
+        for sid in due {
+            let book = self.books.get_mut(&sid).expect("book");
+            if let Ok(closing) = book.expire_held() {
+                self.ledger.apply(&closing.postings).expect("refund posts");
+                continue;
+            }
+            let recall = book
+                .recall(TimestampMs(self.now + 5_000), &self.bank_key, BANK_KEY_ID)
+                .expect("live scrip");
+            self.send_recall(sid, recall);
+        }
+        // Holders that stayed silent past the deadline forfeit.
+        let overdue: Vec<ScripId> = self
+            .books
+            .iter()
+            .filter(|(_, b)| matches!(b.status(), ScripStatus::Recalling { deadline } if deadline <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for sid in overdue {
+            let book = self.books.get_mut(&sid).expect("book");
+            let closing = book.forfeit(now).expect("deadline passed");
+            self.ledger.apply(&closing.postings).expect("refund posts");
+            self.stats.forfeits += 1;
+        }
+    }
+
+    fn send_recall(&mut self, sid: ScripId, recall: Signed<Recall>) {
+        match recall.unverified().holder {
+            Holder::Vendor(vid) => {
+                let v = self.vendor_index(vid);
+                self.recalls.insert(sid, Holder::Vendor(vid));
+                self.net.push(Msg::Recall { vendor: v, recall });
+            }
+            Holder::Bank => {}
+        }
+    }
+
+    fn vendor_recall(&mut self, v: usize, recall: Signed<Recall>) {
+        let now = self.now();
+        let recall = recall.verify(&self.bank_key.public()).expect("bank signed");
+        let sid = recall.body().scrip;
+        let vp = &mut self.vendors[v];
+        // The custody the recall names: the one this vendor holds or last held.
+        let seg = vp.live.get(&sid).copied();
+        let result = match seg.and_then(|s| vp.custodies.get_mut(&(sid, s))) {
+            Some(c) => match c.recall(now, &recall, &vp.key) {
+                Ok(cert) => Ok((c.chain().to_vec(), cert)),
+                Err(_) => Err(c.handed_on().cloned()),
+            },
+            None => Err(None),
+        };
+        self.net.push(Msg::RecallReply { scrip: sid, result });
+    }
+
+    fn recall_reply(
+        &mut self,
+        sid: ScripId,
+        result: Result<(Vec<Signed<Transfer>>, Signed<Transfer>), Option<Signed<Transfer>>>,
+    ) {
+        let keys = Keys {
+            bank: self.bank_key.public(),
+            certs: &self.certs,
+        };
+        let Some(book) = self.books.get_mut(&sid) else {
+            return;
+        };
+        if !matches!(book.status(), ScripStatus::Recalling { .. }) {
+            return;
+        }
+        match result {
+            Ok((chain, cert)) => {
+                if let Ok(closing) = book.returned(&chain, &cert, None, &keys) {
+                    self.ledger.apply(&closing.postings).expect("refund posts");
+                    let overclaims = closing.overclaims.clone();
+                    self.charge(sid, &overclaims);
+                }
+            }
+            Err(Some(onward)) => {
+                // The holder had handed the scrip on: learn where, and recall from there.
+                if let Ok(overclaim) = book.learn(&onward, &keys) {
+                    let deadline = match book.status() {
+                        ScripStatus::Recalling { deadline } => deadline,
+                        _ => return,
+                    };
+                    let recall = book
+                        .recall(deadline, &self.bank_key, BANK_KEY_ID)
+                        .expect("recalling");
+                    let overclaims: Vec<_> = overclaim.into_iter().collect();
+                    self.charge(sid, &overclaims);
+                    self.send_recall(sid, recall);
+                }
+            }
+            Err(None) => {}
+        }
+    }
+
+    fn check(&self) {
+        assert_eq!(self.ledger.total(), 0, "books do not balance");
+        let outstanding: u64 = self.books.values().map(|b| b.outstanding().0).sum();
+        assert_eq!(
+            self.ledger.balance(LedgerAccount::Float),
+            i128::from(outstanding),
+            "float differs from the scrip outstanding"
+        );
+        let mut holders: BTreeMap<ScripId, usize> = BTreeMap::new();
+        for v in &self.vendors {
+            for (sid, seg) in &v.live {
+                if v.custodies[&(*sid, *seg)].handed_on().is_none() {
+                    *holders.entry(*sid).or_default() += 1;
+                }
+            }
+        }
+        for (sid, book) in &self.books {
+            let n = holders.get(sid).copied().unwrap_or(0)
+                + usize::from(book.held().is_some_and(|c| c.handed_on().is_none()));
+            assert!(n <= 1, "scrip {sid} has {n} holders");
+        }
+        for (sid, spent) in &self.accepted_total {
+            let face = self.books[sid].scrip().face.micros.0;
+            assert!(*spent <= face, "scrip {sid} overspent: {spent} of {face}");
+        }
+    }
+
+    fn finish(&self) {
+        for a in &self.audits {
+            assert_eq!(
+                a.overclaim, a.expected,
+                "an audit missed an over-claim or accused an honest claim"
+            );
+            assert_eq!(a.cheated, a.expected > Micros::ZERO);
+        }
+    }
+}
+
+fn run(seed: u64, steps: u64) -> Stats {
+    let outcome = std::panic::catch_unwind(|| {
+        let mut sim = Sim::new(seed);
+        for _ in 0..steps {
+            sim.step();
+        }
+        sim.finish();
+        let _ = &sim.arbiter_key;
+        sim.stats
+    });
+    match outcome {
+        Ok(stats) => stats,
+        Err(e) => {
+            eprintln!(
+                "simulation failed: replay with NETCENTS_SIM_SEED={seed} NETCENTS_SIM_STEPS={steps} \
+                 cargo test -p netcents-core --test sim -- replay --nocapture"
+            );
+            std::panic::resume_unwind(e)
+        }
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// The CI run: 100,000 steps over several seeds, with the over-claim audit rate checked against
+/// the policy over all of them.
+#[test]
+fn simulation_100k_steps() {
+    let base = env_u64("NETCENTS_SIM_BASE_SEED").unwrap_or(0x4e43_0001);
+    let seeds = 8;
+    let steps = 12_500;
+    let mut total = Stats::default();
+    for i in 0..seeds {
+        let s = run(base + i, steps);
+        total.steps += s.steps;
+        total.issued += s.issued;
+        total.accepted += s.accepted;
+        total.transfers += s.transfers;
+        total.captured_claims += s.captured_claims;
+        total.cheating_claims += s.cheating_claims;
+        total.cheating_audited += s.cheating_audited;
+        total.deterministic_catches += s.deterministic_catches;
+        total.redemptions += s.redemptions;
+        total.forfeits += s.forfeits;
+        total.double_spend_attempts += s.double_spend_attempts;
+        total.receipts_mismatched += s.receipts_mismatched;
+    }
+    eprintln!("{total:?}");
+    assert!(total.steps >= 100_000);
+    // The simulation must actually exercise the protocol.
+    assert!(total.accepted > 10_000, "too few payments: {total:?}");
+    assert!(total.transfers > 1_000, "too few transfers: {total:?}");
+    assert!(total.captured_claims > 1_000, "too few captures: {total:?}");
+    assert!(total.double_spend_attempts > 100, "{total:?}");
+    assert!(total.redemptions > 10, "{total:?}");
+    assert_eq!(
+        total.receipts_mismatched, 0,
+        "honest vendors sign what was agreed"
+    );
+    // Over-claims are audited at the promised rate: p = 0.25, within four standard deviations.
+    let n = total.cheating_claims as f64;
+    assert!(n >= 100.0, "too few over-claims to measure: {total:?}");
+    let rate = total.cheating_audited as f64 / n;
+    let sigma = (0.25 * 0.75 / n).sqrt();
+    assert!(
+        (rate - 0.25).abs() < 4.0 * sigma,
+        "over-claims audited at {rate:.3}, policy promises 0.25 (n = {n})"
+    );
+}
+
+/// Replays one seed: `NETCENTS_SIM_SEED` and `NETCENTS_SIM_STEPS`.
+#[test]
+fn replay() {
+    let seed = env_u64("NETCENTS_SIM_SEED").unwrap_or(1);
+    let steps = env_u64("NETCENTS_SIM_STEPS").unwrap_or(2_000);
+    let stats = run(seed, steps);
+    eprintln!("{stats:?}");
+    assert_eq!(stats.steps, steps);
+}
