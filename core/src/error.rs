@@ -48,6 +48,8 @@ pub enum DecodeError {
     BadKey,
     /// A field's value is outside its domain (e.g. expiry before issuance, zero face value).
     BadValue(&'static str),
+    /// An amount above [`crate::Micros::MAX`].
+    AmountTooLarge,
 }
 
 /// Why a party refused a payment, a transfer, a capture or a dispute.
@@ -135,6 +137,7 @@ impl Error {
                 DecodeError::BadText => "bad_text",
                 DecodeError::BadKey => "bad_key",
                 DecodeError::BadValue(_) => "bad_value",
+                DecodeError::AmountTooLarge => "amount_overflow",
             },
             Self::BadSignature => "bad_signature",
             Self::Rejected(r) => match r {
@@ -214,6 +217,9 @@ impl fmt::Display for DecodeError {
             Self::BadText => f.write_str("text is not UTF-8 or currency is not three capitals"),
             Self::BadKey => f.write_str("not a valid, non-weak Ed25519 public key"),
             Self::BadValue(what) => write!(f, "field out of range: {what}"),
+            Self::AmountTooLarge => {
+                f.write_str("amount above the protocol maximum of 10^15 micro-units")
+            }
         }
     }
 }

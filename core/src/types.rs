@@ -16,6 +16,11 @@ impl Micros {
     /// Zero.
     pub const ZERO: Self = Self(0);
 
+    /// The largest amount the protocol carries: 10¹⁵ micro-units (a billion units). Any sum of
+    /// up to 18,000 such amounts fits in a `u64`, so the checked arithmetic never has to refuse
+    /// honest traffic.
+    pub const MAX: Self = Self(1_000_000_000_000_000);
+
     /// `self + rhs`, or [`Rejection::AmountOverflow`].
     ///
     /// # Errors
@@ -53,7 +58,11 @@ impl Encode for Micros {
 
 impl Decode for Micros {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(r.u64()?))
+        let v = Self(r.u64()?);
+        if v > Self::MAX {
+            return Err(DecodeError::AmountTooLarge);
+        }
+        Ok(v)
     }
 }
 
