@@ -81,15 +81,14 @@ pub fn router(bank: Arc<Bank>, limits: Limits) -> Router {
         .route("/metrics", get(metrics))
         .nest("/v1", v1)
         .fallback(unknown_route)
-        .with_state(AppState {
-            bank,
-            limits,
-        })
+        .with_state(AppState { bank, limits })
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.timeout,
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(limits.body_bytes))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            limits.body_bytes,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(json_errors))
 }
@@ -144,7 +143,11 @@ fn decode<T: netcents_core::signed::Body>(field: &str, text: &str) -> Result<Sig
     })
 }
 
-fn hex_id<T>(field: &str, text: &str, parse: fn(&str) -> Result<T, netcents_core::DecodeError>) -> Result<T, ApiError> {
+fn hex_id<T>(
+    field: &str,
+    text: &str,
+    parse: fn(&str) -> Result<T, netcents_core::DecodeError>,
+) -> Result<T, ApiError> {
     parse(text).map_err(|_| ApiError::bad_field(field, "must be lower-case hex of the id's length"))
 }
 
@@ -152,7 +155,9 @@ fn amount(field: &str, micros: u64) -> Result<Micros, ApiError> {
     if micros == 0 {
         return Err(ApiError::bad_field(field, "must be above zero"));
     }
-    if micros > MAX_MONEY {
+    // One request carries at most the protocol's largest amount; the books as a whole hold
+    // at most MAX_MONEY (checked where deposits add up).
+    if micros > Micros::MAX.0 || micros > MAX_MONEY {
         return Err(ApiError::amount_overflow(field));
     }
     Ok(Micros(micros))
@@ -160,7 +165,10 @@ fn amount(field: &str, micros: u64) -> Result<Micros, ApiError> {
 
 fn idempotency_key(key: &str) -> Result<(), ApiError> {
     if key.is_empty() || key.len() > 128 {
-        return Err(ApiError::bad_field("idempotency_key", "give 1 to 128 characters"));
+        return Err(ApiError::bad_field(
+            "idempotency_key",
+            "give 1 to 128 characters",
+        ));
     }
     Ok(())
 }
@@ -168,7 +176,9 @@ fn idempotency_key(key: &str) -> Result<(), ApiError> {
 fn operator(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     use subtle::ConstantTimeEq as _;
     let Some(expected) = &state.bank.settings.operator_token else {
-        return Err(ApiError::unauthorized("operator endpoints are disabled: start the bank with --operator-token"));
+        return Err(ApiError::unauthorized(
+            "operator endpoints are disabled: start the bank with --operator-token",
+        ));
     };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -190,10 +200,12 @@ fn now(state: &AppState) -> TimestampMs {
 
 async fn healthz(State(s): State<AppState>) -> Answer {
     s.bank
-        .read(read_fn(|tx: &mut Tx| Box::pin(async move {
-            tx.idem_get("health", "").await?;
-            Ok(Reply::ok(json!({ "status": "ok" })))
-        })))
+        .read(read_fn(|tx: &mut Tx| {
+            Box::pin(async move {
+                tx.idem_get("health", "").await?;
+                Ok(Reply::ok(json!({ "status": "ok" })))
+            })
+        }))
         .await
         .map(answer)
 }
@@ -201,9 +213,9 @@ async fn healthz(State(s): State<AppState>) -> Answer {
 async fn metrics(State(s): State<AppState>) -> Response {
     let float = s
         .bank
-        .read(read_fn(|tx: &mut Tx| Box::pin(async move {
-            Ok(Reply::ok(json!(tx.float_sum().await?.to_string())))
-        })))
+        .read(read_fn(|tx: &mut Tx| {
+            Box::pin(async move { Ok(Reply::ok(json!(tx.float_sum().await?.to_string()))) })
+        }))
         .await
         .ok()
         .and_then(|r| r.body.as_str().and_then(|f| f.parse().ok()));
@@ -275,7 +287,12 @@ struct FundingBody {
     amount_micros: u64,
 }
 
-async fn funding(s: AppState, headers: axum::http::HeaderMap, b: FundingBody, deposit: bool) -> Answer {
+async fn funding(
+    s: AppState,
+    headers: axum::http::HeaderMap,
+    b: FundingBody,
+    deposit: bool,
+) -> Answer {
     operator(&s, &headers)?;
     idempotency_key(&b.idempotency_key)?;
     let account = hex_id("account", &b.account, AccountId::from_hex)?;
@@ -294,29 +311,50 @@ async fn funding(s: AppState, headers: axum::http::HeaderMap, b: FundingBody, de
         .map(answer)
 }
 
-async fn deposit(State(s): State<AppState>, headers: axum::http::HeaderMap, JsonBody(b): JsonBody<FundingBody>) -> Answer {
+async fn deposit(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    JsonBody(b): JsonBody<FundingBody>,
+) -> Answer {
     funding(s, headers, b, true).await
 }
 
-async fn withdraw(State(s): State<AppState>, headers: axum::http::HeaderMap, JsonBody(b): JsonBody<FundingBody>) -> Answer {
+async fn withdraw(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    JsonBody(b): JsonBody<FundingBody>,
+) -> Answer {
     funding(s, headers, b, false).await
 }
 
-async fn account_balance(State(s): State<AppState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Answer {
+async fn account_balance(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
     operator(&s, &headers)?;
     let account = hex_id("account", &id, AccountId::from_hex)?;
     s.bank
-        .read(read_fn(move |tx: &mut Tx| Box::pin(async move {
-            let (kind, key) = tx.account_get(&account).await?.ok_or_else(ApiError::unknown_account)?;
-            let balance = tx.balance(netcents_core::bank::LedgerAccount::Account(account)).await?;
-            let bond = tx.balance(netcents_core::bank::LedgerAccount::Bond(account)).await?;
-            let vendor = tx.vendor_of_account(&account).await?;
-            Ok(Reply::ok(json!({
-                "account": account.to_string(), "kind": kind, "public_key": key,
-                "balance_micros": balance, "bond_micros": bond, "vendor": vendor,
-                "ledger_key": ledger_key(netcents_core::bank::LedgerAccount::Account(account)),
-            })))
-        })))
+        .read(read_fn(move |tx: &mut Tx| {
+            Box::pin(async move {
+                let (kind, key) = tx
+                    .account_get(&account)
+                    .await?
+                    .ok_or_else(ApiError::unknown_account)?;
+                let balance = tx
+                    .balance(netcents_core::bank::LedgerAccount::Account(account))
+                    .await?;
+                let bond = tx
+                    .balance(netcents_core::bank::LedgerAccount::Bond(account))
+                    .await?;
+                let vendor = tx.vendor_of_account(&account).await?;
+                Ok(Reply::ok(json!({
+                    "account": account.to_string(), "kind": kind, "public_key": key,
+                    "balance_micros": balance, "bond_micros": bond, "vendor": vendor,
+                    "ledger_key": ledger_key(netcents_core::bank::LedgerAccount::Account(account)),
+                })))
+            })
+        }))
         .await
         .map(answer)
 }
@@ -408,10 +446,12 @@ async fn audits_open(State(s): State<AppState>, Path(vendor): Path<String>) -> A
                     .audits_open(&vendor)
                     .await?
                     .into_iter()
-                    .map(|a| json!({
-                        "audit": a.id, "scrip": a.scrip, "claim": b64(&a.claim),
-                        "amount_micros": a.amount, "deadline_ms": a.deadline,
-                    }))
+                    .map(|a| {
+                        json!({
+                            "audit": a.id, "scrip": a.scrip, "claim": b64(&a.claim),
+                            "amount_micros": a.amount, "deadline_ms": a.deadline,
+                        })
+                    })
                     .collect();
                 Ok(Reply::ok(json!({ "audits": list })))
             })
@@ -427,7 +467,11 @@ struct AuditAnswerBody {
     signature: String,
 }
 
-async fn answer_audit(State(s): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<AuditAnswerBody>) -> Answer {
+async fn answer_audit(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<AuditAnswerBody>,
+) -> Answer {
     let audit_id = hex_id("audit", &id, netcents_core::Nonce::from_hex)?.to_string();
     let mut raw = Vec::with_capacity(b.orders.len());
     let mut orders = Vec::with_capacity(b.orders.len());
@@ -443,15 +487,26 @@ async fn answer_audit(State(s): State<AppState>, Path(id): Path<String>, JsonBod
         .read(read_fn(move |tx: &mut Tx| {
             let audit_id = audit_id.clone();
             Box::pin(async move {
-                let a = tx.audit_lock(&audit_id).await?.ok_or_else(|| ApiError::not_found("audit demand"))?;
+                let a = tx
+                    .audit_lock(&audit_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("audit demand"))?;
                 Ok(Reply::ok(json!(a.vendor)))
             })
         }))
         .await?;
-    let vendor = hex_id("vendor", vendor.body.as_str().unwrap_or_default(), VendorId::from_hex)?;
+    let vendor = hex_id(
+        "vendor",
+        vendor.body.as_str().unwrap_or_default(),
+        VendorId::from_hex,
+    )?;
     let (key, _) = s.bank.vendor(vendor).await?;
     let audit_id = hex_id("audit", &id, netcents_core::Nonce::from_hex)?.to_string();
-    bank::verify_answer(&key, &bank::answer_message("audit-answer/vendor", &audit_id, &raw, None), &signature)?;
+    bank::verify_answer(
+        &key,
+        &bank::answer_message("audit-answer/vendor", &audit_id, &raw, None),
+        &signature,
+    )?;
     let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
     s.bank
         .write(bank::SettleAudit {
@@ -545,7 +600,11 @@ struct RecallBody {
     deadline_ms: u64,
 }
 
-async fn recall(State(s): State<AppState>, headers: axum::http::HeaderMap, JsonBody(b): JsonBody<RecallBody>) -> Answer {
+async fn recall(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    JsonBody(b): JsonBody<RecallBody>,
+) -> Answer {
     operator(&s, &headers)?;
     idempotency_key(&b.idempotency_key)?;
     let scrip = hex_id("scrip", &b.scrip, netcents_core::ScripId::from_hex)?.to_string();
@@ -566,7 +625,11 @@ async fn recall(State(s): State<AppState>, headers: axum::http::HeaderMap, JsonB
         .map(answer)
 }
 
-async fn scrip_status(State(s): State<AppState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Answer {
+async fn scrip_status(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
     operator(&s, &headers)?;
     let id = hex_id("scrip", &id, netcents_core::ScripId::from_hex)?.to_string();
     s.bank
@@ -595,21 +658,34 @@ async fn scrip_status(State(s): State<AppState>, headers: axum::http::HeaderMap,
 pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
     let t = bank.clock.now();
     let due = bank
-        .read(read_fn(move |tx: &mut Tx| Box::pin(async move {
-            let scrips = tx.scrips_due(t.0, 1000).await?;
-            let audits = tx.audits_due(t.0, 1000).await?;
-            Ok(Reply::ok(json!({ "scrips": scrips, "audits": audits })))
-        })))
+        .read(read_fn(move |tx: &mut Tx| {
+            Box::pin(async move {
+                let scrips = tx.scrips_due(t.0, 1000).await?;
+                let audits = tx.audits_due(t.0, 1000).await?;
+                Ok(Reply::ok(json!({ "scrips": scrips, "audits": audits })))
+            })
+        }))
         .await?;
     let list = |k: &str| -> Vec<String> {
         due.body[k]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let (mut scrips, mut audits, mut failed) = (0u64, 0u64, 0u64);
     for scrip in list("scrips") {
-        match bank.write(bank::SweepScrip { bank: bank.clone(), scrip, now: t }).await {
+        match bank
+            .write(bank::SweepScrip {
+                bank: bank.clone(),
+                scrip,
+                now: t,
+            })
+            .await
+        {
             Ok(_) => scrips += 1,
             Err(e) => {
                 tracing::warn!(code = e.code, hint = %e.hint, "sweep of a scrip failed");
@@ -618,7 +694,13 @@ pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
         }
     }
     for audit_id in list("audits") {
-        let work = bank::SettleAudit { bank: bank.clone(), audit_id, orders: Vec::new(), hash: None, now: t };
+        let work = bank::SettleAudit {
+            bank: bank.clone(),
+            audit_id,
+            orders: Vec::new(),
+            hash: None,
+            now: t,
+        };
         match bank.write(work).await {
             Ok(_) => audits += 1,
             Err(e) => {
@@ -666,7 +748,10 @@ async fn get_dispute(State(s): State<AppState>, Path(id): Path<String>) -> Answe
         .read(read_fn(move |tx: &mut Tx| {
             let id = id.clone();
             Box::pin(async move {
-                let row = tx.dispute_lock(&id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+                let row = tx
+                    .dispute_lock(&id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("dispute"))?;
                 Ok(Reply::ok(bank::dispute_json(&row)))
             })
         }))
@@ -680,7 +765,12 @@ async fn disputes_open(State(s): State<AppState>, Path(vendor): Path<String>) ->
         .read(read_fn(move |tx: &mut Tx| {
             let vendor = vendor.clone();
             Box::pin(async move {
-                let list: Vec<_> = tx.disputes_open(&vendor).await?.iter().map(bank::dispute_json).collect();
+                let list: Vec<_> = tx
+                    .disputes_open(&vendor)
+                    .await?
+                    .iter()
+                    .map(bank::dispute_json)
+                    .collect();
                 Ok(Reply::ok(json!({ "disputes": list })))
             })
         }))
@@ -697,7 +787,11 @@ struct DisputeAnswerBody {
     signature: String,
 }
 
-async fn answer_dispute(State(s): State<AppState>, Path(id): Path<String>, JsonBody(b): JsonBody<DisputeAnswerBody>) -> Answer {
+async fn answer_dispute(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<DisputeAnswerBody>,
+) -> Answer {
     let id = hex_id("dispute", &id, netcents_core::Digest::from_hex)?.to_string();
     let goods = b.goods.as_deref().map(|g| unb64("goods", g)).transpose()?;
     let mut orders = Vec::with_capacity(b.orders.len());
@@ -712,15 +806,26 @@ async fn answer_dispute(State(s): State<AppState>, Path(id): Path<String>, JsonB
             .read(read_fn(move |tx: &mut Tx| {
                 let id = id.clone();
                 Box::pin(async move {
-                    let row = tx.dispute_lock(&id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+                    let row = tx
+                        .dispute_lock(&id)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("dispute"))?;
                     Ok(Reply::ok(json!(row.vendor)))
                 })
             }))
             .await?
     };
-    let vendor = hex_id("vendor", vendor.body.as_str().unwrap_or_default(), VendorId::from_hex)?;
+    let vendor = hex_id(
+        "vendor",
+        vendor.body.as_str().unwrap_or_default(),
+        VendorId::from_hex,
+    )?;
     let (key, _) = s.bank.vendor(vendor).await?;
-    bank::verify_answer(&key, &bank::answer_message("dispute-answer/vendor", &id, &orders, goods.as_deref()), &signature)?;
+    bank::verify_answer(
+        &key,
+        &bank::answer_message("dispute-answer/vendor", &id, &orders, goods.as_deref()),
+        &signature,
+    )?;
     s.bank
         .write(bank::AnswerDispute { id, goods, orders })
         .await

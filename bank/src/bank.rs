@@ -11,15 +11,17 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use futures_util::future::BoxFuture;
 use netcents_core::arbiter::{self, VendorAnswer};
-use netcents_core::bank::{self as core_bank, KeyLookup, LedgerAccount, Policy, Posting, PostingKind, ScripStatus};
+use netcents_core::bank::{
+    self as core_bank, KeyLookup, LedgerAccount, Policy, Posting, PostingKind, ScripStatus,
+};
 use netcents_core::custody::Cursor;
 use netcents_core::objects::{
     AccountRequest, Action, CaptureBatch, Claim, Dispute, PaymentOrder, Transfer, VendorCert,
 };
 use netcents_core::wire::{Decode as _, Encode as _};
 use netcents_core::{
-    AccountId, Currency, Digest, Holder, Micros, Nonce, PublicKey, Rejection, Signed, TimestampMs, Verified,
-    VendorId,
+    AccountId, Currency, Digest, Holder, Micros, Nonce, PublicKey, Rejection, Signed, TimestampMs,
+    VendorId, Verified,
 };
 use rand_core::{OsRng, RngCore as _};
 use serde_json::json;
@@ -183,9 +185,22 @@ fn random_nonce() -> Nonce {
     Nonce(n)
 }
 
-async fn replay(tx: &mut Tx, scope: &str, key: &str, hash: &str, field: &str) -> Result<Option<Reply>, ApiError> {
+/// Claims the idempotency key `(scope, key)` for this transaction, or returns the answer
+/// stored under it. The claim is an insert: a concurrent transaction holding the same key (in
+/// another bank process, say) makes it wait until that one commits or rolls back, so a retry
+/// never races the first attempt past this point.
+async fn replay(
+    tx: &mut Tx,
+    scope: &str,
+    key: &str,
+    hash: &str,
+    field: &str,
+) -> Result<Option<Reply>, ApiError> {
+    if tx.idem_claim(scope, key, hash).await? {
+        return Ok(None);
+    }
     match tx.idem_get(scope, key).await? {
-        None => Ok(None),
+        None => Err(ApiError::internal("idempotency record vanished")),
         Some(r) if r.request_hash == hash => Ok(Some(Reply {
             status: r.status,
             body: r.body,
@@ -195,8 +210,17 @@ async fn replay(tx: &mut Tx, scope: &str, key: &str, hash: &str, field: &str) ->
     }
 }
 
-async fn remember(tx: &mut Tx, scope: &str, key: &str, hash: &str, reply: Reply, now: TimestampMs) -> WorkResult {
-    tx.idem_put(scope, key, hash, reply.status, &reply.body, now.0).await?;
+/// Stores the answer under the key claimed by [`replay`].
+async fn remember(
+    tx: &mut Tx,
+    scope: &str,
+    key: &str,
+    _hash: &str,
+    reply: Reply,
+    now: TimestampMs,
+) -> WorkResult {
+    tx.idem_finish(scope, key, reply.status, &reply.body, now.0)
+        .await?;
     Ok(reply)
 }
 
@@ -220,7 +244,11 @@ impl KeyLookup for Keys {
 }
 
 impl Keys {
-    async fn load(ring: &Keyring, tx: &mut Tx, vendors: impl IntoIterator<Item = VendorId>) -> Result<Self, ApiError> {
+    async fn load(
+        ring: &Keyring,
+        tx: &mut Tx,
+        vendors: impl IntoIterator<Item = VendorId>,
+    ) -> Result<Self, ApiError> {
         let mut keys = Self {
             bank: ring.bank_publics().collect(),
             vendors: HashMap::new(),
@@ -230,7 +258,8 @@ impl Keys {
                 continue;
             }
             if let Some(row) = tx.vendor_get(&v.to_string()).await? {
-                keys.vendors.insert(v, (key_from_hex(&row.public_key)?, row.account));
+                keys.vendors
+                    .insert(v, (key_from_hex(&row.public_key)?, row.account));
             }
         }
         Ok(keys)
@@ -244,6 +273,44 @@ fn cert_vendors<'a>(certs: impl Iterator<Item = &'a Signed<Transfer>>) -> Vec<Ve
             Holder::Bank => None,
         })
         .collect()
+}
+
+/// Charges over-claims that a holder's own certificates proved (it handed on more than its
+/// captures left): the difference is clawed back to the float and penalised as if audited
+/// with certainty (p = 1), from the vendor's account, then its bond.
+async fn charge_overclaims(
+    tx: &mut Tx,
+    book: &mut core_bank::ScripBook,
+    keys: &Keys,
+    overclaims: &[core_bank::Overclaim],
+    policy: &Policy,
+    now: TimestampMs,
+) -> Result<Vec<Effect>, ApiError> {
+    let mut effects = Vec::new();
+    for o in overclaims {
+        let account = keys
+            .account_of(o.vendor)
+            .ok_or_else(ApiError::unknown_vendor)?;
+        let available = (
+            Micros(tx.balance(LedgerAccount::Account(account)).await?),
+            Micros(tx.balance(LedgerAccount::Bond(account)).await?),
+        );
+        let penalty = policy.penalty(o.amount, core_bank::PPM);
+        let (postings, clawed, charged) =
+            core_bank::penalise(account, o.amount, penalty, available);
+        tx.post(
+            &postings,
+            &format!("overclaim:{}:{}", o.vendor, book.scrip().id),
+            now.0,
+        )
+        .await?;
+        book.clawed_back(clawed);
+        effects.push(Effect::Audited(true));
+        if charged > Micros::ZERO {
+            effects.push(Effect::Penalty(charged.0));
+        }
+    }
+    Ok(effects)
 }
 
 fn holder_text(h: Holder) -> String {
@@ -294,13 +361,25 @@ impl Bank {
     /// # Errors
     /// `unknown_account`.
     pub async fn account_key(&self, id: AccountId) -> Result<PublicKey, ApiError> {
-        if let Some(k) = self.account_keys.lock().ok().and_then(|m| m.get(&id).copied()) {
+        if let Some(k) = self
+            .account_keys
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).copied())
+        {
             return Ok(k);
         }
-        let reply = self.read(read_fn(move |tx: &mut Tx| Box::pin(async move {
-            let (_, key) = tx.account_get(&id).await?.ok_or_else(ApiError::unknown_account)?;
-            Ok(Reply::ok(json!(key)))
-        }))).await?;
+        let reply = self
+            .read(read_fn(move |tx: &mut Tx| {
+                Box::pin(async move {
+                    let (_, key) = tx
+                        .account_get(&id)
+                        .await?
+                        .ok_or_else(ApiError::unknown_account)?;
+                    Ok(Reply::ok(json!(key)))
+                })
+            }))
+            .await?;
         let key = key_from_hex(reply.body.as_str().unwrap_or_default())?;
         if let Ok(mut m) = self.account_keys.lock() {
             m.insert(id, key);
@@ -312,7 +391,10 @@ impl Bank {
     ///
     /// # Errors
     /// `unknown_account`, `bad_signature`, `replay`.
-    pub async fn verify_request(&self, signed: Signed<AccountRequest>) -> Result<Verified<AccountRequest>, ApiError> {
+    pub async fn verify_request(
+        &self,
+        signed: Signed<AccountRequest>,
+    ) -> Result<Verified<AccountRequest>, ApiError> {
         let key = self.account_key(signed.unverified().account).await?;
         let verified = signed.verify(&key)?;
         let now = self.clock.now().0;
@@ -328,13 +410,20 @@ impl Bank {
     /// # Errors
     /// `unknown_vendor`.
     pub async fn vendor(&self, id: VendorId) -> Result<(PublicKey, VendorRow), ApiError> {
-        let reply = self.read(read_fn(move |tx: &mut Tx| Box::pin(async move {
-            let row = tx.vendor_get(&id.to_string()).await?.ok_or_else(ApiError::unknown_vendor)?;
-            Ok(Reply::ok(json!({
-                "account": row.account.to_string(), "public_key": row.public_key,
-                "origin": row.origin, "cert": b64(&row.cert),
-            })))
-        }))).await?;
+        let reply = self
+            .read(read_fn(move |tx: &mut Tx| {
+                Box::pin(async move {
+                    let row = tx
+                        .vendor_get(&id.to_string())
+                        .await?
+                        .ok_or_else(ApiError::unknown_vendor)?;
+                    Ok(Reply::ok(json!({
+                        "account": row.account.to_string(), "public_key": row.public_key,
+                        "origin": row.origin, "cert": b64(&row.cert),
+                    })))
+                })
+            }))
+            .await?;
         let b = &reply.body;
         let text = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
         let row = VendorRow {
@@ -400,7 +489,8 @@ async fn open_account(w: &OpenAccount, tx: &mut Tx) -> WorkResult {
     if let Some(r) = replay(tx, "open", &w.idempotency_key, &w.hash, "idempotency_key").await? {
         return Ok(r);
     }
-    tx.account_insert(&w.id, &w.kind, &w.key.to_string(), w.now.0).await?;
+    tx.account_insert(&w.id, &w.kind, &w.key.to_string(), w.now.0)
+        .await?;
     let reply = Reply::ok(json!({ "account": w.id.to_string(), "kind": w.kind }));
     remember(tx, "open", &w.idempotency_key, &w.hash, reply, w.now).await
 }
@@ -433,10 +523,20 @@ async fn funding(w: &Funding, tx: &mut Tx) -> WorkResult {
     let account = LedgerAccount::Account(w.account);
     let posting = if w.deposit {
         tx.add_deposited(w.amount.0).await?;
-        Posting { debit: LedgerAccount::External, credit: account, amount: w.amount, kind: PostingKind::Deposit }
+        Posting {
+            debit: LedgerAccount::External,
+            credit: account,
+            amount: w.amount,
+            kind: PostingKind::Deposit,
+        }
     } else {
         tx.sub_deposited(w.amount.0).await?;
-        Posting { debit: account, credit: LedgerAccount::External, amount: w.amount, kind: PostingKind::Withdrawal }
+        Posting {
+            debit: account,
+            credit: LedgerAccount::External,
+            amount: w.amount,
+            kind: PostingKind::Withdrawal,
+        }
     };
     let reference = format!("{scope}:{}", w.idempotency_key);
     tx.post(&[posting], &reference, w.now.0).await?;
@@ -466,8 +566,16 @@ async fn issue(w: &Issue, tx: &mut Tx) -> WorkResult {
     if let Some(r) = replay(tx, &scope, &key, &hash, "request_id").await? {
         return Ok(r);
     }
-    let Action::Issue { face, key: scrip_key, expires_at } = &req.action else {
-        return Err(ApiError::bad_field("action", "this endpoint issues scrip; register vendors at /v1/vendors"));
+    let Action::Issue {
+        face,
+        key: scrip_key,
+        expires_at,
+    } = &req.action
+    else {
+        return Err(ApiError::bad_field(
+            "action",
+            "this endpoint issues scrip; register vendors at /v1/vendors",
+        ));
     };
     let s = &w.bank.settings;
     if face.currency != s.currency {
@@ -477,15 +585,22 @@ async fn issue(w: &Issue, tx: &mut Tx) -> WorkResult {
         return Err(ApiError::amount_overflow("face"));
     }
     if expires_at.0 > w.now.0.saturating_add(s.max_scrip_life_ms) {
-        return Err(ApiError::bad_field("expires_at", format_args!("a scrip lives at most {} ms", s.max_scrip_life_ms)));
+        return Err(ApiError::bad_field(
+            "expires_at",
+            format_args!("a scrip lives at most {} ms", s.max_scrip_life_ms),
+        ));
     }
     let scrip_id = netcents_core::ScripId::for_key(scrip_key).to_string();
     if tx.scrip_exists(&scrip_id).await? {
-        return Err(ApiError::conflict("scrip_exists", "a scrip with this key was already issued; use a fresh scrip key"));
+        return Err(ApiError::conflict(
+            "scrip_exists",
+            "a scrip with this key was already issued; use a fresh scrip key",
+        ));
     }
     let (bank_key, key_id) = w.bank.keys.active();
     let (scrip, book, posting) = core_bank::issue(w.now, &w.request, bank_key, key_id)?;
-    tx.post(&[posting], &format!("issue:{scrip_id}"), w.now.0).await?;
+    tx.post(&[posting], &format!("issue:{scrip_id}"), w.now.0)
+        .await?;
     tx.scrip_insert(&book).await?;
     let mut reply = Reply::ok(json!({
         "scrip_id": scrip_id,
@@ -517,15 +632,28 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
     if let Some(r) = replay(tx, &scope, &key, &hash, "request_id").await? {
         return Ok(r);
     }
-    let Action::RegisterVendor { key: vendor_key, origins } = &req.action else {
-        return Err(ApiError::bad_field("action", "this endpoint registers vendors; issue scrip at /v1/issue"));
+    let Action::RegisterVendor {
+        key: vendor_key,
+        origins,
+    } = &req.action
+    else {
+        return Err(ApiError::bad_field(
+            "action",
+            "this endpoint registers vendors; issue scrip at /v1/issue",
+        ));
     };
     let Some(origin) = origins.first() else {
         return Err(ApiError::bad_field("origins", "give at least one origin"));
     };
-    let (kind, _) = tx.account_get(&req.account).await?.ok_or_else(ApiError::unknown_account)?;
+    let (kind, _) = tx
+        .account_get(&req.account)
+        .await?
+        .ok_or_else(ApiError::unknown_account)?;
     if kind != "vendor" {
-        return Err(ApiError::bad_field("account", "only a vendor account can register a vendor"));
+        return Err(ApiError::bad_field(
+            "account",
+            "only a vendor account can register a vendor",
+        ));
     }
     let existing = tx.vendor_of_account(&req.account).await?;
     let vendor = match &existing {
@@ -625,7 +753,10 @@ async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
         return Ok(r);
     }
     let vendors = std::iter::once(batch.vendor).chain(cert_vendors(
-        batch.claims.iter().flat_map(|c| c.custody.iter().chain(c.closed_by.iter())),
+        batch
+            .claims
+            .iter()
+            .flat_map(|c| c.custody.iter().chain(c.closed_by.iter())),
     ));
     let keys = Keys::load(&w.bank.keys, tx, vendors).await?;
     let policy = &w.bank.settings.policy;
@@ -633,14 +764,29 @@ async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
     let mut effects = Vec::new();
     let mut credited = Micros::ZERO;
     for (i, claim) in batch.claims.iter().enumerate() {
-        let at = |e: ApiError| ApiError { hint: format!("claim {i}: {}", e.hint), ..e };
+        let at = |e: ApiError| ApiError {
+            hint: format!("claim {i}: {}", e.hint),
+            ..e
+        };
         let id = claim.scrip.to_string();
-        let mut book = tx.scrip_lock(&id).await?.ok_or_else(|| at(scrip_not_found()))?;
-        let captured = book.capture(batch.vendor, claim, &keys).map_err(|e| at(e.into()))?;
+        let mut book = tx
+            .scrip_lock(&id)
+            .await?
+            .ok_or_else(|| at(scrip_not_found()))?;
+        let captured = book
+            .capture(batch.vendor, claim, &keys)
+            .map_err(|e| at(e.into()))?;
+        tx.post(
+            &captured.postings,
+            &format!("capture:{}:{key}", batch.vendor),
+            w.now.0,
+        )
+        .await
+        .map_err(at)?;
+        effects.extend(
+            charge_overclaims(tx, &mut book, &keys, &captured.overclaims, policy, w.now).await?,
+        );
         tx.scrip_update(&book).await?;
-        tx.post(&captured.postings, &format!("capture:{}:{key}", batch.vendor), w.now.0)
-            .await
-            .map_err(at)?;
         credited = credited.checked_add(captured.amount)?;
         let mut audit = None;
         if captured.amount > Micros::ZERO {
@@ -700,12 +846,21 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
     if let Some(r) = replay(tx, "audit", &w.audit_id, &hash, "orders").await? {
         return Ok(r);
     }
-    let audit = tx.audit_lock(&w.audit_id).await?.ok_or_else(|| ApiError::not_found("audit demand"))?;
+    let audit = tx
+        .audit_lock(&w.audit_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("audit demand"))?;
     if audit.state != 0 {
-        return Err(ApiError::conflict("audit_closed", "this audit demand was already settled"));
+        return Err(ApiError::conflict(
+            "audit_closed",
+            "this audit demand was already settled",
+        ));
     }
     if w.hash.is_none() && w.now.0 < audit.deadline {
-        return Err(ApiError::conflict("audit_open", "the vendor may still answer"));
+        return Err(ApiError::conflict(
+            "audit_open",
+            "the vendor may still answer",
+        ));
     }
     let vendor = VendorId::from_hex(&audit.vendor).map_err(ApiError::internal)?;
     let account = tx
@@ -715,7 +870,10 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
         .account;
     let claim = Claim::from_bytes(&audit.claim).map_err(ApiError::internal)?;
     let from = Cursor::from_bytes(&audit.cursor).map_err(ApiError::internal)?;
-    let mut book = tx.scrip_lock(&audit.scrip).await?.ok_or_else(scrip_not_found)?;
+    let mut book = tx
+        .scrip_lock(&audit.scrip)
+        .await?
+        .ok_or_else(scrip_not_found)?;
     let available = (
         Micros(tx.balance(LedgerAccount::Account(account)).await?),
         Micros(tx.balance(LedgerAccount::Bond(account)).await?),
@@ -730,7 +888,8 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
         &w.bank.settings.policy,
         available,
     );
-    tx.post(&outcome.postings, &format!("audit:{}", w.audit_id), w.now.0).await?;
+    tx.post(&outcome.postings, &format!("audit:{}", w.audit_id), w.now.0)
+        .await?;
     tx.scrip_update(&book).await?;
     let body = json!({
         "audit": w.audit_id,
@@ -740,9 +899,16 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
         "penalty_micros": outcome.penalty.0,
         "answered": w.hash.is_some(),
     });
-    tx.audit_close(&w.audit_id, if w.hash.is_some() { 1 } else { 2 }, &body.to_string()).await?;
+    tx.audit_close(
+        &w.audit_id,
+        if w.hash.is_some() { 1 } else { 2 },
+        &body.to_string(),
+    )
+    .await?;
     let mut reply = Reply::ok(body);
-    reply.effects.push(Effect::Audited(outcome.overclaim > Micros::ZERO));
+    reply
+        .effects
+        .push(Effect::Audited(outcome.overclaim > Micros::ZERO));
     if outcome.penalty > Micros::ZERO {
         reply.effects.push(Effect::Penalty(outcome.penalty.0));
     }
@@ -775,16 +941,21 @@ async fn redeem(w: &Redeem, tx: &mut Tx) -> WorkResult {
     let mut book = tx.scrip_lock(&id).await?.ok_or_else(scrip_not_found)?;
     match book.redeem(w.now, w.order.clone(), w.account)? {
         Some(closing) => {
-            tx.post(&closing.postings, &format!("redeem:{id}"), w.now.0).await?;
+            tx.post(&closing.postings, &format!("redeem:{id}"), w.now.0)
+                .await?;
             tx.scrip_update(&book).await?;
-            let mut reply = Reply::ok(json!({ "status": "redeemed", "refund_micros": closing.refund.0 }));
+            let mut reply =
+                Reply::ok(json!({ "status": "redeemed", "refund_micros": closing.refund.0 }));
             reply.effects.push(Effect::Refunded(closing.refund.0));
             remember(tx, "redeem", &digest, &hash, reply, w.now).await
         }
         None => {
             // A vendor holds it: the holder hands it to the bank with this order as authority,
             // and the certificate comes back through POST /v1/returned.
-            tx.redemption_insert(&digest, &id, &w.account, w.now.0).await?;
+            tx.redemption_insert(&digest, &id, &w.account, w.now.0)
+                .await?;
+            // Not answered yet: the key is free for the retry that finds it done.
+            tx.idem_release("redeem", &digest).await?;
             let holder = book.known_holder();
             let origin = match holder {
                 Holder::Vendor(v) => tx.vendor_get(&v.to_string()).await?.map(|r| r.origin),
@@ -826,17 +997,36 @@ async fn returned(w: &Returned, tx: &mut Tx) -> WorkResult {
         Some(a) => Some(a),
         None if tx.recall_exists(&authority).await? => None,
         None => {
-            return Err(Rejection::BadEvidence("the certificate answers no redemption or recall of this bank").into());
+            return Err(Rejection::BadEvidence(
+                "the certificate answers no redemption or recall of this bank",
+            )
+            .into());
         }
     };
     let id = t.scrip.to_string();
     let mut book = tx.scrip_lock(&id).await?.ok_or_else(scrip_not_found)?;
-    let keys = Keys::load(&w.bank.keys, tx, cert_vendors(w.chain.iter().chain([&w.transfer]))).await?;
+    let keys = Keys::load(
+        &w.bank.keys,
+        tx,
+        cert_vendors(w.chain.iter().chain([&w.transfer])),
+    )
+    .await?;
     let closing = book.returned(&w.chain, &w.transfer, account, &keys)?;
-    tx.post(&closing.postings, &format!("returned:{id}"), w.now.0).await?;
+    tx.post(&closing.postings, &format!("returned:{id}"), w.now.0)
+        .await?;
+    let effects = charge_overclaims(
+        tx,
+        &mut book,
+        &keys,
+        &closing.overclaims,
+        &w.bank.settings.policy,
+        w.now,
+    )
+    .await?;
     tx.scrip_update(&book).await?;
     tx.recalls_close(&id, 1).await?;
     let mut reply = Reply::ok(json!({ "status": "closed", "refund_micros": closing.refund.0 }));
+    reply.effects = effects;
     reply.effects.push(Effect::Refunded(closing.refund.0));
     remember(tx, "returned", &digest, &hash, reply, w.now).await
 }
@@ -864,13 +1054,19 @@ async fn start_recall(w: &StartRecall, tx: &mut Tx) -> WorkResult {
     }
     let mut book = tx.scrip_lock(&w.scrip).await?.ok_or_else(scrip_not_found)?;
     if book.status() != ScripStatus::Live {
-        return Err(ApiError::conflict("not_live", "the scrip is not live (closed, or a recall is running)"));
+        return Err(ApiError::conflict(
+            "not_live",
+            "the scrip is not live (closed, or a recall is running)",
+        ));
     }
     if book.held().is_some_and(|c| c.handed_on().is_none()) {
-        return Err(ApiError::conflict("held_by_bank", "the bank holds this scrip: nothing to recall"));
+        return Err(ApiError::conflict(
+            "held_by_bank",
+            "the bank holds this scrip: nothing to recall",
+        ));
     }
     let (key, key_id) = w.bank.keys.active();
-    let recall = book.recall(w.deadline, key, key_id);
+    let recall = book.recall(w.deadline, key, key_id)?;
     tx.recall_insert(
         &recall.digest().to_string(),
         &w.scrip,
@@ -880,7 +1076,9 @@ async fn start_recall(w: &StartRecall, tx: &mut Tx) -> WorkResult {
     )
     .await?;
     tx.scrip_update(&book).await?;
-    let reply = Reply::ok(json!({ "recall": b64(recall.as_bytes()), "holder": holder_text(book.known_holder()) }));
+    let reply = Reply::ok(
+        json!({ "recall": b64(recall.as_bytes()), "holder": holder_text(book.known_holder()) }),
+    );
     remember(tx, "recall", &w.idempotency_key, &w.hash, reply, w.now).await
 }
 
@@ -902,13 +1100,14 @@ async fn sweep_scrip(w: &SweepScrip, tx: &mut Tx) -> WorkResult {
     if book.needs_sweep(w.now) {
         if book.held().is_some_and(|c| c.handed_on().is_none()) {
             let closing = book.expire_held()?;
-            tx.post(&closing.postings, &format!("expire:{}", w.scrip), w.now.0).await?;
+            tx.post(&closing.postings, &format!("expire:{}", w.scrip), w.now.0)
+                .await?;
             reply.body = json!({ "scrip": w.scrip, "action": "refunded", "refund_micros": closing.refund.0 });
             reply.effects.push(Effect::Refunded(closing.refund.0));
         } else {
             let deadline = TimestampMs(w.now.0.saturating_add(w.bank.settings.recall_grace_ms));
             let (key, key_id) = w.bank.keys.active();
-            let recall = book.recall(deadline, key, key_id);
+            let recall = book.recall(deadline, key, key_id)?;
             tx.recall_insert(
                 &recall.digest().to_string(),
                 &w.scrip,
@@ -917,16 +1116,19 @@ async fn sweep_scrip(w: &SweepScrip, tx: &mut Tx) -> WorkResult {
                 deadline.0,
             )
             .await?;
-            reply.body = json!({ "scrip": w.scrip, "action": "recalled", "deadline_ms": deadline.0 });
+            reply.body =
+                json!({ "scrip": w.scrip, "action": "recalled", "deadline_ms": deadline.0 });
         }
-    } else if let ScripStatus::Recalling { deadline } = book.status() {
-        if w.now >= deadline {
-            let closing = book.forfeit(w.now)?;
-            tx.post(&closing.postings, &format!("forfeit:{}", w.scrip), w.now.0).await?;
-            tx.recalls_close(&w.scrip, 2).await?;
-            reply.body = json!({ "scrip": w.scrip, "action": "forfeited", "refund_micros": closing.refund.0 });
-            reply.effects.push(Effect::Refunded(closing.refund.0));
-        }
+    } else if let ScripStatus::Recalling { deadline } = book.status()
+        && w.now >= deadline
+    {
+        let closing = book.forfeit(w.now)?;
+        tx.post(&closing.postings, &format!("forfeit:{}", w.scrip), w.now.0)
+            .await?;
+        tx.recalls_close(&w.scrip, 2).await?;
+        reply.body =
+            json!({ "scrip": w.scrip, "action": "forfeited", "refund_micros": closing.refund.0 });
+        reply.effects.push(Effect::Refunded(closing.refund.0));
     }
     tx.scrip_update(&book).await?;
     Ok(reply)
@@ -970,7 +1172,10 @@ async fn file_dispute(w: &FileDispute, tx: &mut Tx) -> WorkResult {
         w.now.0,
     )
     .await?;
-    let row = tx.dispute_lock(&id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    let row = tx
+        .dispute_lock(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("dispute"))?;
     Ok(Reply::ok(dispute_json(&row)))
 }
 
@@ -1001,17 +1206,27 @@ pub struct AnswerDispute {
 work!(AnswerDispute, answer_dispute);
 
 async fn answer_dispute(w: &AnswerDispute, tx: &mut Tx) -> WorkResult {
-    let row = tx.dispute_lock(&w.id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    let row = tx
+        .dispute_lock(&w.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("dispute"))?;
     if row.state != 0 {
-        return Err(ApiError::conflict("dispute_answered", "this dispute was already answered or ruled"));
+        return Err(ApiError::conflict(
+            "dispute_answered",
+            "this dispute was already answered or ruled",
+        ));
     }
     let mut list = netcents_core::wire::Writer::new();
     list.u32(u32::try_from(w.orders.len()).unwrap_or(u32::MAX));
     for o in &w.orders {
         list.bytes(o);
     }
-    tx.dispute_answer(&w.id, w.goods.as_deref(), &list.finish()).await?;
-    let row = tx.dispute_lock(&w.id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    tx.dispute_answer(&w.id, w.goods.as_deref(), &list.finish())
+        .await?;
+    let row = tx
+        .dispute_lock(&w.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("dispute"))?;
     Ok(Reply::ok(dispute_json(&row)))
 }
 
@@ -1037,32 +1252,66 @@ fn decode_orders(bytes: &[u8]) -> Result<Vec<Signed<PaymentOrder>>, ApiError> {
 }
 
 async fn rule(w: &Rule, tx: &mut Tx) -> WorkResult {
-    let row = tx.dispute_lock(&w.id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    let row = tx
+        .dispute_lock(&w.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("dispute"))?;
     if row.state == 2 {
         return Ok(Reply::ok(dispute_json(&row)));
     }
     if row.state == 0 && w.now.0 < row.deadline {
-        return Err(ApiError::conflict("awaiting_answer", "the vendor may still answer this dispute"));
+        return Err(ApiError::conflict(
+            "awaiting_answer",
+            "the vendor may still answer this dispute",
+        ));
     }
     let dispute: Signed<Dispute> = Signed::decode(&row.dispute)?;
-    let book = tx.scrip_lock(&row.scrip).await?.ok_or_else(scrip_not_found)?;
-    let vendor = tx.vendor_get(&row.vendor).await?.ok_or_else(ApiError::unknown_vendor)?;
+    let book = tx
+        .scrip_lock(&row.scrip)
+        .await?
+        .ok_or_else(scrip_not_found)?;
+    let vendor = tx
+        .vendor_get(&row.vendor)
+        .await?
+        .ok_or_else(ApiError::unknown_vendor)?;
     let vendor_key = key_from_hex(&vendor.public_key)?;
-    let orders = row.orders.as_deref().map(decode_orders).transpose()?.unwrap_or_default();
-    let answer = VendorAnswer { goods: row.goods.as_deref(), orders };
-    let ruling = arbiter::rule(w.now, book.scrip(), &dispute, &vendor_key, &answer, w.bank.keys.arbiter())?;
-    let customer = book
-        .scrip()
-        .account
-        .ok_or_else(|| ApiError::conflict("anonymous_scrip", "a refund of anonymous scrip needs an account"))?;
+    let orders = row
+        .orders
+        .as_deref()
+        .map(decode_orders)
+        .transpose()?
+        .unwrap_or_default();
+    let answer = VendorAnswer {
+        goods: row.goods.as_deref(),
+        orders,
+    };
+    let ruling = arbiter::rule(
+        w.now,
+        book.scrip(),
+        &dispute,
+        &vendor_key,
+        &answer,
+        w.bank.keys.arbiter(),
+    )?;
+    let customer = book.scrip().account.ok_or_else(|| {
+        ApiError::conflict(
+            "anonymous_scrip",
+            "a refund of anonymous scrip needs an account",
+        )
+    })?;
     let available = (
         Micros(tx.balance(LedgerAccount::Account(vendor.account)).await?),
         Micros(tx.balance(LedgerAccount::Bond(vendor.account)).await?),
     );
-    let postings = arbiter::ruling_postings(ruling.unverified(), vendor.account, customer, available);
-    tx.post(&postings, &format!("ruling:{}", w.id), w.now.0).await?;
+    let postings =
+        arbiter::ruling_postings(ruling.unverified(), vendor.account, customer, available);
+    tx.post(&postings, &format!("ruling:{}", w.id), w.now.0)
+        .await?;
     tx.dispute_rule(&w.id, ruling.as_bytes()).await?;
-    let row = tx.dispute_lock(&w.id).await?.ok_or_else(|| ApiError::not_found("dispute"))?;
+    let row = tx
+        .dispute_lock(&w.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("dispute"))?;
     let mut body = dispute_json(&row);
     body["verdict"] = json!(format!("{:?}", ruling.unverified().verdict).to_lowercase());
     body["refund_micros"] = json!(ruling.unverified().refund.0);
@@ -1086,7 +1335,10 @@ async fn check_books(_: &CheckBooks, tx: &mut Tx) -> WorkResult {
     if total != 0 {
         problems.push(format!("postings sum to {total}, not 0"));
     }
-    let posted: HashMap<&str, i128> = from_postings.iter().map(|(a, b)| (a.as_str(), *b)).collect();
+    let posted: HashMap<&str, i128> = from_postings
+        .iter()
+        .map(|(a, b)| (a.as_str(), *b))
+        .collect();
     for (account, balance) in &cached {
         let p = posted.get(account.as_str()).copied().unwrap_or(0);
         if p != *balance {
@@ -1109,7 +1361,9 @@ async fn check_books(_: &CheckBooks, tx: &mut Tx) -> WorkResult {
             let book = core_bank::ScripBook::from_bytes(bytes).map_err(ApiError::internal)?;
             let o = i128::from(book.outstanding().0);
             if o != i128::from(*stored) {
-                problems.push(format!("scrip {id}: stored outstanding {stored}, book says {o}"));
+                problems.push(format!(
+                    "scrip {id}: stored outstanding {stored}, book says {o}"
+                ));
             }
             outstanding += o;
             scrips += 1;
@@ -1117,7 +1371,9 @@ async fn check_books(_: &CheckBooks, tx: &mut Tx) -> WorkResult {
     }
     let float = posted.get("float").copied().unwrap_or(0);
     if float != outstanding {
-        problems.push(format!("float is {float} but live scrip hold {outstanding}"));
+        problems.push(format!(
+            "float is {float} but live scrip hold {outstanding}"
+        ));
     }
     let deposited = -posted.get("external").copied().unwrap_or(0);
     Ok(Reply::ok(json!({

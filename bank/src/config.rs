@@ -10,10 +10,20 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "netcents-bank", version, about)]
 pub struct Cli {
     /// Where the books are: sqlite://FILE (created if missing) or postgres://USER@HOST:PORT/DB.
-    #[arg(long, env = "NETCENTS_DATABASE_URL", default_value = "sqlite://netcents-bank.db", global = true)]
+    #[arg(
+        long,
+        env = "NETCENTS_DATABASE_URL",
+        default_value = "sqlite://netcents-bank.db",
+        global = true
+    )]
     pub database_url: String,
     /// The directory of the bank's and the arbiter's signing keys (created mode 0700).
-    #[arg(long, env = "NETCENTS_KEY_DIR", default_value = "netcents-keys", global = true)]
+    #[arg(
+        long,
+        env = "NETCENTS_KEY_DIR",
+        default_value = "netcents-keys",
+        global = true
+    )]
     pub key_dir: PathBuf,
     /// What to do.
     #[command(subcommand)]

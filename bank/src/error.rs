@@ -59,7 +59,11 @@ impl ApiError {
 
     /// The body is not the JSON the endpoint takes.
     pub fn bad_json(why: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_json", format!("malformed JSON body: {why}"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            format!("malformed JSON body: {why}"),
+        )
     }
 
     /// A field is not base64url.
@@ -105,7 +109,11 @@ impl ApiError {
 
     /// Something that is not there.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
     }
 
     /// A signed request outside the bank's clock window: possibly a replay.
@@ -214,7 +222,16 @@ impl From<sqlx::Error> for ApiError {
                 let code = db.code().map(|c| c.to_string()).unwrap_or_default();
                 matches!(
                     code.as_str(),
-                    "40001" | "40P01" | "23505" | "55P03" | "5" | "6" | "517" | "261" | "2067" | "1555"
+                    "40001"
+                        | "40P01"
+                        | "23505"
+                        | "55P03"
+                        | "5"
+                        | "6"
+                        | "517"
+                        | "261"
+                        | "2067"
+                        | "1555"
                 )
             }
             sqlx::Error::PoolTimedOut => true,

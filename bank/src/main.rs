@@ -14,11 +14,16 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -37,14 +42,22 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     match cli.command {
         Command::Keygen { rotate } => {
-            let (ring, created) = Keyring::load_or_create(&cli.key_dir).map_err(|e| e.to_string())?;
+            let (ring, created) =
+                Keyring::load_or_create(&cli.key_dir).map_err(|e| e.to_string())?;
             if rotate {
                 let id = Keyring::rotate(&cli.key_dir).map_err(|e| e.to_string())?;
-                println!("bank key {id} created in {}; it signs from the next start", cli.key_dir.display());
+                println!(
+                    "bank key {id} created in {}; it signs from the next start",
+                    cli.key_dir.display()
+                );
             } else if created {
                 println!("keys created in {}", cli.key_dir.display());
             } else {
-                println!("keys already in {} (active bank key {})", cli.key_dir.display(), ring.active_id());
+                println!(
+                    "keys already in {} (active bank key {})",
+                    cli.key_dir.display(),
+                    ring.active_id()
+                );
             }
             Ok(std::process::ExitCode::SUCCESS)
         }
@@ -54,7 +67,10 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
                 .read(Arc::new(netcents_bank::bank::CheckBooks))
                 .await
                 .map_err(|e| format!("{}: {}", e.code, e.hint))?;
-            println!("{}", serde_json::to_string_pretty(&reply.body).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&reply.body).unwrap_or_default()
+            );
             Ok(if reply.body["balanced"] == true {
                 std::process::ExitCode::SUCCESS
             } else {
@@ -62,7 +78,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             })
         }
         Command::Serve(serve) => {
-            let (keys, created) = Keyring::load_or_create(&cli.key_dir).map_err(|e| e.to_string())?;
+            let (keys, created) =
+                Keyring::load_or_create(&cli.key_dir).map_err(|e| e.to_string())?;
             if created {
                 tracing::info!(dir = %cli.key_dir.display(), "signing keys created");
             }
@@ -73,7 +90,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
 }
 
 fn settings(s: &Serve) -> Result<Settings, String> {
-    let currency = Currency::new(&s.currency).map_err(|_| format!("--currency {:?}: three capital letters", s.currency))?;
+    let currency = Currency::new(&s.currency)
+        .map_err(|_| format!("--currency {:?}: three capital letters", s.currency))?;
     if s.penalty_permille < 1000 {
         return Err("--penalty-permille must be at least 1000 (k ≥ 1)".into());
     }
@@ -119,7 +137,9 @@ async fn serve_forever(url: &str, keys: Keyring, s: Serve) -> Result<(), String>
     .map_err(|e| e.to_string())?;
     // A restarted bank must get its port back at once.
     socket.set_reuseaddr(true).map_err(|e| e.to_string())?;
-    socket.bind(s.listen).map_err(|e| format!("cannot bind {}: {e}", s.listen))?;
+    socket
+        .bind(s.listen)
+        .map_err(|e| format!("cannot bind {}: {e}", s.listen))?;
     let listener = socket.listen(1024).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%addr, backend = ?bank.store.backend(), "listening");

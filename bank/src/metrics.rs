@@ -83,16 +83,66 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             let _ = writeln!(out, "{name}{labels} {}", v.load(Relaxed));
         };
-        counter("netcents_issued_total", "Scrip issued by this process.", &self.issued, "");
-        counter("netcents_issued_micros_total", "Face value issued, micro-units.", &self.issued_micros, "");
-        counter("netcents_captured_claims_total", "Capture claims accepted.", &self.captured, "");
-        counter("netcents_captured_micros_total", "Amount captured, micro-units.", &self.captured_micros, "");
-        counter("netcents_audit_demands_total", "Audit demands made.", &self.audits_demanded, "");
-        counter("netcents_audited_total", "Audits settled, honest claims.", &self.audited_honest, "{result=\"honest\"}");
-        counter("netcents_audited_overclaim_total", "Audits settled that found an over-claim.", &self.audited_overclaim, "");
-        counter("netcents_penalties_micros_total", "Penalties charged, micro-units.", &self.penalties_micros, "");
-        counter("netcents_refunds_micros_total", "Refunds of closed scrip, micro-units.", &self.refunds_micros, "");
-        counter("netcents_rulings_total", "Arbiter rulings applied.", &self.rulings, "");
+        counter(
+            "netcents_issued_total",
+            "Scrip issued by this process.",
+            &self.issued,
+            "",
+        );
+        counter(
+            "netcents_issued_micros_total",
+            "Face value issued, micro-units.",
+            &self.issued_micros,
+            "",
+        );
+        counter(
+            "netcents_captured_claims_total",
+            "Capture claims accepted.",
+            &self.captured,
+            "",
+        );
+        counter(
+            "netcents_captured_micros_total",
+            "Amount captured, micro-units.",
+            &self.captured_micros,
+            "",
+        );
+        counter(
+            "netcents_audit_demands_total",
+            "Audit demands made.",
+            &self.audits_demanded,
+            "",
+        );
+        counter(
+            "netcents_audited_total",
+            "Audits settled, honest claims.",
+            &self.audited_honest,
+            "{result=\"honest\"}",
+        );
+        counter(
+            "netcents_audited_overclaim_total",
+            "Audits settled that found an over-claim.",
+            &self.audited_overclaim,
+            "",
+        );
+        counter(
+            "netcents_penalties_micros_total",
+            "Penalties charged, micro-units.",
+            &self.penalties_micros,
+            "",
+        );
+        counter(
+            "netcents_refunds_micros_total",
+            "Refunds of closed scrip, micro-units.",
+            &self.refunds_micros,
+            "",
+        );
+        counter(
+            "netcents_rulings_total",
+            "Arbiter rulings applied.",
+            &self.rulings,
+            "",
+        );
         if let Some(f) = float_micros {
             let _ = writeln!(
                 out,

@@ -28,7 +28,11 @@ impl SqliteStore {
             format!("{url}?mode=rwc")
         };
         // An in-memory database exists once per connection: keep to one (TOOLCHAIN P10).
-        let max = if memory { 1 } else { opts.max_connections.max(2) };
+        let max = if memory {
+            1
+        } else {
+            opts.max_connections.max(2)
+        };
         let pool = super::pool_options(StoreOptions {
             max_connections: max,
             ..opts

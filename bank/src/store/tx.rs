@@ -141,7 +141,11 @@ impl Tx {
     // ---- idempotency -------------------------------------------------------------------
 
     /// The record stored under `(scope, key)`.
-    pub async fn idem_get(&mut self, scope: &str, key: &str) -> Result<Option<IdemRecord>, ApiError> {
+    pub async fn idem_get(
+        &mut self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdemRecord>, ApiError> {
         let row = sqlx::query(
             "SELECT request_hash, status, body FROM idempotency WHERE scope = $1 AND key = $2",
         )
@@ -156,6 +160,58 @@ impl Tx {
             status: u16::try_from(row.try_get::<i64, _>(1)?).unwrap_or(200),
             body: serde_json::from_str(&body).map_err(ApiError::internal)?,
         }))
+    }
+
+    /// Claims `(scope, key)` for this transaction: true if it was free. Waits for a concurrent
+    /// transaction that claimed it to finish.
+    pub async fn idem_claim(
+        &mut self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "INSERT INTO idempotency (scope, key, request_hash, status, body, at) VALUES ($1, $2, $3, 0, 'null', 0) \
+             ON CONFLICT (scope, key) DO NOTHING",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(request_hash)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores the answer under a key claimed by [`Tx::idem_claim`].
+    pub async fn idem_finish(
+        &mut self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &serde_json::Value,
+        at: u64,
+    ) -> Result<(), ApiError> {
+        sqlx::query(
+            "UPDATE idempotency SET status = $1, body = $2, at = $3 WHERE scope = $4 AND key = $5",
+        )
+        .bind(i64::from(status))
+        .bind(body.to_string())
+        .bind(to_i64(at, "at")?)
+        .bind(scope)
+        .bind(key)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Frees a claimed key whose request is not finished (a pending redemption).
+    pub async fn idem_release(&mut self, scope: &str, key: &str) -> Result<(), ApiError> {
+        sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2")
+            .bind(scope)
+            .bind(key)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
     }
 
     /// Stores the answer given under `(scope, key)`.
@@ -185,7 +241,10 @@ impl Tx {
     // ---- accounts and money -------------------------------------------------------------
 
     /// An account's kind and public key (hex).
-    pub async fn account_get(&mut self, id: &AccountId) -> Result<Option<(String, String)>, ApiError> {
+    pub async fn account_get(
+        &mut self,
+        id: &AccountId,
+    ) -> Result<Option<(String, String)>, ApiError> {
         let row = sqlx::query("SELECT kind, public_key FROM accounts WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *self.conn)
@@ -201,13 +260,15 @@ impl Tx {
         public_key: &str,
         at: u64,
     ) -> Result<(), ApiError> {
-        sqlx::query("INSERT INTO accounts (id, kind, public_key, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(id.to_string())
-            .bind(kind)
-            .bind(public_key)
-            .bind(to_i64(at, "at")?)
-            .execute(&mut *self.conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO accounts (id, kind, public_key, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.to_string())
+        .bind(kind)
+        .bind(public_key)
+        .bind(to_i64(at, "at")?)
+        .execute(&mut *self.conn)
+        .await?;
         sqlx::query("INSERT INTO balances (account, balance) VALUES ($1, 0)")
             .bind(ledger_key(LedgerAccount::Account(*id)))
             .execute(&mut *self.conn)
@@ -225,13 +286,21 @@ impl Tx {
             .bind(ledger_key(a))
             .fetch_optional(&mut *self.conn)
             .await?;
-        Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.map_or(0, to_u64))
+        Ok(row
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?
+            .map_or(0, to_u64))
     }
 
     /// Appends postings and keeps the cached balances; a customer or vendor account or a bond
     /// never goes below zero ([`Rejection::InsufficientBalance`], and the caller's transaction
     /// is abandoned).
-    pub async fn post(&mut self, postings: &[Posting], reference: &str, at: u64) -> Result<(), ApiError> {
+    pub async fn post(
+        &mut self,
+        postings: &[Posting],
+        reference: &str,
+        at: u64,
+    ) -> Result<(), ApiError> {
         for p in postings {
             let amount = to_i64(p.amount.0, "amount")?;
             if is_cached(p.debit) {
@@ -307,15 +376,19 @@ impl Tx {
 
     /// A vendor by id (hex).
     pub async fn vendor_get(&mut self, id: &str) -> Result<Option<VendorRow>, ApiError> {
-        let row = sqlx::query("SELECT account, public_key, origin, cert FROM vendors WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.conn)
-            .await?;
+        let row =
+            sqlx::query("SELECT account, public_key, origin, cert FROM vendors WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *self.conn)
+                .await?;
         row.map(|r| vendor_row(&r)).transpose()
     }
 
     /// The vendor id of an account, if it registered one.
-    pub async fn vendor_of_account(&mut self, account: &AccountId) -> Result<Option<String>, ApiError> {
+    pub async fn vendor_of_account(
+        &mut self,
+        account: &AccountId,
+    ) -> Result<Option<String>, ApiError> {
         let row = sqlx::query("SELECT id FROM vendors WHERE account = $1")
             .bind(account.to_string())
             .fetch_optional(&mut *self.conn)
@@ -348,10 +421,15 @@ impl Tx {
             "SELECT book FROM scrips WHERE id = $1",
             "SELECT book FROM scrips WHERE id = $1 FOR UPDATE",
         );
-        let row = sqlx::query(q).bind(id).fetch_optional(&mut *self.conn).await?;
+        let row = sqlx::query(q)
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let bytes: Vec<u8> = row.try_get(0)?;
-        Ok(Some(ScripBook::from_bytes(&bytes).map_err(ApiError::internal)?))
+        Ok(Some(
+            ScripBook::from_bytes(&bytes).map_err(ApiError::internal)?,
+        ))
     }
 
     /// Whether a scrip with this id exists.
@@ -439,7 +517,10 @@ impl Tx {
             "SELECT id, vendor, scrip, claim, cursor, ppm, amount, deadline, state, outcome FROM audits WHERE id = $1",
             "SELECT id, vendor, scrip, claim, cursor, ppm, amount, deadline, state, outcome FROM audits WHERE id = $1 FOR UPDATE",
         );
-        let row = sqlx::query(q).bind(id).fetch_optional(&mut *self.conn).await?;
+        let row = sqlx::query(q)
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
         row.map(|r| audit_row(&r)).transpose()
     }
 
@@ -466,7 +547,12 @@ impl Tx {
     }
 
     /// Closes an audit demand with its outcome.
-    pub async fn audit_close(&mut self, id: &str, state: i64, outcome: &str) -> Result<(), ApiError> {
+    pub async fn audit_close(
+        &mut self,
+        id: &str,
+        state: i64,
+        outcome: &str,
+    ) -> Result<(), ApiError> {
         sqlx::query("UPDATE audits SET state = $1, outcome = $2 WHERE id = $3")
             .bind(state)
             .bind(outcome)
@@ -590,7 +676,10 @@ impl Tx {
             "SELECT id, scrip, vendor, dispute, deadline, state, goods, orders, ruling FROM disputes WHERE id = $1",
             "SELECT id, scrip, vendor, dispute, deadline, state, goods, orders, ruling FROM disputes WHERE id = $1 FOR UPDATE",
         );
-        let row = sqlx::query(q).bind(id).fetch_optional(&mut *self.conn).await?;
+        let row = sqlx::query(q)
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
         row.map(|r| dispute_row(&r)).transpose()
     }
 
@@ -607,7 +696,12 @@ impl Tx {
     }
 
     /// Stores the vendor's answer.
-    pub async fn dispute_answer(&mut self, id: &str, goods: Option<&[u8]>, orders: &[u8]) -> Result<(), ApiError> {
+    pub async fn dispute_answer(
+        &mut self,
+        id: &str,
+        goods: Option<&[u8]>,
+        orders: &[u8],
+    ) -> Result<(), ApiError> {
         sqlx::query("UPDATE disputes SET state = 1, goods = $1, orders = $2 WHERE id = $3")
             .bind(goods.map(<[u8]>::to_vec))
             .bind(orders.to_vec())
@@ -642,7 +736,10 @@ impl Tx {
         rows.iter()
             .map(|r| {
                 let s: String = r.try_get(1)?;
-                Ok((r.try_get(0)?, s.parse::<i128>().map_err(ApiError::internal)?))
+                Ok((
+                    r.try_get(0)?,
+                    s.parse::<i128>().map_err(ApiError::internal)?,
+                ))
             })
             .collect()
     }
@@ -658,12 +755,18 @@ impl Tx {
     }
 
     /// Every scrip's book (page by page, after `after`).
-    pub async fn scrip_page(&mut self, after: &str, limit: i64) -> Result<Vec<(String, Vec<u8>, i64)>, ApiError> {
-        let rows = sqlx::query("SELECT id, book, outstanding FROM scrips WHERE id > $1 ORDER BY id LIMIT $2")
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&mut *self.conn)
-            .await?;
+    pub async fn scrip_page(
+        &mut self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, Vec<u8>, i64)>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT id, book, outstanding FROM scrips WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *self.conn)
+        .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()

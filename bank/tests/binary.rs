@@ -1,0 +1,211 @@
+//! The real `netcents-bank` binary over loopback: SQLite, PostgreSQL shared by two processes,
+//! graceful shutdown, the `check` command, and a crash test with SIGKILL at random moments.
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Client, Pg, Server, TempDir, scenarios};
+use netcents_bank::bank::b64;
+use netcents_core::Micros;
+use rand_core::{OsRng, RngCore as _};
+use serde_json::json;
+
+fn check_cli(dir: &std::path::Path, url: &str) -> serde_json::Value {
+    let out = Command::new(common::bin())
+        .current_dir(dir)
+        .args(["--database-url", url, "check"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert!(out.status.success(), "books do not balance: {report}");
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn binary_sqlite() {
+    let dir = TempDir::new("bin-sqlite");
+    // No --database-url: the default SQLite file in the working directory.
+    let mut server = {
+        let mut child = std::process::Command::new(common::bin())
+            .current_dir(&dir.0)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--operator-token",
+                common::TOKEN,
+                "--audit-floor-ppm",
+                "1000000",
+                "--sweep-secs",
+                "0",
+                "--body-limit",
+                "262144",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_owned();
+        Server {
+            child,
+            port: 0,
+            base: format!("http://{addr}"),
+        }
+    };
+    assert!(
+        dir.0.join("netcents-bank.db").exists(),
+        "serve with no flags creates its SQLite file"
+    );
+    let key = dir.0.join("netcents-keys").join("bank-1.key");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions())
+            & 0o777,
+        0o600
+    );
+    let c = Client::http(&server.base);
+    let (s, h) = c.get("/healthz").await;
+    assert_eq!((s, h["status"].as_str()), (200, Some("ok")));
+    scenarios::happy_path(&c).await;
+    scenarios::overclaim_is_penalised(&c).await;
+    scenarios::bad_input(&c).await;
+    scenarios::concurrent_transfer(std::slice::from_ref(&c), 16).await;
+    // SIGTERM: graceful shutdown, exit 0.
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    let report = check_cli(&dir.0, "sqlite://netcents-bank.db");
+    assert_eq!(report["balanced"], true);
+}
+
+/// Two bank processes share one PostgreSQL and serve the same customers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn binary_postgres_two_processes() {
+    let pg = Pg::start();
+    let dir = TempDir::new("bin-pg");
+    let url = pg.url();
+    let a = Server::start(&dir.0, &url, 0, &["--audit-floor-ppm", "1000000"]);
+    let b = Server::start(&dir.0, &url, 0, &["--audit-floor-ppm", "1000000"]);
+    let (ca, cb) = (Client::http(&a.base), Client::http(&b.base));
+    scenarios::happy_path(&ca).await;
+    scenarios::bad_input(&cb).await;
+    // The same scrip's transfer asked of both processes at once: one winner.
+    scenarios::concurrent_transfer(&[ca.clone(), cb.clone()], 24).await;
+    // One process issues, the other sees the money gone and answers the retry identically.
+    let cust = common::customer(&ca, 10_000_000).await;
+    let (req, _) = common::issue_request(&cust, 1_000_000);
+    let body = json!({ "request": b64(req.as_bytes()) });
+    let (s1, r1) = ca.post("/v1/issue", body.clone()).await;
+    let (s2, r2) = cb.post("/v1/issue", body).await;
+    assert_eq!((s1, &r1), (s2, &r2));
+    assert_eq!(cb.balance(&cust.account).await, 9_000_000);
+    drop((a, b));
+    check_cli(&dir.0, &url);
+}
+
+/// A load generator issues scrip and captures batches while the bank is killed with SIGKILL
+/// at random moments and restarted. Afterwards: the books balance, every acknowledged request
+/// is there, and no retried request was applied twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crash_sqlite_sigkill() {
+    crash_test(None).await;
+}
+
+/// The same against PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crash_postgres_sigkill() {
+    let pg = Pg::start();
+    crash_test(Some(pg.url())).await;
+}
+
+async fn crash_test(pg: Option<String>) {
+    const KILLS: u32 = 20;
+    const FACE: u64 = 1_000_000;
+    const PRICE: u64 = 10_000;
+    let dir = TempDir::new("crash");
+    let url = pg.unwrap_or_else(|| format!("sqlite://{}/bank.db", dir.0.display()));
+    let mut server = Server::start(&dir.0, &url, 0, &[]);
+    let port = server.port;
+    let c = Client::http(&server.base);
+    let cust = std::sync::Arc::new(common::customer(&c, 1_000_000_000).await);
+    let v = std::sync::Arc::new(common::vendor(&c, 20_000_000).await);
+    let vendor_start = c.balance(&v.account).await;
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        let c = c.clone();
+        let (cust, v) = (cust.clone(), v.clone());
+        tokio::spawn(async move {
+            let (mut issued, mut captured, mut cycles) = (0u64, 0u64, 0u64);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Each request is retried with the same body (same idempotency key) until the
+                // bank answers: after a kill, a retry must get the first answer or apply once.
+                let (req, key) = common::issue_request(&cust, FACE);
+                let body = json!({ "request": b64(req.as_bytes()) });
+                let (s, r) = c.post_retrying("/v1/issue", &body, false).await;
+                assert_eq!(s, 200, "{r}");
+                issued += FACE;
+                let mut wallet = common::wallet_from(&c, &r, key).await;
+                let mut held = common::buy(&c, &mut wallet, &v, PRICE, 2).await;
+                let claim = held.custody.claim().unwrap();
+                let b = common::batch(&v, vec![claim.clone()]);
+                let (s, r) = c
+                    .post_retrying("/v1/capture", &json!({ "batch": b64(b.as_bytes()) }), false)
+                    .await;
+                assert_eq!(s, 200, "{r}");
+                assert_eq!(r["credited_micros"], 3 * PRICE);
+                held.custody.captured_to(&claim).unwrap();
+                captured += 3 * PRICE;
+                cycles += 1;
+            }
+            (issued, captured, cycles)
+        })
+    };
+
+    let started = Instant::now();
+    let mut kills = 0;
+    while kills < KILLS {
+        let wait = 30 + OsRng.next_u64() % 150;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        server.kill();
+        kills += 1;
+        server = Server::start(&dir.0, &url, port, &[]);
+        assert!(
+            started.elapsed() < Duration::from_secs(50),
+            "the crash test is too slow"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (issued, captured, cycles) = load.await.unwrap();
+    assert!(cycles > 0, "the load generator made no progress");
+    // Every acknowledged issuance and capture is in the books, once.
+    assert_eq!(c.balance(&cust.account).await, 1_000_000_000 - issued);
+    assert_eq!(c.balance(&v.account).await, vendor_start + captured);
+    let report = c.check_balanced().await;
+    assert_eq!(report["scrips"], cycles);
+    assert_eq!(report["float_micros"], (issued - captured).to_string());
+    drop(server);
+    check_cli(&dir.0, &url);
+    eprintln!(
+        "crash test: {kills} kills, {cycles} cycles, {} issued, {} captured, {:?}",
+        Micros(issued),
+        Micros(captured),
+        started.elapsed()
+    );
+}

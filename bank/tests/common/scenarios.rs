@@ -1,0 +1,869 @@
+//! Scenarios run against every way of reaching the bank (in process, binary) and every store.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc, reason = "tests")]
+
+use netcents_bank::bank::{b64, unb64};
+use netcents_core::objects::{Action, Claim, Dispute, PaymentOrder, Recall, Transfer};
+use netcents_core::{
+    AccountId, Amount, Digest, Holder, Micros, PublicKey, SecretKey, Signed, TimestampMs,
+};
+use rand_core::OsRng;
+use serde_json::{Value, json};
+
+use super::*;
+
+const UNIT: u64 = 1_000_000;
+
+/// What must not change when a request is refused.
+async fn books(c: &Client) -> (Value, Value, Value) {
+    let v = c.check_balanced().await;
+    (
+        v["deposited_micros"].clone(),
+        v["float_micros"].clone(),
+        v["accounts"].clone(),
+    )
+}
+
+/// Issue, first purchase through the bank as holder, fast-path purchases, capture, audit,
+/// redemption from a vendor holder, closing capture; books balance at each step.
+pub async fn happy_path(c: &Client) {
+    let cust = customer(c, 100 * UNIT).await;
+    let v = vendor(c, 20 * UNIT).await;
+    assert_eq!(
+        c.balance(&v.account).await,
+        10 * UNIT,
+        "the bond is posted at registration"
+    );
+    let mut wallet = issue(c, &cust, 5 * UNIT).await;
+    assert_eq!(c.balance(&cust.account).await, 95 * UNIT);
+    c.check_balanced().await;
+
+    let mut held = buy(c, &mut wallet, &v, 100_000, 4).await;
+    let claim = held.custody.claim().unwrap();
+    let b = batch(&v, vec![claim.clone()]);
+    let body = json!({ "batch": b64(b.as_bytes()) });
+    let (s, first) = c.post("/v1/capture", body.clone()).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["credited_micros"], 500_000);
+    held.custody.captured_to(&claim).unwrap();
+    // The same batch again: the same answer, nothing applied twice.
+    let (s, again) = c.post("/v1/capture", body).await;
+    assert_eq!((s, &again), (200, &first));
+    assert_eq!(c.balance(&v.account).await, 10 * UNIT + 500_000);
+
+    // Every claim is audited under this policy; the honest vendor proves its claim.
+    let audit = first["claims"][0]["audit"]
+        .as_str()
+        .expect("audited")
+        .to_owned();
+    let (s, open) = c.get(&format!("/v1/vendors/{}/audits", v.id)).await;
+    assert_eq!(s, 200);
+    assert_eq!(open["audits"][0]["audit"], audit.as_str());
+    let (s, outcome) = c
+        .post(
+            &format!("/v1/audits/{audit}"),
+            audit_answer(&v, &audit, &held.orders),
+        )
+        .await;
+    assert_eq!(s, 200, "{outcome}");
+    assert_eq!(outcome["overclaim_micros"], 0);
+    assert_eq!(outcome["proven_micros"], 500_000);
+    assert_eq!(c.balance(&v.account).await, 10 * UNIT + 500_000);
+
+    // Redemption while a vendor holds the scrip: pending until the holder's certificate.
+    let redeem = wallet.redeem(&cust.account);
+    let (s, pending) = c
+        .post(
+            "/v1/redeem",
+            json!({ "account": cust.account.to_string(), "order": b64(redeem.as_bytes()) }),
+        )
+        .await;
+    assert_eq!(s, 202, "{pending}");
+    assert_eq!(pending["holder"], v.id.to_string());
+    let cert = held
+        .custody
+        .hand_on(TimestampMs(now_ms()), redeem, &v.key, 0)
+        .unwrap();
+    let chain: Vec<String> = held
+        .custody
+        .chain()
+        .iter()
+        .map(|c| b64(c.as_bytes()))
+        .collect();
+    let (s, closed) = c
+        .post(
+            "/v1/returned",
+            json!({ "chain": chain, "transfer": b64(cert.as_bytes()) }),
+        )
+        .await;
+    assert_eq!(s, 200, "{closed}");
+    assert_eq!(closed["refund_micros"], 4_500_000);
+    assert_eq!(c.balance(&cust.account).await, 95 * UNIT + 4_500_000);
+    // The holder's closing claim (nothing more to capture) is accepted once.
+    let closing = held.custody.claim().unwrap();
+    let b = batch(&v, vec![closing]);
+    let (s, r) = c
+        .post("/v1/capture", json!({ "batch": b64(b.as_bytes()) }))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["credited_micros"], 0);
+    let check = c.check_balanced().await;
+    assert_eq!(check["float_micros"], "0");
+    let (s, m) = c.raw("GET", "/metrics", None, false).await.unwrap();
+    assert_eq!(s, 200);
+    let m = m.as_str().unwrap();
+    assert!(m.contains("netcents_float_micros 0"), "{m}");
+}
+
+/// A vendor claims more than its customers signed; the audit finds it and charges
+/// clawback and penalty (p = 1, k = 2).
+pub async fn overclaim_is_penalised(c: &Client) {
+    let cust = customer(c, 10 * UNIT).await;
+    let v = vendor(c, 20 * UNIT).await;
+    let mut wallet = issue(c, &cust, 5 * UNIT).await;
+    let held = buy(c, &mut wallet, &v, 100_000, 4).await;
+    let mut claim = held.custody.claim().unwrap();
+    claim.balance_to = Micros(claim.balance_to.0 - 300_000);
+    let b = batch(&v, vec![claim]);
+    let (s, r) = c
+        .post("/v1/capture", json!({ "batch": b64(b.as_bytes()) }))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["credited_micros"], 800_000);
+    let audit = r["claims"][0]["audit"].as_str().unwrap().to_owned();
+    // A stranger cannot answer for the vendor.
+    let stranger = Vendor {
+        account_key: SecretKey::generate(&mut OsRng),
+        account: v.account,
+        key: SecretKey::generate(&mut OsRng),
+        id: v.id,
+    };
+    let (s, e) = c
+        .post(
+            &format!("/v1/audits/{audit}"),
+            audit_answer(&stranger, &audit, &[]),
+        )
+        .await;
+    assert_eq!((s, e["code"].as_str()), (401, Some("bad_signature")), "{e}");
+    let (s, outcome) = c
+        .post(
+            &format!("/v1/audits/{audit}"),
+            audit_answer(&v, &audit, &held.orders),
+        )
+        .await;
+    assert_eq!(s, 200, "{outcome}");
+    assert_eq!(outcome["overclaim_micros"], 300_000);
+    assert_eq!(outcome["penalty_micros"], 600_000);
+    assert_eq!(
+        c.balance(&v.account).await,
+        10 * UNIT + 800_000 - 300_000 - 600_000
+    );
+    // Answering again gives the same outcome and charges nothing more.
+    let (s, again) = c
+        .post(
+            &format!("/v1/audits/{audit}"),
+            audit_answer(&v, &audit, &held.orders),
+        )
+        .await;
+    assert_eq!((s, &again), (200, &outcome));
+    assert_eq!(
+        c.balance(&v.account).await,
+        10 * UNIT + 800_000 - 300_000 - 600_000
+    );
+    let check = c.check_balanced().await;
+    assert_eq!(check["penalties_micros"], "600000");
+}
+
+async fn expect_error(
+    c: &Client,
+    path: &str,
+    body: String,
+    operator: bool,
+    status: u16,
+    code: &str,
+) -> Value {
+    let before = books(c).await;
+    let (s, v) = c.raw("POST", path, Some(body), operator).await.unwrap();
+    assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{path}: {v}");
+    assert!(v["hint"].as_str().is_some_and(|h| !h.is_empty()), "{v}");
+    assert_eq!(
+        books(c).await,
+        before,
+        "a refused request changed the books"
+    );
+    v
+}
+
+/// Bad input of every kind gets a clear error and changes nothing.
+pub async fn bad_input(c: &Client) {
+    let cust = customer(c, 10 * UNIT).await;
+    let v = vendor(c, 20 * UNIT).await;
+
+    expect_error(
+        c,
+        "/v1/issue",
+        "{\"request\": ".into(),
+        false,
+        400,
+        "bad_json",
+    )
+    .await;
+    expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": "not base64!" }).to_string(),
+        false,
+        400,
+        "bad_base64",
+    )
+    .await;
+    expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": b64(b"\x01\x0btruncated") }).to_string(),
+        false,
+        400,
+        "truncated",
+    )
+    .await;
+    expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": "AA", "extra": 1 }).to_string(),
+        false,
+        400,
+        "bad_json",
+    )
+    .await;
+
+    // Wrong signature: signed with a key that is not the account's.
+    let (req, _) = issue_request(
+        &Customer {
+            key: SecretKey::generate(&mut OsRng),
+            account: cust.account,
+        },
+        UNIT,
+    );
+    expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": b64(req.as_bytes()) }).to_string(),
+        false,
+        401,
+        "bad_signature",
+    )
+    .await;
+
+    // Unknown account.
+    let (req, _) = issue_request(
+        &Customer {
+            key: cust.key.clone(),
+            account: AccountId([7; 16]),
+        },
+        UNIT,
+    );
+    expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": b64(req.as_bytes()) }).to_string(),
+        false,
+        404,
+        "unknown_account",
+    )
+    .await;
+    let dep = json!({ "idempotency_key": "x1", "account": AccountId([7; 16]).to_string(), "amount_micros": 5 });
+    expect_error(
+        c,
+        "/v1/operator/deposit",
+        dep.to_string(),
+        true,
+        404,
+        "unknown_account",
+    )
+    .await;
+    expect_error(
+        c,
+        "/v1/operator/deposit",
+        dep.to_string(),
+        false,
+        401,
+        "unauthorized",
+    )
+    .await;
+
+    // Replay: a request signed an hour ago.
+    let scrip_key = SecretKey::generate(&mut OsRng);
+    let old = Signed::sign(
+        netcents_core::objects::AccountRequest {
+            account: cust.account,
+            request_id: nonce(),
+            at: TimestampMs(now_ms() - 3_600_000),
+            action: Action::Issue {
+                face: Amount {
+                    currency: usd(),
+                    micros: Micros(UNIT),
+                },
+                key: scrip_key.public(),
+                expires_at: TimestampMs(now_ms() + 3_600_000),
+            },
+        },
+        &cust.key,
+    );
+    expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": b64(old.as_bytes()) }).to_string(),
+        false,
+        409,
+        "replay",
+    )
+    .await;
+
+    // Amount overflow: deposits past 2^63 - 1, a face value past it.
+    let dep = json!({ "idempotency_key": "x2", "account": cust.account.to_string(), "amount_micros": u64::MAX });
+    expect_error(
+        c,
+        "/v1/operator/deposit",
+        dep.to_string(),
+        true,
+        422,
+        "amount_overflow",
+    )
+    .await;
+    let dep = json!({ "idempotency_key": "x3", "account": cust.account.to_string(), "amount_micros": 1u64 << 63 });
+    expect_error(
+        c,
+        "/v1/operator/deposit",
+        dep.to_string(),
+        true,
+        422,
+        "amount_overflow",
+    )
+    .await;
+    // A face value above the protocol's maximum does not even decode.
+    let (req, _) = issue_request(&cust, u64::MAX);
+    expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": b64(req.as_bytes()) }).to_string(),
+        false,
+        400,
+        "amount_overflow",
+    )
+    .await;
+    // More than the account holds.
+    let (req, _) = issue_request(&cust, 11 * UNIT);
+    expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": b64(req.as_bytes()) }).to_string(),
+        false,
+        402,
+        "insufficient_balance",
+    )
+    .await;
+
+    // The same idempotency key for a different request: refused, naming the field.
+    let (req, scrip_key) = issue_request(&cust, UNIT);
+    let (s, _) = c
+        .post("/v1/issue", json!({ "request": b64(req.as_bytes()) }))
+        .await;
+    assert_eq!(s, 200);
+    let mut other = req.unverified().clone();
+    other.action = Action::Issue {
+        face: Amount {
+            currency: usd(),
+            micros: Micros(2 * UNIT),
+        },
+        key: SecretKey::generate(&mut OsRng).public(),
+        expires_at: TimestampMs(now_ms() + 60_000),
+    };
+    let other = Signed::sign(other, &cust.key);
+    let e = expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": b64(other.as_bytes()) }).to_string(),
+        false,
+        409,
+        "idempotency_conflict",
+    )
+    .await;
+    assert!(e["hint"].as_str().unwrap().contains("request_id"), "{e}");
+    let dep = json!({ "idempotency_key": "same", "account": cust.account.to_string(), "amount_micros": 5 });
+    let (s, _) = c.op_post("/v1/operator/deposit", dep).await;
+    assert_eq!(s, 200);
+    let dep = json!({ "idempotency_key": "same", "account": cust.account.to_string(), "amount_micros": 6 });
+    let e = expect_error(
+        c,
+        "/v1/operator/deposit",
+        dep.to_string(),
+        true,
+        409,
+        "idempotency_conflict",
+    )
+    .await;
+    assert!(
+        e["hint"].as_str().unwrap().contains("idempotency_key"),
+        "{e}"
+    );
+    // The same scrip key in a new request.
+    let (mut dup, _) = issue_request(&cust, UNIT);
+    let mut body = dup.unverified().clone();
+    body.action = Action::Issue {
+        face: Amount {
+            currency: usd(),
+            micros: Micros(UNIT),
+        },
+        key: scrip_key.public(),
+        expires_at: TimestampMs(now_ms() + 60_000),
+    };
+    dup = Signed::sign(body, &cust.key);
+    expect_error(
+        c,
+        "/v1/issue",
+        json!({ "request": b64(dup.as_bytes()) }).to_string(),
+        false,
+        409,
+        "scrip_exists",
+    )
+    .await;
+
+    // Wrong key id: a certificate claiming to be from bank key 99.
+    let mut wallet = issue(c, &cust, UNIT).await;
+    let forged = Signed::sign(
+        Transfer {
+            scrip: wallet.scrip().id,
+            from: Holder::Bank,
+            bank_key_id: 99,
+            to: Holder::Vendor(v.id),
+            segment: 1,
+            balance: Micros(UNIT),
+            last_seq: 0,
+            chain_head: Digest([0; 32]),
+            authority: Digest([0; 32]),
+            at: TimestampMs(now_ms()),
+        },
+        &SecretKey::generate(&mut OsRng),
+    );
+    let claim = Claim {
+        scrip: wallet.scrip().id,
+        segment: 1,
+        seq_from: 0,
+        seq_to: 1,
+        balance_from: Micros(UNIT),
+        balance_to: Micros(0),
+        head_to: Digest([0; 32]),
+        custody: vec![forged],
+        closed_by: None,
+    };
+    let b = batch(&v, vec![claim]);
+    expect_error(
+        c,
+        "/v1/capture",
+        json!({ "batch": b64(b.as_bytes()) }).to_string(),
+        false,
+        422,
+        "unknown_key",
+    )
+    .await;
+
+    // Over-claim: a claim starting above what the vendor received, and a claim captured twice.
+    let mut held = buy(c, &mut wallet, &v, 100_000, 1).await;
+    let mut claim = held.custody.claim().unwrap();
+    claim.balance_from = Micros(claim.balance_from.0 + 1);
+    let b = batch(&v, vec![claim]);
+    expect_error(
+        c,
+        "/v1/capture",
+        json!({ "batch": b64(b.as_bytes()) }).to_string(),
+        false,
+        422,
+        "custody_broken",
+    )
+    .await;
+    let claim = held.custody.claim().unwrap();
+    let (s, r) = c
+        .post(
+            "/v1/capture",
+            json!({ "batch": b64(batch(&v, vec![claim.clone()]).as_bytes()) }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    held.custody.captured_to(&claim).unwrap();
+    let b = batch(&v, vec![claim]);
+    expect_error(
+        c,
+        "/v1/capture",
+        json!({ "batch": b64(b.as_bytes()) }).to_string(),
+        false,
+        409,
+        "already_captured",
+    )
+    .await;
+
+    // A batch signed by someone else.
+    let mut fake = Vendor {
+        account_key: SecretKey::generate(&mut OsRng),
+        account: v.account,
+        key: SecretKey::generate(&mut OsRng),
+        id: v.id,
+    };
+    let b = batch(&fake, vec![]);
+    expect_error(
+        c,
+        "/v1/capture",
+        json!({ "batch": b64(b.as_bytes()) }).to_string(),
+        false,
+        401,
+        "bad_signature",
+    )
+    .await;
+    fake.id = netcents_core::VendorId([9; 16]);
+    let b = batch(&fake, vec![]);
+    expect_error(
+        c,
+        "/v1/capture",
+        json!({ "batch": b64(b.as_bytes()) }).to_string(),
+        false,
+        404,
+        "unknown_vendor",
+    )
+    .await;
+
+    // Expired scrip: the bank refuses to hand it to a vendor.
+    let short = SecretKey::generate(&mut OsRng);
+    let req = request(
+        &cust.account,
+        &cust.key,
+        Action::Issue {
+            face: Amount {
+                currency: usd(),
+                micros: Micros(UNIT),
+            },
+            key: short.public(),
+            expires_at: TimestampMs(now_ms() + 1_000),
+        },
+    );
+    let (s, r) = c
+        .post("/v1/issue", json!({ "request": b64(req.as_bytes()) }))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let mut w = wallet_from(c, &r, short).await;
+    let of = offer(&v, 1);
+    let order = w
+        .pay(TimestampMs(now_ms()), &of.verify(&v.key.public()).unwrap())
+        .unwrap();
+    match c.bank() {
+        Some(bank) => bank.clock.advance(2_000),
+        None => tokio::time::sleep(std::time::Duration::from_millis(1_100)).await,
+    }
+    expect_error(
+        c,
+        "/v1/transfer",
+        json!({ "order": b64(order.as_bytes()) }).to_string(),
+        false,
+        410,
+        "scrip_expired",
+    )
+    .await;
+    if let Some(bank) = c.bank() {
+        bank.clock.advance(-2_000);
+    }
+
+    // Unknown routes and methods answer {code, hint} too.
+    let (s, e) = c.get("/v1/nothing-here").await;
+    assert_eq!((s, e["code"].as_str()), (404, Some("unknown_route")));
+    let (s, e) = c.raw("DELETE", "/v1/issue", None, false).await.unwrap();
+    assert_eq!((s, e["code"].as_str()), (405, Some("method_not_allowed")));
+    let (s, e) = c
+        .raw(
+            "POST",
+            "/v1/issue",
+            Some(format!("{{\"request\":\"{}\"}}", "A".repeat(300 * 1024))),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!((s, e["code"].as_str()), (413, Some("too_large")), "{e}");
+    c.check_balanced().await;
+}
+
+/// Many vendors ask for the same fresh scrip at once: exactly one gets it.
+pub async fn concurrent_transfer(clients: &[Client], vendors: usize) {
+    let c = &clients[0];
+    let cust = customer(c, 10 * UNIT).await;
+    let mut vs = Vec::new();
+    for _ in 0..vendors {
+        vs.push(vendor(c, 11 * UNIT).await);
+    }
+    let (wallet, scrip_key) = issue_keyed(c, &cust, UNIT).await;
+    // The cheating customer signs one order per vendor, all with sequence number 1.
+    let orders: Vec<Signed<PaymentOrder>> = vs
+        .iter()
+        .map(|v| {
+            Signed::sign(
+                PaymentOrder {
+                    scrip: wallet.scrip().id,
+                    payee: Holder::Vendor(v.id),
+                    offer: Digest([1; 32]),
+                    price: Micros(1),
+                    seq: 1,
+                    holder: Holder::Bank,
+                    balance_after: Micros(UNIT - 1),
+                },
+                &scrip_key,
+            )
+        })
+        .collect();
+    let mut tasks = Vec::new();
+    for (i, o) in orders.iter().enumerate() {
+        let c = clients[i % clients.len()].clone();
+        let body = json!({ "order": b64(o.as_bytes()) });
+        tasks.push(tokio::spawn(
+            async move { c.post("/v1/transfer", body).await },
+        ));
+    }
+    let mut winners = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let (s, v) = t.await.unwrap();
+        match s {
+            200 => winners.push((i, v)),
+            409 => assert_eq!(v["code"], "scrip_frozen", "{v}"),
+            _ => panic!("unexpected answer {s} {v}"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one vendor gets the scrip: {winners:?}"
+    );
+    let (i, v) = &winners[0];
+    let (s, again) = c
+        .post(
+            "/v1/transfer",
+            json!({ "order": b64(orders[*i].as_bytes()) }),
+        )
+        .await;
+    assert_eq!(
+        (s, &again["transfer"]),
+        (200, &v["transfer"]),
+        "the same order gets the same certificate"
+    );
+    c.check_balanced().await;
+}
+
+/// Expiry sweep, recall, forfeit (in process: the test moves the bank's clock).
+pub async fn expiry_and_recall(c: &Client) {
+    let bank = c.bank().expect("in process").clone();
+    let cust = customer(c, 10 * UNIT).await;
+    let v = vendor(c, 20 * UNIT).await;
+    // Held by the bank at expiry: refunded by the sweep.
+    let _idle = issue(c, &cust, UNIT).await;
+    // Held by a vendor that answers the recall.
+    let mut answering = issue(c, &cust, UNIT).await;
+    let mut held = buy(c, &mut answering, &v, 100_000, 0).await;
+    // Held by a vendor that never answers.
+    let mut silent = issue(c, &cust, 2 * UNIT).await;
+    let silent_held = buy(c, &mut silent, &v, 200_000, 0).await;
+    assert_eq!(c.balance(&cust.account).await, 6 * UNIT);
+
+    bank.clock.advance(2 * 3_600_000);
+    let (s, r) = c.op_post("/v1/operator/sweep", json!({})).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["scrips"], 3);
+    assert_eq!(
+        c.balance(&cust.account).await,
+        7 * UNIT,
+        "the idle scrip is refunded at once"
+    );
+    let (s, r) = c.get(&format!("/v1/recalls/{}", v.id)).await;
+    assert_eq!(s, 200);
+    let recalls = r["recalls"].as_array().unwrap();
+    assert_eq!(recalls.len(), 2);
+    let bank_key = bank_key(c).await;
+    for rc in recalls {
+        let recall: Signed<Recall> =
+            Signed::decode(&unb64("recall", rc["recall"].as_str().unwrap()).unwrap()).unwrap();
+        if recall.unverified().scrip != answering.scrip().id {
+            continue;
+        }
+        let recall = recall.verify(&bank_key).unwrap();
+        let cert = held
+            .custody
+            .recall(bank.clock.now(), &recall, &v.key)
+            .unwrap();
+        let chain: Vec<String> = held
+            .custody
+            .chain()
+            .iter()
+            .map(|c| b64(c.as_bytes()))
+            .collect();
+        let (s, r) = c
+            .post(
+                "/v1/returned",
+                json!({ "chain": chain, "transfer": b64(cert.as_bytes()) }),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["refund_micros"], 900_000);
+    }
+    assert_eq!(c.balance(&cust.account).await, 7 * UNIT + 900_000);
+    // What the holder took before the recall stays its own: it captures it with the closing
+    // certificate.
+    let claim = held.custody.claim().unwrap();
+    let (s, r) = c
+        .post(
+            "/v1/capture",
+            json!({ "batch": b64(batch(&v, vec![claim]).as_bytes()) }),
+        )
+        .await;
+    assert_eq!(
+        (s, r["credited_micros"].as_u64()),
+        (200, Some(100_000)),
+        "{r}"
+    );
+    // A certificate whose authority is neither a redemption nor a recall moves nothing.
+    let (s, r) = c
+        .post(
+            "/v1/returned",
+            json!({ "transfer": b64(held.custody.handed_on().unwrap().as_bytes()) }),
+        )
+        .await;
+    assert_eq!(s, 200, "a repeated certificate gets the same answer: {r}");
+
+    // The silent holder's recall lapses: the bank refunds what it can prove (what it handed
+    // over, as nothing was captured) and refuses later captures.
+    bank.clock.advance(2 * 86_400_000);
+    let (s, r) = c.op_post("/v1/operator/sweep", json!({})).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(c.balance(&cust.account).await, 9 * UNIT + 900_000);
+    let claim = silent_held.custody.claim().unwrap();
+    let b = batch(&v, vec![claim]);
+    let (s, e) = c
+        .post("/v1/capture", json!({ "batch": b64(b.as_bytes()) }))
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (409, Some("scrip_recalled")),
+        "{e}"
+    );
+    let check = c.check_balanced().await;
+    assert_eq!(check["float_micros"], "0");
+    bank.clock.advance(-(2 * 3_600_000 + 2 * 86_400_000));
+}
+
+/// The arbiter: a non-delivery dispute the vendor does not answer is refunded at the vendor's
+/// charge; one the vendor answers with goods is ruled delivered.
+pub async fn arbiter(c: &Client) {
+    let bank = c.bank().expect("in process").clone();
+    let cust = customer(c, 10 * UNIT).await;
+    let v = vendor(c, 20 * UNIT).await;
+    let mut wallet = issue(c, &cust, UNIT).await;
+    let mut held = buy(c, &mut wallet, &v, 100_000, 0).await;
+    let mut wallet2 = issue(c, &cust, UNIT).await;
+    let mut held2 = buy(c, &mut wallet2, &v, 100_000, 0).await;
+    let vendor_before = c.balance(&v.account).await;
+    let file = |wallet: &mut netcents_core::wallet::WalletScrip, held: &mut Held| {
+        let of = offer(&v, 50_000);
+        let order = wallet
+            .pay(
+                bank.clock.now(),
+                &of.clone().verify(&v.key.public()).unwrap(),
+            )
+            .unwrap();
+        let terms = netcents_core::custody::Terms {
+            item: "/article",
+            price: Amount {
+                currency: usd(),
+                micros: Micros(50_000),
+            },
+        };
+        held.custody
+            .accept(bank.clock.now(), order, &of, terms, &v.key)
+            .unwrap();
+        // The goods never arrive: the wallet disputes.
+        let d: Signed<Dispute> = wallet.dispute(
+            bank.clock.now(),
+            nonce(),
+            v.id,
+            wallet.non_delivery().unwrap(),
+        );
+        wallet.forget_pending();
+        d
+    };
+    let d1 = file(&mut wallet, &mut held);
+    let (s, r) = c
+        .post(
+            "/v1/arbiter/disputes",
+            json!({ "dispute": b64(d1.as_bytes()) }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let id1 = r["dispute"].as_str().unwrap().to_owned();
+    let (s, e) = c
+        .post(&format!("/v1/arbiter/disputes/{id1}/ruling"), json!({}))
+        .await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("awaiting_answer")));
+    let d2 = file(&mut wallet2, &mut held2);
+    let (s, r) = c
+        .post(
+            "/v1/arbiter/disputes",
+            json!({ "dispute": b64(d2.as_bytes()) }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let id2 = r["dispute"].as_str().unwrap().to_owned();
+    let (s, open) = c.get(&format!("/v1/vendors/{}/disputes", v.id)).await;
+    assert_eq!(
+        (s, open["disputes"].as_array().map(Vec::len)),
+        (200, Some(2))
+    );
+    // The vendor answers the second with the goods.
+    let goods = b"the article".to_vec();
+    let msg = netcents_bank::bank::answer_message("dispute-answer/vendor", &id2, &[], Some(&goods));
+    let sig = ed25519_dalek::Signer::sign(
+        &ed25519_dalek::SigningKey::from_bytes(&v.key.to_seed()),
+        &msg,
+    );
+    let (s, r) = c
+        .post(
+            &format!("/v1/arbiter/disputes/{id2}/answer"),
+            json!({ "goods": b64(&goods), "orders": [], "signature": b64(&sig.to_bytes()) }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let (s, r) = c
+        .post(&format!("/v1/arbiter/disputes/{id2}/ruling"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["verdict"], "delivered");
+    assert_eq!(r["goods"], b64(&goods));
+    bank.clock.advance(2 * 86_400_000);
+    let (s, r) = c
+        .post(&format!("/v1/arbiter/disputes/{id1}/ruling"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["verdict"].as_str(), r["refund_micros"].as_u64()),
+        (Some("refund"), Some(50_000))
+    );
+    let ruling: Signed<netcents_core::objects::Ruling> =
+        Signed::decode(&unb64("ruling", r["ruling"].as_str().unwrap()).unwrap()).unwrap();
+    let (_, keys) = c.get("/v1/keys").await;
+    let arbiter = PublicKey::from_bytes(
+        &Digest::from_hex(keys["arbiter"]["public_key"].as_str().unwrap())
+            .unwrap()
+            .0,
+    )
+    .unwrap();
+    ruling.verify(&arbiter).unwrap();
+    assert_eq!(c.balance(&v.account).await, vendor_before - 50_000);
+    assert_eq!(c.balance(&cust.account).await, 8 * UNIT + 50_000);
+    // Ruling again changes nothing.
+    let (s, again) = c
+        .post(&format!("/v1/arbiter/disputes/{id1}/ruling"), json!({}))
+        .await;
+    assert_eq!((s, &again["ruling"]), (200, &r["ruling"]));
+    assert_eq!(c.balance(&v.account).await, vendor_before - 50_000);
+    c.check_balanced().await;
+    bank.clock.advance(-2 * 86_400_000);
+}
