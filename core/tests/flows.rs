@@ -1,0 +1,590 @@
+//! The protocol's flows end to end inside one process (`docs/PROTOCOL.md` §5): the wallet, two
+//! vendors, the bank and the arbiter, each through its own state machine, with every message
+//! passed as canonical bytes.
+
+mod common;
+
+use common::{BANK_KEY_ID, EXPIRES_AT, Fixture, NOW};
+use netcents_core::arbiter::{self, VendorAnswer};
+use netcents_core::bank::{KeyLookup, LedgerAccount, ScripBook};
+use netcents_core::custody::Custody;
+use netcents_core::objects::{
+    CaptureBatch, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Statement, Transfer,
+    Verdict,
+};
+use netcents_core::wallet::{ReceiptCheck, WalletScrip};
+use netcents_core::{
+    AccountId, Digest, Error, Holder, Micros, Nonce, PublicKey, Rejection, SecretKey, Signed,
+    TimestampMs, VendorId, Verified,
+};
+
+struct World {
+    f: Fixture,
+    wallet: WalletScrip,
+    book: ScripBook,
+    a: Option<Custody>,
+    b: Option<Custody>,
+}
+
+struct Keys<'a>(&'a Fixture);
+
+impl KeyLookup for Keys<'_> {
+    fn key_of(&self, holder: Holder, _: u32) -> Option<PublicKey> {
+        Some(match holder {
+            Holder::Bank => self.0.bank.public(),
+            Holder::Vendor(v) if v == self.0.a => self.0.vendor_a.public(),
+            Holder::Vendor(_) => self.0.vendor_b.public(),
+        })
+    }
+    fn account_of(&self, vendor: VendorId) -> Option<AccountId> {
+        Some(AccountId(vendor.0))
+    }
+}
+
+/// Passes a signed object through its canonical bytes, as a network would.
+fn wire<T: netcents_core::signed::Body>(s: &Signed<T>) -> Signed<T> {
+    Signed::decode(s.as_bytes()).expect("canonical bytes decode")
+}
+
+impl World {
+    fn new() -> Self {
+        let f = Fixture::new();
+        let wallet = WalletScrip::new(&f.scrip, f.scrip_key.clone()).expect("own key");
+        let book = ScripBook::new(&f.scrip);
+        Self {
+            f,
+            wallet,
+            book,
+            a: None,
+            b: None,
+        }
+    }
+
+    fn vendor(&self, v: VendorId) -> (&SecretKey, Holder) {
+        if v == self.f.a {
+            (&self.f.vendor_a, Holder::Vendor(self.f.a))
+        } else {
+            (&self.f.vendor_b, Holder::Vendor(self.f.b))
+        }
+    }
+
+    fn custody(&mut self, v: VendorId) -> &mut Option<Custody> {
+        if v == self.f.a {
+            &mut self.a
+        } else {
+            &mut self.b
+        }
+    }
+
+    /// The wallet pays `price` at vendor `v`; the vendor fetches the scrip from its holder when
+    /// it does not hold it. Returns the receipt check.
+    fn pay(&mut self, v: VendorId, price: u64, nonce: u8) -> Result<ReceiptCheck, Error> {
+        let offer = self.f.offer(v, price, nonce);
+        let offer = wire(&offer).verify(&self.vendor(v).0.public())?;
+        let order = self.wallet.pay(NOW, &offer)?;
+        let order = wire(&order);
+        let result = self.vendor_accepts(v, order, offer.signed().clone(), price);
+        match result {
+            Ok(receipt) => {
+                let receipt = wire(&receipt).verify(&self.vendor(v).0.public())?;
+                self.wallet.on_receipt(&receipt)
+            }
+            Err(e) => {
+                self.wallet.on_refused();
+                Err(e)
+            }
+        }
+    }
+
+    fn vendor_accepts(
+        &mut self,
+        v: VendorId,
+        order: Signed<PaymentOrder>,
+        offer: Signed<Offer>,
+        price: u64,
+    ) -> Result<Signed<Receipt>, Error> {
+        let live = self
+            .custody(v)
+            .as_ref()
+            .is_some_and(|c| c.handed_on().is_none());
+        if !live {
+            let (chain, cert) = self.hand_on(order.unverified().holder, order.clone())?;
+            let from = Keys(&self.f)
+                .key_of(cert.unverified().from, BANK_KEY_ID)
+                .expect("key");
+            let cert = wire(&cert).verify(&from)?;
+            let me = self.vendor(v).1;
+            let c = Custody::received(me, &self.f.scrip, chain, &cert, &order.digest())?;
+            *self.custody(v) = Some(c);
+        }
+        let key = self.vendor(v).0.clone();
+        let terms = self.f.terms(price);
+        let c = self.custody(v).as_mut().expect("custody");
+        Ok(c.accept(NOW, order, &offer, terms, &key)?.receipt)
+    }
+
+    fn hand_on(
+        &mut self,
+        holder: Holder,
+        order: Signed<PaymentOrder>,
+    ) -> Result<(Vec<Signed<Transfer>>, Signed<Transfer>), Error> {
+        match holder {
+            Holder::Bank => Ok((
+                Vec::new(),
+                self.book.hand_on(NOW, order, &self.f.bank, BANK_KEY_ID)?,
+            )),
+            Holder::Vendor(v) => {
+                let key = self.vendor(v).0.clone();
+                let c = self.custody(v).as_mut().ok_or(Rejection::NotHolder)?;
+                let cert = c.hand_on(NOW, order, &key, 0)?;
+                Ok((c.chain().to_vec(), cert))
+            }
+        }
+    }
+
+    fn capture(&mut self, v: VendorId) -> Result<Micros, Error> {
+        let key = self.vendor(v).0.clone();
+        let claim = self
+            .custody(v)
+            .as_ref()
+            .and_then(Custody::claim)
+            .expect("a claim");
+        let batch = Signed::sign(
+            CaptureBatch {
+                vendor: v,
+                batch: Nonce([1; 16]),
+                at: NOW,
+                claims: vec![claim.clone()],
+            },
+            &key,
+        );
+        let batch = wire(&batch).verify(&key.public())?;
+        let captured = self
+            .book
+            .capture(v, &batch.body().claims[0], &Keys(&self.f))?;
+        self.custody(v)
+            .as_mut()
+            .expect("custody")
+            .captured_to(&claim)?;
+        Ok(captured.amount)
+    }
+}
+
+#[test]
+fn scrip_floats_bank_to_a_to_b_to_a_and_every_segment_is_captured_once() {
+    let mut w = World::new();
+    assert_eq!(w.pay(w.f.a, 1_000, 1).expect("paid"), ReceiptCheck::Matches);
+    assert_eq!(
+        w.pay(w.f.a, 1, 2).expect("a tenth of a cent and less"),
+        ReceiptCheck::Matches
+    );
+    assert_eq!(
+        w.pay(w.f.b, 2_000, 3).expect("floats to B"),
+        ReceiptCheck::Matches
+    );
+    // A froze the scrip when it handed it on: a new order at A moves it back (A → B → A).
+    assert_eq!(
+        w.pay(w.f.a, 500, 4).expect("back to A"),
+        ReceiptCheck::Matches
+    );
+    assert_eq!(
+        w.wallet.balance(),
+        Micros(1_000_000 - 1_000 - 1 - 2_000 - 500)
+    );
+
+    // A's first custody was replaced by the new segment; capture B's segment first, then A's.
+    assert_eq!(w.capture(w.f.b).expect("B captures"), Micros(2_000));
+    assert_eq!(w.capture(w.f.a).expect("A captures segment 3"), Micros(500));
+    assert_eq!(w.book.captured_total(), Micros(2_500));
+    assert_eq!(w.book.outstanding(), Micros(1_000_000 - 2_500));
+}
+
+#[test]
+fn a_claim_captured_twice_is_refused_and_changes_nothing() {
+    let mut w = World::new();
+    w.pay(w.f.a, 1_000, 1).expect("paid");
+    let claim = w.a.as_ref().and_then(Custody::claim).expect("claim");
+    w.book
+        .capture(w.f.a, &claim, &Keys(&w.f))
+        .expect("captured");
+    let before = w.book.clone();
+    let again = w.book.capture(w.f.a, &claim, &Keys(&w.f));
+    assert_eq!(
+        again.map(|c| c.amount),
+        Err(Rejection::AlreadyCaptured.into())
+    );
+    assert_eq!(w.book, before);
+}
+
+#[test]
+fn concurrent_transfer_requests_first_valid_wins() {
+    let mut w = World::new();
+    // Two orders with the same sequence number, naming A and B: a double spend.
+    let mut twin = w.wallet.clone();
+    let offer_a =
+        w.f.offer(w.f.a, 1_000, 1)
+            .verify(&w.f.vendor_a.public())
+            .expect("a");
+    let offer_b =
+        w.f.offer(w.f.b, 1_000, 2)
+            .verify(&w.f.vendor_b.public())
+            .expect("b");
+    let order_a = w.wallet.pay(NOW, &offer_a).expect("order A");
+    let order_b = twin.pay(NOW, &offer_b).expect("order B");
+    let first = w
+        .book
+        .hand_on(NOW, order_a.clone(), &w.f.bank, BANK_KEY_ID)
+        .expect("first");
+    let second = w.book.hand_on(NOW, order_b, &w.f.bank, BANK_KEY_ID);
+    assert_eq!(second.map(|_| ()), Err(Rejection::Frozen.into()));
+    // The winner asking again gets the same certificate (idempotent).
+    let again = w
+        .book
+        .hand_on(NOW, order_a, &w.f.bank, BANK_KEY_ID)
+        .expect("again");
+    assert_eq!(again, first);
+}
+
+#[test]
+fn a_holder_refuses_orders_once_it_handed_the_scrip_on() {
+    let mut w = World::new();
+    w.pay(w.f.a, 1_000, 1).expect("paid at A");
+    // A stale wallet copy still believing A holds the scrip...
+    let mut stale = w.wallet.clone();
+    w.pay(w.f.b, 1_000, 2).expect("floats to B");
+    let offer =
+        w.f.offer(w.f.a, 1_000, 3)
+            .verify(&w.f.vendor_a.public())
+            .expect("offer");
+    let order = stale.pay(NOW, &offer).expect("signed");
+    let a = w.a.as_mut().expect("A's custody");
+    let refused = a.accept(NOW, order, offer.signed(), w.f.terms(1_000), &w.f.vendor_a);
+    assert_eq!(refused.map(|_| ()), Err(Rejection::Frozen.into()));
+}
+
+#[test]
+fn under_handed_balance_is_caught_by_the_wallet_and_refunded_by_the_arbiter() {
+    let mut w = World::new();
+    w.pay(w.f.a, 1_000, 1).expect("paid at A");
+    // A cheats at hand-over: it signs a certificate 300 short of the balance its receipt said.
+    let offer =
+        w.f.offer(w.f.b, 2_000, 2)
+            .verify(&w.f.vendor_b.public())
+            .expect("offer");
+    let order = w.wallet.pay(NOW, &offer).expect("order");
+    let a = w.a.as_ref().expect("A");
+    let honest = a
+        .clone()
+        .hand_on(NOW, order.clone(), &w.f.vendor_a, 0)
+        .expect("cert");
+    let mut t = honest.unverified().clone();
+    t.balance = Micros(t.balance.0 - 300);
+    let short = Signed::sign(t, &w.f.vendor_a);
+    // B sees the mismatch: the customer signed a balance after of 997,000 on 999,000 - 2,000.
+    let cert = short
+        .clone()
+        .verify(&w.f.vendor_a.public())
+        .expect("A signed");
+    let chain = a.chain().to_vec();
+    let mut b = Custody::received(
+        Holder::Vendor(w.f.b),
+        &w.f.scrip,
+        chain,
+        &cert,
+        &order.digest(),
+    )
+    .expect("B receives");
+    let refused = b.accept(NOW, order, offer.signed(), w.f.terms(2_000), &w.f.vendor_b);
+    assert_eq!(
+        refused.map(|_| ()),
+        Err(Rejection::BalanceMismatch {
+            balance_micros: 998_700
+        }
+        .into())
+    );
+    // The wallet moves on with the handed-over balance and gets the dispute evidence.
+    let kind = w
+        .wallet
+        .on_transfer_balance(&cert)
+        .expect("a dispute against A");
+    let dispute = w.wallet.dispute(NOW, Nonce([5; 16]), w.f.a, kind);
+    let ruling = arbiter::rule(
+        NOW,
+        w.f.scrip.body(),
+        &wire(&dispute),
+        &w.f.vendor_a.public(),
+        &VendorAnswer::default(),
+        &w.f.arbiter,
+    )
+    .expect("ruled");
+    let r = ruling
+        .verify(&w.f.arbiter.public())
+        .expect("arbiter signed");
+    assert_eq!(r.body().verdict, Verdict::Refund);
+    assert_eq!(r.body().refund, Micros(300));
+    // A vendor that shows more orders it was paid by does not escape: it has none.
+}
+
+#[test]
+fn non_delivery_is_refunded_unless_the_goods_match_the_offer() {
+    let w = World::new();
+    let goods = b"the article";
+    let offer = Signed::sign(
+        Offer {
+            vendor: w.f.a,
+            item: "/article/42".into(),
+            price: common::usd_amount(700),
+            nonce: Nonce([8; 16]),
+            valid_until: EXPIRES_AT,
+            goods_digest: Some(Digest::of_goods(goods)),
+        },
+        &w.f.vendor_a,
+    );
+    let mut wallet = w.wallet.clone();
+    let order = wallet
+        .pay(
+            NOW,
+            &offer.clone().verify(&w.f.vendor_a.public()).expect("offer"),
+        )
+        .expect("order");
+    let kind = wallet.non_delivery().expect("pending");
+    let dispute = wallet.dispute(NOW, Nonce([9; 16]), w.f.a, kind);
+    let rule = |answer: VendorAnswer<'_>| -> Verified<Ruling> {
+        arbiter::rule(
+            NOW,
+            w.f.scrip.body(),
+            &dispute,
+            &w.f.vendor_a.public(),
+            &answer,
+            &w.f.arbiter,
+        )
+        .expect("ruled")
+        .verify(&w.f.arbiter.public())
+        .expect("signed")
+    };
+    let nothing = rule(VendorAnswer::default());
+    assert_eq!(
+        (nothing.body().verdict, nothing.body().refund),
+        (Verdict::Refund, Micros(700))
+    );
+    let wrong = rule(VendorAnswer {
+        goods: Some(b"something else"),
+        orders: vec![],
+    });
+    assert_eq!(wrong.body().verdict, Verdict::Refund);
+    let right = rule(VendorAnswer {
+        goods: Some(goods),
+        orders: vec![],
+    });
+    assert_eq!(
+        (right.body().verdict, right.body().refund),
+        (Verdict::Delivered, Micros::ZERO)
+    );
+    // The refund moves money from the vendor to the customer's account.
+    let postings = arbiter::ruling_postings(
+        nothing.body(),
+        AccountId(w.f.a.0),
+        w.f.account,
+        (Micros(10_000), Micros(0)),
+    );
+    assert_eq!(postings.len(), 1);
+    assert_eq!(postings[0].credit, LedgerAccount::Account(w.f.account));
+    let _ = order;
+}
+
+#[test]
+fn a_forged_dispute_is_refused() {
+    let w = World::new();
+    let mut wallet = w.wallet.clone();
+    let offer = w.f.offer(w.f.a, 700, 8);
+    wallet
+        .pay(
+            NOW,
+            &offer.clone().verify(&w.f.vendor_a.public()).expect("offer"),
+        )
+        .expect("order");
+    let kind = wallet.non_delivery().expect("pending");
+    // Signed by someone else than the scrip's owner.
+    let forged = Signed::sign(
+        Dispute {
+            scrip: w.f.scrip.body().id,
+            vendor: w.f.a,
+            nonce: Nonce([1; 16]),
+            at: NOW,
+            kind,
+        },
+        &w.f.vendor_b,
+    );
+    let r = arbiter::rule(
+        NOW,
+        w.f.scrip.body(),
+        &forged,
+        &w.f.vendor_a.public(),
+        &VendorAnswer::default(),
+        &w.f.arbiter,
+    );
+    assert_eq!(r.map(|_| ()), Err(Error::BadSignature));
+}
+
+#[test]
+fn redemption_returns_what_is_left_once() {
+    let mut w = World::new();
+    w.pay(w.f.a, 1_000, 1).expect("paid");
+    let order = w.wallet.redeem(&w.f.account);
+    // The bank no longer holds it: it asks the holder named in the order.
+    assert_eq!(w.book.redeem(NOW, order.clone(), w.f.account), Ok(None));
+    let a = w.a.as_mut().expect("A");
+    let cert = a
+        .hand_on(NOW, order, &w.f.vendor_a, 0)
+        .expect("A hands it back");
+    let chain = a.chain().to_vec();
+    let closing = w
+        .book
+        .returned(&chain, &cert, Some(w.f.account), &Keys(&w.f))
+        .expect("closed");
+    assert_eq!(closing.refund, Micros(999_000));
+    assert_eq!(
+        closing.postings[0].credit,
+        LedgerAccount::Account(w.f.account)
+    );
+    // Again: nothing more.
+    let again = w
+        .book
+        .returned(&chain, &cert, Some(w.f.account), &Keys(&w.f))
+        .expect("idempotent");
+    assert_eq!(again.refund, Micros::ZERO);
+    // A's captures still count up to what it handed back.
+    let claim = w.a.as_ref().and_then(Custody::claim).expect("claim");
+    assert_eq!(
+        w.book
+            .capture(w.f.a, &claim, &Keys(&w.f))
+            .expect("captured")
+            .amount,
+        Micros(1_000)
+    );
+    assert_eq!(w.book.outstanding(), Micros::ZERO);
+}
+
+#[test]
+fn an_unreachable_holder_forfeits_after_the_deadline() {
+    let mut w = World::new();
+    w.pay(w.f.a, 1_000, 1).expect("paid");
+    let deadline = TimestampMs(NOW.0 + 1_000);
+    let _recall = w
+        .book
+        .recall(deadline, &w.f.bank, BANK_KEY_ID)
+        .expect("recall");
+    assert!(w.book.forfeit(NOW).is_err(), "not before the deadline");
+    // A never answers. After the deadline the bank refunds what A's certificate proves.
+    let closing = w.book.forfeit(deadline).expect("forfeit");
+    assert_eq!(closing.refund, Micros(1_000_000));
+    // A's later capture is refused: the customer already got that money back.
+    let claim = w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let late = w.book.capture(w.f.a, &claim, &Keys(&w.f));
+    assert_eq!(late.map(|c| c.amount), Err(Rejection::Recalled.into()));
+    assert_eq!(w.book.outstanding(), Micros::ZERO);
+}
+
+#[test]
+fn expired_scrip_is_refused_at_the_vendor_and_refunded_by_the_sweep() {
+    let mut w = World::new();
+    let offer =
+        w.f.offer(w.f.a, 1_000, 1)
+            .verify(&w.f.vendor_a.public())
+            .expect("offer");
+    assert_eq!(
+        w.wallet.pay(EXPIRES_AT, &offer).map(|_| ()),
+        Err(Rejection::Expired.into())
+    );
+    assert!(w.book.needs_sweep(EXPIRES_AT));
+    let closing = w.book.expire_held().expect("the bank still holds it");
+    assert_eq!(closing.refund, Micros(1_000_000));
+    assert!(!w.book.needs_sweep(EXPIRES_AT));
+}
+
+#[test]
+fn a_vendor_over_claim_is_found_by_the_audit_and_penalised() {
+    let mut w = World::new();
+    w.pay(w.f.a, 1_000, 1).expect("paid");
+    w.pay(w.f.a, 2_000, 2).expect("paid");
+    let a = w.a.as_ref().expect("A");
+    let mut claim = a.claim().expect("claim");
+    claim.balance_to = Micros(claim.balance_to.0 - 5_000); // claims 5,000 more than it was paid
+    let captured = w
+        .book
+        .capture(w.f.a, &claim, &Keys(&w.f))
+        .expect("captured");
+    assert_eq!(captured.amount, Micros(8_000));
+    let policy = netcents_core::bank::Policy::AUDIT_ALL;
+    // The vendor keeps its orders; the audit asks for them.
+    let outcome = w.book.audit(
+        w.f.a,
+        AccountId(w.f.a.0),
+        captured.from,
+        &claim,
+        stored_orders(&w),
+        policy.audit_ppm(captured.amount),
+        &policy,
+        (Micros(8_000), Micros(100_000)),
+    );
+    assert_eq!(outcome.proven, Micros(3_000));
+    assert_eq!(outcome.overclaim, Micros(5_000));
+    assert_eq!(outcome.penalty, Micros(10_000)); // k = 2 at p = 1
+    assert_eq!(w.book.captured_total(), Micros(3_000));
+}
+
+/// The orders vendor A accepted, rebuilt as the wallet signed them.
+fn stored_orders(w: &World) -> Vec<Signed<PaymentOrder>> {
+    let f = &w.f;
+    let o1 = f.offer(f.a, 1_000, 1);
+    let o2 = f.offer(f.a, 2_000, 2);
+    vec![
+        f.order(f.a, &o1, 1_000, 1, Holder::Bank, 999_000),
+        f.order(f.a, &o2, 2_000, 2, Holder::Vendor(f.a), 997_000),
+    ]
+}
+
+#[test]
+fn a_receipt_that_contradicts_the_order_is_evidence() {
+    let mut w = World::new();
+    let offer =
+        w.f.offer(w.f.a, 1_000, 1)
+            .verify(&w.f.vendor_a.public())
+            .expect("offer");
+    let order = w.wallet.pay(NOW, &offer).expect("order");
+    // A receipt claiming a lower balance than the customer signed.
+    let bad = Signed::sign(
+        Receipt {
+            vendor: w.f.a,
+            scrip: w.f.scrip.body().id,
+            order: order.digest(),
+            seq: 1,
+            balance_after: Micros(990_000),
+            goods_digest: None,
+        },
+        &w.f.vendor_a,
+    )
+    .verify(&w.f.vendor_a.public())
+    .expect("signed");
+    let ReceiptCheck::Contradicts(kind) = w.wallet.on_receipt(&bad).expect("checked") else {
+        panic!("the mismatch must be reported");
+    };
+    assert!(matches!(
+        *kind,
+        DisputeKind::Balance {
+            statement: Statement::Receipt(_),
+            ..
+        }
+    ));
+    let dispute = w.wallet.dispute(NOW, Nonce([3; 16]), w.f.a, *kind);
+    let ruling = arbiter::rule(
+        NOW,
+        w.f.scrip.body(),
+        &dispute,
+        &w.f.vendor_a.public(),
+        &VendorAnswer::default(),
+        &w.f.arbiter,
+    )
+    .expect("ruled");
+    assert_eq!(ruling.unverified().refund, Micros(9_000));
+}
