@@ -1,0 +1,210 @@
+//! The vendor's configuration: `[vars]` of `wrangler.toml` and the Worker secrets.
+//!
+//! | name | kind | meaning |
+//! |---|---|---|
+//! | `BANK_URL` | var | the bank's base URL, e.g. `http://127.0.0.1:8080` |
+//! | `PRICES` | var | JSON list `[{"path": "/paid/*", "price_micros": 1000}]`; first match wins; a trailing `*` matches any rest of the path |
+//! | `CURRENCY` | var | the currency of the prices (default `USD`) |
+//! | `ACCESS_TTL_SECONDS` | var | how long a paid item stays readable by its payer (default 600; 0 disables access tokens) |
+//! | `OFFER_TTL_SECONDS` | var | how long an offer can be paid (default 300) |
+//! | `ORIGIN_URL` | var | where content comes from (`ORIGIN_URL` + path); empty: the Worker's static assets (`ASSETS` binding) |
+//! | `VENDOR_ID` | var | optional: checked against the certificate, to catch a secret put in the wrong Worker |
+//! | `VENDOR_KEY` | secret | the vendor's Ed25519 seed, 64 hex digits |
+//! | `VENDOR_CERT` | secret | the bank-signed vendor certificate, base64url |
+
+use netcents_core::objects::VendorCert;
+use netcents_core::{Amount, Currency, Micros, SecretKey, Signed, VendorId};
+use serde::Deserialize;
+use worker::Env;
+
+use crate::fail::{Failure, signed};
+use crate::token::TokenKey;
+
+/// One line of the price list.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceRule {
+    /// The path, or a prefix ending in `*`.
+    pub path: String,
+    /// The price in micro-units.
+    pub price_micros: u64,
+}
+
+/// The price list.
+#[derive(Clone, Debug)]
+pub struct Prices {
+    rules: Vec<PriceRule>,
+    currency: Currency,
+}
+
+impl Prices {
+    /// Parses the `PRICES` JSON.
+    ///
+    /// # Errors
+    /// A description of what is wrong.
+    pub fn parse(json: &str, currency: &str) -> Result<Self, String> {
+        let rules: Vec<PriceRule> =
+            serde_json::from_str(json).map_err(|e| format!("PRICES is not a price list: {e}"))?;
+        for r in &rules {
+            if !r.path.starts_with('/') {
+                return Err(format!("PRICES: path {:?} must start with /", r.path));
+            }
+            if r.price_micros > Micros::MAX.0 {
+                return Err(format!("PRICES: price of {:?} is too large", r.path));
+            }
+        }
+        let currency = Currency::new(currency)
+            .map_err(|_| format!("CURRENCY {currency:?}: three capital letters"))?;
+        Ok(Self { rules, currency })
+    }
+
+    /// The price of `path`, if it is sold.
+    pub fn price_of(&self, path: &str) -> Option<Amount> {
+        self.rules
+            .iter()
+            .find(|r| match r.path.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == r.path,
+            })
+            .map(|r| Amount {
+                currency: self.currency,
+                micros: Micros(r.price_micros),
+            })
+    }
+
+    /// The currency.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// The rules, for the vendor's info endpoint.
+    pub fn rules(&self) -> &[PriceRule] {
+        &self.rules
+    }
+}
+
+/// Everything the Worker and its Durable Objects read from the environment.
+#[derive(Clone)]
+pub struct Config {
+    /// The vendor's signing key.
+    pub key: SecretKey,
+    /// The key of access tokens.
+    pub token_key: TokenKey,
+    /// The vendor certificate (decoded; verified against the bank's key when first used).
+    pub cert: Signed<VendorCert>,
+    /// This vendor.
+    pub vendor: VendorId,
+    /// The bank's base URL, without a trailing slash.
+    pub bank_url: String,
+    /// The price list.
+    pub prices: Prices,
+    /// Access token lifetime (0: no tokens).
+    pub access_ttl_ms: u64,
+    /// Offer lifetime.
+    pub offer_ttl_ms: u64,
+    /// Origin of the content; `None`: static assets.
+    pub origin_url: Option<String>,
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn number(env: &Env, name: &str, default: u64) -> Result<u64, String> {
+    var(env, name).map_or(Ok(default), |v| {
+        v.parse()
+            .map_err(|_| format!("{name} must be a whole number"))
+    })
+}
+
+impl Config {
+    /// Reads the configuration.
+    ///
+    /// # Errors
+    /// What is missing or malformed, as a `config` failure (500): the operator's mistake.
+    pub fn from_env(env: &Env) -> Result<Self, Failure> {
+        Self::read(env).map_err(|e| Failure::new(500, "config", e))
+    }
+
+    fn read(env: &Env) -> Result<Self, String> {
+        let seed_hex = secret(env, "VENDOR_KEY")
+            .ok_or("the secret VENDOR_KEY is missing (see edge-vendor/README.md, onboarding)")?;
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(seed_hex.trim(), &mut seed)
+            .map_err(|_| "VENDOR_KEY must be 64 hex digits")?;
+        let key = SecretKey::from_seed(&seed);
+        let token_key = TokenKey::derive(&seed);
+        let cert_text = secret(env, "VENDOR_CERT").ok_or("the secret VENDOR_CERT is missing")?;
+        let cert: Signed<VendorCert> =
+            signed("VENDOR_CERT", &cert_text).map_err(|e| format!("VENDOR_CERT: {}", e.hint))?;
+        if cert.unverified().key != key.public() {
+            return Err("VENDOR_CERT certifies another key than VENDOR_KEY".into());
+        }
+        let vendor = cert.unverified().vendor;
+        if let Some(id) = var(env, "VENDOR_ID")
+            && id != vendor.to_string()
+        {
+            return Err(format!(
+                "VENDOR_ID {id} differs from the certificate's vendor {vendor}"
+            ));
+        }
+        let bank_url = var(env, "BANK_URL")
+            .ok_or("BANK_URL is missing")?
+            .trim_end_matches('/')
+            .to_owned();
+        let prices = Prices::parse(
+            &var(env, "PRICES").unwrap_or_else(|| "[]".into()),
+            &var(env, "CURRENCY").unwrap_or_else(|| "USD".into()),
+        )?;
+        Ok(Self {
+            key,
+            token_key,
+            cert,
+            vendor,
+            bank_url,
+            prices,
+            access_ttl_ms: number(env, "ACCESS_TTL_SECONDS", 600)?.saturating_mul(1000),
+            offer_ttl_ms: number(env, "OFFER_TTL_SECONDS", 300)?.saturating_mul(1000),
+            origin_url: var(env, "ORIGIN_URL").map(|u| u.trim_end_matches('/').to_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_matching_rule_prices_the_path() {
+        let p = Prices::parse(
+            r#"[{"path":"/paid/cheap","price_micros":1},{"path":"/paid/*","price_micros":1000}]"#,
+            "USD",
+        )
+        .unwrap();
+        assert_eq!(p.price_of("/paid/cheap").unwrap().micros, Micros(1));
+        assert_eq!(p.price_of("/paid/x/y").unwrap().micros, Micros(1000));
+        assert!(p.price_of("/free").is_none());
+        assert!(p.price_of("/paid").is_none());
+    }
+
+    #[test]
+    fn bad_price_lists_are_refused() {
+        assert!(Prices::parse("{}", "USD").is_err());
+        assert!(Prices::parse(r#"[{"path":"x","price_micros":1}]"#, "USD").is_err());
+        assert!(Prices::parse("[]", "usd").is_err());
+    }
+}

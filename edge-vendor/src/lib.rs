@@ -1,0 +1,377 @@
+//! The NetCents edge vendor: a Cloudflare Worker that sells HTTP resources for NetCents
+//! payments (`docs/PROTOCOL.md` §5.3–§5.6, §5.9). `edge-vendor/README.md` documents the HTTP
+//! shape, the configuration and how to run and deploy it.
+//!
+//! What it does: answers a request for a priced path with `402 Payment Required` and a signed
+//! offer; checks the payment order of the retried request in the scrip's Durable Object
+//! ([`scrip::ScripCustody`]) with `netcents_core::custody::Custody`, asking the scrip's holder
+//! for it first when another party holds it; returns the content with a signed receipt and an
+//! access token; hands scrip on to other vendors; captures its takings from the bank in
+//! batches and answers audits, recalls and the arbiter ([`settle`]).
+//!
+//! What it does not do: any protocol rule itself. Every check and every signed object comes
+//! from `netcents-core`; this crate translates between HTTP, Durable Object storage and `core`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use netcents_core::objects::{Offer, PaymentOrder};
+use netcents_core::{Digest, Nonce, Signed, TimestampMs};
+use serde_json::{Value, json};
+use worker::{
+    Context, Env, Headers, Method, Request, Response, ScheduleContext, ScheduledEvent, event,
+};
+
+pub mod book;
+pub mod config;
+pub mod fail;
+pub mod net;
+pub mod scrip;
+pub mod settle;
+pub mod token;
+
+use config::Config;
+use fail::{Failure, b64, signed, unb64};
+
+/// The header that carries a payment on a GET: base64url of the JSON `{order, offer, scrip,
+/// holder_cert}`.
+pub const PAYMENT_HEADER: &str = "X-NetCents-Payment";
+/// The header of the receipt in a paid answer.
+pub const RECEIPT_HEADER: &str = "X-NetCents-Receipt";
+/// The header of the access token, in a paid answer and in a request that presents it.
+pub const ACCESS_HEADER: &str = "X-NetCents-Access";
+/// The cookie of the access token.
+pub const ACCESS_COOKIE: &str = "netcents_access";
+
+thread_local! {
+    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+}
+
+/// The configuration, read once per isolate.
+///
+/// # Errors
+/// `config` (500) if it is missing or malformed.
+pub fn config_of(env: &Env) -> Result<Rc<Config>, Failure> {
+    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
+        return Ok(c);
+    }
+    let c = Rc::new(Config::from_env(env)?);
+    CONFIG.with(|slot| *slot.borrow_mut() = Some(c.clone()));
+    Ok(c)
+}
+
+/// Records in the vendor's book that this vendor holds (or held) `scrip`, so capture finds it.
+/// Idempotent; done before the scrip is asked for.
+///
+/// # Errors
+/// The book's failure.
+pub async fn register_scrip(env: &Env, scrip: &str) -> Result<(), Failure> {
+    net::call_ok(env, "BOOK", "book", "add", &json!({ "scrip": scrip }))
+        .await
+        .map(drop)
+}
+
+fn cors(h: &Headers) -> worker::Result<()> {
+    h.set("access-control-allow-origin", "*")?;
+    h.set(
+        "access-control-expose-headers",
+        "X-NetCents-Receipt, X-NetCents-Access, X-NetCents-Replay, WWW-Authenticate",
+    )
+}
+
+fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
+    let r = Response::from_json(body)?.with_status(status);
+    cors(r.headers())?;
+    Ok(r)
+}
+
+fn failure_response(f: &Failure) -> worker::Result<Response> {
+    json_response(f.status, &f.body())
+}
+
+/// The content of `path`: from `ORIGIN_URL`, or from the Worker's static assets. Returns the
+/// bytes, the content type and the status.
+///
+/// # Errors
+/// `unreachable` if the origin does not answer; `config` without a content source.
+pub async fn content(
+    env: &Env,
+    cfg: &Config,
+    path: &str,
+) -> Result<(Vec<u8>, String, u16), Failure> {
+    let mut res = match &cfg.origin_url {
+        Some(origin) => {
+            let url = format!("{origin}{path}");
+            let req = Request::new(&url, Method::Get)?;
+            worker::Fetch::Request(req).send().await.map_err(|e| {
+                Failure::new(502, "unreachable", format!("the origin at {url}: {e}"))
+            })?
+        }
+        None => {
+            env.assets("ASSETS")
+                .map_err(|_| {
+                    Failure::new(
+                        500,
+                        "config",
+                        "set ORIGIN_URL or an [assets] binding named ASSETS",
+                    )
+                })?
+                .fetch(format!("https://assets.invalid{path}"), None)
+                .await?
+        }
+    };
+    let status = res.status_code();
+    let kind = res
+        .headers()
+        .get("content-type")?
+        .unwrap_or_else(|| "application/octet-stream".into());
+    Ok((res.bytes().await?, kind, status))
+}
+
+async fn serve_content(
+    env: &Env,
+    cfg: &Config,
+    path: &str,
+    headers: Headers,
+) -> Result<Response, Failure> {
+    let (bytes, kind, status) = content(env, cfg, path).await?;
+    headers.set("content-type", &kind)?;
+    cors(&headers)?;
+    Ok(Response::from_bytes(bytes)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// The token the request presents, from the header or a cookie.
+fn presented_tokens(req: &Request) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(Some(t)) = req.headers().get(ACCESS_HEADER) {
+        out.push(t);
+    }
+    if let Ok(Some(cookies)) = req.headers().get("cookie") {
+        for c in cookies.split(';') {
+            if let Some(v) = c
+                .trim()
+                .strip_prefix(ACCESS_COOKIE)
+                .and_then(|r| r.strip_prefix('='))
+            {
+                out.push(v.to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn offer_response(
+    cfg: &Config,
+    path: &str,
+    price: netcents_core::Amount,
+    now: TimestampMs,
+) -> Result<Response, Failure> {
+    let mut nonce = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let offer = Signed::sign(
+        Offer {
+            vendor: cfg.vendor,
+            item: path.to_owned(),
+            price,
+            nonce: Nonce(nonce),
+            valid_until: TimestampMs(now.0.saturating_add(cfg.offer_ttl_ms)),
+            goods_digest: None,
+        },
+        &cfg.key,
+    );
+    let offer_text = b64(offer.as_bytes());
+    let body = json!({
+        "code": "payment_required",
+        "hint": "pay the offer: retry with the payment order (see WWW-Authenticate)",
+        "offer": offer_text,
+        "vendor_cert": b64(cfg.cert.as_bytes()),
+        "price_micros": price.micros.0,
+        "currency": price.currency.as_str(),
+        "vendor": cfg.vendor.to_string(),
+        "item": path,
+        "valid_until_ms": offer.unverified().valid_until.0,
+    });
+    let r = json_response(402, &body)?;
+    r.headers().set(
+        "www-authenticate",
+        &format!("NetCents offer=\"{offer_text}\", header=\"{PAYMENT_HEADER}\""),
+    )?;
+    Ok(r)
+}
+
+async fn sell(
+    mut req: Request,
+    env: &Env,
+    cfg: &Config,
+    path: &str,
+    price: netcents_core::Amount,
+) -> Result<Response, Failure> {
+    let now = net::now();
+    if cfg.access_ttl_ms > 0
+        && presented_tokens(&req)
+            .iter()
+            .any(|t| cfg.token_key.check(t, path, now.0))
+    {
+        return serve_content(env, cfg, path, Headers::new()).await;
+    }
+    let bundle: Value = if req.method() == Method::Post {
+        let text = req.text().await?;
+        serde_json::from_str(&text).map_err(|e| {
+            Failure::bad_json(format!(
+                "the body must be JSON {{order, offer, scrip}}: {e}"
+            ))
+        })?
+    } else if let Some(h) = req.headers().get(PAYMENT_HEADER)? {
+        let raw = unb64(PAYMENT_HEADER, &h)?;
+        serde_json::from_slice(&raw).map_err(|e| {
+            Failure::bad_json(format!(
+                "{PAYMENT_HEADER} must be base64url of JSON {{order, offer, scrip}}: {e}"
+            ))
+        })?
+    } else {
+        return offer_response(cfg, path, price, now);
+    };
+    let text = |k: &str| bundle[k].as_str().map(str::to_owned);
+    let order_text =
+        text("order").ok_or_else(|| Failure::bad_json("field `order` (base64url) is missing"))?;
+    let order: Signed<PaymentOrder> = signed("order", &order_text)?;
+    if text("offer").is_none() {
+        return Err(Failure::bad_json("field `offer` (base64url) is missing"));
+    }
+    let scrip_id = order.unverified().scrip.to_string();
+    let (status, v) = net::call(
+        env,
+        "SCRIP",
+        &scrip_id,
+        "pay",
+        &json!({
+            "order": order_text, "offer": text("offer"), "scrip": text("scrip"),
+            "holder_cert": text("holder_cert"), "item": path,
+        }),
+    )
+    .await?;
+    if status != 200 {
+        return Err(Failure::from_body(status, &v));
+    }
+    let receipt = v["receipt"].as_str().unwrap_or_default();
+    let headers = Headers::new();
+    headers.set(RECEIPT_HEADER, receipt)?;
+    if v["replay"] == true {
+        headers.set("X-NetCents-Replay", "1")?;
+    }
+    if cfg.access_ttl_ms > 0 {
+        let receipt_digest = Digest::of(b"object", &[&unb64("receipt", receipt)?]);
+        let expires = now.0.saturating_add(cfg.access_ttl_ms);
+        let token = cfg.token_key.issue(path, expires, &receipt_digest);
+        headers.set(ACCESS_HEADER, &token)?;
+        if !path.contains(';') {
+            headers.set(
+                "set-cookie",
+                &format!(
+                    "{ACCESS_COOKIE}={token}; Path={path}; Max-Age={}; HttpOnly; SameSite=Lax",
+                    cfg.access_ttl_ms / 1000
+                ),
+            )?;
+        }
+    }
+    serve_content(env, cfg, path, headers).await
+}
+
+async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
+    let path = req.path();
+    let method = req.method();
+    if method == Method::Options {
+        let r = Response::empty()?.with_status(204);
+        cors(r.headers())?;
+        r.headers()
+            .set("access-control-allow-methods", "GET, POST, OPTIONS")?;
+        r.headers().set(
+            "access-control-allow-headers",
+            "content-type, x-netcents-payment, x-netcents-access",
+        )?;
+        return Ok(r);
+    }
+    let cfg = config_of(env)?;
+    if let Some(op) = path.strip_prefix("/netcents/v1/") {
+        let body = |v: &Value| -> Result<Response, Failure> { Ok(json_response(200, v)?) };
+        return match (method.clone(), op) {
+            (Method::Get, "vendor") => body(&json!({
+                "vendor": cfg.vendor.to_string(),
+                "vendor_cert": b64(cfg.cert.as_bytes()),
+                "currency": cfg.prices.currency().as_str(),
+                "prices": cfg.prices.rules().iter().map(|r| json!({ "path": r.path, "price_micros": r.price_micros })).collect::<Vec<_>>(),
+            })),
+            (Method::Post, "transfer") => {
+                let b: Value = serde_json::from_str(&req.text().await?)
+                    .map_err(|e| Failure::bad_json(e.to_string()))?;
+                let order: Signed<PaymentOrder> =
+                    signed("order", b["order"].as_str().unwrap_or_default())?;
+                let mut v = net::call_ok(
+                    env,
+                    "SCRIP",
+                    &order.unverified().scrip.to_string(),
+                    "transfer",
+                    &b,
+                )
+                .await?;
+                v["vendor_cert"] = json!(b64(cfg.cert.as_bytes()));
+                body(&v)
+            }
+            (Method::Post, "recall") => {
+                let b: Value = serde_json::from_str(&req.text().await?)
+                    .map_err(|e| Failure::bad_json(e.to_string()))?;
+                let recall: Signed<netcents_core::objects::Recall> =
+                    signed("recall", b["recall"].as_str().unwrap_or_default())?;
+                body(
+                    &net::call_ok(
+                        env,
+                        "SCRIP",
+                        &recall.unverified().scrip.to_string(),
+                        "recall",
+                        &b,
+                    )
+                    .await?,
+                )
+            }
+            (Method::Post, "capture") => body(&settle::capture(env, &cfg).await?),
+            _ => Err(Failure::new(
+                404,
+                "unknown_route",
+                format!("no {method:?} /netcents/v1/{op}"),
+            )),
+        };
+    }
+    match cfg.prices.price_of(&path) {
+        Some(price) => sell(req, env, &cfg, &path, price).await,
+        None if method == Method::Get => serve_content(env, &cfg, &path, Headers::new()).await,
+        None => Err(Failure::new(
+            404,
+            "unknown_route",
+            format!("{path} is not sold and only GET serves free content"),
+        )),
+    }
+}
+
+/// The Worker's fetch handler.
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    match route(req, &env).await {
+        Ok(r) => Ok(r),
+        Err(f) => failure_response(&f),
+    }
+}
+
+/// The Cron Trigger: capture, then answer audits, recalls and disputes.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let result = match config_of(&env) {
+        Ok(cfg) => settle::capture(&env, &cfg).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(v) => worker::console_log!("capture: {v}"),
+        Err(f) => worker::console_error!("capture failed: {} {}", f.code, f.hint),
+    }
+}
