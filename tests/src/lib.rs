@@ -1,0 +1,833 @@
+//! End-to-end harness for the edge vendor: the real bank binary and edge vendors running in
+//! workerd under `wrangler dev`, driven over loopback HTTP by a wallet made of
+//! `netcents_core::wallet::WalletScrip`.
+//!
+//! Every tool the tests need is looked up first, and a missing one fails the test with a
+//! message that says how to get it: nothing is skipped silently.
+#![allow(
+    clippy::missing_panics_doc,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test harness: a failed unwrap is a failed test"
+)]
+
+pub mod onboard;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use netcents_core::objects::{
+    AccountRequest, Action, Offer, PaymentOrder, Receipt, Scrip, VendorCert,
+};
+use netcents_core::wallet::{ReceiptCheck, WalletScrip};
+use netcents_core::{
+    AccountId, Amount, Currency, Digest, Nonce, PublicKey, SecretKey, Signed, TimestampMs, Verified,
+};
+use rand_core::{OsRng, RngCore as _};
+use serde_json::{Value, json};
+
+/// The operator token the test bank is started with.
+pub const TOKEN: &str = "edge-test-operator-token";
+
+/// base64url without padding.
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url.
+pub fn unb64(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .expect("base64url")
+}
+
+/// Decodes a signed object from base64url.
+pub fn decode<T: netcents_core::signed::Body>(text: &str) -> Signed<T> {
+    Signed::decode(&unb64(text)).expect("a canonical signed object")
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// A fresh random nonce.
+pub fn nonce() -> Nonce {
+    let mut n = [0u8; 16];
+    OsRng.fill_bytes(&mut n);
+    Nonce(n)
+}
+
+/// The repository root (the workspace containing this crate).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+/// The bank binary: `NETCENTS_BANK_BIN`, or `target/{debug,release}/netcents-bank`.
+pub fn bank_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("NETCENTS_BANK_BIN") {
+        return PathBuf::from(p);
+    }
+    let candidates = [
+        target_dir().join("debug/netcents-bank"),
+        target_dir().join("release/netcents-bank"),
+    ];
+    candidates
+        .iter()
+        .filter(|p| p.exists())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "the bank binary is missing ({}): build it with `cargo build -p netcents-bank` \
+                 (scripts/edge.sh: edge_test does), or set NETCENTS_BANK_BIN",
+                candidates[0].display()
+            )
+        })
+}
+
+/// `js/node_modules/.bin/wrangler`.
+pub fn wrangler_bin() -> PathBuf {
+    let p = root().join("js/node_modules/.bin/wrangler");
+    assert!(
+        p.exists(),
+        "wrangler is missing ({}): run `(cd js && npm ci)` (scripts/edge.sh: edge_setup)",
+        p.display()
+    );
+    p
+}
+
+fn newest_source(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::UNIX_EPOCH;
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let t = if p.is_dir() {
+            newest_source(&p)
+        } else {
+            e.metadata().and_then(|m| m.modified()).unwrap_or(newest)
+        };
+        newest = newest.max(t);
+    }
+    newest
+}
+
+/// The built Worker, `edge-vendor/build/index.js`; fails if it is missing or older than the
+/// sources (a test of stale code proves nothing).
+pub fn worker_build() -> PathBuf {
+    let edge = root().join("edge-vendor");
+    let main = edge.join("build/index.js");
+    assert!(
+        main.exists(),
+        "the Worker is not built ({}): run edge_build from scripts/edge.sh \
+         (worker-build --release with WASM_BINDGEN_BIN, WASM_OPT_BIN and ESBUILD_BIN)",
+        main.display()
+    );
+    let built = std::fs::metadata(edge.join("build/index_bg.wasm"))
+        .and_then(|m| m.modified())
+        .unwrap();
+    let sources = newest_source(&edge.join("src")).max(newest_source(&root().join("core/src")));
+    assert!(
+        built >= sources,
+        "the Worker build is older than its sources: run edge_build from scripts/edge.sh again"
+    );
+    main
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh directory under the temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// Creates it.
+    pub fn new(tag: &str) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "netcents-e2e-{tag}-{}-{n}-{}",
+            std::process::id(),
+            now_ms()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process in its own process group, stopped with the whole group on drop: TERM,
+/// poll until gone, then KILL (wrangler spawns node, esbuild and workerd).
+pub struct Group {
+    child: Child,
+    name: String,
+    log: PathBuf,
+}
+
+impl Group {
+    /// Starts `cmd` in a new process group, its output in `log`.
+    pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Self {
+        use std::os::unix::process::CommandExt as _;
+        let out = std::fs::File::create(log).unwrap();
+        cmd.stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        Self {
+            child,
+            name: name.to_owned(),
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// The process group id.
+    pub fn pgid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap()
+    }
+
+    /// The last lines of its log, for failure messages.
+    pub fn tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Panics with the log if the process has exited.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited ({status}):\n{}", self.name, self.tail());
+        }
+    }
+
+    /// Process ids in the group (from /proc).
+    pub fn pids(&self) -> Vec<i32> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // Fields after the command name: state ppid pgrp ...
+            let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            if f.get(2).and_then(|p| p.parse::<i32>().ok()) == Some(self.pgid()) {
+                out.push(pid);
+            }
+        }
+        out
+    }
+
+    fn alive(&self) -> bool {
+        // SAFETY: kill with signal 0 only checks whether the group exists.
+        #[allow(unsafe_code, reason = "libc::kill on our own process group")]
+        let r = unsafe { libc::kill(-self.pgid(), 0) };
+        r == 0
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: signals our own process group, created at spawn.
+        #[allow(unsafe_code, reason = "libc::kill on our own process group")]
+        unsafe {
+            libc::kill(-self.pgid(), sig);
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.alive() && Instant::now() < deadline {
+            let _ = self.child.try_wait();
+            std::thread::sleep(Duration::from_millis(50));
+            if Instant::now() + Duration::from_millis(2500) > deadline {
+                self.signal(libc::SIGTERM);
+            }
+        }
+        if self.alive() {
+            self.signal(libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// An HTTP client for the tests.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap()
+}
+
+/// Sends JSON, returns status and JSON body.
+pub async fn send(
+    c: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<&Value>,
+    operator: bool,
+) -> (u16, Value) {
+    let mut req = c.request(method, url);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    if operator {
+        req = req.bearer_auth(TOKEN);
+    }
+    let res = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request to {url}: {e}"));
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The bank binary, on SQLite in a temp dir, every claim audited.
+pub struct Bank {
+    /// Its base URL.
+    pub url: String,
+    _group: Group,
+    _dir: TempDir,
+}
+
+impl Bank {
+    /// Starts it and waits for `/healthz`.
+    pub async fn start() -> Self {
+        let dir = TempDir::new("bank");
+        let port = free_port();
+        let mut cmd = Command::new(bank_bin());
+        cmd.current_dir(&dir.0)
+            .args([
+                "--database-url",
+                &format!("sqlite://{}/bank.db", dir.0.display()),
+                "--key-dir",
+                &dir.0.join("keys").display().to_string(),
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--operator-token",
+                TOKEN,
+                "--audit-floor-ppm",
+                "1000000",
+                "--sweep-secs",
+                "0",
+            ])
+            .env("RUST_LOG", "warn");
+        let mut group = Group::spawn("the bank", cmd, &dir.0.join("bank.log"));
+        let url = format!("http://127.0.0.1:{port}");
+        let c = http();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            group.assert_running();
+            if let Ok(r) = c.get(format!("{url}/healthz")).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the bank did not become ready:\n{}",
+                group.tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self {
+            url,
+            _group: group,
+            _dir: dir,
+        }
+    }
+
+    /// The bank's key with id 1.
+    pub async fn key(&self) -> PublicKey {
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::GET,
+            &format!("{}/v1/keys", self.url),
+            None,
+            false,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        let hex = v["bank"][0]["public_key"].as_str().unwrap();
+        PublicKey::from_bytes(&Digest::from_hex(hex).unwrap().0).unwrap()
+    }
+
+    /// An account's balance.
+    pub async fn balance(&self, account: &AccountId) -> u64 {
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::GET,
+            &format!("{}/v1/operator/accounts/{account}", self.url),
+            None,
+            true,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        v["balance_micros"].as_u64().unwrap()
+    }
+
+    /// The books check; panics unless balanced.
+    pub async fn check_balanced(&self) -> Value {
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::GET,
+            &format!("{}/v1/operator/check", self.url),
+            None,
+            true,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["balanced"], true, "the bank's books do not balance: {v}");
+        v
+    }
+}
+
+/// A customer: an account key and an account at the bank.
+pub struct Customer {
+    /// The account key.
+    pub key: SecretKey,
+    /// The account.
+    pub account: AccountId,
+}
+
+fn usd() -> Currency {
+    Currency::new("USD").unwrap()
+}
+
+/// Signs an account request.
+pub fn request(account: &AccountId, key: &SecretKey, action: Action) -> Signed<AccountRequest> {
+    Signed::sign(
+        AccountRequest {
+            account: *account,
+            request_id: nonce(),
+            at: TimestampMs(now_ms()),
+            action,
+        },
+        key,
+    )
+}
+
+impl Customer {
+    /// Opens a customer account and deposits `funds`.
+    pub async fn open(bank: &Bank, funds: u64) -> Self {
+        let key = SecretKey::generate(&mut OsRng);
+        let account = onboard::open_account(&http(), &bank.url, "customer", &key).await;
+        onboard::deposit(&http(), &bank.url, TOKEN, &account, funds).await;
+        Self { key, account }
+    }
+
+    /// Buys a scrip of `face` expiring in `life_ms`.
+    pub async fn scrip(&self, bank: &Bank, face: u64, life_ms: u64) -> Wallet {
+        let scrip_key = SecretKey::generate(&mut OsRng);
+        let req = request(
+            &self.account,
+            &self.key,
+            Action::Issue {
+                face: Amount {
+                    currency: usd(),
+                    micros: netcents_core::Micros(face),
+                },
+                key: scrip_key.public(),
+                expires_at: TimestampMs(now_ms() + life_ms),
+            },
+        );
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::POST,
+            &format!("{}/v1/issue", bank.url),
+            Some(&json!({ "request": b64(req.as_bytes()) })),
+            false,
+        )
+        .await;
+        assert_eq!(s, 200, "issuance: {v}");
+        let scrip: Signed<Scrip> = decode(v["scrip"].as_str().unwrap());
+        let scrip = scrip.verify(&bank.key().await).unwrap();
+        Wallet {
+            scrip: WalletScrip::new(&scrip, scrip_key.clone()).unwrap(),
+            key: scrip_key,
+            bank_key: bank.key().await,
+            holder_cert: None,
+        }
+    }
+}
+
+/// A 402 answer: the offer and the vendor's certificate.
+#[derive(Clone, Debug)]
+pub struct Offered {
+    /// The offer, checked with the vendor's certified key.
+    pub offer: Verified<Offer>,
+    /// The vendor's certificate, base64url, as sent.
+    pub vendor_cert: String,
+    /// The certificate, checked with the bank's key.
+    pub cert: Verified<VendorCert>,
+    /// The whole body.
+    pub body: Value,
+}
+
+/// The answer to a payment.
+#[derive(Debug)]
+pub struct Paid {
+    /// Status.
+    pub status: u16,
+    /// JSON body on error; the content as text on success.
+    pub body: Value,
+    /// The receipt, if paid.
+    pub receipt: Option<Signed<Receipt>>,
+    /// The access token, if paid.
+    pub token: Option<String>,
+    /// Whether the vendor says it replayed an earlier answer.
+    pub replay: bool,
+}
+
+/// A customer's scrip: the core's wallet state, plus the certificate of the vendor the wallet
+/// believes holds the scrip (sent with a first purchase elsewhere, so the new vendor can find
+/// the holder).
+#[derive(Clone, Debug)]
+pub struct Wallet {
+    /// The core's wallet.
+    pub scrip: WalletScrip,
+    /// The scrip key (tests sign malformed orders with it).
+    pub key: SecretKey,
+    /// The bank's key.
+    pub bank_key: PublicKey,
+    /// The holder's vendor certificate, base64url.
+    pub holder_cert: Option<String>,
+}
+
+/// Asks `url` (a priced path) for an offer.
+pub async fn offer(c: &reqwest::Client, url: &str, bank_key: &PublicKey) -> Offered {
+    let res = c.get(url).send().await.unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        402,
+        "a priced path without payment answers 402"
+    );
+    let www = res
+        .headers()
+        .get("www-authenticate")
+        .map(|h| h.to_str().unwrap().to_owned());
+    let body: Value = res.json().await.unwrap();
+    let www = www.expect("a 402 carries WWW-Authenticate");
+    assert!(
+        www.starts_with("NetCents ") && www.contains(body["offer"].as_str().unwrap()),
+        "WWW-Authenticate names the offer: {www}"
+    );
+    let cert: Signed<VendorCert> = decode(body["vendor_cert"].as_str().unwrap());
+    let cert = cert
+        .verify(bank_key)
+        .expect("the vendor certificate verifies with the bank's key");
+    let offer: Signed<Offer> = decode(body["offer"].as_str().unwrap());
+    let offer = offer
+        .verify(&cert.body().key)
+        .expect("the offer verifies with the vendor's key");
+    Offered {
+        offer,
+        vendor_cert: body["vendor_cert"].as_str().unwrap().to_owned(),
+        cert,
+        body,
+    }
+}
+
+/// How a payment travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// `GET` with the `X-NetCents-Payment` header.
+    Header,
+    /// `POST` with the JSON bundle.
+    Post,
+}
+
+/// Sends a payment bundle for `url`.
+pub async fn send_payment(c: &reqwest::Client, url: &str, bundle: &Value, via: Via) -> Paid {
+    let res = match via {
+        Via::Header => c
+            .get(url)
+            .header("X-NetCents-Payment", b64(bundle.to_string().as_bytes()))
+            .send()
+            .await
+            .unwrap(),
+        Via::Post => c.post(url).json(bundle).send().await.unwrap(),
+    };
+    let status = res.status().as_u16();
+    let header = |k: &str| res.headers().get(k).map(|h| h.to_str().unwrap().to_owned());
+    let receipt = header("x-netcents-receipt").map(|r| decode::<Receipt>(&r));
+    let token = header("x-netcents-access");
+    let replay = header("x-netcents-replay").is_some();
+    let text = res.text().await.unwrap();
+    let body = if status == 200 {
+        Value::String(text)
+    } else {
+        serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("an error answer is JSON: {status} {text}"))
+    };
+    Paid {
+        status,
+        body,
+        receipt,
+        token,
+        replay,
+    }
+}
+
+impl Wallet {
+    /// The bundle the wallet sends with `order` for `offered`.
+    pub fn bundle(&self, order: &Signed<PaymentOrder>, offered: &Offered) -> Value {
+        json!({
+            "order": b64(order.as_bytes()),
+            "offer": b64(offered.offer.as_bytes()),
+            "scrip": b64(self.scrip.signed_scrip().as_bytes()),
+            "holder_cert": self.holder_cert,
+        })
+    }
+
+    /// Buys `url` (offer, order, payment); on success checks the receipt against the mirror.
+    pub async fn buy(&mut self, c: &reqwest::Client, url: &str, via: Via) -> Paid {
+        let offered = offer(c, url, &self.bank_key).await;
+        let order = self
+            .scrip
+            .pay(TimestampMs(now_ms()), &offered.offer)
+            .expect("the wallet signs");
+        let paid = send_payment(c, url, &self.bundle(&order, &offered), via).await;
+        self.settle(&offered, &paid);
+        paid
+    }
+
+    /// Updates the wallet with the vendor's answer to the pending order.
+    pub fn settle(&mut self, offered: &Offered, paid: &Paid) {
+        if paid.status == 200 {
+            let receipt = paid
+                .receipt
+                .clone()
+                .expect("a paid answer carries X-NetCents-Receipt")
+                .verify(&offered.cert.body().key)
+                .expect("the receipt verifies with the vendor's key");
+            let check = self
+                .scrip
+                .on_receipt(&receipt)
+                .expect("the receipt answers the order");
+            assert_eq!(
+                check,
+                ReceiptCheck::Matches,
+                "the receipt matches the wallet's mirror"
+            );
+            self.holder_cert = Some(offered.vendor_cert.clone());
+        } else if self.scrip.pending().is_some() {
+            self.scrip.on_refused();
+        }
+    }
+}
+
+/// An edge vendor in workerd under `wrangler dev`.
+pub struct Vendor {
+    /// Its base URL.
+    pub url: String,
+    /// Its onboarding (keys, certificate, account).
+    pub creds: onboard::Credentials,
+    group: Group,
+    _dir: TempDir,
+}
+
+/// The price list of the test vendors.
+pub const PRICES: &str = r#"[{"path": "/paid/expensive.html", "price_micros": 1000000000}, {"path": "/paid/*", "price_micros": 1000}]"#;
+
+impl Vendor {
+    /// Registers a vendor with the bank and starts it in workerd, waiting until it answers.
+    pub async fn start(bank: &Bank, name: &str) -> Self {
+        let wrangler = wrangler_bin();
+        let main = worker_build();
+        let dir = TempDir::new(name);
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
+        std::fs::write(dir.0.join(".dev.vars"), creds.dev_vars()).unwrap();
+        let assets = root().join("edge-vendor/public");
+        let toml = format!(
+            r#"name = "netcents-{name}"
+main = "{main}"
+compatibility_date = "2026-04-01"
+[assets]
+directory = "{assets}"
+binding = "ASSETS"
+run_worker_first = true
+[vars]
+BANK_URL = "{bank}"
+CURRENCY = "USD"
+PRICES = '{PRICES}'
+ACCESS_TTL_SECONDS = "600"
+OFFER_TTL_SECONDS = "300"
+ORIGIN_URL = ""
+[[durable_objects.bindings]]
+name = "SCRIP"
+class_name = "ScripCustody"
+[[durable_objects.bindings]]
+name = "BOOK"
+class_name = "VendorBook"
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["ScripCustody", "VendorBook"]
+"#,
+            main = main.display(),
+            assets = assets.display(),
+            bank = bank.url,
+        );
+        std::fs::write(dir.0.join("wrangler.toml"), toml).unwrap();
+        let mut cmd = Command::new(&wrangler);
+        cmd.current_dir(&dir.0)
+            .args([
+                "dev",
+                "--local",
+                "-c",
+                "wrangler.toml",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--inspector-port",
+                &free_port().to_string(),
+                "--persist-to",
+                &dir.0.join("state").display().to_string(),
+                "--show-interactive-dev-session=false",
+                "--log-level",
+                "warn",
+            ])
+            .env("CI", "true")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("WRANGLER_HIDE_BANNER", "true")
+            .env("WRANGLER_LOG_PATH", dir.0.join("logs"))
+            .env("WRANGLER_REGISTRY_PATH", dir.0.join("registry"))
+            .env("XDG_CONFIG_HOME", dir.0.join("config"));
+        let mut group = Group::spawn(
+            &format!("wrangler dev ({name})"),
+            cmd,
+            &dir.0.join("wrangler.log"),
+        );
+        let c = http();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            group.assert_running();
+            if let Ok(r) = c.get(format!("{url}/netcents/v1/vendor")).send().await {
+                let status = r.status().as_u16();
+                let text = r.text().await.unwrap_or_default();
+                assert!(
+                    status == 200 || status >= 500 && Instant::now() < deadline,
+                    "vendor {name} is misconfigured: {status} {text}\n{}",
+                    group.tail()
+                );
+                if status == 200 {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "wrangler dev ({name}) did not become ready:\n{}",
+                group.tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.0.join("wrangler.log"))
+            .unwrap();
+        writeln!(log, "-- ready").unwrap();
+        Self {
+            url,
+            creds,
+            group,
+            _dir: dir,
+        }
+    }
+
+    /// The URL of `path` at this vendor.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Runs capture (and audits, recalls, disputes) now.
+    pub async fn capture(&self) -> Value {
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::POST,
+            &self.at("/netcents/v1/capture"),
+            Some(&json!({})),
+            false,
+        )
+        .await;
+        assert_eq!(
+            s,
+            200,
+            "capture at {}: {v}\n{}",
+            self.url,
+            self.group.tail()
+        );
+        v
+    }
+
+    /// The workerd processes' CPU time so far (user + system), in clock ticks.
+    pub fn cpu_ticks(&self) -> (u64, u64) {
+        let mut workerd = 0;
+        let mut all = 0;
+        for pid in self.group.pids() {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let (name, rest) = stat.split_once(')').map_or(("", ""), |(a, b)| (a, b));
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let t = f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            all += t;
+            if name.contains("workerd") {
+                workerd += t;
+            }
+        }
+        (workerd, all)
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.group.tail()
+    }
+}
