@@ -1,0 +1,528 @@
+//! The NetCents browser wallet: the customer's side of `docs/PROTOCOL.md` compiled to WASM.
+//!
+//! What it does: keeps the customer's account key and a fresh key per scrip, builds and signs
+//! issuance requests, payment orders, redemptions and disputes with `netcents-core`, checks
+//! every offer (vendor certificate, signature, the page's right to ask) and every receipt
+//! against its mirror of the balance, keeps the history and the per-site budgets, and persists
+//! all of it in `IndexedDB` (an in-memory store where there is none, as in Node).
+//!
+//! What it does not do: no protocol logic of its own (that is `core`), and no network: the
+//! wallet pages fetch, the module signs and checks. Its JS API never returns a secret: keys
+//! go from the random generator into the module's memory and the wallet origin's `IndexedDB`,
+//! nowhere else; what crosses to JS is public (ids, public keys, balances, signed objects).
+//!
+//! Every call that changes the wallet runs inside one `IndexedDB` read-write transaction: the
+//! state is read, changed and written back before the call's answer exists (persist, then
+//! send), and two wallet windows of the same origin are serialised by the database.
+
+mod state;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Reflect, Uint8Array};
+use netcents_core::{Currency, Micros, PublicKey, TimestampMs};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+pub use state::{
+    Approval, BankInfo, Budget, Payment, Quote, ReceiptOutcome, State, Summary, WalletError,
+};
+
+#[wasm_bindgen(inline_js = r#"
+const memory = new Map();
+
+export function nc_store_open(name) {
+  if (typeof indexedDB === "undefined") {
+    if (!memory.has(name)) memory.set(name, { memory: true, value: undefined });
+    return Promise.resolve(memory.get(name));
+  }
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("wallet");
+    req.onsuccess = () => resolve({ memory: false, db: req.result });
+    req.onerror = () => reject(req.error);
+  });
+}
+
+export function nc_store_update(store, change) {
+  if (store.memory) {
+    try {
+      store.value = change(store.value);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  return new Promise((resolve, reject) => {
+    const tx = store.db.transaction("wallet", "readwrite");
+    const os = tx.objectStore("wallet");
+    let failure = null;
+    const get = os.get("state");
+    get.onsuccess = () => {
+      try {
+        os.put(change(get.result), "state");
+      } catch (e) {
+        failure = e;
+        tx.abort();
+      }
+    };
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(failure ?? tx.error);
+  });
+}
+
+export function nc_store_read(store) {
+  if (store.memory) return Promise.resolve(store.value);
+  return new Promise((resolve, reject) => {
+    const get = store.db.transaction("wallet", "readonly").objectStore("wallet").get("state");
+    get.onsuccess = () => resolve(get.result);
+    get.onerror = () => reject(get.error);
+  });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn nc_store_open(name: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn nc_store_update(store: &JsValue, change: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn nc_store_read(store: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// A JS `Error` with the wallet's `code` and the `hint` as its message.
+fn js_error(e: &WalletError) -> JsValue {
+    let err = js_sys::Error::new(&e.hint);
+    let _ = Reflect::set(&err, &"code".into(), &e.code.as_str().into());
+    let _ = Reflect::set(&err, &"hint".into(), &e.hint.as_str().into());
+    err.into()
+}
+
+fn storage_error(e: &JsValue) -> JsValue {
+    let hint = e
+        .as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| "the wallet's storage failed".into());
+    js_error(&WalletError::new("storage", hint))
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(&WalletError::new("internal", e.to_string())))
+}
+
+fn now() -> TimestampMs {
+    // Date.now() is a whole number of milliseconds, far below 2^53.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a non-negative integer below 2^53"
+    )]
+    TimestampMs(js_sys::Date::now().max(0.0) as u64)
+}
+
+fn micros(field: &str, v: f64) -> Result<Micros, JsValue> {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss,
+        reason = "checked: a non-negative integer within Micros::MAX, exact in an f64"
+    )]
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= Micros::MAX.0 as f64 {
+        Ok(Micros(v as u64))
+    } else {
+        Err(js_error(&WalletError::new(
+            "bad_value",
+            format!("`{field}` must be a whole number of micro-units"),
+        )))
+    }
+}
+
+fn decode_state(stored: &JsValue) -> Result<State, WalletError> {
+    if stored.is_undefined() || stored.is_null() {
+        return Ok(State::new());
+    }
+    let bytes = stored
+        .dyn_ref::<Uint8Array>()
+        .ok_or_else(|| WalletError::new("storage", "the stored wallet is not bytes"))?
+        .to_vec();
+    State::from_bytes(&bytes)
+}
+
+/// One call of the JS API. Every method goes through [`run`], so the module holds one
+/// asynchronous state machine and one storage path instead of one per method (code size).
+enum Op {
+    Summary,
+    SetBank(BankInfo),
+    AccountOpening,
+    SetAccount(String),
+    IssueRequest(Micros, u64),
+    UnansweredIssues,
+    IssueRefused(String),
+    OnIssued(String),
+    Quote {
+        site: String,
+        url: String,
+        offer: String,
+        cert: String,
+    },
+    Pay {
+        site: String,
+        url: String,
+        offer: String,
+        cert: String,
+        approval: Approval,
+    },
+    OnReceipt(String, String),
+    OnRefused(String, String, Option<String>),
+    NonDelivery(String),
+    UnsentDisputes,
+    OnDisputeState(String, String, String),
+    Redeem(String),
+    OnRedeemed(String, Micros),
+    SetBudget(String, Micros),
+}
+
+impl Op {
+    fn changes_state(&self) -> bool {
+        !matches!(
+            self,
+            Self::Summary | Self::UnansweredIssues | Self::Quote { .. } | Self::UnsentDisputes
+        )
+    }
+}
+
+fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
+    let t = now();
+    let js = |v: Result<JsValue, JsValue>| {
+        v.map_err(|_| WalletError::new("internal", "cannot convert the answer"))
+    };
+    match op {
+        Op::Summary => js(to_js(&s.summary(t))),
+        Op::SetBank(info) => s.set_bank(info).map(|()| JsValue::UNDEFINED),
+        Op::AccountOpening => js(to_js(&s.account_opening(&mut rng()))),
+        Op::SetAccount(id) => s.set_account(&id).map(|()| JsValue::UNDEFINED),
+        Op::IssueRequest(face, life) => js(to_js(&s.issue_request(t, face, life, &mut rng())?)),
+        Op::UnansweredIssues => js(to_js(&s.unanswered_issues())),
+        Op::IssueRefused(id) => {
+            s.issue_refused(&id);
+            Ok(JsValue::UNDEFINED)
+        }
+        Op::OnIssued(scrip) => s.on_issued(t, &scrip).map(JsValue::from),
+        Op::Quote {
+            site,
+            url,
+            offer,
+            cert,
+        } => js(to_js(&s.quote(t, &site, &url, &offer, &cert)?)),
+        Op::Pay {
+            site,
+            url,
+            offer,
+            cert,
+            approval,
+        } => js(to_js(&s.pay(t, &site, &url, &offer, &cert, approval)?)),
+        Op::OnReceipt(id, receipt) => js(to_js(&s.on_receipt(t, &id, &receipt, &mut rng())?)),
+        Op::OnRefused(id, code, transfer) => s
+            .on_refused(t, &id, &code, transfer.as_deref(), &mut rng())
+            .map(|d| d.map_or(JsValue::UNDEFINED, JsValue::from)),
+        Op::NonDelivery(id) => s.non_delivery(t, &id, &mut rng()).map(JsValue::from),
+        Op::UnsentDisputes => js(to_js(&s.unsent_disputes())),
+        Op::OnDisputeState(id, state, verdict) => {
+            s.on_dispute_state(&id, &state, &verdict);
+            Ok(JsValue::UNDEFINED)
+        }
+        Op::Redeem(id) => js(to_js(&s.redeem(&id)?)),
+        Op::OnRedeemed(id, refund) => s.on_redeemed(t, &id, refund).map(|()| JsValue::UNDEFINED),
+        Op::SetBudget(site, limit) => {
+            s.set_budget(&site, limit);
+            Ok(JsValue::UNDEFINED)
+        }
+    }
+}
+
+/// Runs `op` on the stored state. A change runs inside one storage transaction, and the
+/// answer exists only after the changed state is committed.
+async fn run(store: JsValue, op: Op) -> Result<JsValue, JsValue> {
+    if !op.changes_state() {
+        let stored = nc_store_read(&store).await.map_err(|e| storage_error(&e))?;
+        let mut state = decode_state(&stored).map_err(|e| js_error(&e))?;
+        return apply(op, &mut state).map_err(|e| js_error(&e));
+    }
+    let result: Rc<RefCell<Option<Result<JsValue, WalletError>>>> = Rc::new(RefCell::new(None));
+    let slot = result.clone();
+    let change = Closure::once_into_js(move |stored: JsValue| -> Result<Uint8Array, JsValue> {
+        let outcome = decode_state(&stored).and_then(|mut state| {
+            let value = apply(op, &mut state)?;
+            Ok((value, state.to_bytes()))
+        });
+        match outcome {
+            Ok((value, bytes)) => {
+                *slot.borrow_mut() = Some(Ok(value));
+                Ok(Uint8Array::from(bytes.as_slice()))
+            }
+            Err(e) => {
+                let js = js_error(&e);
+                *slot.borrow_mut() = Some(Err(e));
+                Err(js)
+            }
+        }
+    });
+    let committed = nc_store_update(&store, &change).await;
+    let outcome = result.borrow_mut().take();
+    match (committed, outcome) {
+        (Ok(_), Some(Ok(v))) => Ok(v),
+        (_, Some(Err(e))) => Err(js_error(&e)),
+        (Err(e), _) => Err(storage_error(&e)),
+        (Ok(_), None) => Err(js_error(&WalletError::new(
+            "storage",
+            "the storage committed without running the change",
+        ))),
+    }
+}
+
+fn field(obj: &JsValue, name: &str) -> Result<JsValue, WalletError> {
+    Reflect::get(obj, &JsValue::from_str(name))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+        .ok_or_else(|| WalletError::new("bad_json", format!("field `{name}` is missing")))
+}
+
+fn string_field(obj: &JsValue, name: &str) -> Result<String, WalletError> {
+    field(obj, name)?
+        .as_string()
+        .ok_or_else(|| WalletError::new("bad_json", format!("field `{name}` must be a string")))
+}
+
+fn public_key(hex: &str) -> Result<PublicKey, WalletError> {
+    let raw = netcents_core::Digest::from_hex(hex)
+        .map_err(|_| WalletError::new("bad_key", "a public key is 64 hex digits"))?;
+    Ok(PublicKey::from_bytes(&raw.0)?)
+}
+
+/// The bank's `GET /v1/keys` answer: `{currency, bank: [{key_id, public_key}], arbiter:
+/// {public_key}}` (other fields are ignored).
+fn bank_info(answer: &JsValue) -> Result<BankInfo, WalletError> {
+    let currency = Currency::new(&string_field(answer, "currency")?)?;
+    let list: js_sys::Array = field(answer, "bank")?
+        .dyn_into()
+        .map_err(|_| WalletError::new("bad_json", "field `bank` must be a list"))?;
+    let mut keys = Vec::new();
+    for k in list.iter() {
+        let id = field(&k, "key_id")?
+            .as_f64()
+            .filter(|id| id.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(id))
+            .ok_or_else(|| WalletError::new("bad_json", "field `key_id` must be a u32"))?;
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "checked above"
+        )]
+        keys.push((id as u32, public_key(&string_field(&k, "public_key")?)?));
+    }
+    let arbiter = public_key(&string_field(&field(answer, "arbiter")?, "public_key")?)?;
+    Ok(BankInfo {
+        currency,
+        keys,
+        arbiter,
+    })
+}
+
+fn rng() -> rand_core::OsRng {
+    rand_core::OsRng
+}
+
+/// The wallet of one origin, backed by the `IndexedDB` database `name`.
+#[wasm_bindgen]
+pub struct Wallet {
+    store: JsValue,
+}
+
+#[wasm_bindgen]
+impl Wallet {
+    fn call(&self, op: Op) -> js_sys::Promise {
+        wasm_bindgen_futures::future_to_promise(run(self.store.clone(), op))
+    }
+
+    fn call_with(&self, op: Result<Op, JsValue>) -> js_sys::Promise {
+        match op {
+            Ok(op) => self.call(op),
+            Err(e) => js_sys::Promise::reject(&e),
+        }
+    }
+
+    /// Opens (or creates) the wallet stored under `name`.
+    ///
+    /// # Errors
+    /// `storage` if the database cannot be opened.
+    pub async fn open(name: String) -> Result<Wallet, JsValue> {
+        let store = nc_store_open(&name).await.map_err(|e| storage_error(&e))?;
+        Ok(Wallet { store })
+    }
+
+    /// Everything the pages show (no secret).
+    #[wasm_bindgen(unchecked_return_type = "Promise<WalletSummary>")]
+    pub fn summary(&self) -> js_sys::Promise {
+        self.call(Op::Summary)
+    }
+
+    /// Records the bank's keys, as answered by `GET /v1/keys`. Fails with `bank_changed` if
+    /// they contradict the keys the wallet already knows.
+    #[wasm_bindgen(js_name = setBank, unchecked_return_type = "Promise<void>")]
+    pub fn set_bank(&self, keys: JsValue) -> js_sys::Promise {
+        self.call_with(bank_info(&keys).map(Op::SetBank).map_err(|e| js_error(&e)))
+    }
+
+    /// The body of `POST /v1/accounts`; makes the account key on first call.
+    #[wasm_bindgen(js_name = accountOpening, unchecked_return_type = "Promise<{idempotency_key: string, kind: string, public_key: string}>")]
+    pub fn account_opening(&self) -> js_sys::Promise {
+        self.call(Op::AccountOpening)
+    }
+
+    /// Records the account id the bank answered.
+    #[wasm_bindgen(js_name = setAccount, unchecked_return_type = "Promise<void>")]
+    pub fn set_account(&self, account: String) -> js_sys::Promise {
+        self.call(Op::SetAccount(account))
+    }
+
+    /// Signs a request for a scrip of `face_micros`, valid `lifetime_ms`: the body of
+    /// `POST /v1/issue` (`{request}`) and the scrip's future id.
+    #[wasm_bindgen(js_name = issueRequest, unchecked_return_type = "Promise<{request: string, scrip_id: string}>")]
+    pub fn issue_request(&self, face_micros: f64, lifetime_ms: f64) -> js_sys::Promise {
+        self.call_with(
+            micros("face_micros", face_micros)
+                .and_then(|f| Ok(Op::IssueRequest(f, micros("lifetime_ms", lifetime_ms)?.0))),
+        )
+    }
+
+    /// Issuance requests sent without an answer, to send again.
+    #[wasm_bindgen(js_name = unansweredIssues, unchecked_return_type = "Promise<{request: string, scrip_id: string}[]>")]
+    pub fn unanswered_issues(&self) -> js_sys::Promise {
+        self.call(Op::UnansweredIssues)
+    }
+
+    /// The bank refused the issuance of `scrip_id` for good.
+    #[wasm_bindgen(js_name = issueRefused, unchecked_return_type = "Promise<void>")]
+    pub fn issue_refused(&self, scrip_id: String) -> js_sys::Promise {
+        self.call(Op::IssueRefused(scrip_id))
+    }
+
+    /// The bank's answer to an issuance: the signed scrip, base64url. Resolves to its id.
+    #[wasm_bindgen(js_name = onIssued, unchecked_return_type = "Promise<string>")]
+    pub fn on_issued(&self, scrip: String) -> js_sys::Promise {
+        self.call(Op::OnIssued(scrip))
+    }
+
+    /// Checks a vendor's offer for the page of `site` that asks to pay `url`, and says whether
+    /// the user must approve (`decision: "ask"`) or the site's budget covers it (`"auto"`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<WalletQuote>")]
+    pub fn quote(
+        &self,
+        site: String,
+        url: String,
+        offer: String,
+        vendor_cert: String,
+    ) -> js_sys::Promise {
+        self.call(Op::Quote {
+            site,
+            url,
+            offer,
+            cert: vendor_cert,
+        })
+    }
+
+    /// Signs a payment for an offer. `approval` is `"budget"` (no prompt was shown: the site's
+    /// budget must cover the price), `"once"` (the user approved this payment), or `"allow"`
+    /// (approved, and the site may spend `allow_micros` more without a prompt). Resolves to
+    /// the vendor's request body `{order, offer, scrip}` with `scrip_id` and `price_micros`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<WalletPayment>")]
+    pub fn pay(
+        &self,
+        site: String,
+        url: String,
+        offer: String,
+        vendor_cert: String,
+        approval: String,
+        allow_micros: f64,
+    ) -> js_sys::Promise {
+        let approval = match approval.as_str() {
+            "budget" => Ok(Approval::Budget),
+            "once" => Ok(Approval::Once),
+            "allow" => micros("allow_micros", allow_micros).map(Approval::AllowSite),
+            _ => Err(js_error(&WalletError::new(
+                "bad_value",
+                "approval is `budget`, `once` or `allow`",
+            ))),
+        };
+        self.call_with(approval.map(|approval| Op::Pay {
+            site,
+            url,
+            offer,
+            cert: vendor_cert,
+            approval,
+        }))
+    }
+
+    /// Checks the vendor's receipt (base64url) for the pending payment of `scrip_id`.
+    #[wasm_bindgen(js_name = onReceipt, unchecked_return_type = "Promise<{matches: boolean, balance_micros: number, dispute: string | null}>")]
+    pub fn on_receipt(&self, scrip_id: String, receipt: String) -> js_sys::Promise {
+        self.call(Op::OnReceipt(scrip_id, receipt))
+    }
+
+    /// The vendor refused the pending payment of `scrip_id` for good with the wire `code`;
+    /// `transfer` is the old holder's certificate that comes with `balance_mismatch`. Resolves
+    /// to a signed balance dispute to file, or `undefined`.
+    #[wasm_bindgen(js_name = onRefused, unchecked_return_type = "Promise<string | undefined>")]
+    pub fn on_refused(
+        &self,
+        scrip_id: String,
+        code: String,
+        transfer: Option<String>,
+    ) -> js_sys::Promise {
+        self.call(Op::OnRefused(scrip_id, code, transfer))
+    }
+
+    /// Signs a non-delivery dispute for the pending payment of `scrip_id`.
+    #[wasm_bindgen(js_name = nonDelivery, unchecked_return_type = "Promise<string>")]
+    pub fn non_delivery(&self, scrip_id: String) -> js_sys::Promise {
+        self.call(Op::NonDelivery(scrip_id))
+    }
+
+    /// Signed disputes not yet filed (bodies of `POST /v1/arbiter/disputes` as `{dispute}`).
+    #[wasm_bindgen(js_name = unsentDisputes, unchecked_return_type = "Promise<string[]>")]
+    pub fn unsent_disputes(&self) -> js_sys::Promise {
+        self.call(Op::UnsentDisputes)
+    }
+
+    /// Records the arbiter's public state of a dispute.
+    #[wasm_bindgen(js_name = onDisputeState, unchecked_return_type = "Promise<void>")]
+    pub fn on_dispute_state(
+        &self,
+        dispute_id: String,
+        state: String,
+        verdict: String,
+    ) -> js_sys::Promise {
+        self.call(Op::OnDisputeState(dispute_id, state, verdict))
+    }
+
+    /// Signs the redemption of `scrip_id`: the body of `POST /v1/redeem` (`{account, order}`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<{account: string, order: string}>")]
+    pub fn redeem(&self, scrip_id: String) -> js_sys::Promise {
+        self.call(Op::Redeem(scrip_id))
+    }
+
+    /// The bank refunded `refund_micros` for the redeemed `scrip_id`.
+    #[wasm_bindgen(js_name = onRedeemed, unchecked_return_type = "Promise<void>")]
+    pub fn on_redeemed(&self, scrip_id: String, refund_micros: f64) -> js_sys::Promise {
+        self.call_with(micros("refund_micros", refund_micros).map(|r| Op::OnRedeemed(scrip_id, r)))
+    }
+
+    /// Lets `site` spend `limit_micros` more without a prompt (0 revokes what is left).
+    #[wasm_bindgen(js_name = setBudget, unchecked_return_type = "Promise<void>")]
+    pub fn set_budget(&self, site: String, limit_micros: f64) -> js_sys::Promise {
+        self.call_with(micros("limit_micros", limit_micros).map(|l| Op::SetBudget(site, l)))
+    }
+}

@@ -1,0 +1,1654 @@
+//! The wallet's whole state and its transitions, in plain Rust (no JS types), so that it is
+//! tested natively as well as in WASM.
+//!
+//! Every transition takes the time and a random generator from the caller and either fails and
+//! changes nothing, or succeeds; the shell persists the new state before it lets anything leave
+//! the wallet (`docs/PROTOCOL.md` §5: persist, then send).
+
+use netcents_core::error::Error;
+use netcents_core::objects::{
+    AccountRequest, Action, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Scrip, Transfer,
+    VendorCert,
+};
+use netcents_core::wallet::{ReceiptCheck, WalletScrip};
+use netcents_core::wire::{Decode, Encode, Reader, Writer};
+use netcents_core::{
+    AccountId, Amount, Currency, DecodeError, Holder, Micros, Nonce, PublicKey, ScripId, SecretKey,
+    Signed, TimestampMs, VendorId, Verified,
+};
+use rand_core::CryptoRngCore;
+use serde::Serialize;
+
+/// The stored form's version.
+const STATE_VERSION: u8 = 1;
+/// Longest site (an origin) kept for a budget or a payment.
+const MAX_SITE_LEN: usize = 256;
+/// Most history entries kept; the oldest are dropped first (receipts stay in each scrip too).
+const MAX_HISTORY: usize = 2000;
+/// Most entries in any other list of the state.
+const MAX_LIST: usize = 100_000;
+
+/// An error the wallet reports to its pages: a stable code and a hint for humans.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WalletError {
+    /// Stable, `snake_case`: the core's wire codes, plus the wallet's own.
+    pub code: String,
+    /// For humans.
+    pub hint: String,
+}
+
+impl WalletError {
+    /// An error of the wallet itself.
+    pub fn new(code: &str, hint: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl From<Error> for WalletError {
+    fn from(e: Error) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+}
+
+impl From<DecodeError> for WalletError {
+    fn from(e: DecodeError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+/// What the wallet learned from the bank's `GET /v1/keys`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankInfo {
+    /// The currency of the bank's accounts.
+    pub currency: Currency,
+    /// The bank's verifying keys by key id.
+    pub keys: Vec<(u32, PublicKey)>,
+    /// The arbiter's key.
+    pub arbiter: PublicKey,
+}
+
+impl BankInfo {
+    fn key(&self, id: u32) -> Result<&PublicKey, WalletError> {
+        self.keys
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map(|(_, key)| key)
+            .ok_or_else(|| {
+                WalletError::new(
+                    "unknown_key",
+                    "signed with a bank key this wallet does not know",
+                )
+            })
+    }
+}
+
+/// An issuance request stored before it is sent, with the scrip key it asks a scrip for.
+#[derive(Clone, Debug)]
+struct Issuing {
+    request: Signed<AccountRequest>,
+    key: SecretKey,
+}
+
+/// What the wallet remembers about its pending payment besides the core's pending order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PayingFor {
+    site: String,
+    url: String,
+    at: TimestampMs,
+}
+
+/// One scrip and the wallet's bookkeeping around it.
+#[derive(Clone, Debug)]
+struct Entry {
+    scrip: WalletScrip,
+    paying: Option<PayingFor>,
+    /// The redemption order, once signed; the scrip is not spent any more.
+    redeeming: Option<Signed<PaymentOrder>>,
+    /// The bank refunded it: kept for the history only.
+    redeemed: bool,
+}
+
+/// A per-site allowance: payments up to `limit - spent` go through without a prompt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    /// The site (origin of the page asking).
+    pub site: String,
+    /// What the user allowed, in micro-units.
+    pub limit_micros: u64,
+    /// What was spent under it.
+    pub spent_micros: u64,
+}
+
+/// One line of the history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Event {
+    Issued {
+        at: TimestampMs,
+        scrip: ScripId,
+        face: Micros,
+    },
+    Paid {
+        at: TimestampMs,
+        site: String,
+        url: String,
+        scrip: ScripId,
+        receipt: Signed<Receipt>,
+        price: Micros,
+        matches: bool,
+    },
+    Refused {
+        at: TimestampMs,
+        site: String,
+        url: String,
+        scrip: ScripId,
+        code: String,
+    },
+    Redeemed {
+        at: TimestampMs,
+        scrip: ScripId,
+        refund: Micros,
+    },
+}
+
+/// A dispute the wallet signed, and what became of it.
+#[derive(Clone, Debug)]
+struct DisputeRecord {
+    signed: Signed<Dispute>,
+    /// `unsent`, `open`, `answered`, `ruled`.
+    state: String,
+    /// The verdict once ruled.
+    verdict: String,
+}
+
+/// The wallet: an account key, scrip, certificates, history, budgets and disputes.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    bank: Option<BankInfo>,
+    account_key: Option<SecretKey>,
+    account: Option<AccountId>,
+    issuing: Vec<Issuing>,
+    entries: Vec<Entry>,
+    certs: Vec<Signed<VendorCert>>,
+    history: Vec<Event>,
+    budgets: Vec<Budget>,
+    disputes: Vec<DisputeRecord>,
+}
+
+/// The request to open the customer's account (`POST /v1/accounts`).
+#[derive(Serialize)]
+pub struct AccountOpening {
+    /// Derived from the key, so a retry is the same request.
+    pub idempotency_key: String,
+    /// Always `customer`.
+    pub kind: &'static str,
+    /// The account key's public half, hex.
+    pub public_key: String,
+}
+
+/// A signed issuance request (`POST /v1/issue`).
+#[derive(Serialize)]
+pub struct IssueRequest {
+    /// The signed `AccountRequest`, base64url.
+    pub request: String,
+    /// The id the scrip will have.
+    pub scrip_id: String,
+}
+
+/// What the wallet makes of a vendor's offer before paying it.
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct Quote {
+    /// The vendor's id.
+    pub vendor: String,
+    /// The vendor's certified origins.
+    pub vendor_origins: Vec<String>,
+    /// What is sold.
+    pub item: String,
+    /// The price in micro-units.
+    pub price_micros: u64,
+    /// Its currency.
+    pub currency: String,
+    /// `auto` (within the site's budget) or `ask`.
+    pub decision: &'static str,
+    /// What is left of the site's budget.
+    pub budget_left_micros: u64,
+    /// Whether a scrip can pay it.
+    pub affordable: bool,
+    /// The sum of the spendable scrip balances.
+    pub spendable_micros: u64,
+}
+
+/// A signed payment, for the vendor (`POST <item>` with `{order, offer, scrip}`).
+#[derive(Serialize, Debug)]
+pub struct Payment {
+    /// The signed payment order, base64url.
+    pub order: String,
+    /// The signed offer it pays, base64url.
+    pub offer: String,
+    /// The bank-signed scrip (public; the new holder checks it), base64url.
+    pub scrip: String,
+    /// The scrip paid with.
+    pub scrip_id: String,
+    /// The price.
+    pub price_micros: u64,
+}
+
+/// The outcome of checking a receipt.
+#[derive(Serialize, Debug)]
+pub struct ReceiptOutcome {
+    /// The receipt matches the mirror.
+    pub matches: bool,
+    /// The scrip's balance now.
+    pub balance_micros: u64,
+    /// When the receipt contradicts the mirror: the signed dispute to file, base64url.
+    pub dispute: Option<String>,
+}
+
+/// A signed redemption order (`POST /v1/redeem`).
+#[derive(Serialize)]
+pub struct Redemption {
+    /// The account credited, hex.
+    pub account: String,
+    /// The order, base64url.
+    pub order: String,
+}
+
+/// The user's answer to an `ask` quote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Approval {
+    /// No prompt was shown: the site's budget must cover the price.
+    Budget,
+    /// The user approved this payment only.
+    Once,
+    /// The user approved this payment and allowed the site this much more, without prompts.
+    AllowSite(Micros),
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url (padding optional) of `field`.
+///
+/// # Errors
+/// `bad_base64`.
+pub fn unb64(field: &str, text: &str) -> Result<Vec<u8>, WalletError> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    ENGINE
+        .decode(text.trim())
+        .map_err(|_| WalletError::new("bad_base64", format!("field `{field}` is not base64url")))
+}
+
+fn decode_signed<T: netcents_core::signed::Body>(
+    field: &str,
+    text: &str,
+) -> Result<Signed<T>, WalletError> {
+    Signed::decode(&unb64(field, text)?).map_err(|e| {
+        let mut err = WalletError::from(e);
+        err.hint = format!("field `{field}`: {}", err.hint);
+        err
+    })
+}
+
+/// The origin (`scheme://host[:port]`) of an absolute http(s) URL, and its path.
+fn split_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let origin_len = url.len() - rest.len() + host_end;
+    let path = &url[origin_len..];
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    Some((&url[..origin_len], if path.is_empty() { "/" } else { path }))
+}
+
+fn hex_public(key: &PublicKey) -> String {
+    key.to_string()
+}
+
+impl State {
+    /// An empty wallet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    // ---- bank and account ---------------------------------------------------------------
+
+    /// Records the bank's keys. The first answer is trusted (the bank serves the wallet); later
+    /// ones may add keys (rotation) but never change the currency, a key or the arbiter.
+    ///
+    /// # Errors
+    /// `bank_changed` if the answer contradicts what the wallet knows.
+    pub fn set_bank(&mut self, info: BankInfo) -> Result<(), WalletError> {
+        match &mut self.bank {
+            None => self.bank = Some(info),
+            Some(known) => {
+                if known.currency != info.currency || known.arbiter != info.arbiter {
+                    return Err(WalletError::new(
+                        "bank_changed",
+                        "the bank's currency or arbiter key differs from the one this wallet knows",
+                    ));
+                }
+                for (id, key) in info.keys {
+                    match known.keys.iter().find(|(k, _)| *k == id) {
+                        Some((_, old)) if *old != key => {
+                            return Err(WalletError::new(
+                                "bank_changed",
+                                format!("bank key {id} differs from the one this wallet knows"),
+                            ));
+                        }
+                        Some(_) => {}
+                        None => known.keys.push((id, key)),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn bank(&self) -> Result<&BankInfo, WalletError> {
+        self.bank.as_ref().ok_or_else(|| {
+            WalletError::new("no_bank", "the wallet has not fetched the bank's keys")
+        })
+    }
+
+    /// The request that opens the customer's account; makes the account key on first call.
+    pub fn account_opening<R: CryptoRngCore + ?Sized>(&mut self, rng: &mut R) -> AccountOpening {
+        let key = self
+            .account_key
+            .get_or_insert_with(|| SecretKey::generate(rng))
+            .public();
+        let public_key = hex_public(&key);
+        AccountOpening {
+            idempotency_key: format!("wallet-{}", &public_key[..32]),
+            kind: "customer",
+            public_key,
+        }
+    }
+
+    /// The bank answered the opening with the account's id.
+    ///
+    /// # Errors
+    /// `bad_value` for an id that is not 32 hex digits; `no_account_key` before
+    /// [`State::account_opening`].
+    pub fn set_account(&mut self, id: &str) -> Result<(), WalletError> {
+        if self.account_key.is_none() {
+            return Err(WalletError::new("no_account_key", "open the account first"));
+        }
+        self.account = Some(AccountId::from_hex(id)?);
+        Ok(())
+    }
+
+    fn account(&self) -> Result<(AccountId, &SecretKey), WalletError> {
+        match (&self.account, &self.account_key) {
+            (Some(id), Some(key)) => Ok((*id, key)),
+            _ => Err(WalletError::new(
+                "no_account",
+                "this wallet has no bank account yet",
+            )),
+        }
+    }
+
+    // ---- issuance -------------------------------------------------------------------------
+
+    /// Signs a request for a scrip of `face` micro-units, with a fresh scrip key, and keeps
+    /// it (with the key) until the bank answers (§5.1: stored before sending).
+    ///
+    /// # Errors
+    /// No bank or account yet; `bad_value` for a zero face.
+    pub fn issue_request<R: CryptoRngCore + ?Sized>(
+        &mut self,
+        now: TimestampMs,
+        face: Micros,
+        lifetime_ms: u64,
+        rng: &mut R,
+    ) -> Result<IssueRequest, WalletError> {
+        if face == Micros::ZERO || face > Micros::MAX {
+            return Err(WalletError::new(
+                "bad_value",
+                "a scrip's value must be above zero",
+            ));
+        }
+        let currency = self.bank()?.currency;
+        let (account, account_key) = self.account()?;
+        let key = SecretKey::generate(rng);
+        let mut request_id = [0u8; 16];
+        rng.fill_bytes(&mut request_id);
+        let request = Signed::sign(
+            AccountRequest {
+                account,
+                request_id: Nonce(request_id),
+                at: now,
+                action: Action::Issue {
+                    face: Amount {
+                        currency,
+                        micros: face,
+                    },
+                    key: key.public(),
+                    expires_at: TimestampMs(now.0.saturating_add(lifetime_ms)),
+                },
+            },
+            account_key,
+        );
+        let scrip_id = ScripId::for_key(&key.public()).to_string();
+        let out = IssueRequest {
+            request: b64(request.as_bytes()),
+            scrip_id,
+        };
+        self.issuing.push(Issuing { request, key });
+        Ok(out)
+    }
+
+    /// Issuance requests sent without an answer yet, to send again (the bank answers the same
+    /// request with the same scrip).
+    #[must_use]
+    pub fn unanswered_issues(&self) -> Vec<IssueRequest> {
+        self.issuing
+            .iter()
+            .map(|i| IssueRequest {
+                request: b64(i.request.as_bytes()),
+                scrip_id: ScripId::for_key(&i.key.public()).to_string(),
+            })
+            .collect()
+    }
+
+    /// The bank refused an issuance for good: forget the request and its key.
+    pub fn issue_refused(&mut self, scrip_id: &str) {
+        self.issuing
+            .retain(|i| ScripId::for_key(&i.key.public()).to_string() != scrip_id);
+    }
+
+    /// The bank issued a scrip: check it against the request and the bank's key, and keep it.
+    ///
+    /// # Errors
+    /// Malformed or forged scrip; `unknown_scrip` if no request asked for it.
+    pub fn on_issued(&mut self, now: TimestampMs, scrip_b64: &str) -> Result<String, WalletError> {
+        let signed: Signed<Scrip> = decode_signed("scrip", scrip_b64)?;
+        let bank_key = *self.bank()?.key(signed.unverified().bank_key_id)?;
+        let scrip = signed.verify(&bank_key)?;
+        let at = self
+            .issuing
+            .iter()
+            .position(|i| i.key.public() == scrip.body().key)
+            .ok_or_else(|| {
+                WalletError::new(
+                    "unknown_scrip",
+                    "no issuance request of this wallet asked for this scrip",
+                )
+            })?;
+        if let Action::Issue { face, .. } = &self.issuing[at].request.unverified().action
+            && *face != scrip.body().face
+        {
+            return Err(WalletError::new(
+                "bad_value",
+                "the scrip's face value is not the one asked for",
+            ));
+        }
+        if self.account.is_some() && scrip.body().account != self.account {
+            return Err(WalletError::new(
+                "wrong_payee",
+                "the scrip names another account",
+            ));
+        }
+        let issuing = self.issuing.remove(at);
+        let wallet_scrip = WalletScrip::new(&scrip, issuing.key)?;
+        let id = scrip.body().id;
+        self.entries.push(Entry {
+            scrip: wallet_scrip,
+            paying: None,
+            redeeming: None,
+            redeemed: false,
+        });
+        self.push_history(Event::Issued {
+            at: now,
+            scrip: id,
+            face: scrip.body().face.micros,
+        });
+        Ok(id.to_string())
+    }
+
+    // ---- paying ---------------------------------------------------------------------------
+
+    /// Checks a vendor certificate with the bank's key and its validity now.
+    fn check_cert(
+        &self,
+        now: TimestampMs,
+        cert_b64: &str,
+    ) -> Result<Verified<VendorCert>, WalletError> {
+        let signed: Signed<VendorCert> = decode_signed("vendor_cert", cert_b64)?;
+        let key = *self.bank()?.key(signed.unverified().bank_key_id)?;
+        let cert = signed.verify(&key)?;
+        let c = cert.body();
+        if now < c.valid_from || now >= c.valid_until {
+            return Err(Error::from(netcents_core::Rejection::BadCertificate).into());
+        }
+        Ok(cert)
+    }
+
+    /// Checks everything about an offer that does not depend on the user: the certificate, the
+    /// offer's signature, currency and validity, and that the page asking is entitled to ask.
+    fn check_offer(
+        &self,
+        now: TimestampMs,
+        site: &str,
+        url: &str,
+        offer_b64: &str,
+        cert_b64: &str,
+    ) -> Result<(Verified<VendorCert>, Verified<Offer>), WalletError> {
+        if site.len() > MAX_SITE_LEN || split_url(&format!("{site}/")).is_none() {
+            return Err(WalletError::new(
+                "bad_site",
+                "the asking page's origin is not an http(s) origin",
+            ));
+        }
+        let cert = self.check_cert(now, cert_b64)?;
+        let offer: Signed<Offer> = decode_signed("offer", offer_b64)?;
+        let offer = offer.verify(&cert.body().key)?;
+        let o = offer.body();
+        if o.vendor != cert.body().vendor {
+            return Err(WalletError::new(
+                "wrong_payee",
+                "the offer is not from the certified vendor",
+            ));
+        }
+        if o.price.currency != self.bank()?.currency {
+            return Err(Error::from(netcents_core::Rejection::CurrencyMismatch).into());
+        }
+        if o.valid_until < now {
+            return Err(Error::from(netcents_core::Rejection::BadOffer).into());
+        }
+        // A page may only pay for what its own site serves, or for a vendor whose certificate
+        // names the page's site: a page cannot spend its budget on another site's goods.
+        let (url_origin, path) = split_url(url).ok_or_else(|| {
+            WalletError::new("bad_url", "the paid URL is not an absolute http(s) URL")
+        })?;
+        let certified = cert
+            .body()
+            .origins
+            .iter()
+            .any(|o| o.trim_end_matches('/') == site);
+        if url_origin != site && !certified {
+            return Err(WalletError::new(
+                "wrong_site",
+                "the paid URL is not on the asking site, and the vendor's certificate does not name the site",
+            ));
+        }
+        if o.item != path && o.item != url {
+            return Err(WalletError::new(
+                "wrong_item",
+                format!("the offer sells `{}`, not `{path}`", o.item),
+            ));
+        }
+        Ok((cert, offer))
+    }
+
+    fn budget_left(&self, site: &str) -> u64 {
+        self.budgets
+            .iter()
+            .find(|b| b.site == site)
+            .map_or(0, |b| b.limit_micros.saturating_sub(b.spent_micros))
+    }
+
+    fn spendable(&self, now: TimestampMs) -> impl Iterator<Item = (usize, &Entry)> {
+        self.entries.iter().enumerate().filter(move |(_, e)| {
+            e.redeeming.is_none()
+                && !e.redeemed
+                && e.scrip.pending().is_none()
+                && now < e.scrip.scrip().expires_at
+        })
+    }
+
+    /// The scrip to pay `price` to `vendor` with: one the vendor holds already (no transfer),
+    /// else the one with the least balance that covers the price.
+    fn choose(&self, now: TimestampMs, vendor: VendorId, price: Micros) -> Option<usize> {
+        let candidates = || {
+            self.spendable(now)
+                .filter(move |(_, e)| e.scrip.balance() >= price)
+        };
+        candidates()
+            .find(|(_, e)| e.scrip.holder() == Holder::Vendor(vendor))
+            .or_else(|| candidates().min_by_key(|(_, e)| e.scrip.balance()))
+            .map(|(i, _)| i)
+    }
+
+    /// What the wallet makes of an offer: checks it and says whether it needs the user.
+    ///
+    /// # Errors
+    /// Any failed check of the offer.
+    pub fn quote(
+        &self,
+        now: TimestampMs,
+        site: &str,
+        url: &str,
+        offer_b64: &str,
+        cert_b64: &str,
+    ) -> Result<Quote, WalletError> {
+        let (cert, offer) = self.check_offer(now, site, url, offer_b64, cert_b64)?;
+        let o = offer.body();
+        let left = self.budget_left(site);
+        Ok(Quote {
+            vendor: o.vendor.to_string(),
+            vendor_origins: cert.body().origins.clone(),
+            item: o.item.clone(),
+            price_micros: o.price.micros.0,
+            currency: o.price.currency.to_string(),
+            decision: if o.price.micros.0 <= left {
+                "auto"
+            } else {
+                "ask"
+            },
+            budget_left_micros: left,
+            affordable: self.choose(now, o.vendor, o.price.micros).is_some(),
+            spendable_micros: self.spendable(now).map(|(_, e)| e.scrip.balance().0).sum(),
+        })
+    }
+
+    /// Signs a payment order for an offer, after the user's approval or within the site's
+    /// budget. The pending order is kept (the shell persists it) before it leaves the wallet.
+    ///
+    /// # Errors
+    /// `needs_approval` when the budget does not cover the price and the user did not
+    /// approve; `insufficient_balance` when no scrip covers it; any failed check of the offer.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is one field of the page's request"
+    )]
+    pub fn pay(
+        &mut self,
+        now: TimestampMs,
+        site: &str,
+        url: &str,
+        offer_b64: &str,
+        cert_b64: &str,
+        approval: Approval,
+    ) -> Result<Payment, WalletError> {
+        let (cert, offer) = self.check_offer(now, site, url, offer_b64, cert_b64)?;
+        let price = offer.body().price.micros;
+        if approval == Approval::Budget && price.0 > self.budget_left(site) {
+            return Err(WalletError::new(
+                "needs_approval",
+                "the price is above what is left of this site's budget",
+            ));
+        }
+        let index = self
+            .choose(now, offer.body().vendor, price)
+            .ok_or_else(|| {
+                WalletError::new(
+                    "insufficient_balance",
+                    "no scrip in this wallet covers the price: buy scrip first",
+                )
+            })?;
+        let entry = &mut self.entries[index];
+        let order = entry.scrip.pay(now, &offer)?;
+        entry.paying = Some(PayingFor {
+            site: site.into(),
+            url: url.into(),
+            at: now,
+        });
+        let payment = Payment {
+            order: b64(order.as_bytes()),
+            offer: b64(offer.as_bytes()),
+            scrip: b64(entry.scrip.signed_scrip().as_bytes()),
+            scrip_id: entry.scrip.scrip().id.to_string(),
+            price_micros: price.0,
+        };
+        self.remember_cert(cert.into_signed());
+        let budget = match self.budgets.iter_mut().position(|b| b.site == site) {
+            Some(i) => &mut self.budgets[i],
+            None => {
+                self.budgets.push(Budget {
+                    site: site.into(),
+                    limit_micros: 0,
+                    spent_micros: 0,
+                });
+                let last = self.budgets.len() - 1;
+                &mut self.budgets[last]
+            }
+        };
+        match approval {
+            Approval::Budget => budget.spent_micros = budget.spent_micros.saturating_add(price.0),
+            Approval::Once => {}
+            Approval::AllowSite(more) => {
+                budget.limit_micros = budget.spent_micros.saturating_add(more.0);
+            }
+        }
+        Ok(payment)
+    }
+
+    fn remember_cert(&mut self, cert: Signed<VendorCert>) {
+        let vendor = cert.unverified().vendor;
+        self.certs.retain(|c| c.unverified().vendor != vendor);
+        self.certs.push(cert);
+    }
+
+    fn cert_of(&self, vendor: VendorId) -> Result<&VendorCert, WalletError> {
+        self.certs
+            .iter()
+            .map(Signed::unverified)
+            .find(|c| c.vendor == vendor)
+            .ok_or_else(|| {
+                WalletError::new("unknown_vendor", "no certificate of this vendor is known")
+            })
+    }
+
+    fn entry(&mut self, scrip_id: &str) -> Result<&mut Entry, WalletError> {
+        self.entries
+            .iter_mut()
+            .find(|e| e.scrip.scrip().id.to_string() == scrip_id)
+            .ok_or_else(|| WalletError::new("unknown_scrip", "this wallet has no such scrip"))
+    }
+
+    /// Checks the vendor's receipt for the pending order of `scrip_id` (§5.7). A contradicting
+    /// receipt yields a signed balance dispute, kept for filing.
+    ///
+    /// # Errors
+    /// Malformed or forged receipt, or one for another order.
+    pub fn on_receipt<R: CryptoRngCore + ?Sized>(
+        &mut self,
+        now: TimestampMs,
+        scrip_id: &str,
+        receipt_b64: &str,
+        rng: &mut R,
+    ) -> Result<ReceiptOutcome, WalletError> {
+        let signed: Signed<Receipt> = decode_signed("receipt", receipt_b64)?;
+        let vendor_key = self.cert_of(signed.unverified().vendor)?.key;
+        let receipt = signed.verify(&vendor_key)?;
+        let entry = self.entry(scrip_id)?;
+        let price = entry
+            .scrip
+            .pending()
+            .map_or(Micros::ZERO, |p| p.order.unverified().price);
+        let check = entry.scrip.on_receipt(&receipt)?;
+        let paying = entry.paying.take().unwrap_or(PayingFor {
+            site: String::new(),
+            url: String::new(),
+            at: now,
+        });
+        let balance = entry.scrip.balance();
+        let scrip = entry.scrip.scrip().id;
+        let matches = check == ReceiptCheck::Matches;
+        let dispute = match check {
+            ReceiptCheck::Matches => None,
+            ReceiptCheck::Contradicts(kind) => {
+                Some(self.sign_dispute(now, scrip_id, receipt.body().vendor, *kind, rng)?)
+            }
+        };
+        self.push_history(Event::Paid {
+            at: now,
+            site: paying.site,
+            url: paying.url,
+            scrip,
+            receipt: receipt.into_signed(),
+            price,
+            matches,
+        });
+        Ok(ReceiptOutcome {
+            matches,
+            balance_micros: balance.0,
+            dispute,
+        })
+    }
+
+    /// The vendor refused the pending order for good with `code`. With `balance_mismatch` and
+    /// the old holder's transfer certificate, the mirror moves to the handed-over balance
+    /// (§5.4) and a balance dispute is signed if the old holder handed over too little.
+    ///
+    /// # Errors
+    /// `unknown_scrip`; a certificate that does not verify.
+    pub fn on_refused<R: CryptoRngCore + ?Sized>(
+        &mut self,
+        now: TimestampMs,
+        scrip_id: &str,
+        code: &str,
+        transfer_b64: Option<&str>,
+        rng: &mut R,
+    ) -> Result<Option<String>, WalletError> {
+        let transfer = match transfer_b64 {
+            Some(t) if code == "balance_mismatch" => {
+                let signed: Signed<Transfer> = decode_signed("transfer", t)?;
+                let key = match signed.unverified().from {
+                    Holder::Bank => *self.bank()?.key(signed.unverified().bank_key_id)?,
+                    Holder::Vendor(v) => self.cert_of(v)?.key,
+                };
+                Some(signed.verify(&key)?)
+            }
+            _ => None,
+        };
+        let entry = self.entry(scrip_id)?;
+        let price = entry
+            .scrip
+            .pending()
+            .map_or(0, |p| p.order.unverified().price.0);
+        let paying = entry.paying.take();
+        let mut dispute = None;
+        match &transfer {
+            Some(cert) => {
+                if let Some(kind) = entry.scrip.on_transfer_balance(cert)
+                    && let Holder::Vendor(old) = cert.body().from
+                {
+                    dispute = Some(self.sign_dispute(now, scrip_id, old, kind, rng)?);
+                }
+            }
+            None => entry.scrip.on_refused(),
+        }
+        let scrip = self.entry(scrip_id)?.scrip.scrip().id;
+        if let Some(p) = paying {
+            // Nothing was paid: give the budget back.
+            if let Some(b) = self.budgets.iter_mut().find(|b| b.site == p.site) {
+                b.spent_micros = b.spent_micros.saturating_sub(price);
+            }
+            self.push_history(Event::Refused {
+                at: now,
+                site: p.site,
+                url: p.url,
+                scrip,
+                code: code.chars().take(64).collect(),
+            });
+        }
+        Ok(dispute)
+    }
+
+    fn sign_dispute<R: CryptoRngCore + ?Sized>(
+        &mut self,
+        now: TimestampMs,
+        scrip_id: &str,
+        vendor: VendorId,
+        kind: DisputeKind,
+        rng: &mut R,
+    ) -> Result<String, WalletError> {
+        let mut nonce = [0u8; 16];
+        rng.fill_bytes(&mut nonce);
+        let entry = self.entry(scrip_id)?;
+        let signed = entry.scrip.dispute(now, Nonce(nonce), vendor, kind);
+        let out = b64(signed.as_bytes());
+        self.disputes.push(DisputeRecord {
+            signed,
+            state: "unsent".into(),
+            verdict: String::new(),
+        });
+        Ok(out)
+    }
+
+    /// Signs a non-delivery dispute for the pending order of `scrip_id` (paid, no goods).
+    ///
+    /// # Errors
+    /// `unknown_scrip`, or no pending order.
+    pub fn non_delivery<R: CryptoRngCore + ?Sized>(
+        &mut self,
+        now: TimestampMs,
+        scrip_id: &str,
+        rng: &mut R,
+    ) -> Result<String, WalletError> {
+        let entry = self.entry(scrip_id)?;
+        let kind = entry.scrip.non_delivery()?;
+        let Holder::Vendor(vendor) = entry
+            .scrip
+            .pending()
+            .map_or(Holder::Bank, |p| p.order.unverified().payee)
+        else {
+            return Err(WalletError::new(
+                "wrong_payee",
+                "the pending order pays no vendor",
+            ));
+        };
+        self.sign_dispute(now, scrip_id, vendor, kind, rng)
+    }
+
+    /// The arbiter's answer about a dispute (its public state), by dispute id.
+    pub fn on_dispute_state(&mut self, dispute_id: &str, state: &str, verdict: &str) {
+        for d in &mut self.disputes {
+            if d.signed.digest().to_string() == dispute_id {
+                d.state = state.chars().take(16).collect();
+                d.verdict = verdict.chars().take(16).collect();
+            }
+        }
+    }
+
+    /// Disputes signed but not yet filed with the arbiter, base64url.
+    #[must_use]
+    pub fn unsent_disputes(&self) -> Vec<String> {
+        self.disputes
+            .iter()
+            .filter(|d| d.state == "unsent")
+            .map(|d| b64(d.signed.as_bytes()))
+            .collect()
+    }
+
+    // ---- redemption ----------------------------------------------------------------------
+
+    /// Signs the redemption of a scrip to the wallet's account (§5.8); the scrip is not spent
+    /// any more. Signing again gives the same order (the bank answers it the same way).
+    ///
+    /// # Errors
+    /// `unknown_scrip`, no account, or an order still pending.
+    pub fn redeem(&mut self, scrip_id: &str) -> Result<Redemption, WalletError> {
+        let (account, _) = self.account()?;
+        let entry = self.entry(scrip_id)?;
+        if entry.scrip.pending().is_some() {
+            return Err(WalletError::new(
+                "payment_pending",
+                "a payment with this scrip awaits its receipt",
+            ));
+        }
+        let order = match &entry.redeeming {
+            // The same order again: the bank answers it as it did.
+            Some(order) => order.clone(),
+            None => {
+                let order = entry.scrip.redeem(&account);
+                entry.redeeming = Some(order.clone());
+                order
+            }
+        };
+        Ok(Redemption {
+            account: account.to_string(),
+            order: b64(order.as_bytes()),
+        })
+    }
+
+    /// The bank refunded a redeemed scrip.
+    ///
+    /// # Errors
+    /// `unknown_scrip`.
+    pub fn on_redeemed(
+        &mut self,
+        now: TimestampMs,
+        scrip_id: &str,
+        refund: Micros,
+    ) -> Result<(), WalletError> {
+        let entry = self.entry(scrip_id)?;
+        entry.redeemed = true;
+        let scrip = entry.scrip.scrip().id;
+        self.push_history(Event::Redeemed {
+            at: now,
+            scrip,
+            refund,
+        });
+        Ok(())
+    }
+
+    // ---- budgets ---------------------------------------------------------------------------
+
+    /// Sets what a site may spend without a prompt from now on (0 revokes).
+    pub fn set_budget(&mut self, site: &str, limit: Micros) {
+        let site: String = site.chars().take(MAX_SITE_LEN).collect();
+        match self.budgets.iter_mut().find(|b| b.site == site) {
+            Some(b) => b.limit_micros = b.spent_micros.saturating_add(limit.0),
+            None => self.budgets.push(Budget {
+                site,
+                limit_micros: limit.0,
+                spent_micros: 0,
+            }),
+        }
+    }
+
+    fn push_history(&mut self, e: Event) {
+        self.history.push(e);
+        if self.history.len() > MAX_HISTORY {
+            let excess = self.history.len() - MAX_HISTORY;
+            self.history.drain(..excess);
+        }
+    }
+
+    // ---- what the pages show ------------------------------------------------------------
+
+    /// Everything the pages show. No secret: public keys, ids, balances, signed public objects.
+    #[must_use]
+    pub fn summary(&self, now: TimestampMs) -> Summary {
+        let vendor_name = |v: VendorId| -> String {
+            self.certs
+                .iter()
+                .map(Signed::unverified)
+                .find(|c| c.vendor == v)
+                .and_then(|c| c.origins.first().cloned())
+                .unwrap_or_else(|| v.to_string())
+        };
+        let holder = |h: Holder| match h {
+            Holder::Bank => "bank".to_string(),
+            Holder::Vendor(v) => vendor_name(v),
+        };
+        let scrips: Vec<ScripView> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let s = e.scrip.scrip();
+                ScripView {
+                    id: s.id.to_string(),
+                    face_micros: s.face.micros.0,
+                    balance_micros: if e.redeemed { 0 } else { e.scrip.balance().0 },
+                    holder: holder(e.scrip.holder()),
+                    seq: e.scrip.seq(),
+                    issued_at_ms: s.issued_at.0,
+                    expires_at_ms: s.expires_at.0,
+                    status: if e.redeemed {
+                        "redeemed"
+                    } else if e.redeeming.is_some() {
+                        "redeeming"
+                    } else if e.scrip.pending().is_some() {
+                        "paying"
+                    } else if now >= s.expires_at {
+                        "expired"
+                    } else {
+                        "live"
+                    },
+                    receipts: e.scrip.receipts().len(),
+                }
+            })
+            .collect();
+        let history = self
+            .history
+            .iter()
+            .rev()
+            .map(|e| match e {
+                Event::Issued { at, scrip, face } => HistoryView {
+                    kind: "issued",
+                    at_ms: at.0,
+                    scrip: scrip.to_string(),
+                    amount_micros: face.0,
+                    ..HistoryView::default()
+                },
+                Event::Paid {
+                    at,
+                    site,
+                    url,
+                    scrip,
+                    receipt,
+                    price,
+                    matches,
+                } => {
+                    let r = receipt.unverified();
+                    HistoryView {
+                        kind: "paid",
+                        at_ms: at.0,
+                        site: site.clone(),
+                        url: url.clone(),
+                        vendor: vendor_name(r.vendor),
+                        scrip: scrip.to_string(),
+                        amount_micros: price.0,
+                        seq: r.seq,
+                        balance_after_micros: r.balance_after.0,
+                        receipt: b64(receipt.as_bytes()),
+                        receipt_digest: receipt.digest().to_string(),
+                        check: if *matches { "matches" } else { "contradicts" },
+                        ..HistoryView::default()
+                    }
+                }
+                Event::Refused {
+                    at,
+                    site,
+                    url,
+                    scrip,
+                    code,
+                } => HistoryView {
+                    kind: "refused",
+                    at_ms: at.0,
+                    site: site.clone(),
+                    url: url.clone(),
+                    scrip: scrip.to_string(),
+                    code: code.clone(),
+                    ..HistoryView::default()
+                },
+                Event::Redeemed { at, scrip, refund } => HistoryView {
+                    kind: "redeemed",
+                    at_ms: at.0,
+                    scrip: scrip.to_string(),
+                    amount_micros: refund.0,
+                    ..HistoryView::default()
+                },
+            })
+            .collect();
+        let disputes = self
+            .disputes
+            .iter()
+            .map(|d| {
+                let body = d.signed.unverified();
+                DisputeView {
+                    id: d.signed.digest().to_string(),
+                    scrip: body.scrip.to_string(),
+                    vendor: vendor_name(body.vendor),
+                    kind: match body.kind {
+                        DisputeKind::NonDelivery { .. } => "non_delivery",
+                        DisputeKind::Balance { .. } => "balance",
+                    },
+                    at_ms: body.at.0,
+                    state: d.state.clone(),
+                    verdict: d.verdict.clone(),
+                    signed: b64(d.signed.as_bytes()),
+                }
+            })
+            .collect();
+        Summary {
+            currency: self.bank.as_ref().map(|b| b.currency.to_string()),
+            account: self.account.map(|a| a.to_string()),
+            account_public_key: self.account_key.as_ref().map(|k| hex_public(&k.public())),
+            spendable_micros: self.spendable(now).map(|(_, e)| e.scrip.balance().0).sum(),
+            scrips,
+            history,
+            budgets: self.budgets.clone(),
+            disputes,
+            issuing: self.issuing.len(),
+        }
+    }
+}
+
+/// The pages' view of the wallet.
+#[derive(Serialize, Debug)]
+pub struct Summary {
+    /// The bank's currency, once known.
+    pub currency: Option<String>,
+    /// The account id, once opened.
+    pub account: Option<String>,
+    /// The account key's public half.
+    pub account_public_key: Option<String>,
+    /// What the live scrip can pay.
+    pub spendable_micros: u64,
+    /// The scrip, oldest first.
+    pub scrips: Vec<ScripView>,
+    /// The history, newest first.
+    pub history: Vec<HistoryView>,
+    /// The per-site budgets.
+    pub budgets: Vec<Budget>,
+    /// The disputes.
+    pub disputes: Vec<DisputeView>,
+    /// Issuance requests without an answer.
+    pub issuing: usize,
+}
+
+/// One scrip as the pages show it.
+#[derive(Serialize, Debug)]
+pub struct ScripView {
+    /// Its id.
+    pub id: String,
+    /// Its face value.
+    pub face_micros: u64,
+    /// The mirror's balance.
+    pub balance_micros: u64,
+    /// Who the wallet believes holds it (`bank` or the vendor's origin).
+    pub holder: String,
+    /// The last sequence number signed.
+    pub seq: u64,
+    /// Issued at.
+    pub issued_at_ms: u64,
+    /// Expires at.
+    pub expires_at_ms: u64,
+    /// `live`, `paying`, `redeeming`, `redeemed`, `expired`.
+    pub status: &'static str,
+    /// How many receipts it has.
+    pub receipts: usize,
+}
+
+/// One history line.
+#[derive(Serialize, Debug, Default)]
+pub struct HistoryView {
+    /// `issued`, `paid`, `refused`, `redeemed`.
+    pub kind: &'static str,
+    /// When.
+    pub at_ms: u64,
+    /// The site that asked (payments).
+    pub site: String,
+    /// The URL paid for.
+    pub url: String,
+    /// The vendor (its first certified origin).
+    pub vendor: String,
+    /// The scrip.
+    pub scrip: String,
+    /// The price, face value or refund.
+    pub amount_micros: u64,
+    /// The receipt's sequence number.
+    pub seq: u64,
+    /// The receipt's balance.
+    pub balance_after_micros: u64,
+    /// The signed receipt, base64url.
+    pub receipt: String,
+    /// The receipt's digest.
+    pub receipt_digest: String,
+    /// `matches` or `contradicts`.
+    pub check: &'static str,
+    /// The refusal's code.
+    pub code: String,
+}
+
+/// One dispute as the pages show it.
+#[derive(Serialize, Debug)]
+pub struct DisputeView {
+    /// Its id (digest).
+    pub id: String,
+    /// The scrip.
+    pub scrip: String,
+    /// The vendor.
+    pub vendor: String,
+    /// `non_delivery` or `balance`.
+    pub kind: &'static str,
+    /// When signed.
+    pub at_ms: u64,
+    /// `unsent`, `open`, `answered`, `ruled`.
+    pub state: String,
+    /// The verdict once ruled.
+    pub verdict: String,
+    /// The signed dispute, base64url.
+    pub signed: String,
+}
+
+// ---- the stored form ------------------------------------------------------------------------
+
+struct Text<'a>(&'a str);
+
+impl Encode for Text<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.0.as_bytes());
+    }
+}
+
+fn text(r: &mut Reader<'_>) -> Result<String, DecodeError> {
+    r.text(MAX_SITE_LEN * 16)
+}
+
+struct Seed<'a>(&'a SecretKey);
+
+impl Encode for Seed<'_> {
+    fn encode(&self, w: &mut Writer) {
+        w.raw(&self.0.to_seed());
+    }
+}
+
+fn seed(r: &mut Reader<'_>) -> Result<SecretKey, DecodeError> {
+    Ok(SecretKey::from_seed(&r.array()?))
+}
+
+impl Encode for Issuing {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.request);
+        w.put(&Seed(&self.key));
+    }
+}
+
+impl Decode for Issuing {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            request: r.get()?,
+            key: seed(r)?,
+        })
+    }
+}
+
+impl Encode for PayingFor {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&Text(&self.site));
+        w.put(&Text(&self.url));
+        w.put(&self.at);
+    }
+}
+
+impl Decode for PayingFor {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            site: text(r)?,
+            url: text(r)?,
+            at: r.get()?,
+        })
+    }
+}
+
+impl Encode for Entry {
+    fn encode(&self, w: &mut Writer) {
+        let mut inner = Writer::new();
+        self.scrip.encode(&mut inner);
+        w.bytes(&inner.finish());
+        w.option(self.paying.as_ref());
+        w.option(self.redeeming.as_ref());
+        w.bool(self.redeemed);
+    }
+}
+
+impl Decode for Entry {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let raw = r.bytes(usize::MAX)?;
+        let mut inner = Reader::new(raw);
+        let scrip = WalletScrip::decode(&mut inner)?;
+        inner.finish()?;
+        Ok(Self {
+            scrip,
+            paying: r.option()?,
+            redeeming: r.option()?,
+            redeemed: r.bool()?,
+        })
+    }
+}
+
+impl Encode for Budget {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&Text(&self.site));
+        w.u64(self.limit_micros);
+        w.u64(self.spent_micros);
+    }
+}
+
+impl Decode for Budget {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            site: text(r)?,
+            limit_micros: r.u64()?,
+            spent_micros: r.u64()?,
+        })
+    }
+}
+
+impl Encode for Event {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            Self::Issued { at, scrip, face } => {
+                w.u8(0);
+                w.put(at);
+                w.put(scrip);
+                w.put(face);
+            }
+            Self::Paid {
+                at,
+                site,
+                url,
+                scrip,
+                receipt,
+                price,
+                matches,
+            } => {
+                w.u8(1);
+                w.put(at);
+                w.put(&Text(site));
+                w.put(&Text(url));
+                w.put(scrip);
+                w.put(receipt);
+                w.put(price);
+                w.bool(*matches);
+            }
+            Self::Refused {
+                at,
+                site,
+                url,
+                scrip,
+                code,
+            } => {
+                w.u8(2);
+                w.put(at);
+                w.put(&Text(site));
+                w.put(&Text(url));
+                w.put(scrip);
+                w.put(&Text(code));
+            }
+            Self::Redeemed { at, scrip, refund } => {
+                w.u8(3);
+                w.put(at);
+                w.put(scrip);
+                w.put(refund);
+            }
+        }
+    }
+}
+
+impl Decode for Event {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.u8()? {
+            0 => Self::Issued {
+                at: r.get()?,
+                scrip: r.get()?,
+                face: r.get()?,
+            },
+            1 => Self::Paid {
+                at: r.get()?,
+                site: text(r)?,
+                url: text(r)?,
+                scrip: r.get()?,
+                receipt: r.get()?,
+                price: r.get()?,
+                matches: r.bool()?,
+            },
+            2 => Self::Refused {
+                at: r.get()?,
+                site: text(r)?,
+                url: text(r)?,
+                scrip: r.get()?,
+                code: text(r)?,
+            },
+            3 => Self::Redeemed {
+                at: r.get()?,
+                scrip: r.get()?,
+                refund: r.get()?,
+            },
+            t => return Err(DecodeError::BadTag(t)),
+        })
+    }
+}
+
+impl Encode for DisputeRecord {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.signed);
+        w.put(&Text(&self.state));
+        w.put(&Text(&self.verdict));
+    }
+}
+
+impl Decode for DisputeRecord {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            signed: r.get()?,
+            state: text(r)?,
+            verdict: text(r)?,
+        })
+    }
+}
+
+struct KeyItem(u32, PublicKey);
+
+impl Encode for KeyItem {
+    fn encode(&self, w: &mut Writer) {
+        w.u32(self.0);
+        w.put(&self.1);
+    }
+}
+
+impl Decode for KeyItem {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.u32()?, r.get()?))
+    }
+}
+
+impl Encode for BankInfo {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.currency);
+        let keys: Vec<KeyItem> = self.keys.iter().map(|(i, k)| KeyItem(*i, *k)).collect();
+        w.list(&keys);
+        w.put(&self.arbiter);
+    }
+}
+
+impl Decode for BankInfo {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            currency: r.get()?,
+            keys: r
+                .list::<KeyItem>(1024)?
+                .into_iter()
+                .map(|k| (k.0, k.1))
+                .collect(),
+            arbiter: r.get()?,
+        })
+    }
+}
+
+struct CertItem(Signed<VendorCert>);
+
+impl Decode for CertItem {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.get()?))
+    }
+}
+
+/// The stored form (`IndexedDB`, the wallet origin only). It contains the account key and
+/// every scrip key: it never leaves the WASM module except into the wallet origin's storage.
+impl Encode for State {
+    fn encode(&self, w: &mut Writer) {
+        w.u8(STATE_VERSION);
+        w.option(self.bank.as_ref());
+        w.option(self.account_key.as_ref().map(Seed).as_ref());
+        w.option(self.account.as_ref());
+        w.list(&self.issuing);
+        w.list(&self.entries);
+        w.list(&self.certs);
+        w.list(&self.history);
+        w.list(&self.budgets);
+        w.list(&self.disputes);
+    }
+}
+
+struct SeedItem(SecretKey);
+
+impl Decode for SeedItem {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        seed(r).map(Self)
+    }
+}
+
+impl Decode for State {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = r.u8()?;
+        if version != STATE_VERSION {
+            return Err(DecodeError::UnknownVersion(version));
+        }
+        Ok(Self {
+            bank: r.option()?,
+            account_key: r.option::<SeedItem>()?.map(|s| s.0),
+            account: r.option()?,
+            issuing: r.list(MAX_LIST)?,
+            entries: r.list(MAX_LIST)?,
+            certs: r
+                .list::<CertItem>(MAX_LIST)?
+                .into_iter()
+                .map(|c| c.0)
+                .collect(),
+            history: r.list(MAX_HISTORY)?,
+            budgets: r.list(MAX_LIST)?,
+            disputes: r.list(MAX_LIST)?,
+        })
+    }
+}
+
+impl State {
+    /// The stored form.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.encode(&mut w);
+        w.finish()
+    }
+
+    /// Reads the stored form.
+    ///
+    /// # Errors
+    /// Anything but a stored form of this version.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, WalletError> {
+        let mut r = Reader::new(bytes);
+        let s = Self::decode(&mut r)?;
+        r.finish()?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fills every request with the next byte value: seeds are `[n; 32]`, easy to look for.
+    struct Counting(u8);
+
+    impl rand_core::RngCore for Counting {
+        fn next_u32(&mut self) -> u32 {
+            rand_core::impls::next_u32_via_fill(self)
+        }
+        fn next_u64(&mut self) -> u64 {
+            rand_core::impls::next_u64_via_fill(self)
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            self.0 = self.0.wrapping_add(1);
+            dest.fill(self.0);
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+
+    impl rand_core::CryptoRng for Counting {}
+
+    #[test]
+    fn no_secret_reaches_what_the_pages_see_and_the_stored_form_round_trips() {
+        let bank = SecretKey::from_seed(&[0xb0; 32]);
+        let mut s = State::new();
+        s.set_bank(BankInfo {
+            currency: Currency::new("USD").expect("USD"),
+            keys: vec![(1, bank.public())],
+            arbiter: SecretKey::from_seed(&[0xa0; 32]).public(),
+        })
+        .expect("first keys");
+        let mut rng = Counting(0x10);
+        let opening = s.account_opening(&mut rng);
+        s.set_account("acacacacacacacacacacacacacacacac")
+            .expect("id");
+        let request = s
+            .issue_request(TimestampMs(1_000), Micros(5_000), 60_000, &mut rng)
+            .expect("request");
+        let signed: Signed<AccountRequest> =
+            Signed::decode(&unb64("r", &request.request).expect("b64")).expect("request");
+        let account_key = SecretKey::from_seed(&[0x11; 32]).public();
+        assert_eq!(opening.public_key, account_key.to_string());
+        let verified = signed.verify(&account_key).expect("account-signed");
+        let (scrip, _, _) =
+            netcents_core::bank::issue(TimestampMs(1_000), &verified, &bank, 1).expect("issued");
+        s.on_issued(TimestampMs(1_000), &b64(scrip.as_bytes()))
+            .expect("kept");
+        // Seeds drawn: 0x11 (account), 0x12 (scrip key), 0x13 (request id, not secret).
+        let shown = format!("{:?}", s.summary(TimestampMs(2_000)));
+        for secret in [0x11u8, 0x12] {
+            let hex: String = core::iter::repeat_n(format!("{secret:02x}"), 16).collect();
+            assert!(!shown.contains(&hex), "seed {secret:#x} shown");
+        }
+        let stored = s.to_bytes();
+        let back = State::from_bytes(&stored).expect("decodes");
+        assert_eq!(back.to_bytes(), stored);
+        let mut trailing = stored.clone();
+        trailing.push(0);
+        assert_eq!(
+            State::from_bytes(&trailing).map(|_| ()),
+            Err(WalletError::new(
+                "trailing_bytes",
+                "malformed object: bytes left after the object"
+            ))
+        );
+        // The bank's keys cannot be swapped under the wallet.
+        let mut other = back.bank.clone().expect("bank");
+        other.keys[0].1 = SecretKey::from_seed(&[0xb1; 32]).public();
+        assert_eq!(
+            s.set_bank(other).map_err(|e| e.code),
+            Err("bank_changed".into())
+        );
+    }
+
+    #[test]
+    fn urls_split_into_origin_and_path() {
+        assert_eq!(
+            split_url("http://127.0.0.1:8080/article/42?x=1"),
+            Some(("http://127.0.0.1:8080", "/article/42"))
+        );
+        assert_eq!(
+            split_url("https://a.example"),
+            Some(("https://a.example", "/"))
+        );
+        assert_eq!(split_url("javascript:alert(1)"), None);
+    }
+}

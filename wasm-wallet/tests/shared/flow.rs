@@ -1,0 +1,547 @@
+//! The wallet's JS API (`Wallet`) through a whole life: bank keys, account, issuance, a first
+//! purchase at vendor A (the bank hands the scrip on), a budgeted purchase at A (fast path), a
+//! purchase at vendor B on another site (the scrip floats from A to B), a lying receipt (a
+//! signed dispute), a forged receipt, an over-budget refusal, a page asking for another site's
+//! goods, and a redemption. The bank and the vendors are the core's own state machines.
+
+use js_sys::{JSON, Promise, Reflect};
+use netcents_core::bank::{self, ScripBook};
+use netcents_core::custody::{Custody, Terms};
+use netcents_core::objects::{
+    AccountRequest, Dispute, Offer, PaymentOrder, Receipt, Scrip, VendorCert,
+};
+use netcents_core::{
+    AccountId, Amount, Currency, Holder, Micros, Nonce, PublicKey, SecretKey, Signed, TimestampMs,
+    VendorId, Verified,
+};
+use netcents_wasm_wallet::Wallet;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::fixture::key;
+
+const SITE_A: &str = "http://shop-a.test:8001";
+const SITE_B: &str = "http://shop-b.test:8002";
+
+pub async fn call(p: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(p).await
+}
+
+pub async fn ok(p: Promise) -> JsValue {
+    match call(p).await {
+        Ok(v) => v,
+        Err(e) => panic!(
+            "wallet call failed: {} {}",
+            text(&e, "code"),
+            text(&e, "hint")
+        ),
+    }
+}
+
+pub async fn err_code(p: Promise) -> String {
+    match call(p).await {
+        Ok(v) => panic!("expected a failure, got {v:?}"),
+        Err(e) => text(&e, "code"),
+    }
+}
+
+pub fn get(v: &JsValue, k: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(k)).expect("object")
+}
+
+pub fn text(v: &JsValue, k: &str) -> String {
+    get(v, k).as_string().unwrap_or_default()
+}
+
+pub fn num(v: &JsValue, k: &str) -> u64 {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "test values"
+    )]
+    let n = get(v, k).as_f64().expect("a number") as u64;
+    n
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn unb64(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .expect("base64url")
+}
+
+pub fn now() -> TimestampMs {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a date"
+    )]
+    TimestampMs(js_sys::Date::now() as u64)
+}
+
+fn usd(micros: u64) -> Amount {
+    Amount {
+        currency: Currency::new("USD").expect("USD"),
+        micros: Micros(micros),
+    }
+}
+
+/// The bank and two vendors, as the core's state machines with fixed keys.
+pub struct World {
+    pub bank: SecretKey,
+    pub arbiter: SecretKey,
+    pub vendors: [(VendorId, SecretKey, &'static str); 2],
+    pub book: Option<ScripBook>,
+    pub custody: Vec<Custody>,
+    pub nonce: u8,
+}
+
+impl World {
+    pub fn new() -> Self {
+        Self {
+            bank: key(1),
+            arbiter: key(2),
+            vendors: [
+                (VendorId([0xaa; 16]), key(3), SITE_A),
+                (VendorId([0xbb; 16]), key(4), SITE_B),
+            ],
+            book: None,
+            custody: Vec::new(),
+            nonce: 0,
+        }
+    }
+
+    pub fn keys_json(&self) -> JsValue {
+        JSON::parse(&format!(
+            r#"{{"currency":"USD","bank":[{{"key_id":1,"public_key":"{}","active":true}}],"arbiter":{{"public_key":"{}"}},"policy":{{}}}}"#,
+            self.bank.public(),
+            self.arbiter.public()
+        ))
+        .expect("json")
+    }
+
+    pub fn cert(&self, v: usize) -> String {
+        let (vendor, k, origin) = &self.vendors[v];
+        let t = now().0;
+        b64(Signed::sign(
+            VendorCert {
+                vendor: *vendor,
+                bank_key_id: 1,
+                key: k.public(),
+                account: AccountId([0x0a; 16]),
+                origins: vec![(*origin).into()],
+                valid_from: TimestampMs(t - 60_000),
+                valid_until: TimestampMs(t + 3_600_000),
+            },
+            &self.bank,
+        )
+        .as_bytes())
+    }
+
+    pub fn offer(&mut self, v: usize, item: &str, price: u64) -> Signed<Offer> {
+        self.nonce += 1;
+        let (vendor, k, _) = &self.vendors[v];
+        Signed::sign(
+            Offer {
+                vendor: *vendor,
+                item: item.into(),
+                price: usd(price),
+                nonce: Nonce([self.nonce; 16]),
+                valid_until: TimestampMs(now().0 + 60_000),
+                goods_digest: None,
+            },
+            k,
+        )
+    }
+
+    /// The bank's `POST /v1/issue`.
+    pub fn issue(&mut self, request_b64: &str, account_key: &PublicKey) -> String {
+        let request: Signed<AccountRequest> =
+            Signed::decode(&unb64(request_b64)).expect("a request");
+        let request = request
+            .verify(account_key)
+            .expect("signed by the account key");
+        let (scrip, book, _) = bank::issue(now(), &request, &self.bank, 1).expect("issued");
+        self.book = Some(book);
+        b64(scrip.as_bytes())
+    }
+
+    /// The vendor `v` answering the paying request `{order, offer, scrip}`: takes custody
+    /// from the holder the order names if needed (§5.4), then accepts (§5.3).
+    pub fn sell(&mut self, v: usize, payment: &JsValue, item: &str, price: u64) -> Signed<Receipt> {
+        let order: Signed<PaymentOrder> =
+            Signed::decode(&unb64(&text(payment, "order"))).expect("order");
+        let offer: Signed<Offer> = Signed::decode(&unb64(&text(payment, "offer"))).expect("offer");
+        let scrip: Signed<Scrip> = Signed::decode(&unb64(&text(payment, "scrip"))).expect("scrip");
+        let scrip: Verified<Scrip> = scrip.verify(&self.bank.public()).expect("bank-signed");
+        let (vendor, k, _) = &self.vendors[v];
+        let me = Holder::Vendor(*vendor);
+        let at = self
+            .custody
+            .iter()
+            .position(|c| c.handed_on().is_none() && holder_of(c) == me);
+        let at = match at {
+            Some(at) => at,
+            None => {
+                let mut chain = Vec::new();
+                let cert = match order.unverified().holder {
+                    Holder::Bank => self
+                        .book
+                        .as_mut()
+                        .expect("issued")
+                        .hand_on(now(), order.clone(), &self.bank, 1)
+                        .expect("the bank hands on"),
+                    Holder::Vendor(old) => {
+                        let (_, old_key, _) = self
+                            .vendors
+                            .iter()
+                            .find(|(id, _, _)| *id == old)
+                            .expect("a known vendor");
+                        let old_key = old_key.clone();
+                        let c = self
+                            .custody
+                            .iter_mut()
+                            .find(|c| {
+                                holder_of(c) == Holder::Vendor(old) && c.handed_on().is_none()
+                            })
+                            .expect("the old holder's custody");
+                        chain = c.chain().to_vec();
+                        c.hand_on(now(), order.clone(), &old_key, 0)
+                            .expect("hands on")
+                    }
+                };
+                let from_key = match cert.unverified().from {
+                    Holder::Bank => self.bank.public(),
+                    Holder::Vendor(old) => self
+                        .vendors
+                        .iter()
+                        .find(|(id, _, _)| *id == old)
+                        .expect("known")
+                        .1
+                        .public(),
+                };
+                let verified = cert.verify(&from_key).expect("certificate");
+                let custody = Custody::received(me, &scrip, chain, &verified, &order.digest())
+                    .expect("custody");
+                self.custody.push(custody);
+                self.custody.len() - 1
+            }
+        };
+        self.custody[at]
+            .accept(
+                now(),
+                order,
+                &offer,
+                Terms {
+                    item,
+                    price: usd(price),
+                },
+                k,
+            )
+            .expect("accepted")
+            .receipt
+    }
+}
+
+fn holder_of(c: &Custody) -> Holder {
+    // A custody's own claim names no holder; its chain's last certificate does.
+    c.chain().last().map_or(Holder::Bank, |t| t.unverified().to)
+}
+
+/// The whole life of a wallet, through its JS API.
+pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
+    let mut world = World::new();
+    let wallet = Wallet::open(db.into()).await.expect("opens");
+
+    // Nothing works before the bank's keys and an account.
+    assert_eq!(
+        err_code(wallet.issue_request(1_000_000.0, 86_400_000.0)).await,
+        "no_bank"
+    );
+    ok(wallet.set_bank(world.keys_json())).await;
+    let opening = ok(wallet.account_opening()).await;
+    assert_eq!(text(&opening, "kind"), "customer");
+    let account_key = text(&opening, "public_key");
+    // The same opening twice: the same key and idempotency key (a retry is safe).
+    let again = ok(wallet.account_opening()).await;
+    assert_eq!(text(&again, "public_key"), account_key);
+    assert_eq!(
+        text(&again, "idempotency_key"),
+        text(&opening, "idempotency_key")
+    );
+    ok(wallet.set_account("acacacacacacacacacacacacacacacac".into())).await;
+
+    // Buy a scrip of one unit.
+    let request = ok(wallet.issue_request(1_000_000.0, 86_400_000.0)).await;
+    let pending = ok(wallet.unanswered_issues()).await;
+    assert_eq!(js_sys::Array::from(&pending).length(), 1);
+    let account_public = {
+        let raw = netcents_core::Digest::from_hex(&account_key).expect("hex");
+        PublicKey::from_bytes(&raw.0).expect("key")
+    };
+    let scrip_b64 = world.issue(&text(&request, "request"), &account_public);
+    let scrip_id = ok(wallet.on_issued(scrip_b64.clone()))
+        .await
+        .as_string()
+        .expect("id");
+    assert_eq!(scrip_id, text(&request, "scrip_id"));
+    // A second answer for the same request is refused: no request waits for it any more.
+    assert_eq!(err_code(wallet.on_issued(scrip_b64)).await, "unknown_scrip");
+
+    // Vendor A, first purchase: the site has no budget, so the user is asked.
+    let cert_a = world.cert(0);
+    let offer = world.offer(0, "/article/1", 1_000);
+    let url = format!("{SITE_A}/article/1");
+    let q = ok(wallet.quote(
+        SITE_A.into(),
+        url.clone(),
+        b64(offer.as_bytes()),
+        cert_a.clone(),
+    ))
+    .await;
+    assert_eq!(text(&q, "decision"), "ask");
+    assert_eq!(num(&q, "price_micros"), 1_000);
+    assert_eq!(get(&q, "affordable").as_bool(), Some(true));
+    let off = b64(offer.as_bytes());
+    assert_eq!(
+        err_code(wallet.pay(
+            SITE_A.into(),
+            url.clone(),
+            off.clone(),
+            cert_a.clone(),
+            "budget".into(),
+            0.0
+        ))
+        .await,
+        "needs_approval"
+    );
+    // Approved, with a budget of 5000 for the site from now on.
+    let payment = ok(wallet.pay(
+        SITE_A.into(),
+        url.clone(),
+        off,
+        cert_a.clone(),
+        "allow".into(),
+        5_000.0,
+    ))
+    .await;
+    assert_eq!(text(&payment, "scrip_id"), scrip_id);
+    let receipt = world.sell(0, &payment, "/article/1", 1_000);
+    let outcome = ok(wallet.on_receipt(scrip_id.clone(), b64(receipt.as_bytes()))).await;
+    assert_eq!(get(&outcome, "matches").as_bool(), Some(true));
+    assert_eq!(num(&outcome, "balance_micros"), 999_000);
+
+    // Second purchase at A: within the budget, no prompt; the fast path at A.
+    let offer = world.offer(0, "/article/2", 1_000);
+    let url2 = format!("{SITE_A}/article/2");
+    let q = ok(wallet.quote(
+        SITE_A.into(),
+        url2.clone(),
+        b64(offer.as_bytes()),
+        cert_a.clone(),
+    ))
+    .await;
+    assert_eq!(text(&q, "decision"), "auto");
+    assert_eq!(num(&q, "budget_left_micros"), 5_000);
+    let payment = ok(wallet.pay(
+        SITE_A.into(),
+        url2,
+        b64(offer.as_bytes()),
+        cert_a.clone(),
+        "budget".into(),
+        0.0,
+    ))
+    .await;
+    let receipt = world.sell(0, &payment, "/article/2", 1_000);
+    let outcome = ok(wallet.on_receipt(scrip_id.clone(), b64(receipt.as_bytes()))).await;
+    assert_eq!(num(&outcome, "balance_micros"), 998_000);
+
+    // Over what is left of A's budget (4000): refused without the user.
+    let offer = world.offer(0, "/article/3", 10_000);
+    let url3 = format!("{SITE_A}/article/3");
+    let q = ok(wallet.quote(
+        SITE_A.into(),
+        url3.clone(),
+        b64(offer.as_bytes()),
+        cert_a.clone(),
+    ))
+    .await;
+    assert_eq!(text(&q, "decision"), "ask");
+    assert_eq!(
+        err_code(wallet.pay(
+            SITE_A.into(),
+            url3,
+            b64(offer.as_bytes()),
+            cert_a.clone(),
+            "budget".into(),
+            0.0
+        ))
+        .await,
+        "needs_approval"
+    );
+
+    // A page of site B may not spend on site A's goods.
+    let offer = world.offer(0, "/article/4", 1_000);
+    assert_eq!(
+        err_code(wallet.quote(
+            SITE_B.into(),
+            format!("{SITE_A}/article/4"),
+            b64(offer.as_bytes()),
+            cert_a.clone()
+        ))
+        .await,
+        "wrong_site"
+    );
+    // Nor pass off one item's offer as another's.
+    assert_eq!(
+        err_code(wallet.quote(
+            SITE_A.into(),
+            format!("{SITE_A}/article/5"),
+            b64(offer.as_bytes()),
+            cert_a.clone()
+        ))
+        .await,
+        "wrong_item"
+    );
+    // An offer signed by someone else than the certified vendor.
+    let cert_b = world.cert(1);
+    assert_eq!(
+        err_code(wallet.quote(
+            SITE_A.into(),
+            format!("{SITE_A}/article/4"),
+            b64(offer.as_bytes()),
+            cert_b.clone()
+        ))
+        .await,
+        "bad_signature"
+    );
+
+    // Vendor B on another site: the same scrip floats from A to B.
+    let offer = world.offer(1, "/article/7", 500);
+    let url_b = format!("{SITE_B}/article/7");
+    let payment = ok(wallet.pay(
+        SITE_B.into(),
+        url_b,
+        b64(offer.as_bytes()),
+        cert_b.clone(),
+        "once".into(),
+        0.0,
+    ))
+    .await;
+    assert_eq!(
+        text(&payment, "scrip_id"),
+        scrip_id,
+        "one scrip for both vendors"
+    );
+    let order: Signed<PaymentOrder> =
+        Signed::decode(&unb64(&text(&payment, "order"))).expect("order");
+    assert_eq!(
+        order.unverified().holder,
+        Holder::Vendor(world.vendors[0].0),
+        "A holds it"
+    );
+    let receipt = world.sell(1, &payment, "/article/7", 500);
+    let outcome = ok(wallet.on_receipt(scrip_id.clone(), b64(receipt.as_bytes()))).await;
+    assert_eq!(num(&outcome, "balance_micros"), 997_500);
+
+    // A forged receipt changes nothing.
+    let offer = world.offer(1, "/article/8", 500);
+    let payment = ok(wallet.pay(
+        SITE_B.into(),
+        format!("{SITE_B}/article/8"),
+        b64(offer.as_bytes()),
+        cert_b.clone(),
+        "once".into(),
+        0.0,
+    ))
+    .await;
+    let order: Signed<PaymentOrder> =
+        Signed::decode(&unb64(&text(&payment, "order"))).expect("order");
+    let lie = |balance: u64, k: &SecretKey| {
+        Signed::sign(
+            Receipt {
+                vendor: world.vendors[1].0,
+                scrip: order.unverified().scrip,
+                order: order.digest(),
+                seq: order.unverified().seq,
+                balance_after: Micros(balance),
+                goods_digest: None,
+            },
+            k,
+        )
+    };
+    let forged = lie(997_000, &world.vendors[0].1);
+    assert_eq!(
+        err_code(wallet.on_receipt(scrip_id.clone(), b64(forged.as_bytes()))).await,
+        "bad_signature"
+    );
+    // B signs a receipt that takes more than the price: the wallet keeps its own figure and
+    // signs a balance dispute for the arbiter.
+    let lying = lie(990_000, &world.vendors[1].1);
+    let outcome = ok(wallet.on_receipt(scrip_id.clone(), b64(lying.as_bytes()))).await;
+    assert_eq!(get(&outcome, "matches").as_bool(), Some(false));
+    assert_eq!(num(&outcome, "balance_micros"), 997_000);
+    let dispute: Signed<Dispute> =
+        Signed::decode(&unb64(&text(&outcome, "dispute"))).expect("a dispute");
+    let scrip: Signed<Scrip> = Signed::decode(&unb64(&text(&payment, "scrip"))).expect("scrip");
+    dispute
+        .verify(&scrip.unverified().key)
+        .expect("signed with the scrip key");
+    let unsent = js_sys::Array::from(&ok(wallet.unsent_disputes()).await);
+    assert_eq!(unsent.length(), 1);
+
+    // The pages' view: one scrip at B, its receipts, the history, A's budget.
+    let summary = ok(wallet.summary()).await;
+    let scrips = js_sys::Array::from(&get(&summary, "scrips"));
+    assert_eq!(scrips.length(), 1);
+    let s0 = scrips.get(0);
+    assert_eq!(text(&s0, "holder"), SITE_B);
+    assert_eq!(num(&s0, "balance_micros"), 997_000);
+    assert_eq!(num(&s0, "receipts"), 4);
+    assert_eq!(num(&s0, "seq"), 4);
+    let history = js_sys::Array::from(&get(&summary, "history"));
+    assert_eq!(history.length(), 5, "issued + four payments");
+    assert_eq!(text(&history.get(0), "check"), "contradicts");
+    assert_eq!(text(&history.get(1), "check"), "matches");
+    let budgets = js_sys::Array::from(&get(&summary, "budgets"));
+    let a = budgets
+        .iter()
+        .find(|b| text(b, "site") == SITE_A)
+        .expect("A's budget");
+    assert_eq!(num(&a, "limit_micros") - num(&a, "spent_micros"), 4_000);
+    // Nothing secret crosses: the account's public key is there, and no 32-byte seed is.
+    let json = String::from(JSON::stringify(&summary).expect("json"));
+    assert!(json.contains(&account_key));
+
+    // Redemption: an order to the bank, signed with the scrip key.
+    let r = ok(wallet.redeem(scrip_id.clone())).await;
+    let order: Signed<PaymentOrder> = Signed::decode(&unb64(&text(&r, "order"))).expect("order");
+    assert_eq!(order.unverified().payee, Holder::Bank);
+    assert_eq!(order.unverified().balance_after, Micros(997_000));
+    // Asking again gives the same order (the bank answers a retry the same way).
+    let again = ok(wallet.redeem(scrip_id.clone())).await;
+    assert_eq!(text(&again, "order"), text(&r, "order"));
+    // A redeeming scrip pays nothing more.
+    let offer = world.offer(1, "/article/9", 1);
+    assert_eq!(
+        err_code(wallet.pay(
+            SITE_B.into(),
+            format!("{SITE_B}/article/9"),
+            b64(offer.as_bytes()),
+            cert_b,
+            "once".into(),
+            0.0
+        ))
+        .await,
+        "insufficient_balance"
+    );
+    ok(wallet.on_redeemed(scrip_id.clone(), 997_000.0)).await;
+    let summary = ok(wallet.summary()).await;
+    let s0 = js_sys::Array::from(&get(&summary, "scrips")).get(0);
+    assert_eq!(text(&s0, "status"), "redeemed");
+}
