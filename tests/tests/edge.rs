@@ -5,36 +5,591 @@
     reason = "tests: a failed unwrap is a failed test"
 )]
 
-use netcents_e2e::{Bank, Customer, Vendor, Via, http};
+use std::sync::Arc;
+
+use netcents_core::objects::PaymentOrder;
+use netcents_core::{Holder, Micros, SecretKey, Signed, TimestampMs, VendorId};
+use netcents_e2e::{
+    Bank, Customer, Paid, Vendor, Via, Wallet, b64, http, now_ms, offer, send_payment,
+};
+use rand_core::OsRng;
+use serde_json::{Value, json};
 
 const FACE: u64 = 100_000;
 const PRICE: u64 = 1_000;
 const HOUR: u64 = 3_600_000;
+const ARTICLE: &str = "/paid/article.html";
+
+fn ok(p: &Paid, what: &str, v: &Vendor) {
+    assert_eq!(p.status, 200, "{what}: {:?}\n{}", p.body, v.log());
+}
 
 /// Fast path, a first purchase that moves the scrip from the bank, a move from vendor A to
-/// vendor B and back, replays, access tokens, capture with audits, and the books.
+/// vendor B and back, replays, access tokens, concurrent double spends at both vendors,
+/// capture with every claim audited, and the bank's books afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn payments_float_between_vendors_and_are_captured() {
     let bank = Bank::start().await;
     let (a, b) = tokio::join!(Vendor::start(&bank, "a"), Vendor::start(&bank, "b"));
     let c = http();
     let cust = Customer::open(&bank, 10_000_000).await;
-    let mut w = cust.scrip(&bank, FACE, HOUR).await;
+    let (mut at_a, mut at_b) = (0u64, 0u64);
 
     // Free content passes through.
     let free = c.get(a.at("/index.html")).send().await.unwrap();
-    assert_eq!(free.status().as_u16(), 200);
+    assert_eq!(free.status().as_u16(), 200, "free content is served");
 
     // First purchase at A: A asks the bank for the scrip.
-    let p = w.buy(&c, &a.at("/paid/article.html"), Via::Header).await;
-    assert_eq!(
-        p.status,
-        200,
-        "first purchase at A: {:?}\n{}",
-        p.body,
-        a.log()
+    let mut w = cust.scrip(&bank, FACE, HOUR).await;
+    let p = w.buy(&c, &a.at(ARTICLE), Via::Header).await;
+    ok(&p, "first purchase at A (scrip from the bank)", &a);
+    assert!(
+        p.body.as_str().unwrap().contains("A paid article"),
+        "the content comes with the receipt"
     );
-    assert!(p.body.as_str().unwrap().contains("A paid article"));
-    assert_eq!(w.scrip.balance().0, FACE - PRICE);
-    println!("first purchase at A: ok");
+    at_a += PRICE;
+
+    // Fast path, by header and by POST.
+    let mut first_bundle = None;
+    for (i, via) in [Via::Post, Via::Header, Via::Post].into_iter().enumerate() {
+        let offered = offer(&c, &a.at(ARTICLE), &w.bank_key).await;
+        let order = w.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+        let bundle = w.bundle(&order, &offered);
+        let p = send_payment(&c, &a.at(ARTICLE), &bundle, via).await;
+        ok(&p, "fast-path purchase at A", &a);
+        w.settle(&offered, &p);
+        at_a += PRICE;
+        if i == 0 {
+            first_bundle = Some((bundle, p.receipt.clone().unwrap()));
+        }
+    }
+    assert_eq!(w.scrip.balance().0, FACE - 4 * PRICE);
+
+    // The same PO again gets the same receipt and content, never a second charge: the last
+    // order (kept by the custody) and an older one (kept by digest).
+    let (old_bundle, old_receipt) = first_bundle.unwrap();
+    let p = send_payment(&c, &a.at(ARTICLE), &old_bundle, Via::Post).await;
+    ok(&p, "an older PO sent again", &a);
+    assert!(p.replay, "marked as a replay");
+    assert_eq!(
+        p.receipt.unwrap().as_bytes(),
+        old_receipt.as_bytes(),
+        "the same receipt"
+    );
+    let last = w.scrip.receipts().last().unwrap().clone();
+    let offered = offer(&c, &a.at(ARTICLE), &w.bank_key).await;
+    let order = w.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+    let bundle = w.bundle(&order, &offered);
+    let p1 = send_payment(&c, &a.at(ARTICLE), &bundle, Via::Header).await;
+    let p2 = send_payment(&c, &a.at(ARTICLE), &bundle, Via::Header).await;
+    ok(&p1, "purchase", &a);
+    ok(&p2, "the same PO at once again", &a);
+    assert!(
+        p2.replay
+            && p1.receipt.as_ref().unwrap().as_bytes() == p2.receipt.as_ref().unwrap().as_bytes()
+    );
+    assert_ne!(last.as_bytes(), p1.receipt.as_ref().unwrap().as_bytes());
+    w.settle(&offered, &p1);
+    at_a += PRICE;
+
+    // The access token reads the paid item again without paying, by header or by cookie.
+    let token = p1
+        .token
+        .clone()
+        .expect("a paid answer carries an access token");
+    let r = c
+        .get(a.at(ARTICLE))
+        .header("X-NetCents-Access", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "the access token opens the item");
+    assert!(
+        r.headers().get("x-netcents-receipt").is_none(),
+        "no new charge"
+    );
+    let r = c
+        .get(a.at(ARTICLE))
+        .header("cookie", format!("netcents_access={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "the access cookie opens the item");
+    let r = c
+        .get(a.at("/paid/other.html"))
+        .header("X-NetCents-Access", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 402, "the token is bound to its item");
+    let r = c
+        .get(b.at(ARTICLE))
+        .header("X-NetCents-Access", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 402, "and to its vendor");
+
+    // The scrip floats from A to B (B asks A), and back to A (a new segment at A).
+    let p = w.buy(&c, &b.at(ARTICLE), Via::Header).await;
+    ok(&p, "first purchase at B (scrip from A)", &b);
+    at_b += PRICE;
+    let p = w.buy(&c, &b.at(ARTICLE), Via::Post).await;
+    ok(&p, "fast path at B", &b);
+    at_b += PRICE;
+    let p = w.buy(&c, &a.at(ARTICLE), Via::Header).await;
+    ok(&p, "the scrip comes back to A", &a);
+    at_a += PRICE;
+    assert_eq!(w.scrip.balance().0, FACE - 8 * PRICE);
+    assert_eq!(w.scrip.holder(), Holder::Vendor(a.creds.vendor));
+
+    // Concurrent double spends: copies of one wallet sign the same sequence number and pay
+    // both vendors at once. (1) A scrip fresh from the bank, (2) a scrip held at A.
+    let mut overspend = 0i64;
+    let mut races = 0;
+    for held_at_a in [false, true, false, true] {
+        let face = if held_at_a { 2 * PRICE } else { PRICE };
+        let mut base = cust.scrip(&bank, face, HOUR).await;
+        if held_at_a {
+            ok(
+                &base.buy(&c, &a.at(ARTICLE), Via::Header).await,
+                "race setup",
+                &a,
+            );
+            at_a += PRICE;
+        }
+        let barrier = Arc::new(tokio::sync::Barrier::new(8));
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let v = if i % 2 == 0 { &a } else { &b };
+            let url = v.at(ARTICLE);
+            let mut copy: Wallet = base.clone();
+            let offered = offer(&c, &url, &copy.bank_key).await;
+            let order = copy
+                .scrip
+                .pay(TimestampMs(now_ms()), &offered.offer)
+                .unwrap();
+            let bundle = copy.bundle(&order, &offered);
+            let (c, barrier) = (c.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                (
+                    i % 2 == 0,
+                    send_payment(&c, &url, &bundle, Via::Header).await,
+                )
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            let (to_a, p) = t.await.unwrap();
+            if p.status == 200 {
+                won += 1;
+                if to_a { at_a += PRICE } else { at_b += PRICE }
+            } else {
+                let code = p.body["code"].as_str().unwrap_or_default().to_owned();
+                assert!(
+                    [
+                        "stale_sequence",
+                        "scrip_frozen",
+                        "not_holder",
+                        "insufficient_balance",
+                        "balance_mismatch"
+                    ]
+                    .contains(&code.as_str()),
+                    "a losing double spend is refused with a clear code: {} {:?}",
+                    p.status,
+                    p.body
+                );
+            }
+        }
+        // The available money after setup is one price: any second success overspends.
+        overspend += i64::from(won) - 1;
+        races += 1;
+        assert_eq!(
+            won, 1,
+            "exactly one of 8 concurrent payments with one sequence number wins"
+        );
+    }
+    assert_eq!(overspend, 0);
+    println!("double-spend races: {races}, overspend: {overspend}");
+
+    // Capture at both vendors; every claim is audited (the bank runs with p = 1) and answered.
+    let before_a = bank.balance(&a.creds.account).await;
+    let before_b = bank.balance(&b.creds.account).await;
+    let ca = a.capture().await;
+    let cb = b.capture().await;
+    assert_eq!(
+        ca["credited_micros"].as_u64().unwrap(),
+        at_a,
+        "A captures what it sold: {ca}"
+    );
+    assert_eq!(
+        cb["credited_micros"].as_u64().unwrap(),
+        at_b,
+        "B captures what it sold: {cb}"
+    );
+    assert_eq!(ca["refused"], json!([]), "{ca}");
+    assert_eq!(cb["refused"], json!([]), "{cb}");
+    assert!(
+        ca["audits_answered"].as_u64().unwrap() >= 1,
+        "A answers its audits: {ca}"
+    );
+    assert!(
+        cb["audits_answered"].as_u64().unwrap() >= 1,
+        "B answers its audits: {cb}"
+    );
+    assert_eq!(
+        bank.balance(&a.creds.account).await,
+        before_a + at_a,
+        "no penalty after A's audits"
+    );
+    assert_eq!(
+        bank.balance(&b.creds.account).await,
+        before_b + at_b,
+        "no penalty after B's audits"
+    );
+    // Nothing is captured twice.
+    let again = a.capture().await;
+    assert_eq!(again["credited_micros"], 0, "{again}");
+    let books = bank.check_balanced().await;
+    println!("books: {books}");
+    // After capture the fast path goes on.
+    ok(
+        &w.buy(&c, &a.at(ARTICLE), Via::Post).await,
+        "purchase after capture",
+        &a,
+    );
+}
+
+fn hand_signed(
+    w: &Wallet,
+    key: &SecretKey,
+    payee: VendorId,
+    offer: &netcents_core::Verified<netcents_core::objects::Offer>,
+    seq: u64,
+    holder: Holder,
+    price: u64,
+    balance_after: u64,
+) -> Signed<PaymentOrder> {
+    Signed::sign(
+        PaymentOrder {
+            scrip: w.scrip.scrip().id,
+            payee: Holder::Vendor(payee),
+            offer: offer.digest(),
+            price: Micros(price),
+            seq,
+            holder,
+            balance_after: Micros(balance_after),
+        },
+        key,
+    )
+}
+
+fn refused(p: &Paid, status: u16, code: &str, what: &str) {
+    assert_eq!(
+        (p.status, p.body["code"].as_str().unwrap_or_default()),
+        (status, code),
+        "{what}: {:?}",
+        p.body
+    );
+    assert!(
+        !p.body["hint"].as_str().unwrap_or_default().is_empty(),
+        "{what}: every error has a hint"
+    );
+    assert!(p.receipt.is_none(), "{what}: no receipt");
+}
+
+/// Every bad input gets a clear 4xx `{code, hint}` and changes no state: afterwards the
+/// honest wallet, whose mirror never saw the bad orders, pays on with matching receipts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_input_is_refused_and_changes_nothing() {
+    let bank = Bank::start().await;
+    let (a, b) = tokio::join!(Vendor::start(&bank, "a"), Vendor::start(&bank, "b"));
+    let c = http();
+    let cust = Customer::open(&bank, 10_000_000).await;
+    let mut w = cust.scrip(&bank, FACE, HOUR).await;
+    ok(
+        &w.buy(&c, &a.at(ARTICLE), Via::Header).await,
+        "setup purchase at A",
+        &a,
+    );
+    let url = a.at(ARTICLE);
+    let av = a.creds.vendor;
+    let ha = Holder::Vendor(av);
+    let balance = w.scrip.balance().0;
+    let seq = w.scrip.seq();
+    let of = offer(&c, &url, &w.bank_key).await;
+    let good = hand_signed(
+        &w,
+        &w.key,
+        av,
+        &of.offer,
+        seq + 1,
+        ha,
+        PRICE,
+        balance - PRICE,
+    );
+    let good_bundle = w.bundle(&good, &of);
+
+    // Malformed input.
+    let mut bundle = good_bundle.clone();
+    bundle["order"] = json!(b64(&[1, 4, 0, 0]));
+    refused(
+        &send_payment(&c, &url, &bundle, Via::Header).await,
+        400,
+        "truncated",
+        "a truncated PO",
+    );
+    let mut bytes = good.as_bytes().to_vec();
+    bytes.push(0);
+    bundle["order"] = json!(b64(&bytes));
+    let p = send_payment(&c, &url, &bundle, Via::Post).await;
+    assert_eq!(p.status, 400, "a PO with a byte too many: {:?}", p.body);
+    bundle["order"] = json!("%%% not base64");
+    refused(
+        &send_payment(&c, &url, &bundle, Via::Post).await,
+        400,
+        "bad_base64",
+        "a PO that is not base64url",
+    );
+    bundle["order"] = json!(b64(of.offer.as_bytes()));
+    refused(
+        &send_payment(&c, &url, &bundle, Via::Post).await,
+        400,
+        "wrong_kind",
+        "an offer where the PO goes",
+    );
+    let r = c.post(&url).body("{not json").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "bad_json", "{v}");
+    let r = c
+        .get(&url)
+        .header("X-NetCents-Payment", "@@@")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        400,
+        "a payment header that is not base64url"
+    );
+    let mut bundle = good_bundle.clone();
+    bundle.as_object_mut().unwrap().remove("order");
+    refused(
+        &send_payment(&c, &url, &bundle, Via::Post).await,
+        400,
+        "bad_json",
+        "no PO at all",
+    );
+
+    // Wrong signature: the right fields signed by another key.
+    let forged = hand_signed(
+        &w,
+        &SecretKey::generate(&mut OsRng),
+        av,
+        &of.offer,
+        seq + 1,
+        ha,
+        PRICE,
+        balance - PRICE,
+    );
+    refused(
+        &send_payment(&c, &url, &w.bundle(&forged, &of), Via::Post).await,
+        401,
+        "bad_signature",
+        "a PO signed by another key",
+    );
+
+    // Wrong vendor: a PO paying B, sent to A.
+    let of_b = offer(&c, &b.at(ARTICLE), &w.bank_key).await;
+    let to_b = hand_signed(
+        &w,
+        &w.key,
+        b.creds.vendor,
+        &of_b.offer,
+        seq + 1,
+        ha,
+        PRICE,
+        balance - PRICE,
+    );
+    refused(
+        &send_payment(&c, &url, &w.bundle(&to_b, &of_b), Via::Post).await,
+        422,
+        "wrong_payee",
+        "a PO for another vendor",
+    );
+
+    // Stale sequence number.
+    let stale = hand_signed(&w, &w.key, av, &of.offer, seq, ha, PRICE, balance - PRICE);
+    let p = send_payment(&c, &url, &w.bundle(&stale, &of), Via::Post).await;
+    refused(
+        &p,
+        409,
+        "stale_sequence",
+        "a PO with a used sequence number",
+    );
+    assert_eq!(p.body["last_seq"], seq);
+
+    // Insufficient balance.
+    let dear_url = a.at("/paid/expensive.html");
+    let dear = offer(&c, &dear_url, &w.bank_key).await;
+    let price = dear.offer.body().price.micros.0;
+    let po = hand_signed(&w, &w.key, av, &dear.offer, seq + 1, ha, price, 0);
+    let p = send_payment(&c, &dear_url, &w.bundle(&po, &dear), Via::Post).await;
+    refused(&p, 402, "insufficient_balance", "a PO above the balance");
+    assert_eq!(p.body["balance_micros"], balance);
+
+    // Balance mismatch, bad offer (another item; a lapsed offer is the same check).
+    let po = hand_signed(&w, &w.key, av, &of.offer, seq + 1, ha, PRICE, balance);
+    refused(
+        &send_payment(&c, &url, &w.bundle(&po, &of), Via::Post).await,
+        422,
+        "balance_mismatch",
+        "a PO with the wrong balance",
+    );
+    refused(
+        &send_payment(&c, &a.at("/paid/other.html"), &good_bundle, Via::Post).await,
+        422,
+        "bad_offer",
+        "a PO for another item",
+    );
+
+    // The honest wallet still pays on at A: nothing above changed A's record.
+    ok(
+        &w.buy(&c, &url, Via::Post).await,
+        "honest purchase after bad input",
+        &a,
+    );
+
+    // Frozen: the scrip moves to B; a copy of the wallet that still believes A holds it.
+    let mut stale_copy = w.clone();
+    ok(
+        &w.buy(&c, &b.at(ARTICLE), Via::Header).await,
+        "the scrip moves to B",
+        &b,
+    );
+    refused(
+        &stale_copy.buy(&c, &url, Via::Header).await,
+        409,
+        "scrip_frozen",
+        "a PO at the old holder",
+    );
+
+    // Unknown holder: held by B, but the wallet sends no (or the wrong) holder certificate.
+    let mut lost = w.clone();
+    lost.holder_cert = None;
+    refused(
+        &lost.buy(&c, &url, Via::Header).await,
+        422,
+        "unknown_holder",
+        "no certificate of the holder",
+    );
+    let mut lost = w.clone();
+    lost.holder_cert = Some(a.creds.cert.clone());
+    refused(
+        &lost.buy(&c, &url, Via::Header).await,
+        422,
+        "unknown_holder",
+        "the certificate of another vendor",
+    );
+    let nobody = Holder::Vendor(VendorId([7; 16]));
+    let of = offer(&c, &url, &w.bank_key).await;
+    let po = hand_signed(
+        &w,
+        &w.key,
+        av,
+        &of.offer,
+        w.scrip.seq() + 1,
+        nobody,
+        PRICE,
+        w.scrip.balance().0 - PRICE,
+    );
+    let mut bundle = w.bundle(&po, &of);
+    bundle["holder_cert"] = Value::Null;
+    refused(
+        &send_payment(&c, &url, &bundle, Via::Post).await,
+        422,
+        "unknown_holder",
+        "a holder nobody knows",
+    );
+
+    // A first purchase without the scrip, and with a scrip the bank never signed.
+    let mut fresh = cust.scrip(&bank, FACE, HOUR).await;
+    let of = offer(&c, &url, &fresh.bank_key).await;
+    let order = fresh.scrip.pay(TimestampMs(now_ms()), &of.offer).unwrap();
+    let mut bundle = fresh.bundle(&order, &of);
+    bundle["scrip"] = Value::Null;
+    refused(
+        &send_payment(&c, &url, &bundle, Via::Post).await,
+        404,
+        "unknown_scrip",
+        "a first purchase without the scrip",
+    );
+    let fake_key = SecretKey::generate(&mut OsRng);
+    let mut body = fresh.scrip.scrip().clone();
+    body.face.micros = Micros(FACE * 1000);
+    bundle["scrip"] = json!(b64(Signed::sign(body, &fake_key).as_bytes()));
+    refused(
+        &send_payment(&c, &url, &bundle, Via::Post).await,
+        401,
+        "bad_signature",
+        "a scrip the bank did not sign",
+    );
+    // The refused first purchase left the scrip at the bank: the same order now succeeds.
+    bundle["scrip"] = json!(b64(fresh.scrip.signed_scrip().as_bytes()));
+    let p = send_payment(&c, &url, &bundle, Via::Post).await;
+    ok(&p, "the first purchase, sent properly", &a);
+    fresh.settle(&of, &p);
+
+    // Expired scrip: on the fast path and on a first purchase.
+    let mut short = cust.scrip(&bank, FACE, 3_000).await;
+    ok(
+        &short.buy(&c, &url, Via::Header).await,
+        "purchase before expiry",
+        &a,
+    );
+    let unused = cust.scrip(&bank, FACE, 3_000).await;
+    let of = offer(&c, &url, &short.bank_key).await;
+    let early = hand_signed(
+        &unused,
+        &unused.key,
+        av,
+        &of.offer,
+        1,
+        Holder::Bank,
+        PRICE,
+        FACE - PRICE,
+    );
+    let early_copy = short.clone();
+    let order = short.scrip.pay(TimestampMs(now_ms()), &of.offer).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
+    refused(
+        &send_payment(&c, &url, &early_copy.bundle(&order, &of), Via::Post).await,
+        410,
+        "scrip_expired",
+        "an expired scrip at its holder",
+    );
+    refused(
+        &send_payment(&c, &url, &unused.bundle(&early, &of), Via::Post).await,
+        410,
+        "scrip_expired",
+        "an expired scrip's first purchase",
+    );
+
+    // Nothing above changed B's or A's record either.
+    ok(
+        &w.buy(&c, &b.at(ARTICLE), Via::Post).await,
+        "honest purchase at B",
+        &b,
+    );
+    ok(
+        &w.buy(&c, &url, Via::Header).await,
+        "honest purchase back at A",
+        &a,
+    );
+    let (ca, cb) = (a.capture().await, b.capture().await);
+    assert_eq!(ca["refused"], json!([]), "{ca}");
+    assert_eq!(cb["refused"], json!([]), "{cb}");
+    bank.check_balanced().await;
 }
