@@ -732,6 +732,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
                 "--show-interactive-dev-session=false",
                 "--log-level",
                 "warn",
+                "--test-scheduled",
             ])
             .env("CI", "true")
             .env("WRANGLER_SEND_METRICS", "false")
@@ -804,6 +805,16 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             self.group.tail()
         );
         v
+    }
+
+    /// Fires the Cron Trigger (`wrangler dev --test-scheduled`).
+    pub async fn cron(&self) {
+        let r = http()
+            .get(self.at("/__scheduled?cron=*/5+*+*+*+*"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "the scheduled handler ran");
     }
 
     /// The workerd processes' CPU time so far (user + system), in clock ticks.

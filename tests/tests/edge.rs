@@ -248,6 +248,21 @@ async fn payments_float_between_vendors_and_are_captured() {
         before_b + at_b,
         "no penalty after B's audits"
     );
+    for v in [&a, &b] {
+        let (s, open) = netcents_e2e::send(
+            &c,
+            reqwest::Method::GET,
+            &format!("{}/v1/vendors/{}/audits", bank.url, v.creds.vendor),
+            None,
+            false,
+        )
+        .await;
+        assert_eq!(
+            (s, &open["audits"]),
+            (200, &json!([])),
+            "every audit demand was answered"
+        );
+    }
     // Nothing is captured twice.
     let again = a.capture().await;
     assert_eq!(again["credited_micros"], 0, "{again}");
@@ -261,6 +276,10 @@ async fn payments_float_between_vendors_and_are_captured() {
     );
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per field of the payment order a dishonest wallet forges"
+)]
 fn hand_signed(
     w: &Wallet,
     key: &SecretKey,

@@ -1,0 +1,184 @@
+//! The edge vendor's fast path in workerd over loopback: paid requests per second and CPU
+//! time per paid request, beside a free static request as the baseline of the runtime's own
+//! cost (HTTP, the `wrangler dev` proxy, the asset fetch).
+//!
+//! `cargo run --release -p netcents-e2e --bin netcents-edge-bench -- [scrips] [orders per scrip]`
+//! Needs the bank binary and the built Worker, like the tests (scripts/edge.sh: edge_bench).
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark: a failed unwrap is a failed run"
+)]
+
+use std::time::{Duration, Instant};
+
+use netcents_core::objects::PaymentOrder;
+use netcents_core::{Holder, Micros, Signed};
+use netcents_e2e::{Bank, Customer, Vendor, Via, http, offer, send_payment};
+
+fn ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    #[allow(unsafe_code, reason = "libc::sysconf")]
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    #[allow(clippy::cast_precision_loss, reason = "a small positive number")]
+    let t = t as f64;
+    t
+}
+
+struct Phase {
+    requests: usize,
+    wall: Duration,
+    workerd_ticks: u64,
+    all_ticks: u64,
+    latencies: Vec<Duration>,
+}
+
+impl Phase {
+    #[allow(clippy::cast_precision_loss, reason = "figures for humans")]
+    fn report(&self, name: &str) {
+        let tps = ticks_per_second();
+        let n = self.requests as f64;
+        let mut l = self.latencies.clone();
+        l.sort();
+        let pct = |p: usize| l.get(l.len() * p / 100).copied().unwrap_or_default();
+        println!(
+            "{name}: {} requests in {:.2} s = {:.0} req/s; CPU per request: workerd {:.3} ms, \
+             all processes of wrangler dev {:.3} ms; latency p50 {:.2} ms, p99 {:.2} ms",
+            self.requests,
+            self.wall.as_secs_f64(),
+            n / self.wall.as_secs_f64(),
+            self.workerd_ticks as f64 / tps * 1000.0 / n,
+            self.all_ticks as f64 / tps * 1000.0 / n,
+            pct(50).as_secs_f64() * 1000.0,
+            pct(99).as_secs_f64() * 1000.0,
+        );
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("numbers"))
+        .collect();
+    let scrips = args.first().copied().unwrap_or(8);
+    let per_scrip = args.get(1).copied().unwrap_or(250);
+    const PRICE: u64 = 1_000;
+    let bank = Bank::start().await;
+    let vendor = Vendor::start(&bank, "bench").await;
+    let c = http();
+    let cust = Customer::open(&bank, 1_000_000_000).await;
+    let url = vendor.at("/paid/article.html");
+    let face = PRICE * (per_scrip as u64 + 2);
+
+    // Each scrip: a first purchase (from the bank), then orders signed ahead of time on one
+    // offer, so that the timed phase measures the vendor alone.
+    let mut plans = Vec::new();
+    for _ in 0..scrips {
+        let mut w = cust.scrip(&bank, face, 3_600_000).await;
+        let p = w.buy(&c, &url, Via::Header).await;
+        assert_eq!(p.status, 200, "{:?}", p.body);
+        let offered = offer(&c, &url, &w.bank_key).await;
+        let mut bundles = Vec::new();
+        for i in 1..=per_scrip as u64 {
+            let order = Signed::sign(
+                PaymentOrder {
+                    scrip: w.scrip.scrip().id,
+                    payee: Holder::Vendor(vendor.creds.vendor),
+                    offer: offered.offer.digest(),
+                    price: Micros(PRICE),
+                    seq: w.scrip.seq() + i,
+                    holder: Holder::Vendor(vendor.creds.vendor),
+                    balance_after: Micros(w.scrip.balance().0 - i * PRICE),
+                },
+                &w.key,
+            );
+            bundles.push(w.bundle(&order, &offered));
+        }
+        plans.push(bundles);
+    }
+
+    // Warm-up and baseline: a free static page through the same Worker.
+    let free = vendor.at("/index.html");
+    for _ in 0..50 {
+        c.get(&free).send().await.unwrap().bytes().await.unwrap();
+    }
+    let run_free = {
+        let (w0, a0) = vendor.cpu_ticks();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..scrips {
+            let (c, free) = (c.clone(), free.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for _ in 0..per_scrip {
+                    let t = Instant::now();
+                    let r = c.get(&free).send().await.unwrap();
+                    assert_eq!(r.status().as_u16(), 200);
+                    r.bytes().await.unwrap();
+                    lat.push(t.elapsed());
+                }
+                lat
+            }));
+        }
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.extend(t.await.unwrap());
+        }
+        let wall = start.elapsed();
+        let (w1, a1) = vendor.cpu_ticks();
+        Phase {
+            requests: scrips * per_scrip,
+            wall,
+            workerd_ticks: w1 - w0,
+            all_ticks: a1 - a0,
+            latencies,
+        }
+    };
+
+    let run_paid = {
+        let (w0, a0) = vendor.cpu_ticks();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for bundles in plans {
+            let (c, url) = (c.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for b in bundles {
+                    let t = Instant::now();
+                    let p = send_payment(&c, &url, &b, Via::Header).await;
+                    assert_eq!(p.status, 200, "{:?}", p.body);
+                    assert!(!p.replay);
+                    lat.push(t.elapsed());
+                }
+                lat
+            }));
+        }
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.extend(t.await.unwrap());
+        }
+        let wall = start.elapsed();
+        let (w1, a1) = vendor.cpu_ticks();
+        Phase {
+            requests: scrips * per_scrip,
+            wall,
+            workerd_ticks: w1 - w0,
+            all_ticks: a1 - a0,
+            latencies,
+        }
+    };
+    println!(
+        "{scrips} scrips in parallel, {per_scrip} paid requests each, one vendor in workerd (wrangler dev), loopback"
+    );
+    run_free.report("free static page (baseline)");
+    run_paid.report("paid fast path");
+    #[allow(clippy::cast_precision_loss, reason = "figures for humans")]
+    let extra = (run_paid.workerd_ticks as f64 - run_free.workerd_ticks as f64)
+        / ticks_per_second()
+        * 1000.0
+        / (scrips * per_scrip) as f64;
+    println!("paid minus free, workerd CPU per request: {extra:.3} ms");
+    let captured = vendor.capture().await;
+    println!("capture afterwards: {captured}");
+    bank.check_balanced().await;
+}
