@@ -371,11 +371,7 @@ async fn issue(State(s): State<AppState>, JsonBody(b): JsonBody<RequestBody>) ->
     let signed: Signed<AccountRequest> = decode("request", &b.request)?;
     let request = s.bank.verify_request(signed).await?;
     s.bank
-        .write(bank::Issue {
-            bank: s.bank.clone(),
-            request,
-            now: now(&s),
-        })
+        .write(bank::Issue::prepare(&s.bank, request, now(&s)))
         .await
         .map(answer)
 }
@@ -511,6 +507,7 @@ async fn answer_audit(
     s.bank
         .write(bank::SettleAudit {
             bank: s.bank.clone(),
+            precomputed: s.bank.precompute_audit(&audit_id, &orders).await,
             audit_id,
             orders,
             hash: Some(request_hash(&refs)),
@@ -699,6 +696,7 @@ pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
             audit_id,
             orders: Vec::new(),
             hash: None,
+            precomputed: None,
             now: t,
         };
         match bank.write(work).await {

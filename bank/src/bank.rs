@@ -30,7 +30,7 @@ use crate::error::ApiError;
 use crate::keys::Keyring;
 use crate::metrics::{Effect, Metrics};
 use crate::store::tx::{AuditRow, DisputeRow, MAX_MONEY, VendorRow};
-use crate::store::{Reply, Store, Tx, Work, WorkResult};
+use crate::store::{Backend, Reply, Store, Tx, Work, WorkResult};
 
 /// Policy and limits; every one is set explicitly by the configuration.
 #[derive(Clone, Debug)]
@@ -196,10 +196,12 @@ async fn replay(
     hash: &str,
     field: &str,
 ) -> Result<Option<Reply>, ApiError> {
-    if tx.idem_claim(scope, key, hash).await? {
+    if tx.backend() == Backend::Postgres && tx.idem_claim(scope, key, hash).await? {
         return Ok(None);
     }
+    // SQLite has one writer: nothing can race between this read and the insert at the end.
     match tx.idem_get(scope, key).await? {
+        None if tx.backend() == Backend::Sqlite => Ok(None),
         None => Err(ApiError::internal("idempotency record vanished")),
         Some(r) if r.request_hash == hash => Ok(Some(Reply {
             status: r.status,
@@ -215,12 +217,20 @@ async fn remember(
     tx: &mut Tx,
     scope: &str,
     key: &str,
-    _hash: &str,
+    hash: &str,
     reply: Reply,
     now: TimestampMs,
 ) -> WorkResult {
-    tx.idem_finish(scope, key, reply.status, &reply.body, now.0)
-        .await?;
+    match tx.backend() {
+        Backend::Postgres => {
+            tx.idem_finish(scope, key, reply.status, &reply.body, now.0)
+                .await?;
+        }
+        Backend::Sqlite => {
+            tx.idem_put(scope, key, hash, reply.status, &reply.body, now.0)
+                .await?;
+        }
+    }
     Ok(reply)
 }
 
@@ -549,65 +559,86 @@ async fn funding(w: &Funding, tx: &mut Tx) -> WorkResult {
 
 /// Issues a scrip for a verified account request (§5.1).
 pub struct Issue {
-    /// The bank.
-    pub bank: Arc<Bank>,
-    /// The verified request.
-    pub request: Verified<AccountRequest>,
-    /// The bank's time.
-    pub now: TimestampMs,
+    request: Verified<AccountRequest>,
+    /// The scrip, signed before the transaction (signing needs no stored state, and the
+    /// database's writer should not wait on curve arithmetic), or why it cannot be issued.
+    prepared: Result<
+        (
+            Verified<netcents_core::objects::Scrip>,
+            core_bank::ScripBook,
+            Posting,
+        ),
+        ApiError,
+    >,
+    key_id: u32,
+    now: TimestampMs,
 }
 work!(Issue, issue);
+
+impl Issue {
+    /// Checks the request against the bank's settings and signs the scrip.
+    #[must_use]
+    pub fn prepare(bank: &Bank, request: Verified<AccountRequest>, now: TimestampMs) -> Self {
+        let (bank_key, key_id) = bank.keys.active();
+        let prepared = (|| {
+            let Action::Issue {
+                face, expires_at, ..
+            } = &request.body().action
+            else {
+                return Err(ApiError::bad_field(
+                    "action",
+                    "this endpoint issues scrip; register vendors at /v1/vendors",
+                ));
+            };
+            let s = &bank.settings;
+            if face.currency != s.currency {
+                return Err(Rejection::CurrencyMismatch.into());
+            }
+            if face.micros.0 > MAX_MONEY {
+                return Err(ApiError::amount_overflow("face"));
+            }
+            if expires_at.0 > now.0.saturating_add(s.max_scrip_life_ms) {
+                return Err(ApiError::bad_field(
+                    "expires_at",
+                    format_args!("a scrip lives at most {} ms", s.max_scrip_life_ms),
+                ));
+            }
+            Ok(core_bank::issue(now, &request, bank_key, key_id)?)
+        })();
+        Self {
+            request,
+            prepared,
+            key_id,
+            now,
+        }
+    }
+}
 
 async fn issue(w: &Issue, tx: &mut Tx) -> WorkResult {
     let req = w.request.body();
     let scope = format!("issue:{}", req.account);
     let key = req.request_id.to_string();
     let hash = request_hash(&[w.request.as_bytes()]);
+    // The stored answer first: a retry gets it even if the request would now be refused.
     if let Some(r) = replay(tx, &scope, &key, &hash, "request_id").await? {
         return Ok(r);
     }
-    let Action::Issue {
-        face,
-        key: scrip_key,
-        expires_at,
-    } = &req.action
-    else {
-        return Err(ApiError::bad_field(
-            "action",
-            "this endpoint issues scrip; register vendors at /v1/vendors",
-        ));
-    };
-    let s = &w.bank.settings;
-    if face.currency != s.currency {
-        return Err(Rejection::CurrencyMismatch.into());
-    }
-    if face.micros.0 > MAX_MONEY {
-        return Err(ApiError::amount_overflow("face"));
-    }
-    if expires_at.0 > w.now.0.saturating_add(s.max_scrip_life_ms) {
-        return Err(ApiError::bad_field(
-            "expires_at",
-            format_args!("a scrip lives at most {} ms", s.max_scrip_life_ms),
-        ));
-    }
-    let scrip_id = netcents_core::ScripId::for_key(scrip_key).to_string();
-    if tx.scrip_exists(&scrip_id).await? {
+    let (scrip, book, posting) = w.prepared.clone()?;
+    let scrip_id = scrip.body().id.to_string();
+    if !tx.scrip_insert(&book).await? {
         return Err(ApiError::conflict(
             "scrip_exists",
             "a scrip with this key was already issued; use a fresh scrip key",
         ));
     }
-    let (bank_key, key_id) = w.bank.keys.active();
-    let (scrip, book, posting) = core_bank::issue(w.now, &w.request, bank_key, key_id)?;
     tx.post(&[posting], &format!("issue:{scrip_id}"), w.now.0)
         .await?;
-    tx.scrip_insert(&book).await?;
     let mut reply = Reply::ok(json!({
         "scrip_id": scrip_id,
         "scrip": b64(scrip.as_bytes()),
-        "bank_key_id": key_id,
+        "bank_key_id": w.key_id,
     }));
-    reply.effects.push(Effect::Issued(face.micros.0));
+    reply.effects.push(Effect::Issued(posting.amount.0));
     remember(tx, &scope, &key, &hash, reply, w.now).await
 }
 
@@ -836,10 +867,88 @@ pub struct SettleAudit {
     pub orders: Vec<Signed<PaymentOrder>>,
     /// The answer's hash; `None` for the sweep of an unanswered demand.
     pub hash: Option<String>,
+    /// The audit as computed outside the transaction, used if the scrip's book did not change
+    /// meanwhile.
+    pub precomputed: Option<Precomputed>,
     /// The bank's time.
     pub now: TimestampMs,
 }
 work!(SettleAudit, settle_audit);
+
+/// An honest audit computed before the transaction: the batch verification of the orders, the
+/// expensive part, runs on any core instead of inside the database's writer.
+#[derive(Clone, Debug)]
+pub struct Precomputed {
+    before: core_bank::ScripBook,
+    after: core_bank::ScripBook,
+    outcome: core_bank::AuditOutcome,
+}
+
+impl Bank {
+    /// Runs the audit on a snapshot of the scrip's book. Returns it only for an honest claim:
+    /// an over-claim moves money, which needs the locked balances, so it is recomputed in the
+    /// transaction.
+    pub async fn precompute_audit(
+        self: &Arc<Self>,
+        audit_id: &str,
+        orders: &[Signed<PaymentOrder>],
+    ) -> Option<Precomputed> {
+        let id = audit_id.to_owned();
+        let snapshot = self
+            .read(read_fn(move |tx: &mut Tx| {
+                let id = id.clone();
+                Box::pin(async move {
+                    let a = tx
+                        .audit_lock(&id)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("audit demand"))?;
+                    let vendor = tx
+                        .vendor_get(&a.vendor)
+                        .await?
+                        .ok_or_else(ApiError::unknown_vendor)?;
+                    let book = tx.scrip_lock(&a.scrip).await?.ok_or_else(scrip_not_found)?;
+                    Ok(Reply::ok(json!({
+                        "vendor": a.vendor, "account": vendor.account.to_string(),
+                        "claim": b64(&a.claim), "cursor": b64(&a.cursor), "ppm": a.ppm,
+                        "book": b64(&book.to_bytes()),
+                    })))
+                })
+            }))
+            .await
+            .ok()?;
+        let b = snapshot.body;
+        let bytes = |k: &str| unb64(k, b[k].as_str().unwrap_or_default()).ok();
+        let vendor = VendorId::from_hex(b["vendor"].as_str()?).ok()?;
+        let account = AccountId::from_hex(b["account"].as_str()?).ok()?;
+        let claim = Claim::from_bytes(&bytes("claim")?).ok()?;
+        let from = Cursor::from_bytes(&bytes("cursor")?).ok()?;
+        let before = core_bank::ScripBook::from_bytes(&bytes("book")?).ok()?;
+        let ppm = b["ppm"].as_u64()?;
+        let policy = self.settings.policy;
+        let orders = orders.to_vec();
+        tokio::task::spawn_blocking(move || {
+            let mut after = before.clone();
+            let outcome = after.audit(
+                vendor,
+                account,
+                from,
+                &claim,
+                orders,
+                ppm,
+                &policy,
+                (Micros::ZERO, Micros::ZERO),
+            );
+            (outcome.overclaim == Micros::ZERO).then_some(Precomputed {
+                before,
+                after,
+                outcome,
+            })
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+}
 
 async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
     let hash = w.hash.clone().unwrap_or_else(|| "expired".into());
@@ -874,20 +983,28 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
         .scrip_lock(&audit.scrip)
         .await?
         .ok_or_else(scrip_not_found)?;
-    let available = (
-        Micros(tx.balance(LedgerAccount::Account(account)).await?),
-        Micros(tx.balance(LedgerAccount::Bond(account)).await?),
-    );
-    let outcome = book.audit(
-        vendor,
-        account,
-        from,
-        &claim,
-        w.orders.clone(),
-        audit.ppm,
-        &w.bank.settings.policy,
-        available,
-    );
+    let outcome = match &w.precomputed {
+        Some(p) if p.before == book => {
+            book = p.after.clone();
+            p.outcome.clone()
+        }
+        _ => {
+            let available = (
+                Micros(tx.balance(LedgerAccount::Account(account)).await?),
+                Micros(tx.balance(LedgerAccount::Bond(account)).await?),
+            );
+            book.audit(
+                vendor,
+                account,
+                from,
+                &claim,
+                w.orders.clone(),
+                audit.ppm,
+                &w.bank.settings.policy,
+                available,
+            )
+        }
+    };
     tx.post(&outcome.postings, &format!("audit:{}", w.audit_id), w.now.0)
         .await?;
     tx.scrip_update(&book).await?;
@@ -955,7 +1072,9 @@ async fn redeem(w: &Redeem, tx: &mut Tx) -> WorkResult {
             tx.redemption_insert(&digest, &id, &w.account, w.now.0)
                 .await?;
             // Not answered yet: the key is free for the retry that finds it done.
-            tx.idem_release("redeem", &digest).await?;
+            if tx.backend() == Backend::Postgres {
+                tx.idem_release("redeem", &digest).await?;
+            }
             let holder = book.known_holder();
             let origin = match holder {
                 Holder::Vendor(v) => tx.vendor_get(&v.to_string()).await?.map(|r| r.origin),

@@ -56,7 +56,22 @@ impl SqliteStore {
             .await
             .map_err(|e| format!("migrating {url}: {e}"))?;
         let (tx, rx) = mpsc::channel(opts.max_group * 4);
-        tokio::spawn(writer(pool.clone(), rx, opts.max_group));
+        // The writer gets its own thread: on a runtime busy verifying signatures it would wait
+        // behind that work at every statement, and every request waits for the writer.
+        let writer_pool = pool.clone();
+        let max_group = opts.max_group;
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(writer(writer_pool, rx, max_group)),
+                    Err(e) => tracing::error!(error = %e, "cannot start the SQLite writer"),
+                }
+            })
+            .map_err(|e| format!("cannot start the SQLite writer: {e}"))?;
         Ok(Self { pool, writer: tx })
     }
 }
@@ -72,7 +87,13 @@ async fn writer(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_group: usize) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let results = run_group(&pool, &jobs).await;
+        tracing::debug!(
+            jobs = jobs.len(),
+            elapsed_us = started.elapsed().as_micros(),
+            "group committed"
+        );
         for ((_, answer), result) in jobs.into_iter().zip(results) {
             // The client may have gone (timeout): its answer is stored under its key.
             let _ = answer.send(result);
@@ -86,13 +107,14 @@ async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
         Ok(c) => c,
         Err(e) => return fail_all(e.into()),
     };
-    let mut tx = Tx::new(conn, Backend::Sqlite);
+    let mut tx = Tx::deferred(conn, Backend::Sqlite);
     let mut results = Vec::with_capacity(jobs.len());
     for (work, _) in jobs {
         if let Err(e) = tx.conn.execute("SAVEPOINT work").await {
             return fail_all(e.into());
         }
         let result = work.run(&mut tx).await;
+        tx.end_job(result.is_ok());
         let end = if result.is_ok() {
             tx.conn.execute("RELEASE work").await
         } else {
@@ -107,7 +129,13 @@ async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
         }
         results.push(result);
     }
-    match tx.conn.commit().await {
+    if let Err(e) = tx.flush().await {
+        return fail_all(e);
+    }
+    let commit_started = std::time::Instant::now();
+    let committed = tx.conn.commit().await;
+    tracing::debug!(commit_us = commit_started.elapsed().as_micros(), "commit");
+    match committed {
         Ok(()) => results,
         Err(e) => fail_all(e.into()),
     }

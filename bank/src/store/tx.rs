@@ -15,6 +15,34 @@ use crate::error::ApiError;
 pub struct Tx {
     pub(crate) conn: Transaction<'static, Any>,
     backend: Backend,
+    /// Whether append-only rows (postings, idempotency answers) wait for [`Tx::flush`]: the
+    /// SQLite writer inserts a whole group's rows in a few statements instead of one per row.
+    defer: bool,
+    /// Rows of the work running now; dropped if it fails.
+    job_rows: Vec<Row>,
+    /// Rows of the works that succeeded in this group.
+    group_rows: Vec<Row>,
+}
+
+/// An append-only row waiting to be inserted.
+#[derive(Clone, Debug)]
+pub(crate) enum Row {
+    Posting {
+        debit: String,
+        credit: String,
+        amount: i64,
+        kind: i64,
+        reference: String,
+        at: i64,
+    },
+    Idem {
+        scope: String,
+        key: String,
+        request_hash: String,
+        status: i64,
+        body: String,
+        at: i64,
+    },
 }
 
 /// A stored idempotency record.
@@ -128,7 +156,94 @@ fn status_code(s: ScripStatus) -> (i64, Option<i64>) {
 
 impl Tx {
     pub(crate) fn new(conn: Transaction<'static, Any>, backend: Backend) -> Self {
-        Self { conn, backend }
+        Self {
+            conn,
+            backend,
+            defer: false,
+            job_rows: Vec::new(),
+            group_rows: Vec::new(),
+        }
+    }
+
+    /// A transaction whose append-only rows wait for [`Tx::flush`].
+    pub(crate) fn deferred(conn: Transaction<'static, Any>, backend: Backend) -> Self {
+        Self {
+            defer: true,
+            ..Self::new(conn, backend)
+        }
+    }
+
+    /// The work running now ended: keep its rows if it succeeded, drop them if not.
+    pub(crate) fn end_job(&mut self, ok: bool) {
+        if ok {
+            self.group_rows.append(&mut self.job_rows);
+        } else {
+            self.job_rows.clear();
+        }
+    }
+
+    /// Inserts the deferred rows, many per statement.
+    pub(crate) async fn flush(&mut self) -> Result<(), ApiError> {
+        const PER_STATEMENT: usize = 64;
+        let rows = std::mem::take(&mut self.group_rows);
+        let (postings, idems): (Vec<Row>, Vec<Row>) = rows
+            .into_iter()
+            .partition(|r| matches!(r, Row::Posting { .. }));
+        for chunk in postings.chunks(PER_STATEMENT) {
+            let mut qb = sqlx::QueryBuilder::<Any>::new(
+                "INSERT INTO postings (debit, credit, amount, kind, reference, at) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                if let Row::Posting {
+                    debit,
+                    credit,
+                    amount,
+                    kind,
+                    reference,
+                    at,
+                } = r
+                {
+                    b.push_bind(debit.clone())
+                        .push_bind(credit.clone())
+                        .push_bind(*amount)
+                        .push_bind(*kind)
+                        .push_bind(reference.clone())
+                        .push_bind(*at);
+                }
+            });
+            qb.build().execute(&mut *self.conn).await?;
+        }
+        for chunk in idems.chunks(PER_STATEMENT) {
+            let mut qb = sqlx::QueryBuilder::<Any>::new(
+                "INSERT INTO idempotency (scope, key, request_hash, status, body, at) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                if let Row::Idem {
+                    scope,
+                    key,
+                    request_hash,
+                    status,
+                    body,
+                    at,
+                } = r
+                {
+                    b.push_bind(scope.clone())
+                        .push_bind(key.clone())
+                        .push_bind(request_hash.clone())
+                        .push_bind(*status)
+                        .push_bind(body.clone())
+                        .push_bind(*at);
+                }
+            });
+            qb.build().execute(&mut *self.conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Which database this transaction runs on.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     fn pick(&self, sqlite: &'static str, postgres: &'static str) -> &'static str {
@@ -146,6 +261,28 @@ impl Tx {
         scope: &str,
         key: &str,
     ) -> Result<Option<IdemRecord>, ApiError> {
+        let waiting = self
+            .group_rows
+            .iter()
+            .chain(&self.job_rows)
+            .find_map(|r| match r {
+                Row::Idem {
+                    scope: s,
+                    key: k,
+                    request_hash,
+                    status,
+                    body,
+                    ..
+                } if s == scope && k == key => Some((request_hash.clone(), *status, body.clone())),
+                _ => None,
+            });
+        if let Some((request_hash, status, body)) = waiting {
+            return Ok(Some(IdemRecord {
+                request_hash,
+                status: u16::try_from(status).unwrap_or(200),
+                body: serde_json::from_str(&body).map_err(ApiError::internal)?,
+            }));
+        }
         let row = sqlx::query(
             "SELECT request_hash, status, body FROM idempotency WHERE scope = $1 AND key = $2",
         )
@@ -224,6 +361,17 @@ impl Tx {
         body: &serde_json::Value,
         at: u64,
     ) -> Result<(), ApiError> {
+        if self.defer {
+            self.job_rows.push(Row::Idem {
+                scope: scope.to_owned(),
+                key: key.to_owned(),
+                request_hash: request_hash.to_owned(),
+                status: i64::from(status),
+                body: body.to_string(),
+                at: to_i64(at, "at")?,
+            });
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO idempotency (scope, key, request_hash, status, body, at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -328,6 +476,17 @@ impl Tx {
                 .bind(amount)
                 .execute(&mut *self.conn)
                 .await?;
+            }
+            if self.defer {
+                self.job_rows.push(Row::Posting {
+                    debit: ledger_key(p.debit),
+                    credit: ledger_key(p.credit),
+                    amount,
+                    kind: i64::from(p.kind as u8),
+                    reference: reference.to_owned(),
+                    at: to_i64(at, "at")?,
+                });
+                continue;
             }
             sqlx::query(
                 "INSERT INTO postings (debit, credit, amount, kind, reference, at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -441,11 +600,12 @@ impl Tx {
             .is_some())
     }
 
-    /// Stores a new scrip's book.
-    pub async fn scrip_insert(&mut self, book: &ScripBook) -> Result<(), ApiError> {
+    /// Stores a new scrip's book; false if a scrip with its id exists.
+    pub async fn scrip_insert(&mut self, book: &ScripBook) -> Result<bool, ApiError> {
         let (status, deadline) = status_code(book.status());
-        sqlx::query(
-            "INSERT INTO scrips (id, account, book, outstanding, status, expires_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        let done = sqlx::query(
+            "INSERT INTO scrips (id, account, book, outstanding, status, expires_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(book.scrip().id.to_string())
         .bind(book.scrip().account.map(|a| a.to_string()))
@@ -456,7 +616,7 @@ impl Tx {
         .bind(deadline)
         .execute(&mut *self.conn)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Stores a scrip's changed book.

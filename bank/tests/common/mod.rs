@@ -236,6 +236,14 @@ impl Client {
         )
     }
 
+    /// The same bank through a new HTTP connection pool.
+    pub fn fresh(&self) -> Self {
+        match self {
+            Self::InProcess(..) => self.clone(),
+            Self::Http(_, base) => Self::http(base),
+        }
+    }
+
     pub fn bank(&self) -> Option<&Arc<Bank>> {
         match self {
             Self::InProcess(_, b) => Some(b),
@@ -286,7 +294,7 @@ impl Client {
                 if let Some(b) = body {
                     req = req.body(b);
                 }
-                let res = req.send().await.map_err(|e| e.to_string())?;
+                let res = req.send().await.map_err(|e| format!("{e:?}"))?;
                 let status = res.status().as_u16();
                 let text = res.text().await.map_err(|e| e.to_string())?;
                 Ok((
