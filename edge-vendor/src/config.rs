@@ -8,6 +8,7 @@
 //! | `ACCESS_TTL_SECONDS` | var | how long a paid item stays readable by its payer (default 600; 0 disables access tokens) |
 //! | `OFFER_TTL_SECONDS` | var | how long an offer can be paid (default 300) |
 //! | `ORIGIN_URL` | var | where content comes from (`ORIGIN_URL` + path); empty: the Worker's static assets (`ASSETS` binding) |
+//! | `SELFTEST` | var | `1` enables `POST /netcents/v1/selftest`, the CPU self-measurement of the benchmark; off by default |
 //! | `VENDOR_ID` | var | optional: checked against the certificate, to catch a secret put in the wrong Worker |
 //! | `VENDOR_KEY` | secret | the vendor's Ed25519 seed, 64 hex digits |
 //! | `VENDOR_CERT` | secret | the bank-signed vendor certificate, base64url |
@@ -104,6 +105,8 @@ pub struct Config {
     pub offer_ttl_ms: u64,
     /// Origin of the content; `None`: static assets.
     pub origin_url: Option<String>,
+    /// Whether the CPU self-measurement endpoint is on.
+    pub selftest: bool,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -176,6 +179,7 @@ impl Config {
             access_ttl_ms: number(env, "ACCESS_TTL_SECONDS", 600)?.saturating_mul(1000),
             offer_ttl_ms: number(env, "OFFER_TTL_SECONDS", 300)?.saturating_mul(1000),
             origin_url: var(env, "ORIGIN_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            selftest: var(env, "SELFTEST").as_deref() == Some("1"),
         })
     }
 }

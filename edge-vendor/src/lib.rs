@@ -27,6 +27,7 @@ pub mod config;
 pub mod fail;
 pub mod net;
 pub mod scrip;
+pub mod selftest;
 pub mod settle;
 pub mod token;
 
@@ -336,6 +337,16 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
                 )
             }
             (Method::Post, "capture") => body(&settle::capture(env, &cfg).await?),
+            (Method::Post, "selftest") if cfg.selftest => {
+                let url = req.url()?;
+                let q = |k: &str| {
+                    url.query_pairs()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, v)| v.into_owned())
+                };
+                let n = q("n").and_then(|n| n.parse().ok()).unwrap_or(100);
+                body(&selftest::run(&q("part").unwrap_or_default(), n)?)
+            }
             _ => Err(Failure::new(
                 404,
                 "unknown_route",

@@ -699,6 +699,7 @@ PRICES = '{PRICES}'
 ACCESS_TTL_SECONDS = "600"
 OFFER_TTL_SECONDS = "300"
 ORIGIN_URL = ""
+SELFTEST = "1"
 [[durable_objects.bindings]]
 name = "SCRIP"
 class_name = "ScripCustody"
@@ -817,6 +818,24 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         assert_eq!(r.status().as_u16(), 200, "the scheduled handler ran");
     }
 
+    /// CPU time so far per process of the group: (pid, command name, ticks).
+    pub fn cpu_by_process(&self) -> Vec<(i32, String, u64)> {
+        let mut out = Vec::new();
+        for pid in self.group.pids() {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let (name, rest) = stat.split_once(')').map_or(("", ""), |(a, b)| (a, b));
+            let name = name.split_once('(').map_or("", |n| n.1).to_owned();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let t = f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            out.push((pid, name, t));
+        }
+        out.sort();
+        out
+    }
+
     /// The workerd processes' CPU time so far (user + system), in clock ticks.
     pub fn cpu_ticks(&self) -> (u64, u64) {
         let mut workerd = 0;
@@ -835,6 +854,22 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             }
         }
         (workerd, all)
+    }
+
+    /// Runs the Worker's CPU self-measurement (`part` repeated `n` times in one request) and
+    /// returns the workerd CPU time it took, in clock ticks.
+    pub async fn selftest(&self, part: &str, n: u32) -> u64 {
+        let before = self.cpu_ticks().0;
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::POST,
+            &self.at(&format!("/netcents/v1/selftest?part={part}&n={n}")),
+            Some(&json!({})),
+            false,
+        )
+        .await;
+        assert_eq!(s, 200, "selftest {part}: {v}");
+        self.cpu_ticks().0 - before
     }
 
     /// The log so far.

@@ -135,6 +135,66 @@ async fn main() {
         }
     };
 
+    // Refused in the scrip's object before any signature work (a used sequence number): the
+    // cost of the request's path through the Worker and the Durable Object.
+    let stale: Vec<_> = plans.iter().map(|b| b[0].clone()).collect();
+    for b in &stale {
+        let p = send_payment(&c, &url, b, Via::Header).await;
+        assert_eq!(p.status, 200, "{:?}", p.body);
+    }
+    let mut stale_plans = Vec::new();
+    for b in &stale {
+        // An order below the one just accepted, never accepted itself: refused, not replayed.
+        let mut order: Signed<PaymentOrder> = netcents_e2e::decode(b["order"].as_str().unwrap());
+        let mut body = order.unverified().clone();
+        body.seq -= 1;
+        body.balance_after = Micros(body.balance_after.0 + 1);
+        order = Signed::sign(body, &netcents_core::SecretKey::from_seed(&[9; 32]));
+        let mut b = b.clone();
+        b["order"] = serde_json::json!(netcents_e2e::b64(order.as_bytes()));
+        stale_plans.push(vec![b; per_scrip]);
+    }
+    let run_refused = {
+        let (w0, a0) = vendor.cpu_ticks();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for bundles in stale_plans {
+            let (c, url) = (c.clone(), url.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for b in bundles {
+                    let t = Instant::now();
+                    let p = send_payment(&c, &url, &b, Via::Header).await;
+                    assert_eq!(p.status, 409, "{:?}", p.body);
+                    lat.push(t.elapsed());
+                }
+                lat
+            }));
+        }
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.extend(t.await.unwrap());
+        }
+        let wall = start.elapsed();
+        let (w1, a1) = vendor.cpu_ticks();
+        Phase {
+            requests: scrips * per_scrip,
+            wall,
+            workerd_ticks: w1 - w0,
+            all_ticks: a1 - a0,
+            latencies,
+        }
+    };
+    let plans: Vec<Vec<_>> = plans
+        .into_iter()
+        .map(|mut b| {
+            b.remove(0);
+            b
+        })
+        .collect();
+    let paid_count = scrips * (per_scrip - 1);
+
+    let before = vendor.cpu_by_process();
     let run_paid = {
         let (w0, a0) = vendor.cpu_ticks();
         let start = Instant::now();
@@ -160,7 +220,7 @@ async fn main() {
         let wall = start.elapsed();
         let (w1, a1) = vendor.cpu_ticks();
         Phase {
-            requests: scrips * per_scrip,
+            requests: paid_count,
             wall,
             workerd_ticks: w1 - w0,
             all_ticks: a1 - a0,
@@ -170,14 +230,35 @@ async fn main() {
     println!(
         "{scrips} scrips in parallel, {per_scrip} paid requests each, one vendor in workerd (wrangler dev), loopback"
     );
+    let after = vendor.cpu_by_process();
+    let tps = ticks_per_second();
+    for (pid, name, t) in &after {
+        let t0 = before.iter().find(|b| b.0 == *pid).map_or(0, |b| b.2);
+        #[allow(clippy::cast_precision_loss, reason = "figures for humans")]
+        let ms = (t - t0) as f64 / tps * 1000.0 / paid_count as f64;
+        println!("  paid phase, process {pid} ({name}): {ms:.3} ms CPU per paid request");
+    }
     run_free.report("free static page (baseline)");
+    run_refused.report("payment refused in the Durable Object (no signature work)");
     run_paid.report("paid fast path");
     #[allow(clippy::cast_precision_loss, reason = "figures for humans")]
-    let extra = (run_paid.workerd_ticks as f64 - run_free.workerd_ticks as f64)
-        / ticks_per_second()
-        * 1000.0
-        / (scrips * per_scrip) as f64;
-    println!("paid minus free, workerd CPU per request: {extra:.3} ms");
+    let per = |ticks: u64, n: usize| ticks as f64 / ticks_per_second() * 1000.0 / n as f64;
+    println!(
+        "paid minus free, workerd CPU per request: {:.3} ms",
+        per(run_paid.workerd_ticks, paid_count) - per(run_free.workerd_ticks, scrips * per_scrip)
+    );
+    // The protocol work alone, measured inside the Worker (same wasm engine, one request).
+    let n = 2_000;
+    let setup = vendor.selftest("setup", n).await;
+    let accept = vendor.selftest("accept", n).await;
+    let codec = vendor.selftest("codec", n).await;
+    #[allow(clippy::cast_precision_loss, reason = "figures for humans")]
+    let each = |t: u64| t.saturating_sub(setup) as f64 / ticks_per_second() * 1000.0 / f64::from(n);
+    println!(
+        "inside the Worker (wasm, {n} rounds): decode + Custody::accept (verify, checks, chain, sign) {:.3} ms; custody stored form write + read {:.3} ms",
+        each(accept),
+        each(codec)
+    );
     let captured = vendor.capture().await;
     println!("capture afterwards: {captured}");
     bank.check_balanced().await;

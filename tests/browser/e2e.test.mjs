@@ -1,0 +1,291 @@
+// The wallet end to end in Chromium, against the real bank and two edge vendors in workerd:
+// open a wallet, buy scrip, pay on shop A, pay on shop B (the same scrip floats from vendor A
+// to vendor B), see receipts and balances in the wallet, refuse a payment over the site's
+// budget, and show that a shop page can read neither the wallet's keys nor its storage.
+//
+// The wallet, shop A and shop B are three different sites (wallet.test, shop-a.test,
+// shop-b.test, mapped to 127.0.0.1 by Chromium's host resolver), so the browser partitions
+// third-party storage between them exactly as it would on the web.
+//
+// Screenshots of the main screens go to $WALLET_ARTIFACTS (default target/wallet-e2e).
+
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { chromium } from "../../js/node_modules/playwright-core/index.mjs";
+import { ROOT, scratch, startBank, startVendor, startWalletOrigin, stopAll, freePort, bankCall } from "./harness.mjs";
+
+const ARTIFACTS = process.env.WALLET_ARTIFACTS ?? join(ROOT, "target/wallet-e2e");
+mkdirSync(ARTIFACTS, { recursive: true });
+
+let bank;
+let vendorA;
+let vendorB;
+let walletOrigin;
+let shopA;
+let shopB;
+let ctx;
+
+const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
+
+before(async () => {
+  bank = await startBank();
+  const walletPort = await freePort();
+  walletOrigin = `http://wallet.test:${walletPort}`;
+  await startWalletOrigin(bank, { port: walletPort });
+  [vendorA, vendorB] = await Promise.all([startVendor(bank, "shop-a", walletOrigin), startVendor(bank, "shop-b", walletOrigin)]);
+  shopA = `http://shop-a.test:${vendorA.port}`;
+  shopB = `http://shop-b.test:${vendorB.port}`;
+  ctx = await chromium.launchPersistentContext(scratch("profile"), {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1200, height: 820 },
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync",
+      "--host-resolver-rules=MAP wallet.test 127.0.0.1, MAP shop-a.test 127.0.0.1, MAP shop-b.test 127.0.0.1",
+    ],
+  });
+  ctx.on("page", (p) => {
+    p.on("console", (m) => m.type() === "error" && console.error(`[${p.url()}] ${m.text()}`));
+    p.on("pageerror", (e) => console.error(`[${p.url()}] ${e.message}`));
+  });
+});
+
+after(async () => {
+  await ctx?.close();
+  await stopAll();
+});
+
+async function walletPage() {
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  await page.goto(`${walletOrigin}/wallet/`);
+  await page.waitForSelector("body[data-ready='1']");
+  return page;
+}
+
+/** Clicks the pay button of an article page and returns the wallet window it opens. */
+async function clickPay(page) {
+  const button = page.locator("netcents-pay button:not([disabled])");
+  await button.waitFor();
+  const [popup] = await Promise.all([page.waitForEvent("popup"), button.click()]);
+  await popup.waitForLoadState();
+  return popup;
+}
+
+async function summary(page) {
+  return page.evaluate(async () => {
+    const { openWallet } = await import("/wallet/wallet.js");
+    return (await openWallet()).summary();
+  });
+}
+
+test("a wallet buys scrip and pays two vendor sites with the same floating scrip", async () => {
+  // Open the wallet, fund the account (demo faucet: an operator deposit), buy one dollar.
+  const wallet = await walletPage();
+  await shot(wallet, "01-wallet-welcome");
+  await wallet.click("#open-account");
+  await wallet.waitForSelector("#add-funds");
+  await wallet.click("#add-funds");
+  await wallet.waitForFunction(() => document.querySelector(".balance-card .sub")?.textContent.includes("$5.00"));
+  await wallet.selectOption("#buy-amount", "1000000");
+  await wallet.click("#buy");
+  await wallet.waitForFunction(() => document.getElementById("spendable")?.textContent === "$1.00");
+  await shot(wallet, "02-wallet-funded");
+  let s = await summary(wallet);
+  assert.equal(s.scrips.length, 1);
+  const scripId = s.scrips[0].id;
+  assert.equal(s.scrips[0].holder, "bank");
+
+  // Shop A: the first purchase on the site asks; the user allows a budget of 5¢.
+  const page = await ctx.newPage();
+  const seen = [];
+  await page.exposeFunction("recordMessage", (m) => seen.push(m));
+  await page.addInitScript(() => window.addEventListener("message", (e) => window.recordMessage?.({ origin: e.origin, data: e.data })));
+  await page.goto(`${shopA}/read/tiny-payments.html`);
+  await page.locator("netcents-pay button").getByText("0.25¢").waitFor();
+  await shot(page, "03-shop-a-article");
+  let popup = await clickPay(page);
+  await popup.waitForSelector("body[data-state='ask']");
+  assert.match(await popup.textContent("#price"), /0\.25¢/);
+  await popup.setViewportSize({ width: 440, height: 640 });
+  await shot(popup, "04-wallet-approve");
+  await popup.selectOption("#allow-amount", "50000");
+  await Promise.all([popup.waitForEvent("close"), popup.click("#approve")]);
+  await page.waitForSelector(".netcents-content, #rest p");
+  assert.match(await page.textContent("#rest"), /Floating scrip changes the arithmetic/);
+  await shot(page, "05-shop-a-paid");
+
+  // A second article on shop A: within the site's budget, no prompt.
+  await page.goto(`${shopA}/read/harbour-lights.html`);
+  popup = await clickPay(page);
+  const states = [];
+  popup.on("console", () => {});
+  const watcher = setInterval(async () => {
+    try {
+      states.push(await popup.evaluate(() => document.body.dataset.state ?? ""));
+    } catch {
+      // closed
+    }
+  }, 50);
+  await popup.waitForEvent("close");
+  clearInterval(watcher);
+  assert.ok(!states.includes("ask"), "no prompt within the budget");
+  await page.waitForFunction(() => document.querySelector("#rest")?.textContent.includes("rewiring"));
+
+  // Shop B, another site: the first purchase asks again; the user pays once. The wallet
+  // pays with the scrip vendor A holds: it floats from A to B.
+  const pageB = await ctx.newPage();
+  await pageB.goto(`${shopB}/read/europa-ice.html`);
+  await pageB.locator("netcents-pay button").getByText("0.15¢").waitFor();
+  await shot(pageB, "06-shop-b-article");
+  popup = await clickPay(pageB);
+  await popup.waitForSelector("body[data-state='ask']");
+  await popup.uncheck("#allow");
+  await Promise.all([popup.waitForEvent("close"), popup.click("#approve")]);
+  await pageB.waitForFunction(() => document.querySelector("#rest")?.textContent.includes("Jupiter"));
+  await shot(pageB, "07-shop-b-paid");
+
+  // The wallet: one scrip, now held by vendor B, three verified receipts, the balances.
+  await wallet.bringToFront();
+  await wallet.reload();
+  await wallet.waitForSelector("body[data-ready='1']");
+  s = await summary(wallet);
+  assert.equal(s.scrips.length, 1, "one scrip paid both sites");
+  assert.equal(s.scrips[0].id, scripId);
+  assert.equal(s.scrips[0].holder, vendorB.url, "the scrip floated to vendor B");
+  assert.equal(s.scrips[0].balance_micros, 1_000_000 - 2_500 - 2_500 - 1_500);
+  const paid = s.history.filter((x) => x.kind === "paid");
+  assert.equal(paid.length, 3);
+  assert.ok(paid.every((x) => x.check === "matches"));
+  assert.deepEqual(paid.map((x) => new URL(x.site).host).reverse(), [new URL(shopA).host, new URL(shopA).host, new URL(shopB).host]);
+  assert.equal(await wallet.textContent("#spendable"), "$0.9935");
+  assert.equal(await wallet.locator(".history-item[data-kind='paid'] .badge.good").count(), 3);
+  await shot(wallet, "08-wallet-history");
+  await wallet.click("[data-tab='scrip']");
+  await wallet.waitForSelector("#scrip-table");
+  assert.match(await wallet.textContent("#scrip-table"), new RegExp(`127\\.0\\.0\\.1:${vendorB.port}`));
+  await shot(wallet, "09-wallet-scrip");
+  await wallet.click("[data-tab='sites']");
+  await wallet.waitForSelector("#sites");
+  await shot(wallet, "10-wallet-sites");
+
+  // The vendors agree: B holds the scrip, A handed it on.
+  const status = await bankCall(bank, "GET", `/v1/operator/scrip/${scripId}`, undefined, true);
+  assert.equal(status.status, 200);
+
+  // Over the budget: the premium investigation costs 5¢, shop A has 4.5¢ left. The wallet asks;
+  // the user declines; the page shows a clear error and nothing is paid.
+  await page.bringToFront();
+  await page.goto(`${shopA}/read/premium-investigation.html`);
+  await page.locator("netcents-pay button").getByText("5¢").waitFor();
+  popup = await clickPay(page);
+  await popup.waitForSelector("body[data-state='ask']");
+  assert.match(await popup.textContent(".rows"), /0\.45¢|4\.5¢/);
+  await popup.setViewportSize({ width: 440, height: 640 });
+  await shot(popup, "11-wallet-over-budget");
+  await Promise.all([popup.waitForEvent("close"), popup.click("#decline")]);
+  await page.locator("netcents-pay .error").waitFor();
+  assert.match(await page.locator("netcents-pay .error").textContent(), /declined/);
+  await shot(page, "12-shop-a-declined");
+  s = await summary(wallet);
+  assert.equal(s.history.filter((x) => x.kind === "paid").length, 3, "nothing paid");
+
+  // What the shop page received from the wallet: only public, signed objects (a payment order,
+  // the offer, the bank-signed scrip, a vendor certificate), never a key or the stored state.
+  const fromWallet = seen.filter((m) => m.origin === walletOrigin).map((m) => m.data);
+  assert.ok(fromWallet.some((m) => m.type === "netcents/order"));
+  for (const m of fromWallet) {
+    assert.deepEqual(Object.keys(m).filter((k) => !["type", "v", "id", "scrip_id", "body", "ok", "code", "hint", "price_micros", "balance_micros"].includes(k)), []);
+    for (const [k, v] of Object.entries(m.body ?? {})) {
+      const bytes = Buffer.from(v, "base64url");
+      const kind = { order: 4, offer: 3, scrip: 1, holder_cert: 2 }[k];
+      assert.equal(bytes[0], 1, `${k}: version`);
+      assert.equal(bytes[1], kind, `${k}: a public signed object of kind ${kind}`);
+    }
+  }
+});
+
+test("shop pages cannot read the wallet's keys or storage, and forged messages are refused", async () => {
+  const page = await ctx.newPage();
+  await page.goto(`${shopA}/read/night-trains.html`);
+  // The shop's own storage knows nothing of the wallet.
+  const shopView = await page.evaluate(async () => ({
+    databases: (await indexedDB.databases()).map((d) => d.name),
+    local: Object.keys(localStorage),
+    cookies: document.cookie,
+  }));
+  assert.ok(!shopView.databases.includes("netcents-wallet"));
+  assert.deepEqual(shopView.local, []);
+  // The wallet origin's storage holds the state, for the wallet only.
+  const wallet = await walletPage();
+  const stored = await wallet.evaluate(() => new Promise((resolve) => {
+    const open = indexedDB.open("netcents-wallet");
+    open.onsuccess = () => {
+      const get = open.result.transaction("wallet").objectStore("wallet").get("state");
+      get.onsuccess = () => resolve(get.result?.length ?? 0);
+    };
+  }));
+  assert.ok(stored > 1000, "the wallet's state is stored on its own origin");
+  // A wallet window opened by the shop: its document and storage are out of the page's reach.
+  const reach = await page.evaluate(async (walletUrl) => {
+    const w = window.open(`${walletUrl}/wallet/`, "probe");
+    await new Promise((r) => setTimeout(r, 1500));
+    const tries = {};
+    for (const [name, f] of Object.entries({
+      document: () => w.document.body.innerHTML,
+      localStorage: () => w.localStorage.length,
+      indexedDB: () => w.indexedDB.open("netcents-wallet"),
+      wasm: () => w.eval("1"),
+    })) {
+      try {
+        f();
+        tries[name] = "read";
+      } catch (e) {
+        tries[name] = e.name;
+      }
+    }
+    w.close();
+    // Same-named database in the shop's own partition: empty, created fresh.
+    const mine = await new Promise((resolve) => {
+      const open = indexedDB.open("netcents-wallet");
+      open.onupgradeneeded = () => resolve("empty (new database)");
+      open.onsuccess = () => resolve(open.result.objectStoreNames.length ? "has stores" : "empty");
+    });
+    return { tries, mine };
+  }, walletOrigin);
+  assert.deepEqual(reach.tries, { document: "SecurityError", localStorage: "SecurityError", indexedDB: "SecurityError", wasm: "SecurityError" });
+  assert.match(reach.mine, /empty/);
+
+  // Forged messages: a misstated price is refused by the wallet; a page pretending to be
+  // another site (the site in the URL is not the sender's origin) gets no answer at all.
+  const forged = await page.evaluate(async ({ walletUrl, other }) => {
+    const { newId } = await import(`${walletUrl}/messages.js`);
+    const ask = async (site, mutate) => {
+      const w = window.open(`${walletUrl}/wallet/pay.html#site=${encodeURIComponent(site)}`, "forge");
+      const answers = [];
+      const on = (e) => e.source === w && answers.push(e.data);
+      window.addEventListener("message", on);
+      await new Promise((r) => setTimeout(r, 1500));
+      const res = await fetch("/article/night-trains.html");
+      const offer = await res.json();
+      const msg = { type: "netcents/pay", v: 1, id: newId(), url: new URL("/article/night-trains.html", location.href).href, offer: offer.offer, vendor_cert: offer.vendor_cert, price_micros: offer.price_micros, currency: offer.currency };
+      mutate(msg);
+      w.postMessage(msg, walletUrl);
+      await new Promise((r) => setTimeout(r, 2000));
+      window.removeEventListener("message", on);
+      w.close();
+      return answers;
+    };
+    return {
+      misstated: await ask(location.origin, (m) => (m.price_micros = 1)),
+      extraField: await ask(location.origin, (m) => (m.order = "AAAA")),
+      otherSite: await ask(other, () => {}),
+    };
+  }, { walletUrl: walletOrigin, other: shopB });
+  const results = (list) => list.filter((m) => m.type === "netcents/result");
+  assert.equal(results(forged.misstated)[0]?.code, "price_mismatch");
+  assert.deepEqual(results(forged.extraField), [], "a message of the wrong shape is ignored");
+  assert.deepEqual(forged.otherSite, [], "a window opened for another site never talks to this page");
+});
