@@ -1495,6 +1495,12 @@ async fn check_books(_: &CheckBooks, tx: &mut Tx) -> WorkResult {
         ));
     }
     let deposited = -posted.get("external").copied().unwrap_or(0);
+    let counted = tx.total_deposited().await?;
+    if counted != deposited {
+        problems.push(format!(
+            "deposits counted {counted}, postings say {deposited}"
+        ));
+    }
     Ok(Reply::ok(json!({
         "balanced": problems.is_empty(),
         "problems": problems,
@@ -1505,4 +1511,57 @@ async fn check_books(_: &CheckBooks, tx: &mut Tx) -> WorkResult {
         "accounts": posted.len(),
         "scrips": scrips,
     })))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_round_trips_with_or_without_padding() {
+        let bytes = [0xfbu8, 0xff, 0x01];
+        assert_eq!(b64(&bytes), "-_8B");
+        assert_eq!(unb64("x", "-_8B").unwrap(), bytes);
+        assert_eq!(unb64("x", "AQ==").unwrap(), [1]);
+        let e = unb64("order", "+/8B").unwrap_err();
+        assert_eq!(e.code, "bad_base64");
+        assert!(e.hint.contains("`order`"));
+    }
+
+    #[test]
+    fn answers_are_bound_to_their_demand_and_evidence() {
+        let orders = vec![vec![1u8, 2, 3]];
+        let a = answer_message("audit-answer/vendor", "aa", &orders, None);
+        assert_ne!(
+            a,
+            answer_message("audit-answer/vendor", "ab", &orders, None)
+        );
+        assert_ne!(a, answer_message("audit-answer/vendor", "aa", &[], None));
+        assert_ne!(
+            a,
+            answer_message("dispute-answer/vendor", "aa", &orders, None)
+        );
+        assert_ne!(
+            a,
+            answer_message("audit-answer/vendor", "aa", &orders, Some(b"g"))
+        );
+        let key = netcents_core::SecretKey::generate(&mut OsRng);
+        let sk = ed25519_dalek::SigningKey::from_bytes(&key.to_seed());
+        let sig = ed25519_dalek::Signer::sign(&sk, &a).to_bytes();
+        verify_answer(&key.public(), &a, &sig).unwrap();
+        let other = answer_message("audit-answer/vendor", "ab", &orders, None);
+        assert_eq!(
+            verify_answer(&key.public(), &other, &sig).unwrap_err().code,
+            "bad_signature"
+        );
+    }
+
+    #[test]
+    fn the_clock_moves_only_when_told() {
+        let c = Clock::default();
+        let t = c.now();
+        c.advance(3_600_000);
+        assert!(c.now().0 >= t.0 + 3_600_000);
+    }
 }

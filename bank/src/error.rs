@@ -263,3 +263,33 @@ impl IntoResponse for ApiError {
             .into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netcents_core::{DecodeError, Rejection};
+
+    #[test]
+    fn core_errors_keep_their_code_and_status() {
+        let e = ApiError::from(Rejection::Frozen);
+        assert_eq!((e.status.as_u16(), e.code), (409, "scrip_frozen"));
+        let e = ApiError::from(DecodeError::Truncated);
+        assert_eq!((e.status.as_u16(), e.code), (400, "truncated"));
+        let e = ApiError::from(netcents_core::Error::BadSignature);
+        assert_eq!((e.status.as_u16(), e.code), (401, "bad_signature"));
+    }
+
+    #[test]
+    fn internal_errors_say_nothing_of_the_inside() {
+        let e = ApiError::internal("relation \"scrips\" does not exist");
+        assert_eq!((e.status.as_u16(), e.code), (500, "internal"));
+        assert!(!e.hint.contains("scrips"));
+    }
+
+    #[test]
+    fn idempotency_conflicts_name_the_field() {
+        let e = ApiError::idempotency_conflict("batch");
+        assert_eq!(e.code, "idempotency_conflict");
+        assert!(e.hint.contains("`batch`"));
+    }
+}

@@ -176,3 +176,53 @@ impl Keyring {
         &self.arbiter
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    fn dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("netcents-keys-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn first_start_creates_owner_only_keys_and_later_starts_load_them() {
+        let d = dir("create");
+        let (ring, created) = Keyring::load_or_create(&d).unwrap();
+        assert!(created);
+        for f in ["bank-1.key", "arbiter.key"] {
+            let mode = fs::metadata(d.join(f)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+        let (again, created) = Keyring::load_or_create(&d).unwrap();
+        assert!(!created);
+        assert_eq!(again.bank_public(1), ring.bank_public(1));
+        assert_eq!(again.arbiter().public(), ring.arbiter().public());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn rotation_adds_a_signing_key_and_keeps_the_old_one() {
+        let d = dir("rotate");
+        let (ring, _) = Keyring::load_or_create(&d).unwrap();
+        assert_eq!(Keyring::rotate(&d).unwrap(), 2);
+        let (rotated, _) = Keyring::load_or_create(&d).unwrap();
+        assert_eq!(rotated.active_id(), 2);
+        assert_eq!(rotated.bank_public(1), ring.bank_public(1));
+        assert_eq!(rotated.bank_publics().count(), 2);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn keys_readable_by_others_are_refused() {
+        let d = dir("perm");
+        Keyring::load_or_create(&d).unwrap();
+        fs::set_permissions(d.join("bank-1.key"), fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Keyring::load_or_create(&d).unwrap_err();
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+        fs::remove_dir_all(&d).unwrap();
+    }
+}

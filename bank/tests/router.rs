@@ -69,3 +69,37 @@ async fn postgres_all_scenarios() {
     let c = Client::in_process(&pg.database("arbiter"), Policy::DEFAULT).await;
     scenarios::arbiter(&c).await;
 }
+
+/// Requests that fail after writing (a withdrawal above the balance) share group commits with
+/// requests that succeed: each failure is rolled back alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_group_commit_rolls_back_each_refusal_alone() {
+    let (_d, c) = sqlite_client(Policy::DEFAULT).await;
+    let cust = common::customer(&c, 1_000).await;
+    let mut tasks = Vec::new();
+    for i in 0..200u64 {
+        let c = c.clone();
+        let account = cust.account.to_string();
+        tasks.push(tokio::spawn(async move {
+            let path = if i % 2 == 0 { "/v1/operator/deposit" } else { "/v1/operator/withdraw" };
+            let amount = if i % 2 == 0 { 10 } else { 1_000_000 };
+            let body = serde_json::json!({ "idempotency_key": format!("k{i}"), "account": account, "amount_micros": amount });
+            c.op_post(path, body).await.0
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => ok += 1,
+            402 => {}
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    assert_eq!(
+        ok, 100,
+        "every deposit succeeds, every oversized withdrawal fails"
+    );
+    assert_eq!(c.balance(&cust.account).await, 1_000 + 100 * 10);
+    let report = c.check_balanced().await;
+    assert_eq!(report["deposited_micros"], "2000");
+}

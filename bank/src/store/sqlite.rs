@@ -109,25 +109,28 @@ async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
     };
     let mut tx = Tx::deferred(conn, Backend::Sqlite);
     let mut results = Vec::with_capacity(jobs.len());
+    // One savepoint marks where the running work started. After a success it moves on
+    // (`RELEASE` and a new `SAVEPOINT` in one round trip); after a refusal `ROLLBACK TO` undoes
+    // the work and leaves the savepoint where it was, ready for the next.
+    if let Err(e) = tx.conn.execute("SAVEPOINT work").await {
+        return fail_all(e.into());
+    }
     for (work, _) in jobs {
-        if let Err(e) = tx.conn.execute("SAVEPOINT work").await {
-            return fail_all(e.into());
-        }
         let result = work.run(&mut tx).await;
         tx.end_job(result.is_ok());
         let end = if result.is_ok() {
-            tx.conn.execute("RELEASE work").await
+            tx.conn.execute("RELEASE work; SAVEPOINT work").await
         } else {
             // Nothing of a refused request stays.
-            match tx.conn.execute("ROLLBACK TO work").await {
-                Ok(_) => tx.conn.execute("RELEASE work").await,
-                Err(e) => Err(e),
-            }
+            tx.conn.execute("ROLLBACK TO work").await
         };
         if let Err(e) = end {
             return fail_all(e.into());
         }
         results.push(result);
+    }
+    if let Err(e) = tx.conn.execute("RELEASE work").await {
+        return fail_all(e.into());
     }
     if let Err(e) = tx.flush().await {
         return fail_all(e);

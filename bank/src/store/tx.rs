@@ -904,6 +904,17 @@ impl Tx {
             .collect()
     }
 
+    /// The money deposited and not withdrawn, as the deposit bound counts it.
+    pub async fn total_deposited(&mut self) -> Result<i128, ApiError> {
+        let row = sqlx::query("SELECT value FROM totals WHERE name = 'deposited'")
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?
+            .map_or(0, i128::from))
+    }
+
     /// Every cached balance.
     pub async fn cached_balances(&mut self) -> Result<Vec<(String, i128)>, ApiError> {
         let rows = sqlx::query("SELECT account, balance FROM balances ORDER BY account")
