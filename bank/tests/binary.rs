@@ -93,6 +93,99 @@ async fn binary_sqlite() {
     assert_eq!(report["balanced"], true);
 }
 
+/// Key rotation: after `keygen --rotate` and a restart the bank signs with key 2, serves both
+/// keys, and scrip signed with key 1 still verifies and still floats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn binary_key_rotation() {
+    use netcents_core::objects::{PaymentOrder, Scrip, Transfer};
+    use netcents_core::{Digest, Holder, PublicKey, Signed};
+    let dir = TempDir::new("bin-rotate");
+    let url = format!("sqlite://{}/bank.db", dir.0.display());
+    let server = Server::start(&dir.0, &url, 0, &[]);
+    let c = Client::http(&server.base);
+    let cust = common::customer(&c, 10_000_000).await;
+    let v = common::vendor(&c, 20_000_000).await;
+    let (req, scrip_key) = common::issue_request(&cust, 1_000_000);
+    let (s, issued) = c
+        .post("/v1/issue", json!({ "request": b64(req.as_bytes()) }))
+        .await;
+    assert_eq!(
+        (s, issued["bank_key_id"].as_u64()),
+        (200, Some(1)),
+        "{issued}"
+    );
+    drop(server);
+
+    let out = Command::new(common::bin())
+        .current_dir(&dir.0)
+        .args([
+            "--key-dir",
+            dir.0.join("keys").to_str().unwrap(),
+            "keygen",
+            "--rotate",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let server = Server::start(&dir.0, &url, 0, &[]);
+    let c = Client::http(&server.base);
+    let (_, keys) = c.get("/v1/keys").await;
+    let key = |id: u64| {
+        let k = keys["bank"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key_id"] == id)
+            .unwrap();
+        PublicKey::from_bytes(
+            &Digest::from_hex(k["public_key"].as_str().unwrap())
+                .unwrap()
+                .0,
+        )
+        .unwrap()
+    };
+    assert_eq!(keys["bank"].as_array().unwrap().len(), 2);
+    assert_eq!(keys["bank"][1]["active"], true);
+    let scrip: Signed<Scrip> = Signed::decode(
+        &netcents_bank::bank::unb64("scrip", issued["scrip"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let scrip = scrip.verify(&key(1)).unwrap();
+    let order = Signed::sign(
+        PaymentOrder {
+            scrip: scrip.body().id,
+            payee: Holder::Vendor(v.id),
+            offer: Digest([1; 32]),
+            price: Micros(1),
+            seq: 1,
+            holder: Holder::Bank,
+            balance_after: Micros(999_999),
+        },
+        &scrip_key,
+    );
+    let (s, r) = c
+        .post("/v1/transfer", json!({ "order": b64(order.as_bytes()) }))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let cert: Signed<Transfer> = Signed::decode(
+        &netcents_bank::bank::unb64("transfer", r["transfer"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cert.unverified().bank_key_id, 2);
+    cert.verify(&key(2)).unwrap();
+    // New scrip is signed with key 2.
+    let (req, _) = common::issue_request(&cust, 1_000_000);
+    let (s, issued) = c
+        .post("/v1/issue", json!({ "request": b64(req.as_bytes()) }))
+        .await;
+    assert_eq!(
+        (s, issued["bank_key_id"].as_u64()),
+        (200, Some(2)),
+        "{issued}"
+    );
+    c.check_balanced().await;
+}
+
 /// Two bank processes share one PostgreSQL and serve the same customers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn binary_postgres_two_processes() {
