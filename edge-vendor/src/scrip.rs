@@ -13,9 +13,9 @@
 //!
 //! **Stored state** (SQLite of the object): `custody(segment, state)` holds each custody
 //! segment this vendor held of the scrip (`Custody` in its stored form); `orders(segment, seq,
-//! po)` every accepted payment order (audits and disputes ask for them, §8);
-//! `receipts(digest, receipt, item)` the receipt of every accepted order by its digest, so an
-//! older order sent again gets its receipt again, not a second charge.
+//! po, receipt, item)` every accepted payment order (audits and disputes ask for them, §8) with
+//! its receipt, so that an older order sent again gets its receipt again, not a second charge.
+//! One row per payment, keyed by (segment, seq): appended in key order.
 
 use futures_util::lock::Mutex;
 use netcents_core::custody::{Custody, Terms};
@@ -47,8 +47,7 @@ struct Cache {
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS custody (segment INTEGER PRIMARY KEY, state BLOB NOT NULL, settled INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS orders (segment INTEGER NOT NULL, seq BLOB NOT NULL, po BLOB NOT NULL, PRIMARY KEY (segment, seq));
-CREATE TABLE IF NOT EXISTS receipts (digest BLOB PRIMARY KEY, receipt BLOB NOT NULL, item TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (segment INTEGER NOT NULL, seq BLOB NOT NULL, po BLOB NOT NULL, receipt BLOB NOT NULL, item TEXT NOT NULL, PRIMARY KEY (segment, seq));
 ";
 
 fn blob(v: Option<&SqlStorageValue>) -> Option<Vec<u8>> {
@@ -209,17 +208,11 @@ impl ScripCustody {
         )?;
         if let Some((a, item)) = accepted {
             sql.exec(
-                "INSERT OR REPLACE INTO orders (segment, seq, po) VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO orders (segment, seq, po, receipt, item) VALUES (?, ?, ?, ?, ?)",
                 vec![
                     i64::from(custody.segment()).into(),
                     a.order.body().seq.to_be_bytes().to_vec().into(),
                     a.order.as_bytes().to_vec().into(),
-                ],
-            )?;
-            sql.exec(
-                "INSERT OR REPLACE INTO receipts (digest, receipt, item) VALUES (?, ?, ?)",
-                vec![
-                    a.order.digest().0.to_vec().into(),
                     a.receipt.as_bytes().to_vec().into(),
                     item.into(),
                 ],
@@ -229,23 +222,28 @@ impl ScripCustody {
     }
 
     /// An order accepted before (not the last one, which `Custody::accept` replays itself):
-    /// the same receipt again. The digest covers the order's signature, so an equal digest is
-    /// the very order the customer signed.
+    /// the same receipt again.
     fn old_receipt(
         &self,
         order: &Signed<PaymentOrder>,
         item: &str,
     ) -> std::result::Result<Option<Value>, Failure> {
+        // Found by its sequence number (the table's key, so no index by digest is kept), then
+        // compared byte for byte: the very order the customer signed, not another one with
+        // the same number.
         let r = rows(
             &self.sql(),
-            "SELECT receipt, item FROM receipts WHERE digest = ?",
-            vec![order.digest().0.to_vec().into()],
+            "SELECT po, receipt, item FROM orders WHERE seq = ?",
+            vec![order.unverified().seq.to_be_bytes().to_vec().into()],
         )?;
-        let Some(row) = r.first() else {
+        let Some(row) = r
+            .iter()
+            .find(|row| blob(row.first()).as_deref() == Some(order.as_bytes()))
+        else {
             return Ok(None);
         };
-        let receipt = blob(row.first()).unwrap_or_default();
-        let stored_item = match row.get(1) {
+        let receipt = blob(row.get(1)).unwrap_or_default();
+        let stored_item = match row.get(2) {
             Some(SqlStorageValue::String(s)) => s.clone(),
             _ => String::new(),
         };

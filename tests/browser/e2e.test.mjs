@@ -160,7 +160,7 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   assert.equal(paid.length, 3);
   assert.ok(paid.every((x) => x.check === "matches"));
   assert.deepEqual(paid.map((x) => new URL(x.site).host).reverse(), [new URL(shopA).host, new URL(shopA).host, new URL(shopB).host]);
-  assert.equal(await wallet.textContent("#spendable"), "$0.9935");
+  assert.equal(await wallet.textContent("#spendable"), "99.35¢");
   assert.equal(await wallet.locator(".history-item[data-kind='paid'] .badge.good").count(), 3);
   await shot(wallet, "08-wallet-history");
   await wallet.click("[data-tab='scrip']");
@@ -175,14 +175,15 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   const status = await bankCall(bank, "GET", `/v1/operator/scrip/${scripId}`, undefined, true);
   assert.equal(status.status, 200);
 
-  // Over the budget: the premium investigation costs 5¢, shop A has 4.5¢ left. The wallet asks;
+  // Over the budget: the premium investigation costs 5¢, shop A has 4.75¢ left. The wallet asks;
   // the user declines; the page shows a clear error and nothing is paid.
   await page.bringToFront();
   await page.goto(`${shopA}/read/premium-investigation.html`);
-  await page.locator("netcents-pay button").getByText("5¢").waitFor();
+  await page.locator("netcents-pay button").getByText("· 5¢").waitFor();
   popup = await clickPay(page);
   await popup.waitForSelector("body[data-state='ask']");
-  assert.match(await popup.textContent(".rows"), /0\.45¢|4\.5¢/);
+  assert.match(await popup.textContent(".rows"), /Budget left for this site4\.75¢/);
+  assert.match(await popup.textContent("#over-budget"), /more than the 4\.75¢ left/);
   await popup.setViewportSize({ width: 440, height: 640 });
   await shot(popup, "11-wallet-over-budget");
   await Promise.all([popup.waitForEvent("close"), popup.click("#decline")]);

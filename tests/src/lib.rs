@@ -783,6 +783,127 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         }
     }
 
+    /// The same Worker under plain `workerd serve` (no wrangler, no node, no dev proxy), for the
+    /// benchmark: the content comes from a second worker in the same workerd through the
+    /// `ASSETS` binding, standing in for the static assets.
+    pub async fn start_workerd(bank: &Bank, name: &str) -> Self {
+        let direct = root().join("js/node_modules/@cloudflare/workerd-linux-64/bin/workerd");
+        let workerd = if direct.exists() {
+            direct
+        } else {
+            root().join("js/node_modules/.bin/workerd")
+        };
+        assert!(
+            workerd.exists(),
+            "workerd is missing ({}): run `(cd js && npm ci)`",
+            workerd.display()
+        );
+        let main = worker_build();
+        let dir = TempDir::new(name);
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
+        std::fs::create_dir_all(dir.0.join("do")).unwrap();
+        // `embed` reads files relative to the config.
+        std::fs::copy(&main, dir.0.join("index.js")).unwrap();
+        std::fs::copy(
+            main.with_file_name("index_bg.wasm"),
+            dir.0.join("index_bg.wasm"),
+        )
+        .unwrap();
+        let article =
+            std::fs::read_to_string(root().join("edge-vendor/public/paid/article.html")).unwrap();
+        std::fs::write(
+            dir.0.join("origin.js"),
+            format!(
+                "export default {{ fetch() {{ return new Response({article:?}, {{ headers: {{ 'content-type': 'text/html' }} }}); }} }};\n"
+            ),
+        )
+        .unwrap();
+        let text = |k: &str, v: &str| format!("(name = {k:?}, text = {v:?}),");
+        let config = format!(
+            r#"using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "vendor", worker = .vendor),
+    (name = "origin", worker = .origin),
+    (name = "net", network = (allow = ["public", "private", "local"])),
+    (name = "do", disk = (path = "{do_dir}", writable = true)),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:{port}", http = (), service = "vendor") ],
+);
+const origin :Workerd.Worker = (
+  modules = [ (name = "origin.js", esModule = embed "origin.js") ],
+  compatibilityDate = "2026-04-01",
+);
+const vendor :Workerd.Worker = (
+  modules = [
+    (name = "index.js", esModule = embed "index.js"),
+    (name = "index_bg.wasm", wasm = embed "index_bg.wasm"),
+  ],
+  compatibilityDate = "2026-04-01",
+  bindings = [
+    {bank}
+    {prices}
+    {currency}
+    {ttl}
+    {selftest}
+    {key}
+    {cert}
+    (name = "ASSETS", service = "origin"),
+    (name = "SCRIP", durableObjectNamespace = "ScripCustody"),
+    (name = "BOOK", durableObjectNamespace = "VendorBook"),
+  ],
+  durableObjectNamespaces = [
+    (className = "ScripCustody", uniqueKey = "netcents-scrip", enableSql = true),
+    (className = "VendorBook", uniqueKey = "netcents-book", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "do"),
+  globalOutbound = "net",
+);
+"#,
+            do_dir = dir.0.join("do").display(),
+            bank = text("BANK_URL", &bank.url),
+            prices = text("PRICES", PRICES),
+            currency = text("CURRENCY", "USD"),
+            ttl = text("ACCESS_TTL_SECONDS", "600"),
+            selftest = text("SELFTEST", "1"),
+            key = text("VENDOR_KEY", &creds.vendor_seed),
+            cert = text("VENDOR_CERT", &creds.cert),
+        );
+        std::fs::write(dir.0.join("config.capnp"), config).unwrap();
+        let mut cmd = Command::new(&workerd);
+        cmd.current_dir(&dir.0)
+            .args(["serve", "--experimental", "config.capnp"]);
+        let mut group = Group::spawn(
+            &format!("workerd ({name})"),
+            cmd,
+            &dir.0.join("workerd.log"),
+        );
+        let c = http();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            group.assert_running();
+            if let Ok(r) = c.get(format!("{url}/netcents/v1/vendor")).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "workerd ({name}) did not become ready:\n{}",
+                group.tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self {
+            url,
+            creds,
+            group,
+            _dir: dir,
+        }
+    }
+
     /// The URL of `path` at this vendor.
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)

@@ -2,7 +2,10 @@
 //! time per paid request, beside a free static request as the baseline of the runtime's own
 //! cost (HTTP, the `wrangler dev` proxy, the asset fetch).
 //!
-//! `cargo run --release -p netcents-e2e --bin netcents-edge-bench -- [scrips] [orders per scrip]`
+//! `cargo run --release -p netcents-e2e --bin netcents-edge-bench -- [--wrangler] [scrips] [orders per scrip]`
+//!
+//! By default the Worker runs under plain `workerd serve` (one process, no dev proxy); with
+//! `--wrangler`, under `wrangler dev` as in the tests.
 //! Needs the bank binary and the built Worker, like the tests (scripts/edge.sh: edge_bench).
 #![allow(
     clippy::unwrap_used,
@@ -56,15 +59,21 @@ impl Phase {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse().expect("numbers"))
-        .collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let wrangler = args.first().is_some_and(|a| a == "--wrangler");
+    if wrangler {
+        args.remove(0);
+    }
+    let args: Vec<usize> = args.iter().map(|a| a.parse().expect("numbers")).collect();
     let scrips = args.first().copied().unwrap_or(8);
     let per_scrip = args.get(1).copied().unwrap_or(250);
     const PRICE: u64 = 1_000;
     let bank = Bank::start().await;
-    let vendor = Vendor::start(&bank, "bench").await;
+    let vendor = if wrangler {
+        Vendor::start(&bank, "bench").await
+    } else {
+        Vendor::start_workerd(&bank, "bench").await
+    };
     let c = http();
     let cust = Customer::open(&bank, 1_000_000_000).await;
     let url = vendor.at("/paid/article.html");
@@ -228,7 +237,12 @@ async fn main() {
         }
     };
     println!(
-        "{scrips} scrips in parallel, {per_scrip} paid requests each, one vendor in workerd (wrangler dev), loopback"
+        "{scrips} scrips in parallel, {per_scrip} paid requests each, one vendor in {}, loopback",
+        if wrangler {
+            "wrangler dev"
+        } else {
+            "workerd serve"
+        }
     );
     let after = vendor.cpu_by_process();
     let tps = ticks_per_second();
