@@ -79,65 +79,77 @@ impl Metrics {
     #[must_use]
     pub fn render(&self, float_micros: Option<i128>) -> String {
         let mut out = String::new();
-        let mut counter = |name: &str, help: &str, v: &AtomicU64, labels: &str| {
+        fn header(out: &mut String, name: &str, help: &str) {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        }
+        let counter = |out: &mut String, name: &str, help: &str, v: &AtomicU64, labels: &str| {
+            header(out, name, help);
             let _ = writeln!(out, "{name}{labels} {}", v.load(Relaxed));
         };
         counter(
+            &mut out,
             "netcents_issued_total",
             "Scrip issued by this process.",
             &self.issued,
             "",
         );
         counter(
+            &mut out,
             "netcents_issued_micros_total",
             "Face value issued, micro-units.",
             &self.issued_micros,
             "",
         );
         counter(
+            &mut out,
             "netcents_captured_claims_total",
             "Capture claims accepted.",
             &self.captured,
             "",
         );
         counter(
+            &mut out,
             "netcents_captured_micros_total",
             "Amount captured, micro-units.",
             &self.captured_micros,
             "",
         );
         counter(
+            &mut out,
             "netcents_audit_demands_total",
             "Audit demands made.",
             &self.audits_demanded,
             "",
         );
         counter(
+            &mut out,
             "netcents_audited_total",
-            "Audits settled, honest claims.",
+            "Claims audited (or proven by certificates), by result.",
             &self.audited_honest,
             "{result=\"honest\"}",
         );
-        counter(
-            "netcents_audited_overclaim_total",
-            "Audits settled that found an over-claim.",
-            &self.audited_overclaim,
-            "",
+        // The second series of the same family follows at once, without a second header.
+        let _ = writeln!(
+            out,
+            "netcents_audited_total{{result=\"overclaim\"}} {}",
+            self.audited_overclaim.load(Relaxed)
         );
         counter(
+            &mut out,
             "netcents_penalties_micros_total",
             "Penalties charged, micro-units.",
             &self.penalties_micros,
             "",
         );
         counter(
+            &mut out,
             "netcents_refunds_micros_total",
             "Refunds of closed scrip, micro-units.",
             &self.refunds_micros,
             "",
         );
         counter(
+            &mut out,
             "netcents_rulings_total",
             "Arbiter rulings applied.",
             &self.rulings,
@@ -150,5 +162,25 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_has_one_header_and_its_series_together() {
+        let m = Metrics::default();
+        m.record(&[Effect::Issued(5), Effect::Audited(true), Effect::Penalty(7)]);
+        let text = m.render(Some(42));
+        assert!(text.contains("netcents_issued_total 1\n"));
+        assert!(text.contains("netcents_audited_total{result=\"honest\"} 0\nnetcents_audited_total{result=\"overclaim\"} 1\n"));
+        assert!(text.contains("netcents_penalties_micros_total 7\n"));
+        assert!(text.contains("netcents_float_micros 42\n"));
+        let mut seen = std::collections::HashSet::new();
+        for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+            assert!(seen.insert(line.to_owned()), "duplicate header {line}");
+        }
     }
 }
