@@ -229,6 +229,9 @@ pub struct Payment {
     pub offer: String,
     /// The bank-signed scrip (public; the new holder checks it), base64url.
     pub scrip: String,
+    /// The certificate of the vendor the wallet believes holds the scrip, when that is
+    /// another vendor: the new vendor asks it for the scrip (§5.4), base64url.
+    pub holder_cert: Option<String>,
     /// The scrip paid with.
     pub scrip_id: String,
     /// The price.
@@ -694,13 +697,24 @@ impl State {
             url: url.into(),
             at: now,
         });
-        let payment = Payment {
+        let holder = order.unverified().holder;
+        let mut payment = Payment {
             order: b64(order.as_bytes()),
             offer: b64(offer.as_bytes()),
             scrip: b64(entry.scrip.signed_scrip().as_bytes()),
+            holder_cert: None,
             scrip_id: entry.scrip.scrip().id.to_string(),
             price_micros: price.0,
         };
+        if let Holder::Vendor(v) = holder
+            && v != offer.body().vendor
+        {
+            payment.holder_cert = self
+                .certs
+                .iter()
+                .find(|c| c.unverified().vendor == v)
+                .map(|c| b64(c.as_bytes()));
+        }
         self.remember_cert(cert.into_signed());
         let budget = match self.budgets.iter_mut().position(|b| b.site == site) {
             Some(i) => &mut self.budgets[i],

@@ -445,6 +445,8 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         Holder::Vendor(world.vendors[0].0),
         "A holds it"
     );
+    // The new vendor asks A for the scrip: the wallet hands it A's certificate to find A.
+    assert_eq!(text(&payment, "holder_cert"), cert_a);
     let receipt = world.sell(1, &payment, "/article/7", 500);
     let outcome = ok(wallet.on_receipt(scrip_id.clone(), b64(receipt.as_bytes()))).await;
     assert_eq!(num(&outcome, "balance_micros"), 997_500);

@@ -1,0 +1,77 @@
+# Browser wallet and pay button: setup, build and tests. Source this file, then call
+# wallet_setup, wallet_build or wallet_test (each can run alone; wallet_test builds first).
+
+wallet_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
+
+wallet_setup() {
+  local root; root=$(wallet_root)
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "==> apt: chromium chromium-driver"
+    if [ "$(id -u)" -eq 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+    else
+      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+    fi
+  fi
+  if [ ! -d "$root/js/node_modules/playwright-core" ]; then
+    echo "==> npm ci (js/)"
+    (cd "$root/js" && npm ci --no-audit --no-fund)
+  fi
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  local wbv
+  wbv=$(awk '/^name = "wasm-bindgen"$/{getline;gsub(/"/,"",$3);print $3}' "$root/Cargo.lock")
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbv$"; then
+    echo "==> cargo install wasm-bindgen-cli $wbv"
+    cargo install wasm-bindgen-cli --version "$wbv"
+  fi
+}
+
+# Builds www/pkg/ (the wallet module for the pages) and records the sizes in
+# target/wallet-size.txt. The release profile for wasm32 is set here, for this build only:
+# size matters more than speed in a page (opt-level z, LTO, one codegen unit, abort on panic).
+wallet_build() {
+  local root; root=$(wallet_root)
+  (
+    cd "$root" || exit 1
+    set -e
+    echo "==> cargo build -p netcents-wasm-wallet --release --target wasm32-unknown-unknown"
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
+      CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
+      cargo build -p netcents-wasm-wallet --release --target wasm32-unknown-unknown
+    local raw=target/wasm32-unknown-unknown/release/netcents_wasm_wallet.wasm
+    echo "==> wasm-bindgen --target web --out-dir www/pkg"
+    rm -rf www/pkg && mkdir -p www/pkg
+    wasm-bindgen --target web --no-typescript --out-dir www/pkg "$raw"
+    wasm-bindgen --target web --out-dir target/wallet-types "$raw"
+    cp target/wallet-types/netcents_wasm_wallet.d.ts www/pkg/
+    echo "==> wasm-opt -Oz"
+    js/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      www/pkg/netcents_wasm_wallet_bg.wasm -o www/pkg/netcents_wasm_wallet_bg.opt.wasm
+    mv www/pkg/netcents_wasm_wallet_bg.opt.wasm www/pkg/netcents_wasm_wallet_bg.wasm
+    local w=www/pkg/netcents_wasm_wallet_bg.wasm
+    {
+      echo "raw_bytes $(stat -c %s "$raw")"
+      echo "optimised_bytes $(stat -c %s "$w")"
+      echo "optimised_gzip_bytes $(gzip -9 -c "$w" | wc -c)"
+      echo "glue_js_gzip_bytes $(gzip -9 -c www/pkg/netcents_wasm_wallet.js | wc -c)"
+    } | tee target/wallet-size.txt
+  )
+}
+
+wallet_test() {
+  local root; root=$(wallet_root)
+  (
+    cd "$root" || exit 1
+    set -e
+    export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+    export TMPDIR=${WALLET_TMPDIR:-$(mktemp -d)}
+    echo "==> wasm tests in Node and in headless Chromium (no -q: the runner rejects it)"
+    cargo test -p netcents-wasm-wallet --target wasm32-unknown-unknown
+    echo "==> native unit tests of the wallet state"
+    cargo test -p netcents-wasm-wallet --lib
+    wallet_build
+    echo "==> browser end-to-end (bank, two vendors in workerd, wallet, two shops)"
+    node --test tests/browser/
+  )
+}

@@ -1,0 +1,76 @@
+// The messages between a shop page (pay.js) and the wallet window, and their checks. Both
+// sides check every message: its sender (window and origin, by the caller) and its exact shape
+// here. Nothing secret is ever in a message: offers, certificates, payment orders, receipts
+// and the bank-signed scrip are all public, signed objects.
+
+export const VERSION = 1;
+
+const ID = /^[A-Za-z0-9_-]{8,64}$/;
+const B64 = /^[A-Za-z0-9_-]+={0,2}$/;
+const HEX32 = /^[0-9a-f]{32}$/;
+const CODE = /^[a-z0-9_]{1,64}$/;
+const CURRENCY = /^[A-Z]{3}$/;
+
+const kinds = {
+  id: (v) => typeof v === "string" && ID.test(v),
+  url: (v) => {
+    if (typeof v !== "string" || v.length > 2048) return false;
+    try {
+      const u = new URL(v);
+      return u.protocol === "http:" || u.protocol === "https:";
+    } catch {
+      return false;
+    }
+  },
+  b64: (v) => typeof v === "string" && v.length <= 16384 && B64.test(v),
+  hex32: (v) => typeof v === "string" && HEX32.test(v),
+  micros: (v) => Number.isSafeInteger(v) && v >= 0,
+  currency: (v) => typeof v === "string" && CURRENCY.test(v),
+  code: (v) => typeof v === "string" && CODE.test(v),
+  text: (v) => typeof v === "string" && v.length <= 512,
+  status: (v) => Number.isInteger(v) && v >= 100 && v <= 599,
+  bool: (v) => typeof v === "boolean",
+  body: (v) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) &&
+    check({ type: "netcents/body", v: VERSION, ...v }) !== null,
+};
+
+// Field name → kind; a trailing "?" marks an optional field.
+const shapes = {
+  "netcents/ready": {},
+  "netcents/pay": { id: "id", url: "url", offer: "b64", vendor_cert: "b64", price_micros: "micros", currency: "currency" },
+  "netcents/order": { id: "id", scrip_id: "hex32", body: "body" },
+  "netcents/body": { order: "b64", offer: "b64", scrip: "b64", "holder_cert?": "b64" },
+  "netcents/receipt": { id: "id", scrip_id: "hex32", receipt: "b64" },
+  "netcents/refused": { id: "id", scrip_id: "hex32", status: "status", code: "code", hint: "text", "transfer?": "b64" },
+  "netcents/result": { id: "id", ok: "bool", "code?": "code", "hint?": "text", "price_micros?": "micros", "balance_micros?": "micros" },
+};
+
+/** The message if it has exactly the shape of its type, else null. */
+export function check(msg) {
+  if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return null;
+  if (Object.getPrototypeOf(msg) !== Object.prototype) return null;
+  const shape = shapes[msg.type];
+  if (!shape || msg.v !== VERSION) return null;
+  const allowed = new Set(["type", "v"]);
+  for (const [key, kind] of Object.entries(shape)) {
+    const optional = key.endsWith("?");
+    const name = optional ? key.slice(0, -1) : key;
+    allowed.add(name);
+    const value = msg[name];
+    if (value === undefined || value === null) {
+      if (optional) continue;
+      return null;
+    }
+    if (!kinds[kind](value)) return null;
+  }
+  for (const key of Object.keys(msg)) if (!allowed.has(key)) return null;
+  return msg;
+}
+
+/** A fresh message id. */
+export function newId() {
+  const b = new Uint8Array(12);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,282 @@
+// The NetCents pay button. A site embeds it with one script tag and one element:
+//
+//   <script type="module" src="https://wallet.example/pay.js"></script>
+//   <netcents-pay href="/article/42"></netcents-pay>
+//
+// It fetches the vendor's 402 offer for `href`, shows the price, and on click opens the
+// NetCents wallet in its own window (the wallet's origin, first party), which checks the offer
+// and the user's budget for this site, signs the payment order and hands it back; the button
+// posts it to the vendor, gives the receipt to the wallet to check, and shows the content.
+// The page never sees a key or the wallet's storage: only public, signed objects pass.
+
+import { check, newId, VERSION } from "./messages.js";
+
+const WALLET_ORIGIN = new URL(import.meta.url).origin;
+const WALLET_PAY_URL = new URL("./wallet/pay.html", import.meta.url).href;
+const WALLET_TIMEOUT_MS = 120_000;
+
+/** An error with a stable code (`declined`, `insufficient_balance`, a vendor's wire code…). */
+export class PaymentError extends Error {
+  constructor(code, hint) {
+    super(hint);
+    this.name = "PaymentError";
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+function fromBase64url(text) {
+  const s = text.replace(/-/g, "+").replace(/_/g, "/");
+  return atob(s + "=".repeat((4 - (s.length % 4)) % 4));
+}
+
+async function errorOf(res) {
+  try {
+    const body = await res.json();
+    return { code: body.code ?? `http_${res.status}`, hint: body.hint ?? res.statusText, transfer: body.transfer };
+  } catch {
+    return { code: `http_${res.status}`, hint: res.statusText || "the vendor failed" };
+  }
+}
+
+/**
+ * Asks the vendor for `url` without paying. Resolves to `{ paid: false, offer }` with the
+ * vendor's 402 offer, or `{ paid: true, response }` when the content is free or already paid.
+ */
+export async function fetchOffer(url) {
+  const res = await fetch(url, { credentials: "same-origin", headers: { accept: "application/json, text/html;q=0.9" } });
+  if (res.status === 402) {
+    const offer = await res.json();
+    for (const k of ["offer", "vendor_cert"]) {
+      if (typeof offer[k] !== "string") throw new PaymentError("bad_offer", "the vendor's 402 answer carries no signed offer");
+    }
+    return { paid: false, offer };
+  }
+  if (!res.ok) {
+    const e = await errorOf(res);
+    throw new PaymentError(e.code, e.hint);
+  }
+  return { paid: true, response: res };
+}
+
+function waitFor(popup, filter, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const done = (f) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      window.removeEventListener("message", onMessage);
+      f();
+    };
+    const onMessage = (ev) => {
+      // Only the wallet window we opened, from the wallet's origin, with a well-formed message.
+      if (ev.source !== popup || ev.origin !== WALLET_ORIGIN) return;
+      const m = check(ev.data);
+      if (m && filter(m)) done(() => resolve(m));
+    };
+    const poll = setInterval(() => {
+      if (popup.closed) done(() => reject(new PaymentError("wallet_closed", "The wallet window was closed before the payment was made.")));
+    }, 250);
+    const timer = setTimeout(() => done(() => reject(new PaymentError("wallet_timeout", "The wallet did not answer in time."))), timeoutMs);
+    window.addEventListener("message", onMessage);
+  });
+}
+
+/** Opens the wallet window. Call it from the click handler itself, or the browser blocks it. */
+export function openWallet() {
+  const w = 440;
+  const hgt = 640;
+  const left = Math.max(0, (window.screenX ?? 0) + (window.outerWidth - w) / 2);
+  const top = Math.max(0, (window.screenY ?? 0) + (window.outerHeight - hgt) / 2);
+  const popup = window.open(
+    `${WALLET_PAY_URL}#site=${encodeURIComponent(location.origin)}`,
+    "netcents-wallet",
+    `popup,width=${w},height=${hgt},left=${Math.round(left)},top=${Math.round(top)}`,
+  );
+  if (!popup) throw new PaymentError("popup_blocked", "The browser blocked the wallet window: allow pop-ups for this site.");
+  return popup;
+}
+
+/**
+ * Pays for `url` with the wallet in `popup` (from `openWallet()`), using `offer` (from
+ * `fetchOffer`) if given. Resolves to the vendor's response, whose body is the content.
+ */
+export async function pay(url, { popup, offer } = {}) {
+  const absolute = new URL(url, location.href).href;
+  const wallet = popup ?? openWallet();
+  try {
+    const ready = waitFor(wallet, (m) => m.type === "netcents/ready", WALLET_TIMEOUT_MS);
+    let current = offer;
+    if (!current || (current.valid_until_ms && current.valid_until_ms - Date.now() < 10_000)) {
+      const first = await fetchOffer(absolute);
+      if (first.paid) {
+        wallet.close();
+        return first.response;
+      }
+      current = first.offer;
+    }
+    await ready;
+    const id = newId();
+    const answered = waitFor(wallet, (m) => m.id === id && (m.type === "netcents/order" || m.type === "netcents/result"), WALLET_TIMEOUT_MS);
+    wallet.postMessage(
+      {
+        type: "netcents/pay", v: VERSION, id, url: absolute, offer: current.offer, vendor_cert: current.vendor_cert,
+        price_micros: current.price_micros, currency: current.currency,
+      },
+      WALLET_ORIGIN,
+    );
+    let m = await answered;
+    // The wallet may sign again after a refusal it can answer (balance handed over, §5.4).
+    for (;;) {
+      if (m.type === "netcents/result") {
+        if (!m.ok) throw new PaymentError(m.code ?? "declined", m.hint ?? "The wallet did not pay.");
+        throw new PaymentError("internal", "The wallet finished without a receipt.");
+      }
+      const res = await fetch(absolute, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(m.body),
+      });
+      const next = waitFor(wallet, (x) => x.id === id && (x.type === "netcents/result" || x.type === "netcents/order"), WALLET_TIMEOUT_MS);
+      const receipt = res.headers.get("x-netcents-receipt");
+      if (res.ok && receipt) {
+        wallet.postMessage({ type: "netcents/receipt", v: VERSION, id, scrip_id: m.scrip_id, receipt }, WALLET_ORIGIN);
+        const r = await next;
+        if (r.type !== "netcents/result" || !r.ok) throw new PaymentError(r.code ?? "bad_receipt", r.hint ?? "The wallet rejected the receipt.");
+        return res;
+      }
+      const e = res.ok ? { code: "no_receipt", hint: "the vendor answered without a receipt" } : await errorOf(res);
+      const refused = { type: "netcents/refused", v: VERSION, id, scrip_id: m.scrip_id, status: res.ok ? 502 : res.status, code: /^[a-z0-9_]{1,64}$/.test(e.code) ? e.code : "refused", hint: String(e.hint).slice(0, 500) };
+      if (typeof e.transfer === "string") refused.transfer = e.transfer;
+      wallet.postMessage(refused, WALLET_ORIGIN);
+      m = await next;
+    }
+  } catch (e) {
+    if (!wallet.closed && e.code !== "declined") setTimeout(() => wallet.closed || wallet.close(), 2500);
+    throw e instanceof PaymentError ? e : new PaymentError("network", e.message ?? String(e));
+  }
+}
+
+const STYLE = `
+:host { display: block; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+.box { border: 1px solid #d8dee9; border-radius: 14px; padding: 1.1rem 1.2rem; background: linear-gradient(180deg, #ffffff, #f6f9fb); display: flex; gap: 1rem; align-items: center; justify-content: space-between; flex-wrap: wrap; }
+.lead { color: #334155; font-size: 0.95rem; line-height: 1.4; }
+.lead b { color: #0f172a; }
+button { font: inherit; font-weight: 650; border: none; border-radius: 999px; padding: 0.6rem 1.15rem; background: #0f766e; color: #fff; cursor: pointer; display: inline-flex; gap: 0.5rem; align-items: center; white-space: nowrap; }
+button:hover { background: #0d655e; }
+button:disabled { opacity: 0.6; cursor: progress; }
+.coin { width: 20px; height: 20px; border-radius: 50%; display: inline-grid; place-items: center; background: #fff; color: #0f766e; font-weight: 800; font-size: 0.75rem; }
+.error { color: #b91c1c; font-size: 0.9rem; margin-top: 0.5rem; width: 100%; }
+.small { color: #64748b; font-size: 0.8rem; width: 100%; }
+`;
+
+function priceText(micros, currency) {
+  if (currency === "USD" && micros < 1_000_000) return `${(micros / 10_000).toFixed(4).replace(/0+$/, "").replace(/\.$/, "")}¢`;
+  const units = (micros / 1_000_000).toFixed(micros % 10_000 === 0 ? 2 : 6).replace(/(\.\d\d\d*?)0+$/, "$1");
+  return currency === "USD" ? `$${units}` : `${units} ${currency}`;
+}
+
+/**
+ * `<netcents-pay href="/article/42" label="Read the article">`: fetches the offer, shows the
+ * price, pays on click and puts the content in place of the button (or into `target`, a CSS
+ * selector). Events: `netcents-paid` (detail: {price_micros, receipt}) and `netcents-error`
+ * (detail: {code, hint}).
+ */
+export class NetCentsPay extends HTMLElement {
+  static observedAttributes = ["href", "label"];
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+    this.offer = null;
+    this.error = null;
+  }
+
+  connectedCallback() {
+    this.render("Loading price…", true);
+    this.load();
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (name === "href" && old !== null && old !== value && this.isConnected) this.load();
+  }
+
+  get href() {
+    return new URL(this.getAttribute("href") ?? "", location.href).href;
+  }
+
+  render(lead, disabled = false, error = "") {
+    const label = this.getAttribute("label") ?? "Unlock";
+    const price = this.offer ? ` · ${priceText(this.offer.price_micros, this.offer.currency)}` : "";
+    this.shadowRoot.innerHTML = `<style>${STYLE}</style><div class="box" part="box"><div class="lead" part="lead"></div><button part="button" ${disabled ? "disabled" : ""}><span class="coin">¢</span><span class="label"></span></button>${error ? '<div class="error" role="alert" part="error"></div>' : ""}<div class="small">Paid with NetCents · your wallet opens in its own window</div></div>`;
+    this.shadowRoot.querySelector(".lead").innerHTML = lead;
+    this.shadowRoot.querySelector(".label").textContent = `${label}${price}`;
+    if (error) this.shadowRoot.querySelector(".error").textContent = error;
+    this.shadowRoot.querySelector("button").onclick = () => this.buy();
+  }
+
+  async load() {
+    try {
+      const r = await fetchOffer(this.href);
+      if (r.paid) return this.show(r.response);
+      this.offer = r.offer;
+      this.render(`Continue reading for <b>${priceText(this.offer.price_micros, this.offer.currency)}</b>.`, false, this.error ?? "");
+    } catch (e) {
+      this.render("This content is not available right now.", false, e.hint ?? String(e));
+    }
+  }
+
+  async buy() {
+    let popup;
+    try {
+      popup = openWallet();
+    } catch (e) {
+      return this.failed(e);
+    }
+    this.error = null;
+    this.render("Waiting for your wallet…", true);
+    try {
+      const res = await pay(this.href, { popup, offer: this.offer });
+      const receipt = res.headers.get("x-netcents-receipt");
+      await this.show(res);
+      this.dispatchEvent(new CustomEvent("netcents-paid", { bubbles: true, detail: { price_micros: this.offer?.price_micros, receipt } }));
+    } catch (e) {
+      this.failed(e);
+      this.load();
+    }
+  }
+
+  failed(e) {
+    const messages = {
+      declined: "You declined the payment.",
+      insufficient_balance: "Your wallet has no scrip that covers this price. Buy scrip in your wallet and try again.",
+      needs_approval: "This payment needs your approval in the wallet.",
+      popup_blocked: "Your browser blocked the wallet window. Allow pop-ups for this site and try again.",
+      wallet_closed: "The wallet window was closed before paying.",
+    };
+    const text = messages[e.code] ?? `Payment failed: ${e.hint ?? e.message}`;
+    this.error = text;
+    this.render(this.offer ? `Continue reading for <b>${priceText(this.offer.price_micros, this.offer.currency)}</b>.` : "", false, text);
+    this.dispatchEvent(new CustomEvent("netcents-error", { bubbles: true, detail: { code: e.code, hint: e.hint ?? e.message } }));
+  }
+
+  async show(res) {
+    const html = await res.text();
+    const selector = this.getAttribute("target");
+    const target = selector ? document.querySelector(selector) : null;
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    const content = doc.querySelector("[data-netcents-content]") ?? doc.body;
+    const nodes = Array.from(content.childNodes).filter((n) => n.nodeName !== "SCRIPT");
+    if (target) {
+      target.replaceChildren(...nodes);
+      this.remove();
+    } else {
+      const div = document.createElement("div");
+      div.className = "netcents-content";
+      div.append(...nodes);
+      this.replaceWith(div);
+    }
+  }
+}
+
+if (!customElements.get("netcents-pay")) customElements.define("netcents-pay", NetCentsPay);

@@ -1,0 +1,279 @@
+// The wallet's main page: balance, scrip, history with receipts, sites and budgets, disputes.
+
+import {
+  openWallet, ensureAccount, buyScrip, retryIssues, redeem, syncDisputes, money, shortId, when,
+  siteName, h, bankGet, bankPost,
+} from "./wallet.js";
+
+const app = document.getElementById("app");
+const chip = document.getElementById("account-chip");
+let tab = new URLSearchParams(location.search).get("tab") ?? "history";
+let demo = null;
+let accountBalance = null;
+
+const ICONS = {
+  paid: '<path d="M6 3h9l4 4v14H6z"/><path d="M14 3v5h5M9 12h7M9 16h7"/>',
+  issued: '<circle cx="12" cy="12" r="8"/><path d="M14.5 9.5a3 3 0 1 0 0 5M12 6.5v2M12 15.5v2"/>',
+  refused: '<circle cx="12" cy="12" r="8"/><path d="M7 17 17 7"/>',
+  redeemed: '<path d="M9 14 4 9l5-5"/><path d="M4 9h10a6 6 0 0 1 0 12h-3"/>',
+  dispute: '<path d="M12 4v16M6 20h12M5 8h14M5 8l-2.5 6a3 3 0 0 0 5 0zM19 8l-2.5 6a3 3 0 0 0 5 0z"/>',
+  wait: '<path d="M7 3h10M7 21h10M8 3c0 5 8 5 8 9s-8 4-8 9M16 3c0 5-8 5-8 9"/>',
+  lock: '<rect x="5" y="10" width="14" height="10" rx="2"/><path d="M8 10V7a4 4 0 0 1 8 0v3"/>',
+};
+
+function icon(name) {
+  const span = document.createElement("span");
+  span.className = "svg-icon";
+  span.innerHTML = `<svg viewBox="0 0 24 24" width="22" height="22" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${ICONS[name]}</svg>`;
+  return span;
+}
+
+function toast(text, bad = false) {
+  document.querySelectorAll(".toast").forEach((t) => t.remove());
+  const t = h(`div.toast${bad ? ".bad" : ""}`, { role: "status" }, text);
+  document.body.append(t);
+  setTimeout(() => t.remove(), 3500);
+}
+
+async function busy(button, work) {
+  button.disabled = true;
+  try {
+    await work();
+  } catch (e) {
+    toast(e.hint ?? e.message ?? String(e), true);
+  } finally {
+    button.disabled = false;
+    await render();
+  }
+}
+
+async function loadDemo(account) {
+  if (demo === null) {
+    try {
+      demo = await bankGet("/demo/info");
+    } catch {
+      demo = false;
+    }
+  }
+  accountBalance = null;
+  if (demo && account) {
+    try {
+      accountBalance = (await bankGet(`/demo/account/${account}`)).balance_micros;
+    } catch {
+      accountBalance = null;
+    }
+  }
+}
+
+function welcome(w) {
+  const open = h("button.primary", { id: "open-account" }, "Create my wallet");
+  open.onclick = () => busy(open, async () => {
+    await ensureAccount(w);
+    toast("Your wallet is ready.");
+  });
+  return h("section.welcome", {},
+    h("span.coin", { style: "width:56px;height:56px;font-size:1.6rem;margin:auto" }, "¢"),
+    h("h1", {}, "Pay for the web a fraction of a cent at a time"),
+    h("p", {}, "NetCents keeps a little prepaid scrip in this wallet. Articles, images and APIs cost a ",
+      "tenth of a cent or less; your wallet signs each payment and checks every receipt."),
+    open,
+    h("div.steps", {},
+      h("div.step", {}, h("b", {}, "1. Create"), "A private key is made in this window and never leaves it."),
+      h("div.step", {}, h("b", {}, "2. Buy scrip"), "Move a dollar from your bank account into scrip."),
+      h("div.step", {}, h("b", {}, "3. Read"), "Click a NetCents button on any site; approve once, or set a budget.")));
+}
+
+function hero(w, s) {
+  const cur = s.currency ?? "USD";
+  const buy = h("select", { id: "buy-amount", "aria-label": "Amount" },
+    h("option", { value: "100000" }, money(100_000, cur)),
+    h("option", { value: "1000000", selected: true }, money(1_000_000, cur)),
+    h("option", { value: "5000000" }, money(5_000_000, cur)));
+  const buyButton = h("button.primary", { id: "buy" }, "Buy scrip");
+  buyButton.onclick = () => busy(buyButton, async () => {
+    await buyScrip(w, Number(buy.value));
+    toast(`Bought ${money(Number(buy.value), cur)} of scrip.`);
+  });
+  const actions = h("div.actions", {}, buy, buyButton);
+  if (demo?.faucet) {
+    const fund = h("button", { id: "add-funds" }, "Add demo funds");
+    fund.onclick = () => busy(fund, async () => {
+      await bankPost("/demo/faucet", { account: s.account });
+      toast(`Added ${money(demo.faucet_micros, cur)} to your bank account.`);
+    });
+    actions.append(fund);
+  }
+  const live = s.scrips.filter((x) => x.status === "live" || x.status === "paying");
+  const paid = s.history.filter((x) => x.kind === "paid");
+  const spent = paid.reduce((a, x) => a + x.amount_micros, 0);
+  return h("section.hero", {},
+    h("div.card.balance-card", {},
+      h("div.label", {}, "Spendable scrip"),
+      h("div.big", { id: "spendable" }, money(s.spendable_micros, cur)),
+      h("div.sub", {}, `${live.length} live scrip · `,
+        accountBalance === null ? "bank account" : `bank account ${money(accountBalance, cur)}`),
+      actions),
+    h("div.card", {},
+      h("div.label", {}, "This wallet"),
+      h("div.rows", { style: "margin-top:0.6rem" },
+        h("div", {}, "Payments", h("b", { id: "payments" }, String(paid.length))),
+        h("div", {}, "Spent", h("b", {}, money(spent, cur))),
+        h("div", {}, "Sites with a budget", h("b", {}, String(s.budgets.filter((b) => b.limit_micros > b.spent_micros).length))),
+        h("div", {}, "Receipts checked", h("b", {}, `${paid.filter((x) => x.check === "matches").length} of ${paid.length}`)))));
+}
+
+function scripTab(w, s) {
+  const cur = s.currency ?? "USD";
+  if (!s.scrips.length) return h("div.empty", {}, "No scrip yet. Buy some above to start paying.");
+  const badge = { live: "good", paying: "info", redeeming: "warn", redeemed: "", expired: "bad" };
+  return h("table", { id: "scrip-table" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Scrip"), h("th", {}, "Held by"), h("th.num", {}, "Balance"),
+      h("th.num", {}, "Payments"), h("th", {}, "Status"), h("th", {}))),
+    h("tbody", {}, s.scrips.map((x) => {
+      const red = h("button.ghost", { "data-redeem": x.id }, "Redeem");
+      red.onclick = () => busy(red, async () => {
+        const refund = await redeem(w, x.id);
+        toast(`Redeemed: ${money(refund, cur)} back to your bank account.`);
+      });
+      const pct = Math.round((100 * x.balance_micros) / x.face_micros);
+      return h("tr", { "data-scrip": x.id },
+        h("td", {}, h("div.mono", {}, shortId(x.id)), h("div.sub", {}, `issued ${when(x.issued_at_ms)}`)),
+        h("td", {}, x.holder === "bank" ? "NetCents bank" : siteName(x.holder)),
+        h("td.num", {}, h("div", { class: "scrip-balance" }, money(x.balance_micros, cur)),
+          h("div.bar", {}, h("span", { style: `width:${pct}%` })),
+          h("div.sub", {}, `of ${money(x.face_micros, cur)}`)),
+        h("td.num", {}, String(x.receipts)),
+        h("td", {}, h(`span.badge.${badge[x.status] || "x"}`, {}, x.status)),
+        h("td", {}, x.status === "live" ? red : null));
+    })));
+}
+
+function historyTab(s) {
+  const cur = s.currency ?? "USD";
+  if (!s.history.length) return h("div.empty", {}, "Nothing yet. Payments and their receipts will show here.");
+  return h("div.card", { id: "history" }, s.history.map((x) => {
+    let title;
+    let detail;
+    let amount;
+    if (x.kind === "paid") {
+      title = siteName(x.site || x.vendor);
+      detail = `${new URL(x.url).pathname} · receipt #${x.seq} · scrip ${shortId(x.scrip)} left ${money(x.balance_after_micros, cur)}`;
+      amount = h("div.amount.out", {}, `−${money(x.amount_micros, cur)}`);
+    } else if (x.kind === "issued") {
+      title = "Bought scrip";
+      detail = `scrip ${shortId(x.scrip)}`;
+      amount = h("div.amount.in", {}, `+${money(x.amount_micros, cur)}`);
+    } else if (x.kind === "refused") {
+      title = `Refused by ${siteName(x.site)}`;
+      detail = `${x.url ? new URL(x.url).pathname : ""} · ${x.code.replaceAll("_", " ")}`;
+      amount = h("div.amount", {}, "—");
+    } else {
+      title = "Redeemed scrip";
+      detail = `scrip ${shortId(x.scrip)} refunded to your bank account`;
+      amount = h("div.amount.in", {}, money(x.amount_micros, cur));
+    }
+    const check = x.kind === "paid"
+      ? h(`span.badge.${x.check === "matches" ? "good" : "bad"}`, { style: "margin-left:0.5rem" },
+        x.check === "matches" ? "receipt verified" : "receipt contradicts")
+      : null;
+    return h("div.history-item", { "data-kind": x.kind },
+      h(`div.icon.${x.kind}`, {}, icon(x.kind)),
+      h("div", {}, h("div.title", {}, title, check), h("div.sub", {}, `${when(x.at_ms)} · ${detail}`)),
+      amount,
+      x.kind === "paid"
+        ? h("details.receipt", {}, h("summary", {}, "Signed receipt"),
+          h("pre", {}, `vendor ${x.vendor}\nsequence ${x.seq}, balance after ${money(x.balance_after_micros, cur)}\ndigest ${x.receipt_digest}\n\n${x.receipt}`))
+        : null);
+  }));
+}
+
+function sitesTab(w, s) {
+  const cur = s.currency ?? "USD";
+  if (!s.budgets.length) {
+    return h("div.empty", {}, "No site may charge you without asking. When you approve a payment you can let that site charge small amounts up to a budget.");
+  }
+  return h("table", { id: "sites" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Site"), h("th.num", {}, "Spent"), h("th.num", {}, "Budget left"), h("th", {}))),
+    h("tbody", {}, s.budgets.map((b) => {
+      const left = Math.max(0, b.limit_micros - b.spent_micros);
+      const revoke = h("button.ghost.danger", {}, left ? "Revoke" : "Allow 5¢");
+      revoke.onclick = () => busy(revoke, () => w.setBudget(b.site, left ? 0 : 50_000));
+      return h("tr", { "data-site": b.site },
+        h("td", {}, h("b", {}, siteName(b.site)), h("div.sub", {}, b.site)),
+        h("td.num", {}, money(b.spent_micros, cur)),
+        h("td.num", {}, left ? money(left, cur) : h("span.badge", {}, "asks every time")),
+        h("td", {}, revoke));
+    })));
+}
+
+function disputesTab(w, s) {
+  const sync = h("button", { id: "sync-disputes" }, "File and refresh");
+  sync.onclick = () => busy(sync, () => syncDisputes(w));
+  const paying = s.scrips.filter((x) => x.status === "paying");
+  const pending = paying.map((x) => {
+    const report = h("button.ghost.danger", {}, "Report non-delivery");
+    report.onclick = () => busy(report, async () => {
+      await w.nonDelivery(x.id);
+      await syncDisputes(w);
+    });
+    return h("div.history-item", {}, h("div.icon.refused", {}, icon("wait")),
+      h("div", {}, h("div.title", {}, "Payment awaiting its receipt"), h("div.sub", {}, `scrip ${shortId(x.id)}`)), report);
+  });
+  const list = s.disputes.map((d) => h("div.history-item", {},
+    h("div.icon.refused", {}, icon("dispute")),
+    h("div", {}, h("div.title", {}, d.kind === "balance" ? "Balance dispute" : "Non-delivery",
+      h("span.badge.warn", { style: "margin-left:0.5rem" }, d.verdict || d.state)),
+      h("div.sub", {}, `${when(d.at_ms)} · ${siteName(d.vendor)} · scrip ${shortId(d.scrip)}`)),
+    h("div.mono", {}, shortId(d.id))));
+  if (!list.length && !pending.length) {
+    return h("div", {}, h("div.empty", {}, "No disputes. Every receipt matched what this wallet signed."));
+  }
+  return h("div", {}, h("div.card", {}, pending, list), h("div.actions", {}, sync));
+}
+
+async function render() {
+  const w = await openWallet();
+  const s = await w.summary();
+  if (!s.account) {
+    chip.hidden = true;
+    app.replaceChildren(welcome(w));
+    document.body.dataset.ready = "1";
+    return;
+  }
+  await loadDemo(s.account);
+  chip.hidden = false;
+  chip.textContent = `account ${shortId(s.account)}`;
+  const tabs = [
+    ["history", "History", s.history.length],
+    ["scrip", "Scrip", s.scrips.length],
+    ["sites", "Sites & budgets", s.budgets.length],
+    ["disputes", "Disputes", s.disputes.length],
+  ];
+  const bar = h("nav.tabs", { role: "tablist" }, tabs.map(([id, label, n]) => {
+    const b = h("button", { role: "tab", "aria-selected": String(tab === id), "data-tab": id }, label, h("span.count", {}, String(n)));
+    b.onclick = () => {
+      tab = id;
+      render();
+    };
+    return b;
+  }));
+  const body = { scrip: scripTab(w, s), history: historyTab(s), sites: sitesTab(w, s), disputes: disputesTab(w, s) }[tab];
+  app.replaceChildren(hero(w, s), bar, body,
+    h("div.note", {}, icon("lock"), h("span", {}, "Your keys and scrip live only in this wallet's own storage. Shops talk to it through a separate window and never see them; each payment is checked against your budget for that site.")));
+  document.body.dataset.ready = "1";
+}
+
+(async () => {
+  try {
+    const w = await openWallet();
+    await retryIssues(w);
+    await render();
+  } catch (e) {
+    app.replaceChildren(h("div.empty", {}, `The wallet could not start: ${e.hint ?? e.message}`));
+    document.body.dataset.ready = "error";
+  }
+})();
+
+// Another window of this wallet (the payment window) changed the state: show it.
+window.addEventListener("focus", () => render());
+new BroadcastChannel("netcents-wallet").onmessage = () => render();

@@ -1,0 +1,206 @@
+// The payment window: opened by pay.js on a shop page, on the wallet's own origin (first
+// party, so one wallet serves every site whatever the browser's storage partitioning). It
+// checks the offer, asks the user when the site's budget does not cover the price, signs the
+// payment order, hands it to the page to post to the vendor, and checks the receipt the page
+// brings back. Keys never leave this origin; the page only ever sees public signed objects.
+
+import { openWallet, money, siteName, h, syncDisputes } from "./wallet.js";
+import { check, VERSION } from "../messages.js";
+
+const view = document.getElementById("view");
+document.getElementById("wallet-origin").textContent = location.host;
+const opener = window.opener;
+// The site the opener says it is; every message must come from exactly that origin (checked
+// by the browser in event.origin), so a page cannot pretend to be another site.
+const site = new URLSearchParams(location.hash.slice(1)).get("site");
+const channel = new BroadcastChannel("netcents-wallet");
+const ALLOW_CHOICES = [10_000, 50_000, 100_000, 500_000];
+const RECEIPT_TIMEOUT_MS = 60_000;
+
+let request = null; // the pay request being served
+let payment = null; // the signed payment handed to the page
+let approval = null;
+let receiptTimer = null;
+
+function send(msg) {
+  opener.postMessage({ v: VERSION, ...msg }, site);
+}
+
+function result(ok, extra = {}) {
+  send({ type: "netcents/result", id: request.id, ok, ...extra });
+}
+
+function show(...children) {
+  view.replaceChildren(...children);
+}
+
+function status(kind, title, text, ...more) {
+  const mark = { good: "✓", bad: "!", wait: h("div.spinner") }[kind];
+  show(h("div.status", { "data-status": kind }, h(`div.mark.${kind}`, {}, mark), h("h2", {}, title), h("p", {}, text), ...more));
+}
+
+function fail(code, hint, title = "Payment not made") {
+  status("bad", title, hint);
+  if (request) result(false, { code, hint });
+  document.body.dataset.state = "failed";
+}
+
+function closeSoon(ms) {
+  setTimeout(() => window.close(), ms);
+}
+
+async function onPay(w, m) {
+  request = m;
+  status("wait", "Checking the offer…", siteName(site));
+  let quote;
+  try {
+    quote = await w.quote(site, m.url, m.offer, m.vendor_cert);
+  } catch (e) {
+    return fail(e.code ?? "bad_offer", e.hint ?? String(e));
+  }
+  // The page must not misstate the price or the currency it shows the user.
+  if (quote.price_micros !== m.price_micros || quote.currency !== m.currency) {
+    return fail("price_mismatch", "The page stated another price than the vendor's signed offer.");
+  }
+  if (!quote.affordable) {
+    const open = h("button.primary", { onclick: () => window.open("./", "_blank") }, "Open wallet");
+    status("bad", "Not enough scrip", `This costs ${money(quote.price_micros, quote.currency)}; your scrip covers ${money(quote.spendable_micros, quote.currency)}. Buy scrip in your wallet, then try again.`, h("div.actions", { style: "justify-content:center" }, open));
+    result(false, { code: "insufficient_balance", hint: "The wallet has no scrip that covers the price." });
+    return;
+  }
+  if (quote.decision === "auto") {
+    approval = ["budget", 0];
+    return pay(w, quote);
+  }
+  ask(w, quote);
+}
+
+function ask(w, quote) {
+  const cur = quote.currency;
+  const choice = h("select", { id: "allow-amount", "aria-label": "Budget" },
+    ALLOW_CHOICES.filter((c) => c >= quote.price_micros).map((c, i) => h("option", { value: String(c), selected: i === 1 }, money(c, cur))));
+  const allow = h("input", { type: "checkbox", id: "allow", checked: true });
+  const payButton = h("button.primary", { id: "approve" }, `Pay ${money(quote.price_micros, cur)}`);
+  const decline = h("button", { id: "decline" }, "Decline");
+  payButton.onclick = () => {
+    approval = allow.checked && choice.value ? ["allow", Number(choice.value)] : ["once", 0];
+    pay(w, quote);
+  };
+  decline.onclick = () => {
+    fail("declined", "You declined the payment in your wallet.", "Payment declined");
+    closeSoon(900);
+  };
+  const canAllow = ALLOW_CHOICES.some((c) => c >= quote.price_micros);
+  show(
+    h("div.merchant", {},
+      h("div.label", {}, `${siteName(site)} asks you to pay`),
+      h("div.price", { id: "price" }, money(quote.price_micros, cur)),
+      h("div.site", {}, siteName(site)),
+      h("div.item", {}, new URL(request.url).pathname)),
+    h("div.rows", {},
+      h("div", {}, "Paid to", h("b", {}, quote.vendor_origins[0] ? siteName(quote.vendor_origins[0]) : quote.vendor.slice(0, 8))),
+      h("div", {}, "Your scrip", h("b", {}, money(quote.spendable_micros, cur))),
+      h("div", {}, "Budget left for this site", h("b", {}, quote.budget_left_micros ? money(quote.budget_left_micros, cur) : "none"))),
+    quote.budget_left_micros > 0
+      ? h("div.warning", { id: "over-budget" }, `This is more than the ${money(quote.budget_left_micros, cur)} left of this site's budget, so your wallet asks you.`)
+      : null,
+    canAllow ? h("label.allow", {}, allow, `Let ${siteName(site)} charge up to`, choice, "without asking") : null,
+    h("div.buttons", {}, decline, payButton));
+  document.body.dataset.state = "ask";
+}
+
+async function pay(w, quote, retried = false) {
+  status("wait", `Paying ${money(quote.price_micros, quote.currency)}…`, approval[0] === "budget" ? `Within your budget for ${siteName(site)}.` : siteName(site));
+  try {
+    payment = await w.pay(site, request.url, request.offer, request.vendor_cert, approval[0], approval[1]);
+  } catch (e) {
+    return fail(e.code ?? "internal", e.hint ?? String(e));
+  }
+  channel.postMessage("changed");
+  document.getElementById("scrip-chip").hidden = false;
+  document.getElementById("scrip-chip").textContent = `scrip ${payment.scrip_id.slice(0, 6)}…`;
+  const body = { order: payment.order, offer: payment.offer, scrip: payment.scrip };
+  if (payment.holder_cert) body.holder_cert = payment.holder_cert;
+  send({ type: "netcents/order", id: request.id, scrip_id: payment.scrip_id, body });
+  receiptTimer = setTimeout(() => {
+    status("bad", "No receipt yet", "The shop has not confirmed the payment. If the content never arrives, report it from your wallet's Disputes tab.");
+  }, RECEIPT_TIMEOUT_MS);
+  payment.quote = quote;
+  payment.retried = retried;
+}
+
+async function onReceipt(w, m) {
+  clearTimeout(receiptTimer);
+  let outcome;
+  try {
+    outcome = await w.onReceipt(m.scrip_id, m.receipt);
+  } catch (e) {
+    return fail(e.code ?? "bad_receipt", `The shop's receipt does not check out: ${e.hint ?? e}`);
+  }
+  channel.postMessage("changed");
+  const q = payment.quote;
+  if (!outcome.matches) {
+    // The content came, but the vendor's signed balance contradicts ours: the evidence goes
+    // to the arbiter.
+    syncDisputes(w).catch(() => {});
+    status("bad", "Paid, but the receipt is wrong", "The shop signed a balance that contradicts your wallet. A dispute was sent to the arbiter.");
+    result(true, { price_micros: q.price_micros, balance_micros: outcome.balance_micros });
+    closeSoon(4000);
+    return;
+  }
+  status("good", `Paid ${money(q.price_micros, q.currency)}`, `Receipt verified · scrip left ${money(outcome.balance_micros, q.currency)}`);
+  document.body.dataset.state = "paid";
+  result(true, { price_micros: q.price_micros, balance_micros: outcome.balance_micros });
+  closeSoon(approval[0] === "budget" ? 500 : 1200);
+}
+
+async function onRefused(w, m) {
+  clearTimeout(receiptTimer);
+  try {
+    await w.onRefused(m.scrip_id, m.code, m.transfer ?? undefined);
+  } catch (e) {
+    return fail(e.code ?? "internal", e.hint ?? String(e));
+  }
+  channel.postMessage("changed");
+  if (m.code === "balance_mismatch" && m.transfer && !payment.retried) {
+    // The scrip came to the vendor with another balance than our mirror's (§5.4): the wallet
+    // moved to the handed-over balance; pay again with a new order, as approved.
+    if (approval[0] === "allow") approval = ["budget", 0];
+    return pay(w, payment.quote, true);
+  }
+  fail(m.code, `The shop refused the payment: ${m.hint}`);
+}
+
+(async () => {
+  if (!opener || !site) {
+    status("bad", "Nothing to pay", "This window opens from a NetCents button on a shop's page.");
+    return;
+  }
+  let w;
+  try {
+    w = await openWallet();
+  } catch (e) {
+    status("bad", "Wallet unavailable", e.hint ?? String(e));
+    return;
+  }
+  const s = await w.summary();
+  if (!s.account) {
+    status("bad", "No wallet yet", "Create your wallet and buy scrip first.", h("div.actions", { style: "justify-content:center" }, h("button.primary", { onclick: () => window.open("./", "_blank") }, "Open wallet")));
+  }
+  let queue = Promise.resolve();
+  window.addEventListener("message", (ev) => {
+    // Only the window that opened us, from the origin it claimed.
+    if (ev.source !== opener || ev.origin !== site) return;
+    const m = check(ev.data);
+    if (!m) return;
+    queue = queue.then(async () => {
+      if (m.type === "netcents/pay" && request === null) await onPay(w, m);
+      else if (request && m.id === request.id && payment && m.scrip_id === payment.scrip_id) {
+        if (m.type === "netcents/receipt") await onReceipt(w, m);
+        else if (m.type === "netcents/refused") await onRefused(w, m);
+      }
+    });
+  });
+  send({ type: "netcents/ready" });
+  document.body.dataset.ready = "1";
+})();

@@ -1,0 +1,200 @@
+// The wallet pages' shared module: loads the WASM wallet, talks to the bank (same origin:
+// the bank serves the wallet under /wallet/), and formats money. Every secret stays inside
+// the WASM module and this origin's IndexedDB; nothing here ever sees one.
+
+import init, { Wallet } from "../pkg/netcents_wasm_wallet.js";
+
+export const DB_NAME = "netcents-wallet";
+export const SCRIP_LIFETIME_MS = 30 * 24 * 3600 * 1000;
+
+let opened = null;
+
+/** The wallet of this origin, with the bank's keys recorded. */
+export function openWallet() {
+  opened ??= (async () => {
+    await init();
+    const w = await Wallet.open(DB_NAME);
+    const keys = await bankGet("/v1/keys");
+    await w.setBank(keys);
+    return w;
+  })();
+  return opened;
+}
+
+/** An error of the bank, a vendor or the wallet: a stable code and a hint for humans. */
+export class NetCentsError extends Error {
+  constructor(code, hint, extra = {}) {
+    super(hint);
+    this.code = code;
+    this.hint = hint;
+    Object.assign(this, extra);
+  }
+}
+
+async function answer(res) {
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    const code = body?.code ?? `http_${res.status}`;
+    throw new NetCentsError(code, body?.hint ?? res.statusText, { status: res.status, body });
+  }
+  return { status: res.status, body };
+}
+
+export async function bankGet(path) {
+  return (await answer(await fetch(path, { headers: { accept: "application/json" } }))).body;
+}
+
+export async function bankPost(path, body) {
+  return answer(
+    await fetch(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+/** Opens the customer's account if this wallet has none (a retry is the same request). */
+export async function ensureAccount(w) {
+  const s = await w.summary();
+  if (s.account) return s.account;
+  const opening = await w.accountOpening();
+  const { body } = await bankPost("/v1/accounts", opening);
+  await w.setAccount(body.account);
+  return body.account;
+}
+
+// Refusals after which the same issuance request can never succeed.
+const FINAL = new Set(["insufficient_balance", "bad_value", "currency_mismatch", "scrip_exists", "bad_signature", "unknown_account"]);
+
+/** Buys a scrip of `micros`: the request (with its fresh key) is stored before it is sent. */
+export async function buyScrip(w, micros) {
+  const req = await w.issueRequest(micros, SCRIP_LIFETIME_MS);
+  return sendIssue(w, req);
+}
+
+async function sendIssue(w, req) {
+  try {
+    const { body } = await bankPost("/v1/issue", { request: req.request });
+    return await w.onIssued(body.scrip);
+  } catch (e) {
+    if (FINAL.has(e.code)) await w.issueRefused(req.scrip_id);
+    throw e;
+  }
+}
+
+/** Sends again the issuance requests that got no answer (a timeout, a closed tab). */
+export async function retryIssues(w) {
+  for (const req of await w.unansweredIssues()) {
+    try {
+      await sendIssue(w, req);
+    } catch {
+      // Kept for the next retry unless refused for good.
+    }
+  }
+}
+
+/**
+ * Redeems a scrip: the bank refunds what is left to the account. When a vendor holds the
+ * scrip, the wallet asks that vendor to hand it back (with the redemption order as authority)
+ * and gives the bank the certificate.
+ */
+export async function redeem(w, scripId) {
+  const r = await w.redeem(scripId);
+  let { status, body } = await bankPost("/v1/redeem", r);
+  if (status === 202 && body.origin) {
+    const held = await answer(
+      await fetch(`${body.origin.replace(/\/$/, "")}/netcents/v1/transfer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ order: r.order }),
+      }),
+    );
+    ({ body } = await bankPost("/v1/returned", { chain: held.body.chain ?? [], transfer: held.body.transfer }));
+  }
+  if (body.refund_micros === undefined) throw new NetCentsError("pending", "the bank has not refunded the scrip yet");
+  await w.onRedeemed(scripId, body.refund_micros);
+  return body.refund_micros;
+}
+
+/** Files the signed disputes not yet sent, and refreshes the state of the others. */
+export async function syncDisputes(w) {
+  for (const dispute of await w.unsentDisputes()) {
+    const { body } = await bankPost("/v1/arbiter/disputes", { dispute });
+    await w.onDisputeState(body.dispute, body.state, body.verdict ?? "");
+  }
+  const s = await w.summary();
+  for (const d of s.disputes.filter((d) => d.state !== "ruled" && d.state !== "unsent")) {
+    try {
+      const body = await bankGet(`/v1/arbiter/disputes/${d.id}`);
+      await w.onDisputeState(d.id, body.state, body.verdict ?? "");
+    } catch {
+      // The arbiter is not reachable: try again later.
+    }
+  }
+}
+
+const SYMBOL = { USD: "$", EUR: "€", GBP: "£" };
+
+/** Money for humans: below one unit in cents ("0.25¢", "4.5¢"), above in units ("$1.20"). */
+export function money(micros, currency = "USD") {
+  const n = Number(micros);
+  const sym = SYMBOL[currency];
+  if (currency === "USD" && n > 0 && n < 1_000_000) {
+    return `${trim((n / 10_000).toFixed(4))}¢`;
+  }
+  const units = n / 1_000_000;
+  const digits = n % 10_000 === 0 ? 2 : 6;
+  const text = trim(units.toFixed(digits), 2);
+  return sym ? `${sym}${text}` : `${text} ${currency}`;
+}
+
+function trim(s, keep = 0) {
+  if (!s.includes(".")) return s;
+  let [i, f] = s.split(".");
+  f = f.replace(/0+$/, "");
+  while (f.length < keep) f += "0";
+  return f ? `${i}.${f}` : i;
+}
+
+export function shortId(id) {
+  return id ? `${id.slice(0, 6)}…${id.slice(-4)}` : "";
+}
+
+export function when(ms) {
+  const d = new Date(ms);
+  const today = new Date();
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return d.toDateString() === today.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+}
+
+export function siteName(origin) {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return origin;
+  }
+}
+
+/** Builds an element: h("div.card", {onclick}, children...). */
+export function h(tag, attrs = {}, ...children) {
+  const [name, ...classes] = tag.split(".");
+  const el = document.createElement(name);
+  if (classes.length) el.className = classes.join(" ");
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "text") el.textContent = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
