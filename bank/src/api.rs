@@ -648,7 +648,7 @@ async fn scrip_status(
 }
 
 /// Runs the sweep once: expired scrip refunded or recalled, lapsed recalls forfeited, audit
-/// demands past their deadline settled as unanswered.
+/// demands past their deadline settled as unanswered, unanswered disputes ruled.
 ///
 /// # Errors
 /// The store's errors.
@@ -659,7 +659,10 @@ pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
             Box::pin(async move {
                 let scrips = tx.scrips_due(t.0, 1000).await?;
                 let audits = tx.audits_due(t.0, 1000).await?;
-                Ok(Reply::ok(json!({ "scrips": scrips, "audits": audits })))
+                let disputes = tx.disputes_due(t.0, 1000).await?;
+                Ok(Reply::ok(
+                    json!({ "scrips": scrips, "audits": audits, "disputes": disputes }),
+                ))
             })
         }))
         .await?;
@@ -707,7 +710,23 @@ pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
             }
         }
     }
-    Ok(json!({ "scrips": scrips, "audits": audits, "failed": failed }))
+    // A vendor that never answers a dispute does not hold the customer's money back.
+    let mut disputes = 0u64;
+    for id in list("disputes") {
+        let work = bank::Rule {
+            bank: bank.clone(),
+            id,
+            now: t,
+        };
+        match bank.write(work).await {
+            Ok(_) => disputes += 1,
+            Err(e) => {
+                tracing::warn!(code = e.code, hint = %e.hint, "ruling on a lapsed dispute failed");
+                failed += 1;
+            }
+        }
+    }
+    Ok(json!({ "scrips": scrips, "audits": audits, "disputes": disputes, "failed": failed }))
 }
 
 async fn sweep_now(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Answer {

@@ -1301,6 +1301,10 @@ async fn file_dispute(w: &FileDispute, tx: &mut Tx) -> WorkResult {
 /// A dispute's public state.
 #[must_use]
 pub fn dispute_json(row: &DisputeRow) -> serde_json::Value {
+    let ruling = row
+        .ruling
+        .as_deref()
+        .and_then(|r| Signed::<netcents_core::objects::Ruling>::decode(r).ok());
     json!({
         "dispute": row.id,
         "scrip": row.scrip,
@@ -1309,6 +1313,8 @@ pub fn dispute_json(row: &DisputeRow) -> serde_json::Value {
         "deadline_ms": row.deadline,
         "signed": b64(&row.dispute),
         "ruling": row.ruling.as_deref().map(b64),
+        "verdict": ruling.as_ref().map(|r| format!("{:?}", r.unverified().verdict).to_lowercase()),
+        "refund_micros": ruling.as_ref().map(|r| r.unverified().refund.0),
         "goods": if row.state == 2 { row.goods.as_deref().map(b64) } else { None },
     })
 }
@@ -1431,10 +1437,7 @@ async fn rule(w: &Rule, tx: &mut Tx) -> WorkResult {
         .dispute_lock(&w.id)
         .await?
         .ok_or_else(|| ApiError::not_found("dispute"))?;
-    let mut body = dispute_json(&row);
-    body["verdict"] = json!(format!("{:?}", ruling.unverified().verdict).to_lowercase());
-    body["refund_micros"] = json!(ruling.unverified().refund.0);
-    let mut reply = Reply::ok(body);
+    let mut reply = Reply::ok(dispute_json(&row));
     reply.effects.push(Effect::Ruled);
     Ok(reply)
 }

@@ -696,6 +696,17 @@ impl Tx {
         rows.iter().map(audit_row).collect()
     }
 
+    /// Ids of disputes whose vendor did not answer by the deadline.
+    pub async fn disputes_due(&mut self, now: u64, limit: i64) -> Result<Vec<String>, ApiError> {
+        let rows =
+            sqlx::query("SELECT id FROM disputes WHERE state = 0 AND deadline <= $1 LIMIT $2")
+                .bind(to_i64(now, "now")?)
+                .bind(limit)
+                .fetch_all(&mut *self.conn)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     /// Ids of open audit demands past their deadline.
     pub async fn audits_due(&mut self, now: u64, limit: i64) -> Result<Vec<String>, ApiError> {
         let rows = sqlx::query("SELECT id FROM audits WHERE state = 0 AND deadline <= $1 LIMIT $2")

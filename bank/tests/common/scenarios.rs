@@ -840,6 +840,9 @@ pub async fn arbiter(c: &Client) {
     assert_eq!(r["verdict"], "delivered");
     assert_eq!(r["goods"], b64(&goods));
     bank.clock.advance(2 * 86_400_000);
+    // The sweep rules on the dispute the vendor left unanswered; asking again gets that ruling.
+    let (s, r) = c.op_post("/v1/operator/sweep", json!({})).await;
+    assert_eq!((s, r["disputes"].as_u64()), (200, Some(1)), "{r}");
     let (s, r) = c
         .post(&format!("/v1/arbiter/disputes/{id1}/ruling"), json!({}))
         .await;
