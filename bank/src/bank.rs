@@ -397,22 +397,34 @@ impl Bank {
         Ok(key)
     }
 
-    /// Verifies an account request: the account's signature and the clock window.
+    /// Verifies an account request's signature with the account's key.
     ///
     /// # Errors
-    /// `unknown_account`, `bad_signature`, `replay`.
+    /// `unknown_account`, `bad_signature`.
     pub async fn verify_request(
         &self,
         signed: Signed<AccountRequest>,
     ) -> Result<Verified<AccountRequest>, ApiError> {
         let key = self.account_key(signed.unverified().account).await?;
-        let verified = signed.verify(&key)?;
-        let now = self.clock.now().0;
-        let at = verified.body().at.0;
-        if at.abs_diff(now) > self.settings.request_window_ms {
-            return Err(ApiError::replay(at, now, self.settings.request_window_ms));
+        Ok(signed.verify(&key)?)
+    }
+
+    /// The clock window of a new request: one signed too far from the bank's time may be a
+    /// replay. A request whose answer is stored is answered again whatever its age, so the
+    /// works check this after their idempotency record.
+    ///
+    /// # Errors
+    /// `replay`.
+    pub fn check_window(
+        &self,
+        request: &Verified<AccountRequest>,
+        now: TimestampMs,
+    ) -> Result<(), ApiError> {
+        let at = request.body().at.0;
+        if at.abs_diff(now.0) > self.settings.request_window_ms {
+            return Err(ApiError::replay(at, now.0, self.settings.request_window_ms));
         }
-        Ok(verified)
+        Ok(())
     }
 
     /// A registered vendor, read without locking.
@@ -581,6 +593,7 @@ impl Issue {
     pub fn prepare(bank: &Bank, request: Verified<AccountRequest>, now: TimestampMs) -> Self {
         let (bank_key, key_id) = bank.keys.active();
         let prepared = (|| {
+            bank.check_window(&request, now)?;
             let Action::Issue {
                 face, expires_at, ..
             } = &request.body().action
@@ -663,6 +676,7 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
     if let Some(r) = replay(tx, &scope, &key, &hash, "request_id").await? {
         return Ok(r);
     }
+    w.bank.check_window(&w.request, w.now)?;
     let Action::RegisterVendor {
         key: vendor_key,
         origins,

@@ -103,3 +103,30 @@ async fn sqlite_group_commit_rolls_back_each_refusal_alone() {
     let report = c.check_balanced().await;
     assert_eq!(report["deposited_micros"], "2000");
 }
+
+/// A retry is answered from the idempotency record even after the clock window closed; a new
+/// request signed that long ago is refused as a possible replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_retry_after_the_window_gets_the_stored_answer() {
+    use netcents_bank::bank::b64;
+    let (_d, c) = sqlite_client(Policy::DEFAULT).await;
+    let cust = common::customer(&c, 10_000_000).await;
+    let (req, _) = common::issue_request(&cust, 1_000_000);
+    let body = serde_json::json!({ "request": b64(req.as_bytes()) });
+    let (s, first) = c.post("/v1/issue", body.clone()).await;
+    assert_eq!(s, 200, "{first}");
+    let bank = c.bank().unwrap().clone();
+    bank.clock.advance(600_000);
+    let (s, again) = c.post("/v1/issue", body).await;
+    assert_eq!((s, &again), (200, &first));
+    let (late, _) = common::issue_request(&cust, 1_000_000);
+    let (s, e) = c
+        .post(
+            "/v1/issue",
+            serde_json::json!({ "request": b64(late.as_bytes()) }),
+        )
+        .await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("replay")), "{e}");
+    assert_eq!(c.balance(&cust.account).await, 9_000_000);
+    bank.clock.advance(-600_000);
+}
