@@ -10,7 +10,7 @@
 // Screenshots of the main screens go to $WALLET_ARTIFACTS (default target/wallet-e2e).
 
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "../../js/node_modules/playwright-core/index.mjs";
@@ -27,9 +27,11 @@ let shopA;
 let shopB;
 let ctx;
 
+const figures = {};
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
 
 before(async () => {
+  const started = Date.now();
   bank = await startBank();
   const walletPort = await freePort();
   walletOrigin = `http://wallet.test:${walletPort}`;
@@ -37,6 +39,7 @@ before(async () => {
   [vendorA, vendorB] = await Promise.all([startVendor(bank, "shop-a", walletOrigin), startVendor(bank, "shop-b", walletOrigin)]);
   shopA = `http://shop-a.test:${vendorA.port}`;
   shopB = `http://shop-b.test:${vendorB.port}`;
+  figures.start_bank_two_vendors_wallet_ms = Date.now() - started;
   ctx = await chromium.launchPersistentContext(scratch("profile"), {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
@@ -54,6 +57,7 @@ before(async () => {
 });
 
 after(async () => {
+  writeFileSync(join(ARTIFACTS, "figures.json"), `${JSON.stringify(figures, null, 2)}\n`);
   await ctx?.close();
   await stopAll();
 });
@@ -119,6 +123,8 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
 
   // A second article on shop A: within the site's budget, no prompt.
   await page.goto(`${shopA}/read/harbour-lights.html`);
+  await page.locator("netcents-pay button:not([disabled])").waitFor();
+  const clicked = Date.now();
   popup = await clickPay(page);
   const states = [];
   popup.on("console", () => {});
@@ -133,6 +139,7 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   clearInterval(watcher);
   assert.ok(!states.includes("ask"), "no prompt within the budget");
   await page.waitForFunction(() => document.querySelector("#rest")?.textContent.includes("rewiring"));
+  figures.budgeted_purchase_ms = Date.now() - clicked;
 
   // Shop B, another site: the first purchase asks again; the user pays once. The wallet
   // pays with the scrip vendor A holds: it floats from A to B.
@@ -143,8 +150,10 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   popup = await clickPay(pageB);
   await popup.waitForSelector("body[data-state='ask']");
   await popup.uncheck("#allow");
+  const approvedB = Date.now();
   await Promise.all([popup.waitForEvent("close"), popup.click("#approve")]);
   await pageB.waitForFunction(() => document.querySelector("#rest")?.textContent.includes("Jupiter"));
+  figures.floating_purchase_ms = Date.now() - approvedB;
   await shot(pageB, "07-shop-b-paid");
 
   // The wallet: one scrip, now held by vendor B, three verified receipts, the balances.
@@ -192,6 +201,24 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   await shot(page, "12-shop-a-declined");
   s = await summary(wallet);
   assert.equal(s.history.filter((x) => x.kind === "paid").length, 3, "nothing paid");
+
+  // Redeem the scrip vendor B holds: the wallet has B hand it back to the bank, which refunds
+  // what is left to the account.
+  await wallet.bringToFront();
+  await wallet.reload();
+  await wallet.waitForSelector("body[data-ready='1']");
+  await wallet.click("[data-tab='scrip']");
+  const before = (await bankCall(bank, "GET", `/v1/operator/accounts/${s.account}`, undefined, true)).body.balance_micros;
+  const redeemClicked = Date.now();
+  await wallet.click(`[data-redeem='${scripId}']`);
+  await wallet.waitForSelector(".badge:text('redeemed'), .toast.bad");
+  assert.equal(await wallet.locator(".toast.bad").count(), 0, await wallet.locator(".toast.bad").first().textContent().catch(() => ""));
+  figures.redeem_ms = Date.now() - redeemClicked;
+  const afterRedeem = (await bankCall(bank, "GET", `/v1/operator/accounts/${s.account}`, undefined, true)).body.balance_micros;
+  assert.equal(afterRedeem - before, 993_500, "the account got back what the scrip had left");
+  await shot(wallet, "13-wallet-redeemed");
+  const books = await bankCall(bank, "GET", "/v1/operator/check", undefined, true);
+  assert.equal(books.status, 200, JSON.stringify(books.body));
 
   // What the shop page received from the wallet: only public, signed objects (a payment order,
   // the offer, the bank-signed scrip, a vendor certificate), never a key or the stored state.

@@ -45,7 +45,7 @@ impl Phase {
         let pct = |p: usize| l.get(l.len() * p / 100).copied().unwrap_or_default();
         println!(
             "{name}: {} requests in {:.2} s = {:.0} req/s; CPU per request: workerd {:.3} ms, \
-             all processes of wrangler dev {:.3} ms; latency p50 {:.2} ms, p99 {:.2} ms",
+             all processes {:.3} ms; latency p50 {:.2} ms, p99 {:.2} ms",
             self.requests,
             self.wall.as_secs_f64(),
             n / self.wall.as_secs_f64(),
