@@ -585,7 +585,17 @@ pub struct Issue {
     key_id: u32,
     now: TimestampMs,
 }
-work!(Issue, issue);
+
+impl Work for Issue {
+    fn run<'a>(&'a self, tx: &'a mut Tx) -> BoxFuture<'a, WorkResult> {
+        Box::pin(issue(self, tx))
+    }
+
+    fn idempotency_key(&self) -> Option<(String, String)> {
+        let req = self.request.body();
+        Some((format!("issue:{}", req.account), req.request_id.to_string()))
+    }
+}
 
 impl Issue {
     /// Checks the request against the bank's settings and signs the scrip.

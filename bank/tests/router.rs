@@ -130,3 +130,28 @@ async fn sqlite_retry_after_the_window_gets_the_stored_answer() {
     assert_eq!(c.balance(&cust.account).await, 9_000_000);
     bank.clock.advance(-600_000);
 }
+
+/// The same request sent many times at once (a client retrying impatiently): one scrip, one
+/// debit, the same answer for all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_duplicate_requests_at_once_apply_once() {
+    use netcents_bank::bank::b64;
+    let (_d, c) = sqlite_client(Policy::DEFAULT).await;
+    let cust = common::customer(&c, 10_000_000).await;
+    let (req, _) = common::issue_request(&cust, 1_000_000);
+    let body = serde_json::json!({ "request": b64(req.as_bytes()) });
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (c, body) = (c.clone(), body.clone());
+        tasks.push(tokio::spawn(async move { c.post("/v1/issue", body).await }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        assert_eq!(s, 200, "{v}");
+        answers.push(v);
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]));
+    assert_eq!(c.balance(&cust.account).await, 9_000_000);
+    assert_eq!(c.check_balanced().await["scrips"], 1);
+}

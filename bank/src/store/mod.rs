@@ -60,6 +60,12 @@ pub type WorkResult = Result<Reply, ApiError>;
 pub trait Work: Send + Sync {
     /// Runs the work on `tx`.
     fn run<'a>(&'a self, tx: &'a mut Tx) -> BoxFuture<'a, WorkResult>;
+
+    /// The idempotency record the work will look up first, if it is known before it runs: the
+    /// SQLite writer reads those of a whole group in one statement.
+    fn idempotency_key(&self) -> Option<(String, String)> {
+        None
+    }
 }
 
 /// Which database.

@@ -112,6 +112,15 @@ async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
     // One savepoint marks where the running work started. After a success it moves on
     // (`RELEASE` and a new `SAVEPOINT` in one round trip); after a refusal `ROLLBACK TO` undoes
     // the work and leaves the savepoint where it was, ready for the next.
+    let keys: Vec<(String, String)> = jobs
+        .iter()
+        .filter_map(|(w, _)| w.idempotency_key())
+        .collect();
+    if !keys.is_empty()
+        && let Err(e) = tx.prefetch_idempotency(&keys).await
+    {
+        return fail_all(e);
+    }
     if let Err(e) = tx.conn.execute("SAVEPOINT work").await {
         return fail_all(e.into());
     }

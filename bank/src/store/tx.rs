@@ -22,6 +22,8 @@ pub struct Tx {
     job_rows: Vec<Row>,
     /// Rows of the works that succeeded in this group.
     group_rows: Vec<Row>,
+    /// Idempotency records read ahead for the group (`None`: known to be absent).
+    prefetched: std::collections::HashMap<(String, String), Option<IdemRecord>>,
 }
 
 /// An append-only row waiting to be inserted.
@@ -46,7 +48,7 @@ pub(crate) enum Row {
 }
 
 /// A stored idempotency record.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct IdemRecord {
     /// The hash of the request first sent with this key.
     pub request_hash: String,
@@ -162,7 +164,48 @@ impl Tx {
             defer: false,
             job_rows: Vec::new(),
             group_rows: Vec::new(),
+            prefetched: std::collections::HashMap::new(),
         }
+    }
+
+    /// Reads the idempotency records under `keys` in one statement; later lookups of those
+    /// keys in this transaction need no round trip. Only for the single SQLite writer, where
+    /// nothing else can insert them meanwhile.
+    pub(crate) async fn prefetch_idempotency(
+        &mut self,
+        keys: &[(String, String)],
+    ) -> Result<(), ApiError> {
+        for chunk in keys.chunks(100) {
+            let mut qb = sqlx::QueryBuilder::<Any>::new(
+                "SELECT scope, key, request_hash, status, body FROM idempotency WHERE ",
+            );
+            for (i, (scope, key)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" OR ");
+                }
+                qb.push("(scope = ")
+                    .push_bind(scope.clone())
+                    .push(" AND key = ")
+                    .push_bind(key.clone())
+                    .push(")");
+            }
+            let rows = qb.build().fetch_all(&mut *self.conn).await?;
+            for k in chunk {
+                self.prefetched.insert(k.clone(), None);
+            }
+            for row in rows {
+                let body: String = row.try_get(4)?;
+                self.prefetched.insert(
+                    (row.try_get(0)?, row.try_get(1)?),
+                    Some(IdemRecord {
+                        request_hash: row.try_get(2)?,
+                        status: u16::try_from(row.try_get::<i64, _>(3)?).unwrap_or(200),
+                        body: serde_json::from_str(&body).map_err(ApiError::internal)?,
+                    }),
+                );
+            }
+        }
+        Ok(())
     }
 
     /// A transaction whose append-only rows wait for [`Tx::flush`].
@@ -282,6 +325,9 @@ impl Tx {
                 status: u16::try_from(status).unwrap_or(200),
                 body: serde_json::from_str(&body).map_err(ApiError::internal)?,
             }));
+        }
+        if let Some(known) = self.prefetched.get(&(scope.to_owned(), key.to_owned())) {
+            return Ok(known.clone());
         }
         let row = sqlx::query(
             "SELECT request_hash, status, body FROM idempotency WHERE scope = $1 AND key = $2",
