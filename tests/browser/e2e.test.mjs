@@ -50,6 +50,10 @@ before(async () => {
       "--host-resolver-rules=MAP wallet.test 127.0.0.1, MAP shop-a.test 127.0.0.1, MAP shop-b.test 127.0.0.1",
     ],
   });
+  ctx.on("requestfinished", (r) => {
+    const t = r.timing();
+    if (t.responseEnd > 1000) console.error(`slow ${r.method()} ${r.url()} ${Math.round(t.responseEnd)} ms`);
+  });
   ctx.on("page", (p) => {
     p.on("console", (m) => m.type() === "error" && console.error(`[${p.url()}] ${m.text()}`));
     p.on("pageerror", (e) => console.error(`[${p.url()}] ${e.message}`));

@@ -612,3 +612,110 @@ async fn bad_input_is_refused_and_changes_nothing() {
     assert_eq!(cb["refused"], json!([]), "{cb}");
     bank.check_balanced().await;
 }
+
+/// A wallet whose mirror is behind (a copy that missed a payment) pays at a new vendor: the
+/// new vendor takes the scrip from the holder, refuses the order with `balance_mismatch` and
+/// the certificate, and the wallet recovers with `on_transfer_balance`. Then a customer claims
+/// non-delivery of a paid item: the vendor delivers the goods to the arbiter when it runs its
+/// capture, and the arbiter rules them delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
+    use netcents_core::objects::Transfer;
+    let bank = Bank::start().await;
+    let (a, b) = tokio::join!(Vendor::start(&bank, "a"), Vendor::start(&bank, "b"));
+    let c = http();
+    let cust = Customer::open(&bank, 10_000_000).await;
+    let mut w = cust.scrip(&bank, FACE, HOUR).await;
+    ok(
+        &w.buy(&c, &a.at(ARTICLE), Via::Header).await,
+        "purchase at A",
+        &a,
+    );
+    let mut behind = w.clone();
+    ok(
+        &w.buy(&c, &a.at(ARTICLE), Via::Header).await,
+        "a purchase the copy misses",
+        &a,
+    );
+
+    // The copy's order reuses a sequence number A accepted: A refuses the transfer.
+    let p = behind.buy(&c, &b.at(ARTICLE), Via::Header).await;
+    refused(
+        &p,
+        409,
+        "stale_sequence",
+        "the holder refuses a transfer with a used number",
+    );
+    // Its next order is above A's number but signs a balance A no longer has.
+    let p = behind.buy(&c, &b.at(ARTICLE), Via::Post).await;
+    refused(
+        &p,
+        422,
+        "balance_mismatch",
+        "the new holder checks the signed balance",
+    );
+    assert_eq!(p.body["balance_micros"], FACE - 2 * PRICE);
+    let cert: Signed<Transfer> = netcents_e2e::decode(p.body["transfer"].as_str().unwrap());
+    let holder_cert: Signed<netcents_core::objects::VendorCert> =
+        netcents_e2e::decode(p.body["holder_cert"].as_str().unwrap());
+    let holder_cert = holder_cert.verify(&behind.bank_key).unwrap();
+    let cert = cert.verify(&holder_cert.body().key).unwrap();
+    assert_eq!(cert.body().to, Holder::Vendor(b.creds.vendor));
+    let dispute = behind.scrip.on_transfer_balance(&cert);
+    assert!(
+        dispute.is_some(),
+        "the handed-over balance is below the copy's mirror: evidence"
+    );
+    behind.holder_cert = None;
+    let p = behind.buy(&c, &b.at(ARTICLE), Via::Post).await;
+    ok(&p, "B, now the holder, accepts the corrected order", &b);
+    assert_eq!(behind.scrip.balance().0, FACE - 3 * PRICE);
+
+    // Non-delivery: the customer pays, keeps the order pending, and disputes.
+    let mut d = cust.scrip(&bank, FACE, HOUR).await;
+    let offered = offer(&c, &a.at(ARTICLE), &d.bank_key).await;
+    let order = d.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+    ok(
+        &send_payment(&c, &a.at(ARTICLE), &d.bundle(&order, &offered), Via::Post).await,
+        "paid",
+        &a,
+    );
+    let kind = d.scrip.non_delivery().unwrap();
+    let dispute = d.scrip.dispute(
+        TimestampMs(now_ms()),
+        netcents_e2e::nonce(),
+        a.creds.vendor,
+        kind,
+    );
+    let (s, v) = netcents_e2e::send(
+        &c,
+        reqwest::Method::POST,
+        &format!("{}/v1/arbiter/disputes", bank.url),
+        Some(&json!({ "dispute": b64(dispute.as_bytes()) })),
+        false,
+    )
+    .await;
+    assert_eq!(s, 200, "filing the dispute: {v}");
+    let id = v["dispute"].as_str().unwrap().to_owned();
+    let run = a.capture().await;
+    assert_eq!(
+        run["disputes_answered"], 1,
+        "the vendor answers the arbiter: {run}"
+    );
+    let (s, v) = netcents_e2e::send(
+        &c,
+        reqwest::Method::POST,
+        &format!("{}/v1/arbiter/disputes/{id}/ruling", bank.url),
+        Some(&json!({})),
+        false,
+    )
+    .await;
+    assert_eq!(s, 200, "ruling: {v}");
+    assert_eq!(v["verdict"], "delivered", "{v}");
+    let goods = netcents_e2e::unb64(v["goods"].as_str().unwrap_or_default());
+    assert!(
+        String::from_utf8_lossy(&goods).contains("A paid article"),
+        "the arbiter passes the goods on"
+    );
+    bank.check_balanced().await;
+}
