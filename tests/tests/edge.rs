@@ -617,7 +617,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
 /// new vendor takes the scrip from the holder, refuses the order with `balance_mismatch` and
 /// the certificate, and the wallet recovers with `on_transfer_balance`. Then a customer claims
 /// non-delivery of a paid item: the vendor delivers the goods to the arbiter when it runs its
-/// capture, and the arbiter rules them delivered.
+/// capture, and the arbiter rules them delivered. Last, the bank recalls a scrip from its holder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
     use netcents_core::objects::Transfer;
@@ -716,6 +716,41 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
     assert!(
         String::from_utf8_lossy(&goods).contains("A paid article"),
         "the arbiter passes the goods on"
+    );
+
+    // A recall (§5.9): the bank asks A for the scrip back; A's next run hands it over, the
+    // bank refunds the balance to the customer, and A refuses the scrip from then on.
+    let before = bank.balance(&cust.account).await;
+    let (s, v) = netcents_e2e::send(
+        &c,
+        reqwest::Method::POST,
+        &format!("{}/v1/operator/recall", bank.url),
+        Some(&json!({ "idempotency_key": "recall-1", "scrip": d.scrip.scrip().id.to_string(), "deadline_ms": now_ms() + 600_000 })),
+        true,
+    )
+    .await;
+    assert_eq!(s, 200, "recall: {v}");
+    let run = a.capture().await;
+    assert_eq!(
+        run["recalls_answered"], 1,
+        "A hands the recalled scrip back: {run}"
+    );
+    assert_eq!(
+        bank.balance(&cust.account).await,
+        before + FACE - PRICE,
+        "the balance is refunded"
+    );
+    d.scrip.forget_pending();
+    let p = d.buy(&c, &a.at(ARTICLE), Via::Post).await;
+    // (This wallet never saw its receipt, so its order names the bank as holder: A, frozen,
+    // asks the bank, which no longer hands the scrip out.)
+    assert_eq!(p.status, 409, "a recalled scrip is refused: {:?}", p.body);
+    assert!(p.receipt.is_none());
+    let run = a.capture().await;
+    assert_eq!(
+        run["refused"],
+        json!([]),
+        "the closing claim is captured: {run}"
     );
     bank.check_balanced().await;
 }
