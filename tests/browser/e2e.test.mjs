@@ -216,8 +216,8 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   const redeemClicked = Date.now();
   await wallet.click(`[data-redeem='${scripId}']`);
   await wallet.waitForSelector(".badge:text('redeemed'), .toast.bad");
-  assert.equal(await wallet.locator(".toast.bad").count(), 0, await wallet.locator(".toast.bad").first().textContent().catch(() => ""));
   figures.redeem_ms = Date.now() - redeemClicked;
+  if (await wallet.locator(".toast.bad").count()) assert.fail(await wallet.locator(".toast.bad").textContent());
   const afterRedeem = (await bankCall(bank, "GET", `/v1/operator/accounts/${s.account}`, undefined, true)).body.balance_micros;
   assert.equal(afterRedeem - before, 993_500, "the account got back what the scrip had left");
   await shot(wallet, "13-wallet-redeemed");

@@ -509,7 +509,9 @@ impl Wallet {
     }
 
     /// Signs the redemption of `scrip_id`: the body of `POST /v1/redeem` (`{account, order}`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<{account: string, order: string}>")]
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{account: string, order: string, holder_origin: string | null}>"
+    )]
     pub fn redeem(&self, scrip_id: String) -> js_sys::Promise {
         self.call(Op::Redeem(scrip_id))
     }

@@ -256,6 +256,11 @@ pub struct Redemption {
     pub account: String,
     /// The order, base64url.
     pub order: String,
+    /// Where the holder the order names answers (the first origin of its certificate), when
+    /// a vendor holds the scrip: it hands the scrip to the bank on this order (§5.8). The
+    /// wallet's mirror knows the holder even when the bank, which learns of vendor-to-vendor
+    /// transfers only at capture, does not yet.
+    pub holder_origin: Option<String>,
 }
 
 /// The user's answer to an `ask` quote.
@@ -962,9 +967,17 @@ impl State {
                 order
             }
         };
+        let holder_origin = match order.unverified().holder {
+            Holder::Bank => None,
+            Holder::Vendor(v) => self
+                .cert_of(v)
+                .ok()
+                .and_then(|c| c.origins.first().cloned()),
+        };
         Ok(Redemption {
             account: account.to_string(),
             order: b64(order.as_bytes()),
+            holder_origin,
         })
     }
 

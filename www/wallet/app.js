@@ -138,7 +138,7 @@ function scripTab(w, s) {
       const pct = Math.round((100 * x.balance_micros) / x.face_micros);
       return h("tr", { "data-scrip": x.id },
         h("td", {}, h("div.mono", {}, shortId(x.id)), h("div.sub", {}, `issued ${when(x.issued_at_ms)}`)),
-        h("td", {}, x.holder === "bank" ? "NetCents bank" : siteName(x.holder)),
+        h("td", {}, x.status === "redeemed" ? "returned to the bank" : x.holder === "bank" ? "NetCents bank" : siteName(x.holder)),
         h("td.num", {}, h("div", { class: "scrip-balance" }, money(x.balance_micros, cur)),
           h("div.bar", {}, h("span", { style: `width:${pct}%` })),
           h("div.sub", {}, `of ${money(x.face_micros, cur)}`)),

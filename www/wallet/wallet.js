@@ -106,10 +106,13 @@ export async function retryIssues(w) {
  */
 export async function redeem(w, scripId) {
   const r = await w.redeem(scripId);
-  let { status, body } = await bankPost("/v1/redeem", r);
-  if (status === 202 && body.origin) {
+  let { status, body } = await bankPost("/v1/redeem", { account: r.account, order: r.order });
+  // The holder the order names (the wallet's mirror) hands the scrip back; the bank's own
+  // idea of the holder lags behind vendor-to-vendor transfers until they are captured.
+  const holder = r.holder_origin ?? body.origin;
+  if (status === 202 && holder) {
     const held = await answer(
-      await fetch(`${body.origin.replace(/\/$/, "")}/netcents/v1/transfer`, {
+      await fetch(`${holder.replace(/\/$/, "")}/netcents/v1/transfer`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ order: r.order }),

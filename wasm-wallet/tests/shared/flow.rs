@@ -524,6 +524,8 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
     let r = ok(wallet.redeem(scrip_id.clone())).await;
     let order: Signed<PaymentOrder> = Signed::decode(&unb64(&text(&r, "order"))).expect("order");
     assert_eq!(order.unverified().payee, Holder::Bank);
+    // B holds the scrip (the bank does not know yet): the wallet says where to ask for it.
+    assert_eq!(text(&r, "holder_origin"), SITE_B);
     assert_eq!(order.unverified().balance_after, Micros(997_000));
     // Asking again gives the same order (the bank answers a retry the same way).
     let again = ok(wallet.redeem(scrip_id.clone())).await;
