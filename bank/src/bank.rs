@@ -595,6 +595,18 @@ impl Work for Issue {
         let req = self.request.body();
         Some((format!("issue:{}", req.account), req.request_id.to_string()))
     }
+
+    // The debit of the account is the only immediate write, and the last (see `issue`).
+    fn single_write(&self) -> bool {
+        true
+    }
+
+    fn new_scrip(&self) -> Option<String> {
+        self.prepared
+            .as_ref()
+            .ok()
+            .map(|(scrip, _, _)| scrip.body().id.to_string())
+    }
 }
 
 impl Issue {
@@ -648,6 +660,8 @@ async fn issue(w: &Issue, tx: &mut Tx) -> WorkResult {
     }
     let (scrip, book, posting) = w.prepared.clone()?;
     let scrip_id = scrip.body().id.to_string();
+    // Order matters for the SQLite writer (`single_write`): the scrip row and the answer are
+    // deferred, and the conditional debit in `post` is the one immediate write, last.
     if !tx.scrip_insert(&book).await? {
         return Err(ApiError::conflict(
             "scrip_exists",

@@ -155,3 +155,71 @@ async fn sqlite_duplicate_requests_at_once_apply_once() {
     assert_eq!(c.balance(&cust.account).await, 9_000_000);
     assert_eq!(c.check_balanced().await["scrips"], 1);
 }
+
+/// Issuances (run without savepoints), deposits (with one) and refusals mixed in the same group
+/// commits: every success is kept once, every refusal leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_mixed_groups_keep_successes_and_drop_refusals() {
+    use netcents_bank::bank::b64;
+    let (_d, c) = sqlite_client(Policy::DEFAULT).await;
+    let cust = common::customer(&c, 10_000_000).await;
+    let mut tasks = Vec::new();
+    let (reused, _) = common::issue_request(&cust, 1_000_000);
+    for i in 0..60u64 {
+        let c = c.clone();
+        let account = cust.account.to_string();
+        let body = match i % 4 {
+            // 15 issuances of 1 unit; 10 are covered by the first deposit, 5 by the later ones.
+            0 => {
+                serde_json::json!({ "request": b64(common::issue_request(&cust, 1_000_000).0.as_bytes()) })
+            }
+            1 => serde_json::json!({ "request": b64(reused.as_bytes()) }),
+            2 => {
+                serde_json::json!({ "idempotency_key": format!("d{i}"), "account": account, "amount_micros": 300_000 })
+            }
+            _ => {
+                serde_json::json!({ "idempotency_key": format!("w{i}"), "account": account, "amount_micros": 1_000_000_000 })
+            }
+        };
+        tasks.push(tokio::spawn(async move {
+            let path = match i % 4 {
+                0 | 1 => "/v1/issue",
+                2 => "/v1/operator/deposit",
+                _ => "/v1/operator/withdraw",
+            };
+            let (s, v) = if i % 4 >= 2 {
+                c.op_post(path, body).await
+            } else {
+                c.post(path, body).await
+            };
+            (i % 4, s, v)
+        }));
+    }
+    let (mut issued, mut deposited) = (0u64, 0u64);
+    let mut reused_answers = Vec::new();
+    for t in tasks {
+        let (kind, s, v) = t.await.unwrap();
+        match (kind, s) {
+            (0, 200) => issued += 1_000_000,
+            (0, 402) => {}
+            (1, _) => reused_answers.push((s, v)),
+            (2, 200) => deposited += 300_000,
+            (3, 402) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // The one reused request: applied at most once, answered the same way once applied.
+    let applied: Vec<_> = reused_answers.iter().filter(|(s, _)| *s == 200).collect();
+    if let Some((_, first)) = applied.first() {
+        assert!(applied.iter().all(|(_, v)| v == first));
+        issued += 1_000_000;
+    }
+    assert_eq!(deposited, 15 * 300_000);
+    assert_eq!(
+        c.balance(&cust.account).await,
+        10_000_000 + deposited - issued
+    );
+    let report = c.check_balanced().await;
+    assert_eq!(report["float_micros"], issued.to_string());
+    assert_eq!(report["scrips"], issued / 1_000_000);
+}

@@ -66,6 +66,18 @@ pub trait Work: Send + Sync {
     fn idempotency_key(&self) -> Option<(String, String)> {
         None
     }
+
+    /// Whether the work makes at most one immediate write, last, which writes nothing when it
+    /// fails (everything else it stores is deferred to the end of the group). The SQLite writer
+    /// runs such works without a savepoint of their own.
+    fn single_write(&self) -> bool {
+        false
+    }
+
+    /// The id of the scrip the work will insert, read ahead by the SQLite writer.
+    fn new_scrip(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Which database.

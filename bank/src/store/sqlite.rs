@@ -109,9 +109,6 @@ async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
     };
     let mut tx = Tx::deferred(conn, Backend::Sqlite);
     let mut results = Vec::with_capacity(jobs.len());
-    // One savepoint marks where the running work started. After a success it moves on
-    // (`RELEASE` and a new `SAVEPOINT` in one round trip); after a refusal `ROLLBACK TO` undoes
-    // the work and leaves the savepoint where it was, ready for the next.
     let keys: Vec<(String, String)> = jobs
         .iter()
         .filter_map(|(w, _)| w.idempotency_key())
@@ -121,28 +118,59 @@ async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
     {
         return fail_all(e);
     }
-    if let Err(e) = tx.conn.execute("SAVEPOINT work").await {
-        return fail_all(e.into());
+    let scrips: Vec<String> = jobs.iter().filter_map(|(w, _)| w.new_scrip()).collect();
+    if !scrips.is_empty()
+        && let Err(e) = tx.prefetch_scrips(&scrips).await
+    {
+        return fail_all(e);
     }
+    // A work with one conditional write, last, needs no savepoint: when it fails it wrote
+    // nothing, and its deferred rows are dropped. Any other work runs after a savepoint that
+    // marks where it started (moved with `RELEASE` and `SAVEPOINT` in one round trip), and a
+    // refusal rolls back to it. Deferred rows of earlier works are inserted before the mark,
+    // so no rollback can take them.
+    let mut open = false;
     for (work, _) in jobs {
+        if work.single_write() {
+            let result = work.run(&mut tx).await;
+            tx.end_job(result.is_ok());
+            if let Err(e) = &result
+                && e.status.is_server_error()
+            {
+                // Not a refusal: what the statement did is unknown, so nothing is kept.
+                return fail_all(e.clone());
+            }
+            results.push(result);
+            continue;
+        }
+        if tx.has_deferred()
+            && let Err(e) = tx.flush().await
+        {
+            return fail_all(e);
+        }
+        let mark = if open {
+            "RELEASE work; SAVEPOINT work"
+        } else {
+            "SAVEPOINT work"
+        };
+        if let Err(e) = tx.conn.execute(mark).await {
+            return fail_all(e.into());
+        }
+        open = true;
         let result = work.run(&mut tx).await;
         tx.end_job(result.is_ok());
-        let end = if result.is_ok() {
-            tx.conn.execute("RELEASE work; SAVEPOINT work").await
-        } else {
-            // Nothing of a refused request stays.
-            tx.conn.execute("ROLLBACK TO work").await
-        };
-        if let Err(e) = end {
+        if result.is_err()
+            && let Err(e) = tx.conn.execute("ROLLBACK TO work").await
+        {
             return fail_all(e.into());
         }
         results.push(result);
     }
-    if let Err(e) = tx.conn.execute("RELEASE work").await {
-        return fail_all(e.into());
-    }
     if let Err(e) = tx.flush().await {
         return fail_all(e);
+    }
+    if open && let Err(e) = tx.conn.execute("RELEASE work").await {
+        return fail_all(e.into());
     }
     let commit_started = std::time::Instant::now();
     let committed = tx.conn.commit().await;

@@ -24,6 +24,8 @@ pub struct Tx {
     group_rows: Vec<Row>,
     /// Idempotency records read ahead for the group (`None`: known to be absent).
     prefetched: std::collections::HashMap<(String, String), Option<IdemRecord>>,
+    /// Whether scrip ids read ahead for the group exist.
+    known_scrips: std::collections::HashMap<String, bool>,
 }
 
 /// An append-only row waiting to be inserted.
@@ -36,6 +38,15 @@ pub(crate) enum Row {
         kind: i64,
         reference: String,
         at: i64,
+    },
+    Scrip {
+        id: String,
+        account: Option<String>,
+        book: Vec<u8>,
+        outstanding: i64,
+        status: i64,
+        expires_at: i64,
+        deadline: Option<i64>,
     },
     Idem {
         scope: String,
@@ -165,7 +176,34 @@ impl Tx {
             job_rows: Vec::new(),
             group_rows: Vec::new(),
             prefetched: std::collections::HashMap::new(),
+            known_scrips: std::collections::HashMap::new(),
         }
+    }
+
+    /// Reads ahead which of `ids` exist, so that deferred scrip inserts can refuse a reused
+    /// scrip key without a round trip each.
+    pub(crate) async fn prefetch_scrips(&mut self, ids: &[String]) -> Result<(), ApiError> {
+        for chunk in ids.chunks(100) {
+            let mut qb = sqlx::QueryBuilder::<Any>::new("SELECT id FROM scrips WHERE id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.clone());
+            }
+            qb.push(")");
+            let rows = qb.build().fetch_all(&mut *self.conn).await?;
+            for id in chunk {
+                self.known_scrips.insert(id.clone(), false);
+            }
+            for row in rows {
+                self.known_scrips.insert(row.try_get(0)?, true);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether rows wait for [`Tx::flush`].
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.group_rows.is_empty()
     }
 
     /// Reads the idempotency records under `keys` in one statement; later lookups of those
@@ -229,6 +267,60 @@ impl Tx {
     pub(crate) async fn flush(&mut self) -> Result<(), ApiError> {
         const PER_STATEMENT: usize = 64;
         let rows = std::mem::take(&mut self.group_rows);
+        // What was read ahead must stay true once these rows are in the tables.
+        for r in &rows {
+            match r {
+                Row::Scrip { id, .. } => {
+                    self.known_scrips.insert(id.clone(), true);
+                }
+                Row::Idem {
+                    scope,
+                    key,
+                    request_hash,
+                    status,
+                    body,
+                    ..
+                } => {
+                    let record = IdemRecord {
+                        request_hash: request_hash.clone(),
+                        status: u16::try_from(*status).unwrap_or(200),
+                        body: serde_json::from_str(body).map_err(ApiError::internal)?,
+                    };
+                    self.prefetched
+                        .insert((scope.clone(), key.clone()), Some(record));
+                }
+                Row::Posting { .. } => {}
+            }
+        }
+        let (scrips, rows): (Vec<Row>, Vec<Row>) = rows
+            .into_iter()
+            .partition(|r| matches!(r, Row::Scrip { .. }));
+        for chunk in scrips.chunks(PER_STATEMENT) {
+            let mut qb = sqlx::QueryBuilder::<Any>::new(
+                "INSERT INTO scrips (id, account, book, outstanding, status, expires_at, deadline) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                if let Row::Scrip {
+                    id,
+                    account,
+                    book,
+                    outstanding,
+                    status,
+                    expires_at,
+                    deadline,
+                } = r
+                {
+                    b.push_bind(id.clone())
+                        .push_bind(account.clone())
+                        .push_bind(book.clone())
+                        .push_bind(*outstanding)
+                        .push_bind(*status)
+                        .push_bind(*expires_at)
+                        .push_bind(*deadline);
+                }
+            });
+            qb.build().execute(&mut *self.conn).await?;
+        }
         let (postings, idems): (Vec<Row>, Vec<Row>) = rows
             .into_iter()
             .partition(|r| matches!(r, Row::Posting { .. }));
@@ -649,6 +741,32 @@ impl Tx {
     /// Stores a new scrip's book; false if a scrip with its id exists.
     pub async fn scrip_insert(&mut self, book: &ScripBook) -> Result<bool, ApiError> {
         let (status, deadline) = status_code(book.status());
+        if self.defer {
+            let id = book.scrip().id.to_string();
+            let waiting = self
+                .group_rows
+                .iter()
+                .chain(&self.job_rows)
+                .any(|r| matches!(r, Row::Scrip { id: other, .. } if *other == id));
+            let exists = match self.known_scrips.get(&id) {
+                _ if waiting => true,
+                Some(known) => *known,
+                None => self.scrip_exists(&id).await?,
+            };
+            if exists {
+                return Ok(false);
+            }
+            self.job_rows.push(Row::Scrip {
+                id,
+                account: book.scrip().account.map(|a| a.to_string()),
+                book: book.to_bytes(),
+                outstanding: to_i64(book.outstanding().0, "face")?,
+                status,
+                expires_at: to_i64(book.scrip().expires_at.0, "expires_at")?,
+                deadline,
+            });
+            return Ok(true);
+        }
         let done = sqlx::query(
             "INSERT INTO scrips (id, account, book, outstanding, status, expires_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (id) DO NOTHING",
