@@ -1,5 +1,6 @@
-# Browser wallet and pay button: setup, build and tests. Source this file, then call
-# wallet_setup, wallet_build or wallet_test (each can run alone; wallet_test builds first).
+# Browser wallet and pay button: setup, build, tests and demo. Source this file, then call
+# wallet_setup, wallet_build, wallet_test or wallet_demo (each can run alone; wallet_test
+# and wallet_demo build first). Needs the repository root's scripts/ next to this file.
 
 wallet_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
 
@@ -65,13 +66,38 @@ wallet_test() {
     cd "$root" || exit 1
     set -e
     export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
-    export TMPDIR=${WALLET_TMPDIR:-$(mktemp -d)}
+    # chromedriver leaves its profiles in the temp dir (TOOLCHAIN.md, P13): keep them in one place.
+    local scratch=${WALLET_TMPDIR:-$root/target/wallet-tmp}
+    rm -rf "$scratch" && mkdir -p "$scratch"
     echo "==> wasm tests in Node and in headless Chromium (no -q: the runner rejects it)"
-    cargo test -p netcents-wasm-wallet --target wasm32-unknown-unknown
+    TMPDIR=$scratch cargo test -p netcents-wasm-wallet --target wasm32-unknown-unknown
     echo "==> native unit tests of the wallet state"
     cargo test -p netcents-wasm-wallet --lib
     wallet_build
-    echo "==> browser end-to-end (bank, two vendors in workerd, wallet, two shops)"
-    node --test tests/browser/
+    echo "==> the bank binary and the edge vendor for the browser end-to-end test"
+    cargo build -p netcents-bank
+    if [ ! -f edge-vendor/build/index.js ]; then
+      # shellcheck source=scripts/edge.sh
+      source scripts/edge.sh && edge_build
+    fi
+    echo "==> browser end-to-end (bank, two vendors in workerd, the wallet, two shops) and message checks"
+    WALLET_SCRATCH=$scratch node --test tests/browser/
+    echo "screenshots: target/wallet-e2e/*.png, figures: target/wallet-e2e/figures.json"
+  )
+}
+
+# The demo: bank, wallet origin and two shops, with their URLs printed; Ctrl-C stops them.
+wallet_demo() {
+  local root; root=$(wallet_root)
+  (
+    cd "$root" || exit 1
+    set -e
+    wallet_build
+    cargo build -p netcents-bank
+    if [ ! -f edge-vendor/build/index.js ]; then
+      # shellcheck source=scripts/edge.sh
+      source scripts/edge.sh && edge_build
+    fi
+    node tests/browser/demo.mjs "$@"
   )
 }
