@@ -112,7 +112,9 @@ impl DurableObject for ScripCustody {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let op = req.path().trim_start_matches('/').to_owned();
-        let body: Value = req.json().await.unwrap_or(Value::Null);
+        // Text, then serde_json in wasm: `Request::json` would build a JS object and walk it field by
+        // field across the boundary.
+        let body: Value = serde_json::from_str(&req.text().await?).unwrap_or(Value::Null);
         let mut cache = self.lock.lock().await;
         let answer = self.dispatch(&mut cache, &op, &body).await;
         Ok(match answer {

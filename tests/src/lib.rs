@@ -957,6 +957,24 @@ const vendor :Workerd.Worker = (
         out
     }
 
+    /// The workerd processes' CPU time so far, split: (user, system) ticks.
+    pub fn workerd_user_system(&self) -> (u64, u64) {
+        let (mut user, mut system) = (0, 0);
+        for pid in self.group.pids() {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let (name, rest) = stat.split_once(')').map_or(("", ""), |(a, b)| (a, b));
+            if !name.contains("workerd") {
+                continue;
+            }
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            user += f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            system += f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        }
+        (user, system)
+    }
+
     /// The workerd processes' CPU time so far (user + system), in clock ticks.
     pub fn cpu_ticks(&self) -> (u64, u64) {
         let mut workerd = 0;

@@ -204,6 +204,7 @@ async fn main() {
     let paid_count = scrips * (per_scrip - 1);
 
     let before = vendor.cpu_by_process();
+    let split_before = vendor.workerd_user_system();
     let run_paid = {
         let (w0, a0) = vendor.cpu_ticks();
         let start = Instant::now();
@@ -245,6 +246,16 @@ async fn main() {
         }
     );
     let after = vendor.cpu_by_process();
+    let split_after = vendor.workerd_user_system();
+    #[allow(clippy::cast_precision_loss, reason = "figures for humans")]
+    {
+        let ms = |t: u64| t as f64 / ticks_per_second() * 1000.0 / paid_count as f64;
+        println!(
+            "  paid phase, workerd user {:.3} ms + system {:.3} ms per paid request",
+            ms(split_after.0 - split_before.0),
+            ms(split_after.1 - split_before.1),
+        );
+    }
     let tps = ticks_per_second();
     for (pid, name, t) in &after {
         let t0 = before.iter().find(|b| b.0 == *pid).map_or(0, |b| b.2);
