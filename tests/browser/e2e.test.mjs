@@ -321,3 +321,61 @@ test("shop pages cannot read the wallet's keys or storage, and forged messages a
   assert.deepEqual(results(forged.extraField), [], "a message of the wrong shape is ignored");
   assert.deepEqual(forged.otherSite, [], "a window opened for another site never talks to this page");
 });
+
+test("an interrupted payment is sent again without paying twice, and another is disputed with the arbiter", async () => {
+  const wallet = await walletPage();
+  await wallet.selectOption("#buy-amount", "100000");
+  await wallet.click("#buy");
+  await wallet.waitForFunction(() => document.getElementById("spendable")?.textContent === "10¢");
+
+  // The answer to the paying POST is lost (the connection drops): the page shows an error, the
+  // wallet keeps the signed order pending.
+  const lose = async (page) => page.route("**/article/**", (route) => (route.request().method() === "POST" ? route.abort("connectionreset") : route.continue()));
+  const pageB = await ctx.newPage();
+  await lose(pageB);
+  await pageB.goto(`${shopB}/read/solar-sails.html`);
+  let popup = await clickPay(pageB);
+  await popup.waitForSelector("body[data-state='ask']");
+  await popup.uncheck("#allow");
+  await popup.click("#approve");
+  await pageB.locator("netcents-pay .error").waitFor();
+  assert.match(await pageB.locator("netcents-pay .error").textContent(), /Payment failed/);
+
+  // The wallet sends it again; the vendor accepts it once.
+  await wallet.bringToFront();
+  await wallet.reload();
+  await wallet.waitForSelector("body[data-ready='1']");
+  await wallet.click("[data-tab='disputes']");
+  await wallet.waitForSelector("[data-resend]");
+  await wallet.click("[data-resend]");
+  await wallet.waitForSelector("[data-resend]", { state: "detached" });
+  let s = await summary(wallet);
+  const solar = s.history.find((x) => x.kind === "paid" && x.url.endsWith("/article/solar-sails.html"));
+  assert.ok(solar, "paid after sending again");
+  assert.equal(solar.check, "matches");
+  assert.equal(s.scrips.find((x) => x.id === solar.scrip).balance_micros, 100_000 - 1_500);
+
+  // Another lost answer, on shop A within its budget; this time the user reports it.
+  const pageA = await ctx.newPage();
+  await lose(pageA);
+  await pageA.goto(`${shopA}/read/night-trains.html`);
+  popup = await clickPay(pageA);
+  await pageA.locator("netcents-pay .error").waitFor();
+  await wallet.bringToFront();
+  await wallet.reload();
+  await wallet.waitForSelector("body[data-ready='1']");
+  await wallet.click("[data-tab='disputes']");
+  await wallet.waitForSelector("[data-report]");
+  await wallet.click("[data-report]");
+  await wallet.waitForSelector(".history-item .badge.warn");
+  s = await summary(wallet);
+  assert.equal(s.disputes.length, 1);
+  const d = s.disputes[0];
+  assert.equal(d.kind, "non_delivery");
+  assert.equal(d.state, "open");
+  const filed = await bankCall(bank, "GET", `/v1/arbiter/disputes/${d.id}`);
+  assert.equal(filed.status, 200, JSON.stringify(filed.body));
+  assert.equal(filed.body.state, "open");
+  assert.equal(filed.body.vendor, vendorA.vendor);
+  await shot(wallet, "14-wallet-disputes");
+});

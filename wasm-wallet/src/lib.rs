@@ -179,6 +179,7 @@ enum Op {
     OnReceipt(String, String),
     OnRefused(String, String, Option<String>),
     NonDelivery(String),
+    PendingPayment(String),
     UnsentDisputes,
     OnDisputeState(String, String, String),
     Redeem(String),
@@ -190,7 +191,11 @@ impl Op {
     fn changes_state(&self) -> bool {
         !matches!(
             self,
-            Self::Summary | Self::UnansweredIssues | Self::Quote { .. } | Self::UnsentDisputes
+            Self::Summary
+                | Self::UnansweredIssues
+                | Self::Quote { .. }
+                | Self::UnsentDisputes
+                | Self::PendingPayment(_)
         )
     }
 }
@@ -230,6 +235,7 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             .on_refused(t, &id, &code, transfer.as_deref(), &mut rng())
             .map(|d| d.map_or(JsValue::UNDEFINED, JsValue::from)),
         Op::NonDelivery(id) => s.non_delivery(t, &id, &mut rng()).map(JsValue::from),
+        Op::PendingPayment(id) => js(to_js(&s.pending_payment(&id)?)),
         Op::UnsentDisputes => js(to_js(&s.unsent_disputes())),
         Op::OnDisputeState(id, state, verdict) => {
             s.on_dispute_state(&id, &state, &verdict);
@@ -483,6 +489,14 @@ impl Wallet {
         transfer: Option<String>,
     ) -> js_sys::Promise {
         self.call(Op::OnRefused(scrip_id, code, transfer))
+    }
+
+    /// The pending payment of `scrip_id`, to send again unchanged after a timeout: `{url,
+    /// order, offer, scrip, holder_cert}` (the vendor answers a repeated order with the same
+    /// receipt and never charges twice).
+    #[wasm_bindgen(js_name = pendingPayment, unchecked_return_type = "Promise<{url: string, order: string, offer: string, scrip: string, holder_cert: string | null}>")]
+    pub fn pending_payment(&self, scrip_id: String) -> js_sys::Promise {
+        self.call(Op::PendingPayment(scrip_id))
     }
 
     /// Signs a non-delivery dispute for the pending payment of `scrip_id`.

@@ -238,6 +238,21 @@ pub struct Payment {
     pub price_micros: u64,
 }
 
+/// A payment sent without an answer yet, to send again unchanged.
+#[derive(Serialize, Debug)]
+pub struct PendingPayment {
+    /// The URL paid.
+    pub url: String,
+    /// The signed payment order, base64url.
+    pub order: String,
+    /// The signed offer, base64url.
+    pub offer: String,
+    /// The bank-signed scrip, base64url.
+    pub scrip: String,
+    /// The certificate of the holder the order names, when another vendor.
+    pub holder_cert: Option<String>,
+}
+
 /// The outcome of checking a receipt.
 #[derive(Serialize, Debug)]
 pub struct ReceiptOutcome {
@@ -894,6 +909,43 @@ impl State {
             state: "unsent".into(),
             verdict: String::new(),
         });
+        Ok(out)
+    }
+
+    /// The pending payment of `scrip_id`, to send again unchanged after a timeout (§5.2: the
+    /// holder answers a repeated order with the same receipt and never charges twice): the URL
+    /// paid and the vendor's request body.
+    ///
+    /// # Errors
+    /// `unknown_scrip`, or no pending order.
+    pub fn pending_payment(&mut self, scrip_id: &str) -> Result<PendingPayment, WalletError> {
+        let entry = self.entry(scrip_id)?;
+        let pending = entry
+            .scrip
+            .pending()
+            .ok_or(netcents_core::Misuse::NoPendingPayment)
+            .map_err(Error::from)?;
+        let holder = pending.order.unverified().holder;
+        let mut out = PendingPayment {
+            url: entry
+                .paying
+                .as_ref()
+                .map(|p| p.url.clone())
+                .unwrap_or_default(),
+            order: b64(pending.order.as_bytes()),
+            offer: b64(pending.offer.as_bytes()),
+            scrip: b64(entry.scrip.signed_scrip().as_bytes()),
+            holder_cert: None,
+        };
+        if let Holder::Vendor(v) = holder
+            && pending.order.unverified().payee != holder
+        {
+            out.holder_cert = self
+                .certs
+                .iter()
+                .find(|c| c.unverified().vendor == v)
+                .map(|c| b64(c.as_bytes()));
+        }
         Ok(out)
     }
 

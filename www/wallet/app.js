@@ -1,7 +1,7 @@
 // The wallet's main page: balance, scrip, history with receipts, sites and budgets, disputes.
 
 import {
-  openWallet, ensureAccount, buyScrip, retryIssues, redeem, syncDisputes, money, shortId, when,
+  openWallet, ensureAccount, buyScrip, retryIssues, redeem, resend, syncDisputes, money, shortId, when,
   siteName, h, bankGet, bankPost,
 } from "./wallet.js";
 
@@ -104,6 +104,7 @@ function hero(w, s) {
     actions.append(fund);
   }
   const live = s.scrips.filter((x) => x.status === "live" || x.status === "paying");
+  const awaiting = s.scrips.filter((x) => x.status === "paying").reduce((a, x) => a + x.balance_micros, 0);
   const paid = s.history.filter((x) => x.kind === "paid");
   const spent = paid.reduce((a, x) => a + x.amount_micros, 0);
   return h("section.hero", {},
@@ -111,7 +112,8 @@ function hero(w, s) {
       h("div.label", {}, "Spendable scrip"),
       h("div.big", { id: "spendable" }, money(s.spendable_micros, cur)),
       h("div.sub", {}, `${live.length} live scrip · `,
-        accountBalance === null ? "bank account" : `bank account ${money(accountBalance, cur)}`),
+        accountBalance === null ? "bank account" : `bank account ${money(accountBalance, cur)}`,
+        awaiting ? ` · ${money(awaiting, cur)} in a payment awaiting its receipt` : ""),
       actions),
     h("div.card", {},
       h("div.label", {}, "This wallet"),
@@ -211,13 +213,22 @@ function disputesTab(w, s) {
   sync.onclick = () => busy(sync, () => syncDisputes(w));
   const paying = s.scrips.filter((x) => x.status === "paying");
   const pending = paying.map((x) => {
-    const report = h("button.ghost.danger", {}, "Report non-delivery");
+    const again = h("button", { "data-resend": x.id }, "Send again");
+    again.onclick = () => busy(again, async () => {
+      await resend(w, x.id);
+      toast("The shop confirmed the payment.");
+    });
+    const report = h("button.ghost.danger", { "data-report": x.id }, "Report non-delivery");
     report.onclick = () => busy(report, async () => {
       await w.nonDelivery(x.id);
       await syncDisputes(w);
+      toast("Reported to the arbiter.");
     });
-    return h("div.history-item", {}, h("div.icon.refused", {}, icon("wait")),
-      h("div", {}, h("div.title", {}, "Payment awaiting its receipt"), h("div.sub", {}, `scrip ${shortId(x.id)}`)), report);
+    const reported = s.disputes.some((d) => d.scrip === x.id && d.kind === "non_delivery");
+    return h("div.history-item", { "data-pending": x.id }, h("div.icon.refused", {}, icon("wait")),
+      h("div", {}, h("div.title", {}, "Payment awaiting its receipt"),
+        h("div.sub", {}, `scrip ${shortId(x.id)} · send it again (never charged twice), or report that nothing came`)),
+      h("div.actions", { style: "margin:0" }, again, reported ? null : report));
   });
   const list = s.disputes.map((d) => h("div.history-item", {},
     h("div.icon.refused", {}, icon("dispute")),
@@ -247,7 +258,7 @@ async function render() {
     ["history", "History", s.history.length],
     ["scrip", "Scrip", s.scrips.length],
     ["sites", "Sites & budgets", s.budgets.length],
-    ["disputes", "Disputes", s.disputes.length],
+    ["disputes", "Disputes", s.disputes.length + s.scrips.filter((x) => x.status === "paying").length],
   ];
   const bar = h("nav.tabs", { role: "tablist" }, tabs.map(([id, label, n]) => {
     const b = h("button", { role: "tab", "aria-selected": String(tab === id), "data-tab": id }, label, h("span.count", {}, String(n)));

@@ -125,6 +125,28 @@ export async function redeem(w, scripId) {
   return body.refund_micros;
 }
 
+/**
+ * Sends a pending payment again, unchanged (after a timeout, a closed page or a lost answer):
+ * the vendor answers a repeated order with the same receipt and never charges twice.
+ */
+export async function resend(w, scripId) {
+  const p = await w.pendingPayment(scripId);
+  const body = { order: p.order, offer: p.offer, scrip: p.scrip };
+  if (p.holder_cert) body.holder_cert = p.holder_cert;
+  const res = await fetch(p.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const receipt = res.headers.get("x-netcents-receipt");
+  if (res.ok && receipt) return w.onReceipt(scripId, receipt);
+  let e = {};
+  try {
+    e = await res.json();
+  } catch {
+    e = {};
+  }
+  // A refusal the vendor will repeat ends the payment; anything else (5xx) may pass later.
+  if (res.status >= 400 && res.status < 500 && e.code) await w.onRefused(scripId, e.code, e.transfer ?? undefined);
+  throw new NetCentsError(e.code ?? `http_${res.status}`, e.hint ?? "the vendor did not answer the payment");
+}
+
 /** Files the signed disputes not yet sent, and refreshes the state of the others. */
 export async function syncDisputes(w) {
   for (const dispute of await w.unsentDisputes()) {
