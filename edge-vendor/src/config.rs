@@ -12,6 +12,7 @@
 //! | `VENDOR_ID` | var | optional: checked against the certificate, to catch a secret put in the wrong Worker |
 //! | `VENDOR_KEY` | secret | the vendor's Ed25519 seed, 64 hex digits |
 //! | `VENDOR_CERT` | secret | the bank-signed vendor certificate, base64url |
+//! | `CAPTURE_TOKEN` | secret | optional: if set, `POST /netcents/v1/capture` needs `Authorization: Bearer <token>` |
 
 use netcents_core::objects::VendorCert;
 use netcents_core::{Amount, Currency, Micros, SecretKey, Signed, VendorId};
@@ -107,6 +108,8 @@ pub struct Config {
     pub origin_url: Option<String>,
     /// Whether the CPU self-measurement endpoint is on.
     pub selftest: bool,
+    /// The bearer token that `POST /netcents/v1/capture` needs, if any.
+    pub capture_token: Option<String>,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -180,6 +183,7 @@ impl Config {
             offer_ttl_ms: number(env, "OFFER_TTL_SECONDS", 300)?.saturating_mul(1000),
             origin_url: var(env, "ORIGIN_URL").map(|u| u.trim_end_matches('/').to_owned()),
             selftest: var(env, "SELFTEST").as_deref() == Some("1"),
+            capture_token: secret(env, "CAPTURE_TOKEN"),
         })
     }
 }

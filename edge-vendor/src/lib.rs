@@ -336,7 +336,21 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
                     .await?,
                 )
             }
-            (Method::Post, "capture") => body(&settle::capture(env, &cfg).await?),
+            (Method::Post, "capture") => {
+                if let Some(token) = &cfg.capture_token {
+                    use subtle::ConstantTimeEq as _;
+                    let given = req.headers().get("authorization")?.unwrap_or_default();
+                    let expected = format!("Bearer {token}");
+                    if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+                        return Err(Failure::new(
+                            401,
+                            "unauthorized",
+                            "send Authorization: Bearer <CAPTURE_TOKEN>",
+                        ));
+                    }
+                }
+                body(&settle::capture(env, &cfg).await?)
+            }
             (Method::Post, "selftest") if cfg.selftest => {
                 let url = req.url()?;
                 let q = |k: &str| {

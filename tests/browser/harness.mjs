@@ -15,11 +15,15 @@ export const OPERATOR_TOKEN = "wallet-test-operator-token";
 const HOST = "127.0.0.1";
 
 const groups = [];
+const scratchDirs = [];
 
+/** A fresh directory, removed by `stopAll` unless WALLET_KEEP_SCRATCH is set (logs live there). */
 export function scratch(tag) {
   const parent = process.env.WALLET_SCRATCH ?? tmpdir();
   mkdirSync(parent, { recursive: true });
-  return mkdtempSync(join(parent, `netcents-${tag}-`));
+  const dir = mkdtempSync(join(parent, `netcents-${tag}-`));
+  scratchDirs.push(dir);
+  return dir;
 }
 
 export async function freePort() {
@@ -89,6 +93,9 @@ export async function stopAll() {
         // gone
       }
     }
+  }
+  if (!process.env.WALLET_KEEP_SCRATCH) {
+    for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
   }
 }
 

@@ -33,6 +33,9 @@ use serde_json::{Value, json};
 /// The operator token the test bank is started with.
 pub const TOKEN: &str = "edge-test-operator-token";
 
+/// The token the test vendors want for `POST /netcents/v1/capture`.
+pub const CAPTURE_TOKEN: &str = "edge-test-capture-token";
+
 /// base64url without padding.
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -682,7 +685,11 @@ impl Vendor {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
-        std::fs::write(dir.0.join(".dev.vars"), creds.dev_vars()).unwrap();
+        std::fs::write(
+            dir.0.join(".dev.vars"),
+            format!("{}CAPTURE_TOKEN={CAPTURE_TOKEN}\n", creds.dev_vars()),
+        )
+        .unwrap();
         let assets = root().join("edge-vendor/public");
         let toml = format!(
             r#"name = "netcents-{name}"
@@ -850,6 +857,7 @@ const vendor :Workerd.Worker = (
     {selftest}
     {key}
     {cert}
+    {capture}
     (name = "ASSETS", service = "origin"),
     (name = "SCRIP", durableObjectNamespace = "ScripCustody"),
     (name = "BOOK", durableObjectNamespace = "VendorBook"),
@@ -870,6 +878,7 @@ const vendor :Workerd.Worker = (
             selftest = text("SELFTEST", "1"),
             key = text("VENDOR_KEY", &creds.vendor_seed),
             cert = text("VENDOR_CERT", &creds.cert),
+            capture = text("CAPTURE_TOKEN", CAPTURE_TOKEN),
         );
         std::fs::write(dir.0.join("config.capnp"), config).unwrap();
         let mut cmd = Command::new(&workerd);
@@ -911,14 +920,15 @@ const vendor :Workerd.Worker = (
 
     /// Runs capture (and audits, recalls, disputes) now.
     pub async fn capture(&self) -> Value {
-        let (s, v) = send(
-            &http(),
-            reqwest::Method::POST,
-            &self.at("/netcents/v1/capture"),
-            Some(&json!({})),
-            false,
-        )
-        .await;
+        let res = http()
+            .post(self.at("/netcents/v1/capture"))
+            .bearer_auth(CAPTURE_TOKEN)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let s = res.status().as_u16();
+        let v: Value = res.json().await.unwrap();
         assert_eq!(
             s,
             200,

@@ -596,6 +596,10 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "an expired scrip's first purchase",
     );
 
+    // Capture on demand needs the vendor's capture token.
+    let r = c.post(a.at("/netcents/v1/capture")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401, "capture without the token");
+
     // Nothing above changed B's or A's record either.
     ok(
         &w.buy(&c, &b.at(ARTICLE), Via::Post).await,
