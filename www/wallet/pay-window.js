@@ -27,6 +27,9 @@ function send(msg) {
 }
 
 function result(ok, extra = {}) {
+  // Keep to the message shape pay.js accepts (a code of [a-z0-9_], a hint of 512 at most).
+  if (extra.code !== undefined && !/^[a-z0-9_]{1,64}$/.test(extra.code)) extra.code = "internal";
+  if (extra.hint !== undefined) extra.hint = String(extra.hint).slice(0, 500);
   send({ type: "netcents/result", id: request.id, ok, ...extra });
 }
 
