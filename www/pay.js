@@ -161,7 +161,7 @@ const STYLE = `
 :host { display: block; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
 .box { border: 1px solid #d8dee9; border-radius: 14px; padding: 1.1rem 1.2rem; background: linear-gradient(180deg, #ffffff, #f6f9fb); display: flex; gap: 1rem; align-items: center; justify-content: space-between; flex-wrap: wrap; }
 .lead { color: #334155; font-size: 0.95rem; line-height: 1.4; }
-.lead b { color: #0f172a; }
+.lead b { color: inherit; font-weight: 750; }
 button { font: inherit; font-weight: 650; border: none; border-radius: 999px; padding: 0.6rem 1.15rem; background: #0f766e; color: #fff; cursor: pointer; display: inline-flex; gap: 0.5rem; align-items: center; white-space: nowrap; }
 button:hover { background: #0d655e; }
 button:disabled { opacity: 0.6; cursor: progress; }

@@ -198,7 +198,7 @@ function sitesTab(w, s) {
     h("thead", {}, h("tr", {}, h("th", {}, "Site"), h("th.num", {}, "Spent"), h("th.num", {}, "Budget left"), h("th", {}))),
     h("tbody", {}, s.budgets.map((b) => {
       const left = Math.max(0, b.limit_micros - b.spent_micros);
-      const revoke = h("button.ghost.danger", {}, left ? "Revoke" : "Allow 5¢");
+      const revoke = h(left ? "button.ghost.danger" : "button.ghost", {}, left ? "Revoke" : "Allow 5¢");
       revoke.onclick = () => busy(revoke, () => w.setBudget(b.site, left ? 0 : 50_000));
       return h("tr", { "data-site": b.site },
         h("td", {}, h("b", {}, siteName(b.site)), h("div.sub", {}, b.site)),

@@ -170,7 +170,7 @@ const SYMBOL = { USD: "$", EUR: "€", GBP: "£" };
 export function money(micros, currency = "USD") {
   const n = Number(micros);
   const sym = SYMBOL[currency];
-  if (currency === "USD" && n > 0 && n < 1_000_000) {
+  if (currency === "USD" && n >= 0 && n < 1_000_000) {
     return `${trim((n / 10_000).toFixed(4))}¢`;
   }
   const units = n / 1_000_000;
