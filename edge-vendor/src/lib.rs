@@ -241,6 +241,15 @@ async fn sell(
     if text("offer").is_none() {
         return Err(Failure::bad_json("field `offer` (base64url) is missing"));
     }
+    // The goods first: nothing is charged for an item the content source cannot deliver.
+    let (goods, kind, goods_status) = content(env, cfg, path).await?;
+    if goods_status != 200 {
+        return Err(Failure::new(
+            404,
+            "not_found",
+            format!("the content source answers {goods_status} for {path}: nothing was charged"),
+        ));
+    }
     let scrip_id = order.unverified().scrip.to_string();
     let (status, v) = net::call(
         env,
@@ -277,7 +286,9 @@ async fn sell(
             )?;
         }
     }
-    serve_content(env, cfg, path, headers).await
+    headers.set("content-type", &kind)?;
+    cors(&headers)?;
+    Ok(Response::from_bytes(goods)?.with_headers(headers))
 }
 
 async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {

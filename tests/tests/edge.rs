@@ -596,6 +596,26 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "an expired scrip's first purchase",
     );
 
+    // A priced path with no content: refused before the order is taken.
+    let missing = a.at("/paid/missing.html");
+    let of = offer(&c, &missing, &w.bank_key).await;
+    let po = hand_signed(
+        &w,
+        &w.key,
+        av,
+        &of.offer,
+        w.scrip.seq() + 1,
+        Holder::Vendor(b.creds.vendor),
+        PRICE,
+        w.scrip.balance().0 - PRICE,
+    );
+    refused(
+        &send_payment(&c, &missing, &w.bundle(&po, &of), Via::Post).await,
+        404,
+        "not_found",
+        "an item with no content",
+    );
+
     // Capture on demand needs the vendor's capture token.
     let r = c.post(a.at("/netcents/v1/capture")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401, "capture without the token");
