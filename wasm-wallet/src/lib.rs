@@ -90,6 +90,35 @@ extern "C" {
     async fn nc_store_read(store: &JsValue) -> Result<JsValue, JsValue>;
 }
 
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** Amounts are integers of micro-units (10^-6 of the currency unit); ids are hex; signed
+ * objects are base64url of their canonical bytes. Errors are `Error`s with `code` and `hint`. */
+export interface WalletSummary {
+  currency: string | null;
+  account: string | null;
+  account_public_key: string | null;
+  spendable_micros: number;
+  scrips: { id: string; face_micros: number; balance_micros: number; holder: string; seq: number;
+    issued_at_ms: number; expires_at_ms: number;
+    status: "live" | "paying" | "redeeming" | "redeemed" | "expired"; receipts: number }[];
+  history: { kind: "issued" | "paid" | "refused" | "redeemed"; at_ms: number; site: string; url: string;
+    vendor: string; scrip: string; amount_micros: number; seq: number; balance_after_micros: number;
+    receipt: string; receipt_digest: string; check: "" | "matches" | "contradicts"; code: string }[];
+  budgets: { site: string; limit_micros: number; spent_micros: number }[];
+  disputes: { id: string; scrip: string; vendor: string; kind: "non_delivery" | "balance"; at_ms: number;
+    state: string; verdict: string; signed: string }[];
+  issuing: number;
+}
+export interface WalletQuote {
+  vendor: string; vendor_origins: string[]; item: string; price_micros: number; currency: string;
+  decision: "auto" | "ask"; budget_left_micros: number; affordable: boolean; spendable_micros: number;
+}
+export interface WalletPayment {
+  order: string; offer: string; scrip: string; holder_cert: string | null; scrip_id: string; price_micros: number;
+}
+"#;
+
 /// A JS `Error` with the wallet's `code` and the `hint` as its message.
 fn js_error(e: &WalletError) -> JsValue {
     let err = js_sys::Error::new(&e.hint);
