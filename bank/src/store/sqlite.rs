@@ -33,24 +33,29 @@ impl SqliteStore {
         } else {
             opts.max_connections.max(2)
         };
-        let pool = super::pool_options(StoreOptions {
-            max_connections: max,
-            ..opts
-        })
-        .after_connect(|conn, _meta| {
-            Box::pin(async move {
-                // Durable commits: WAL with a full sync at every commit; wait for the lock
-                // instead of failing when another process writes.
-                conn.execute("PRAGMA journal_mode = WAL").await?;
-                conn.execute("PRAGMA synchronous = FULL").await?;
-                conn.execute("PRAGMA busy_timeout = 10000").await?;
-                conn.execute("PRAGMA foreign_keys = ON").await?;
-                Ok(())
+        let connect = |max_connections: u32| {
+            super::pool_options(StoreOptions {
+                max_connections,
+                ..opts
             })
-        })
-        .connect(&url)
-        .await
-        .map_err(|e| format!("cannot open {url}: {e}"))?;
+            // A local file: no connection to test before each use.
+            .test_before_acquire(false)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // Durable commits: WAL with a full sync at every commit; wait for the lock
+                    // instead of failing when another process writes.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+        };
+        let pool = connect(max)
+            .await
+            .map_err(|e| format!("cannot open {url}: {e}"))?;
         super::migrator(Backend::Sqlite)
             .run(&pool)
             .await
@@ -58,7 +63,15 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel(opts.max_group * 4);
         // The writer gets its own thread: on a runtime busy verifying signatures it would wait
         // behind that work at every statement, and every request waits for the writer.
-        let writer_pool = pool.clone();
+        // One connection of its own, so that its prepared statements stay cached (an
+        // in-memory database exists only in the one connection there is).
+        let writer_pool = if memory {
+            pool.clone()
+        } else {
+            connect(1)
+                .await
+                .map_err(|e| format!("cannot open {url}: {e}"))?
+        };
         let max_group = opts.max_group;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -102,11 +115,13 @@ async fn writer(pool: AnyPool, mut rx: mpsc::Receiver<Job>, max_group: usize) {
 }
 
 async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
+    let started = std::time::Instant::now();
     let fail_all = |e: ApiError| jobs.iter().map(|_| Err(e.clone())).collect();
     let conn = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(c) => c,
         Err(e) => return fail_all(e.into()),
     };
+    let began = started.elapsed();
     let mut tx = Tx::deferred(conn, Backend::Sqlite);
     let mut results = Vec::with_capacity(jobs.len());
     let keys: Vec<(String, String)> = jobs
@@ -129,6 +144,7 @@ async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
     // marks where it started (moved with `RELEASE` and `SAVEPOINT` in one round trip), and a
     // refusal rolls back to it. Deferred rows of earlier works are inserted before the mark,
     // so no rollback can take them.
+    let prefetched = std::time::Instant::now();
     let mut open = false;
     for (work, _) in jobs {
         if work.single_write() {
@@ -166,9 +182,17 @@ async fn run_group(pool: &AnyPool, jobs: &[Job]) -> Vec<WorkResult> {
         }
         results.push(result);
     }
+    let ran = std::time::Instant::now();
     if let Err(e) = tx.flush().await {
         return fail_all(e);
     }
+    tracing::debug!(
+        begin_us = began.as_micros(),
+        prefetch_us = (prefetched - started - began).as_micros(),
+        run_us = (ran - prefetched).as_micros(),
+        flush_us = ran.elapsed().as_micros(),
+        "group phases"
+    );
     if open && let Err(e) = tx.conn.execute("RELEASE work").await {
         return fail_all(e.into());
     }

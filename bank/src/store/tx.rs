@@ -147,6 +147,21 @@ fn is_cached(a: LedgerAccount) -> bool {
     matches!(a, LedgerAccount::Account(_) | LedgerAccount::Bond(_))
 }
 
+/// Splits rows into chunks of 64, 16, 4 and 1: multi-row statements then come in four shapes
+/// per table, which stay in the prepared-statement cache instead of crowding it out.
+fn fixed_chunks<T>(rows: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = rows;
+    for size in [64, 16, 4, 1] {
+        while rest.len() >= size {
+            let (head, tail) = rest.split_at(size);
+            out.push(head);
+            rest = tail;
+        }
+    }
+    out
+}
+
 fn to_i64(v: u64, field: &str) -> Result<i64, ApiError> {
     i64::try_from(v).map_err(|_| ApiError::amount_overflow(field))
 }
@@ -183,7 +198,7 @@ impl Tx {
     /// Reads ahead which of `ids` exist, so that deferred scrip inserts can refuse a reused
     /// scrip key without a round trip each.
     pub(crate) async fn prefetch_scrips(&mut self, ids: &[String]) -> Result<(), ApiError> {
-        for chunk in ids.chunks(100) {
+        for chunk in fixed_chunks(ids) {
             let mut qb = sqlx::QueryBuilder::<Any>::new("SELECT id FROM scrips WHERE id IN (");
             let mut list = qb.separated(", ");
             for id in chunk {
@@ -213,19 +228,20 @@ impl Tx {
         &mut self,
         keys: &[(String, String)],
     ) -> Result<(), ApiError> {
-        for chunk in keys.chunks(100) {
-            let mut qb = sqlx::QueryBuilder::<Any>::new(
-                "SELECT scope, key, request_hash, status, body FROM idempotency WHERE ",
-            );
+        for chunk in fixed_chunks(keys) {
+            // One point lookup on the primary key per record, joined: an OR of many terms
+            // could make SQLite scan the table.
+            let mut qb = sqlx::QueryBuilder::<Any>::new("");
             for (i, (scope, key)) in chunk.iter().enumerate() {
                 if i > 0 {
-                    qb.push(" OR ");
+                    qb.push(" UNION ALL ");
                 }
-                qb.push("(scope = ")
-                    .push_bind(scope.clone())
-                    .push(" AND key = ")
-                    .push_bind(key.clone())
-                    .push(")");
+                qb.push(
+                    "SELECT scope, key, request_hash, status, body FROM idempotency WHERE scope = ",
+                )
+                .push_bind(scope.clone())
+                .push(" AND key = ")
+                .push_bind(key.clone());
             }
             let rows = qb.build().fetch_all(&mut *self.conn).await?;
             for k in chunk {
@@ -265,7 +281,6 @@ impl Tx {
 
     /// Inserts the deferred rows, many per statement.
     pub(crate) async fn flush(&mut self) -> Result<(), ApiError> {
-        const PER_STATEMENT: usize = 64;
         let rows = std::mem::take(&mut self.group_rows);
         // What was read ahead must stay true once these rows are in the tables.
         for r in &rows {
@@ -295,7 +310,7 @@ impl Tx {
         let (scrips, rows): (Vec<Row>, Vec<Row>) = rows
             .into_iter()
             .partition(|r| matches!(r, Row::Scrip { .. }));
-        for chunk in scrips.chunks(PER_STATEMENT) {
+        for chunk in fixed_chunks(&scrips) {
             let mut qb = sqlx::QueryBuilder::<Any>::new(
                 "INSERT INTO scrips (id, account, book, outstanding, status, expires_at, deadline) ",
             );
@@ -324,7 +339,7 @@ impl Tx {
         let (postings, idems): (Vec<Row>, Vec<Row>) = rows
             .into_iter()
             .partition(|r| matches!(r, Row::Posting { .. }));
-        for chunk in postings.chunks(PER_STATEMENT) {
+        for chunk in fixed_chunks(&postings) {
             let mut qb = sqlx::QueryBuilder::<Any>::new(
                 "INSERT INTO postings (debit, credit, amount, kind, reference, at) ",
             );
@@ -348,7 +363,7 @@ impl Tx {
             });
             qb.build().execute(&mut *self.conn).await?;
         }
-        for chunk in idems.chunks(PER_STATEMENT) {
+        for chunk in fixed_chunks(&idems) {
             let mut qb = sqlx::QueryBuilder::<Any>::new(
                 "INSERT INTO idempotency (scope, key, request_hash, status, body, at) ",
             );
