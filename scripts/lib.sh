@@ -2,6 +2,11 @@
 
 say() { printf '\n==> %s\n' "$*"; }
 
+# shellcheck source=scripts/edge.sh
+source scripts/edge.sh
+# shellcheck source=scripts/wallet.sh
+source scripts/wallet.sh
+
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -21,6 +26,10 @@ setup() {
   if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     apt_install postgresql
   fi
+  say "Edge vendor tools: wasm-bindgen-cli (as pinned by Cargo.lock), worker-build 0.8.7, wrangler 4.86.0 (npm)"
+  edge_setup
+  say "Browser wallet tools: Chromium and ChromeDriver (Debian), playwright-core (npm)"
+  wallet_setup
 }
 
 apt_install() {
@@ -39,19 +48,30 @@ check() {
   say "core builds without std (thumbv7em) and for the browser (wasm32)"
   cargo build -q -p netcents-core --target thumbv7em-none-eabihf
   cargo build -q -p netcents-core --target wasm32-unknown-unknown
+  say "cargo clippy for the browser wallet in wasm32"
+  cargo clippy -p netcents-wasm-wallet --all-targets --target wasm32-unknown-unknown -- -D warnings
 }
 
 run_tests() {
-  say "cargo test --workspace (core vectors, properties, the 100,000-step simulation; the bank on SQLite and PostgreSQL)"
+  say "build the bank binary and the Worker for the end-to-end tests"
+  cargo build -p netcents-bank -p netcents-cli
+  edge_build
+  say "cargo test --workspace: core (vectors, properties, flows, the 100,000-step simulation), the bank on SQLite and PostgreSQL, the vendors in workerd, the command-line wallet"
   cargo test --workspace "$@"
+  say "the browser wallet: WASM tests in Node and Chromium, then the end-to-end test in Chromium"
+  wallet_test
 }
 
 run_benches() {
   say "core fast path against one verify_strict + one sign"
   cargo bench -p netcents-core --bench fast_path
+  say "the bank: issuance and capture on SQLite and PostgreSQL beside batch verification"
+  cargo bench -p netcents-bank --bench load
+  say "the vendor in workerd: paid requests per second and CPU per paid request"
+  edge_bench
 }
 
 run_demo() {
-  echo "The demo needs the bank, the edge vendor and the wallet pages; see README.md." >&2
-  exit 1
+  say "the demo: the bank (SQLite), two vendors in workerd, the wallet and two shops"
+  wallet_demo "$@"
 }

@@ -171,8 +171,15 @@ fn balance_shortfall(
         }
         let (base_seq, mut balance) =
             base.ok_or(Rejection::BadEvidence("no receipt before the statement"))?;
-        for (_, po) in orders.range(base_seq + 1..=stated_seq).map(|(_, v)| v) {
-            balance = balance.checked_sub(po.price)?;
+        // The orders after the receipt, up to the statement (none if the receipt is the last).
+        let after = (
+            core::ops::Bound::Excluded(base_seq),
+            core::ops::Bound::Included(stated_seq),
+        );
+        if base_seq < stated_seq {
+            for (_, po) in orders.range(after).map(|(_, v)| v) {
+                balance = balance.checked_sub(po.price)?;
+            }
         }
         balance
     };

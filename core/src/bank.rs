@@ -500,6 +500,11 @@ impl ScripBook {
         if k > self.segments.len() {
             return Err(Rejection::CustodyBroken("an earlier segment is unknown").into());
         }
+        // Holders refuse to extend a full chain except back to the bank (§5.4): a longer one
+        // could not be stored or captured.
+        if k > crate::objects::MAX_CHAIN + 1 {
+            return Err(Rejection::CustodyBroken("custody chain is full").into());
+        }
         let prev = &mut self.segments[k - 1];
         if t.from != prev.holder {
             return Err(Rejection::CustodyBroken("signed by a party that did not hold it").into());
@@ -944,8 +949,9 @@ impl ScripBook {
     }
 
     fn payout_unclaimed(&mut self, account: AccountId) -> Result<Closing, Error> {
-        let refund = core::mem::take(&mut self.unclaimed);
+        let refund = self.unclaimed;
         self.refunded = self.refunded.checked_add(refund)?;
+        self.unclaimed = Micros::ZERO;
         Ok(Closing {
             refund,
             overclaims: Vec::new(),

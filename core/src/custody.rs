@@ -158,6 +158,9 @@ impl Custody {
         if chain.last() != Some(cert.signed()) {
             chain.push(cert.signed().clone());
         }
+        if chain.len() > MAX_CHAIN + 1 {
+            return Err(Rejection::CustodyBroken("custody chain is full").into());
+        }
         if chain.len() != t.segment as usize {
             return Err(Rejection::CustodyBroken("chain length differs from segment").into());
         }

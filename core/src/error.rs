@@ -172,7 +172,7 @@ impl Error {
     #[must_use]
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::Decode(_) => 400,
+            Self::Decode(_) | Self::Rejected(Rejection::AmountOverflow) => 400,
             Self::BadSignature => 401,
             Self::Rejected(r) => match r {
                 Rejection::UnknownScrip => 404,

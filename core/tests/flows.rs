@@ -322,6 +322,21 @@ fn under_handed_balance_is_caught_by_the_wallet_and_refunded_by_the_arbiter() {
         .expect("arbiter signed");
     assert_eq!(r.body().verdict, Verdict::Refund);
     assert_eq!(r.body().refund, Micros(300));
+    // The vendor answering with the orders it was paid by changes nothing: they are all
+    // before the receipt.
+    let answered = arbiter::rule(
+        NOW,
+        w.f.scrip.body(),
+        &wire(&dispute),
+        &w.f.vendor_a.public(),
+        &VendorAnswer {
+            goods: None,
+            orders: stored_orders(&w)[..1].to_vec(),
+        },
+        &w.f.arbiter,
+    )
+    .expect("ruled");
+    assert_eq!(answered.unverified().refund, Micros(300));
     // A vendor that shows more orders it was paid by does not escape: it has none.
 }
 
