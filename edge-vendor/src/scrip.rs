@@ -36,6 +36,8 @@ pub struct ScripCustody {
     state: State,
     env: Env,
     lock: Mutex<Cache>,
+    /// Set while this object waits for another holder's answer to its own transfer request.
+    acquiring: std::cell::Cell<bool>,
 }
 
 /// The current (highest) segment, decoded once and kept while the object lives.
@@ -107,6 +109,7 @@ impl DurableObject for ScripCustody {
             state,
             env,
             lock: Mutex::new(Cache::default()),
+            acquiring: std::cell::Cell::new(false),
         }
     }
 
@@ -115,6 +118,14 @@ impl DurableObject for ScripCustody {
         // Text, then serde_json in wasm: `Request::json` would build a JS object and walk it field by
         // field across the boundary.
         let body: Value = serde_json::from_str(&req.text().await?).unwrap_or(Value::Null);
+        // While this object asks another holder for the scrip, it does not hold it: a transfer
+        // request or a recall is answered `not_holder` at once instead of waiting for the lock.
+        // Two vendors that each ask the other (customers with crossed views of the holder)
+        // would otherwise wait on each other until their requests time out.
+        if self.acquiring.get() && (op == "transfer" || op == "recall") {
+            let f = Failure::from(Rejection::NotHolder);
+            return Ok(Response::from_json(&f.body())?.with_status(f.status));
+        }
         let mut cache = self.lock.lock().await;
         let answer = self.dispatch(&mut cache, &op, &body).await;
         Ok(match answer {
@@ -374,10 +385,30 @@ impl ScripCustody {
         let order = p.order.clone().verify(&s.key)?;
         crate::register_scrip(&self.env, &po.scrip.to_string()).await?;
         let request = json!({ "order": b64(order.as_bytes()) });
-        let (chain, cert, holder_cert) = match po.holder {
+        let (chain, cert, holder_cert) = {
+            // Reset on every path out, a dropped request included.
+            let _flag = Flag::raise(&self.acquiring);
+            self.ask_holder(cfg, now, p, &request).await?
+        };
+        let custody = Custody::received(me, &scrip, chain, &cert, &order.digest())?;
+        Ok((custody, cert.into_signed(), holder_cert))
+    }
+
+    /// Sends the transfer request to the holder the order names and verifies its answer.
+    async fn ask_holder(
+        &self,
+        cfg: &Config,
+        now: TimestampMs,
+        p: &Payment,
+        request: &Value,
+    ) -> std::result::Result<(Vec<Signed<Transfer>>, Verified<Transfer>, Option<String>), Failure>
+    {
+        let po = p.order.unverified();
+        let request = Some(request);
+        Ok(match po.holder {
             Holder::Bank => {
                 let url = format!("{}/v1/transfer", cfg.bank_url);
-                let (status, v) = net::send("the bank", &url, Method::Post, Some(&request)).await?;
+                let (status, v) = net::send("the bank", &url, Method::Post, request).await?;
                 if status != 200 {
                     return Err(holder_refused(status, &v));
                 }
@@ -402,7 +433,7 @@ impl ScripCustody {
                 let origin = hc.body().origins[0].trim_end_matches('/');
                 let url = format!("{origin}/netcents/v1/transfer");
                 let (status, v) =
-                    net::send("the holding vendor", &url, Method::Post, Some(&request)).await?;
+                    net::send("the holding vendor", &url, Method::Post, request).await?;
                 if status != 200 {
                     return Err(holder_refused(status, &v));
                 }
@@ -417,9 +448,7 @@ impl ScripCustody {
                 }
                 (chain, cert.verify(&hc.body().key)?, Some(text.to_owned()))
             }
-        };
-        let custody = Custody::received(me, &scrip, chain, &cert, &order.digest())?;
-        Ok((custody, cert.into_signed(), holder_cert))
+        })
     }
 
     /// A transfer request from another vendor (§5.4): freeze and sign, or the same certificate
@@ -568,6 +597,22 @@ impl ScripCustody {
             .map(|b| b64(&b))
             .collect();
         Ok(json!({ "orders": orders }))
+    }
+}
+
+/// A raised flag, lowered when dropped.
+struct Flag<'a>(&'a std::cell::Cell<bool>);
+
+impl<'a> Flag<'a> {
+    fn raise(cell: &'a std::cell::Cell<bool>) -> Self {
+        cell.set(true);
+        Self(cell)
+    }
+}
+
+impl Drop for Flag<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
     }
 }
 
