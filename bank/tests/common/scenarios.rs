@@ -749,7 +749,7 @@ pub async fn expiry_and_recall(c: &Client) {
         "{e}"
     );
     let check = c.check_balanced().await;
-    assert_eq!(check["float_micros"], "0");
+    assert_eq!(check["float_micros"], "0", "{check}");
     bank.clock.advance(-(2 * 3_600_000 + 2 * 86_400_000));
 }
 
@@ -801,6 +801,21 @@ pub async fn arbiter(c: &Client) {
         .await;
     assert_eq!(s, 200, "{r}");
     let id1 = r["dispute"].as_str().unwrap().to_owned();
+    // The same evidence under another nonce is the same dispute: it is ruled, and paid, once.
+    let again = wallet.dispute(
+        bank.clock.now(),
+        nonce(),
+        v.id,
+        d1.unverified().kind.clone(),
+    );
+    assert_ne!(again.digest(), d1.digest());
+    let (s, r) = c
+        .post(
+            "/v1/arbiter/disputes",
+            json!({ "dispute": b64(again.as_bytes()) }),
+        )
+        .await;
+    assert_eq!((s, r["dispute"].as_str()), (200, Some(id1.as_str())), "{r}");
     let (s, e) = c
         .post(&format!("/v1/arbiter/disputes/{id1}/ruling"), json!({}))
         .await;
