@@ -63,11 +63,9 @@ run_tests() {
 }
 
 run_benches() {
-  say "core fast path against one verify_strict + one sign"
-  cargo bench -p netcents-core --bench fast_path
   say "the bank: issuance and capture on SQLite and PostgreSQL beside batch verification"
   cargo bench -p netcents-bank --bench load
-  say "the vendor in workerd: paid requests per second and CPU per paid request"
+  say "the vendor in workerd (paid requests per second, CPU per paid request), then the core's fast path against one verify_strict + one sign"
   edge_bench
 }
 

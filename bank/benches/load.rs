@@ -3,7 +3,7 @@
 //! SQLite and PostgreSQL, beside the batch-verify rate of this machine measured in the same run.
 //!
 //! `cargo bench -p netcents-bank --bench load` (add `-- --quick` for a short run). Figures go
-//! to docs/PERFORMANCE-bank.md.
+//! to docs/PERFORMANCE.md (Bank).
 #![allow(
     clippy::unwrap_used,
     clippy::missing_panics_doc,

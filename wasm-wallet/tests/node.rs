@@ -21,7 +21,7 @@ async fn wallet_pays_two_vendors_with_one_floating_scrip() {
     shared::flow::wallet_pays_two_vendors_with_one_floating_scrip("node-flow").await;
 }
 
-/// Signing and verifying cost in WASM (figures for `docs/PERFORMANCE-wallet.md`; run with
+/// Signing and verifying cost in WASM (figures for `docs/PERFORMANCE.md (Browser wallet)`; run with
 /// `--nocapture` to see them). The wallet verifies a vendor certificate and an offer and signs
 /// one payment order per purchase, then verifies the receipt.
 #[wasm_bindgen_test]
