@@ -257,6 +257,17 @@ impl Group {
         out
     }
 
+    /// Kills the whole group with SIGKILL and waits until it is gone.
+    pub fn kill(&mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!self.alive(), "{} survived SIGKILL", self.name);
+    }
+
     fn alive(&self) -> bool {
         // SAFETY: kill with signal 0 only checks whether the group exists.
         #[allow(unsafe_code, reason = "libc::kill on our own process group")]
@@ -335,15 +346,50 @@ pub async fn send(
 pub struct Bank {
     /// Its base URL.
     pub url: String,
-    _group: Group,
-    _dir: TempDir,
+    group: Group,
+    serve: Vec<(String, String)>,
+    port: u16,
+    starts: u32,
+    dir: TempDir,
 }
 
 impl Bank {
     /// Starts it and waits for `/healthz`.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts it with `serve` options added to (or replacing) the defaults, e.g.
+    /// `[("--sweep-secs", "1")]`, and waits for `/healthz`.
+    pub async fn start_with(extra: &[(&str, &str)]) -> Self {
         let dir = TempDir::new("bank");
         let port = free_port();
+        let mut serve: Vec<(String, String)> = [
+            ("--operator-token", TOKEN),
+            ("--audit-floor-ppm", "1000000"),
+            ("--sweep-secs", "0"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for (k, v) in extra {
+            match serve.iter_mut().find(|(f, _)| f == k) {
+                Some(slot) => slot.1 = (*v).to_owned(),
+                None => serve.push(((*k).to_owned(), (*v).to_owned())),
+            }
+        }
+        let group = Self::spawn(&dir, port, &serve, 0).await;
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            group,
+            serve,
+            port,
+            starts: 1,
+            dir,
+        }
+    }
+
+    async fn spawn(dir: &TempDir, port: u16, serve: &[(String, String)], n: u32) -> Group {
         let mut cmd = Command::new(bank_bin());
         cmd.current_dir(&dir.0)
             .args([
@@ -354,15 +400,10 @@ impl Bank {
                 "serve",
                 "--listen",
                 &format!("127.0.0.1:{port}"),
-                "--operator-token",
-                TOKEN,
-                "--audit-floor-ppm",
-                "1000000",
-                "--sweep-secs",
-                "0",
             ])
+            .args(serve.iter().flat_map(|(k, v)| [k, v]))
             .env("RUST_LOG", "warn");
-        let mut group = Group::spawn("the bank", cmd, &dir.0.join("bank.log"));
+        let mut group = Group::spawn("the bank", cmd, &dir.0.join(format!("bank-{n}.log")));
         let url = format!("http://127.0.0.1:{port}");
         let c = http();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -380,11 +421,38 @@ impl Bank {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Self {
-            url,
-            _group: group,
-            _dir: dir,
-        }
+        group
+    }
+
+    /// Kills the bank with SIGKILL (no shutdown of any kind) and starts the binary again on the
+    /// same database, key directory and port, waiting for `/healthz`.
+    pub async fn restart(&mut self) {
+        let old = self.group.pgid();
+        self.group.kill();
+        let group = Self::spawn(&self.dir, self.port, &self.serve, self.starts).await;
+        assert_ne!(group.pgid(), old, "a new bank process answers");
+        self.starts += 1;
+        self.group = group;
+    }
+
+    /// The bank's log (the current process's), for failure messages.
+    pub fn log(&self) -> String {
+        self.group.tail()
+    }
+
+    /// The arbiter's key, from `/v1/keys`.
+    pub async fn arbiter_key(&self) -> PublicKey {
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::GET,
+            &format!("{}/v1/keys", self.url),
+            None,
+            false,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        let hex = v["arbiter"]["public_key"].as_str().unwrap();
+        PublicKey::from_bytes(&Digest::from_hex(hex).unwrap().0).unwrap()
     }
 
     /// The bank's key with id 1.
