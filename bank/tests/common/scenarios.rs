@@ -723,6 +723,20 @@ pub async fn expiry_and_recall(c: &Client) {
         (200, Some(100_000)),
         "{r}"
     );
+    // Under this policy a claim of 0.1 unit is audited with probability 10 %. The vendor is
+    // honest: it answers a demand with its orders before the deadline, as it must, or the sweep
+    // after the clock jump below would settle the demand as unanswered (the whole claim clawed
+    // back and penalised, §5.6).
+    if let Some(audit) = r["claims"][0]["audit"].as_str() {
+        let (s, outcome) = c
+            .post(
+                &format!("/v1/audits/{audit}"),
+                audit_answer(&v, audit, &held.orders),
+            )
+            .await;
+        assert_eq!(s, 200, "{outcome}");
+        assert_eq!(outcome["overclaim_micros"], 0, "{outcome}");
+    }
     // A certificate whose authority is neither a redemption nor a recall moves nothing.
     let (s, r) = c
         .post(
@@ -750,6 +764,7 @@ pub async fn expiry_and_recall(c: &Client) {
     );
     let check = c.check_balanced().await;
     assert_eq!(check["float_micros"], "0", "{check}");
+    assert_eq!(check["penalties_micros"], "0", "{check}");
     bank.clock.advance(-(2 * 3_600_000 + 2 * 86_400_000));
 }
 
