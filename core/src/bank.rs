@@ -705,7 +705,7 @@ impl ScripBook {
                 postings: Vec::new(),
             };
         }
-        let (postings, clawed, charged) = penalise(
+        let (mut postings, clawed, charged) = penalise(
             account,
             overclaim,
             policy.penalty(overclaim, audit_ppm),
@@ -717,6 +717,28 @@ impl ScripBook {
             && seg.cursor.seq == claim.seq_to
         {
             seg.cursor.balance = Micros(seg.cursor.balance.0 + clawed.0);
+        }
+        // A scrip already closed cannot pay it out any more: it goes straight back to the
+        // customer (or waits for an anonymous owner's redemption), so nothing stays in the float
+        // with no way out.
+        if clawed > Micros::ZERO
+            && matches!(
+                self.status,
+                ScripStatus::Closed | ScripStatus::Forfeited { .. }
+            )
+        {
+            match self.scrip().account {
+                Some(owner) => {
+                    self.refunded = Micros(self.refunded.0 + clawed.0);
+                    postings.push(Posting {
+                        debit: LedgerAccount::Float,
+                        credit: LedgerAccount::Account(owner),
+                        amount: clawed,
+                        kind: PostingKind::Refund,
+                    });
+                }
+                None => self.unclaimed = Micros(self.unclaimed.0 + clawed.0),
+            }
         }
         AuditOutcome {
             proven,

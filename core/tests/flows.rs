@@ -603,3 +603,47 @@ fn a_receipt_that_contradicts_the_order_is_evidence() {
     .expect("ruled");
     assert_eq!(ruling.unverified().refund, Micros(9_000));
 }
+
+#[test]
+fn an_over_claim_found_after_the_scrip_closed_goes_back_to_the_customer() {
+    let mut w = World::new();
+    w.pay(w.f.a, 1_000, 1).expect("paid");
+    w.pay(w.f.a, 2_000, 2).expect("paid");
+    let a = w.a.as_ref().expect("A");
+    let mut claim = a.claim().expect("claim");
+    claim.balance_to = Micros(claim.balance_to.0 - 5_000);
+    let captured = w
+        .book
+        .capture(w.f.a, &claim, &Keys(&w.f))
+        .expect("captured");
+    // The scrip expires and is forfeited before the audit is settled.
+    let deadline = TimestampMs(NOW.0 + 1);
+    w.book
+        .recall(deadline, &w.f.bank, BANK_KEY_ID)
+        .expect("recall");
+    let closing = w.book.forfeit(deadline).expect("forfeit");
+    assert_eq!(closing.refund, Micros(1_000_000 - 8_000));
+    let policy = netcents_core::bank::Policy::AUDIT_ALL;
+    let outcome = w.book.audit(
+        w.f.a,
+        AccountId(w.f.a.0),
+        captured.from,
+        &claim,
+        stored_orders(&w),
+        policy.audit_ppm(captured.amount),
+        &policy,
+        (Micros(8_000), Micros(100_000)),
+    );
+    assert_eq!(outcome.overclaim, Micros(5_000));
+    let refund = outcome
+        .postings
+        .iter()
+        .find(|p| p.credit == LedgerAccount::Account(w.f.account))
+        .expect("the clawed-back money goes to the customer");
+    assert_eq!(refund.amount, Micros(5_000));
+    assert_eq!(
+        w.book.outstanding(),
+        Micros::ZERO,
+        "nothing stays in the float"
+    );
+}
