@@ -1308,7 +1308,7 @@ async fn file_dispute(w: &FileDispute, tx: &mut Tx) -> WorkResult {
     let d = w.dispute.unverified();
     // A dispute is known by its evidence, not by its nonce or time: the same evidence filed
     // again finds the first dispute, so it is ruled, and refunded, once.
-    let id = evidence_id(d);
+    let id = d.evidence_id().to_string();
     let scrip = d.scrip.to_string();
     let book = tx.scrip_lock(&scrip).await?.ok_or_else(scrip_not_found)?;
     w.dispute.clone().verify(&book.scrip().key)?;
@@ -1336,16 +1336,6 @@ async fn file_dispute(w: &FileDispute, tx: &mut Tx) -> WorkResult {
         .await?
         .ok_or_else(|| ApiError::not_found("dispute"))?;
     Ok(Reply::ok(dispute_json(&row)))
-}
-
-/// The id of a dispute: the digest of its scrip, vendor and evidence, without its nonce and
-/// time.
-fn evidence_id(d: &netcents_core::objects::Dispute) -> String {
-    use netcents_core::wire::Encode as _;
-    let mut evidence = d.clone();
-    evidence.nonce = netcents_core::Nonce([0; 16]);
-    evidence.at = TimestampMs(0);
-    netcents_core::Digest::of(b"dispute-evidence", &[&evidence.to_bytes()]).to_string()
 }
 
 /// A dispute's public state.

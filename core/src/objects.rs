@@ -617,6 +617,19 @@ impl Body for Dispute {
     const KIND: Kind = Kind::Dispute;
 }
 
+impl Dispute {
+    /// The dispute's id at the arbiter: the digest of its scrip, vendor and evidence, without
+    /// its nonce and time, so the same evidence filed twice is one dispute, ruled and refunded
+    /// once (§6).
+    #[must_use]
+    pub fn evidence_id(&self) -> Digest {
+        let mut evidence = self.clone();
+        evidence.nonce = Nonce([0; 16]);
+        evidence.at = TimestampMs(0);
+        Digest::of(b"dispute-evidence", &[&evidence.to_bytes()])
+    }
+}
+
 struct ReceiptItem(Signed<Receipt>);
 
 impl Decode for ReceiptItem {

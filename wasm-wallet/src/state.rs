@@ -977,7 +977,7 @@ impl State {
     /// The arbiter's answer about a dispute (its public state), by dispute id.
     pub fn on_dispute_state(&mut self, dispute_id: &str, state: &str, verdict: &str) {
         for d in &mut self.disputes {
-            if d.signed.digest().to_string() == dispute_id {
+            if d.signed.unverified().evidence_id().to_string() == dispute_id {
                 d.state = state.chars().take(16).collect();
                 d.verdict = verdict.chars().take(16).collect();
             }
@@ -1190,7 +1190,7 @@ impl State {
             .map(|d| {
                 let body = d.signed.unverified();
                 DisputeView {
-                    id: d.signed.digest().to_string(),
+                    id: d.signed.unverified().evidence_id().to_string(),
                     scrip: body.scrip.to_string(),
                     vendor: vendor_name(body.vendor),
                     kind: match body.kind {
