@@ -227,7 +227,11 @@ async fn crash_postgres_sigkill() {
 }
 
 async fn crash_test(pg: Option<String>) {
-    const KILLS: u32 = 20;
+    // 20 in every run; `NETCENTS_CRASH_KILLS=100` for a longer one.
+    let kills_wanted: u32 = std::env::var("NETCENTS_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     const FACE: u64 = 1_000_000;
     const PRICE: u64 = 10_000;
     let dir = TempDir::new("crash");
@@ -273,7 +277,7 @@ async fn crash_test(pg: Option<String>) {
 
     let started = Instant::now();
     let mut kills = 0;
-    while kills < KILLS {
+    while kills < kills_wanted {
         let wait = 30 + OsRng.next_u64() % 150;
         tokio::time::sleep(Duration::from_millis(wait)).await;
         server.kill();
