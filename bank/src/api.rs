@@ -500,7 +500,7 @@ async fn answer_audit(
     let audit_id = hex_id("audit", &id, netcents_core::Nonce::from_hex)?.to_string();
     bank::verify_answer(
         &key,
-        &bank::answer_message("audit-answer/vendor", &audit_id, &raw, None),
+        &bank::answer_message(bank::AnswerKind::Audit, &audit_id, &raw, None),
         &signature,
     )?;
     let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
@@ -840,7 +840,7 @@ async fn answer_dispute(
     let (key, _) = s.bank.vendor(vendor).await?;
     bank::verify_answer(
         &key,
-        &bank::answer_message("dispute-answer/vendor", &id, &orders, goods.as_deref()),
+        &bank::answer_message(bank::AnswerKind::Dispute, &id, &orders, goods.as_deref()),
         &signature,
     )?;
     s.bank

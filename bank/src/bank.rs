@@ -139,25 +139,7 @@ pub fn request_hash(parts: &[&[u8]]) -> String {
     Digest::of(b"bank-request", parts).to_string()
 }
 
-/// The message a vendor signs to answer an audit demand or a dispute: it binds the answer to
-/// the demand's id and to every byte of the evidence.
-#[must_use]
-pub fn answer_message(label: &str, id: &str, orders: &[Vec<u8>], goods: Option<&[u8]>) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(orders.len() + 2);
-    let count = (orders.len() as u64).to_be_bytes();
-    parts.push(&count);
-    for o in orders {
-        parts.push(o);
-    }
-    let goods_digest = goods.map(Digest::of_goods);
-    if let Some(g) = &goods_digest {
-        parts.push(&g.0);
-    }
-    let evidence = Digest::of(b"answer-evidence", &parts);
-    let mut msg = format!("NetCents/1 {label}\0{id}\0").into_bytes();
-    msg.extend_from_slice(&evidence.0);
-    msg
-}
+pub use netcents_core::signed::{AnswerKind, answer_message};
 
 /// Checks a vendor's signature on an answer.
 ///
@@ -167,10 +149,7 @@ pub fn verify_answer(key: &PublicKey, msg: &[u8], signature: &[u8]) -> Result<()
     let sig: [u8; 64] = signature
         .try_into()
         .map_err(|_| ApiError::bad_field("signature", "must be 64 bytes"))?;
-    let vk = ed25519_dalek::VerifyingKey::from_bytes(key.as_bytes())
-        .map_err(|_| ApiError::from(netcents_core::Error::BadSignature))?;
-    vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig))
-        .map_err(|_| netcents_core::Error::BadSignature.into())
+    key.verify_answer(msg, &sig).map_err(ApiError::from)
 }
 
 /// Parses a 32-byte public key from hex.
@@ -1575,25 +1554,19 @@ mod tests {
     #[test]
     fn answers_are_bound_to_their_demand_and_evidence() {
         let orders = vec![vec![1u8, 2, 3]];
-        let a = answer_message("audit-answer/vendor", "aa", &orders, None);
+        let a = answer_message(AnswerKind::Audit, "aa", &orders, None);
+        assert_ne!(a, answer_message(AnswerKind::Audit, "ab", &orders, None));
+        assert_ne!(a, answer_message(AnswerKind::Audit, "aa", &[], None));
+        assert_ne!(a, answer_message(AnswerKind::Dispute, "aa", &orders, None));
         assert_ne!(
             a,
-            answer_message("audit-answer/vendor", "ab", &orders, None)
-        );
-        assert_ne!(a, answer_message("audit-answer/vendor", "aa", &[], None));
-        assert_ne!(
-            a,
-            answer_message("dispute-answer/vendor", "aa", &orders, None)
-        );
-        assert_ne!(
-            a,
-            answer_message("audit-answer/vendor", "aa", &orders, Some(b"g"))
+            answer_message(AnswerKind::Audit, "aa", &orders, Some(b"g"))
         );
         let key = netcents_core::SecretKey::generate(&mut OsRng);
         let sk = ed25519_dalek::SigningKey::from_bytes(&key.to_seed());
         let sig = ed25519_dalek::Signer::sign(&sk, &a).to_bytes();
         verify_answer(&key.public(), &a, &sig).unwrap();
-        let other = answer_message("audit-answer/vendor", "ab", &orders, None);
+        let other = answer_message(AnswerKind::Audit, "ab", &orders, None);
         assert_eq!(
             verify_answer(&key.public(), &other, &sig).unwrap_err().code,
             "bad_signature"

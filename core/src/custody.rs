@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use crate::error::{DecodeError, Error, Rejection};
 use crate::objects::{Claim, MAX_CHAIN, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer};
 use crate::signed::{SecretKey, Signed, Verified};
-use crate::types::{Amount, Digest, Holder, Micros, TimestampMs};
+use crate::types::{Amount, Digest, Holder, Micros, TimestampMs, VendorId};
 use crate::wire::{Decode, Encode, Reader, Writer};
 
 /// The first head of a segment's payment-order hash chain: bound to what opened the segment
@@ -77,6 +77,70 @@ pub struct Terms<'a> {
     pub item: &'a str,
     /// Its price.
     pub price: Amount,
+}
+
+/// Checks an order against the offer it pays and the vendor's own terms (§5.3): the offer is
+/// this vendor's, for the item and price of its price list, still valid, in the scrip's
+/// currency, and the order pays exactly it. The vendor need not verify its own offer's
+/// signature: it checks the terms it knows instead.
+fn check_offer(
+    now: TimestampMs,
+    me: VendorId,
+    scrip: &Scrip,
+    po: &PaymentOrder,
+    offer: &Signed<Offer>,
+    terms: Terms<'_>,
+) -> Result<(), Rejection> {
+    let o = offer.unverified();
+    if o.vendor != me
+        || o.item != terms.item
+        || o.price != terms.price
+        || o.valid_until < now
+        || po.offer != offer.digest()
+        || po.price != o.price.micros
+    {
+        return Err(Rejection::BadOffer);
+    }
+    if o.price.currency != scrip.face.currency {
+        return Err(Rejection::CurrencyMismatch);
+    }
+    Ok(())
+}
+
+/// What a vendor checks before it asks the holder for a scrip it does not hold (§5.4), so that
+/// a bad order never moves a scrip: the order pays this vendor, names another holder, is for
+/// this (bank-verified) scrip, which has not expired, pays the offer on the vendor's terms, and
+/// is signed with the scrip key. Returns the verified order, the authority for the request.
+///
+/// # Errors
+/// [`Rejection::WrongPayee`], [`Rejection::NotHolder`], [`Rejection::WrongScrip`],
+/// [`Rejection::Expired`], [`Rejection::BadOffer`], [`Rejection::CurrencyMismatch`],
+/// [`Error::BadSignature`].
+pub fn check_before_transfer(
+    now: TimestampMs,
+    me: VendorId,
+    scrip: &Verified<Scrip>,
+    order: Signed<PaymentOrder>,
+    offer: &Signed<Offer>,
+    terms: Terms<'_>,
+) -> Result<Verified<PaymentOrder>, Error> {
+    let po = order.unverified();
+    let s = scrip.body();
+    if po.payee != Holder::Vendor(me) {
+        return Err(Rejection::WrongPayee.into());
+    }
+    if po.holder == Holder::Vendor(me) {
+        // The customer believes this vendor holds the scrip, and it does not.
+        return Err(Rejection::NotHolder.into());
+    }
+    if po.scrip != s.id {
+        return Err(Rejection::WrongScrip.into());
+    }
+    if now >= s.expires_at {
+        return Err(Rejection::Expired.into());
+    }
+    check_offer(now, me, s, po, offer, terms)?;
+    order.verify(&s.key)
 }
 
 /// One holder's custody of one scrip: one segment of the scrip's custody chain.
@@ -285,19 +349,8 @@ impl Custody {
             return Err(Rejection::WrongPayee.into());
         }
         self.check_live(now)?;
+        check_offer(now, me, self.scrip(), po, offer, terms)?;
         let o = offer.unverified();
-        if o.vendor != me
-            || o.item != terms.item
-            || o.price != terms.price
-            || o.valid_until < now
-            || po.offer != offer.digest()
-            || po.price != o.price.micros
-        {
-            return Err(Rejection::BadOffer.into());
-        }
-        if o.price.currency != self.scrip().face.currency {
-            return Err(Rejection::CurrencyMismatch.into());
-        }
         if po.seq <= self.last_seq {
             return Err(Rejection::StaleSequence {
                 last_seq: self.last_seq,

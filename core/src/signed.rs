@@ -114,6 +114,81 @@ impl SecretKey {
     }
 }
 
+/// Which answer a vendor signs (§5.6, §5.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerKind {
+    /// The payment orders answering an audit demand.
+    Audit,
+    /// The goods and orders answering the arbiter about a dispute.
+    Dispute,
+}
+
+impl AnswerKind {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Audit => "audit-answer/vendor",
+            Self::Dispute => "dispute-answer/vendor",
+        }
+    }
+}
+
+/// The message a vendor signs to answer an audit demand or a dispute, binding the answer to the
+/// demand's id and to every byte of the evidence: "NetCents/1 " ‖ label ‖ 0x00 ‖ id ‖ 0x00 ‖
+/// SHA-256 over the count of orders (u64, big-endian), each order's canonical bytes and the
+/// goods' digest if any.
+#[must_use]
+pub fn answer_message(
+    kind: AnswerKind,
+    id: &str,
+    orders: &[Vec<u8>],
+    goods: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(orders.len() + 2);
+    let count = (orders.len() as u64).to_be_bytes();
+    parts.push(&count);
+    for o in orders {
+        parts.push(o);
+    }
+    let goods_digest = goods.map(Digest::of_goods);
+    if let Some(g) = &goods_digest {
+        parts.push(&g.0);
+    }
+    let evidence = Digest::of(b"answer-evidence", &parts);
+    let label = kind.label().as_bytes();
+    let mut msg = Vec::with_capacity(11 + label.len() + id.len() + 34);
+    msg.extend_from_slice(b"NetCents/1 ");
+    msg.extend_from_slice(label);
+    msg.push(0);
+    msg.extend_from_slice(id.as_bytes());
+    msg.push(0);
+    msg.extend_from_slice(&evidence.0);
+    msg
+}
+
+impl SecretKey {
+    /// Signs an [`answer_message`].
+    #[must_use]
+    pub fn sign_answer(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        self.sign(message).to_bytes()
+    }
+}
+
+impl PublicKey {
+    /// Checks a signature on an [`answer_message`] with `verify_strict`.
+    ///
+    /// # Errors
+    /// [`Error::BadSignature`].
+    pub fn verify_answer(
+        &self,
+        message: &[u8],
+        signature: &[u8; SIGNATURE_LEN],
+    ) -> Result<(), Error> {
+        self.inner()
+            .verify_strict(message, &Signature::from_bytes(signature))
+            .map_err(|_| Error::BadSignature)
+    }
+}
+
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SecretKey(public={})", self.public())

@@ -365,24 +365,14 @@ impl ScripCustody {
         }
         let bank_key = net::bank_key(&cfg.bank_url, scrip.unverified().bank_key_id).await?;
         let scrip: Verified<Scrip> = scrip.verify(&bank_key)?;
-        let s = scrip.body();
-        if now >= s.expires_at {
-            return Err(Rejection::Expired.into());
-        }
-        let o = p.offer.unverified();
-        if o.vendor != cfg.vendor
-            || o.item != terms.item
-            || o.price != terms.price
-            || o.valid_until < now
-            || po.offer != p.offer.digest()
-            || po.price != o.price.micros
-        {
-            return Err(Rejection::BadOffer.into());
-        }
-        if o.price.currency != s.face.currency {
-            return Err(Rejection::CurrencyMismatch.into());
-        }
-        let order = p.order.clone().verify(&s.key)?;
+        let order = netcents_core::custody::check_before_transfer(
+            now,
+            cfg.vendor,
+            &scrip,
+            p.order.clone(),
+            &p.offer,
+            terms,
+        )?;
         crate::register_scrip(&self.env, &po.scrip.to_string()).await?;
         let request = json!({ "order": b64(order.as_bytes()) });
         let (chain, cert, holder_cert) = {

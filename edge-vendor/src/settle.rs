@@ -2,10 +2,10 @@
 //! answers to audit demands (§5.6), recalls (§5.9) and the arbiter's requests for goods or
 //! orders (§5.7). Run by the Cron Trigger and by `POST /netcents/v1/capture`.
 
-use ed25519_dalek::Signer as _;
 use netcents_core::objects::{CaptureBatch, Claim, Dispute, DisputeKind, Recall};
+use netcents_core::signed::{AnswerKind, answer_message};
 use netcents_core::wire::{Decode as _, Encode as _};
-use netcents_core::{Digest, Nonce, Signed};
+use netcents_core::{Nonce, Signed};
 use serde_json::{Value, json};
 use worker::{Env, Method};
 
@@ -16,28 +16,8 @@ use crate::net;
 /// Claims per batch: well below `MAX_CLAIMS`, so a batch stays a modest request.
 const BATCH_CLAIMS: usize = 512;
 
-/// The message a vendor signs to answer an audit or a dispute: the same bytes as the bank's
-/// `answer_message` (`bank/src/bank.rs`), binding the answer to the demand and the evidence.
-pub fn answer_message(label: &str, id: &str, orders: &[Vec<u8>], goods: Option<&[u8]>) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(orders.len() + 2);
-    let count = (orders.len() as u64).to_be_bytes();
-    parts.push(&count);
-    for o in orders {
-        parts.push(o);
-    }
-    let goods_digest = goods.map(Digest::of_goods);
-    if let Some(g) = &goods_digest {
-        parts.push(&g.0);
-    }
-    let evidence = Digest::of(b"answer-evidence", &parts);
-    let mut msg = format!("NetCents/1 {label}\0{id}\0").into_bytes();
-    msg.extend_from_slice(&evidence.0);
-    msg
-}
-
 fn sign_answer(cfg: &Config, msg: &[u8]) -> String {
-    let key = ed25519_dalek::SigningKey::from_bytes(&cfg.key.to_seed());
-    b64(&key.sign(msg).to_bytes())
+    b64(&cfg.key.sign_answer(msg))
 }
 
 fn random_nonce() -> Nonce {
@@ -209,7 +189,7 @@ async fn answer_audits(env: &Env, cfg: &Config) -> Result<u64, Failure> {
             .iter()
             .map(|t| unb64("orders", t))
             .collect::<Result<Vec<_>, _>>()?;
-        let signature = sign_answer(cfg, &answer_message("audit-answer/vendor", id, &raw, None));
+        let signature = sign_answer(cfg, &answer_message(AnswerKind::Audit, id, &raw, None));
         let url = format!("{}/v1/audits/{id}", cfg.bank_url);
         let (status, r) = net::send(
             "the bank",
@@ -299,7 +279,7 @@ async fn answer_disputes(env: &Env, cfg: &Config) -> Result<u64, Failure> {
             .collect::<Result<Vec<_>, _>>()?;
         let signature = sign_answer(
             cfg,
-            &answer_message("dispute-answer/vendor", id, &raw, goods.as_deref()),
+            &answer_message(AnswerKind::Dispute, id, &raw, goods.as_deref()),
         );
         let url = format!("{}/v1/arbiter/disputes/{id}/answer", cfg.bank_url);
         let body =

@@ -12,12 +12,12 @@
 
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::Signer as _;
 use netcents_core::custody::{Custody, Terms};
 use netcents_core::objects::{
     CaptureBatch, Claim, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Scrip, Transfer,
     Verdict,
 };
+use netcents_core::signed::{AnswerKind, answer_message};
 use netcents_core::wallet::ReceiptCheck;
 use netcents_core::wire::Decode as _;
 use netcents_core::{
@@ -46,22 +46,6 @@ fn usd(micros: u64) -> Amount {
 
 fn ok(p: &Paid, what: &str, v: &Vendor) {
     assert_eq!(p.status, 200, "{what}: {:?}\n{}", p.body, v.log());
-}
-
-/// The message a vendor signs to answer an audit or a dispute: the bytes the bank checks
-/// (`answer_message` in `bank/src/bank.rs`).
-fn answer_message(label: &str, id: &str, orders: &[Vec<u8>], goods: Option<&[u8]>) -> Vec<u8> {
-    let count = (orders.len() as u64).to_be_bytes();
-    let mut parts: Vec<&[u8]> = vec![&count];
-    parts.extend(orders.iter().map(Vec::as_slice));
-    let goods_digest = goods.map(Digest::of_goods);
-    if let Some(g) = &goods_digest {
-        parts.push(&g.0);
-    }
-    let evidence = Digest::of(b"answer-evidence", &parts);
-    let mut msg = format!("NetCents/1 {label}\0{id}\0").into_bytes();
-    msg.extend_from_slice(&evidence.0);
-    msg
 }
 
 /// The bank's policy, from `/v1/keys`.
@@ -252,8 +236,7 @@ impl Cheater {
     }
 
     fn sign_answer(&self, msg: &[u8]) -> String {
-        let key = ed25519_dalek::SigningKey::from_bytes(&self.key.to_seed());
-        b64(&key.sign(msg).to_bytes())
+        b64(&self.key.sign_answer(msg))
     }
 
     /// Sends a capture batch of one claim, signed with the vendor key.
@@ -304,7 +287,7 @@ impl Cheater {
             .filter(|o| seqs.contains(&o.unverified().seq))
             .collect();
         let raw: Vec<Vec<u8>> = orders.iter().map(|o| o.as_bytes().to_vec()).collect();
-        let signature = self.sign_answer(&answer_message("audit-answer/vendor", id, &raw, None));
+        let signature = self.sign_answer(&answer_message(AnswerKind::Audit, id, &raw, None));
         let (s, v) = send(
             &http(),
             Method::POST,

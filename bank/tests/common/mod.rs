@@ -602,7 +602,12 @@ pub fn batch(v: &Vendor, claims: Vec<Claim>) -> Signed<CaptureBatch> {
 /// The vendor's signed answer to an audit demand.
 pub fn audit_answer(v: &Vendor, audit: &str, orders: &[Signed<PaymentOrder>]) -> Value {
     let raw: Vec<Vec<u8>> = orders.iter().map(|o| o.as_bytes().to_vec()).collect();
-    let msg = netcents_bank::bank::answer_message("audit-answer/vendor", audit, &raw, None);
+    let msg = netcents_bank::bank::answer_message(
+        netcents_bank::bank::AnswerKind::Audit,
+        audit,
+        &raw,
+        None,
+    );
     let sk = ed25519_dalek::SigningKey::from_bytes(&v.key.to_seed());
     let sig = ed25519_dalek::Signer::sign(&sk, &msg);
     json!({ "orders": raw.iter().map(|o| b64(o)).collect::<Vec<_>>(), "signature": b64(&sig.to_bytes()) })

@@ -851,7 +851,12 @@ pub async fn arbiter(c: &Client) {
     );
     // The vendor answers the second with the goods.
     let goods = b"the article".to_vec();
-    let msg = netcents_bank::bank::answer_message("dispute-answer/vendor", &id2, &[], Some(&goods));
+    let msg = netcents_bank::bank::answer_message(
+        netcents_bank::bank::AnswerKind::Dispute,
+        &id2,
+        &[],
+        Some(&goods),
+    );
     let sig = ed25519_dalek::Signer::sign(
         &ed25519_dalek::SigningKey::from_bytes(&v.key.to_seed()),
         &msg,
