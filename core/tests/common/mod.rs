@@ -13,6 +13,8 @@ use netcents_core::{
     VendorId, Verified,
 };
 
+pub mod vectors;
+
 pub const BANK_KEY_ID: u32 = 1;
 pub const ISSUED_AT: TimestampMs = TimestampMs(1_700_000_000_000);
 pub const EXPIRES_AT: TimestampMs = TimestampMs(1_700_086_400_000);
