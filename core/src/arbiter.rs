@@ -157,6 +157,39 @@ fn non_delivery(
     })
 }
 
+/// What a vendor answers to a non-delivery dispute, read from its own record of the orders it
+/// accepted on the scrip (§5.7, step 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonDeliveryAnswer<'a> {
+    /// It accepted the disputed order: it answers with the order and the goods (or the order
+    /// alone if it cannot deliver).
+    Accepted(&'a Signed<PaymentOrder>),
+    /// It accepted another order with the same sequence number: it answers with that order.
+    Other(&'a Signed<PaymentOrder>),
+    /// It accepted no order with that number: it answers with nothing, and MUST record the
+    /// disputed order as void and refuse it from then on ([`Rejection::Void`]). It delivers no
+    /// goods: they are for sale.
+    Void,
+}
+
+/// The vendor's answer to a non-delivery dispute on `disputed`, given every order it accepted
+/// on the scrip (in any segment).
+#[must_use]
+pub fn answer_non_delivery<'a>(
+    disputed: &Signed<PaymentOrder>,
+    accepted: &'a [Signed<PaymentOrder>],
+) -> NonDeliveryAnswer<'a> {
+    let digest = disputed.digest();
+    let seq = disputed.unverified().seq;
+    if let Some(o) = accepted.iter().find(|o| o.digest() == digest) {
+        return NonDeliveryAnswer::Accepted(o);
+    }
+    match accepted.iter().find(|o| o.unverified().seq == seq) {
+        Some(o) => NonDeliveryAnswer::Other(o),
+        None => NonDeliveryAnswer::Void,
+    }
+}
+
 /// Recomputes the balance the vendor owes the customer at the statement's sequence number from
 /// signed evidence, and returns by how much the statement falls short of it.
 fn balance_shortfall(

@@ -107,6 +107,9 @@ pub enum Rejection {
     BadEvidence(&'static str),
     /// An idempotency key was reused for a different request.
     IdempotencyConflict,
+    /// The vendor declared this order void before the arbiter (it had not accepted it), so it
+    /// never accepts it (§5.7).
+    Void,
 }
 
 /// Calls that a correct shell never makes.
@@ -162,6 +165,7 @@ impl Error {
                 Rejection::AuditFailed(_) => "audit_failed",
                 Rejection::BadEvidence(_) => "bad_evidence",
                 Rejection::IdempotencyConflict => "idempotency_conflict",
+                Rejection::Void => "order_void",
             },
             Self::Misuse(Misuse::PaymentPending) => "payment_pending",
             Self::Misuse(_) => "internal",
@@ -181,7 +185,8 @@ impl Error {
                 | Rejection::StaleSequence { .. }
                 | Rejection::AlreadyCaptured
                 | Rejection::Recalled
-                | Rejection::IdempotencyConflict => 409,
+                | Rejection::IdempotencyConflict
+                | Rejection::Void => 409,
                 Rejection::InsufficientBalance { .. } => 402,
                 Rejection::Expired => 410,
                 _ => 422,
@@ -257,6 +262,7 @@ impl fmt::Display for Rejection {
             Self::IdempotencyConflict => {
                 f.write_str("idempotency key was already used for a different request")
             }
+            Self::Void => f.write_str("the order was declared void and is never accepted"),
         }
     }
 }

@@ -15,7 +15,7 @@ use netcents_core::objects::{
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::{
     AccountId, Digest, Error, Holder, Micros, Nonce, PublicKey, Rejection, SecretKey, Signed,
-    Signer, TimestampMs, VendorId, Verified,
+    Signer, TimestampMs, VendorId,
 };
 
 struct World {
@@ -860,4 +860,35 @@ fn a_replayed_order_sent_for_another_item_is_refused() {
         .expect("replay");
     assert!(again.replay);
     assert_eq!(again.receipt.as_bytes(), first.receipt.as_bytes());
+}
+
+#[test]
+fn a_vendor_answers_a_dispute_from_the_orders_it_accepted() {
+    use netcents_core::arbiter::{NonDeliveryAnswer, answer_non_delivery};
+    let mut nd = NonDelivery::new(700);
+    assert_eq!(
+        answer_non_delivery(&nd.order, &[]),
+        NonDeliveryAnswer::Void,
+        "no order at that number: void"
+    );
+    nd.vendor_accepts();
+    let stored = vec![nd.order.clone()];
+    assert_eq!(
+        answer_non_delivery(&nd.order, &stored),
+        NonDeliveryAnswer::Accepted(&stored[0])
+    );
+    // Another order with the same number, accepted instead.
+    let other = nd.w.f.order(
+        nd.w.f.a,
+        &nd.w.f.offer(nd.w.f.a, 5, 30),
+        5,
+        1,
+        Holder::Bank,
+        0,
+    );
+    let stored = vec![other];
+    assert_eq!(
+        answer_non_delivery(&nd.order, &stored),
+        NonDeliveryAnswer::Other(&stored[0])
+    );
 }

@@ -907,7 +907,8 @@ pub async fn arbiter(c: &Client) {
     assert_eq!(s, 200, "{r}");
     assert_eq!(
         (r["verdict"].as_str(), r["refund_micros"].as_u64()),
-        (Some("refund"), Some(50_000))
+        (Some("void"), Some(0)),
+        "the vendor neither answered nor captured the order: it is void, and nothing moves"
     );
     let ruling: Signed<netcents_core::objects::Ruling> =
         Signed::decode(&unb64("ruling", r["ruling"].as_str().unwrap()).unwrap()).unwrap();
@@ -919,14 +920,27 @@ pub async fn arbiter(c: &Client) {
     )
     .unwrap();
     ruling.verify(&arbiter).unwrap();
-    assert_eq!(c.balance(&v.account).await, vendor_before - 50_000);
-    assert_eq!(c.balance(&cust.account).await, 8 * UNIT + 50_000);
+    assert_eq!(c.balance(&v.account).await, vendor_before);
+    assert_eq!(c.balance(&cust.account).await, 8 * UNIT);
     // Ruling again changes nothing.
     let (s, again) = c
         .post(&format!("/v1/arbiter/disputes/{id1}/ruling"), json!({}))
         .await;
     assert_eq!((s, &again["ruling"]), (200, &r["ruling"]));
-    assert_eq!(c.balance(&v.account).await, vendor_before - 50_000);
+    assert_eq!(c.balance(&v.account).await, vendor_before);
+    // The vendor captures the void order after all: the claim is audited with certainty.
+    let claim = held.custody.claim().unwrap();
+    let (s, r) = c
+        .post(
+            "/v1/capture",
+            json!({ "batch": b64(batch(&v, vec![claim]).as_bytes()) }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert!(
+        r["claims"][0]["audit"].is_string(),
+        "a claim covering a void order is audited: {r}"
+    );
     c.check_balanced().await;
     bank.clock.advance(-2 * 86_400_000);
 }
