@@ -96,6 +96,7 @@ fn world() -> &'static World {
                 vendor: vendor_id,
                 bank_key_id: 1,
                 key: vendor.public(),
+                key_id: 1,
                 account: AccountId([0x7f; 16]),
                 origins: vec![SITE.into()],
                 valid_from: TimestampMs(NOW.0 - 1),
@@ -203,6 +204,7 @@ fn offer(w: &World, o: &OfferIn) -> String {
                 } else {
                     w.vendor_id
                 },
+                key_id: 1,
                 item: item.clone(),
                 price: Amount {
                     currency,
@@ -235,6 +237,7 @@ fn receipt(w: &World, state: &mut State, r: &ReceiptIn) -> String {
                 .map_or(Digest([0; 32]), |o| o.digest());
             let body = Receipt {
                 vendor: w.vendor_id,
+                key_id: 1,
                 scrip: netcents_core::ScripId::from_hex(&w.scrip_id).expect("scrip id"),
                 order: order.map_or(pending, Digest),
                 seq: *seq,
