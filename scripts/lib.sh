@@ -6,6 +6,8 @@ say() { printf '\n==> %s\n' "$*"; }
 source scripts/edge.sh
 # shellcheck source=scripts/wallet.sh
 source scripts/wallet.sh
+# shellcheck source=scripts/fuzz.sh
+source scripts/fuzz.sh
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export PATH="$HOME/.cargo/bin:$PATH"

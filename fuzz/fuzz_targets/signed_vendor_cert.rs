@@ -1,0 +1,5 @@
+#![no_main]
+//! `Signed::<VendorCert>::decode` and `VendorCert::from_bytes`: no panic, and every accepted input re-encodes to itself.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| netcents_fuzz::signed::<
+    netcents_core::objects::VendorCert,
+>(data));

@@ -1,0 +1,5 @@
+#![no_main]
+//! `WalletScrip::from_bytes` (a stored form): no panic, and every accepted input re-encodes to itself.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| netcents_fuzz::stored::<
+    netcents_core::wallet::WalletScrip,
+>(data));
