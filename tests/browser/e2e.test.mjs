@@ -504,8 +504,10 @@ test("a page that says 'refused' while its vendor keeps the orders cannot spend 
     return route.fulfill({ status: 409, headers: { "access-control-allow-origin": "*", "content-type": "application/json" }, body: JSON.stringify({ code: "refused", hint: "out of stock" }) });
   });
   const page = await ctx.newPage();
-  await page.route(`${shopA}/hostile.html`, (route) => route.fulfill({ contentType: "text/html", body: hostilePage(walletOrigin) }));
-  await page.goto(`${shopA}/hostile.html`);
+  // Served from shop A's own origin (a page the vendor serves, its content replaced), so the
+  // browser treats it as the shop's page in every respect.
+  await page.goto(`${shopA}/`);
+  await page.setContent(hostilePage(walletOrigin));
   await page.waitForFunction(() => window.hostile !== undefined);
   const asked = await hostileTries(page, TRIES, { pending: "15-wallet-unconfirmed", ask: "16-wallet-budget-spent" });
   const hostile = await page.evaluate(() => window.hostile);
@@ -528,7 +530,7 @@ test("a page that says 'refused' while its vendor keeps the orders cannot spend 
   assert.equal(s.history.filter((x) => x.kind === "refused").length, refusedBefore, "nothing recorded as refused");
   const budget = s.budgets.find((b) => b.site === shopA);
   assert.equal(budget.spent_micros, before.spent_micros + total);
-  assert.equal(budget.pending_micros, total);
+  assert.equal(budget.pending_micros, before.pending_micros + total);
   await wallet.bringToFront();
   await wallet.reload();
   await wallet.waitForSelector("body[data-ready='1']");
@@ -547,5 +549,42 @@ test("a page that says 'refused' while its vendor keeps the orders cannot spend 
   assert.equal(recovered?.check, "matches");
   assert.equal(recovered.receipt_digest.length, 64);
   assert.equal(s.budgets.find((b) => b.site === shopA).spent_micros, before.spent_micros + total);
+  await page.close();
+});
+
+test("a refusal the vendor signed for the pending order gives the budget back", async (t) => {
+  const wallet = await walletPage();
+  await walletCall(wallet, async (w, mod) => {
+    await mod.bankPost("/demo/faucet", { account: await mod.ensureAccount(w) });
+    await mod.buyScrip(w, 100_000);
+  });
+  await walletCall(wallet, (w, mod, a) => w.setBudget(a.site, a.budget), { site: shopA, budget: 5_000 });
+  let s = await summary(wallet);
+  const before = s.budgets.find((b) => b.site === shopA);
+  const refusedBefore = s.history.filter((x) => x.kind === "refused").length;
+
+  // The page posts the order for one article to another one: the vendor refuses it (the offer
+  // sells another item) and signs its refusal; the page passes the vendor's answer on.
+  const page = await ctx.newPage();
+  await page.goto(`${shopA}/`);
+  await page.setContent(hostilePage(walletOrigin, { wrongItem: true }));
+  await page.waitForFunction(() => window.hostile !== undefined);
+  await hostileTries(page, 1, { pending: "18-wallet-refused" });
+  const hostile = await page.evaluate(() => window.hostile);
+  assert.equal(hostile.orders.length, 1);
+  assert.equal(hostile.kept[0], null, "the vendor did not take the order");
+  if (!hostile.vendor[0].refusal) {
+    // The Worker signs refusals (core objects::Refusal) in another part of issue 9.
+    t.skip(`the vendor refused with ${hostile.vendor[0].code} but signed no refusal yet`);
+    return;
+  }
+  s = await summary(wallet);
+  const budget = s.budgets.find((b) => b.site === shopA);
+  assert.equal(budget.spent_micros, before.spent_micros, "the price is back in the budget");
+  assert.equal(budget.pending_micros, before.pending_micros);
+  const refused = s.history.filter((x) => x.kind === "refused");
+  assert.equal(refused.length, refusedBefore + 1);
+  assert.equal(refused[0].code, hostile.vendor[0].code, "the code the vendor signed");
+  assert.equal(hostile.results[0].code, hostile.vendor[0].code);
   await page.close();
 });
