@@ -7,8 +7,8 @@
 
 use netcents_core::error::Error;
 use netcents_core::objects::{
-    AccountRequest, Action, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Scrip,
-    Transfer, VendorCert, Verdict,
+    AccountRequest, Action, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Refusal, Ruling,
+    Scrip, Transfer, VendorCert, Verdict,
 };
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::wire::{Decode, Encode, Reader, Writer};
@@ -368,6 +368,7 @@ fn verdict_name(v: Verdict) -> &'static str {
         Verdict::Delivered => "delivered",
         Verdict::Refund => "refund",
         Verdict::Dismissed => "dismissed",
+        Verdict::Void => "void",
     }
 }
 
@@ -953,13 +954,23 @@ impl State {
         scrip_id: &str,
         refusal_b64: &str,
     ) -> Result<(Signed<PaymentOrder>, String), WalletError> {
-        // Until the core defines the vendor's signed refusal (kind 12), no refusal is evidence.
-        let _ = (self.pending_order(scrip_id)?, refusal_b64);
-        Err(Error::from(DecodeError::WrongKind {
-            expected: 12,
-            found: 0,
-        })
-        .into())
+        let order = self.pending_order(scrip_id)?;
+        let signed: Signed<Refusal> = decode_signed("refusal", refusal_b64)?;
+        let r = signed.unverified();
+        let po = order.unverified();
+        if po.payee != Holder::Vendor(r.vendor) {
+            return Err(Error::from(netcents_core::Rejection::WrongPayee).into());
+        }
+        if r.order != order.digest() || r.scrip != po.scrip || r.seq != po.seq {
+            return Err(Error::from(netcents_core::Rejection::WrongScrip).into());
+        }
+        let cert = self.cert_of(r.vendor)?;
+        if cert.key_id != r.key_id {
+            return Err(Error::from(netcents_core::Rejection::UnknownKey).into());
+        }
+        let key = cert.key;
+        let refusal = signed.verify(&key)?;
+        Ok((order, refusal.body().code.clone()))
     }
 
     /// Checks the old holder's transfer certificate that comes with `balance_mismatch`: signed
@@ -976,7 +987,7 @@ impl State {
             return Err(Error::from(netcents_core::Rejection::WrongScrip).into());
         }
         let key = match t.from {
-            Holder::Bank => *self.bank()?.key(t.bank_key_id)?,
+            Holder::Bank => *self.bank()?.key(t.key_id)?,
             Holder::Vendor(v) => self.cert_of(v)?.key,
         };
         Ok(signed.verify(&key)?)
@@ -1041,7 +1052,7 @@ impl State {
         let Some(order) = disputed else {
             return Ok(false);
         };
-        let settles = matches!(r.verdict, Verdict::Refund);
+        let settles = matches!(r.verdict, Verdict::Refund | Verdict::Void);
         let scrip_id = r.scrip.to_string();
         let pending = self.pending_order(&scrip_id).ok();
         if !settles || pending.as_ref() != Some(&order) {

@@ -8,7 +8,8 @@ use js_sys::{JSON, Promise, Reflect};
 use netcents_core::bank::{self, ScripBook};
 use netcents_core::custody::{Custody, Terms};
 use netcents_core::objects::{
-    AccountRequest, Dispute, Offer, PaymentOrder, Receipt, Ruling, Scrip, VendorCert, Verdict,
+    AccountRequest, Dispute, Offer, PaymentOrder, Receipt, Refusal, Ruling, Scrip, VendorCert,
+    Verdict,
 };
 use netcents_core::{
     AccountId, Amount, Currency, Holder, Micros, Nonce, PublicKey, SecretKey, Signed, TimestampMs,
@@ -22,6 +23,8 @@ use crate::fixture::key;
 
 const SITE_A: &str = "http://shop-a.test:8001";
 const SITE_B: &str = "http://shop-b.test:8002";
+/// The key id the bank gave the vendors' keys in their certificates.
+pub const VENDOR_KEY_ID: u32 = 1;
 
 pub async fn call(p: Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(p).await
@@ -134,6 +137,7 @@ impl World {
                 vendor: *vendor,
                 bank_key_id: 1,
                 key: k.public(),
+                key_id: 1,
                 account: AccountId([0x0a; 16]),
                 origins: vec![(*origin).into()],
                 valid_from: TimestampMs(t - 60_000),
@@ -150,6 +154,7 @@ impl World {
         Signed::sign(
             Offer {
                 vendor: *vendor,
+                key_id: 1,
                 item: item.into(),
                 price: usd(price),
                 nonce: Nonce([self.nonce; 16]),
@@ -216,8 +221,15 @@ impl World {
                             })
                             .expect("the old holder's custody");
                         chain = c.chain().to_vec();
-                        c.hand_on(now(), order.clone(), &old_key, 0)
-                            .expect("hands on")
+                        c.hand_on(
+                            now(),
+                            order.clone(),
+                            netcents_core::Signer {
+                                key: &old_key,
+                                key_id: 1,
+                            },
+                        )
+                        .expect("hands on")
                     }
                 };
                 let from_key = match cert.unverified().from {
@@ -246,7 +258,7 @@ impl World {
                     item,
                     price: usd(price),
                 },
-                k,
+                netcents_core::Signer { key: k, key_id: 1 },
             )
             .expect("accepted")
             .receipt
@@ -473,6 +485,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         Signed::sign(
             Receipt {
                 vendor: world.vendors[1].0,
+                key_id: 1,
                 scrip: order.unverified().scrip,
                 order: order.digest(),
                 seq: order.unverified().seq,
@@ -553,6 +566,26 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
     let summary = ok(wallet.summary()).await;
     let s0 = js_sys::Array::from(&get(&summary, "scrips")).get(0);
     assert_eq!(text(&s0, "status"), "redeemed");
+}
+
+/// A vendor-signed refusal of `payment`'s order, as a Worker returns it (`refusal`).
+pub fn refusal(world: &World, v: usize, payment: &JsValue, code: &str) -> String {
+    let order: Signed<PaymentOrder> =
+        Signed::decode(&unb64(&text(payment, "order"))).expect("order");
+    let (vendor, k, _) = &world.vendors[v];
+    let po = order.unverified();
+    b64(Signed::sign(
+        Refusal {
+            vendor: *vendor,
+            key_id: VENDOR_KEY_ID,
+            scrip: po.scrip,
+            order: order.digest(),
+            seq: po.seq,
+            code: code.into(),
+        },
+        k,
+    )
+    .as_bytes())
 }
 
 async fn budget_of(wallet: &Wallet, site: &str) -> (u64, u64, u64) {
@@ -636,14 +669,50 @@ pub async fn budget_comes_back_only_on_evidence(db: &str) {
         "needs_approval"
     );
 
-    // Without a vendor-signed refusal (core kind 12, not yet defined), nothing comes back.
-    let unsigned = ok(wallet.on_refused(s2.clone(), None, None)).await;
-    assert_eq!(get(&unsigned, "refused").as_bool(), Some(false));
-    assert_eq!(status_of(&wallet, &s2).await, "paying");
-    let resent = ok(wallet.pending_payment(s2.clone())).await;
-    let receipt = world.sell(0, &resent, "/article/2", 1_000);
-    ok(wallet.on_receipt(s2.clone(), b64(receipt.as_bytes()))).await;
-    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 2_000, 1_000));
+    // Refusals that are not the vendor's signed word on this order change nothing.
+    assert_eq!(
+        err_code(wallet.on_refused(s2.clone(), Some(refusal(&world, 1, &p2, "bad_offer")), None))
+            .await,
+        "wrong_payee",
+        "a refusal by another vendor than the payee"
+    );
+    assert_eq!(
+        err_code(wallet.on_refused(s2.clone(), Some(refusal(&world, 0, &p1, "bad_offer")), None))
+            .await,
+        "wrong_scrip",
+        "a refusal of another order"
+    );
+    let forged = {
+        let order: Signed<PaymentOrder> =
+            Signed::decode(&unb64(&text(&p2, "order"))).expect("order");
+        let po = order.unverified();
+        b64(Signed::sign(
+            Refusal {
+                vendor: world.vendors[0].0,
+                key_id: VENDOR_KEY_ID,
+                scrip: po.scrip,
+                order: order.digest(),
+                seq: po.seq,
+                code: "bad_offer".into(),
+            },
+            &world.vendors[1].1,
+        )
+        .as_bytes())
+    };
+    assert_eq!(
+        err_code(wallet.on_refused(s2.clone(), Some(forged), None)).await,
+        "bad_signature"
+    );
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 2_000, 2_000));
+
+    // The vendor's signed refusal of exactly the pending order: the order is dropped and its
+    // price is back in the budget.
+    let out =
+        ok(wallet.on_refused(s2.clone(), Some(refusal(&world, 0, &p2, "bad_offer")), None)).await;
+    assert_eq!(get(&out, "refused").as_bool(), Some(true));
+    assert_eq!(text(&out, "code"), "bad_offer");
+    assert_eq!(status_of(&wallet, &s2).await, "live");
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 1_000, 1_000));
 
     // The wallet's own resend of the first order: the vendor answers the same order with the
     // same receipt, so it is paid (never twice) and stays spent.
@@ -651,8 +720,7 @@ pub async fn budget_comes_back_only_on_evidence(db: &str) {
     assert_eq!(text(&again, "order"), text(&p1, "order"), "the same bytes");
     let outcome = ok(wallet.on_receipt(s1.clone(), b64(kept.as_bytes()))).await;
     assert_eq!(get(&outcome, "matches").as_bool(), Some(true));
-    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 2_000, 0));
-    ok(wallet.set_budget(SITE_A.into(), 1_000.0)).await;
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 1_000, 0));
 
     // A non-delivery dispute of a pending order: the arbiter's signed refund gives the budget
     // back; a ruling not signed by the arbiter changes nothing.
@@ -684,17 +752,40 @@ pub async fn budget_comes_back_only_on_evidence(db: &str) {
         err_code(wallet.on_ruling(rule(Verdict::Refund, 1_000, &world.bank))).await,
         "bad_signature"
     );
-    assert_eq!(budget_of(&wallet, SITE_A).await, (3_000, 3_000, 1_000));
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 2_000, 1_000));
     let settled = ok(wallet.on_ruling(rule(Verdict::Refund, 1_000, &world.arbiter))).await;
     assert_eq!(settled.as_bool(), Some(true));
     assert_eq!(status_of(&wallet, &s4).await, "live");
-    assert_eq!(budget_of(&wallet, SITE_A).await, (3_000, 2_000, 0));
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 1_000, 0));
 
+    // The arbiter voids another one (the vendor showed it never accepted the order).
+    let (p5, _) = pay(&mut world, &wallet).await;
+    let s5 = text(&p5.expect("within the budget"), "scrip_id");
+    let dispute_b64 = ok(wallet.non_delivery(s5.clone()))
+        .await
+        .as_string()
+        .expect("dispute");
+    let dispute: Signed<Dispute> = Signed::decode(&unb64(&dispute_b64)).expect("dispute");
+    let void = b64(Signed::sign(
+        Ruling {
+            dispute: dispute.digest(),
+            scrip: dispute.unverified().scrip,
+            vendor: world.vendors[0].0,
+            verdict: Verdict::Void,
+            refund: Micros(0),
+            at: now(),
+        },
+        &world.arbiter,
+    )
+    .as_bytes());
+    assert_eq!(ok(wallet.on_ruling(void)).await.as_bool(), Some(true));
+    assert_eq!(status_of(&wallet, &s5).await, "live");
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 1_000, 0));
     let summary = ok(wallet.summary()).await;
     let codes: Vec<String> = js_sys::Array::from(&get(&summary, "history"))
         .iter()
         .filter(|h| text(h, "kind") == "refused")
         .map(|h| text(&h, "code"))
         .collect();
-    assert_eq!(codes, ["arbiter_refund"]);
+    assert_eq!(codes, ["arbiter_void", "arbiter_refund", "bad_offer"]);
 }
