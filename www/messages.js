@@ -42,7 +42,9 @@ const shapes = {
   "netcents/order": { id: "id", scrip_id: "hex32", body: "body" },
   "netcents/body": { order: "b64", offer: "b64", scrip: "b64", "holder_cert?": "b64" },
   "netcents/receipt": { id: "id", scrip_id: "hex32", receipt: "b64" },
-  "netcents/refused": { id: "id", scrip_id: "hex32", status: "status", code: "code", hint: "text", "transfer?": "b64" },
+  // What the page says the vendor answered. Only `refusal` (the vendor's signed refusal) can
+  // make the wallet give the budget back; the rest is the page's word, shown, never trusted.
+  "netcents/refused": { id: "id", scrip_id: "hex32", status: "status", code: "code", hint: "text", "transfer?": "b64", "refusal?": "b64" },
   "netcents/result": { id: "id", ok: "bool", "code?": "code", "hint?": "text", "price_micros?": "micros", "balance_micros?": "micros" },
 };
 

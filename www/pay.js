@@ -33,7 +33,7 @@ function fromBase64url(text) {
 async function errorOf(res) {
   try {
     const body = await res.json();
-    return { code: body.code ?? `http_${res.status}`, hint: body.hint ?? res.statusText, transfer: body.transfer };
+    return { code: body.code ?? `http_${res.status}`, hint: body.hint ?? res.statusText, transfer: body.transfer, refusal: body.refusal };
   } catch {
     return { code: `http_${res.status}`, hint: res.statusText || "the vendor failed" };
   }
@@ -131,11 +131,12 @@ export async function pay(url, { popup, offer } = {}) {
         if (!m.ok) throw new PaymentError(m.code ?? "declined", m.hint ?? "The wallet did not pay.");
         throw new PaymentError("internal", "The wallet finished without a receipt.");
       }
+      const body = m.body;
       const res = await fetch(absolute, {
         method: "POST",
         credentials: "same-origin",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(m.body),
+        body: JSON.stringify(body),
       });
       const next = waitFor(wallet, (x) => x.id === id && (x.type === "netcents/result" || x.type === "netcents/order"), WALLET_TIMEOUT_MS);
       const receipt = res.headers.get("x-netcents-receipt");
@@ -148,8 +149,17 @@ export async function pay(url, { popup, offer } = {}) {
       const e = res.ok ? { code: "no_receipt", hint: "the vendor answered without a receipt" } : await errorOf(res);
       const refused = { type: "netcents/refused", v: VERSION, id, scrip_id: m.scrip_id, status: res.ok ? 502 : res.status, code: /^[a-z0-9_]{1,64}$/.test(e.code) ? e.code : "refused", hint: String(e.hint).slice(0, 500) };
       if (typeof e.transfer === "string") refused.transfer = e.transfer;
+      // The vendor's signed refusal: the wallet checks it before it gives the budget back.
+      if (typeof e.refusal === "string") refused.refusal = e.refusal;
       wallet.postMessage(refused, WALLET_ORIGIN);
       m = await next;
+      // The wallet sent the order again itself and the vendor answered it with a receipt:
+      // paid once; the same order again fetches the content (the vendor never charges twice).
+      if (m.type === "netcents/result" && m.ok) {
+        const again = await fetch(absolute, { method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+        if (again.ok) return again;
+        throw new PaymentError("no_content", "The wallet has the receipt, but the vendor did not send the content.");
+      }
     }
   } catch (e) {
     if (!wallet.closed && e.code !== "declined") setTimeout(() => wallet.closed || wallet.close(), 2500);

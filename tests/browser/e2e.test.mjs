@@ -379,3 +379,212 @@ test("an interrupted payment is sent again without paying twice, and another is 
   assert.equal(filed.body.vendor, vendorA.vendor);
   await shot(wallet, "14-wallet-disputes");
 });
+
+// ---- a page that spends past its budget (issue 9, hole 5) ----------------------------------------
+
+/**
+ * A hostile shop page on shop A's origin: it asks the wallet to pay, posts the signed order to
+ * the vendor (which keeps it: receipt and content), then tells the wallet "refused". With
+ * `wrongItem` it posts the order for another article instead, and relays the vendor's answer
+ * as it is. Everything it sees is recorded in `window.hostile`.
+ */
+function hostilePage(wallet, { wrongItem = false } = {}) {
+  return `<!doctype html><meta charset="utf-8"><title>Night trains · a hostile page</title>
+<link rel="stylesheet" href="/shop.css">
+<main style="max-width:40rem;margin:2rem auto;font-family:system-ui"><h1>Night trains</h1>
+<p>This page buys the article again and again, keeps what the vendor sends, and tells the wallet each payment was refused.</p>
+<button id="buy">Buy</button><pre id="log"></pre></main>
+<script type="module">
+const WALLET = ${JSON.stringify(wallet)};
+const { newId } = await import(WALLET + "/messages.js");
+const item = new URL("/article/night-trains.html", location.href).href;
+const postTo = new URL(${JSON.stringify(wrongItem ? "/article/harbour-lights.html" : "/article/night-trains.html")}, location.href).href;
+window.hostile = { orders: [], kept: [], results: [], vendor: [], done: 0 };
+const next = (popup, filter) => new Promise((resolve) => {
+  const on = (e) => {
+    if (e.source === popup && e.origin === WALLET && filter(e.data)) {
+      removeEventListener("message", on);
+      resolve(e.data);
+    }
+  };
+  addEventListener("message", on);
+});
+document.getElementById("buy").onclick = async () => {
+  const popup = window.open(WALLET + "/wallet/pay.html#site=" + encodeURIComponent(location.origin), "_blank", "popup,width=440,height=640");
+  const ready = next(popup, (m) => m.type === "netcents/ready");
+  const offer = await (await fetch(item, { credentials: "omit", headers: { accept: "application/json" } })).json();
+  await ready;
+  const id = newId();
+  const answer = next(popup, (m) => m.id === id && (m.type === "netcents/order" || m.type === "netcents/result"));
+  popup.postMessage({ type: "netcents/pay", v: 1, id, url: item, offer: offer.offer, vendor_cert: offer.vendor_cert, price_micros: offer.price_micros, currency: offer.currency }, WALLET);
+  const m = await answer;
+  if (m.type === "netcents/result") {
+    hostile.results.push(m);
+    hostile.done++;
+    return;
+  }
+  hostile.orders.push(m.body.order);
+  const res = await fetch(postTo, { method: "POST", credentials: "omit", headers: { "content-type": "application/json" }, body: JSON.stringify(m.body) });
+  const body = res.ok ? {} : await res.json();
+  hostile.kept.push(res.ok ? res.headers.get("x-netcents-receipt") : null);
+  hostile.vendor.push({ status: res.status, code: body.code ?? null, refusal: typeof body.refusal === "string" });
+  const result = next(popup, (x) => x.id === id && x.type === "netcents/result");
+  const refused = { type: "netcents/refused", v: 1, id, scrip_id: m.scrip_id, status: 409, code: "refused", hint: "out of stock" };
+  if (typeof body.refusal === "string") refused.refusal = body.refusal;
+  popup.postMessage(refused, WALLET);
+  hostile.results.push(await result);
+  hostile.done++;
+  document.getElementById("log").textContent = JSON.stringify(hostile.results, null, 1);
+};
+</script>`;
+}
+
+/** The price the customer signed in a payment order (base64url): §4.4, after scrip, payee, offer. */
+function orderPrice(b64) {
+  const bytes = Buffer.from(b64, "base64url");
+  assert.equal(bytes[1], 4, "a payment order");
+  return Number(bytes.readBigUInt64BE(2 + 16 + 17 + 32));
+}
+
+async function walletCall(wallet, fn, arg) {
+  return wallet.evaluate(async ([source, a]) => {
+    const mod = await import("/wallet/wallet.js");
+    const w = await mod.openWallet();
+    return new Function("w", "mod", "a", `return (${source})(w, mod, a);`)(w, mod, a);
+  }, [fn.toString(), arg]);
+}
+
+/** Clicks the hostile page's button `tries` times; declines when the wallet asks. */
+async function hostileTries(page, tries, shots = {}) {
+  let asked = 0;
+  for (let i = 0; i < tries; i++) {
+    const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#buy")]);
+    const finished = page.waitForFunction((n) => window.hostile.done === n, i + 1).then(() => "done");
+    const asking = popup.waitForSelector("body[data-state='ask']").then(() => "ask");
+    finished.catch(() => {});
+    asking.catch(() => {});
+    if ((await Promise.race([finished, asking])) === "ask") {
+      asked++;
+      await popup.setViewportSize({ width: 440, height: 640 });
+      if (shots.ask) await shot(popup, shots.ask);
+      await popup.click("#decline");
+      await finished;
+    } else if (shots.pending && !popup.isClosed()) {
+      await popup.waitForSelector("body[data-state]").catch(() => {});
+      await popup.setViewportSize({ width: 440, height: 640 }).catch(() => {});
+      await shot(popup, shots.pending).catch(() => {});
+      delete shots.pending;
+    }
+    if (!popup.isClosed()) await popup.close();
+  }
+  return asked;
+}
+
+test("a page that says 'refused' while its vendor keeps the orders cannot spend past the budget", async () => {
+  const BUDGET = 5_000;
+  const TRIES = 4;
+  const wallet = await walletPage();
+  // Enough scrip for every try (a pending order holds its scrip): only the budget can stop it.
+  await walletCall(wallet, async (w, mod, n) => {
+    await mod.bankPost("/demo/faucet", { account: await mod.ensureAccount(w) });
+    for (let i = 0; i < n; i++) await mod.buyScrip(w, 100_000);
+  }, TRIES);
+  await walletCall(wallet, (w, mod, a) => w.setBudget(a.site, a.budget), { site: shopA, budget: BUDGET });
+  let s = await summary(wallet);
+  const before = s.budgets.find((b) => b.site === shopA);
+  assert.equal(before.limit_micros - before.spent_micros, BUDGET);
+  const refusedBefore = s.history.filter((x) => x.kind === "refused").length;
+  const pendingBefore = s.scrips.filter((x) => x.status === "paying").map((x) => x.id);
+
+  // The vendor keeps every order and tells the wallet too that it refused, without signing it.
+  await ctx.route(`${shopA}/article/**`, async (route) => {
+    const r = route.request();
+    const origin = (await r.allHeaders()).origin;
+    if (r.method() !== "POST" || origin !== walletOrigin) return route.continue();
+    return route.fulfill({ status: 409, headers: { "access-control-allow-origin": "*", "content-type": "application/json" }, body: JSON.stringify({ code: "refused", hint: "out of stock" }) });
+  });
+  const page = await ctx.newPage();
+  // Served from shop A's own origin (a page the vendor serves, its content replaced), so the
+  // browser treats it as the shop's page in every respect.
+  await page.goto(`${shopA}/`);
+  await page.setContent(hostilePage(walletOrigin));
+  await page.waitForFunction(() => window.hostile !== undefined);
+  const asked = await hostileTries(page, TRIES, { pending: "15-wallet-unconfirmed", ask: "16-wallet-budget-spent" });
+  const hostile = await page.evaluate(() => window.hostile);
+
+  // Everything the wallet signed for this page stays within the budget, though the vendor kept
+  // every order and the page said each one was refused.
+  const signed = hostile.orders.map(orderPrice);
+  const total = signed.reduce((a, x) => a + x, 0);
+  assert.ok(total <= BUDGET, `the wallet signed ${total} for the page, over its budget of ${BUDGET}`);
+  assert.equal(signed.length, 2, "two payments of 2.5¢ fit a budget of 5¢");
+  assert.ok(hostile.kept.every((r) => typeof r === "string"), "the vendor kept every order");
+  assert.equal(asked, TRIES - signed.length, "then the wallet asks the user");
+  assert.deepEqual(hostile.results.map((r) => r.code), [...signed.map(() => "payment_pending"), ...Array(asked).fill("declined")]);
+
+  // The wallet shows the orders as pending (not refused), counted against the budget.
+  s = await summary(wallet);
+  const pending = s.scrips.filter((x) => x.status === "paying" && !pendingBefore.includes(x.id));
+  assert.equal(pending.length, signed.length);
+  assert.ok(pending.every((x) => x.paying.site === shopA && x.paying.budgeted));
+  assert.equal(s.history.filter((x) => x.kind === "refused").length, refusedBefore, "nothing recorded as refused");
+  const budget = s.budgets.find((b) => b.site === shopA);
+  assert.equal(budget.spent_micros, before.spent_micros + total);
+  assert.equal(budget.pending_micros, before.pending_micros + total);
+  await wallet.bringToFront();
+  await wallet.reload();
+  await wallet.waitForSelector("body[data-ready='1']");
+  await wallet.click("[data-tab='disputes']");
+  await wallet.waitForSelector("[data-pending]");
+  for (const x of pending) assert.match(await wallet.textContent(`[data-pending='${x.id}']`), /Payment pending.*no receipt and no signed refusal/s);
+  await shot(wallet, "17-wallet-pending");
+
+  // The vendor answers the wallet again: the wallet's own resend of the same order gets the
+  // receipt the page hid. Paid once; the budget stays spent.
+  await ctx.unrouteAll();
+  await wallet.click(`[data-resend='${pending[0].id}']`);
+  await wallet.waitForSelector(`[data-pending='${pending[0].id}']`, { state: "detached" });
+  s = await summary(wallet);
+  const recovered = s.history.find((x) => x.kind === "paid" && x.scrip === pending[0].id);
+  assert.equal(recovered?.check, "matches");
+  assert.equal(recovered.receipt_digest.length, 64);
+  assert.equal(s.budgets.find((b) => b.site === shopA).spent_micros, before.spent_micros + total);
+  await page.close();
+});
+
+test("a refusal the vendor signed for the pending order gives the budget back", async (t) => {
+  const wallet = await walletPage();
+  await walletCall(wallet, async (w, mod) => {
+    await mod.bankPost("/demo/faucet", { account: await mod.ensureAccount(w) });
+    await mod.buyScrip(w, 100_000);
+  });
+  await walletCall(wallet, (w, mod, a) => w.setBudget(a.site, a.budget), { site: shopA, budget: 5_000 });
+  let s = await summary(wallet);
+  const before = s.budgets.find((b) => b.site === shopA);
+  const refusedBefore = s.history.filter((x) => x.kind === "refused").length;
+
+  // The page posts the order for one article to another one: the vendor refuses it (the offer
+  // sells another item) and signs its refusal; the page passes the vendor's answer on.
+  const page = await ctx.newPage();
+  await page.goto(`${shopA}/`);
+  await page.setContent(hostilePage(walletOrigin, { wrongItem: true }));
+  await page.waitForFunction(() => window.hostile !== undefined);
+  await hostileTries(page, 1, { pending: "18-wallet-refused" });
+  const hostile = await page.evaluate(() => window.hostile);
+  assert.equal(hostile.orders.length, 1);
+  assert.equal(hostile.kept[0], null, "the vendor did not take the order");
+  if (!hostile.vendor[0].refusal) {
+    // The Worker signs refusals (core objects::Refusal) in another part of issue 9.
+    t.skip(`the vendor refused with ${hostile.vendor[0].code} but signed no refusal yet`);
+    return;
+  }
+  s = await summary(wallet);
+  const budget = s.budgets.find((b) => b.site === shopA);
+  assert.equal(budget.spent_micros, before.spent_micros, "the price is back in the budget");
+  assert.equal(budget.pending_micros, before.pending_micros);
+  const refused = s.history.filter((x) => x.kind === "refused");
+  assert.equal(refused.length, refusedBefore + 1);
+  assert.equal(refused[0].code, hostile.vendor[0].code, "the code the vendor signed");
+  assert.equal(hostile.results[0].code, hostile.vendor[0].code);
+  await page.close();
+});

@@ -12,6 +12,8 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const OPERATOR_TOKEN = "wallet-test-operator-token";
+// The pages served (the wallet, pay.js, the shops); another copy can be named to test an older build.
+export const WWW = resolve(process.env.NETCENTS_WWW ?? join(ROOT, "www"));
 const HOST = "127.0.0.1";
 
 const groups = [];
@@ -192,7 +194,7 @@ export function workerMain() {
 /** Copies a shop's pages for a vendor, with the wallet's origin written into the pay.js tag. */
 function shopAssets(shop, walletOrigin) {
   const out = scratch(`${shop}-assets`);
-  cpSync(join(ROOT, "www", shop), out, { recursive: true });
+  cpSync(join(WWW, shop), out, { recursive: true });
   const walk = (d) => {
     for (const e of readdirSync(d)) {
       const p = join(d, e);
@@ -211,7 +213,7 @@ export async function startVendor(bank, shop, walletOrigin) {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   const creds = await onboardVendor(bank, url);
-  const prices = readFileSync(join(ROOT, "www", shop, "prices.json"), "utf8").trim();
+  const prices = readFileSync(join(WWW, shop, "prices.json"), "utf8").trim();
   writeFileSync(join(dir, ".dev.vars"), `VENDOR_KEY=${creds.seedHex}\nVENDOR_CERT=${creds.cert}\nVENDOR_ID=${creds.vendor}\n`);
   writeFileSync(join(dir, "wrangler.toml"), `name = "netcents-${shop}"
 main = "${workerMain()}"
@@ -263,7 +265,7 @@ export const FAUCET_MICROS = 5_000_000;
  */
 export async function startWalletOrigin(bank, { port, demo = true } = {}) {
   port ??= await freePort();
-  const www = join(ROOT, "www");
+  const www = WWW;
   if (!existsSync(join(www, "pkg/netcents_wasm_wallet_bg.wasm"))) throw new Error("www/pkg is missing: run wallet_build (scripts/wallet.sh)");
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");

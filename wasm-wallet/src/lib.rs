@@ -26,7 +26,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 pub use state::{
-    Approval, BankInfo, Budget, Payment, Quote, ReceiptOutcome, State, Summary, WalletError,
+    Approval, BankInfo, Budget, BudgetView, Payment, Quote, ReceiptOutcome, RefusalOutcome, State,
+    Summary, WalletError,
 };
 
 #[wasm_bindgen(inline_js = r#"
@@ -101,11 +102,12 @@ export interface WalletSummary {
   spendable_micros: number;
   scrips: { id: string; face_micros: number; balance_micros: number; holder: string; seq: number;
     issued_at_ms: number; expires_at_ms: number;
-    status: "live" | "paying" | "redeeming" | "redeemed" | "expired"; receipts: number }[];
+    status: "live" | "paying" | "redeeming" | "redeemed" | "expired"; receipts: number;
+    paying: { site: string; url: string; price_micros: number; budgeted: boolean } | null }[];
   history: { kind: "issued" | "paid" | "refused" | "redeemed"; at_ms: number; site: string; url: string;
     vendor: string; scrip: string; amount_micros: number; seq: number; balance_after_micros: number;
     receipt: string; receipt_digest: string; check: "" | "matches" | "contradicts"; code: string }[];
-  budgets: { site: string; limit_micros: number; spent_micros: number }[];
+  budgets: { site: string; limit_micros: number; spent_micros: number; pending_micros: number }[];
   disputes: { id: string; scrip: string; vendor: string; kind: "non_delivery" | "balance"; at_ms: number;
     state: string; verdict: string; signed: string }[];
   issuing: number;
@@ -206,7 +208,8 @@ enum Op {
         approval: Approval,
     },
     OnReceipt(String, String),
-    OnRefused(String, String, Option<String>),
+    OnRefused(String, Option<String>, Option<String>),
+    OnRuling(String),
     NonDelivery(String),
     PendingPayment(String),
     UnsentDisputes,
@@ -260,9 +263,14 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             approval,
         } => js(to_js(&s.pay(t, &site, &url, &offer, &cert, approval)?)),
         Op::OnReceipt(id, receipt) => js(to_js(&s.on_receipt(t, &id, &receipt, &mut rng())?)),
-        Op::OnRefused(id, code, transfer) => s
-            .on_refused(t, &id, &code, transfer.as_deref(), &mut rng())
-            .map(|d| d.map_or(JsValue::UNDEFINED, JsValue::from)),
+        Op::OnRefused(id, refusal, transfer) => js(to_js(&s.on_refused(
+            t,
+            &id,
+            refusal.as_deref(),
+            transfer.as_deref(),
+            &mut rng(),
+        )?)),
+        Op::OnRuling(ruling) => s.on_ruling(t, &ruling).map(JsValue::from),
         Op::NonDelivery(id) => s.non_delivery(t, &id, &mut rng()).map(JsValue::from),
         Op::PendingPayment(id) => js(to_js(&s.pending_payment(&id)?)),
         Op::UnsentDisputes => js(to_js(&s.unsent_disputes())),
@@ -507,17 +515,29 @@ impl Wallet {
         self.call(Op::OnReceipt(scrip_id, receipt))
     }
 
-    /// The vendor refused the pending payment of `scrip_id` for good with the wire `code`;
-    /// `transfer` is the old holder's certificate that comes with `balance_mismatch`. Resolves
-    /// to a signed balance dispute to file, or `undefined`.
-    #[wasm_bindgen(js_name = onRefused, unchecked_return_type = "Promise<string | undefined>")]
+    /// A refusal of the pending payment of `scrip_id`. `refusal` is the vendor-signed refusal
+    /// (base64url) from the vendor's error answer; `transfer` the old holder's certificate that
+    /// comes with `balance_mismatch`. Only a signed refusal of exactly this order, checked here,
+    /// drops the order and gives its price back to the site's budget (`refused: true`); without
+    /// one nothing changes (`refused: false`): the order stays pending and counted. `dispute`
+    /// is a signed balance dispute to file, or null.
+    #[wasm_bindgen(js_name = onRefused, unchecked_return_type = "Promise<{refused: boolean, code: string, dispute: string | null}>")]
     pub fn on_refused(
         &self,
         scrip_id: String,
-        code: String,
+        refusal: Option<String>,
         transfer: Option<String>,
     ) -> js_sys::Promise {
-        self.call(Op::OnRefused(scrip_id, code, transfer))
+        self.call(Op::OnRefused(scrip_id, refusal, transfer))
+    }
+
+    /// The arbiter's signed ruling on one of this wallet's disputes (base64url, the `ruling`
+    /// of `GET /v1/arbiter/disputes/{id}`). A `refund` or `void` ruling on a non-delivery
+    /// dispute of a pending payment settles it and gives its price back to the site's budget.
+    /// Resolves to whether a pending payment was settled.
+    #[wasm_bindgen(js_name = onRuling, unchecked_return_type = "Promise<boolean>")]
+    pub fn on_ruling(&self, ruling: String) -> js_sys::Promise {
+        self.call(Op::OnRuling(ruling))
     }
 
     /// The pending payment of `scrip_id`, to send again unchanged after a timeout: `{url,
@@ -540,7 +560,7 @@ impl Wallet {
         self.call(Op::UnsentDisputes)
     }
 
-    /// Records the arbiter's public state of a dispute.
+    /// Records the arbiter's public state of a dispute, for display only (it is not signed).
     #[wasm_bindgen(js_name = onDisputeState, unchecked_return_type = "Promise<void>")]
     pub fn on_dispute_state(
         &self,

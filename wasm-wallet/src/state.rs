@@ -7,20 +7,20 @@
 
 use netcents_core::error::Error;
 use netcents_core::objects::{
-    AccountRequest, Action, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Scrip, Transfer,
-    VendorCert,
+    AccountRequest, Action, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Refusal, Ruling,
+    Scrip, Transfer, VendorCert, Verdict,
 };
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::wire::{Decode, Encode, Reader, Writer};
 use netcents_core::{
-    AccountId, Amount, Currency, DecodeError, Holder, Micros, Nonce, PublicKey, ScripId, SecretKey,
-    Signed, TimestampMs, VendorId, Verified,
+    AccountId, Amount, Currency, DecodeError, Digest, Holder, Micros, Nonce, PublicKey, ScripId,
+    SecretKey, Signed, TimestampMs, VendorId, Verified,
 };
 use rand_core::CryptoRngCore;
 use serde::Serialize;
 
-/// The stored form's version.
-const STATE_VERSION: u8 = 1;
+/// The stored form's version. Version 1 had no budget holds; it is still read (with none).
+const STATE_VERSION: u8 = 2;
 /// Longest site (an origin) kept for a budget or a payment.
 const MAX_SITE_LEN: usize = 256;
 /// Most history entries kept; the oldest are dropped first (receipts stay in each scrip too).
@@ -122,6 +122,22 @@ pub struct Budget {
     pub spent_micros: u64,
 }
 
+/// An order whose price was counted against its site's budget and that is not settled yet.
+///
+/// The price goes back to the budget only on evidence the wallet checks itself (a refusal the
+/// vendor signed for exactly this order, or the arbiter's ruling on it), never on the page's
+/// word: a page that says "refused" while its vendor keeps the order must not get the budget
+/// back to spend again (`docs/PROTOCOL.md` §12.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Hold {
+    /// The digest of the signed payment order.
+    order: Digest,
+    /// The site whose budget it counts against.
+    site: String,
+    /// Its price.
+    price: Micros,
+}
+
 /// One line of the history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Event {
@@ -175,6 +191,7 @@ pub struct State {
     history: Vec<Event>,
     budgets: Vec<Budget>,
     disputes: Vec<DisputeRecord>,
+    holds: Vec<Hold>,
 }
 
 /// The request to open the customer's account (`POST /v1/accounts`).
@@ -251,6 +268,19 @@ pub struct PendingPayment {
     pub scrip: String,
     /// The certificate of the holder the order names, when another vendor.
     pub holder_cert: Option<String>,
+}
+
+/// What became of a refusal the page reported.
+#[derive(Serialize, Debug)]
+pub struct RefusalOutcome {
+    /// `true`: the vendor's signed refusal of exactly this order was checked; the order is
+    /// dropped and its price is back in the site's budget. `false`: only the page's word; the
+    /// order stays pending and counted against the budget.
+    pub refused: bool,
+    /// The code the vendor signed (empty without a signed refusal).
+    pub code: String,
+    /// A signed balance dispute to file, when the handed-over balance falls short.
+    pub dispute: Option<String>,
 }
 
 /// The outcome of checking a receipt.
@@ -331,6 +361,15 @@ fn split_url(url: &str) -> Option<(&str, &str)> {
     let path = &url[origin_len..];
     let path = path.split(['?', '#']).next().unwrap_or("");
     Some((&url[..origin_len], if path.is_empty() { "/" } else { path }))
+}
+
+fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Delivered => "delivered",
+        Verdict::Refund => "refund",
+        Verdict::Dismissed => "dismissed",
+        Verdict::Void => "void",
+    }
 }
 
 fn hex_public(key: &PublicKey) -> String {
@@ -712,6 +751,7 @@ impl State {
             })?;
         let entry = &mut self.entries[index];
         let order = entry.scrip.pay(now, &offer)?;
+        let order_digest = order.digest();
         entry.paying = Some(PayingFor {
             site: site.into(),
             url: url.into(),
@@ -749,7 +789,14 @@ impl State {
             }
         };
         match approval {
-            Approval::Budget => budget.spent_micros = budget.spent_micros.saturating_add(price.0),
+            Approval::Budget => {
+                budget.spent_micros = budget.spent_micros.saturating_add(price.0);
+                self.holds.push(Hold {
+                    order: order_digest,
+                    site: site.into(),
+                    price,
+                });
+            }
             Approval::Once => {}
             Approval::AllowSite(more) => {
                 budget.limit_micros = budget.spent_micros.saturating_add(more.0);
@@ -801,6 +848,7 @@ impl State {
             .scrip
             .pending()
             .map_or(Micros::ZERO, |p| p.order.unverified().price);
+        let order = entry.scrip.pending().map(|p| p.order.digest());
         let check = entry.scrip.on_receipt(&receipt)?;
         let paying = entry.paying.take().unwrap_or(PayingFor {
             site: String::new(),
@@ -809,6 +857,8 @@ impl State {
         });
         let balance = entry.scrip.balance();
         let scrip = entry.scrip.scrip().id;
+        // Paid: what it counted against the budget stays spent.
+        self.holds.retain(|h| Some(h.order) != order);
         let matches = check == ReceiptCheck::Matches;
         let dispute = match check {
             ReceiptCheck::Matches => None,
@@ -832,37 +882,42 @@ impl State {
         })
     }
 
-    /// The vendor refused the pending order for good with `code`. With `balance_mismatch` and
-    /// the old holder's transfer certificate, the mirror moves to the handed-over balance
-    /// (§5.4) and a balance dispute is signed if the old holder handed over too little.
+    /// A refusal of the pending order of `scrip_id`, reported by the page. Only a refusal the
+    /// vendor signed for exactly this order (`refusal_b64`, checked here with the vendor's
+    /// certified key) settles it: the order is dropped, its sequence number stays used, and
+    /// its price goes back to the site's budget. Without one, nothing changes: the vendor may
+    /// have kept the order, so it stays pending and counted against the budget until the
+    /// wallet's own resend gets a receipt or a signed refusal, or the arbiter rules (§12.3).
+    ///
+    /// With `balance_mismatch` and the old holder's transfer certificate, the mirror moves to
+    /// the handed-over balance (§5.4) and a balance dispute is signed if the old holder handed
+    /// over too little.
     ///
     /// # Errors
-    /// `unknown_scrip`; a certificate that does not verify.
+    /// `unknown_scrip`; no pending order; a refusal or certificate that does not verify or is
+    /// for another order. Nothing changes then either.
     pub fn on_refused<R: CryptoRngCore + ?Sized>(
         &mut self,
         now: TimestampMs,
         scrip_id: &str,
-        code: &str,
+        refusal_b64: Option<&str>,
         transfer_b64: Option<&str>,
         rng: &mut R,
-    ) -> Result<Option<String>, WalletError> {
+    ) -> Result<RefusalOutcome, WalletError> {
+        let Some(refusal_b64) = refusal_b64 else {
+            self.pending_order(scrip_id)?;
+            return Ok(RefusalOutcome {
+                refused: false,
+                code: String::new(),
+                dispute: None,
+            });
+        };
+        let (order, code) = self.check_refusal(scrip_id, refusal_b64)?;
         let transfer = match transfer_b64 {
-            Some(t) if code == "balance_mismatch" => {
-                let signed: Signed<Transfer> = decode_signed("transfer", t)?;
-                let key = match signed.unverified().from {
-                    Holder::Bank => *self.bank()?.key(signed.unverified().key_id)?,
-                    Holder::Vendor(v) => self.cert_of(v)?.key,
-                };
-                Some(signed.verify(&key)?)
-            }
+            Some(t) if code == "balance_mismatch" => Some(self.check_transfer(&order, t)?),
             _ => None,
         };
         let entry = self.entry(scrip_id)?;
-        let price = entry
-            .scrip
-            .pending()
-            .map_or(0, |p| p.order.unverified().price.0);
-        let paying = entry.paying.take();
         let mut dispute = None;
         match &transfer {
             Some(cert) => {
@@ -874,12 +929,89 @@ impl State {
             }
             None => entry.scrip.on_refused(),
         }
-        let scrip = self.entry(scrip_id)?.scrip.scrip().id;
-        if let Some(p) = paying {
-            // Nothing was paid: give the budget back.
-            if let Some(b) = self.budgets.iter_mut().find(|b| b.site == p.site) {
-                b.spent_micros = b.spent_micros.saturating_sub(price);
+        self.release(now, scrip_id, &order, &code)?;
+        Ok(RefusalOutcome {
+            refused: true,
+            code,
+            dispute,
+        })
+    }
+
+    /// The pending order of `scrip_id`.
+    fn pending_order(&mut self, scrip_id: &str) -> Result<Signed<PaymentOrder>, WalletError> {
+        self.entry(scrip_id)?
+            .scrip
+            .pending()
+            .map(|p| p.order.clone())
+            .ok_or_else(|| Error::from(netcents_core::Misuse::NoPendingPayment).into())
+    }
+
+    /// Checks a vendor-signed refusal against the pending order of `scrip_id`: signed with the
+    /// certified key of the order's payee, naming exactly that order. Returns the order and the
+    /// code the vendor signed.
+    fn check_refusal(
+        &mut self,
+        scrip_id: &str,
+        refusal_b64: &str,
+    ) -> Result<(Signed<PaymentOrder>, String), WalletError> {
+        let order = self.pending_order(scrip_id)?;
+        let signed: Signed<Refusal> = decode_signed("refusal", refusal_b64)?;
+        let r = signed.unverified();
+        let po = order.unverified();
+        if po.payee != Holder::Vendor(r.vendor) {
+            return Err(Error::from(netcents_core::Rejection::WrongPayee).into());
+        }
+        if r.order != order.digest() || r.scrip != po.scrip || r.seq != po.seq {
+            return Err(Error::from(netcents_core::Rejection::WrongScrip).into());
+        }
+        let cert = self.cert_of(r.vendor)?;
+        if cert.key_id != r.key_id {
+            return Err(Error::from(netcents_core::Rejection::UnknownKey).into());
+        }
+        let key = cert.key;
+        let refusal = signed.verify(&key)?;
+        Ok((order, refusal.body().code.clone()))
+    }
+
+    /// Checks the old holder's transfer certificate that comes with `balance_mismatch`: signed
+    /// by the bank or the old holder, for this scrip, to the payee, on this very order.
+    fn check_transfer(
+        &self,
+        order: &Signed<PaymentOrder>,
+        transfer_b64: &str,
+    ) -> Result<Verified<Transfer>, WalletError> {
+        let signed: Signed<Transfer> = decode_signed("transfer", transfer_b64)?;
+        let t = signed.unverified();
+        let po = order.unverified();
+        if t.scrip != po.scrip || t.to != po.payee || t.authority != order.digest() {
+            return Err(Error::from(netcents_core::Rejection::WrongScrip).into());
+        }
+        let key = match t.from {
+            Holder::Bank => *self.bank()?.key(t.key_id)?,
+            Holder::Vendor(v) => self.cert_of(v)?.key,
+        };
+        Ok(signed.verify(&key)?)
+    }
+
+    /// The pending `order` of `scrip_id` was proven unpaid (a signed refusal, a ruling): what it
+    /// counted against its site's budget comes back, and the history says why.
+    fn release(
+        &mut self,
+        now: TimestampMs,
+        scrip_id: &str,
+        order: &Signed<PaymentOrder>,
+        code: &str,
+    ) -> Result<(), WalletError> {
+        let digest = order.digest();
+        if let Some(at) = self.holds.iter().position(|h| h.order == digest) {
+            let hold = self.holds.remove(at);
+            if let Some(b) = self.budgets.iter_mut().find(|b| b.site == hold.site) {
+                b.spent_micros = b.spent_micros.saturating_sub(hold.price.0);
             }
+        }
+        let entry = self.entry(scrip_id)?;
+        let scrip = entry.scrip.scrip().id;
+        if let Some(p) = entry.paying.take() {
             self.push_history(Event::Refused {
                 at: now,
                 site: p.site,
@@ -888,7 +1020,48 @@ impl State {
                 code: code.chars().take(64).collect(),
             });
         }
-        Ok(dispute)
+        Ok(())
+    }
+
+    /// The arbiter's signed ruling (base64url), checked with the arbiter's key. A `refund` or
+    /// `void` ruling on this wallet's non-delivery dispute of a pending order settles that order:
+    /// it is dropped and its price goes back to the site's budget. Other rulings are recorded.
+    /// Returns whether a pending order was settled.
+    ///
+    /// # Errors
+    /// A ruling that does not decode or verify, or on no dispute of this wallet.
+    pub fn on_ruling(&mut self, now: TimestampMs, ruling_b64: &str) -> Result<bool, WalletError> {
+        let signed: Signed<Ruling> = decode_signed("ruling", ruling_b64)?;
+        let ruling = signed.verify(&self.bank()?.arbiter)?;
+        let r = ruling.body();
+        let record = self
+            .disputes
+            .iter_mut()
+            .find(|d| d.signed.digest() == r.dispute)
+            .ok_or_else(|| Error::from(netcents_core::Rejection::BadEvidence("no such dispute")))?;
+        let d = record.signed.unverified();
+        if d.scrip != r.scrip || d.vendor != r.vendor {
+            return Err(Error::from(netcents_core::Rejection::WrongScrip).into());
+        }
+        let disputed = match &d.kind {
+            DisputeKind::NonDelivery { order, .. } => Some(order.clone()),
+            DisputeKind::Balance { .. } => None,
+        };
+        record.state = "ruled".into();
+        record.verdict = verdict_name(r.verdict).into();
+        let Some(order) = disputed else {
+            return Ok(false);
+        };
+        let settles = matches!(r.verdict, Verdict::Refund | Verdict::Void);
+        let scrip_id = r.scrip.to_string();
+        let pending = self.pending_order(&scrip_id).ok();
+        if !settles || pending.as_ref() != Some(&order) {
+            return Ok(false);
+        }
+        self.entry(&scrip_id)?.scrip.forget_pending();
+        let code = format!("arbiter_{}", verdict_name(r.verdict));
+        self.release(now, &scrip_id, &order, &code)?;
+        Ok(true)
     }
 
     fn sign_dispute<R: CryptoRngCore + ?Sized>(
@@ -974,9 +1147,13 @@ impl State {
         self.sign_dispute(now, scrip_id, vendor, kind, rng)
     }
 
-    /// The arbiter's answer about a dispute (its public state), by dispute id.
+    /// The arbiter's public state of a dispute, by dispute id: shown to the user, never acted
+    /// on (it is not signed; a ruling is acted on through [`State::on_ruling`]).
     pub fn on_dispute_state(&mut self, dispute_id: &str, state: &str, verdict: &str) {
         for d in &mut self.disputes {
+            if d.state == "ruled" {
+                continue;
+            }
             if d.signed.unverified().evidence_id().to_string() == dispute_id {
                 d.state = state.chars().take(16).collect();
                 d.verdict = verdict.chars().take(16).collect();
@@ -1119,6 +1296,16 @@ impl State {
                         "live"
                     },
                     receipts: e.scrip.receipts().len(),
+                    paying: e.scrip.pending().map(|p| {
+                        let digest = p.order.digest();
+                        let paying = e.paying.as_ref();
+                        PayingView {
+                            site: paying.map(|x| x.site.clone()).unwrap_or_default(),
+                            url: paying.map(|x| x.url.clone()).unwrap_or_default(),
+                            price_micros: p.order.unverified().price.0,
+                            budgeted: self.holds.iter().any(|h| h.order == digest),
+                        }
+                    }),
                 }
             })
             .collect();
@@ -1211,7 +1398,21 @@ impl State {
             spendable_micros: self.spendable(now).map(|(_, e)| e.scrip.balance().0).sum(),
             scrips,
             history,
-            budgets: self.budgets.clone(),
+            budgets: self
+                .budgets
+                .iter()
+                .map(|b| BudgetView {
+                    site: b.site.clone(),
+                    limit_micros: b.limit_micros,
+                    spent_micros: b.spent_micros,
+                    pending_micros: self
+                        .holds
+                        .iter()
+                        .filter(|h| h.site == b.site)
+                        .map(|h| h.price.0)
+                        .sum(),
+                })
+                .collect(),
             disputes,
             issuing: self.issuing.len(),
         }
@@ -1234,11 +1435,24 @@ pub struct Summary {
     /// The history, newest first.
     pub history: Vec<HistoryView>,
     /// The per-site budgets.
-    pub budgets: Vec<Budget>,
+    pub budgets: Vec<BudgetView>,
     /// The disputes.
     pub disputes: Vec<DisputeView>,
     /// Issuance requests without an answer.
     pub issuing: usize,
+}
+
+/// A site's budget as the pages show it.
+#[derive(Serialize, Debug)]
+pub struct BudgetView {
+    /// The site.
+    pub site: String,
+    /// What the user allowed, in micro-units.
+    pub limit_micros: u64,
+    /// What was spent under it, counting orders not settled yet.
+    pub spent_micros: u64,
+    /// The part of `spent_micros` in orders awaiting a receipt, a signed refusal or a ruling.
+    pub pending_micros: u64,
 }
 
 /// One scrip as the pages show it.
@@ -1262,6 +1476,21 @@ pub struct ScripView {
     pub status: &'static str,
     /// How many receipts it has.
     pub receipts: usize,
+    /// The payment awaiting its receipt, a signed refusal or a ruling, if any.
+    pub paying: Option<PayingView>,
+}
+
+/// A pending payment as the pages show it.
+#[derive(Serialize, Debug)]
+pub struct PayingView {
+    /// The site that asked.
+    pub site: String,
+    /// The URL paid for.
+    pub url: String,
+    /// The price.
+    pub price_micros: u64,
+    /// Whether it counts against the site's budget.
+    pub budgeted: bool,
 }
 
 /// One history line.
@@ -1505,6 +1734,24 @@ impl Decode for Event {
     }
 }
 
+impl Encode for Hold {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.order);
+        w.put(&Text(&self.site));
+        w.put(&self.price);
+    }
+}
+
+impl Decode for Hold {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            order: r.get()?,
+            site: text(r)?,
+            price: r.get()?,
+        })
+    }
+}
+
 impl Encode for DisputeRecord {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.signed);
@@ -1583,6 +1830,7 @@ impl Encode for State {
         w.list(&self.history);
         w.list(&self.budgets);
         w.list(&self.disputes);
+        w.list(&self.holds);
     }
 }
 
@@ -1597,10 +1845,10 @@ impl Decode for SeedItem {
 impl Decode for State {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8()?;
-        if version != STATE_VERSION {
+        if version != 1 && version != STATE_VERSION {
             return Err(DecodeError::UnknownVersion(version));
         }
-        Ok(Self {
+        let mut state = Self {
             bank: r.option()?,
             account_key: r.option::<SeedItem>()?.map(|s| s.0),
             account: r.option()?,
@@ -1614,7 +1862,12 @@ impl Decode for State {
             history: r.list(MAX_HISTORY)?,
             budgets: r.list(MAX_LIST)?,
             disputes: r.list(MAX_LIST)?,
-        })
+            holds: Vec::new(),
+        };
+        if version >= 2 {
+            state.holds = r.list(MAX_LIST)?;
+        }
+        Ok(state)
     }
 }
 
@@ -1716,6 +1969,29 @@ mod tests {
             s.set_bank(other).map_err(|e| e.code),
             Err("bank_changed".into())
         );
+    }
+
+    #[test]
+    fn a_stored_wallet_of_version_1_is_read_with_no_holds() {
+        let mut s = State::new();
+        s.set_budget("http://shop.test", Micros(5_000));
+        s.holds.push(Hold {
+            order: Digest([7; 32]),
+            site: "http://shop.test".into(),
+            price: Micros(2_500),
+        });
+        let v2 = s.to_bytes();
+        assert_eq!(State::from_bytes(&v2).expect("v2").holds, s.holds);
+        // Version 1 ended after the disputes, where version 2 lists the holds.
+        s.holds.clear();
+        let mut v1 = s.to_bytes();
+        v1.truncate(v1.len() - 4);
+        v1[0] = 1;
+        let back = State::from_bytes(&v1).expect("v1");
+        assert!(back.holds.is_empty());
+        assert_eq!(back.budgets, s.budgets);
+        v1[0] = 3;
+        assert!(State::from_bytes(&v1).is_err());
     }
 
     #[test]

@@ -31,6 +31,12 @@ async fn wallet_pays_two_vendors_with_one_floating_scrip() {
 }
 
 #[wasm_bindgen_test]
+async fn budget_comes_back_only_on_evidence() {
+    let db = format!("budget-{}", js_sys::Math::random());
+    shared::flow::budget_comes_back_only_on_evidence(&db).await;
+}
+
+#[wasm_bindgen_test]
 async fn state_survives_reopening_and_two_handles_never_reuse_a_sequence_number() {
     let db = format!("persist-{}", js_sys::Math::random());
     let mut world = World::new();

@@ -54,3 +54,8 @@ fn signing_and_verifying_cost_in_wasm() {
     wasm_bindgen_test::console_log!("wasm sign_order_us={sign_us:.0} verify_us={verify_us:.0}");
     assert!(sign_us > 0.0 && verify_us > 0.0);
 }
+
+#[wasm_bindgen_test]
+async fn budget_comes_back_only_on_evidence() {
+    shared::flow::budget_comes_back_only_on_evidence("node-budget").await;
+}

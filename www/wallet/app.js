@@ -202,7 +202,8 @@ function sitesTab(w, s) {
       revoke.onclick = () => busy(revoke, () => w.setBudget(b.site, left ? 0 : 50_000));
       return h("tr", { "data-site": b.site },
         h("td", {}, h("b", {}, siteName(b.site)), h("div.sub", {}, b.site)),
-        h("td.num", {}, money(b.spent_micros, cur)),
+        h("td.num", {}, money(b.spent_micros, cur),
+          b.pending_micros ? h("div.sub", {}, `${money(b.pending_micros, cur)} pending`) : null),
         h("td.num", {}, left ? money(left, cur) : h("span.badge", {}, "asks every time")),
         h("td", {}, revoke));
     })));
@@ -211,12 +212,13 @@ function sitesTab(w, s) {
 function disputesTab(w, s) {
   const sync = h("button", { id: "sync-disputes" }, "File and refresh");
   sync.onclick = () => busy(sync, () => syncDisputes(w));
+  const cur = s.currency ?? "USD";
   const paying = s.scrips.filter((x) => x.status === "paying");
   const pending = paying.map((x) => {
     const again = h("button", { "data-resend": x.id }, "Send again");
     again.onclick = () => busy(again, async () => {
-      await resend(w, x.id);
-      toast("The shop confirmed the payment.");
+      const answer = await resend(w, x.id);
+      toast(answer.paid ? "The shop confirmed the payment." : `The shop refused the payment (signed): ${answer.refused.code.replaceAll("_", " ")}. Nothing was paid.`);
     });
     const report = h("button.ghost.danger", { "data-report": x.id }, "Report non-delivery");
     report.onclick = () => busy(report, async () => {
@@ -225,9 +227,12 @@ function disputesTab(w, s) {
       toast("Reported to the arbiter.");
     });
     const reported = s.disputes.some((d) => d.scrip === x.id && d.kind === "non_delivery");
+    const p = x.paying;
+    const what = p?.url ? `${money(p.price_micros, cur)} to ${siteName(p.site)} · ${new URL(p.url).pathname}` : `scrip ${shortId(x.id)}`;
+    const budget = p?.budgeted ? " It counts against the site's budget until then." : "";
     return h("div.history-item", { "data-pending": x.id }, h("div.icon.refused", {}, icon("wait")),
-      h("div", {}, h("div.title", {}, "Payment awaiting its receipt"),
-        h("div.sub", {}, `scrip ${shortId(x.id)} · send it again (never charged twice), or report that nothing came`)),
+      h("div", {}, h("div.title", {}, "Payment pending", h("span.badge.info", { style: "margin-left:0.5rem" }, "pending")),
+        h("div.sub", {}, `${what} · no receipt and no signed refusal yet.${budget} Send it again (never charged twice), or report that nothing came.`)),
       h("div.actions", { style: "margin:0" }, again, reported ? null : report));
   });
   const list = s.disputes.map((d) => h("div.history-item", {},

@@ -4,7 +4,7 @@
 // payment order, hands it to the page to post to the vendor, and checks the receipt the page
 // brings back. Keys never leave this origin; the page only ever sees public signed objects.
 
-import { openWallet, money, siteName, h, syncDisputes } from "./wallet.js";
+import { openWallet, money, siteName, h, resend, syncDisputes } from "./wallet.js";
 import { check, VERSION } from "../messages.js";
 
 const view = document.getElementById("view");
@@ -140,6 +140,10 @@ async function onReceipt(w, m) {
   } catch (e) {
     return fail(e.code ?? "bad_receipt", `The shop's receipt does not check out: ${e.hint ?? e}`);
   }
+  return paid(w, outcome);
+}
+
+function paid(w, outcome) {
   channel.postMessage("changed");
   const q = payment.quote;
   if (!outcome.matches) {
@@ -159,19 +163,52 @@ async function onReceipt(w, m) {
 
 async function onRefused(w, m) {
   clearTimeout(receiptTimer);
+  // The page's word proves nothing: only the vendor's signed refusal of this very order, checked
+  // in the wallet, drops the order and gives the budget back.
+  let outcome = { refused: false };
+  if (m.refusal) {
+    try {
+      outcome = await w.onRefused(m.scrip_id, m.refusal, m.transfer ?? undefined);
+    } catch {
+      outcome = { refused: false };
+    }
+  }
+  if (outcome.refused) return refusedForGood(w, outcome, m.hint, Boolean(m.transfer));
+  // Ask the vendor ourselves, with the same order (never a second charge): it answers with the
+  // receipt if it kept the order, or with its signed refusal.
+  status("wait", "Checking with the shop…", "The page says the payment was refused; your wallet asks the shop itself.");
+  let answer;
   try {
-    await w.onRefused(m.scrip_id, m.code, m.transfer ?? undefined);
-  } catch (e) {
-    return fail(e.code ?? "internal", e.hint ?? String(e));
+    answer = await resend(w, m.scrip_id);
+  } catch {
+    return unconfirmed(m.code);
   }
   channel.postMessage("changed");
-  if (m.code === "balance_mismatch" && m.transfer && !payment.retried) {
+  if (answer.paid) return paid(w, answer.paid);
+  return refusedForGood(w, answer.refused, answer.hint, answer.transfer);
+}
+
+function refusedForGood(w, outcome, hint, withTransfer) {
+  channel.postMessage("changed");
+  if (outcome.code === "balance_mismatch" && withTransfer && !payment.retried) {
     // The scrip came to the vendor with another balance than our mirror's (§5.4): the wallet
     // moved to the handed-over balance; pay again with a new order, as approved.
     if (approval[0] === "allow") approval = ["budget", 0];
     return pay(w, payment.quote, true);
   }
-  fail(m.code, `The shop refused the payment: ${m.hint}`);
+  fail(outcome.code, `The shop refused the payment: ${hint || outcome.code.replaceAll("_", " ")}`);
+}
+
+// The page said "refused" and nothing the wallet can check says so: the vendor may have kept the
+// order. It stays pending and counted against this site's budget.
+function unconfirmed(code) {
+  const q = payment.quote;
+  status("bad", "Payment not confirmed",
+    `The page says the shop refused it (${code.replaceAll("_", " ")}), but the shop did not sign a refusal. ` +
+    `Your wallet keeps this ${money(q.price_micros, q.currency)} payment pending and counted against the budget of ${siteName(site)} ` +
+    "until the shop sends its receipt or a signed refusal. You can send it again, or report it, from your wallet's Disputes tab.");
+  document.body.dataset.state = "pending";
+  result(false, { code: "payment_pending", hint: "The wallet keeps the payment pending: the refusal carries no vendor signature." });
 }
 
 (async () => {

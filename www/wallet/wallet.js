@@ -126,8 +126,12 @@ export async function redeem(w, scripId) {
 }
 
 /**
- * Sends a pending payment again, unchanged (after a timeout, a closed page or a lost answer):
- * the vendor answers a repeated order with the same receipt and never charges twice.
+ * Sends a pending payment again, unchanged (after a timeout, a lost answer, or a page that says
+ * the vendor refused it): the vendor answers a repeated order with the same receipt and never
+ * charges twice. Resolves to `{ paid: outcome }` when the vendor answers with a receipt the
+ * wallet checked, or `{ refused: outcome, hint, transfer }` when it answers with a refusal it
+ * signed for this order (the budget comes back; `transfer`: a hand-over certificate came too). Anything else (no answer, an unsigned refusal) proves
+ * nothing: the payment stays pending and this throws.
  */
 export async function resend(w, scripId) {
   const p = await w.pendingPayment(scripId);
@@ -135,16 +139,20 @@ export async function resend(w, scripId) {
   if (p.holder_cert) body.holder_cert = p.holder_cert;
   const res = await fetch(p.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const receipt = res.headers.get("x-netcents-receipt");
-  if (res.ok && receipt) return w.onReceipt(scripId, receipt);
+  if (res.ok && receipt) return { paid: await w.onReceipt(scripId, receipt) };
   let e = {};
   try {
     e = await res.json();
   } catch {
     e = {};
   }
-  // A refusal the vendor will repeat ends the payment; anything else (5xx) may pass later.
-  if (res.status >= 400 && res.status < 500 && e.code) await w.onRefused(scripId, e.code, e.transfer ?? undefined);
-  throw new NetCentsError(e.code ?? `http_${res.status}`, e.hint ?? "the vendor did not answer the payment");
+  const refusal = typeof e.refusal === "string" ? e.refusal : undefined;
+  const transfer = typeof e.transfer === "string" ? e.transfer : undefined;
+  if (refusal) {
+    const outcome = await w.onRefused(scripId, refusal, transfer);
+    if (outcome.refused) return { refused: outcome, hint: e.hint ?? "", transfer: transfer !== undefined };
+  }
+  throw new NetCentsError(e.code ?? `http_${res.status}`, e.hint ?? "the vendor did not answer the payment", { pending: true });
 }
 
 /** Files the signed disputes not yet sent, and refreshes the state of the others. */
@@ -152,14 +160,18 @@ export async function syncDisputes(w) {
   for (const dispute of await w.unsentDisputes()) {
     const { body } = await bankPost("/v1/arbiter/disputes", { dispute });
     await w.onDisputeState(body.dispute, body.state, body.verdict ?? "");
+    if (typeof body.ruling === "string") await w.onRuling(body.ruling);
   }
   const s = await w.summary();
   for (const d of s.disputes.filter((d) => d.state !== "ruled" && d.state !== "unsent")) {
     try {
       const body = await bankGet(`/v1/arbiter/disputes/${d.id}`);
-      await w.onDisputeState(d.id, body.state, body.verdict ?? "");
+      // The signed ruling is checked in the wallet (a refund or void settles a pending payment
+      // and gives its budget back); the rest of the answer is only shown.
+      if (typeof body.ruling === "string") await w.onRuling(body.ruling);
+      else await w.onDisputeState(d.id, body.state, body.verdict ?? "");
     } catch {
-      // The arbiter is not reachable: try again later.
+      // The arbiter is not reachable, or its answer does not check out: try again later.
     }
   }
 }

@@ -8,7 +8,8 @@ use js_sys::{JSON, Promise, Reflect};
 use netcents_core::bank::{self, ScripBook};
 use netcents_core::custody::{Custody, Terms};
 use netcents_core::objects::{
-    AccountRequest, Dispute, Offer, PaymentOrder, Receipt, Scrip, VendorCert,
+    AccountRequest, Dispute, Offer, PaymentOrder, Receipt, Refusal, Ruling, Scrip, VendorCert,
+    Verdict,
 };
 use netcents_core::{
     AccountId, Amount, Currency, Holder, Micros, Nonce, PublicKey, SecretKey, Signed, TimestampMs,
@@ -22,6 +23,8 @@ use crate::fixture::key;
 
 const SITE_A: &str = "http://shop-a.test:8001";
 const SITE_B: &str = "http://shop-b.test:8002";
+/// The key id the bank gave the vendors' keys in their certificates.
+pub const VENDOR_KEY_ID: u32 = 1;
 
 pub async fn call(p: Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(p).await
@@ -96,7 +99,8 @@ pub struct World {
     pub bank: SecretKey,
     pub arbiter: SecretKey,
     pub vendors: [(VendorId, SecretKey, &'static str); 2],
-    pub book: Option<ScripBook>,
+    /// The bank's book of each scrip issued.
+    pub books: Vec<ScripBook>,
     pub custody: Vec<Custody>,
     pub nonce: u8,
 }
@@ -110,7 +114,7 @@ impl World {
                 (VendorId([0xaa; 16]), key(3), SITE_A),
                 (VendorId([0xbb; 16]), key(4), SITE_B),
             ],
-            book: None,
+            books: Vec::new(),
             custody: Vec::new(),
             nonce: 0,
         }
@@ -169,7 +173,7 @@ impl World {
             .verify(account_key)
             .expect("signed by the account key");
         let (scrip, book, _) = bank::issue(now(), &request, &self.bank, 1).expect("issued");
-        self.book = Some(book);
+        self.books.push(book);
         b64(scrip.as_bytes())
     }
 
@@ -183,18 +187,20 @@ impl World {
         let scrip: Verified<Scrip> = scrip.verify(&self.bank.public()).expect("bank-signed");
         let (vendor, k, _) = &self.vendors[v];
         let me = Holder::Vendor(*vendor);
-        let at = self
-            .custody
-            .iter()
-            .position(|c| c.handed_on().is_none() && holder_of(c) == me);
+        let at = self.custody.iter().position(|c| {
+            c.scrip().id == order.unverified().scrip
+                && c.handed_on().is_none()
+                && holder_of(c) == me
+        });
         let at = match at {
             Some(at) => at,
             None => {
                 let mut chain = Vec::new();
                 let cert = match order.unverified().holder {
                     Holder::Bank => self
-                        .book
-                        .as_mut()
+                        .books
+                        .iter_mut()
+                        .find(|b| b.scrip().id == order.unverified().scrip)
                         .expect("issued")
                         .hand_on(now(), order.clone(), &self.bank, 1)
                         .expect("the bank hands on"),
@@ -209,7 +215,9 @@ impl World {
                             .custody
                             .iter_mut()
                             .find(|c| {
-                                holder_of(c) == Holder::Vendor(old) && c.handed_on().is_none()
+                                c.scrip().id == order.unverified().scrip
+                                    && holder_of(c) == Holder::Vendor(old)
+                                    && c.handed_on().is_none()
                             })
                             .expect("the old holder's custody");
                         chain = c.chain().to_vec();
@@ -558,4 +566,226 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
     let summary = ok(wallet.summary()).await;
     let s0 = js_sys::Array::from(&get(&summary, "scrips")).get(0);
     assert_eq!(text(&s0, "status"), "redeemed");
+}
+
+/// A vendor-signed refusal of `payment`'s order, as a Worker returns it (`refusal`).
+pub fn refusal(world: &World, v: usize, payment: &JsValue, code: &str) -> String {
+    let order: Signed<PaymentOrder> =
+        Signed::decode(&unb64(&text(payment, "order"))).expect("order");
+    let (vendor, k, _) = &world.vendors[v];
+    let po = order.unverified();
+    b64(Signed::sign(
+        Refusal {
+            vendor: *vendor,
+            key_id: VENDOR_KEY_ID,
+            scrip: po.scrip,
+            order: order.digest(),
+            seq: po.seq,
+            code: code.into(),
+        },
+        k,
+    )
+    .as_bytes())
+}
+
+async fn budget_of(wallet: &Wallet, site: &str) -> (u64, u64, u64) {
+    let summary = ok(wallet.summary()).await;
+    let b = js_sys::Array::from(&get(&summary, "budgets"))
+        .iter()
+        .find(|b| text(b, "site") == site)
+        .expect("the site's budget");
+    (
+        num(&b, "limit_micros"),
+        num(&b, "spent_micros"),
+        num(&b, "pending_micros"),
+    )
+}
+
+async fn status_of(wallet: &Wallet, scrip_id: &str) -> String {
+    let summary = ok(wallet.summary()).await;
+    let s = js_sys::Array::from(&get(&summary, "scrips"))
+        .iter()
+        .find(|s| text(s, "id") == scrip_id)
+        .expect("the scrip");
+    text(&s, "status")
+}
+
+/// The budget rule of §12.3: a page that reports "refused" gets nothing back; a refusal the
+/// vendor signed for exactly the pending order, or the arbiter's refund or void ruling on it,
+/// gives its price back to the site's budget; the wallet's own resend that gets a receipt
+/// leaves it spent.
+pub async fn budget_comes_back_only_on_evidence(db: &str) {
+    let mut world = World::new();
+    let wallet = Wallet::open(db.into()).await.expect("opens");
+    ok(wallet.set_bank(world.keys_json())).await;
+    let opening = ok(wallet.account_opening()).await;
+    ok(wallet.set_account("acacacacacacacacacacacacacacacac".into())).await;
+    let account_key = {
+        let raw = netcents_core::Digest::from_hex(&text(&opening, "public_key")).expect("hex");
+        PublicKey::from_bytes(&raw.0).expect("key")
+    };
+    for _ in 0..3 {
+        let request = ok(wallet.issue_request(10_000.0, 86_400_000.0)).await;
+        let scrip = world.issue(&text(&request, "request"), &account_key);
+        ok(wallet.on_issued(scrip)).await;
+    }
+    ok(wallet.set_budget(SITE_A.into(), 2_000.0)).await;
+    let cert_a = world.cert(0);
+    let mut n = 0;
+    let mut pay = async |world: &mut World, wallet: &Wallet| {
+        n += 1;
+        let item = format!("/article/{n}");
+        let offer = world.offer(0, &item, 1_000);
+        let p = call(wallet.pay(
+            SITE_A.into(),
+            format!("{SITE_A}{item}"),
+            b64(offer.as_bytes()),
+            cert_a.clone(),
+            "budget".into(),
+            0.0,
+        ))
+        .await;
+        (p, item)
+    };
+
+    // The page says "refused" twice while the vendor keeps both orders: nothing comes back,
+    // both orders stay pending, and a third payment needs the user.
+    let (p1, item1) = pay(&mut world, &wallet).await;
+    let p1 = p1.expect("within the budget");
+    let s1 = text(&p1, "scrip_id");
+    let kept = world.sell(0, &p1, &item1, 1_000);
+    let out = ok(wallet.on_refused(s1.clone(), None, None)).await;
+    assert_eq!(get(&out, "refused").as_bool(), Some(false));
+    assert_eq!(status_of(&wallet, &s1).await, "paying");
+    let (p2, _) = pay(&mut world, &wallet).await;
+    let p2 = p2.expect("within the budget");
+    let s2 = text(&p2, "scrip_id");
+    assert_ne!(s1, s2);
+    ok(wallet.on_refused(s2.clone(), None, None)).await;
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 2_000, 2_000));
+    let (p3, _) = pay(&mut world, &wallet).await;
+    assert_eq!(
+        text(&p3.expect_err("over the budget"), "code"),
+        "needs_approval"
+    );
+
+    // Refusals that are not the vendor's signed word on this order change nothing.
+    assert_eq!(
+        err_code(wallet.on_refused(s2.clone(), Some(refusal(&world, 1, &p2, "bad_offer")), None))
+            .await,
+        "wrong_payee",
+        "a refusal by another vendor than the payee"
+    );
+    assert_eq!(
+        err_code(wallet.on_refused(s2.clone(), Some(refusal(&world, 0, &p1, "bad_offer")), None))
+            .await,
+        "wrong_scrip",
+        "a refusal of another order"
+    );
+    let forged = {
+        let order: Signed<PaymentOrder> =
+            Signed::decode(&unb64(&text(&p2, "order"))).expect("order");
+        let po = order.unverified();
+        b64(Signed::sign(
+            Refusal {
+                vendor: world.vendors[0].0,
+                key_id: VENDOR_KEY_ID,
+                scrip: po.scrip,
+                order: order.digest(),
+                seq: po.seq,
+                code: "bad_offer".into(),
+            },
+            &world.vendors[1].1,
+        )
+        .as_bytes())
+    };
+    assert_eq!(
+        err_code(wallet.on_refused(s2.clone(), Some(forged), None)).await,
+        "bad_signature"
+    );
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 2_000, 2_000));
+
+    // The vendor's signed refusal of exactly the pending order: the order is dropped and its
+    // price is back in the budget.
+    let out =
+        ok(wallet.on_refused(s2.clone(), Some(refusal(&world, 0, &p2, "bad_offer")), None)).await;
+    assert_eq!(get(&out, "refused").as_bool(), Some(true));
+    assert_eq!(text(&out, "code"), "bad_offer");
+    assert_eq!(status_of(&wallet, &s2).await, "live");
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 1_000, 1_000));
+
+    // The wallet's own resend of the first order: the vendor answers the same order with the
+    // same receipt, so it is paid (never twice) and stays spent.
+    let again = ok(wallet.pending_payment(s1.clone())).await;
+    assert_eq!(text(&again, "order"), text(&p1, "order"), "the same bytes");
+    let outcome = ok(wallet.on_receipt(s1.clone(), b64(kept.as_bytes()))).await;
+    assert_eq!(get(&outcome, "matches").as_bool(), Some(true));
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 1_000, 0));
+
+    // A non-delivery dispute of a pending order: the arbiter's signed refund gives the budget
+    // back; a ruling not signed by the arbiter changes nothing.
+    let (p4, _) = pay(&mut world, &wallet).await;
+    let p4 = p4.expect("within the budget");
+    let s4 = text(&p4, "scrip_id");
+    ok(wallet.on_refused(s4.clone(), None, None)).await;
+    let dispute_b64 = ok(wallet.non_delivery(s4.clone()))
+        .await
+        .as_string()
+        .expect("dispute");
+    let dispute: Signed<Dispute> = Signed::decode(&unb64(&dispute_b64)).expect("dispute");
+    let scrip: Signed<Scrip> = Signed::decode(&unb64(&text(&p4, "scrip"))).expect("scrip");
+    let rule = |verdict: Verdict, refund: u64, k: &SecretKey| {
+        b64(Signed::sign(
+            Ruling {
+                dispute: dispute.digest(),
+                scrip: scrip.unverified().id,
+                vendor: world.vendors[0].0,
+                verdict,
+                refund: Micros(refund),
+                at: now(),
+            },
+            k,
+        )
+        .as_bytes())
+    };
+    assert_eq!(
+        err_code(wallet.on_ruling(rule(Verdict::Refund, 1_000, &world.bank))).await,
+        "bad_signature"
+    );
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 2_000, 1_000));
+    let settled = ok(wallet.on_ruling(rule(Verdict::Refund, 1_000, &world.arbiter))).await;
+    assert_eq!(settled.as_bool(), Some(true));
+    assert_eq!(status_of(&wallet, &s4).await, "live");
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 1_000, 0));
+
+    // The arbiter voids another one (the vendor showed it never accepted the order).
+    let (p5, _) = pay(&mut world, &wallet).await;
+    let s5 = text(&p5.expect("within the budget"), "scrip_id");
+    let dispute_b64 = ok(wallet.non_delivery(s5.clone()))
+        .await
+        .as_string()
+        .expect("dispute");
+    let dispute: Signed<Dispute> = Signed::decode(&unb64(&dispute_b64)).expect("dispute");
+    let void = b64(Signed::sign(
+        Ruling {
+            dispute: dispute.digest(),
+            scrip: dispute.unverified().scrip,
+            vendor: world.vendors[0].0,
+            verdict: Verdict::Void,
+            refund: Micros(0),
+            at: now(),
+        },
+        &world.arbiter,
+    )
+    .as_bytes());
+    assert_eq!(ok(wallet.on_ruling(void)).await.as_bool(), Some(true));
+    assert_eq!(status_of(&wallet, &s5).await, "live");
+    assert_eq!(budget_of(&wallet, SITE_A).await, (2_000, 1_000, 0));
+    let summary = ok(wallet.summary()).await;
+    let codes: Vec<String> = js_sys::Array::from(&get(&summary, "history"))
+        .iter()
+        .filter(|h| text(h, "kind") == "refused")
+        .map(|h| text(&h, "code"))
+        .collect();
+    assert_eq!(codes, ["arbiter_void", "arbiter_refund", "bad_offer"]);
 }
