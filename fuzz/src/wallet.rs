@@ -168,7 +168,7 @@ enum Message {
     },
     Refused {
         scrip: Text,
-        code: String,
+        refusal: Option<String>,
         transfer: Option<String>,
     },
     Budget {
@@ -304,13 +304,13 @@ fn deliver(w: &World, state: &mut State, m: &Message, rng: &mut Counting) {
         }
         Message::Refused {
             scrip,
-            code,
+            refusal,
             transfer,
         } => {
             let _ = state.on_refused(
                 NOW,
                 pick(scrip, &w.scrip_id),
-                code,
+                refusal.as_deref(),
                 transfer.as_deref(),
                 rng,
             );
