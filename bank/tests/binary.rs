@@ -85,6 +85,9 @@ async fn binary_sqlite() {
     scenarios::happy_path(&c).await;
     scenarios::overclaim_is_penalised(&c).await;
     scenarios::bad_input(&c).await;
+    scenarios::account_needs_its_key(&c).await;
+    scenarios::private_reads(&c).await;
+    scenarios::origins_are_checked(&c).await;
     scenarios::concurrent_transfer(std::slice::from_ref(&c), 16).await;
     // SIGTERM: graceful shutdown, exit 0.
     let status = server.terminate();
@@ -305,4 +308,115 @@ async fn crash_test(pg: Option<String>) {
         Micros(captured),
         started.elapsed()
     );
+}
+
+/// Raises this process's soft limit of open files to `needed`, or stops with a clear message.
+fn raise_nofile(needed: u64) {
+    let got = rlimit::increase_nofile_limit(needed).unwrap();
+    assert!(
+        got >= needed,
+        "this test holds {needed} connections but the open-file limit is {got} \
+         (hard limit too low): raise it with `ulimit -Hn {needed}` as root"
+    );
+}
+
+/// Closed by the peer: a read gets end of file or an error.
+async fn closed_by_peer(stream: &mut tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 256];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+/// A client sending a request head one header line a second, forever (slowloris).
+async fn slow_header(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    if stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: bank\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            () = closed_by_peer(&mut stream) => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                if stream.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Idle connections and slow request heads cannot make the bank unreachable: with 5,000 idle
+/// and 200 slow-header connections held, `/healthz` answers, and the bank closes every one of
+/// them once the head timeout passes. (Before the fix it never closed them, and about 21,000
+/// such connections exhausted its file descriptors.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idle_and_slow_connections_are_closed() {
+    const IDLE: usize = 5_000;
+    const SLOW: usize = 200;
+    const HEAD_SECS: u64 = 15;
+    raise_nofile(u64::try_from(IDLE + SLOW).unwrap() + 512);
+    let dir = TempDir::new("conns");
+    let url = format!("sqlite://{}/bank.db", dir.0.display());
+    // Set through the environment, so that a binary without the setting still starts (and
+    // fails the test by never closing the connections).
+    let secs = HEAD_SECS.to_string();
+    let server = Server::start_with_env(
+        &dir.0,
+        &url,
+        0,
+        &[],
+        &[("NETCENTS_HEADER_TIMEOUT_SECS", secs.as_str())],
+    );
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut idle = Vec::with_capacity(IDLE);
+    for _ in 0..IDLE {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut slow = tokio::task::JoinSet::new();
+    for _ in 0..SLOW {
+        let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        slow.spawn(slow_header(stream));
+    }
+    // Every idle connection is still open here: the bank has not closed any yet.
+    let mut probe = [0u8; 1];
+    let open = idle
+        .iter()
+        .filter(|s| {
+            matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        })
+        .count();
+    assert_eq!(
+        open, IDLE,
+        "all idle connections are held while /healthz is asked"
+    );
+    let c = Client::http(&server.base);
+    let (s, h) = c.get("/healthz").await;
+    assert_eq!((s, h["status"].as_str()), (200, Some("ok")), "{h}");
+    assert_eq!(slow.len(), SLOW, "the slow clients are still sending");
+
+    // The bank closes them all after the head timeout (the deadline only bounds the test).
+    let mut closing = tokio::task::JoinSet::new();
+    for mut s in idle {
+        closing.spawn(async move { closed_by_peer(&mut s).await });
+    }
+    let all = async {
+        while closing.join_next().await.is_some() {}
+        while slow.join_next().await.is_some() {}
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_secs(HEAD_SECS + 60), all)
+            .await
+            .is_ok(),
+        "the bank left idle or slow-header connections open past its head timeout"
+    );
+    let (s, _) = c.fresh().get("/healthz").await;
+    assert_eq!(s, 200);
 }
