@@ -221,18 +221,31 @@ async fn remember(
 #[derive(Default)]
 struct Keys {
     bank: HashMap<u32, PublicKey>,
-    vendors: HashMap<VendorId, (PublicKey, AccountId)>,
+    vendors: HashMap<VendorId, VendorKeys>,
+}
+
+/// Every key a vendor was certified for, by key id, and its account.
+struct VendorKeys {
+    by_id: HashMap<u32, PublicKey>,
+    current: u32,
+    account: AccountId,
 }
 
 impl KeyLookup for Keys {
-    fn key_of(&self, holder: Holder, bank_key_id: u32) -> Option<PublicKey> {
+    fn key_of(&self, holder: Holder, key_id: u32) -> Option<PublicKey> {
         match holder {
-            Holder::Bank => self.bank.get(&bank_key_id).copied(),
-            Holder::Vendor(v) => self.vendors.get(&v).map(|x| x.0),
+            Holder::Bank => self.bank.get(&key_id).copied(),
+            Holder::Vendor(v) => {
+                let keys = self.vendors.get(&v)?;
+                // A vendor's key ids start at 1; 0 is what objects made before vendor key ids
+                // carry, and they were signed with the vendor's only key.
+                let id = if key_id == 0 { keys.current } else { key_id };
+                keys.by_id.get(&id).copied()
+            }
         }
     }
     fn account_of(&self, vendor: VendorId) -> Option<AccountId> {
-        self.vendors.get(&vendor).map(|x| x.1)
+        self.vendors.get(&vendor).map(|x| x.account)
     }
 }
 
@@ -251,8 +264,19 @@ impl Keys {
                 continue;
             }
             if let Some(row) = tx.vendor_get(&v.to_string()).await? {
-                keys.vendors
-                    .insert(v, (key_from_hex(&row.public_key)?, row.account));
+                // Every past key too: what it signed before a re-key keeps verifying.
+                let mut by_id = HashMap::new();
+                for (id, hex) in tx.vendor_keys(&v.to_string()).await? {
+                    by_id.insert(id, key_from_hex(&hex)?);
+                }
+                keys.vendors.insert(
+                    v,
+                    VendorKeys {
+                        by_id,
+                        current: row.key_id,
+                        account: row.account,
+                    },
+                );
             }
         }
         Ok(keys)

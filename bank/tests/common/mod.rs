@@ -483,6 +483,29 @@ pub async fn vendor(c: &Client, funds: u64) -> Vendor {
     }
 }
 
+/// The body of a registration of vendor `v` (its account signs) for `key`, with the current
+/// key's consent to the change if given.
+pub fn registration(v: &Vendor, key: &SecretKey, consent: Option<[u8; 64]>) -> Value {
+    let req = request(
+        &v.account,
+        &v.account_key,
+        Action::RegisterVendor {
+            key: key.public(),
+            origins: vec!["https://vendor.example".into()],
+        },
+    );
+    let mut body = json!({ "request": b64(req.as_bytes()) });
+    if let Some(sig) = consent {
+        body["rekey_signature"] = json!(b64(&sig));
+    }
+    body
+}
+
+/// The current key's consent (key id `current`) to vendor `v`'s new key.
+pub fn consent(v: &Vendor, signer: &SecretKey, current: u32, new: &SecretKey) -> [u8; 64] {
+    Message::rekey(v.id, current, &new.public()).sign(signer)
+}
+
 /// The bank's public key by id, from /v1/keys.
 pub async fn bank_key(c: &Client) -> netcents_core::PublicKey {
     let v = loop {
