@@ -16,7 +16,8 @@ use netcents_core::bank::{
 };
 use netcents_core::custody::Cursor;
 use netcents_core::objects::{
-    AccountRequest, Action, CaptureBatch, Claim, Dispute, PaymentOrder, Transfer, VendorCert,
+    AccountRequest, Action, CaptureBatch, Claim, Dispute, DisputeKind, PaymentOrder, Transfer,
+    VendorCert, Verdict,
 };
 use netcents_core::wire::{Decode as _, Encode as _};
 use netcents_core::{
@@ -781,6 +782,7 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
             vendor,
             bank_key_id,
             key: *vendor_key,
+            key_id: 1,
             account: req.account,
             origins: origins.clone(),
             valid_from: w.now,
@@ -924,8 +926,14 @@ async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
         let mut audit = None;
         if captured.amount > Micros::ZERO {
             effects.push(Effect::Captured(captured.amount.0));
-            let ppm = policy.audit_ppm(captured.amount);
-            if policy.select_for_audit(captured.amount, OsRng.next_u64()) {
+            // A claim covering an order ruled void is audited with certainty (§5.7).
+            let ppm = if captured.audit_required {
+                core_bank::PPM
+            } else {
+                policy.audit_ppm(captured.amount)
+            };
+            if captured.audit_required || policy.select_for_audit(captured.amount, OsRng.next_u64())
+            {
                 let audit_id = random_nonce().to_string();
                 tx.audit_insert(
                     &AuditRow {
@@ -1505,7 +1513,7 @@ async fn rule(w: &Rule, tx: &mut Tx) -> WorkResult {
         ));
     }
     let dispute: Signed<Dispute> = Signed::decode(&row.dispute)?;
-    let book = tx
+    let mut book = tx
         .scrip_lock(&row.scrip)
         .await?
         .ok_or_else(scrip_not_found)?;
@@ -1513,7 +1521,8 @@ async fn rule(w: &Rule, tx: &mut Tx) -> WorkResult {
         .vendor_get(&row.vendor)
         .await?
         .ok_or_else(ApiError::unknown_vendor)?;
-    let vendor_key = key_from_hex(&vendor.public_key)?;
+    let vendor_id = dispute.unverified().vendor;
+    let keys = Keys::load(&w.bank.keys, tx, [vendor_id]).await?;
     let orders = row
         .orders
         .as_deref()
@@ -1526,26 +1535,36 @@ async fn rule(w: &Rule, tx: &mut Tx) -> WorkResult {
     };
     let ruling = arbiter::rule(
         w.now,
-        book.scrip(),
+        &book,
         &dispute,
-        &vendor_key,
+        &keys,
         &answer,
         w.bank.keys.arbiter(),
     )?;
-    let customer = book.scrip().account.ok_or_else(|| {
-        ApiError::conflict(
-            "anonymous_scrip",
-            "a refund of anonymous scrip needs an account",
-        )
-    })?;
-    let available = (
-        Micros(tx.balance(LedgerAccount::Account(vendor.account)).await?),
-        Micros(tx.balance(LedgerAccount::Bond(vendor.account)).await?),
-    );
-    let postings =
-        arbiter::ruling_postings(ruling.unverified(), vendor.account, customer, available);
-    tx.post(&postings, &format!("ruling:{}", w.id), w.now.0)
-        .await?;
+    // A void order can never be captured: the book remembers it, so a claim that covers it is
+    // audited and the order proves nothing there.
+    if ruling.unverified().verdict == Verdict::Void
+        && let DisputeKind::NonDelivery { order, .. } = &dispute.unverified().kind
+    {
+        book.void(&order.clone().verify(&book.scrip().key)?)?;
+        tx.scrip_update(&book).await?;
+    }
+    if ruling.unverified().verdict == Verdict::Refund {
+        let customer = book.scrip().account.ok_or_else(|| {
+            ApiError::conflict(
+                "anonymous_scrip",
+                "a refund of anonymous scrip needs an account",
+            )
+        })?;
+        let available = (
+            Micros(tx.balance(LedgerAccount::Account(vendor.account)).await?),
+            Micros(tx.balance(LedgerAccount::Bond(vendor.account)).await?),
+        );
+        let postings =
+            arbiter::ruling_postings(ruling.unverified(), vendor.account, customer, available);
+        tx.post(&postings, &format!("ruling:{}", w.id), w.now.0)
+            .await?;
+    }
     tx.dispute_rule(&w.id, ruling.as_bytes()).await?;
     let row = tx
         .dispute_lock(&w.id)

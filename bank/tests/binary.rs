@@ -175,7 +175,7 @@ async fn binary_key_rotation() {
         &netcents_bank::bank::unb64("transfer", r["transfer"].as_str().unwrap()).unwrap(),
     )
     .unwrap();
-    assert_eq!(cert.unverified().bank_key_id, 2);
+    assert_eq!(cert.unverified().key_id, 2);
     cert.verify(&key(2)).unwrap();
     // New scrip is signed with key 2.
     let (req, _) = common::issue_request(&cust, 1_000_000);

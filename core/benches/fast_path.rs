@@ -52,7 +52,7 @@ fn fast_path(b: &Bench, custody: &mut netcents_core::custody::Custody) -> Signed
             order,
             &offer,
             b.fixture.terms(1_000),
-            &b.fixture.vendor_a,
+            b.fixture.signer_a(),
         )
         .expect("accepted")
         .receipt

@@ -7,64 +7,59 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use crate::bank::{LedgerAccount, Posting, PostingKind};
+use crate::bank::{KeyLookup, LedgerAccount, Posting, PostingKind, ScripBook};
 use crate::error::{Error, Rejection};
 use crate::objects::{
-    Dispute, DisputeKind, PaymentOrder, Receipt, Ruling, Scrip, Statement, Verdict,
+    Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Scrip, Statement, Verdict,
 };
 use crate::signed::{SecretKey, Signed};
 use crate::types::{AccountId, Digest, Holder, Micros, PublicKey, TimestampMs, VendorId};
 
-/// What the arbiter got from the vendor when it asked.
+/// What the arbiter got from the vendor when it asked (an empty answer when it did not answer
+/// in time).
 #[derive(Clone, Debug, Default)]
 pub struct VendorAnswer<'a> {
-    /// The goods, for a non-delivery dispute (`None`: the vendor did not deliver).
+    /// The goods, for a non-delivery dispute (`None`: the vendor did not deliver). A vendor
+    /// delivers only for an order it accepted.
     pub goods: Option<&'a [u8]>,
-    /// Payment orders the vendor produced to justify a balance.
+    /// Payment orders the vendor produced: for a balance dispute, those that justify the
+    /// balance; for a non-delivery dispute, the order it accepted at the disputed order's
+    /// sequence number (the disputed order itself, or another one the customer signed with the
+    /// same number), or none if it accepted no order there.
     pub orders: Vec<Signed<PaymentOrder>>,
 }
 
-/// Rules on a dispute. `dispute` must be signed by the scrip's key; `vendor_key` is the disputed
-/// vendor's certified key. Returns the signed ruling, and for a delivered non-delivery dispute,
-/// nothing else: the shell passes the goods on.
+/// Rules on a dispute (§5.7). `dispute` must be signed by the scrip's key; `book` is the bank's
+/// book of the scrip (what the vendor captured); `keys` finds the vendor's certified keys by key
+/// id, so objects signed with a key it has since replaced still verify. Returns the signed
+/// ruling; for a delivered non-delivery dispute the shell passes the goods on, and for a void
+/// one it records the void order in the book ([`ScripBook::void`]).
 ///
 /// # Errors
-/// [`Error::BadSignature`] or [`Rejection::BadEvidence`] when the evidence is not what it
-/// claims to be (a forged receipt, orders for another scrip); such a dispute gets no ruling.
+/// [`Error::BadSignature`], [`Rejection::UnknownKey`] or [`Rejection::BadEvidence`] when the
+/// evidence is not what it claims to be (a forged receipt, orders for another scrip); such a
+/// dispute gets no ruling.
 pub fn rule(
     now: TimestampMs,
-    scrip: &Scrip,
+    book: &ScripBook,
     dispute: &Signed<Dispute>,
-    vendor_key: &PublicKey,
+    keys: &impl KeyLookup,
     answer: &VendorAnswer<'_>,
     arbiter_key: &SecretKey,
 ) -> Result<Signed<Ruling>, Error> {
+    let scrip = book.scrip();
     let dispute = dispute.clone().verify(&scrip.key)?;
     let d = dispute.body();
     if d.scrip != scrip.id {
         return Err(Rejection::WrongScrip.into());
     }
+    let vendor_keys = |key_id: u32| {
+        keys.key_of(Holder::Vendor(d.vendor), key_id)
+            .ok_or(Error::from(Rejection::UnknownKey))
+    };
     let (verdict, refund) = match &d.kind {
         DisputeKind::NonDelivery { offer, order } => {
-            let offer = offer.clone().verify(vendor_key)?;
-            let order = order.clone().verify(&scrip.key)?;
-            let (o, po) = (offer.body(), order.body());
-            if o.vendor != d.vendor
-                || po.payee != Holder::Vendor(d.vendor)
-                || po.offer != offer.digest()
-                || po.scrip != scrip.id
-            {
-                return Err(Rejection::BadEvidence("order does not pay this offer").into());
-            }
-            match (answer.goods, o.goods_digest) {
-                (Some(goods), Some(digest)) if Digest::of_goods(goods) == digest => {
-                    (Verdict::Delivered, Micros::ZERO)
-                }
-                (Some(_), None) => (Verdict::Delivered, Micros::ZERO),
-                // Nothing was paid, so nothing is refunded.
-                _ if po.price == Micros::ZERO => (Verdict::Dismissed, Micros::ZERO),
-                _ => (Verdict::Refund, po.price),
-            }
+            non_delivery(book, d.vendor, &vendor_keys, offer, order, answer)?
         }
         DisputeKind::Balance {
             receipts,
@@ -74,7 +69,7 @@ pub fn rule(
             let shortfall = balance_shortfall(
                 scrip,
                 d.vendor,
-                vendor_key,
+                &vendor_keys,
                 receipts,
                 orders,
                 &answer.orders,
@@ -100,12 +95,74 @@ pub fn rule(
     ))
 }
 
+/// A non-delivery dispute (§5.7). The customer gains nothing through the arbiter for an order
+/// the vendor did not accept, and the vendor pays nothing for it:
+/// - goods delivered (the vendor says it accepted the order): `Delivered` if they match the
+///   offer's digest or the offer has none, else a `Refund` of the price;
+/// - no goods, and the vendor shows it accepted the disputed order: a `Refund` of the price;
+/// - no goods, the vendor shows another order it accepted at the same sequence number, or it
+///   shows nothing and has not captured past that number: `Void` — no money moves, the scrip's
+///   balance stands (the customer's money never left it), and the order can never be captured;
+/// - no goods and no order, though the vendor captured a claim covering that number: it took
+///   money for an order there and will not show which, so the price is refunded.
+///
+/// A zero price is never refunded (`Dismissed`): nothing was paid.
+fn non_delivery(
+    book: &ScripBook,
+    vendor: VendorId,
+    vendor_keys: &dyn Fn(u32) -> Result<PublicKey, Error>,
+    offer: &Signed<Offer>,
+    order: &Signed<PaymentOrder>,
+    answer: &VendorAnswer<'_>,
+) -> Result<(Verdict, Micros), Error> {
+    let scrip = book.scrip();
+    let offer = offer
+        .clone()
+        .verify(&vendor_keys(offer.unverified().key_id)?)?;
+    let order = order.clone().verify(&scrip.key)?;
+    let (o, po) = (offer.body(), order.body());
+    if o.vendor != vendor
+        || po.payee != Holder::Vendor(vendor)
+        || po.offer != offer.digest()
+        || po.scrip != scrip.id
+    {
+        return Err(Rejection::BadEvidence("order does not pay this offer").into());
+    }
+    let refund = if po.price == Micros::ZERO {
+        (Verdict::Dismissed, Micros::ZERO)
+    } else {
+        (Verdict::Refund, po.price)
+    };
+    if let Some(goods) = answer.goods {
+        return Ok(match o.goods_digest {
+            Some(digest) if Digest::of_goods(goods) != digest => refund,
+            _ => (Verdict::Delivered, Micros::ZERO),
+        });
+    }
+    // What the vendor shows it accepted at the disputed order's sequence number.
+    let mut shown = None;
+    for a in &answer.orders {
+        let a = a.clone().verify(&scrip.key)?;
+        let ap = a.body();
+        if ap.scrip != scrip.id || ap.payee != Holder::Vendor(vendor) || ap.seq != po.seq {
+            return Err(Rejection::BadEvidence("the vendor's order is not at that number").into());
+        }
+        shown = Some(a.digest());
+    }
+    Ok(match shown {
+        Some(digest) if digest == order.digest() => refund,
+        Some(_) => (Verdict::Void, Micros::ZERO),
+        None if book.captured_through(vendor, po.seq) => refund,
+        None => (Verdict::Void, Micros::ZERO),
+    })
+}
+
 /// Recomputes the balance the vendor owes the customer at the statement's sequence number from
 /// signed evidence, and returns by how much the statement falls short of it.
 fn balance_shortfall(
     scrip: &Scrip,
     vendor: VendorId,
-    vendor_key: &PublicKey,
+    vendor_keys: &dyn Fn(u32) -> Result<PublicKey, Error>,
     receipts: &[Signed<Receipt>],
     customer_orders: &[Signed<PaymentOrder>],
     vendor_orders: &[Signed<PaymentOrder>],
@@ -119,7 +176,7 @@ fn balance_shortfall(
             if r.unverified().vendor != vendor {
                 return Err(Rejection::BadEvidence("statement from another vendor").into());
             }
-            r.clone().verify(vendor_key)?;
+            r.clone().verify(&vendor_keys(r.unverified().key_id)?)?;
         }
         Statement::Transfer(t) => {
             if t.unverified().scrip != scrip.id {
@@ -128,7 +185,7 @@ fn balance_shortfall(
             if t.unverified().from != Holder::Vendor(vendor) {
                 return Err(Rejection::BadEvidence("statement from another holder").into());
             }
-            t.clone().verify(vendor_key)?;
+            t.clone().verify(&vendor_keys(t.unverified().key_id)?)?;
         }
     }
     let (stated_seq, stated_balance) = statement.balance_at();
@@ -154,7 +211,7 @@ fn balance_shortfall(
     } else {
         let mut base: Option<(u64, Micros)> = None;
         for r in receipts {
-            let r = r.clone().verify(vendor_key)?;
+            let r = r.clone().verify(&vendor_keys(r.unverified().key_id)?)?;
             let r = r.body();
             if r.vendor != vendor || r.scrip != scrip.id {
                 return Err(Rejection::BadEvidence("receipt for another scrip or vendor").into());

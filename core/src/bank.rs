@@ -13,7 +13,7 @@ use crate::error::{DecodeError, Error, Rejection};
 use crate::objects::{
     AccountRequest, Action, Claim, PaymentOrder, Recall, Scrip, Transfer, redemption_digest,
 };
-use crate::signed::{SecretKey, Signed, Verified};
+use crate::signed::{SecretKey, Signed, Signer, Verified};
 use crate::types::{AccountId, Digest, Holder, Micros, PublicKey, TimestampMs, VendorId};
 use crate::wire::{Decode, Encode, Reader, Writer};
 
@@ -230,6 +230,9 @@ pub struct Captured {
     /// Over-claims that certificates in this claim proved against earlier holders: the shell
     /// charges them with [`penalise`].
     pub overclaims: Vec<Overclaim>,
+    /// The claim covers an order the arbiter declared void: the shell MUST audit it with
+    /// probability 1 (`PPM`), and the void order proves nothing (§5.7).
+    pub audit_required: bool,
 }
 
 /// An over-claim proven by a holder's own signatures.
@@ -314,6 +317,41 @@ pub struct ScripBook {
     /// What was left on an anonymous scrip closed by recall or expiry, until its owner redeems.
     unclaimed: Micros,
     status: ScripStatus,
+    /// Payment orders the arbiter declared void (§5.7): their vendor did not accept them, so a
+    /// claim that covers one is audited, and the void order proves nothing.
+    voided: Vec<VoidOrder>,
+}
+
+/// A payment order declared void by a ruling: the vendor it pays, its sequence number and digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VoidOrder {
+    /// The vendor the order pays.
+    pub vendor: VendorId,
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its object digest.
+    pub order: Digest,
+}
+
+/// Most void orders one scrip's book keeps; a dispute that would void more gets no ruling.
+pub const MAX_VOIDS: usize = 64;
+
+impl Encode for VoidOrder {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.vendor);
+        w.u64(self.seq);
+        w.put(&self.order);
+    }
+}
+
+impl Decode for VoidOrder {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            vendor: r.get()?,
+            seq: r.u64()?,
+            order: r.get()?,
+        })
+    }
 }
 
 /// Finds the key that verifies a holder's signature: the bank's key by id, or a vendor's
@@ -395,6 +433,7 @@ impl ScripBook {
             refunded: Micros::ZERO,
             unclaimed: Micros::ZERO,
             status: ScripStatus::Live,
+            voided: Vec::new(),
         }
     }
 
@@ -473,7 +512,11 @@ impl ScripBook {
             return Err(Rejection::WrongPayee.into());
         }
         let replay = custody.handed_on().is_some();
-        let cert = custody.hand_on(now, order, bank_key, bank_key_id)?;
+        let signer = Signer {
+            key: bank_key,
+            key_id: bank_key_id,
+        };
+        let cert = custody.hand_on(now, order, signer)?;
         if !replay {
             // The bank's own segment: it never captures, so nothing can be over-claimed.
             self.link(&cert)?;
@@ -559,9 +602,7 @@ impl ScripBook {
         if k < self.segments.len() && self.segments[k].opened_by == cert.digest() {
             return Ok(None);
         }
-        let key = keys
-            .key_of(t.from, t.bank_key_id)
-            .ok_or(Rejection::UnknownKey)?;
+        let key = keys.key_of(t.from, t.key_id).ok_or(Rejection::UnknownKey)?;
         let cert = cert.clone().verify(&key)?;
         self.link(cert.signed())
     }
@@ -659,12 +700,14 @@ impl ScripBook {
                 kind: PostingKind::Capture,
             }]
         };
+        let audit_required = self.covers_void(vendor, claim.seq_from, claim.seq_to);
         *self = next;
         Ok(Captured {
             amount,
             from,
             postings,
             overclaims,
+            audit_required,
         })
     }
 
@@ -673,6 +716,65 @@ impl ScripBook {
     /// counted as captured, so the float never promises money it does not hold.
     pub fn clawed_back(&mut self, amount: Micros) {
         self.captured = Micros(self.captured.0.saturating_sub(amount.0));
+    }
+
+    /// Whether `vendor` has captured a claim covering sequence number `seq`: some segment it
+    /// held was opened below `seq` and captured up to `seq` or beyond. The arbiter then knows
+    /// the vendor took money for an order at `seq` (§5.7).
+    #[must_use]
+    pub fn captured_through(&self, vendor: VendorId, seq: u64) -> bool {
+        self.segments.iter().enumerate().skip(1).any(|(k, seg)| {
+            let opened_at = self.segments[k - 1].closed.map_or(u64::MAX, |(_, s)| s);
+            seg.holder == Holder::Vendor(vendor) && opened_at < seq && seq <= seg.cursor.seq
+        })
+    }
+
+    /// Records a payment order the arbiter declared void (`Verdict::Void`, §5.7): a later
+    /// claim of its vendor that covers it must be audited, and the order proves nothing there.
+    /// Recording the same order again changes nothing.
+    ///
+    /// # Errors
+    /// [`Rejection::WrongScrip`] for an order of another scrip; [`Rejection::BadEvidence`] if
+    /// the order does not pay a vendor or the book already holds [`MAX_VOIDS`] void orders.
+    pub fn void(&mut self, order: &Verified<PaymentOrder>) -> Result<(), Error> {
+        let po = order.body();
+        if po.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        let Holder::Vendor(vendor) = po.payee else {
+            return Err(Rejection::BadEvidence("only an order to a vendor can be void").into());
+        };
+        let void = VoidOrder {
+            vendor,
+            seq: po.seq,
+            order: order.digest(),
+        };
+        if self.voided.contains(&void) {
+            return Ok(());
+        }
+        if self.voided.len() >= MAX_VOIDS {
+            return Err(Rejection::BadEvidence("too many void orders on this scrip").into());
+        }
+        self.voided.push(void);
+        Ok(())
+    }
+
+    /// The orders declared void on this scrip.
+    #[must_use]
+    pub fn voided(&self) -> &[VoidOrder] {
+        &self.voided
+    }
+
+    fn is_void(&self, vendor: VendorId, order: &Digest) -> bool {
+        self.voided
+            .iter()
+            .any(|v| v.vendor == vendor && v.order == *order)
+    }
+
+    fn covers_void(&self, vendor: VendorId, seq_from: u64, seq_to: u64) -> bool {
+        self.voided
+            .iter()
+            .any(|v| v.vendor == vendor && seq_from < v.seq && v.seq <= seq_to)
     }
 
     /// Verifies an audit answer (§5.6): the payment orders of a captured claim, checked by batch
@@ -769,7 +871,11 @@ impl ScripBook {
                 return Err(Rejection::AuditFailed("order outside the claim").into());
             }
             head = chain_step(&head, &o.digest());
-            proven = proven.checked_add(po.price)?;
+            // An order the vendor let the arbiter declare void proves nothing: it stays in the
+            // chain, but its price is an over-claim.
+            if !self.is_void(vendor, &o.digest()) {
+                proven = proven.checked_add(po.price)?;
+            }
             last = po.seq;
         }
         if head != claim.head_to || last != claim.seq_to {
@@ -991,7 +1097,8 @@ impl ScripBook {
     }
 }
 
-const BOOK_VERSION: u8 = 1;
+/// Version 2 added the void orders; version 1 rows decode with none.
+const BOOK_VERSION: u8 = 2;
 
 impl Encode for Segment {
     fn encode(&self, w: &mut Writer) {
@@ -1050,13 +1157,14 @@ impl Encode for ScripBook {
                 w.u32(segment);
             }
         }
+        w.list(&self.voided);
     }
 }
 
 impl Decode for ScripBook {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8()?;
-        if version != BOOK_VERSION {
+        if version != BOOK_VERSION && version != 1 {
             return Err(DecodeError::UnknownVersion(version));
         }
         Ok(Self {
@@ -1072,6 +1180,11 @@ impl Decode for ScripBook {
                 2 => ScripStatus::Closed,
                 3 => ScripStatus::Forfeited { segment: r.u32()? },
                 t => return Err(DecodeError::BadTag(t)),
+            },
+            voided: if version == 1 {
+                Vec::new()
+            } else {
+                r.list(MAX_VOIDS)?
             },
         })
     }

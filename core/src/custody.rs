@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 
 use crate::error::{DecodeError, Error, Rejection};
 use crate::objects::{Claim, MAX_CHAIN, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer};
-use crate::signed::{SecretKey, Signed, Verified};
+use crate::signed::{Signed, Signer, Verified};
 use crate::types::{Amount, Digest, Holder, Micros, TimestampMs, VendorId};
 use crate::wire::{Decode, Encode, Reader, Writer};
 
@@ -103,6 +103,27 @@ fn check_offer(
     }
     if o.price.currency != scrip.face.currency {
         return Err(Rejection::CurrencyMismatch);
+    }
+    Ok(())
+}
+
+/// Checks that a replayed order pays this offer for the item asked for, at the vendor's terms.
+/// The offer's validity and the scrip's state are not checked again: the order was accepted
+/// when they held.
+fn check_replayed_offer(
+    me: VendorId,
+    po: &PaymentOrder,
+    offer: &Signed<Offer>,
+    terms: Terms<'_>,
+) -> Result<(), Rejection> {
+    let o = offer.unverified();
+    if o.vendor != me
+        || o.item != terms.item
+        || o.price != terms.price
+        || po.offer != offer.digest()
+        || po.price != o.price.micros
+    {
+        return Err(Rejection::BadOffer);
     }
     Ok(())
 }
@@ -325,15 +346,18 @@ impl Custody {
         order: Signed<PaymentOrder>,
         offer: &Signed<Offer>,
         terms: Terms<'_>,
-        key: &SecretKey,
+        signer: Signer<'_>,
     ) -> Result<Accepted, Error> {
         let Holder::Vendor(me) = self.me else {
             return Err(Rejection::WrongPayee.into());
         };
-        // A retry of the last accepted order gets the same receipt, even once frozen.
+        // A retry of the last accepted order gets the same receipt, even once frozen or
+        // expired, but only for the item it paid: the same order sent for another item is no
+        // replay, and is refused.
         if let Some((digest, receipt)) = &self.last
             && *digest == order.digest()
         {
+            check_replayed_offer(me, order.unverified(), offer, terms)?;
             let order = order.verify(&self.scrip().key)?;
             return Ok(Accepted {
                 receipt: receipt.clone(),
@@ -375,13 +399,14 @@ impl Custody {
         let receipt = Signed::sign(
             Receipt {
                 vendor: me,
+                key_id: signer.key_id,
                 scrip: self.scrip().id,
                 order: digest,
                 seq: order.body().seq,
                 balance_after,
                 goods_digest: o.goods_digest,
             },
-            key,
+            signer.key,
         );
         self.balance = balance_after;
         self.last_seq = order.body().seq;
@@ -406,8 +431,7 @@ impl Custody {
         &mut self,
         now: TimestampMs,
         order: Signed<PaymentOrder>,
-        key: &SecretKey,
-        bank_key_id: u32,
+        signer: Signer<'_>,
     ) -> Result<Signed<Transfer>, Error> {
         let digest = order.digest();
         if let Some(out) = &self.handed_on {
@@ -444,7 +468,7 @@ impl Custody {
         }
         let order = order.verify(&self.scrip().key)?;
         let payee = order.body().payee;
-        Ok(self.freeze(now, payee, digest, key, bank_key_id))
+        Ok(self.freeze(now, payee, digest, signer))
     }
 
     /// A recall by the bank (§5.9): hands the scrip to the bank whatever the customer last
@@ -457,7 +481,7 @@ impl Custody {
         &mut self,
         now: TimestampMs,
         recall: &Verified<Recall>,
-        key: &SecretKey,
+        signer: Signer<'_>,
     ) -> Result<Signed<Transfer>, Error> {
         let r = recall.body();
         let digest = recall.digest();
@@ -474,7 +498,7 @@ impl Custody {
         if r.holder != self.me {
             return Err(Rejection::NotHolder.into());
         }
-        Ok(self.freeze(now, Holder::Bank, digest, key, 0))
+        Ok(self.freeze(now, Holder::Bank, digest, signer))
     }
 
     fn freeze(
@@ -482,18 +506,13 @@ impl Custody {
         now: TimestampMs,
         to: Holder,
         authority: Digest,
-        key: &SecretKey,
-        bank_key_id: u32,
+        signer: Signer<'_>,
     ) -> Signed<Transfer> {
         let cert = Signed::sign(
             Transfer {
                 scrip: self.scrip().id,
                 from: self.me,
-                bank_key_id: if self.me == Holder::Bank {
-                    bank_key_id
-                } else {
-                    0
-                },
+                key_id: signer.key_id,
                 to,
                 segment: self.segment + 1,
                 balance: self.balance,
@@ -502,7 +521,7 @@ impl Custody {
                 authority,
                 at: now,
             },
-            key,
+            signer.key,
         );
         self.handed_on = Some(cert.clone());
         cert

@@ -32,7 +32,7 @@ pub mod wallet;
 pub mod wire;
 
 pub use error::{DecodeError, Error, Misuse, Rejection};
-pub use signed::{SecretKey, Signed, Verified};
+pub use signed::{SecretKey, Signed, Signer, Verified};
 pub use types::{
     AccountId, Amount, Currency, Digest, Holder, Micros, Nonce, PublicKey, ScripId, TimestampMs,
     VendorId,

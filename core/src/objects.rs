@@ -6,8 +6,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::error::DecodeError;
-use crate::signed::{Body, Kind, Signed};
+use crate::error::{DecodeError, Error};
+use crate::signed::{Body, Kind, Signed, Verified};
 use crate::types::{
     AccountId, Amount, Digest, Holder, Micros, Nonce, PublicKey, ScripId, TimestampMs, VendorId,
 };
@@ -96,6 +96,10 @@ pub struct VendorCert {
     pub bank_key_id: u32,
     /// The vendor's signing key.
     pub key: PublicKey,
+    /// The id of that key among the vendor's keys, assigned by the bank: 1 at registration, one
+    /// more at each re-key. Vendor-signed objects name it, so old keys keep verifying what they
+    /// signed.
+    pub key_id: u32,
     /// The account its captures are credited to.
     pub account: AccountId,
     /// Base URLs where the vendor answers (the first one answers transfer requests).
@@ -138,6 +142,7 @@ impl Encode for VendorCert {
         w.put(&self.vendor);
         w.u32(self.bank_key_id);
         w.put(&self.key);
+        w.u32(self.key_id);
         w.put(&self.account);
         let count = u32::try_from(self.origins.len()).unwrap_or(u32::MAX);
         w.u32(count);
@@ -155,6 +160,7 @@ impl Decode for VendorCert {
             vendor: r.get()?,
             bank_key_id: r.u32()?,
             key: r.get()?,
+            key_id: r.u32()?,
             account: r.get()?,
             origins: r
                 .list::<Origin>(MAX_ORIGINS)?
@@ -181,6 +187,8 @@ impl Decode for VendorCert {
 pub struct Offer {
     /// The vendor making the offer.
     pub vendor: VendorId,
+    /// The id of the vendor key that signed (`VendorCert::key_id`).
+    pub key_id: u32,
     /// What is sold, e.g. the URL path.
     pub item: String,
     /// The price.
@@ -201,6 +209,7 @@ impl Body for Offer {
 impl Encode for Offer {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.vendor);
+        w.u32(self.key_id);
         w.put(&Text(&self.item));
         w.put(&self.price);
         w.put(&self.nonce);
@@ -213,6 +222,7 @@ impl Decode for Offer {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             vendor: r.get()?,
+            key_id: r.u32()?,
             item: r.text(MAX_ITEM_LEN)?,
             price: r.get()?,
             nonce: r.get()?,
@@ -289,6 +299,8 @@ pub fn redemption_digest(account: &AccountId) -> Digest {
 pub struct Receipt {
     /// The vendor that accepted the payment.
     pub vendor: VendorId,
+    /// The id of the vendor key that signed (`VendorCert::key_id`).
+    pub key_id: u32,
     /// The scrip paid with.
     pub scrip: ScripId,
     /// The digest of the payment order.
@@ -308,6 +320,7 @@ impl Body for Receipt {
 impl Encode for Receipt {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.vendor);
+        w.u32(self.key_id);
         w.put(&self.scrip);
         w.put(&self.order);
         w.u64(self.seq);
@@ -320,12 +333,88 @@ impl Decode for Receipt {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             vendor: r.get()?,
+            key_id: r.u32()?,
             scrip: r.get()?,
             order: r.get()?,
             seq: r.u64()?,
             balance_after: r.get()?,
             goods_digest: r.option()?,
         })
+    }
+}
+
+/// Longest wire code in a refusal, in bytes.
+pub const MAX_CODE_LEN: usize = 64;
+
+/// A refusal: the vendor declares that it refused a payment order and will never accept it
+/// (§4.12). The wallet gives the order's amount back to a site's budget only on such evidence,
+/// and a vendor that captures an order it refused is penalised at audit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The vendor that refused.
+    pub vendor: VendorId,
+    /// The id of the vendor key that signed (`VendorCert::key_id`).
+    pub key_id: u32,
+    /// The scrip of the order.
+    pub scrip: ScripId,
+    /// The digest of the payment order refused.
+    pub order: Digest,
+    /// The order's sequence number.
+    pub seq: u64,
+    /// The wire code of the refusal (`Error::code`), e.g. `stale_sequence`.
+    pub code: String,
+}
+
+impl Refusal {
+    /// The refusal of a verified order with the error that refused it.
+    #[must_use]
+    pub fn of(
+        vendor: VendorId,
+        key_id: u32,
+        order: &Verified<PaymentOrder>,
+        error: &Error,
+    ) -> Self {
+        Self {
+            vendor,
+            key_id,
+            scrip: order.body().scrip,
+            order: order.digest(),
+            seq: order.body().seq,
+            code: String::from(error.code()),
+        }
+    }
+}
+
+impl Body for Refusal {
+    const KIND: Kind = Kind::Refusal;
+}
+
+impl Encode for Refusal {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.vendor);
+        w.u32(self.key_id);
+        w.put(&self.scrip);
+        w.put(&self.order);
+        w.u64(self.seq);
+        w.put(&Text(&self.code));
+    }
+}
+
+impl Decode for Refusal {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let refusal = Self {
+            vendor: r.get()?,
+            key_id: r.u32()?,
+            scrip: r.get()?,
+            order: r.get()?,
+            seq: r.u64()?,
+            code: r.text(MAX_CODE_LEN)?,
+        };
+        let snake = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+        if refusal.code.is_empty() || !refusal.code.chars().all(snake) {
+            return Err(DecodeError::BadValue("a refusal code is snake_case"));
+        }
+        Ok(refusal)
     }
 }
 
@@ -336,8 +425,9 @@ pub struct Transfer {
     pub scrip: ScripId,
     /// The holder handing it on (the signer).
     pub from: Holder,
-    /// The bank key that signed, when `from` is the bank; 0 otherwise.
-    pub bank_key_id: u32,
+    /// The id of the key that signed: the bank key's id when `from` is the bank, the vendor
+    /// key's id (`VendorCert::key_id`) when a vendor signs.
+    pub key_id: u32,
     /// The new holder.
     pub to: Holder,
     /// The custody segment this certificate opens (the bank's segment at issuance is 0).
@@ -363,7 +453,7 @@ impl Encode for Transfer {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.scrip);
         w.put(&self.from);
-        w.u32(self.bank_key_id);
+        w.u32(self.key_id);
         w.put(&self.to);
         w.u32(self.segment);
         w.put(&self.balance);
@@ -379,7 +469,7 @@ impl Decode for Transfer {
         let t = Self {
             scrip: r.get()?,
             from: r.get()?,
-            bank_key_id: r.u32()?,
+            key_id: r.u32()?,
             to: r.get()?,
             segment: r.u32()?,
             balance: r.get()?,
@@ -490,6 +580,8 @@ impl Decode for Claim {
 pub struct CaptureBatch {
     /// The vendor claiming.
     pub vendor: VendorId,
+    /// The id of the vendor key that signed (`VendorCert::key_id`).
+    pub key_id: u32,
     /// The batch's id, chosen by the vendor and stored before sending (idempotency).
     pub batch: Nonce,
     /// When the vendor signed.
@@ -505,6 +597,7 @@ impl Body for CaptureBatch {
 impl Encode for CaptureBatch {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.vendor);
+        w.u32(self.key_id);
         w.put(&self.batch);
         w.put(&self.at);
         w.list(&self.claims);
@@ -515,6 +608,7 @@ impl Decode for CaptureBatch {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
             vendor: r.get()?,
+            key_id: r.u32()?,
             batch: r.get()?,
             at: r.get()?,
             claims: r.list(MAX_CLAIMS)?,
@@ -710,6 +804,10 @@ pub enum Verdict {
     Refund = 1,
     /// The evidence does not support the dispute. No money moves.
     Dismissed = 2,
+    /// The vendor did not accept the disputed order: it is void, no money moves, the scrip's
+    /// balance stands, and the order can never be captured (a vendor that captures it is
+    /// penalised at audit, §5.7).
+    Void = 3,
 }
 
 impl Encode for Verdict {
@@ -724,6 +822,7 @@ impl Decode for Verdict {
             0 => Ok(Self::Delivered),
             1 => Ok(Self::Refund),
             2 => Ok(Self::Dismissed),
+            3 => Ok(Self::Void),
             t => Err(DecodeError::BadTag(t)),
         }
     }

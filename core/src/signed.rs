@@ -48,6 +48,8 @@ pub enum Kind {
     Recall = 10,
     /// A request to the bank, signed by an account key.
     AccountRequest = 11,
+    /// A refusal of a payment order, signed by a vendor.
+    Refusal = 12,
 }
 
 impl Kind {
@@ -66,6 +68,7 @@ impl Kind {
             Self::Ruling => "ruling/arbiter",
             Self::Recall => "recall/bank",
             Self::AccountRequest => "account-request/account-key",
+            Self::Refusal => "refusal/vendor",
         }
     }
 }
@@ -215,6 +218,16 @@ fn signing_message(kind: Kind, body_bytes: &[u8]) -> Vec<u8> {
     msg.push(0);
     msg.extend_from_slice(body_bytes);
     msg
+}
+
+/// A secret key with the id under which verifiers find its public key: a bank key id, or a
+/// vendor key id (`VendorCert::key_id`). Objects a holder signs name the id.
+#[derive(Clone, Copy, Debug)]
+pub struct Signer<'a> {
+    /// The secret key.
+    pub key: &'a SecretKey,
+    /// Its id.
+    pub key_id: u32,
 }
 
 impl<T: Body> Signed<T> {

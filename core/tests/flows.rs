@@ -15,7 +15,7 @@ use netcents_core::objects::{
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::{
     AccountId, Digest, Error, Holder, Micros, Nonce, PublicKey, Rejection, SecretKey, Signed,
-    TimestampMs, VendorId, Verified,
+    Signer, TimestampMs, VendorId, Verified,
 };
 
 struct World {
@@ -120,7 +120,17 @@ impl World {
         let key = self.vendor(v).0.clone();
         let terms = self.f.terms(price);
         let c = self.custody(v).as_mut().expect("custody");
-        Ok(c.accept(NOW, order, &offer, terms, &key)?.receipt)
+        Ok(c.accept(
+            NOW,
+            order,
+            &offer,
+            terms,
+            Signer {
+                key: &key,
+                key_id: 1,
+            },
+        )?
+        .receipt)
     }
 
     fn hand_on(
@@ -136,7 +146,14 @@ impl World {
             Holder::Vendor(v) => {
                 let key = self.vendor(v).0.clone();
                 let c = self.custody(v).as_mut().ok_or(Rejection::NotHolder)?;
-                let cert = c.hand_on(NOW, order, &key, 0)?;
+                let cert = c.hand_on(
+                    NOW,
+                    order,
+                    Signer {
+                        key: &key,
+                        key_id: 1,
+                    },
+                )?;
                 Ok((c.chain().to_vec(), cert))
             }
         }
@@ -152,6 +169,7 @@ impl World {
         let batch = Signed::sign(
             CaptureBatch {
                 vendor: v,
+                key_id: 1,
                 batch: Nonce([1; 16]),
                 at: NOW,
                 claims: vec![claim.clone()],
@@ -258,7 +276,7 @@ fn a_holder_refuses_orders_once_it_handed_the_scrip_on() {
             .expect("offer");
     let order = stale.pay(NOW, &offer).expect("signed");
     let a = w.a.as_mut().expect("A's custody");
-    let refused = a.accept(NOW, order, offer.signed(), w.f.terms(1_000), &w.f.vendor_a);
+    let refused = a.accept(NOW, order, offer.signed(), w.f.terms(1_000), w.f.signer_a());
     assert_eq!(refused.map(|_| ()), Err(Rejection::Frozen.into()));
 }
 
@@ -275,7 +293,7 @@ fn under_handed_balance_is_caught_by_the_wallet_and_refunded_by_the_arbiter() {
     let a = w.a.as_ref().expect("A");
     let honest = a
         .clone()
-        .hand_on(NOW, order.clone(), &w.f.vendor_a, 0)
+        .hand_on(NOW, order.clone(), w.f.signer_a())
         .expect("cert");
     let mut t = honest.unverified().clone();
     t.balance = Micros(t.balance.0 - 300);
@@ -294,7 +312,7 @@ fn under_handed_balance_is_caught_by_the_wallet_and_refunded_by_the_arbiter() {
         &order.digest(),
     )
     .expect("B receives");
-    let refused = b.accept(NOW, order, offer.signed(), w.f.terms(2_000), &w.f.vendor_b);
+    let refused = b.accept(NOW, order, offer.signed(), w.f.terms(2_000), w.f.signer_b());
     assert_eq!(
         refused.map(|_| ()),
         Err(Rejection::BalanceMismatch {
@@ -310,9 +328,9 @@ fn under_handed_balance_is_caught_by_the_wallet_and_refunded_by_the_arbiter() {
     let dispute = w.wallet.dispute(NOW, Nonce([5; 16]), w.f.a, kind);
     let ruling = arbiter::rule(
         NOW,
-        w.f.scrip.body(),
+        &w.book,
         &wire(&dispute),
-        &w.f.vendor_a.public(),
+        &Keys(&w.f),
         &VendorAnswer::default(),
         &w.f.arbiter,
     )
@@ -326,9 +344,9 @@ fn under_handed_balance_is_caught_by_the_wallet_and_refunded_by_the_arbiter() {
     // before the receipt.
     let answered = arbiter::rule(
         NOW,
-        w.f.scrip.body(),
+        &w.book,
         &wire(&dispute),
-        &w.f.vendor_a.public(),
+        &Keys(&w.f),
         &VendorAnswer {
             goods: None,
             orders: stored_orders(&w)[..1].to_vec(),
@@ -340,71 +358,239 @@ fn under_handed_balance_is_caught_by_the_wallet_and_refunded_by_the_arbiter() {
     // A vendor that shows more orders it was paid by does not escape: it has none.
 }
 
-#[test]
-fn non_delivery_is_refunded_unless_the_goods_match_the_offer() {
-    let w = World::new();
-    let goods = b"the article";
-    let offer = Signed::sign(
-        Offer {
-            vendor: w.f.a,
-            item: "/article/42".into(),
-            price: common::usd_amount(700),
-            nonce: Nonce([8; 16]),
-            valid_until: EXPIRES_AT,
-            goods_digest: Some(Digest::of_goods(goods)),
-        },
-        &w.f.vendor_a,
-    );
-    let mut wallet = w.wallet.clone();
-    let order = wallet
-        .pay(
+/// A dispute on an order the wallet signed for `price` at vendor A (offer with a goods digest),
+/// the arbiter's ruling for each vendor answer, and the order disputed.
+struct NonDelivery {
+    w: World,
+    dispute: Signed<Dispute>,
+    order: Signed<PaymentOrder>,
+    offer: Signed<Offer>,
+}
+
+const GOODS: &[u8] = b"the article";
+
+impl NonDelivery {
+    fn new(price: u64) -> Self {
+        let mut w = World::new();
+        let offer = Signed::sign(
+            Offer {
+                vendor: w.f.a,
+                key_id: 1,
+                item: common::ITEM.into(),
+                price: common::usd_amount(price),
+                nonce: Nonce([8; 16]),
+                valid_until: EXPIRES_AT,
+                goods_digest: Some(Digest::of_goods(GOODS)),
+            },
+            &w.f.vendor_a,
+        );
+        let order = w
+            .wallet
+            .pay(
+                NOW,
+                &offer.clone().verify(&w.f.vendor_a.public()).expect("offer"),
+            )
+            .expect("order");
+        let kind = w.wallet.non_delivery().expect("pending");
+        let dispute = w.wallet.dispute(NOW, Nonce([9; 16]), w.f.a, kind);
+        Self {
+            w,
+            dispute,
+            order,
+            offer,
+        }
+    }
+
+    fn rule(&self, answer: &VendorAnswer<'_>) -> (Verdict, Micros) {
+        let r = arbiter::rule(
             NOW,
-            &offer.clone().verify(&w.f.vendor_a.public()).expect("offer"),
-        )
-        .expect("order");
-    let kind = wallet.non_delivery().expect("pending");
-    let dispute = wallet.dispute(NOW, Nonce([9; 16]), w.f.a, kind);
-    let rule = |answer: VendorAnswer<'_>| -> Verified<Ruling> {
-        arbiter::rule(
-            NOW,
-            w.f.scrip.body(),
-            &dispute,
-            &w.f.vendor_a.public(),
-            &answer,
-            &w.f.arbiter,
+            &self.w.book,
+            &self.dispute,
+            &Keys(&self.w.f),
+            answer,
+            &self.w.f.arbiter,
         )
         .expect("ruled")
-        .verify(&w.f.arbiter.public())
-        .expect("signed")
+        .verify(&self.w.f.arbiter.public())
+        .expect("signed");
+        (r.body().verdict, r.body().refund)
+    }
+
+    /// Vendor A accepts the disputed order (it reached the vendor after all).
+    fn vendor_accepts(&mut self) {
+        let price = self.order.unverified().price.0;
+        self.w
+            .vendor_accepts(self.w.f.a, self.order.clone(), self.offer.clone(), price)
+            .expect("accepted");
+    }
+}
+
+#[test]
+fn an_order_the_vendor_never_accepted_is_ruled_void_and_moves_no_money() {
+    // The customer signs an order and never sends it: the scrip stays at the bank.
+    let nd = NonDelivery::new(700);
+    let silent = nd.rule(&VendorAnswer::default());
+    assert_eq!(silent, (Verdict::Void, Micros::ZERO));
+    let ruling = Ruling {
+        dispute: nd.dispute.digest(),
+        scrip: nd.w.f.scrip.body().id,
+        vendor: nd.w.f.a,
+        verdict: silent.0,
+        refund: silent.1,
+        at: NOW,
     };
-    let nothing = rule(VendorAnswer::default());
+    let postings = arbiter::ruling_postings(
+        &ruling,
+        AccountId(nd.w.f.a.0),
+        nd.w.f.account,
+        (Micros(10_000), Micros(10_000)),
+    );
+    assert!(postings.is_empty(), "a void order costs the vendor nothing");
+}
+
+#[test]
+fn a_vendor_delivers_or_refunds_only_what_it_accepted() {
+    let mut nd = NonDelivery::new(700);
+    nd.vendor_accepts();
+    let accepted = VendorAnswer {
+        goods: None,
+        orders: vec![nd.order.clone()],
+    };
+    assert_eq!(nd.rule(&accepted), (Verdict::Refund, Micros(700)));
+    let wrong = VendorAnswer {
+        goods: Some(b"something else"),
+        orders: vec![nd.order.clone()],
+    };
+    assert_eq!(nd.rule(&wrong), (Verdict::Refund, Micros(700)));
+    let right = VendorAnswer {
+        goods: Some(GOODS),
+        orders: vec![nd.order.clone()],
+    };
+    assert_eq!(nd.rule(&right), (Verdict::Delivered, Micros::ZERO));
+    // Nothing was paid for a zero price: nothing is refunded.
+    let mut free = NonDelivery::new(0);
+    free.vendor_accepts();
+    let accepted = VendorAnswer {
+        goods: None,
+        orders: vec![free.order.clone()],
+    };
+    assert_eq!(free.rule(&accepted), (Verdict::Dismissed, Micros::ZERO));
+}
+
+#[test]
+fn another_order_at_the_same_number_makes_the_disputed_one_void() {
+    let mut nd = NonDelivery::new(700);
+    // The customer signs a second order with the same sequence number (a copy of the wallet),
+    // and the vendor accepts that one.
+    let mut copy = World::new().wallet;
+    let other_offer = nd.w.f.offer(nd.w.f.a, 300, 21);
+    let other = copy
+        .pay(
+            NOW,
+            &other_offer
+                .clone()
+                .verify(&nd.w.f.vendor_a.public())
+                .expect("offer"),
+        )
+        .expect("order");
+    assert_eq!(other.unverified().seq, nd.order.unverified().seq);
+    nd.w.vendor_accepts(nd.w.f.a, other.clone(), other_offer, 300)
+        .expect("accepted");
+    let shown = VendorAnswer {
+        goods: None,
+        orders: vec![other],
+    };
+    assert_eq!(nd.rule(&shown), (Verdict::Void, Micros::ZERO));
+    // An order at another number is no answer: the evidence is refused.
+    let stray = nd.w.f.order(
+        nd.w.f.a,
+        &nd.w.f.offer(nd.w.f.a, 5, 22),
+        5,
+        9,
+        Holder::Bank,
+        0,
+    );
+    let r = arbiter::rule(
+        NOW,
+        &nd.w.book,
+        &nd.dispute,
+        &Keys(&nd.w.f),
+        &VendorAnswer {
+            goods: None,
+            orders: vec![stray],
+        },
+        &nd.w.f.arbiter,
+    );
+    assert_eq!(r.map(|_| ()).map_err(|e| e.code()), Err("bad_evidence"));
+}
+
+#[test]
+fn a_silent_vendor_that_captured_the_order_refunds_it() {
+    let mut nd = NonDelivery::new(700);
+    nd.vendor_accepts();
+    nd.w.capture(nd.w.f.a).expect("captured");
+    assert!(nd.w.book.captured_through(nd.w.f.a, 1));
     assert_eq!(
-        (nothing.body().verdict, nothing.body().refund),
+        nd.rule(&VendorAnswer::default()),
         (Verdict::Refund, Micros(700))
     );
-    let wrong = rule(VendorAnswer {
-        goods: Some(b"something else"),
-        orders: vec![],
-    });
-    assert_eq!(wrong.body().verdict, Verdict::Refund);
-    let right = rule(VendorAnswer {
-        goods: Some(goods),
-        orders: vec![],
-    });
+}
+
+#[test]
+fn a_vendor_that_captures_an_order_ruled_void_is_audited_and_penalised() {
+    let mut nd = NonDelivery::new(700);
+    // The vendor accepted the order but stays silent before capturing: the ruling is void.
+    nd.vendor_accepts();
     assert_eq!(
-        (right.body().verdict, right.body().refund),
-        (Verdict::Delivered, Micros::ZERO)
+        nd.rule(&VendorAnswer::default()),
+        (Verdict::Void, Micros::ZERO)
     );
-    // The refund moves money from the vendor to the customer's account.
-    let postings = arbiter::ruling_postings(
-        nothing.body(),
-        AccountId(w.f.a.0),
-        w.f.account,
-        (Micros(10_000), Micros(0)),
+    let order = nd
+        .order
+        .clone()
+        .verify(&nd.w.f.scrip_key.public())
+        .expect("signed");
+    let before = nd.w.book.clone();
+    nd.w.book.void(&order).expect("recorded");
+    nd.w.book
+        .void(&order)
+        .expect("recording again changes nothing");
+    assert_eq!(nd.w.book.voided().len(), 1);
+    assert_ne!(nd.w.book, before);
+    // Its capture of the void order is flagged for an audit with certainty ...
+    let claim = nd.w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let captured =
+        nd.w.book
+            .capture(nd.w.f.a, &claim, &Keys(&nd.w.f))
+            .expect("captured");
+    assert!(captured.audit_required);
+    assert_eq!(captured.amount, Micros(700));
+    // ... where the void order proves nothing: its price is clawed back with a penalty.
+    let outcome = nd.w.book.audit(
+        nd.w.f.a,
+        AccountId(nd.w.f.a.0),
+        captured.from,
+        &claim,
+        vec![nd.order.clone()],
+        netcents_core::bank::PPM,
+        &netcents_core::bank::Policy::DEFAULT,
+        (Micros(1_000_000), Micros(10_000_000)),
     );
-    assert_eq!(postings.len(), 1);
-    assert_eq!(postings[0].credit, LedgerAccount::Account(w.f.account));
-    let _ = order;
+    assert_eq!(outcome.proven, Micros::ZERO);
+    assert_eq!(outcome.overclaim, Micros(700));
+    assert_eq!(outcome.penalty, Micros(1_400));
+}
+
+#[test]
+fn a_claim_that_covers_no_void_order_is_not_flagged() {
+    let mut nd = NonDelivery::new(700);
+    nd.vendor_accepts();
+    let claim = nd.w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let captured =
+        nd.w.book
+            .capture(nd.w.f.a, &claim, &Keys(&nd.w.f))
+            .expect("captured");
+    assert!(!captured.audit_required);
 }
 
 #[test]
@@ -432,9 +618,9 @@ fn a_forged_dispute_is_refused() {
     );
     let r = arbiter::rule(
         NOW,
-        w.f.scrip.body(),
+        &w.book,
         &forged,
-        &w.f.vendor_a.public(),
+        &Keys(&w.f),
         &VendorAnswer::default(),
         &w.f.arbiter,
     );
@@ -450,7 +636,7 @@ fn redemption_returns_what_is_left_once() {
     assert_eq!(w.book.redeem(NOW, order.clone(), w.f.account), Ok(None));
     let a = w.a.as_mut().expect("A");
     let cert = a
-        .hand_on(NOW, order, &w.f.vendor_a, 0)
+        .hand_on(NOW, order, w.f.signer_a())
         .expect("A hands it back");
     let chain = a.chain().to_vec();
     let closing = w
@@ -571,6 +757,7 @@ fn a_receipt_that_contradicts_the_order_is_evidence() {
     let bad = Signed::sign(
         Receipt {
             vendor: w.f.a,
+            key_id: 1,
             scrip: w.f.scrip.body().id,
             order: order.digest(),
             seq: 1,
@@ -594,9 +781,9 @@ fn a_receipt_that_contradicts_the_order_is_evidence() {
     let dispute = w.wallet.dispute(NOW, Nonce([3; 16]), w.f.a, *kind);
     let ruling = arbiter::rule(
         NOW,
-        w.f.scrip.body(),
+        &w.book,
         &dispute,
-        &w.f.vendor_a.public(),
+        &Keys(&w.f),
         &VendorAnswer::default(),
         &w.f.arbiter,
     )
@@ -646,4 +833,31 @@ fn an_over_claim_found_after_the_scrip_closed_goes_back_to_the_customer() {
         Micros::ZERO,
         "nothing stays in the float"
     );
+}
+
+#[test]
+fn a_replayed_order_sent_for_another_item_is_refused() {
+    let f = Fixture::new();
+    let (mut custody, _, order, offer) = f.custody_at_a();
+    let first = custody
+        .accept(NOW, order.clone(), &offer, f.terms(1_000), f.signer_a())
+        .expect("accepted");
+    let before = custody.clone();
+    // The same order and offer, asked for a dearer item at its own price: no replay.
+    let dear = netcents_core::custody::Terms {
+        item: "/article/dear",
+        price: common::usd_amount(1_000),
+    };
+    let refused = custody.accept(NOW, order.clone(), &offer, dear, f.signer_a());
+    assert_eq!(
+        refused.map(|a| a.replay).map_err(|e| e.code()),
+        Err("bad_offer")
+    );
+    assert_eq!(custody, before, "a refused replay changes nothing");
+    // The same order for its own item is a replay with the same receipt.
+    let again = custody
+        .accept(NOW, order, &offer, f.terms(1_000), f.signer_a())
+        .expect("replay");
+    assert!(again.replay);
+    assert_eq!(again.receipt.as_bytes(), first.receipt.as_bytes());
 }

@@ -50,9 +50,11 @@ fn offer() -> impl Strategy<Value = Offer> {
         any::<[u8; 16]>(),
         any::<u64>(),
         proptest::option::of(any::<[u8; 32]>()),
+        any::<u32>(),
     )
-        .prop_map(|(v, item, price, n, until, g)| Offer {
+        .prop_map(|(v, item, price, n, until, g, key_id)| Offer {
             vendor: VendorId(v),
+            key_id,
             item,
             price: usd_amount(price.0),
             nonce: Nonce(n),
@@ -68,21 +70,23 @@ fn transfer() -> impl Strategy<Value = Transfer> {
         1..u32::MAX,
         micros(),
         any::<u64>(),
-        any::<[u8; 32]>(),
+        (any::<[u8; 32]>(), any::<u32>()),
     )
         .prop_filter("from differs from to", |(f, t, ..)| f != t)
-        .prop_map(|(from, to, segment, balance, last_seq, d)| Transfer {
-            scrip: ScripId([7; 16]),
-            from,
-            bank_key_id: 0,
-            to,
-            segment,
-            balance,
-            last_seq,
-            chain_head: Digest(d),
-            authority: Digest(d),
-            at: TimestampMs(last_seq),
-        })
+        .prop_map(
+            |(from, to, segment, balance, last_seq, (d, key_id))| Transfer {
+                scrip: ScripId([7; 16]),
+                from,
+                key_id,
+                to,
+                segment,
+                balance,
+                last_seq,
+                chain_head: Digest(d),
+                authority: Digest(d),
+                at: TimestampMs(last_seq),
+            },
+        )
 }
 
 fn round_trip<T: Body + PartialEq + std::fmt::Debug>(body: T) {
@@ -186,7 +190,7 @@ proptest! {
             let now = match time { 0 => NOW, 1 => common::ISSUED_AT, _ => common::EXPIRES_AT };
             let before = custody.to_bytes();
             let (b0, s0) = (custody.balance(), custody.last_seq());
-            match custody.accept(now, order, &offer, f.terms(price), &f.vendor_a) {
+            match custody.accept(now, order, &offer, f.terms(price), f.signer_a()) {
                 Ok(a) => {
                     prop_assert!(!a.replay);
                     prop_assert!(custody.last_seq() > s0);

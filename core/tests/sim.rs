@@ -27,7 +27,7 @@ use netcents_core::objects::{
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::{
     AccountId, Amount, Currency, Error, Holder, Micros, Nonce, PublicKey, Rejection, ScripId,
-    SecretKey, Signed, TimestampMs, VendorId, Verified,
+    SecretKey, Signed, Signer, TimestampMs, VendorId, Verified,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -214,6 +214,7 @@ impl Sim {
                     vendor: id,
                     bank_key_id: BANK_KEY_ID,
                     key: key.public(),
+                    key_id: 1,
                     account,
                     origins: vec![format!("https://vendor{i}.example")],
                     valid_from: TimestampMs(0),
@@ -391,6 +392,7 @@ impl Sim {
         Verified::sign(
             Offer {
                 vendor: vendor.id,
+                key_id: 1,
                 item: format!("/article/{}", price.0 % 7),
                 price: Amount {
                     currency: usd(),
@@ -535,7 +537,16 @@ impl Sim {
         match custody {
             Some(c) if c.handed_on().is_none() || c.last_seq() >= order.unverified().seq => {
                 let seg = c.segment();
-                let result = c.accept(now, order, &offer, terms, &vp.key);
+                let result = c.accept(
+                    now,
+                    order,
+                    &offer,
+                    terms,
+                    Signer {
+                        key: &vp.key,
+                        key_id: 1,
+                    },
+                );
                 if let Ok(acc) = &result
                     && !acc.replay
                 {
@@ -597,8 +608,15 @@ impl Sim {
                 match vp.live.get(&sid).copied() {
                     Some(seg) => {
                         let c = vp.custodies.get_mut(&(sid, seg)).expect("live custody");
-                        c.hand_on(now, order, &vp.key, 0)
-                            .map(|cert| (c.chain().to_vec(), cert))
+                        c.hand_on(
+                            now,
+                            order,
+                            Signer {
+                                key: &vp.key,
+                                key_id: 1,
+                            },
+                        )
+                        .map(|cert| (c.chain().to_vec(), cert))
                     }
                     None => Err(Rejection::NotHolder.into()),
                 }
@@ -658,7 +676,7 @@ impl Sim {
                     .expect("checked on arrival");
                 let from_key = self
                     .keys()
-                    .key_of(cert.unverified().from, cert.unverified().bank_key_id)
+                    .key_of(cert.unverified().from, cert.unverified().key_id)
                     .expect("certified holder");
                 let cert = cert.verify(&from_key).expect("holder signature");
                 let me = Holder::Vendor(self.vendors[v].id);
@@ -745,6 +763,7 @@ impl Sim {
         let batch = Signed::sign(
             CaptureBatch {
                 vendor: vp.id,
+                key_id: 1,
                 batch: batch_id,
                 at: now,
                 claims,
@@ -956,7 +975,14 @@ impl Sim {
         // The custody the recall names: the one this vendor holds or last held.
         let seg = vp.live.get(&sid).copied();
         let result = match seg.and_then(|s| vp.custodies.get_mut(&(sid, s))) {
-            Some(c) => match c.recall(now, &recall, &vp.key) {
+            Some(c) => match c.recall(
+                now,
+                &recall,
+                Signer {
+                    key: &vp.key,
+                    key_id: 1,
+                },
+            ) {
                 Ok(cert) => Ok((c.chain().to_vec(), cert)),
                 Err(_) => Err(c.handed_on().cloned()),
             },

@@ -12,7 +12,9 @@ use std::fmt::Write as _;
 
 use common::{BANK_KEY_ID, EXPIRES_AT, Fixture, NOW};
 use netcents_core::bank::{self};
-use netcents_core::objects::{CaptureBatch, Dispute, DisputeKind, Recall, Ruling, Verdict};
+use netcents_core::objects::{
+    CaptureBatch, Dispute, DisputeKind, Recall, Refusal, Ruling, Verdict,
+};
 use netcents_core::{AccountId, Holder, Micros, Nonce, ScripId, Signed, TimestampMs};
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vectors.txt");
@@ -36,12 +38,13 @@ fn v(name: &'static str, kind: &'static str, expect: &'static str, bytes: &[u8])
 fn build(f: &Fixture) -> Vec<Vector> {
     let (mut custody, cert, order, offer) = f.custody_at_a();
     let accepted = custody
-        .accept(NOW, order.clone(), &offer, f.terms(1_000), &f.vendor_a)
+        .accept(NOW, order.clone(), &offer, f.terms(1_000), f.signer_a())
         .expect("accepted");
     let claim = custody.claim().expect("something to capture");
     let batch = Signed::sign(
         CaptureBatch {
             vendor: f.a,
+            key_id: common::VENDOR_KEY_ID,
             batch: Nonce([0x22; 16]),
             at: NOW,
             claims: vec![claim],
@@ -80,6 +83,30 @@ fn build(f: &Fixture) -> Vec<Vector> {
             at: NOW,
         },
         &f.arbiter,
+    );
+    let void = Signed::sign(
+        Ruling {
+            verdict: Verdict::Void,
+            refund: Micros::ZERO,
+            ..ruling.unverified().clone()
+        },
+        &f.arbiter,
+    );
+    // The vendor refuses the next order, which names a stale balance.
+    let stale = f.order(f.a, &f.offer(f.a, 500, 13), 500, 2, Holder::Vendor(f.a), 0);
+    let refused = custody
+        .accept(
+            NOW,
+            stale.clone(),
+            &f.offer(f.a, 500, 13),
+            f.terms(500),
+            f.signer_a(),
+        )
+        .expect_err("balance mismatch");
+    let stale = stale.verify(&f.scrip_key.public()).expect("signed");
+    let refusal = Signed::sign(
+        Refusal::of(f.a, common::VENDOR_KEY_ID, &stale, &refused),
+        &f.vendor_a,
     );
 
     let po = order.as_bytes();
@@ -141,6 +168,8 @@ fn build(f: &Fixture) -> Vec<Vector> {
         v("recall", "recall", "ok", recall.as_bytes()),
         v("dispute", "dispute", "ok", dispute.as_bytes()),
         v("ruling", "ruling", "ok", ruling.as_bytes()),
+        v("ruling-void", "ruling", "ok", void.as_bytes()),
+        v("refusal", "refusal", "ok", refusal.as_bytes()),
         v("po-next", "payment-order", "ok", next.as_bytes()),
         v(
             "po-bad-signature",

@@ -134,6 +134,15 @@ fn number(env: &Env, name: &str, default: u64) -> Result<u64, String> {
 }
 
 impl Config {
+    /// The vendor key with its key id (`VendorCert::key_id`), for everything this vendor signs.
+    #[must_use]
+    pub fn signer(&self) -> netcents_core::Signer<'_> {
+        netcents_core::Signer {
+            key: &self.key,
+            key_id: self.cert.unverified().key_id,
+        }
+    }
+
     /// Reads the configuration.
     ///
     /// # Errors

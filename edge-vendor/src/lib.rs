@@ -174,6 +174,7 @@ fn offer_response(
     let offer = Signed::sign(
         Offer {
             vendor: cfg.vendor,
+            key_id: cfg.cert.unverified().key_id,
             item: path.to_owned(),
             price,
             nonce: Nonce(nonce),

@@ -281,7 +281,7 @@ impl ScripCustody {
         // The fast path: this vendor holds the scrip.
         let mut refused = None;
         if let Some(custody) = cache.current.as_mut() {
-            match custody.accept(now, p.order.clone(), &p.offer, terms, &cfg.key) {
+            match custody.accept(now, p.order.clone(), &p.offer, terms, cfg.signer()) {
                 Ok(a) => {
                     if !a.replay {
                         self.persist(custody, Some((&a, &p.item)))?;
@@ -314,7 +314,7 @@ impl ScripCustody {
         // The slow path: ask the holder for the scrip, with the customer's order as authority.
         let (mut custody, cert, holder_cert) = self.acquire(cfg, now, &p, terms).await?;
         self.persist(&custody, None)?;
-        let accepted = custody.accept(now, p.order.clone(), &p.offer, terms, &cfg.key);
+        let accepted = custody.accept(now, p.order.clone(), &p.offer, terms, cfg.signer());
         let result = match accepted {
             Ok(a) => {
                 self.persist(&custody, Some((&a, &p.item)))?;
@@ -404,7 +404,7 @@ impl ScripCustody {
                 }
                 let cert: Signed<Transfer> =
                     signed("transfer", v["transfer"].as_str().unwrap_or_default())?;
-                let key = net::bank_key(&cfg.bank_url, cert.unverified().bank_key_id).await?;
+                let key = net::bank_key(&cfg.bank_url, cert.unverified().key_id).await?;
                 (Vec::new(), cert.verify(&key)?, None)
             }
             Holder::Vendor(holder) => {
@@ -455,7 +455,7 @@ impl ScripCustody {
             .as_mut()
             .ok_or(Failure::from(Rejection::NotHolder))?;
         let was_live = custody.handed_on().is_none();
-        let cert = custody.hand_on(now, order, &cfg.key, 0)?;
+        let cert = custody.hand_on(now, order, cfg.signer())?;
         if was_live {
             self.persist(custody, None)?;
         }
@@ -479,7 +479,7 @@ impl ScripCustody {
             .as_mut()
             .ok_or(Failure::from(Rejection::NotHolder))?;
         let was_live = custody.handed_on().is_none();
-        let cert = match custody.recall(now, recall, &cfg.key) {
+        let cert = match custody.recall(now, recall, cfg.signer()) {
             Ok(c) => c,
             Err(Error::Rejected(Rejection::Frozen)) => {
                 let mut f = Failure::from(Rejection::Frozen);

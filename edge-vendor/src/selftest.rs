@@ -58,6 +58,7 @@ fn fixture() -> Result<Fixture, Failure> {
     let offer = Signed::sign(
         Offer {
             vendor,
+            key_id: 1,
             item: "/paid/article.html".into(),
             price,
             nonce: Nonce([5; 16]),
@@ -80,7 +81,14 @@ fn fixture() -> Result<Fixture, Failure> {
         &scrip_key,
     );
     let cert = at_bank
-        .hand_on(NOW, first.clone(), &bank, 1)?
+        .hand_on(
+            NOW,
+            first.clone(),
+            netcents_core::Signer {
+                key: &bank,
+                key_id: 1,
+            },
+        )?
         .verify(&bank.public())?;
     let custody = Custody::received(
         Holder::Vendor(vendor),
@@ -130,7 +138,16 @@ pub fn run(part: &str, n: u32) -> Result<Value, Failure> {
                 let mut custody = f.custody.clone();
                 let order = Signed::<PaymentOrder>::decode(&order_bytes)?;
                 let offer = Signed::<Offer>::decode(&offer_bytes)?;
-                custody.accept(NOW, order, &offer, terms, &f.vendor_key)?;
+                custody.accept(
+                    NOW,
+                    order,
+                    &offer,
+                    terms,
+                    netcents_core::Signer {
+                        key: &f.vendor_key,
+                        key_id: 1,
+                    },
+                )?;
             }
             "codec" => {
                 let bytes = f.custody.to_bytes();

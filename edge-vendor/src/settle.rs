@@ -76,6 +76,7 @@ async fn store_and_send(
     let batch = Signed::sign(
         CaptureBatch {
             vendor: cfg.vendor,
+            key_id: cfg.cert.unverified().key_id,
             batch: random_nonce(),
             at: net::now(),
             claims,

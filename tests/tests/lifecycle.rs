@@ -149,6 +149,7 @@ impl Cheater {
         Signed::sign(
             Offer {
                 vendor: self.creds.vendor,
+                key_id: 1,
                 item: ITEM.to_owned(),
                 price: usd(price),
                 nonce: nonce(),
@@ -211,7 +212,10 @@ impl Cheater {
                 order,
                 offer.signed(),
                 terms,
-                &self.key,
+                netcents_core::Signer {
+                    key: &self.key,
+                    key_id: 1,
+                },
             )
             .expect("the custody accepts the order");
         assert!(!accepted.replay);
@@ -244,6 +248,7 @@ impl Cheater {
         let batch = Signed::sign(
             CaptureBatch {
                 vendor: self.creds.vendor,
+                key_id: 1,
                 batch: nonce(),
                 at: TimestampMs(now_ms()),
                 claims: vec![claim],
@@ -480,31 +485,78 @@ async fn an_audit_catches_a_cheating_vendor_and_the_penalty_is_posted() {
     );
 }
 
-/// The customer pays, the vendor accepts (a receipt comes back) but sends no goods and never
-/// answers the arbiter: at the deadline the sweep rules a refund of the price, signed by the
-/// arbiter, from the vendor's account to the customer's.
+/// A customer signs an order it never sends and files a non-delivery dispute: the vendor never
+/// accepted it, so the arbiter rules it void, and neither the vendor's account nor its bond pays
+/// anything. The customer's money never left the scrip.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn non_delivery_dispute_is_ruled_and_refunded() {
+async fn a_dispute_on_an_order_never_sent_is_void_and_costs_the_vendor_nothing() {
+    let bank = Bank::start_with(&[("--answer-secs", "1"), ("--sweep-secs", "1")]).await;
+    let cheater = Cheater::register(&bank, 20_000_000).await;
+    let cust = Customer::open(&bank, 1_000_000).await;
+    let mut w = cust.scrip(&bank, FACE, HOUR).await;
+    let vendor_before = account(&bank, &cheater.creds.account).await;
+    let customer_before = bank.balance(&cust.account).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        // An offer for a dear item, paid by an order that never reaches the vendor.
+        let offer = cheater.offer(10 * PRICE);
+        w.scrip.pay(TimestampMs(now_ms()), &offer).unwrap();
+        let kind = w.scrip.non_delivery().unwrap();
+        let dispute = w
+            .scrip
+            .dispute(TimestampMs(now_ms()), nonce(), cheater.creds.vendor, kind);
+        ids.push(
+            file(&bank, &dispute).await["dispute"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        w.scrip.forget_pending();
+    }
+    for id in &ids {
+        let (state, ruling) = ruled(&bank, id).await;
+        assert_eq!(ruling.body().verdict, Verdict::Void, "{state}");
+        assert_eq!(ruling.body().refund, Micros::ZERO, "{state}");
+        assert_eq!(state["verdict"], "void", "{state}");
+        assert_eq!(
+            state["goods"],
+            Value::Null,
+            "no goods for an order never accepted"
+        );
+    }
+    assert_eq!(
+        account(&bank, &cheater.creds.account).await,
+        vendor_before,
+        "the vendor pays nothing for orders it never accepted"
+    );
+    assert_eq!(bank.balance(&cust.account).await, customer_before);
+    let status = scrip_status(&bank, &w).await;
+    assert_eq!(status["holder"], "bank", "the scrip never moved: {status}");
+    assert_eq!(status["outstanding_micros"], FACE, "{status}");
+    bank.check_balanced().await;
+}
+
+/// The customer pays, the vendor accepts (a receipt comes back) but sends no goods and never
+/// answers the arbiter before it captures: the order is ruled void and nothing moves. When the
+/// vendor then captures the order anyway, the claim is audited with certainty, the void order
+/// proves nothing, and the price is clawed back with the penalty k·x/p at p = 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_that_captures_an_order_ruled_void_is_caught_and_penalised() {
     let bank = Bank::start_with(&[("--answer-secs", "1"), ("--sweep-secs", "1")]).await;
     let mut cheater = Cheater::register(&bank, 20_000_000).await;
     let cust = Customer::open(&bank, 1_000_000).await;
     let mut w = cust.scrip(&bank, FACE, HOUR).await;
     let (receipt, order) = cheater.sell(&bank, &mut w, PRICE).await;
-    assert_eq!(
-        receipt.body().order,
-        order.digest(),
-        "a receipt for the order"
-    );
-    // No goods came: the order stays pending, and is the evidence.
+    assert_eq!(receipt.body().order, order.digest());
     let kind = w.scrip.non_delivery().unwrap();
     let dispute = w
         .scrip
         .dispute(TimestampMs(now_ms()), nonce(), cheater.creds.vendor, kind);
     let customer_before = bank.balance(&cust.account).await;
-    let vendor_before = bank.balance(&cheater.creds.account).await;
+    let vendor_before = account(&bank, &cheater.creds.account).await;
     let filed = file(&bank, &dispute).await;
     let id = filed["dispute"].as_str().unwrap().to_owned();
-    // The vendor has until the deadline to deliver: no ruling before it.
+    // The vendor has until the deadline to answer: no ruling before it.
     let (s, v) = send(
         &http(),
         Method::POST,
@@ -518,29 +570,41 @@ async fn non_delivery_dispute_is_ruled_and_refunded() {
         (409, Some("awaiting_answer")),
         "{v}"
     );
-    assert_eq!(bank.balance(&cust.account).await, customer_before);
-
     let (state, ruling) = ruled(&bank, &id).await;
     let r = ruling.body();
-    assert_eq!(r.verdict, Verdict::Refund, "{state}");
-    assert_eq!(r.refund, Micros(PRICE), "the price is refunded");
-    assert_eq!(r.vendor, cheater.creds.vendor);
-    assert_eq!(r.scrip, w.scrip.scrip().id);
+    assert_eq!(
+        (r.verdict, r.refund),
+        (Verdict::Void, Micros::ZERO),
+        "{state}"
+    );
     assert_eq!(r.dispute, dispute.digest(), "the ruling is on this dispute");
-    assert_eq!(state["verdict"], "refund");
-    assert_eq!(state["refund_micros"], PRICE);
-    assert_eq!(state["goods"], Value::Null, "no goods to pass on");
+    assert_eq!(bank.balance(&cust.account).await, customer_before);
+    assert_eq!(account(&bank, &cheater.creds.account).await, vendor_before);
+
+    // The vendor captures the order it let be declared void.
+    let claim = cheater.custody.as_ref().unwrap().claim().unwrap();
+    let (s, v) = cheater.capture(&bank, claim).await;
+    assert_eq!(s, 200, "{v}");
+    let audit = v["claims"][0]["audit"]
+        .as_str()
+        .expect("a claim covering a void order is always audited")
+        .to_owned();
+    let outcome = cheater.answer_audit(&bank, &audit, 1..=1).await;
+    assert_eq!(outcome["proven_micros"], 0, "{outcome}");
+    assert_eq!(outcome["overclaim_micros"], PRICE, "{outcome}");
+    assert_eq!(outcome["penalty_micros"], 2 * PRICE, "{outcome}");
+    let (acc, bond) = account(&bank, &cheater.creds.account).await;
     assert_eq!(
-        bank.balance(&cust.account).await,
-        customer_before + PRICE,
-        "the customer's account is credited"
+        acc + bond,
+        vendor_before.0 + vendor_before.1 - 2 * PRICE,
+        "the vendor keeps nothing of the void order and pays the penalty"
     );
+    let status = scrip_status(&bank, &w).await;
     assert_eq!(
-        bank.balance(&cheater.creds.account).await,
-        vendor_before - PRICE,
-        "the vendor is charged"
+        status["captured_micros"], 0,
+        "the price is the customer's again: {status}"
     );
-    // The same evidence again is the same dispute: ruled, and refunded, once.
+    // The same evidence again is the same dispute: ruled once.
     let again = w.scrip.dispute(
         TimestampMs(now_ms()),
         nonce(),
@@ -559,12 +623,6 @@ async fn non_delivery_dispute_is_ruled_and_refunded() {
         (s, v["dispute"].as_str(), v["state"].as_str()),
         (200, Some(id.as_str()), Some("ruled")),
         "the same evidence under another nonce finds the ruled dispute: {v}"
-    );
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert_eq!(
-        bank.balance(&cust.account).await,
-        customer_before + PRICE,
-        "refunded once"
     );
     bank.check_balanced().await;
 }

@@ -855,7 +855,7 @@ impl State {
             Some(t) if code == "balance_mismatch" => {
                 let signed: Signed<Transfer> = decode_signed("transfer", t)?;
                 let key = match signed.unverified().from {
-                    Holder::Bank => *self.bank()?.key(signed.unverified().bank_key_id)?,
+                    Holder::Bank => *self.bank()?.key(signed.unverified().key_id)?,
                     Holder::Vendor(v) => self.cert_of(v)?.key,
                 };
                 Some(signed.verify(&key)?)

@@ -566,6 +566,7 @@ pub fn offer(v: &Vendor, price: u64) -> Signed<Offer> {
     Signed::sign(
         Offer {
             vendor: v.id,
+            key_id: 1,
             item: "/article".into(),
             price: Amount {
                 currency: usd(),
@@ -631,7 +632,16 @@ pub async fn buy(
             },
         };
         let accepted = custody
-            .accept(TimestampMs(now_ms()), order.clone(), of, terms, &v.key)
+            .accept(
+                TimestampMs(now_ms()),
+                order.clone(),
+                of,
+                terms,
+                netcents_core::Signer {
+                    key: &v.key,
+                    key_id: 1,
+                },
+            )
             .unwrap();
         let receipt = accepted.receipt.verify(&v.key.public()).unwrap();
         wallet.on_receipt(&receipt).unwrap();
@@ -655,6 +665,7 @@ pub fn batch(v: &Vendor, claims: Vec<Claim>) -> Signed<CaptureBatch> {
     Signed::sign(
         CaptureBatch {
             vendor: v.id,
+            key_id: 1,
             batch: nonce(),
             at: TimestampMs(now_ms()),
             claims,

@@ -83,7 +83,14 @@ pub async fn happy_path(c: &Client) {
     assert_eq!(pending["holder"], v.id.to_string());
     let cert = held
         .custody
-        .hand_on(TimestampMs(now_ms()), redeem, &v.key, 0)
+        .hand_on(
+            TimestampMs(now_ms()),
+            redeem,
+            netcents_core::Signer {
+                key: &v.key,
+                key_id: 1,
+            },
+        )
         .unwrap();
     let chain: Vec<String> = held
         .custody
@@ -435,7 +442,7 @@ pub async fn bad_input(c: &Client) {
         Transfer {
             scrip: wallet.scrip().id,
             from: Holder::Bank,
-            bank_key_id: 99,
+            key_id: 99,
             to: Holder::Vendor(v.id),
             segment: 1,
             balance: Micros(UNIT),
@@ -693,7 +700,14 @@ pub async fn expiry_and_recall(c: &Client) {
         let recall = recall.verify(&bank_key).unwrap();
         let cert = held
             .custody
-            .recall(bank.clock.now(), &recall, &v.key)
+            .recall(
+                bank.clock.now(),
+                &recall,
+                netcents_core::Signer {
+                    key: &v.key,
+                    key_id: 1,
+                },
+            )
             .unwrap();
         let chain: Vec<String> = held
             .custody
@@ -797,7 +811,16 @@ pub async fn arbiter(c: &Client) {
             },
         };
         held.custody
-            .accept(bank.clock.now(), order, &of, terms, &v.key)
+            .accept(
+                bank.clock.now(),
+                order,
+                &of,
+                terms,
+                netcents_core::Signer {
+                    key: &v.key,
+                    key_id: 1,
+                },
+            )
             .unwrap();
         // The goods never arrive: the wallet disputes.
         let d: Signed<Dispute> = wallet.dispute(

@@ -9,13 +9,15 @@ use netcents_core::objects::{
     AccountRequest, Action, Offer, PaymentOrder, Scrip, Transfer, VendorCert,
 };
 use netcents_core::{
-    AccountId, Amount, Currency, Holder, Micros, Nonce, ScripId, SecretKey, Signed, TimestampMs,
-    VendorId, Verified,
+    AccountId, Amount, Currency, Holder, Micros, Nonce, ScripId, SecretKey, Signed, Signer,
+    TimestampMs, VendorId, Verified,
 };
 
 pub mod vectors;
 
 pub const BANK_KEY_ID: u32 = 1;
+/// The key id of both vendors' keys (`VendorCert::key_id`).
+pub const VENDOR_KEY_ID: u32 = 1;
 pub const ISSUED_AT: TimestampMs = TimestampMs(1_700_000_000_000);
 pub const EXPIRES_AT: TimestampMs = TimestampMs(1_700_086_400_000);
 pub const NOW: TimestampMs = TimestampMs(1_700_000_060_000);
@@ -80,12 +82,29 @@ impl Fixture {
         }
     }
 
+    /// Vendor A's signing key with its key id.
+    pub fn signer_a(&self) -> Signer<'_> {
+        Signer {
+            key: &self.vendor_a,
+            key_id: VENDOR_KEY_ID,
+        }
+    }
+
+    /// Vendor B's signing key with its key id.
+    pub fn signer_b(&self) -> Signer<'_> {
+        Signer {
+            key: &self.vendor_b,
+            key_id: VENDOR_KEY_ID,
+        }
+    }
+
     pub fn vendor_cert(&self) -> Signed<VendorCert> {
         Signed::sign(
             VendorCert {
                 vendor: self.a,
                 bank_key_id: BANK_KEY_ID,
                 key: self.vendor_a.public(),
+                key_id: VENDOR_KEY_ID,
                 account: AccountId([0x0a; 16]),
                 origins: vec!["https://a.example".into()],
                 valid_from: ISSUED_AT,
@@ -120,6 +139,7 @@ impl Fixture {
         Signed::sign(
             Offer {
                 vendor,
+                key_id: VENDOR_KEY_ID,
                 item: ITEM.into(),
                 price: usd_amount(price),
                 nonce: Nonce([nonce; 16]),

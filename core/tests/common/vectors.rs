@@ -5,8 +5,8 @@
 use netcents_core::bank::{KeyLookup, ScripBook};
 use netcents_core::custody::Custody;
 use netcents_core::objects::{
-    AccountRequest, CaptureBatch, Dispute, Offer, PaymentOrder, Recall, Receipt, Ruling, Scrip,
-    Transfer, VendorCert,
+    AccountRequest, CaptureBatch, Dispute, Offer, PaymentOrder, Recall, Receipt, Refusal, Ruling,
+    Scrip, Transfer, VendorCert,
 };
 use netcents_core::signed::Body;
 use netcents_core::{AccountId, Error, Holder, Micros, PublicKey, Signed, VendorId};
@@ -93,6 +93,7 @@ pub fn outcome(f: &Fixture, name: &str, kind: &str, bytes: &[u8]) -> Result<(), 
         "recall" => decode_and_verify::<Recall>(bytes, &bank),
         "dispute" => decode_and_verify::<Dispute>(bytes, &f.scrip_key.public()),
         "ruling" => decode_and_verify::<Ruling>(bytes, &f.arbiter.public()),
+        "refusal" => decode_and_verify::<Refusal>(bytes, &vendor),
         "capture-batch" => {
             decode_and_verify::<CaptureBatch>(bytes, &vendor)?;
             // And the bank captures it.
@@ -111,10 +112,10 @@ pub fn outcome(f: &Fixture, name: &str, kind: &str, bytes: &[u8]) -> Result<(), 
             let (mut custody, _, first, first_offer) = f.custody_at_a();
             if name == "payment-order" {
                 return custody
-                    .accept(NOW, order, &first_offer, f.terms(1_000), &f.vendor_a)
+                    .accept(NOW, order, &first_offer, f.terms(1_000), f.signer_a())
                     .map(|_| ());
             }
-            custody.accept(NOW, first, &first_offer, f.terms(1_000), &f.vendor_a)?;
+            custody.accept(NOW, first, &first_offer, f.terms(1_000), f.signer_a())?;
             if order.unverified().payee != Holder::Vendor(f.a) {
                 return transfer(&mut custody, f, order);
             }
@@ -131,7 +132,7 @@ pub fn outcome(f: &Fixture, name: &str, kind: &str, bytes: &[u8]) -> Result<(), 
                 NOW
             };
             custody
-                .accept(now, order, &offer, f.terms(price), &f.vendor_a)
+                .accept(now, order, &offer, f.terms(price), f.signer_a())
                 .map(|_| ())
         }
         other => panic!("unknown vector kind {other}"),
@@ -139,5 +140,5 @@ pub fn outcome(f: &Fixture, name: &str, kind: &str, bytes: &[u8]) -> Result<(), 
 }
 
 fn transfer(custody: &mut Custody, f: &Fixture, order: Signed<PaymentOrder>) -> Result<(), Error> {
-    custody.hand_on(NOW, order, &f.vendor_a, 0).map(|_| ())
+    custody.hand_on(NOW, order, f.signer_a()).map(|_| ())
 }

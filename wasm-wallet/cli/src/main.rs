@@ -551,7 +551,7 @@ fn pay(
             let from = cert.unverified().from;
             // The old holder's signature: its certificate is the one the wallet holds.
             let key = match from {
-                Holder::Bank => w.bank_key(cert.unverified().bank_key_id)?,
+                Holder::Bank => w.bank_key(cert.unverified().key_id)?,
                 Holder::Vendor(_) => {
                     let held = w.state.scrips[i]
                         .holder_cert

@@ -133,6 +133,7 @@ impl World {
                 vendor: *vendor,
                 bank_key_id: 1,
                 key: k.public(),
+                key_id: 1,
                 account: AccountId([0x0a; 16]),
                 origins: vec![(*origin).into()],
                 valid_from: TimestampMs(t - 60_000),
@@ -149,6 +150,7 @@ impl World {
         Signed::sign(
             Offer {
                 vendor: *vendor,
+                key_id: 1,
                 item: item.into(),
                 price: usd(price),
                 nonce: Nonce([self.nonce; 16]),
@@ -211,8 +213,15 @@ impl World {
                             })
                             .expect("the old holder's custody");
                         chain = c.chain().to_vec();
-                        c.hand_on(now(), order.clone(), &old_key, 0)
-                            .expect("hands on")
+                        c.hand_on(
+                            now(),
+                            order.clone(),
+                            netcents_core::Signer {
+                                key: &old_key,
+                                key_id: 1,
+                            },
+                        )
+                        .expect("hands on")
                     }
                 };
                 let from_key = match cert.unverified().from {
@@ -241,7 +250,7 @@ impl World {
                     item,
                     price: usd(price),
                 },
-                k,
+                netcents_core::Signer { key: k, key_id: 1 },
             )
             .expect("accepted")
             .receipt
@@ -468,6 +477,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         Signed::sign(
             Receipt {
                 vendor: world.vendors[1].0,
+                key_id: 1,
                 scrip: order.unverified().scrip,
                 order: order.digest(),
                 seq: order.unverified().seq,
