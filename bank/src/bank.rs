@@ -228,7 +228,6 @@ struct Keys {
 /// Every key a vendor was certified for, by key id, and its account.
 struct VendorKeys {
     by_id: HashMap<u32, PublicKey>,
-    current: u32,
     account: AccountId,
 }
 
@@ -236,13 +235,7 @@ impl KeyLookup for Keys {
     fn key_of(&self, holder: Holder, key_id: u32) -> Option<PublicKey> {
         match holder {
             Holder::Bank => self.bank.get(&key_id).copied(),
-            Holder::Vendor(v) => {
-                let keys = self.vendors.get(&v)?;
-                // A vendor's key ids start at 1; 0 is what objects made before vendor key ids
-                // carry, and they were signed with the vendor's only key.
-                let id = if key_id == 0 { keys.current } else { key_id };
-                keys.by_id.get(&id).copied()
-            }
+            Holder::Vendor(v) => self.vendors.get(&v)?.by_id.get(&key_id).copied(),
         }
     }
     fn account_of(&self, vendor: VendorId) -> Option<AccountId> {
@@ -274,7 +267,6 @@ impl Keys {
                     v,
                     VendorKeys {
                         by_id,
-                        current: row.key_id,
                         account: row.account,
                     },
                 );
@@ -467,6 +459,33 @@ impl Bank {
             cert: unb64("cert", &text("cert"))?,
         };
         Ok((key_from_hex(&row.public_key)?, row))
+    }
+}
+
+impl Bank {
+    /// A vendor's key by key id: its current key or an earlier one, which keeps verifying what
+    /// it signed (capture batches, certificates) after the vendor re-keyed.
+    ///
+    /// # Errors
+    /// `unknown_vendor`; `unknown_key` for an id the vendor never had.
+    pub async fn vendor_key(&self, id: VendorId, key_id: u32) -> Result<PublicKey, ApiError> {
+        let reply = self
+            .read(read_fn(move |tx: &mut Tx| {
+                Box::pin(async move {
+                    if tx.vendor_get(&id.to_string()).await?.is_none() {
+                        return Err(ApiError::unknown_vendor());
+                    }
+                    let keys = tx.vendor_keys(&id.to_string()).await?;
+                    let key = keys
+                        .into_iter()
+                        .find(|(k, _)| *k == key_id)
+                        .map(|(_, hex)| hex);
+                    Ok(Reply::ok(json!(key)))
+                })
+            }))
+            .await?;
+        let hex = reply.body.as_str().ok_or(Rejection::UnknownKey)?;
+        key_from_hex(hex)
     }
 }
 
@@ -782,7 +801,7 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
             vendor,
             bank_key_id,
             key: *vendor_key,
-            key_id: 1,
+            key_id,
             account: req.account,
             origins: origins.clone(),
             valid_from: w.now,

@@ -521,7 +521,6 @@ async fn binary_rekey_needs_the_current_key_or_the_operator() {
 /// capture, whose custody chain carries A's certificate signed with A's first key, still
 /// succeeds, because the bank finds A's key by the certificate's key id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the core's vendor key ids (Transfer.key_id): enabled by the merge of main"]
 async fn binary_rekey_keeps_earlier_certificates_valid() {
     use netcents_core::custody::{Custody, Terms};
     use netcents_core::{Amount, Holder, TimestampMs};
@@ -545,7 +544,14 @@ async fn binary_rekey_keeps_earlier_certificates_valid() {
         .unwrap();
     let cert = held_a
         .custody
-        .hand_on(TimestampMs(common::now_ms()), order.clone(), &a.key, 1)
+        .hand_on(
+            TimestampMs(common::now_ms()),
+            order.clone(),
+            netcents_core::Signer {
+                key: &a.key,
+                key_id: 1,
+            },
+        )
         .unwrap();
     let bank = common::bank_key(&c).await;
     let scrip = wallet.signed_scrip().clone().verify(&bank).unwrap();
@@ -570,7 +576,10 @@ async fn binary_rekey_keeps_earlier_certificates_valid() {
             order,
             &offer_b,
             terms,
-            &b.key,
+            netcents_core::Signer {
+                key: &b.key,
+                key_id: 1,
+            },
         )
         .unwrap();
     wallet

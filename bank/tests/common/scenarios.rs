@@ -1046,7 +1046,16 @@ pub async fn private_reads(c: &Client) {
         },
     };
     held.custody
-        .accept(TimestampMs(now_ms()), order, &of, terms, &v.key)
+        .accept(
+            TimestampMs(now_ms()),
+            order,
+            &of,
+            terms,
+            netcents_core::Signer {
+                key: &v.key,
+                key_id: 1,
+            },
+        )
         .unwrap();
     let d = wallet.dispute(
         TimestampMs(now_ms()),
