@@ -8,11 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use netcents_core::auth::{Listing, Message};
 use netcents_core::objects::{AccountRequest, CaptureBatch, Dispute, PaymentOrder, Transfer};
 use netcents_core::{AccountId, Micros, PublicKey, Signed, TimestampMs, VendorId};
 use serde::Deserialize;
@@ -66,6 +67,7 @@ pub fn router(bank: Arc<Bank>, limits: Limits) -> Router {
         .route("/recalls/{holder}", get(recalls_open))
         .route("/arbiter/disputes", post(file_dispute))
         .route("/arbiter/disputes/{id}", get(get_dispute))
+        .route("/arbiter/disputes/{id}/goods", get(dispute_goods))
         .route("/vendors/{vendor}/disputes", get(disputes_open))
         .route("/arbiter/disputes/{id}/answer", post(answer_dispute))
         .route("/arbiter/disputes/{id}/ruling", post(rule))
@@ -196,6 +198,58 @@ fn now(state: &AppState) -> TimestampMs {
     state.bank.clock.now()
 }
 
+/// The signature of a request that reads: `?at=<ms>&signature=<base64url>` (§6.2).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedQuery {
+    at: Option<u64>,
+    signature: Option<String>,
+}
+
+fn signature_field(field: &str, text: &str) -> Result<[u8; 64], ApiError> {
+    unb64(field, text)?
+        .try_into()
+        .map_err(|_| ApiError::bad_field(field, "must be 64 bytes"))
+}
+
+/// The time and signature of a signed read, checked against the bank's clock window (§6.1).
+fn signed_read(
+    s: &AppState,
+    q: &SignedQuery,
+    signer: &str,
+) -> Result<(TimestampMs, [u8; 64]), ApiError> {
+    let (Some(at), Some(signature)) = (q.at, q.signature.as_deref()) else {
+        return Err(ApiError::unauthorized(&format!(
+            "sign this request with {signer}: ?at=<ms>&signature=<base64url> (docs/PROTOCOL.md §6.2)"
+        )));
+    };
+    let signature = signature_field("signature", signature)?;
+    let window = s.bank.settings.request_window_ms;
+    if !netcents_core::auth::within_window(TimestampMs(at), now(s), window) {
+        return Err(ApiError::replay(at, now(s).0, window));
+    }
+    Ok((TimestampMs(at), signature))
+}
+
+/// A vendor's own lists are read by the vendor (a signed, time-bounded request with its
+/// current key) or by the operator (its token): audit demands carry claims, disputes carry
+/// customers' evidence.
+async fn vendor_or_operator(
+    s: &AppState,
+    headers: &axum::http::HeaderMap,
+    vendor: VendorId,
+    list: Listing,
+    q: &SignedQuery,
+) -> Result<(), ApiError> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return operator(s, headers);
+    }
+    let (at, signature) = signed_read(s, q, "the vendor's key, or send the operator token")?;
+    let (key, _) = s.bank.vendor(vendor).await?;
+    Message::vendor_list(vendor, list, at).verify(&key, &signature)?;
+    Ok(())
+}
+
 // ---- service ---------------------------------------------------------------------------------
 
 async fn healthz(State(s): State<AppState>) -> Answer {
@@ -253,6 +307,8 @@ struct OpenAccountBody {
     idempotency_key: String,
     kind: String,
     public_key: String,
+    /// The key's signature over `auth::Message::open_account`: proof that the opener holds it.
+    signature: String,
 }
 
 async fn open_account(State(s): State<AppState>, JsonBody(b): JsonBody<OpenAccountBody>) -> Answer {
@@ -263,6 +319,9 @@ async fn open_account(State(s): State<AppState>, JsonBody(b): JsonBody<OpenAccou
     let raw = netcents_core::Digest::from_hex(&b.public_key)
         .map_err(|_| ApiError::bad_field("public_key", "64 hex digits"))?;
     let key = PublicKey::from_bytes(&raw.0)?;
+    // Proof of possession: nobody opens an account for a key it does not hold.
+    let signature = signature_field("signature", &b.signature)?;
+    Message::open_account(&b.kind, &key, &b.idempotency_key).verify(&key, &signature)?;
     let mut id = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
     let hash = request_hash(&[b.kind.as_bytes(), key.as_bytes()]);
@@ -376,15 +435,45 @@ async fn issue(State(s): State<AppState>, JsonBody(b): JsonBody<RequestBody>) ->
         .map(answer)
 }
 
-async fn register_vendor(State(s): State<AppState>, JsonBody(b): JsonBody<RequestBody>) -> Answer {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    request: String,
+    /// For a new key of a registered vendor: the current vendor key's signature over
+    /// `auth::Message::rekey` (§6.2). The operator's token does instead.
+    #[serde(default)]
+    rekey_signature: Option<String>,
+}
+
+async fn register_vendor(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    JsonBody(b): JsonBody<RegisterBody>,
+) -> Answer {
     let signed: Signed<AccountRequest> = decode("request", &b.request)?;
     let request = s.bank.verify_request(signed).await?;
+    if let netcents_core::objects::Action::RegisterVendor { origins, .. } = &request.body().action {
+        for o in origins {
+            crate::origin::check(o, s.bank.settings.dev_origins)
+                .map_err(|why| ApiError::bad_origin(o, &why))?;
+        }
+    }
+    let rekey = if headers.contains_key(header::AUTHORIZATION) {
+        operator(&s, &headers)?;
+        bank::Rekey::Operator
+    } else {
+        match &b.rekey_signature {
+            Some(sig) => bank::Rekey::Signed(signature_field("rekey_signature", sig)?),
+            None => bank::Rekey::Unproven,
+        }
+    };
     let mut id = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
     s.bank
         .write(bank::RegisterVendor {
             bank: s.bank.clone(),
             request,
+            rekey,
             new_id: VendorId(id),
             now: now(&s),
         })
@@ -420,7 +509,9 @@ struct CaptureBody {
 
 async fn capture(State(s): State<AppState>, JsonBody(b): JsonBody<CaptureBody>) -> Answer {
     let batch: Signed<CaptureBatch> = decode("batch", &b.batch)?;
-    let (key, _) = s.bank.vendor(batch.unverified().vendor).await?;
+    // By the batch's key id: a batch signed before the vendor re-keyed still verifies.
+    let b = batch.unverified();
+    let key = s.bank.vendor_key(b.vendor, b.key_id).await?;
     let batch = batch.verify(&key)?;
     s.bank
         .write(bank::Capture {
@@ -432,8 +523,15 @@ async fn capture(State(s): State<AppState>, JsonBody(b): JsonBody<CaptureBody>) 
         .map(answer)
 }
 
-async fn audits_open(State(s): State<AppState>, Path(vendor): Path<String>) -> Answer {
-    let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?.to_string();
+async fn audits_open(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(vendor): Path<String>,
+    Query(q): Query<SignedQuery>,
+) -> Answer {
+    let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?;
+    vendor_or_operator(&s, &headers, vendor, Listing::Audits, &q).await?;
+    let vendor = vendor.to_string();
     s.bank
         .read(read_fn(move |tx: &mut Tx| {
             let vendor = vendor.clone();
@@ -566,11 +664,19 @@ async fn returned(State(s): State<AppState>, JsonBody(b): JsonBody<ReturnedBody>
         .map(answer)
 }
 
-async fn recalls_open(State(s): State<AppState>, Path(holder): Path<String>) -> Answer {
+async fn recalls_open(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(holder): Path<String>,
+    Query(q): Query<SignedQuery>,
+) -> Answer {
     let holder = if holder == "bank" {
+        operator(&s, &headers)?;
         holder
     } else {
-        hex_id("holder", &holder, VendorId::from_hex)?.to_string()
+        let vendor = hex_id("holder", &holder, VendorId::from_hex)?;
+        vendor_or_operator(&s, &headers, vendor, Listing::Recalls, &q).await?;
+        vendor.to_string()
     };
     s.bank
         .read(read_fn(move |tx: &mut Tx| {
@@ -776,8 +882,51 @@ async fn get_dispute(State(s): State<AppState>, Path(id): Path<String>) -> Answe
         .map(answer)
 }
 
-async fn disputes_open(State(s): State<AppState>, Path(vendor): Path<String>) -> Answer {
-    let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?.to_string();
+/// The goods a vendor delivered to the arbiter, for the customer only: the request is signed
+/// by the scrip key that signed the dispute. Paid content must not be public at a URL.
+async fn dispute_goods(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<SignedQuery>,
+) -> Answer {
+    let digest = hex_id("dispute", &id, netcents_core::Digest::from_hex)?;
+    let (at, signature) = signed_read(&s, &q, "the scrip key that signed the dispute")?;
+    let id = digest.to_string();
+    let found = s
+        .bank
+        .read(read_fn(move |tx: &mut Tx| {
+            let id = id.clone();
+            Box::pin(async move {
+                let row = tx
+                    .dispute_lock(&id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("dispute"))?;
+                let book = tx
+                    .scrip_lock(&row.scrip)
+                    .await?
+                    .ok_or_else(|| ApiError::from(netcents_core::Rejection::UnknownScrip))?;
+                let goods = if row.state == 2 { row.goods.as_deref().map(b64) } else { None };
+                Ok(Reply::ok(json!({
+                    "key": book.scrip().key.to_string(),
+                    "answer": { "dispute": row.id, "state": bank::dispute_state(row.state), "goods": goods },
+                })))
+            })
+        }))
+        .await?;
+    let key = bank::key_from_hex(found.body["key"].as_str().unwrap_or_default())?;
+    Message::read_goods(&digest, at).verify(&key, &signature)?;
+    Ok(Json(found.body["answer"].clone()).into_response())
+}
+
+async fn disputes_open(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(vendor): Path<String>,
+    Query(q): Query<SignedQuery>,
+) -> Answer {
+    let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?;
+    vendor_or_operator(&s, &headers, vendor, Listing::Disputes, &q).await?;
+    let vendor = vendor.to_string();
     s.bank
         .read(read_fn(move |tx: &mut Tx| {
             let vendor = vendor.clone();

@@ -54,6 +54,9 @@ pub struct Settings {
     pub vendor_cert_life_ms: u64,
     /// The operator's bearer token; `None` disables the operator endpoints.
     pub operator_token: Option<String>,
+    /// Whether vendor origins may use http and loopback, private or link-local addresses
+    /// (development and tests only).
+    pub dev_origins: bool,
 }
 
 impl Settings {
@@ -71,6 +74,7 @@ impl Settings {
             dispute_answer_ms: DAY,
             vendor_cert_life_ms: 366 * DAY,
             operator_token: None,
+            dev_origins: false,
         }
     }
 }
@@ -218,18 +222,24 @@ async fn remember(
 #[derive(Default)]
 struct Keys {
     bank: HashMap<u32, PublicKey>,
-    vendors: HashMap<VendorId, (PublicKey, AccountId)>,
+    vendors: HashMap<VendorId, VendorKeys>,
+}
+
+/// Every key a vendor was certified for, by key id, and its account.
+struct VendorKeys {
+    by_id: HashMap<u32, PublicKey>,
+    account: AccountId,
 }
 
 impl KeyLookup for Keys {
-    fn key_of(&self, holder: Holder, bank_key_id: u32) -> Option<PublicKey> {
+    fn key_of(&self, holder: Holder, key_id: u32) -> Option<PublicKey> {
         match holder {
-            Holder::Bank => self.bank.get(&bank_key_id).copied(),
-            Holder::Vendor(v) => self.vendors.get(&v).map(|x| x.0),
+            Holder::Bank => self.bank.get(&key_id).copied(),
+            Holder::Vendor(v) => self.vendors.get(&v)?.by_id.get(&key_id).copied(),
         }
     }
     fn account_of(&self, vendor: VendorId) -> Option<AccountId> {
-        self.vendors.get(&vendor).map(|x| x.1)
+        self.vendors.get(&vendor).map(|x| x.account)
     }
 }
 
@@ -248,8 +258,18 @@ impl Keys {
                 continue;
             }
             if let Some(row) = tx.vendor_get(&v.to_string()).await? {
-                keys.vendors
-                    .insert(v, (key_from_hex(&row.public_key)?, row.account));
+                // Every past key too: what it signed before a re-key keeps verifying.
+                let mut by_id = HashMap::new();
+                for (id, hex) in tx.vendor_keys(&v.to_string()).await? {
+                    by_id.insert(id, key_from_hex(&hex)?);
+                }
+                keys.vendors.insert(
+                    v,
+                    VendorKeys {
+                        by_id,
+                        account: row.account,
+                    },
+                );
             }
         }
         Ok(keys)
@@ -421,7 +441,7 @@ impl Bank {
                         .ok_or_else(ApiError::unknown_vendor)?;
                     Ok(Reply::ok(json!({
                         "account": row.account.to_string(), "public_key": row.public_key,
-                        "origin": row.origin, "cert": b64(&row.cert),
+                        "key_id": row.key_id, "origin": row.origin, "cert": b64(&row.cert),
                     })))
                 })
             }))
@@ -430,11 +450,42 @@ impl Bank {
         let text = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
         let row = VendorRow {
             account: AccountId::from_hex(&text("account")).map_err(ApiError::internal)?,
+            key_id: b["key_id"]
+                .as_u64()
+                .and_then(|k| u32::try_from(k).ok())
+                .ok_or_else(|| ApiError::internal("vendor key id"))?,
             public_key: text("public_key"),
             origin: text("origin"),
             cert: unb64("cert", &text("cert"))?,
         };
         Ok((key_from_hex(&row.public_key)?, row))
+    }
+}
+
+impl Bank {
+    /// A vendor's key by key id: its current key or an earlier one, which keeps verifying what
+    /// it signed (capture batches, certificates) after the vendor re-keyed.
+    ///
+    /// # Errors
+    /// `unknown_vendor`; `unknown_key` for an id the vendor never had.
+    pub async fn vendor_key(&self, id: VendorId, key_id: u32) -> Result<PublicKey, ApiError> {
+        let reply = self
+            .read(read_fn(move |tx: &mut Tx| {
+                Box::pin(async move {
+                    if tx.vendor_get(&id.to_string()).await?.is_none() {
+                        return Err(ApiError::unknown_vendor());
+                    }
+                    let keys = tx.vendor_keys(&id.to_string()).await?;
+                    let key = keys
+                        .into_iter()
+                        .find(|(k, _)| *k == key_id)
+                        .map(|(_, hex)| hex);
+                    Ok(Reply::ok(json!(key)))
+                })
+            }))
+            .await?;
+        let hex = reply.body.as_str().ok_or(Rejection::UnknownKey)?;
+        key_from_hex(hex)
     }
 }
 
@@ -659,12 +710,26 @@ async fn issue(w: &Issue, tx: &mut Tx) -> WorkResult {
     remember(tx, &scope, &key, &hash, reply, w.now).await
 }
 
-/// Registers a vendor (or re-keys it) for a verified account request, posting the bond.
+/// What authorises a registered vendor's new key (§6.2).
+#[derive(Clone, Copy, Debug)]
+pub enum Rekey {
+    /// Nothing: a new key is refused (the same key renews the certificate).
+    Unproven,
+    /// The current vendor key's signature over `auth::Message::rekey`.
+    Signed([u8; 64]),
+    /// The operator's token (a vendor that lost its key).
+    Operator,
+}
+
+/// Registers a vendor (or renews or re-keys it) for a verified account request, posting the
+/// bond at the first registration.
 pub struct RegisterVendor {
     /// The bank.
     pub bank: Arc<Bank>,
     /// The verified request.
     pub request: Verified<AccountRequest>,
+    /// What authorises a new key.
+    pub rekey: Rekey,
     /// The id a new vendor gets.
     pub new_id: VendorId,
     /// The bank's time.
@@ -709,6 +774,16 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
         Some(id) => VendorId::from_hex(id).map_err(ApiError::internal)?,
         None => w.new_id,
     };
+    let key_id = match &existing {
+        None => 1,
+        Some(id) => {
+            let current = tx
+                .vendor_get(id)
+                .await?
+                .ok_or_else(ApiError::unknown_vendor)?;
+            next_key_id(&current, vendor, vendor_key, w.rekey)?
+        }
+    };
     let policy = &w.bank.settings.policy;
     if existing.is_none() && policy.bond_micros > 0 {
         // The bond: penalties and rulings are taken from it when the account runs dry.
@@ -720,13 +795,13 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
         };
         tx.post(&[bond], &format!("bond:{vendor}"), w.now.0).await?;
     }
-    let (bank_key, key_id) = w.bank.keys.active();
+    let (bank_key, bank_key_id) = w.bank.keys.active();
     let cert = Signed::sign(
         VendorCert {
             vendor,
-            bank_key_id: key_id,
+            bank_key_id,
             key: *vendor_key,
-            key_id: 1,
+            key_id,
             account: req.account,
             origins: origins.clone(),
             valid_from: w.now,
@@ -736,6 +811,7 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
     );
     let row = VendorRow {
         account: req.account,
+        key_id,
         public_key: vendor_key.to_string(),
         origin: origin.clone(),
         cert: cert.as_bytes().to_vec(),
@@ -743,10 +819,38 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
     tx.vendor_put(&vendor.to_string(), &row, w.now.0).await?;
     let reply = Reply::ok(json!({
         "vendor": vendor.to_string(),
+        "key_id": key_id,
         "vendor_cert": b64(cert.as_bytes()),
         "bond_micros": if existing.is_none() { policy.bond_micros } else { 0 },
     }));
     remember(tx, &scope, &key, &hash, reply, w.now).await
+}
+
+/// The key id a registered vendor gets: the same for its current key (a renewal), the next for
+/// a new key the current key consented to, or the operator allowed. Every past key stays on
+/// record, so what it signed keeps verifying (§5.10).
+fn next_key_id(
+    current: &VendorRow,
+    vendor: VendorId,
+    new_key: &PublicKey,
+    rekey: Rekey,
+) -> Result<u32, ApiError> {
+    if current.public_key == new_key.to_string() {
+        return Ok(current.key_id);
+    }
+    match rekey {
+        Rekey::Unproven => return Err(ApiError::rekey_unauthorized()),
+        Rekey::Operator => {}
+        Rekey::Signed(signature) => {
+            let key = key_from_hex(&current.public_key)?;
+            netcents_core::auth::Message::rekey(vendor, current.key_id, new_key)
+                .verify(&key, &signature)?;
+        }
+    }
+    current
+        .key_id
+        .checked_add(1)
+        .ok_or_else(|| ApiError::internal("vendor key ids exhausted"))
 }
 
 // ---- the bank as first holder --------------------------------------------------------------
@@ -1325,7 +1429,18 @@ async fn file_dispute(w: &FileDispute, tx: &mut Tx) -> WorkResult {
     Ok(Reply::ok(dispute_json(&row)))
 }
 
-/// A dispute's public state.
+/// A dispute's state as text.
+#[must_use]
+pub fn dispute_state(state: i64) -> &'static str {
+    match state {
+        0 => "open",
+        1 => "answered",
+        _ => "ruled",
+    }
+}
+
+/// A dispute's public state. The goods are not in it: they are paid content, read by the
+/// customer alone with a request signed by the scrip key (`GET …/goods`, §6.2).
 #[must_use]
 pub fn dispute_json(row: &DisputeRow) -> serde_json::Value {
     let ruling = row
@@ -1336,13 +1451,12 @@ pub fn dispute_json(row: &DisputeRow) -> serde_json::Value {
         "dispute": row.id,
         "scrip": row.scrip,
         "vendor": row.vendor,
-        "state": match row.state { 0 => "open", 1 => "answered", _ => "ruled" },
+        "state": dispute_state(row.state),
         "deadline_ms": row.deadline,
         "signed": b64(&row.dispute),
         "ruling": row.ruling.as_deref().map(b64),
         "verdict": ruling.as_ref().map(|r| format!("{:?}", r.unverified().verdict).to_lowercase()),
         "refund_micros": ruling.as_ref().map(|r| r.unverified().refund.0),
-        "goods": if row.state == 2 { row.goods.as_deref().map(b64) } else { None },
     })
 }
 
@@ -1550,6 +1664,8 @@ async fn check_books(_: &CheckBooks, tx: &mut Tx) -> WorkResult {
         "deposited_micros": deposited.to_string(),
         "penalties_micros": posted.get("penalties").copied().unwrap_or(0).to_string(),
         "accounts": posted.len(),
+        // Every account and bond opened, posted to or not: a refused request adds none.
+        "balances": cached.len(),
         "scrips": scrips,
     })))
 }

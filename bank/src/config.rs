@@ -88,4 +88,21 @@ pub struct Serve {
     /// How often the expiry sweep runs, in seconds (0: never; use POST /v1/operator/sweep).
     #[arg(long, env = "NETCENTS_SWEEP_SECS", default_value_t = 60)]
     pub sweep_secs: u64,
+    /// The most HTTP connections open at once; at the cap new ones wait to be accepted. Lowered
+    /// at start to what the process's file descriptor limit allows.
+    #[arg(long, env = "NETCENTS_MAX_CONNECTIONS", default_value_t = 8192)]
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a complete request head, counted from its opening
+    /// or from its previous answer: slow headers and idle keep-alive connections are closed.
+    #[arg(long, env = "NETCENTS_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// The longest life of one connection, in seconds: after it the connection is closed once
+    /// its request in flight is answered (0: no keep-alive, one request per connection).
+    #[arg(long, env = "NETCENTS_KEEP_ALIVE_SECS", default_value_t = 120)]
+    pub keep_alive_secs: u64,
+    /// Development only: accept vendor origins over http and on loopback, private and
+    /// link-local addresses (tests and the local demo). Off in production: other vendors POST
+    /// to a vendor's origin, so it must not point into their networks.
+    #[arg(long, env = "NETCENTS_DEV_ORIGINS")]
+    pub dev_origins: bool,
 }

@@ -89,6 +89,25 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", why)
     }
 
+    /// A vendor origin the bank does not certify (§6.2): not an https origin in canonical
+    /// form, or a loopback, private or link-local address on a production bank.
+    pub fn bad_origin(origin: &str, why: &str) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_origin",
+            format!("origin {origin:?} {why}"),
+        )
+    }
+
+    /// A new vendor key without the current key's consent or the operator's token (§6.2).
+    pub fn rekey_unauthorized() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "rekey_unauthorized",
+            "a new vendor key needs `rekey_signature` (the current vendor key's signature over the change) or the operator token",
+        )
+    }
+
     /// The account is not known to the bank.
     pub fn unknown_account() -> Self {
         Self::new(

@@ -12,6 +12,8 @@ pub mod config;
 pub mod error;
 pub mod keys;
 pub mod metrics;
+pub mod origin;
+pub mod server;
 pub mod store;
 
 pub use api::{Limits, router};

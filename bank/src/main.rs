@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Parser as _;
 use netcents_bank::bank::{Bank, Settings};
 use netcents_bank::config::{Cli, Command, Serve};
+use netcents_bank::server::{self, ConnLimits};
 use netcents_bank::store::{self, StoreOptions};
 use netcents_bank::{Keyring, Limits, api};
 use netcents_core::Currency;
@@ -110,11 +111,45 @@ fn settings(s: &Serve) -> Result<Settings, String> {
     settings.recall_grace_ms = s.answer_secs * 1000;
     settings.dispute_answer_ms = s.answer_secs * 1000;
     settings.operator_token = s.operator_token.clone().filter(|t| !t.is_empty());
+    settings.dev_origins = s.dev_origins;
     Ok(settings)
+}
+
+/// The connection limits, with the cap lowered to what the descriptor limit allows: a cap
+/// above it would let connections exhaust the descriptors the database and the listener need.
+fn conn_limits(s: &Serve) -> Result<ConnLimits, String> {
+    if s.header_timeout_secs == 0 {
+        return Err("--header-timeout-secs must be at least 1".into());
+    }
+    // Descriptors kept for the listener, the database pool, the key files and the logs.
+    let reserve = 64 + u64::from(s.db_connections);
+    let limit = rlimit::increase_nofile_limit(u64::MAX).map_err(|e| e.to_string())?;
+    let room = usize::try_from(limit.saturating_sub(reserve)).unwrap_or(usize::MAX);
+    let mut max_connections = s.max_connections;
+    if max_connections > room {
+        tracing::warn!(
+            asked = max_connections,
+            allowed = room,
+            nofile = limit,
+            "--max-connections lowered to fit the file descriptor limit"
+        );
+        max_connections = room;
+    }
+    if max_connections == 0 {
+        return Err(format!(
+            "the file descriptor limit ({limit}) leaves no room for connections"
+        ));
+    }
+    Ok(ConnLimits {
+        max_connections,
+        header_timeout: Duration::from_secs(s.header_timeout_secs),
+        keep_alive: (s.keep_alive_secs > 0).then(|| Duration::from_secs(s.keep_alive_secs)),
+    })
 }
 
 async fn serve_forever(url: &str, keys: Keyring, s: Serve) -> Result<(), String> {
     let settings = settings(&s)?;
+    let conns = conn_limits(&s)?;
     let store = store::open(
         url,
         StoreOptions {
@@ -142,7 +177,7 @@ async fn serve_forever(url: &str, keys: Keyring, s: Serve) -> Result<(), String>
         .map_err(|e| format!("cannot bind {}: {e}", s.listen))?;
     let listener = socket.listen(1024).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(%addr, backend = ?bank.store.backend(), "listening");
+    tracing::info!(%addr, backend = ?bank.store.backend(), max_connections = conns.max_connections, "listening");
     // The one line on stdout: tests and scripts read the address from it.
     println!("listening on {addr}");
     if s.sweep_secs > 0 {
@@ -159,10 +194,8 @@ async fn serve_forever(url: &str, keys: Keyring, s: Serve) -> Result<(), String>
             }
         });
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|e| e.to_string())?;
+    let drain = limits.timeout + Duration::from_secs(1);
+    server::serve(listener, app, conns, shutdown(), drain).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::{Client, Pg, Server, TempDir, scenarios};
 use netcents_bank::bank::b64;
-use netcents_core::Micros;
+use netcents_core::auth::Listing;
+use netcents_core::{Micros, SecretKey, Signed};
 use rand_core::{OsRng, RngCore as _};
 use serde_json::json;
 
@@ -85,6 +86,9 @@ async fn binary_sqlite() {
     scenarios::happy_path(&c).await;
     scenarios::overclaim_is_penalised(&c).await;
     scenarios::bad_input(&c).await;
+    scenarios::account_needs_its_key(&c).await;
+    scenarios::private_reads(&c).await;
+    scenarios::origins_are_checked(&c).await;
     scenarios::concurrent_transfer(std::slice::from_ref(&c), 16).await;
     // SIGTERM: graceful shutdown, exit 0.
     let status = server.terminate();
@@ -98,7 +102,7 @@ async fn binary_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn binary_key_rotation() {
     use netcents_core::objects::{PaymentOrder, Scrip, Transfer};
-    use netcents_core::{Digest, Holder, PublicKey, Signed};
+    use netcents_core::{Digest, Holder, PublicKey};
     let dir = TempDir::new("bin-rotate");
     let url = format!("sqlite://{}/bank.db", dir.0.display());
     let server = Server::start(&dir.0, &url, 0, &[]);
@@ -305,4 +309,301 @@ async fn crash_test(pg: Option<String>) {
         Micros(captured),
         started.elapsed()
     );
+}
+
+/// Raises this process's soft limit of open files to `needed`, or stops with a clear message.
+fn raise_nofile(needed: u64) {
+    let got = rlimit::increase_nofile_limit(needed).unwrap();
+    assert!(
+        got >= needed,
+        "this test holds {needed} connections but the open-file limit is {got} \
+         (hard limit too low): raise it with `ulimit -Hn {needed}` as root"
+    );
+}
+
+/// Closed by the peer: a read gets end of file or an error.
+async fn closed_by_peer(stream: &mut tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 256];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+/// A client sending a request head one header line a second, forever (slowloris).
+async fn slow_header(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    if stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: bank\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            () = closed_by_peer(&mut stream) => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                if stream.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Idle connections and slow request heads cannot make the bank unreachable: with 5,000 idle
+/// and 200 slow-header connections held, `/healthz` answers, and the bank closes every one of
+/// them once the head timeout passes. (Before the fix it never closed them, and about 21,000
+/// such connections exhausted its file descriptors.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idle_and_slow_connections_are_closed() {
+    const IDLE: usize = 5_000;
+    const SLOW: usize = 200;
+    const HEAD_SECS: u64 = 15;
+    raise_nofile(u64::try_from(IDLE + SLOW).unwrap() + 512);
+    let dir = TempDir::new("conns");
+    let url = format!("sqlite://{}/bank.db", dir.0.display());
+    // Set through the environment, so that a binary without the setting still starts (and
+    // fails the test by never closing the connections).
+    let secs = HEAD_SECS.to_string();
+    let server = Server::start_with_env(
+        &dir.0,
+        &url,
+        0,
+        &[],
+        &[("NETCENTS_HEADER_TIMEOUT_SECS", secs.as_str())],
+    );
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut idle = Vec::with_capacity(IDLE);
+    for _ in 0..IDLE {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut slow = tokio::task::JoinSet::new();
+    for _ in 0..SLOW {
+        let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        slow.spawn(slow_header(stream));
+    }
+    // Every idle connection is still open here: the bank has not closed any yet.
+    let mut probe = [0u8; 1];
+    let open = idle
+        .iter()
+        .filter(|s| {
+            matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        })
+        .count();
+    assert_eq!(
+        open, IDLE,
+        "all idle connections are held while /healthz is asked"
+    );
+    let c = Client::http(&server.base);
+    let (s, h) = c.get("/healthz").await;
+    assert_eq!((s, h["status"].as_str()), (200, Some("ok")), "{h}");
+    assert_eq!(slow.len(), SLOW, "the slow clients are still sending");
+
+    // The bank closes them all after the head timeout (the deadline only bounds the test).
+    let mut closing = tokio::task::JoinSet::new();
+    for mut s in idle {
+        closing.spawn(async move { closed_by_peer(&mut s).await });
+    }
+    let all = async {
+        while closing.join_next().await.is_some() {}
+        while slow.join_next().await.is_some() {}
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_secs(HEAD_SECS + 60), all)
+            .await
+            .is_ok(),
+        "the bank left idle or slow-header connections open past its head timeout"
+    );
+    let (s, _) = c.fresh().get("/healthz").await;
+    assert_eq!(s, 200);
+}
+
+/// What a refused request must leave as it was.
+async fn books(c: &Client) -> serde_json::Value {
+    let mut v = c.check_balanced().await;
+    v.as_object_mut().unwrap().remove("problems");
+    v
+}
+
+/// A registered vendor gets a new key only with its current key's consent or the operator's
+/// token; a refused re-key changes nothing, and the same key renews the certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn binary_rekey_needs_the_current_key_or_the_operator() {
+    let dir = TempDir::new("bin-rekey");
+    let url = format!("sqlite://{}/bank.db", dir.0.display());
+    let server = Server::start(&dir.0, &url, 0, &[]);
+    let c = Client::http(&server.base);
+    let a = common::vendor(&c, 20_000_000).await;
+    let balance = c.balance(&a.account).await;
+    let before = books(&c).await;
+    let new = SecretKey::generate(&mut OsRng);
+    for (body, status, code) in [
+        (
+            common::registration(&a, &new, None),
+            403,
+            "rekey_unauthorized",
+        ),
+        (
+            common::registration(&a, &new, Some(common::consent(&a, &new, 1, &new))),
+            401,
+            "bad_signature",
+        ),
+        (
+            common::registration(&a, &new, Some(common::consent(&a, &a.key, 2, &new))),
+            401,
+            "bad_signature",
+        ),
+    ] {
+        let (s, e) = c.post("/v1/vendors", body).await;
+        assert_eq!((s, e["code"].as_str()), (status, Some(code)), "{e}");
+        assert!(e["hint"].as_str().is_some_and(|h| !h.is_empty()), "{e}");
+        assert_eq!(
+            books(&c).await,
+            before,
+            "a refused re-key changed the books"
+        );
+    }
+    // Nothing changed: the current key renews its certificate under key id 1, and its lists
+    // are still read with it.
+    let (s, r) = c
+        .post("/v1/vendors", common::registration(&a, &a.key, None))
+        .await;
+    assert_eq!((s, r["key_id"].as_u64()), (200, Some(1)), "{r}");
+    assert_eq!(r["bond_micros"], 0, "a renewal posts no new bond");
+    let (s, r) = common::vendor_list(&c, &a, Listing::Audits).await;
+    assert_eq!(s, 200, "{r}");
+    // With the current key's consent: key id 2, and the new key reads the lists.
+    let (s, r) = c
+        .post(
+            "/v1/vendors",
+            common::registration(&a, &new, Some(common::consent(&a, &a.key, 1, &new))),
+        )
+        .await;
+    assert_eq!((s, r["key_id"].as_u64()), (200, Some(2)), "{r}");
+    let cert: Signed<netcents_core::objects::VendorCert> = Signed::decode(
+        &netcents_bank::bank::unb64("cert", r["vendor_cert"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cert.unverified().key, new.public());
+    let old = common::Vendor {
+        account_key: a.account_key.clone(),
+        account: a.account,
+        key: a.key.clone(),
+        id: a.id,
+    };
+    let a = common::Vendor { key: new, ..a };
+    let (s, e) = common::vendor_list(&c, &old, Listing::Audits).await;
+    assert_eq!((s, e["code"].as_str()), (401, Some("bad_signature")), "{e}");
+    let (s, r) = common::vendor_list(&c, &a, Listing::Audits).await;
+    assert_eq!(s, 200, "{r}");
+    // The consent is good once: sent again for another key it no longer matches key id 2.
+    let third = SecretKey::generate(&mut OsRng);
+    let (s, e) = c
+        .post(
+            "/v1/vendors",
+            common::registration(&a, &third, Some(common::consent(&old, &old.key, 1, &third))),
+        )
+        .await;
+    assert_eq!((s, e["code"].as_str()), (401, Some("bad_signature")), "{e}");
+    // The operator may re-key a vendor that lost its key.
+    let body = common::registration(&a, &third, None);
+    let (s, r) = c.op_post("/v1/vendors", body).await;
+    assert_eq!((s, r["key_id"].as_u64()), (200, Some(3)), "{r}");
+    assert_eq!(c.balance(&a.account).await, balance, "no money moved");
+    c.check_balanced().await;
+}
+
+/// Vendor A hands a scrip on to vendor B, then re-keys (with its current key's consent): B's
+/// capture, whose custody chain carries A's certificate signed with A's first key, still
+/// succeeds, because the bank finds A's key by the certificate's key id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn binary_rekey_keeps_earlier_certificates_valid() {
+    use netcents_core::custody::{Custody, Terms};
+    use netcents_core::{Amount, Holder, TimestampMs};
+    const PRICE: u64 = 100_000;
+    let dir = TempDir::new("bin-rekey-float");
+    let url = format!("sqlite://{}/bank.db", dir.0.display());
+    let server = Server::start(&dir.0, &url, 0, &[]);
+    let c = Client::http(&server.base);
+    let cust = common::customer(&c, 10_000_000).await;
+    let a = common::vendor(&c, 20_000_000).await;
+    let b = common::vendor(&c, 20_000_000).await;
+    let mut wallet = common::issue(&c, &cust, 1_000_000).await;
+    let mut held_a = common::buy(&c, &mut wallet, &a, PRICE, 1).await;
+    // The customer pays B; B asks A, the holder, which hands the scrip on signing with key 1.
+    let offer_b = common::offer(&b, PRICE);
+    let order = wallet
+        .pay(
+            TimestampMs(common::now_ms()),
+            &offer_b.clone().verify(&b.key.public()).unwrap(),
+        )
+        .unwrap();
+    let cert = held_a
+        .custody
+        .hand_on(
+            TimestampMs(common::now_ms()),
+            order.clone(),
+            netcents_core::Signer {
+                key: &a.key,
+                key_id: 1,
+            },
+        )
+        .unwrap();
+    let bank = common::bank_key(&c).await;
+    let scrip = wallet.signed_scrip().clone().verify(&bank).unwrap();
+    let mut custody_b = Custody::received(
+        Holder::Vendor(b.id),
+        &scrip,
+        held_a.custody.chain().to_vec(),
+        &cert.clone().verify(&a.key.public()).unwrap(),
+        &order.digest(),
+    )
+    .unwrap();
+    let terms = Terms {
+        item: "/article",
+        price: Amount {
+            currency: common::usd(),
+            micros: netcents_core::Micros(PRICE),
+        },
+    };
+    let accepted = custody_b
+        .accept(
+            TimestampMs(common::now_ms()),
+            order,
+            &offer_b,
+            terms,
+            netcents_core::Signer {
+                key: &b.key,
+                key_id: 1,
+            },
+        )
+        .unwrap();
+    wallet
+        .on_receipt(&accepted.receipt.verify(&b.key.public()).unwrap())
+        .unwrap();
+    // A re-keys with its current key's consent.
+    let new = SecretKey::generate(&mut OsRng);
+    let (s, r) = c
+        .post(
+            "/v1/vendors",
+            common::registration(&a, &new, Some(common::consent(&a, &a.key, 1, &new))),
+        )
+        .await;
+    assert_eq!((s, r["key_id"].as_u64()), (200, Some(2)), "{r}");
+    // B's claim carries A's certificate signed with key 1: it still verifies.
+    let before = c.balance(&b.account).await;
+    let claim = custody_b.claim().unwrap();
+    let body = json!({ "batch": b64(common::batch(&b, vec![claim]).as_bytes()) });
+    let (s, r) = c.post("/v1/capture", body).await;
+    assert_eq!(
+        (s, r["credited_micros"].as_u64()),
+        (200, Some(PRICE)),
+        "{r}"
+    );
+    assert_eq!(c.balance(&b.account).await, before + PRICE);
+    c.check_balanced().await;
 }

@@ -52,6 +52,14 @@ async fn sqlite_arbiter() {
     scenarios::arbiter(&c).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_private_reads_and_proofs() {
+    let (_d, c) = sqlite_client(Policy::DEFAULT).await;
+    scenarios::account_needs_its_key(&c).await;
+    scenarios::private_reads(&c).await;
+    scenarios::origins_are_checked(&c).await;
+}
+
 /// Every scenario against one private PostgreSQL cluster, a fresh database each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_all_scenarios() {
@@ -68,6 +76,10 @@ async fn postgres_all_scenarios() {
     scenarios::expiry_and_recall(&c).await;
     let c = Client::in_process(&pg.database("arbiter"), Policy::DEFAULT).await;
     scenarios::arbiter(&c).await;
+    let c = Client::in_process(&pg.database("private"), Policy::DEFAULT).await;
+    scenarios::account_needs_its_key(&c).await;
+    scenarios::private_reads(&c).await;
+    scenarios::origins_are_checked(&c).await;
 }
 
 /// Requests that fail after writing (a withdrawal above the balance) share group commits with

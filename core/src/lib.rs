@@ -21,6 +21,7 @@
 extern crate alloc;
 
 pub mod arbiter;
+pub mod auth;
 pub mod bank;
 pub mod custody;
 pub mod error;

@@ -2,6 +2,7 @@
 //! answers to audit demands (§5.6), recalls (§5.9) and the arbiter's requests for goods or
 //! orders (§5.7). Run by the Cron Trigger and by `POST /netcents/v1/capture`.
 
+use netcents_core::auth::{Listing, Message};
 use netcents_core::objects::{CaptureBatch, Claim, Dispute, DisputeKind, Recall};
 use netcents_core::signed::{AnswerKind, answer_message};
 use netcents_core::wire::{Decode as _, Encode as _};
@@ -150,8 +151,22 @@ pub async fn capture(env: &Env, cfg: &Config) -> Result<Value, Failure> {
     }))
 }
 
-async fn bank_get(cfg: &Config, path: &str) -> Result<Value, Failure> {
-    let url = format!("{}{path}", cfg.bank_url);
+/// Reads one of this vendor's lists at the bank, signed with the vendor key (§6.2): audit
+/// demands carry claims and disputes carry customers' evidence, so they are not public.
+async fn bank_list(cfg: &Config, list: Listing) -> Result<Value, Failure> {
+    let path = match list {
+        Listing::Audits => format!("/v1/vendors/{}/audits", cfg.vendor),
+        Listing::Disputes => format!("/v1/vendors/{}/disputes", cfg.vendor),
+        Listing::Recalls => format!("/v1/recalls/{}", cfg.vendor),
+    };
+    let at = net::now();
+    let signature = Message::vendor_list(cfg.vendor, list, at).sign(&cfg.key);
+    let url = format!(
+        "{}{path}?at={}&signature={}",
+        cfg.bank_url,
+        at.0,
+        b64(&signature)
+    );
     let (status, v) = net::send("the bank", &url, Method::Get, None).await?;
     if status == 200 {
         Ok(v)
@@ -166,7 +181,7 @@ async fn bank_get(cfg: &Config, path: &str) -> Result<Value, Failure> {
 
 /// Answers every open audit demand with the orders the claim covers.
 async fn answer_audits(env: &Env, cfg: &Config) -> Result<u64, Failure> {
-    let v = bank_get(cfg, &format!("/v1/vendors/{}/audits", cfg.vendor)).await?;
+    let v = bank_list(cfg, Listing::Audits).await?;
     let mut answered = 0;
     for a in v["audits"].as_array().into_iter().flatten() {
         let id = a["audit"].as_str().unwrap_or_default();
@@ -210,7 +225,7 @@ async fn answer_audits(env: &Env, cfg: &Config) -> Result<u64, Failure> {
 
 /// Hands recalled scrip back to the bank (§5.9).
 async fn answer_recalls(env: &Env, cfg: &Config) -> Result<u64, Failure> {
-    let v = bank_get(cfg, &format!("/v1/recalls/{}", cfg.vendor)).await?;
+    let v = bank_list(cfg, Listing::Recalls).await?;
     let mut answered = 0;
     for r in v["recalls"].as_array().into_iter().flatten() {
         let text = r["recall"].as_str().unwrap_or_default();
@@ -243,7 +258,7 @@ async fn answer_recalls(env: &Env, cfg: &Config) -> Result<u64, Failure> {
 
 /// Answers the arbiter: the goods of a non-delivery dispute, the orders of a balance dispute.
 async fn answer_disputes(env: &Env, cfg: &Config) -> Result<u64, Failure> {
-    let v = bank_get(cfg, &format!("/v1/vendors/{}/disputes", cfg.vendor)).await?;
+    let v = bank_list(cfg, Listing::Disputes).await?;
     let mut answered = 0;
     for d in v["disputes"].as_array().into_iter().flatten() {
         if d["state"] != "open" {

@@ -116,7 +116,7 @@ export async function startBank() {
   const url = `http://${HOST}:${port}`;
   const g = spawnGroup("the bank", bankBinary(), [
     "--database-url", `sqlite://${dir}/bank.db`, "--key-dir", join(dir, "keys"), "serve", "--listen", `${HOST}:${port}`,
-    "--operator-token", OPERATOR_TOKEN, "--sweep-secs", "0",
+    "--operator-token", OPERATOR_TOKEN, "--sweep-secs", "0", "--dev-origins",
   ], { cwd: dir, log: join(dir, "bank.log"), env: { RUST_LOG: "warn" } });
   await waitUntil(g, "/healthz", async () => (await fetch(`${url}/healthz`)).ok, 30_000);
   return { url, dir };
@@ -169,10 +169,23 @@ function registerVendorRequest(accountHex, signer, vendorPub, origins) {
   return Buffer.concat([body, sign(null, msg, signer.key)]);
 }
 
+/** The account key's signature over its own opening (core/src/auth.rs, `Message::open_account`). */
+function accountProof(kind, signer, idempotencyKey) {
+  const text = (t) => [u32(Buffer.byteLength(t)), Buffer.from(t)];
+  const msg = Buffer.concat([
+    Buffer.from("NetCents/1 open-account/account-key\0"), ...text(kind), signer.pub, ...text(idempotencyKey),
+  ]);
+  return sign(null, msg, signer.key);
+}
+
 /** Opens a vendor account, funds its bond and registers the vendor answering at `origin`. */
 export async function onboardVendor(bank, origin) {
   const account = keyFromSeed(randomBytes(32));
-  const opened = await bankCall(bank, "POST", "/v1/accounts", { idempotency_key: randomBytes(12).toString("hex"), kind: "vendor", public_key: account.pub.toString("hex") });
+  const idempotencyKey = randomBytes(12).toString("hex");
+  const opened = await bankCall(bank, "POST", "/v1/accounts", {
+    idempotency_key: idempotencyKey, kind: "vendor", public_key: account.pub.toString("hex"),
+    signature: b64url(accountProof("vendor", account, idempotencyKey)),
+  });
   if (opened.status !== 200) throw new Error(`vendor account: ${JSON.stringify(opened.body)}`);
   await deposit(bank, opened.body.account, 20_000_000);
   const seed = randomBytes(32);

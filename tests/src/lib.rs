@@ -400,6 +400,8 @@ impl Bank {
                 "serve",
                 "--listen",
                 &format!("127.0.0.1:{port}"),
+                // The vendors answer on loopback over http.
+                "--dev-origins",
             ])
             .args(serve.iter().flat_map(|(k, v)| [k, v]))
             .env("RUST_LOG", "warn");

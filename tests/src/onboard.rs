@@ -2,6 +2,7 @@
 //! key and origin, and write what the Worker reads as secrets (`VENDOR_KEY`, `VENDOR_CERT`).
 //! Used by the tests and by the `netcents-edge-onboard` command.
 
+use netcents_core::auth::Message;
 use netcents_core::objects::Action;
 use netcents_core::{AccountId, SecretKey, VendorId};
 use rand_core::OsRng;
@@ -41,11 +42,17 @@ pub async fn open_account(
     kind: &str,
     key: &SecretKey,
 ) -> AccountId {
+    let idempotency_key = nonce().to_string();
+    // Proof of possession: the key signs its own opening.
+    let proof = Message::open_account(kind, &key.public(), &idempotency_key);
     let (s, v) = send(
         c,
         reqwest::Method::POST,
         &format!("{bank}/v1/accounts"),
-        Some(&json!({ "idempotency_key": nonce().to_string(), "kind": kind, "public_key": key.public().to_string() })),
+        Some(&json!({
+            "idempotency_key": idempotency_key, "kind": kind,
+            "public_key": key.public().to_string(), "signature": b64(&proof.sign(key)),
+        })),
         false,
     )
     .await;

@@ -254,7 +254,7 @@ async fn payments_float_between_vendors_and_are_captured() {
             reqwest::Method::GET,
             &format!("{}/v1/vendors/{}/audits", bank.url, v.creds.vendor),
             None,
-            false,
+            true,
         )
         .await;
         assert_eq!(
@@ -736,6 +736,32 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
     .await;
     assert_eq!(s, 200, "ruling: {v}");
     assert_eq!(v["verdict"], "delivered", "{v}");
+    assert_eq!(
+        v["goods"],
+        Value::Null,
+        "the ruling does not publish the goods"
+    );
+    // The customer reads them with a request signed by the scrip key.
+    let at = TimestampMs(now_ms());
+    let sig = netcents_core::auth::Message::read_goods(
+        &netcents_core::Digest::from_hex(&id).unwrap(),
+        at,
+    )
+    .sign(&d.key);
+    let (s, v) = netcents_e2e::send(
+        &c,
+        reqwest::Method::GET,
+        &format!(
+            "{}/v1/arbiter/disputes/{id}/goods?at={}&signature={}",
+            bank.url,
+            at.0,
+            b64(&sig)
+        ),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(s, 200, "the customer's goods: {v}");
     let goods = netcents_e2e::unb64(v["goods"].as_str().unwrap_or_default());
     assert!(
         String::from_utf8_lossy(&goods).contains("A paid article"),

@@ -272,7 +272,7 @@ impl Cheater {
             Method::GET,
             &format!("{}/v1/vendors/{}/audits", bank.url, self.creds.vendor),
             None,
-            false,
+            true,
         )
         .await;
         assert_eq!(s, 200, "{v}");

@@ -420,7 +420,7 @@ impl Wallet {
     }
 
     /// The body of `POST /v1/accounts`; makes the account key on first call.
-    #[wasm_bindgen(js_name = accountOpening, unchecked_return_type = "Promise<{idempotency_key: string, kind: string, public_key: string}>")]
+    #[wasm_bindgen(js_name = accountOpening, unchecked_return_type = "Promise<{idempotency_key: string, kind: string, public_key: string, signature: string}>")]
     pub fn account_opening(&self) -> js_sys::Promise {
         self.call(Op::AccountOpening)
     }

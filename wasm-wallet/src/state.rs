@@ -203,6 +203,8 @@ pub struct AccountOpening {
     pub kind: &'static str,
     /// The account key's public half, hex.
     pub public_key: String,
+    /// The account key's signature over the opening (proof of possession), base64url.
+    pub signature: String,
 }
 
 /// A signed issuance request (`POST /v1/issue`).
@@ -427,11 +429,14 @@ impl State {
     pub fn account_opening<R: CryptoRngCore + ?Sized>(&mut self, rng: &mut R) -> AccountOpening {
         let key = self
             .account_key
-            .get_or_insert_with(|| SecretKey::generate(rng))
-            .public();
-        let public_key = hex_public(&key);
+            .get_or_insert_with(|| SecretKey::generate(rng));
+        let public_key = hex_public(&key.public());
+        let idempotency_key = format!("wallet-{}", &public_key[..32]);
+        let proof =
+            netcents_core::auth::Message::open_account("customer", &key.public(), &idempotency_key);
         AccountOpening {
-            idempotency_key: format!("wallet-{}", &public_key[..32]),
+            signature: b64(&proof.sign(key)),
+            idempotency_key,
             kind: "customer",
             public_key,
         }
@@ -1939,6 +1944,18 @@ mod tests {
             Signed::decode(&unb64("r", &request.request).expect("b64")).expect("request");
         let account_key = SecretKey::from_seed(&[0x11; 32]).public();
         assert_eq!(opening.public_key, account_key.to_string());
+        // The opening proves possession of the account key.
+        let proof: [u8; 64] = unb64("s", &opening.signature)
+            .expect("b64")
+            .try_into()
+            .expect("64 bytes");
+        netcents_core::auth::Message::open_account(
+            "customer",
+            &account_key,
+            &opening.idempotency_key,
+        )
+        .verify(&account_key, &proof)
+        .expect("signed by the account key");
         let verified = signed.verify(&account_key).expect("account-signed");
         let (scrip, _, _) =
             netcents_core::bank::issue(TimestampMs(1_000), &verified, &bank, 1).expect("issued");

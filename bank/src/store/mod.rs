@@ -150,16 +150,30 @@ fn pool_options(opts: StoreOptions) -> AnyPoolOptions {
 fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
     use sqlx::migrate::{Migration, MigrationType, Migrator};
     let files: &[(i64, &str, &'static str)] = match backend {
-        Backend::Sqlite => &[(
-            1,
-            "books",
-            include_str!("../../migrations/sqlite/0001_books.sql"),
-        )],
-        Backend::Postgres => &[(
-            1,
-            "books",
-            include_str!("../../migrations/postgres/0001_books.sql"),
-        )],
+        Backend::Sqlite => &[
+            (
+                1,
+                "books",
+                include_str!("../../migrations/sqlite/0001_books.sql"),
+            ),
+            (
+                2,
+                "vendor keys",
+                include_str!("../../migrations/sqlite/0002_vendor_keys.sql"),
+            ),
+        ],
+        Backend::Postgres => &[
+            (
+                1,
+                "books",
+                include_str!("../../migrations/postgres/0001_books.sql"),
+            ),
+            (
+                2,
+                "vendor keys",
+                include_str!("../../migrations/postgres/0002_vendor_keys.sql"),
+            ),
+        ],
     };
     Migrator::with_migrations(
         files

@@ -74,6 +74,8 @@ pub struct IdemRecord {
 pub struct VendorRow {
     /// The vendor's account.
     pub account: AccountId,
+    /// The id of the certified key: 1 at the first registration, one more at each new key.
+    pub key_id: u32,
     /// The certified key, hex.
     pub public_key: String,
     /// Where the vendor answers transfer requests.
@@ -688,12 +690,29 @@ impl Tx {
 
     /// A vendor by id (hex).
     pub async fn vendor_get(&mut self, id: &str) -> Result<Option<VendorRow>, ApiError> {
-        let row =
-            sqlx::query("SELECT account, public_key, origin, cert FROM vendors WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *self.conn)
-                .await?;
+        let row = sqlx::query(
+            "SELECT account, public_key, origin, cert, key_id FROM vendors WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
         row.map(|r| vendor_row(&r)).transpose()
+    }
+
+    /// Every key a vendor was ever certified for, by key id (hex keys).
+    pub async fn vendor_keys(&mut self, id: &str) -> Result<Vec<(u32, String)>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT key_id, public_key FROM vendor_keys WHERE vendor = $1 ORDER BY key_id",
+        )
+        .bind(id)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let key_id = u32::try_from(r.try_get::<i64, _>(0)?).map_err(ApiError::internal)?;
+                Ok((key_id, r.try_get(1)?))
+            })
+            .collect()
     }
 
     /// The vendor id of an account, if it registered one.
@@ -708,17 +727,30 @@ impl Tx {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    /// Registers a vendor or replaces its key, origin and certificate.
+    /// Registers a vendor or replaces its current key, origin and certificate. The key is kept
+    /// under its id for good: what it signed keeps verifying after the vendor re-keys.
     pub async fn vendor_put(&mut self, id: &str, v: &VendorRow, at: u64) -> Result<(), ApiError> {
         sqlx::query(
-            "INSERT INTO vendors (id, account, public_key, origin, cert, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (id) DO UPDATE SET public_key = excluded.public_key, origin = excluded.origin, cert = excluded.cert",
+            "INSERT INTO vendors (id, account, public_key, origin, cert, created_at, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (id) DO UPDATE SET public_key = excluded.public_key, origin = excluded.origin, cert = excluded.cert, \
+             key_id = excluded.key_id",
         )
         .bind(id)
         .bind(v.account.to_string())
         .bind(&v.public_key)
         .bind(&v.origin)
         .bind(v.cert.clone())
+        .bind(to_i64(at, "at")?)
+        .bind(i64::from(v.key_id))
+        .execute(&mut *self.conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO vendor_keys (vendor, key_id, public_key, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (vendor, key_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(i64::from(v.key_id))
+        .bind(&v.public_key)
         .bind(to_i64(at, "at")?)
         .execute(&mut *self.conn)
         .await?;
@@ -1147,6 +1179,7 @@ fn vendor_row(r: &sqlx::any::AnyRow) -> Result<VendorRow, ApiError> {
     let account: String = r.try_get(0)?;
     Ok(VendorRow {
         account: AccountId::from_hex(&account).map_err(ApiError::internal)?,
+        key_id: u32::try_from(r.try_get::<i64, _>(4)?).map_err(ApiError::internal)?,
         public_key: r.try_get(1)?,
         origin: r.try_get(2)?,
         cert: r.try_get(3)?,

@@ -18,6 +18,7 @@ use axum::http::Request;
 use netcents_bank::bank::{Bank, Settings, b64, unb64};
 use netcents_bank::store::{self, StoreOptions};
 use netcents_bank::{Keyring, Limits, router};
+use netcents_core::auth::{Listing, Message};
 use netcents_core::bank::Policy;
 use netcents_core::custody::{Custody, Terms};
 use netcents_core::objects::{
@@ -376,12 +377,52 @@ pub struct Vendor {
     pub id: VendorId,
 }
 
+/// The body of `POST /v1/accounts`, signed by `signer` (the key itself, unless a test forges).
+pub fn account_opening(kind: &str, key: &SecretKey, signer: &SecretKey) -> Value {
+    let idempotency_key = nonce().to_string();
+    let msg = Message::open_account(kind, &key.public(), &idempotency_key);
+    json!({
+        "idempotency_key": idempotency_key, "kind": kind, "public_key": key.public().to_string(),
+        "signature": b64(&msg.sign(signer)),
+    })
+}
+
 pub async fn open_account(c: &Client, kind: &str, key: &SecretKey) -> AccountId {
     let (s, v) = c
-        .post_retrying("/v1/accounts", &json!({ "idempotency_key": nonce().to_string(), "kind": kind, "public_key": key.public().to_string() }), false)
+        .post_retrying("/v1/accounts", &account_opening(kind, key, key), false)
         .await;
     assert_eq!(s, 200, "{v}");
     AccountId::from_hex(v["account"].as_str().unwrap()).unwrap()
+}
+
+/// The query string of a vendor's signed read of one of its lists, signed at `at`.
+pub fn list_query(v: &Vendor, list: Listing, at: u64) -> String {
+    let sig = Message::vendor_list(v.id, list, TimestampMs(at)).sign(&v.key);
+    format!("?at={at}&signature={}", b64(&sig))
+}
+
+/// The customer reads the goods the arbiter holds for dispute `id`, signing with `signer`.
+pub async fn read_goods(c: &Client, id: &str, signer: &SecretKey) -> (u16, Value) {
+    let at = now_ms();
+    let digest = netcents_core::Digest::from_hex(id).unwrap();
+    let sig = Message::read_goods(&digest, TimestampMs(at)).sign(signer);
+    c.get(&format!(
+        "/v1/arbiter/disputes/{id}/goods?at={at}&signature={}",
+        b64(&sig)
+    ))
+    .await
+}
+
+/// A vendor reads one of its lists, signed with its key.
+pub async fn vendor_list(c: &Client, v: &Vendor, list: Listing) -> (u16, Value) {
+    let what = match list {
+        Listing::Audits => format!("/v1/vendors/{}/audits", v.id),
+        Listing::Disputes => format!("/v1/vendors/{}/disputes", v.id),
+        Listing::Recalls => format!("/v1/recalls/{}", v.id),
+    };
+    // Signed at the bank's time: in process a test may have moved its clock.
+    let at = c.bank().map_or_else(now_ms, |b| b.clock.now().0);
+    c.get(&format!("{what}{}", list_query(v, list, at))).await
 }
 
 pub async fn deposit(c: &Client, account: &AccountId, micros: u64) {
@@ -440,6 +481,29 @@ pub async fn vendor(c: &Client, funds: u64) -> Vendor {
         key,
         id,
     }
+}
+
+/// The body of a registration of vendor `v` (its account signs) for `key`, with the current
+/// key's consent to the change if given.
+pub fn registration(v: &Vendor, key: &SecretKey, consent: Option<[u8; 64]>) -> Value {
+    let req = request(
+        &v.account,
+        &v.account_key,
+        Action::RegisterVendor {
+            key: key.public(),
+            origins: vec!["https://vendor.example".into()],
+        },
+    );
+    let mut body = json!({ "request": b64(req.as_bytes()) });
+    if let Some(sig) = consent {
+        body["rekey_signature"] = json!(b64(&sig));
+    }
+    body
+}
+
+/// The current key's consent (key id `current`) to vendor `v`'s new key.
+pub fn consent(v: &Vendor, signer: &SecretKey, current: u32, new: &SecretKey) -> [u8; 64] {
+    Message::rekey(v.id, current, &new.public()).sign(signer)
 }
 
 /// The bank's public key by id, from /v1/keys.
@@ -631,12 +695,26 @@ pub struct Server {
     pub port: u16,
 }
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_netcents-bank")
+/// The bank binary: this build's, or `NETCENTS_BANK_BIN` (to run a test against another build,
+/// e.g. to show that it fails on the code before a fix).
+pub fn bin() -> String {
+    std::env::var("NETCENTS_BANK_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_netcents-bank").to_owned())
 }
 
 impl Server {
     pub fn start(dir: &Path, url: &str, port: u16, extra: &[&str]) -> Self {
+        Self::start_with_env(dir, url, port, extra, &[])
+    }
+
+    /// Started with extra environment variables (settings read from `NETCENTS_*`).
+    pub fn start_with_env(
+        dir: &Path,
+        url: &str,
+        port: u16,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Self {
         let mut child = Command::new(bin())
             .current_dir(dir)
             .args([
@@ -656,6 +734,7 @@ impl Server {
             ])
             .args(extra)
             .env("RUST_LOG", "warn")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

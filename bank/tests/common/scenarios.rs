@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc, reason = "tests")]
 
 use netcents_bank::bank::{b64, unb64};
+use netcents_core::auth::Listing;
 use netcents_core::objects::{Action, Claim, Dispute, PaymentOrder, Recall, Transfer};
 use netcents_core::{
     AccountId, Amount, Digest, Holder, Micros, PublicKey, SecretKey, Signed, TimestampMs,
@@ -14,12 +15,13 @@ use super::*;
 const UNIT: u64 = 1_000_000;
 
 /// What must not change when a request is refused.
-async fn books(c: &Client) -> (Value, Value, Value) {
+async fn books(c: &Client) -> (Value, Value, Value, Value) {
     let v = c.check_balanced().await;
     (
         v["deposited_micros"].clone(),
         v["float_micros"].clone(),
         v["accounts"].clone(),
+        v["balances"].clone(),
     )
 }
 
@@ -55,8 +57,8 @@ pub async fn happy_path(c: &Client) {
         .as_str()
         .expect("audited")
         .to_owned();
-    let (s, open) = c.get(&format!("/v1/vendors/{}/audits", v.id)).await;
-    assert_eq!(s, 200);
+    let (s, open) = vendor_list(c, &v, Listing::Audits).await;
+    assert_eq!(s, 200, "{open}");
     assert_eq!(open["audits"][0]["audit"], audit.as_str());
     let (s, outcome) = c
         .post(
@@ -684,8 +686,8 @@ pub async fn expiry_and_recall(c: &Client) {
         7 * UNIT,
         "the idle scrip is refunded at once"
     );
-    let (s, r) = c.get(&format!("/v1/recalls/{}", v.id)).await;
-    assert_eq!(s, 200);
+    let (s, r) = vendor_list(c, &v, Listing::Recalls).await;
+    assert_eq!(s, 200, "{r}");
     let recalls = r["recalls"].as_array().unwrap();
     assert_eq!(recalls.len(), 2);
     let bank_key = bank_key(c).await;
@@ -790,7 +792,7 @@ pub async fn arbiter(c: &Client) {
     let v = vendor(c, 20 * UNIT).await;
     let mut wallet = issue(c, &cust, UNIT).await;
     let mut held = buy(c, &mut wallet, &v, 100_000, 0).await;
-    let mut wallet2 = issue(c, &cust, UNIT).await;
+    let (mut wallet2, scrip_key2) = issue_keyed(c, &cust, UNIT).await;
     let mut held2 = buy(c, &mut wallet2, &v, 100_000, 0).await;
     let vendor_before = c.balance(&v.account).await;
     let file = |wallet: &mut netcents_core::wallet::WalletScrip, held: &mut Held| {
@@ -867,7 +869,7 @@ pub async fn arbiter(c: &Client) {
         .await;
     assert_eq!(s, 200, "{r}");
     let id2 = r["dispute"].as_str().unwrap().to_owned();
-    let (s, open) = c.get(&format!("/v1/vendors/{}/disputes", v.id)).await;
+    let (s, open) = vendor_list(c, &v, Listing::Disputes).await;
     assert_eq!(
         (s, open["disputes"].as_array().map(Vec::len)),
         (200, Some(2))
@@ -896,7 +898,13 @@ pub async fn arbiter(c: &Client) {
         .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["verdict"], "delivered");
-    assert_eq!(r["goods"], b64(&goods));
+    assert_eq!(
+        r["goods"],
+        Value::Null,
+        "the ruling does not publish the goods"
+    );
+    let (s, g) = read_goods(c, &id2, &scrip_key2).await;
+    assert_eq!((s, &g["goods"]), (200, &json!(b64(&goods))), "{g}");
     bank.clock.advance(2 * 86_400_000);
     // The sweep rules on the dispute the vendor left unanswered; asking again gets that ruling.
     let (s, r) = c.op_post("/v1/operator/sweep", json!({})).await;
@@ -943,4 +951,217 @@ pub async fn arbiter(c: &Client) {
     );
     c.check_balanced().await;
     bank.clock.advance(-2 * 86_400_000);
+}
+
+async fn expect_get_error(c: &Client, path: &str, operator: bool, status: u16, code: &str) {
+    let before = books(c).await;
+    let (s, v) = c.raw("GET", path, None, operator).await.unwrap();
+    assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{path}: {v}");
+    assert!(v["hint"].as_str().is_some_and(|h| !h.is_empty()), "{v}");
+    assert_eq!(books(c).await, before, "a refused read changed the books");
+}
+
+/// Proof of possession of a new account key (§6.2): an account is opened only with the key's
+/// own signature over the request.
+pub async fn account_needs_its_key(c: &Client) {
+    let key = SecretKey::generate(&mut OsRng);
+    let mut body = account_opening("customer", &key, &key);
+    // Someone else's public key, signed by the opener's own key.
+    let thief = SecretKey::generate(&mut OsRng);
+    let forged = account_opening("customer", &key, &thief);
+    expect_error(
+        c,
+        "/v1/accounts",
+        forged.to_string(),
+        false,
+        401,
+        "bad_signature",
+    )
+    .await;
+    // The signature binds the kind and the idempotency key.
+    let mut other_kind = body.clone();
+    other_kind["kind"] = json!("vendor");
+    expect_error(
+        c,
+        "/v1/accounts",
+        other_kind.to_string(),
+        false,
+        401,
+        "bad_signature",
+    )
+    .await;
+    let unsigned = json!({ "idempotency_key": body["idempotency_key"], "kind": "customer", "public_key": key.public().to_string() });
+    expect_error(
+        c,
+        "/v1/accounts",
+        unsigned.to_string(),
+        false,
+        400,
+        "bad_json",
+    )
+    .await;
+    body["signature"] = json!("AAAA");
+    expect_error(c, "/v1/accounts", body.to_string(), false, 400, "bad_field").await;
+    open_account(c, "customer", &key).await;
+}
+
+/// A vendor's lists (audit demands with claims, disputes, recalls) are read by the vendor, with
+/// a signed time-bounded request, or the operator; the goods the arbiter holds by the customer
+/// alone, with a request signed by the scrip key (§6.2).
+pub async fn private_reads(c: &Client) {
+    let cust = customer(c, 10 * UNIT).await;
+    let v = vendor(c, 20 * UNIT).await;
+    let stranger = Vendor {
+        account_key: SecretKey::generate(&mut OsRng),
+        account: v.account,
+        key: SecretKey::generate(&mut OsRng),
+        id: v.id,
+    };
+    for (list, path) in [
+        (Listing::Audits, format!("/v1/vendors/{}/audits", v.id)),
+        (Listing::Disputes, format!("/v1/vendors/{}/disputes", v.id)),
+        (Listing::Recalls, format!("/v1/recalls/{}", v.id)),
+    ] {
+        expect_get_error(c, &path, false, 401, "unauthorized").await;
+        let q = list_query(&stranger, list, now_ms());
+        expect_get_error(c, &format!("{path}{q}"), false, 401, "bad_signature").await;
+        let q = list_query(&v, list, now_ms() - 3_600_000);
+        expect_get_error(c, &format!("{path}{q}"), false, 409, "replay").await;
+        // Signed for another list: refused.
+        let other = if list == Listing::Audits {
+            Listing::Recalls
+        } else {
+            Listing::Audits
+        };
+        let q = list_query(&v, other, now_ms());
+        expect_get_error(c, &format!("{path}{q}"), false, 401, "bad_signature").await;
+        let (s, r) = vendor_list(c, &v, list).await;
+        assert_eq!(s, 200, "{path}: {r}");
+        let (s, r) = c.op_get(&path).await;
+        assert_eq!(s, 200, "the operator reads {path}: {r}");
+    }
+    expect_get_error(c, "/v1/recalls/bank", false, 401, "unauthorized").await;
+
+    // A dispute answered with the goods and ruled: the goods are the customer's alone.
+    let (mut wallet, scrip_key) = issue_keyed(c, &cust, UNIT).await;
+    let mut held = buy(c, &mut wallet, &v, 100_000, 0).await;
+    let of = offer(&v, 50_000);
+    let order = wallet
+        .pay(
+            TimestampMs(now_ms()),
+            &of.clone().verify(&v.key.public()).unwrap(),
+        )
+        .unwrap();
+    let terms = netcents_core::custody::Terms {
+        item: "/article",
+        price: Amount {
+            currency: usd(),
+            micros: Micros(50_000),
+        },
+    };
+    held.custody
+        .accept(
+            TimestampMs(now_ms()),
+            order,
+            &of,
+            terms,
+            netcents_core::Signer {
+                key: &v.key,
+                key_id: 1,
+            },
+        )
+        .unwrap();
+    let d = wallet.dispute(
+        TimestampMs(now_ms()),
+        nonce(),
+        v.id,
+        wallet.non_delivery().unwrap(),
+    );
+    let (s, r) = c
+        .post(
+            "/v1/arbiter/disputes",
+            json!({ "dispute": b64(d.as_bytes()) }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let id = r["dispute"].as_str().unwrap().to_owned();
+    let goods = b"the paid article".to_vec();
+    let msg = netcents_bank::bank::answer_message(
+        netcents_bank::bank::AnswerKind::Dispute,
+        &id,
+        &[],
+        Some(&goods),
+    );
+    let (s, r) = c
+        .post(
+            &format!("/v1/arbiter/disputes/{id}/answer"),
+            json!({ "goods": b64(&goods), "orders": [], "signature": b64(&v.key.sign_answer(&msg)) }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let (s, r) = c
+        .post(&format!("/v1/arbiter/disputes/{id}/ruling"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["state"], "ruled", "{r}");
+    let public = [r, c.get(&format!("/v1/arbiter/disputes/{id}")).await.1];
+    for p in &public {
+        assert!(
+            p.get("goods").is_none_or(Value::is_null),
+            "goods in public: {p}"
+        );
+        assert!(
+            !p.to_string().contains(&b64(&goods)),
+            "goods in public: {p}"
+        );
+    }
+    let path = format!("/v1/arbiter/disputes/{id}/goods");
+    expect_get_error(c, &path, false, 401, "unauthorized").await;
+    let (s, e) = read_goods(c, &id, &v.key).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (401, Some("bad_signature")),
+        "the vendor is not the customer: {e}"
+    );
+    let (s, e) = read_goods(c, &id, &SecretKey::generate(&mut OsRng)).await;
+    assert_eq!((s, e["code"].as_str()), (401, Some("bad_signature")), "{e}");
+    let (s, g) = read_goods(c, &id, &scrip_key).await;
+    assert_eq!((s, &g["goods"]), (200, &json!(b64(&goods))), "{g}");
+    c.check_balanced().await;
+}
+
+/// Vendor origins are https origins with public hosts on a production bank (§6.2).
+pub async fn origins_are_checked(c: &Client) {
+    let account_key = SecretKey::generate(&mut OsRng);
+    let account = open_account(c, "vendor", &account_key).await;
+    deposit(c, &account, 20 * UNIT).await;
+    for origin in [
+        "http://vendor.example",
+        "https://127.0.0.1:8787",
+        "https://10.0.0.7",
+        "https://169.254.169.254",
+        "https://[::1]",
+        "https://localhost",
+        "https://vendor.example/path",
+    ] {
+        let req = request(
+            &account,
+            &account_key,
+            Action::RegisterVendor {
+                key: SecretKey::generate(&mut OsRng).public(),
+                origins: vec!["https://ok.example".into(), origin.into()],
+            },
+        );
+        let e = expect_error(
+            c,
+            "/v1/vendors",
+            json!({ "request": b64(req.as_bytes()) }).to_string(),
+            false,
+            422,
+            "bad_origin",
+        )
+        .await;
+        assert!(e["hint"].as_str().unwrap().contains(origin), "{e}");
+    }
+    assert_eq!(c.balance(&account).await, 20 * UNIT, "no bond was taken");
 }

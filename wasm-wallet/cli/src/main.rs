@@ -323,12 +323,16 @@ fn init(path: PathBuf, bank: String) -> Result<()> {
     let http = client()?;
     let (bank_keys, currency) = fetch_keys(&http, &bank)?;
     let key = SecretKey::generate(&mut OsRng);
+    let idempotency_key = nonce().to_string();
+    let proof =
+        netcents_core::auth::Message::open_account("customer", &key.public(), &idempotency_key);
     let res = http
         .post(format!("{bank}/v1/accounts"))
         .json(&json!({
-            "idempotency_key": nonce().to_string(),
+            "idempotency_key": idempotency_key,
             "kind": "customer",
             "public_key": key.public().to_string(),
+            "signature": b64(&proof.sign(&key)),
         }))
         .send()?;
     let status = res.status().as_u16();
