@@ -107,6 +107,8 @@ pub enum Rejection {
     BadEvidence(&'static str),
     /// An idempotency key was reused for a different request.
     IdempotencyConflict,
+    /// A request path that does not name exactly one item (`item::canonical_path`).
+    BadPath(&'static str),
 }
 
 /// Calls that a correct shell never makes.
@@ -162,6 +164,7 @@ impl Error {
                 Rejection::AuditFailed(_) => "audit_failed",
                 Rejection::BadEvidence(_) => "bad_evidence",
                 Rejection::IdempotencyConflict => "idempotency_conflict",
+                Rejection::BadPath(_) => "bad_path",
             },
             Self::Misuse(Misuse::PaymentPending) => "payment_pending",
             Self::Misuse(_) => "internal",
@@ -175,7 +178,7 @@ impl Error {
             Self::Decode(_) | Self::Rejected(Rejection::AmountOverflow) => 400,
             Self::BadSignature => 401,
             Self::Rejected(r) => match r {
-                Rejection::UnknownScrip => 404,
+                Rejection::UnknownScrip | Rejection::BadPath(_) => 404,
                 Rejection::NotHolder
                 | Rejection::Frozen
                 | Rejection::StaleSequence { .. }
@@ -257,6 +260,7 @@ impl fmt::Display for Rejection {
             Self::IdempotencyConflict => {
                 f.write_str("idempotency key was already used for a different request")
             }
+            Self::BadPath(why) => write!(f, "the path does not name exactly one item: {why}"),
         }
     }
 }

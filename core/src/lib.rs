@@ -24,6 +24,7 @@ pub mod arbiter;
 pub mod bank;
 pub mod custody;
 pub mod error;
+pub mod item;
 pub mod objects;
 pub mod signed;
 pub mod types;
