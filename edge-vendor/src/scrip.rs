@@ -44,6 +44,9 @@ pub struct ScripCustody {
 #[derive(Default)]
 struct Cache {
     ready: bool,
+    /// Whether the tables exist: they are created by the first write, never by a read, so a
+    /// request this object refuses leaves no trace (`docs/PROTOCOL.md` §12.2).
+    tables: bool,
     current: Option<Custody>,
 }
 
@@ -154,17 +157,37 @@ impl ScripCustody {
     ) -> std::result::Result<Value, Failure> {
         let cfg = crate::config_of(&self.env)?;
         if !cache.ready {
-            self.sql().exec(SCHEMA, None)?;
-            let r = rows(
+            cache.tables = !rows(
                 &self.sql(),
-                "SELECT state FROM custody ORDER BY segment DESC LIMIT 1",
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'custody'",
                 vec![],
-            )?;
-            cache.current = match r.first().and_then(|row| blob(row.first())) {
-                Some(b) => Some(decode_custody(&b)?),
-                None => None,
+            )?
+            .is_empty();
+            cache.current = if cache.tables {
+                let r = rows(
+                    &self.sql(),
+                    "SELECT state FROM custody ORDER BY segment DESC LIMIT 1",
+                    vec![],
+                )?;
+                match r.first().and_then(|row| blob(row.first())) {
+                    Some(b) => Some(decode_custody(&b)?),
+                    None => None,
+                }
+            } else {
+                None
             };
             cache.ready = true;
+        }
+        if !cache.tables && matches!(op, "claims" | "captured" | "orders") {
+            // Nothing was ever stored here: nothing to claim, mark or show.
+            return Ok(match op {
+                "claims" => json!({ "claims": [], "settled": true }),
+                "orders" => json!({ "orders": [] }),
+                _ if body["claims"].as_array().is_some_and(|c| !c.is_empty()) => {
+                    return Err(Rejection::UnknownScrip.into());
+                }
+                _ => json!({ "ok": true }),
+            });
         }
         let now = net::now();
         match op {
@@ -205,13 +228,18 @@ impl ScripCustody {
     }
 
     /// Persists `custody` and, for an accepted order, the order and its receipt: synchronous
-    /// statements, committed together.
+    /// statements, committed together. The first write of the object creates its tables.
     fn persist(
         &self,
+        tables: &mut bool,
         custody: &Custody,
         accepted: Option<(&netcents_core::custody::Accepted, &str)>,
     ) -> std::result::Result<(), Failure> {
         let sql = self.sql();
+        if !*tables {
+            sql.exec(SCHEMA, None)?;
+            *tables = true;
+        }
         sql.exec(
             "INSERT INTO custody (segment, state) VALUES (?, ?) ON CONFLICT (segment) DO UPDATE SET state = excluded.state",
             vec![
@@ -238,9 +266,13 @@ impl ScripCustody {
     /// the same receipt again.
     fn old_receipt(
         &self,
+        tables: bool,
         order: &Signed<PaymentOrder>,
         item: &str,
     ) -> std::result::Result<Option<Value>, Failure> {
+        if !tables {
+            return Ok(None);
+        }
         // Found by its sequence number (the table's key, so no index by digest is kept), then
         // compared byte for byte: the very order the customer signed, not another one with
         // the same number.
@@ -284,7 +316,7 @@ impl ScripCustody {
             match custody.accept(now, p.order.clone(), &p.offer, terms, &cfg.key) {
                 Ok(a) => {
                     if !a.replay {
-                        self.persist(custody, Some((&a, &p.item)))?;
+                        self.persist(&mut cache.tables, custody, Some((&a, &p.item)))?;
                     }
                     return Ok(json!({ "receipt": b64(a.receipt.as_bytes()), "replay": a.replay }));
                 }
@@ -300,7 +332,7 @@ impl ScripCustody {
                 if matches!(
                     e,
                     Error::Rejected(Rejection::StaleSequence { .. } | Rejection::Frozen)
-                ) && let Some(v) = self.old_receipt(&p.order, &p.item)?
+                ) && let Some(v) = self.old_receipt(cache.tables, &p.order, &p.item)?
                 {
                     return Ok(v);
                 }
@@ -308,16 +340,16 @@ impl ScripCustody {
             }
             None => {}
         }
-        if let Some(v) = self.old_receipt(&p.order, &p.item)? {
+        if let Some(v) = self.old_receipt(cache.tables, &p.order, &p.item)? {
             return Ok(v);
         }
         // The slow path: ask the holder for the scrip, with the customer's order as authority.
         let (mut custody, cert, holder_cert) = self.acquire(cfg, now, &p, terms).await?;
-        self.persist(&custody, None)?;
+        self.persist(&mut cache.tables, &custody, None)?;
         let accepted = custody.accept(now, p.order.clone(), &p.offer, terms, &cfg.key);
         let result = match accepted {
             Ok(a) => {
-                self.persist(&custody, Some((&a, &p.item)))?;
+                self.persist(&mut cache.tables, &custody, Some((&a, &p.item)))?;
                 Ok(json!({ "receipt": b64(a.receipt.as_bytes()), "replay": false }))
             }
             Err(e) => {
@@ -457,7 +489,7 @@ impl ScripCustody {
         let was_live = custody.handed_on().is_none();
         let cert = custody.hand_on(now, order, &cfg.key, 0)?;
         if was_live {
-            self.persist(custody, None)?;
+            self.persist(&mut cache.tables, custody, None)?;
         }
         Ok(json!({
             "chain": custody.chain().iter().map(|c| b64(c.as_bytes())).collect::<Vec<_>>(),
@@ -491,7 +523,7 @@ impl ScripCustody {
             Err(e) => return Err(e.into()),
         };
         if was_live {
-            self.persist(custody, None)?;
+            self.persist(&mut cache.tables, custody, None)?;
         }
         Ok(json!({
             "chain": custody.chain().iter().map(|c| b64(c.as_bytes())).collect::<Vec<_>>(),
@@ -551,7 +583,7 @@ impl ScripCustody {
                 continue;
             }
             match custody.captured_to(&claim) {
-                Ok(()) => self.persist(&custody, None)?,
+                Ok(()) => self.persist(&mut true, &custody, None)?,
                 Err(_) if cursor.seq >= claim.seq_to => {}
                 Err(e) => return Err(e.into()),
             }
