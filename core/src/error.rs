@@ -110,6 +110,8 @@ pub enum Rejection {
     /// The vendor declared this order void before the arbiter (it had not accepted it), so it
     /// never accepts it (§5.7).
     Void,
+    /// A request path that does not name exactly one item (`item::canonical_path`).
+    BadPath(&'static str),
 }
 
 /// Calls that a correct shell never makes.
@@ -166,6 +168,7 @@ impl Error {
                 Rejection::BadEvidence(_) => "bad_evidence",
                 Rejection::IdempotencyConflict => "idempotency_conflict",
                 Rejection::Void => "order_void",
+                Rejection::BadPath(_) => "bad_path",
             },
             Self::Misuse(Misuse::PaymentPending) => "payment_pending",
             Self::Misuse(_) => "internal",
@@ -179,7 +182,7 @@ impl Error {
             Self::Decode(_) | Self::Rejected(Rejection::AmountOverflow) => 400,
             Self::BadSignature => 401,
             Self::Rejected(r) => match r {
-                Rejection::UnknownScrip => 404,
+                Rejection::UnknownScrip | Rejection::BadPath(_) => 404,
                 Rejection::NotHolder
                 | Rejection::Frozen
                 | Rejection::StaleSequence { .. }
@@ -263,6 +266,7 @@ impl fmt::Display for Rejection {
                 f.write_str("idempotency key was already used for a different request")
             }
             Self::Void => f.write_str("the order was declared void and is never accepted"),
+            Self::BadPath(why) => write!(f, "the path does not name exactly one item: {why}"),
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod auth;
 pub mod bank;
 pub mod custody;
 pub mod error;
+pub mod item;
 pub mod objects;
 pub mod signed;
 pub mod types;

@@ -3,7 +3,7 @@
 //! | name | kind | meaning |
 //! |---|---|---|
 //! | `BANK_URL` | var | the bank's base URL, e.g. `http://127.0.0.1:8080` |
-//! | `PRICES` | var | JSON list `[{"path": "/paid/*", "price_micros": 1000}]`; first match wins; a trailing `*` matches any rest of the path |
+//! | `PRICES` | var | JSON list `[{"path": "/paid/*", "price_micros": 1000}]`; first match wins; a trailing `*` matches any rest of the item name; paths are canonical item names (`netcents_core::item`) |
 //! | `CURRENCY` | var | the currency of the prices (default `USD`) |
 //! | `ACCESS_TTL_SECONDS` | var | how long a paid item stays readable by its payer (default 600; 0 disables access tokens) |
 //! | `OFFER_TTL_SECONDS` | var | how long an offer can be paid (default 300) |
@@ -14,75 +14,48 @@
 //! | `VENDOR_CERT` | secret | the bank-signed vendor certificate, base64url |
 //! | `CAPTURE_TOKEN` | secret | optional: if set, `POST /netcents/v1/capture` needs `Authorization: Bearer <token>` |
 
+use netcents_core::item::{PriceList, PriceRule, canonical_path};
 use netcents_core::objects::VendorCert;
-use netcents_core::{Amount, Currency, Micros, SecretKey, Signed, VendorId};
+use netcents_core::{Currency, Micros, SecretKey, Signed, VendorId};
 use serde::Deserialize;
 use worker::Env;
 
 use crate::fail::{Failure, signed};
 use crate::token::TokenKey;
 
-/// One line of the price list.
+/// One line of `PRICES` as written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PriceRule {
-    /// The path, or a prefix ending in `*`.
-    pub path: String,
+struct PriceLine {
+    /// The item name, or a prefix ending in `*`; canonical (`netcents_core::item`).
+    path: String,
     /// The price in micro-units.
-    pub price_micros: u64,
+    price_micros: u64,
 }
 
-/// The price list.
-#[derive(Clone, Debug)]
-pub struct Prices {
-    rules: Vec<PriceRule>,
-    currency: Currency,
-}
-
-impl Prices {
-    /// Parses the `PRICES` JSON.
-    ///
-    /// # Errors
-    /// A description of what is wrong.
-    pub fn parse(json: &str, currency: &str) -> Result<Self, String> {
-        let rules: Vec<PriceRule> =
-            serde_json::from_str(json).map_err(|e| format!("PRICES is not a price list: {e}"))?;
-        for r in &rules {
-            if !r.path.starts_with('/') {
-                return Err(format!("PRICES: path {:?} must start with /", r.path));
-            }
-            if r.price_micros > Micros::MAX.0 {
-                return Err(format!("PRICES: price of {:?} is too large", r.path));
-            }
-        }
-        let currency = Currency::new(currency)
-            .map_err(|_| format!("CURRENCY {currency:?}: three capital letters"))?;
-        Ok(Self { rules, currency })
+/// Parses the `PRICES` JSON into the core's price list. Every path must be an item name in
+/// canonical form (`docs/PROTOCOL.md` §12.2): a rule the request paths can never equal would
+/// price nothing, or worse, price a spelling the content source reads as another item.
+///
+/// # Errors
+/// A description of what is wrong.
+pub fn parse_prices(json: &str, currency: &str) -> Result<PriceList, String> {
+    let lines: Vec<PriceLine> =
+        serde_json::from_str(json).map_err(|e| format!("PRICES is not a price list: {e}"))?;
+    let currency = Currency::new(currency)
+        .map_err(|_| format!("CURRENCY {currency:?}: three capital letters"))?;
+    let mut rules = Vec::with_capacity(lines.len());
+    for l in &lines {
+        let rule = PriceRule::new(&l.path, Micros(l.price_micros)).map_err(|e| {
+            let hint = match canonical_path(l.path.trim_end_matches('*')) {
+                Ok(c) if c != l.path.trim_end_matches('*') => format!(" (write {c:?})"),
+                _ => String::new(),
+            };
+            format!("PRICES: path {:?}: {e}{hint}", l.path)
+        })?;
+        rules.push(rule);
     }
-
-    /// The price of `path`, if it is sold.
-    pub fn price_of(&self, path: &str) -> Option<Amount> {
-        self.rules
-            .iter()
-            .find(|r| match r.path.strip_suffix('*') {
-                Some(prefix) => path.starts_with(prefix),
-                None => path == r.path,
-            })
-            .map(|r| Amount {
-                currency: self.currency,
-                micros: Micros(r.price_micros),
-            })
-    }
-
-    /// The currency.
-    pub fn currency(&self) -> Currency {
-        self.currency
-    }
-
-    /// The rules, for the vendor's info endpoint.
-    pub fn rules(&self) -> &[PriceRule] {
-        &self.rules
-    }
+    Ok(PriceList::new(currency, rules))
 }
 
 /// Everything the Worker and its Durable Objects read from the environment.
@@ -98,8 +71,8 @@ pub struct Config {
     pub vendor: VendorId,
     /// The bank's base URL, without a trailing slash.
     pub bank_url: String,
-    /// The price list.
-    pub prices: Prices,
+    /// The price list, over canonical item names.
+    pub prices: PriceList,
     /// Access token lifetime (0: no tokens).
     pub access_ttl_ms: u64,
     /// Offer lifetime.
@@ -177,7 +150,7 @@ impl Config {
             .ok_or("BANK_URL is missing")?
             .trim_end_matches('/')
             .to_owned();
-        let prices = Prices::parse(
+        let prices = parse_prices(
             &var(env, "PRICES").unwrap_or_else(|| "[]".into()),
             &var(env, "CURRENCY").unwrap_or_else(|| "USD".into()),
         )?;
@@ -206,8 +179,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn first_matching_rule_prices_the_path() {
-        let p = Prices::parse(
+    fn first_matching_rule_prices_the_item() {
+        let p = parse_prices(
             r#"[{"path":"/paid/cheap","price_micros":1},{"path":"/paid/*","price_micros":1000}]"#,
             "USD",
         )
@@ -220,8 +193,20 @@ mod tests {
 
     #[test]
     fn bad_price_lists_are_refused() {
-        assert!(Prices::parse("{}", "USD").is_err());
-        assert!(Prices::parse(r#"[{"path":"x","price_micros":1}]"#, "USD").is_err());
-        assert!(Prices::parse("[]", "usd").is_err());
+        assert!(parse_prices("{}", "USD").is_err());
+        assert!(parse_prices(r#"[{"path":"x","price_micros":1}]"#, "USD").is_err());
+        assert!(parse_prices("[]", "usd").is_err());
+        assert!(
+            parse_prices(
+                r#"[{"path":"/x","price_micros":1000000000000000001}]"#,
+                "USD"
+            )
+            .is_err()
+        );
+        let e = parse_prices(r#"[{"path":"/café","price_micros":1}]"#, "USD").unwrap_err();
+        assert!(
+            e.contains("/caf%C3%A9"),
+            "the hint names the canonical form: {e}"
+        );
     }
 }

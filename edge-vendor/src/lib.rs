@@ -15,6 +15,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use netcents_core::item::{canonical_path, is_canonical};
 use netcents_core::objects::{Offer, PaymentOrder};
 use netcents_core::{Digest, Nonce, Signed, TimestampMs};
 use serde_json::{Value, json};
@@ -26,6 +27,7 @@ pub mod book;
 pub mod config;
 pub mod fail;
 pub mod net;
+pub mod payment;
 pub mod scrip;
 pub mod selftest;
 pub mod settle;
@@ -90,16 +92,27 @@ fn failure_response(f: &Failure) -> worker::Result<Response> {
     json_response(f.status, &f.body())
 }
 
-/// The content of `path`: from `ORIGIN_URL`, or from the Worker's static assets. Returns the
-/// bytes, the content type and the status.
+/// The content of the item `item`, a canonical item name (`netcents_core::item`): from
+/// `ORIGIN_URL` + `item`, or from the Worker's static assets at `item`. Only canonical names
+/// are fetched, so the content source reads exactly the item that was priced, offered and
+/// paid for (a WHATWG URL parser leaves a canonical name unchanged, and the assets do no HTML
+/// rewriting, see `wrangler.toml`). Returns the bytes, the content type and the status.
 ///
 /// # Errors
-/// `unreachable` if the origin does not answer; `config` without a content source.
+/// `bad_path` (404) for a name that is not canonical; `unreachable` if the origin does not
+/// answer; `config` without a content source.
 pub async fn content(
     env: &Env,
     cfg: &Config,
-    path: &str,
+    item: &str,
 ) -> Result<(Vec<u8>, String, u16), Failure> {
+    if !is_canonical(item) {
+        return Err(canonical_path(item).err().map_or_else(
+            || Failure::from(netcents_core::Rejection::BadPath("not in canonical form")),
+            Failure::from,
+        ));
+    }
+    let path = item;
     let mut res = match &cfg.origin_url {
         Some(origin) => {
             let url = format!("{origin}{path}");
@@ -136,6 +149,13 @@ async fn serve_content(
     headers: Headers,
 ) -> Result<Response, Failure> {
     let (bytes, kind, status) = content(env, cfg, path).await?;
+    if status == 404 {
+        return Err(Failure::new(
+            404,
+            "not_found",
+            format!("no content named {path}"),
+        ));
+    }
     headers.set("content-type", &kind)?;
     cors(&headers)?;
     Ok(Response::from_bytes(bytes)?
@@ -203,20 +223,37 @@ fn offer_response(
     Ok(r)
 }
 
+/// The content of `item` for sale: it must exist, or nothing is offered or charged.
+async fn goods(env: &Env, cfg: &Config, item: &str) -> Result<(Vec<u8>, String), Failure> {
+    let (bytes, kind, status) = content(env, cfg, item).await?;
+    if status != 200 {
+        return Err(Failure::new(
+            404,
+            "not_found",
+            format!(
+                "the content source answers {status} for {item}: nothing is sold under this name"
+            ),
+        ));
+    }
+    Ok((bytes, kind))
+}
+
+/// A request for a priced item, `item` being its canonical name: the offer, a payment, or a
+/// request with an access token.
 async fn sell(
     mut req: Request,
     env: &Env,
     cfg: &Config,
-    path: &str,
+    item: &str,
     price: netcents_core::Amount,
 ) -> Result<Response, Failure> {
     let now = net::now();
     if cfg.access_ttl_ms > 0
         && presented_tokens(&req)
             .iter()
-            .any(|t| cfg.token_key.check(t, path, now.0))
+            .any(|t| cfg.token_key.check(t, item, now.0))
     {
-        return serve_content(env, cfg, path, Headers::new()).await;
+        return serve_content(env, cfg, item, Headers::new()).await;
     }
     let bundle: Value = if req.method() == Method::Post {
         let text = req.text().await?;
@@ -233,33 +270,24 @@ async fn sell(
             ))
         })?
     } else {
-        return offer_response(cfg, path, price, now);
+        // Vendors sign offers only for items they sell and that exist.
+        goods(env, cfg, item).await?;
+        return offer_response(cfg, item, price, now);
     };
+    // Every check that needs no storage runs before the scrip's object is called.
+    let payment = payment::Bundle::decode(&bundle)?;
+    payment.check(cfg, item, price).await?;
+    let (goods, kind) = goods(env, cfg, item).await?;
     let text = |k: &str| bundle[k].as_str().map(str::to_owned);
-    let order_text =
-        text("order").ok_or_else(|| Failure::bad_json("field `order` (base64url) is missing"))?;
-    let order: Signed<PaymentOrder> = signed("order", &order_text)?;
-    if text("offer").is_none() {
-        return Err(Failure::bad_json("field `offer` (base64url) is missing"));
-    }
-    // The goods first: nothing is charged for an item the content source cannot deliver.
-    let (goods, kind, goods_status) = content(env, cfg, path).await?;
-    if goods_status != 200 {
-        return Err(Failure::new(
-            404,
-            "not_found",
-            format!("the content source answers {goods_status} for {path}: nothing was charged"),
-        ));
-    }
-    let scrip_id = order.unverified().scrip.to_string();
+    let scrip_id = payment.order.unverified().scrip.to_string();
     let (status, v) = net::call(
         env,
         "SCRIP",
         &scrip_id,
         "pay",
         &json!({
-            "order": order_text, "offer": text("offer"), "scrip": text("scrip"),
-            "holder_cert": text("holder_cert"), "item": path,
+            "order": text("order"), "offer": text("offer"), "scrip": text("scrip"),
+            "holder_cert": text("holder_cert"), "item": item,
         }),
     )
     .await?;
@@ -273,19 +301,20 @@ async fn sell(
         headers.set("X-NetCents-Replay", "1")?;
     }
     if cfg.access_ttl_ms > 0 {
+        // The token names the item the order paid for: the offer's (checked equal to `item`).
+        let paid_for = &payment.offer.unverified().item;
         let receipt_digest = Digest::of(b"object", &[&unb64("receipt", receipt)?]);
         let expires = now.0.saturating_add(cfg.access_ttl_ms);
-        let token = cfg.token_key.issue(path, expires, &receipt_digest);
+        let token = cfg.token_key.issue(paid_for, expires, &receipt_digest);
         headers.set(ACCESS_HEADER, &token)?;
-        if !path.contains(';') {
-            headers.set(
-                "set-cookie",
-                &format!(
-                    "{ACCESS_COOKIE}={token}; Path={path}; Max-Age={}; HttpOnly; SameSite=Lax",
-                    cfg.access_ttl_ms / 1000
-                ),
-            )?;
-        }
+        // A canonical name holds no `;` or `,`: it is a safe cookie path.
+        headers.set(
+            "set-cookie",
+            &format!(
+                "{ACCESS_COOKIE}={token}; Path={paid_for}; Max-Age={}; HttpOnly; SameSite=Lax",
+                cfg.access_ttl_ms / 1000
+            ),
+        )?;
     }
     headers.set("content-type", &kind)?;
     cors(&headers)?;
@@ -314,7 +343,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
                 "vendor": cfg.vendor.to_string(),
                 "vendor_cert": b64(cfg.cert.as_bytes()),
                 "currency": cfg.prices.currency().as_str(),
-                "prices": cfg.prices.rules().iter().map(|r| json!({ "path": r.path, "price_micros": r.price_micros })).collect::<Vec<_>>(),
+                "prices": cfg.prices.rules().iter().map(|r| json!({ "path": r.path(), "price_micros": r.price().0 })).collect::<Vec<_>>(),
             })),
             (Method::Post, "transfer") => {
                 let b: Value = serde_json::from_str(&req.text().await?)
@@ -380,13 +409,25 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
             )),
         };
     }
-    match cfg.prices.price_of(&path) {
-        Some(price) => sell(req, env, &cfg, &path, price).await,
-        None if method == Method::Get => serve_content(env, &cfg, &path, Headers::new()).await,
+    // The one reading of the path (§12.2): pricing, the offer, the token and serving all use
+    // this name; a path that names no single item is refused before anything is offered.
+    let item = canonical_path(&path)?;
+    match cfg.prices.price_of(&item) {
+        Some(price) => sell(req, env, &cfg, &item, price).await,
+        None if method == Method::Get => {
+            // The assets do no HTML rewriting, so the home page is named explicitly: the root
+            // is served from `/index.html`, and only while that item is free.
+            let source = if item == "/" && cfg.prices.price_of("/index.html").is_none() {
+                "/index.html"
+            } else {
+                &item
+            };
+            serve_content(env, &cfg, source, Headers::new()).await
+        }
         None => Err(Failure::new(
             404,
             "unknown_route",
-            format!("{path} is not sold and only GET serves free content"),
+            format!("{item} is not sold and only GET serves free content"),
         )),
     }
 }

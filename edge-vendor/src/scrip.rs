@@ -19,7 +19,9 @@
 
 use futures_util::lock::Mutex;
 use netcents_core::custody::{Custody, Terms};
-use netcents_core::objects::{Claim, Offer, PaymentOrder, Recall, Scrip, Transfer, VendorCert};
+use netcents_core::objects::{
+    Claim, Offer, PaymentOrder, Recall, Refusal, Scrip, Transfer, VendorCert,
+};
 use netcents_core::wire::{Decode as _, Encode as _};
 use netcents_core::{Error, Holder, Rejection, Signed, TimestampMs, Verified};
 use serde_json::{Value, json};
@@ -44,6 +46,9 @@ pub struct ScripCustody {
 #[derive(Default)]
 struct Cache {
     ready: bool,
+    /// Whether the tables exist: they are created by the first write, never by a read, so a
+    /// request this object refuses leaves no trace (`docs/PROTOCOL.md` §12.2).
+    tables: bool,
     current: Option<Custody>,
 }
 
@@ -154,17 +159,37 @@ impl ScripCustody {
     ) -> std::result::Result<Value, Failure> {
         let cfg = crate::config_of(&self.env)?;
         if !cache.ready {
-            self.sql().exec(SCHEMA, None)?;
-            let r = rows(
+            cache.tables = !rows(
                 &self.sql(),
-                "SELECT state FROM custody ORDER BY segment DESC LIMIT 1",
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'custody'",
                 vec![],
-            )?;
-            cache.current = match r.first().and_then(|row| blob(row.first())) {
-                Some(b) => Some(decode_custody(&b)?),
-                None => None,
+            )?
+            .is_empty();
+            cache.current = if cache.tables {
+                let r = rows(
+                    &self.sql(),
+                    "SELECT state FROM custody ORDER BY segment DESC LIMIT 1",
+                    vec![],
+                )?;
+                match r.first().and_then(|row| blob(row.first())) {
+                    Some(b) => Some(decode_custody(&b)?),
+                    None => None,
+                }
+            } else {
+                None
             };
             cache.ready = true;
+        }
+        if !cache.tables && matches!(op, "claims" | "captured" | "orders") {
+            // Nothing was ever stored here: nothing to claim, mark or show.
+            return Ok(match op {
+                "claims" => json!({ "claims": [], "settled": true }),
+                "orders" => json!({ "orders": [] }),
+                _ if body["claims"].as_array().is_some_and(|c| !c.is_empty()) => {
+                    return Err(Rejection::UnknownScrip.into());
+                }
+                _ => json!({ "ok": true }),
+            });
         }
         let now = net::now();
         match op {
@@ -205,13 +230,18 @@ impl ScripCustody {
     }
 
     /// Persists `custody` and, for an accepted order, the order and its receipt: synchronous
-    /// statements, committed together.
+    /// statements, committed together. The first write of the object creates its tables.
     fn persist(
         &self,
+        tables: &mut bool,
         custody: &Custody,
         accepted: Option<(&netcents_core::custody::Accepted, &str)>,
     ) -> std::result::Result<(), Failure> {
         let sql = self.sql();
+        if !*tables {
+            sql.exec(SCHEMA, None)?;
+            *tables = true;
+        }
         sql.exec(
             "INSERT INTO custody (segment, state) VALUES (?, ?) ON CONFLICT (segment) DO UPDATE SET state = excluded.state",
             vec![
@@ -238,9 +268,13 @@ impl ScripCustody {
     /// the same receipt again.
     fn old_receipt(
         &self,
+        tables: bool,
         order: &Signed<PaymentOrder>,
         item: &str,
     ) -> std::result::Result<Option<Value>, Failure> {
+        if !tables {
+            return Ok(None);
+        }
         // Found by its sequence number (the table's key, so no index by digest is kept), then
         // compared byte for byte: the very order the customer signed, not another one with
         // the same number.
@@ -284,7 +318,7 @@ impl ScripCustody {
             match custody.accept(now, p.order.clone(), &p.offer, terms, cfg.signer()) {
                 Ok(a) => {
                     if !a.replay {
-                        self.persist(custody, Some((&a, &p.item)))?;
+                        self.persist(&mut cache.tables, custody, Some((&a, &p.item)))?;
                     }
                     return Ok(json!({ "receipt": b64(a.receipt.as_bytes()), "replay": a.replay }));
                 }
@@ -300,30 +334,34 @@ impl ScripCustody {
                 if matches!(
                     e,
                     Error::Rejected(Rejection::StaleSequence { .. } | Rejection::Frozen)
-                ) && let Some(v) = self.old_receipt(&p.order, &p.item)?
+                ) && let Some(v) = self.old_receipt(cache.tables, &p.order, &p.item)?
                 {
                     return Ok(v);
                 }
-                return Err(e.into());
+                // Not an order accepted before (checked just above): a final refusal is signed.
+                let key = cache.current.as_ref().map(|c| c.scrip().key);
+                return Err(refusal(cfg, &p.order, key.as_ref(), e));
             }
             None => {}
         }
-        if let Some(v) = self.old_receipt(&p.order, &p.item)? {
+        if let Some(v) = self.old_receipt(cache.tables, &p.order, &p.item)? {
             return Ok(v);
         }
         // The slow path: ask the holder for the scrip, with the customer's order as authority.
         let (mut custody, cert, holder_cert) = self.acquire(cfg, now, &p, terms).await?;
-        self.persist(&custody, None)?;
+        self.persist(&mut cache.tables, &custody, None)?;
         let accepted = custody.accept(now, p.order.clone(), &p.offer, terms, cfg.signer());
         let result = match accepted {
             Ok(a) => {
-                self.persist(&custody, Some((&a, &p.item)))?;
+                self.persist(&mut cache.tables, &custody, Some((&a, &p.item)))?;
                 Ok(json!({ "receipt": b64(a.receipt.as_bytes()), "replay": false }))
             }
             Err(e) => {
                 // We hold the scrip from here on (§5.4); the wallet needs the certificate to
                 // learn the balance it was handed over with.
-                let mut f = Failure::from(e).with("transfer", b64(cert.as_bytes()));
+                let key = custody.scrip().key;
+                let mut f =
+                    refusal(cfg, &p.order, Some(&key), e).with("transfer", b64(cert.as_bytes()));
                 if let Some(h) = holder_cert {
                     f = f.with("holder_cert", h);
                 }
@@ -372,7 +410,8 @@ impl ScripCustody {
             p.order.clone(),
             &p.offer,
             terms,
-        )?;
+        )
+        .map_err(|e| refusal(cfg, &p.order, Some(&scrip.body().key), e))?;
         crate::register_scrip(&self.env, &po.scrip.to_string()).await?;
         let request = json!({ "order": b64(order.as_bytes()) });
         let (chain, cert, holder_cert) = {
@@ -457,7 +496,7 @@ impl ScripCustody {
         let was_live = custody.handed_on().is_none();
         let cert = custody.hand_on(now, order, cfg.signer())?;
         if was_live {
-            self.persist(custody, None)?;
+            self.persist(&mut cache.tables, custody, None)?;
         }
         Ok(json!({
             "chain": custody.chain().iter().map(|c| b64(c.as_bytes())).collect::<Vec<_>>(),
@@ -491,7 +530,7 @@ impl ScripCustody {
             Err(e) => return Err(e.into()),
         };
         if was_live {
-            self.persist(custody, None)?;
+            self.persist(&mut cache.tables, custody, None)?;
         }
         Ok(json!({
             "chain": custody.chain().iter().map(|c| b64(c.as_bytes())).collect::<Vec<_>>(),
@@ -551,7 +590,7 @@ impl ScripCustody {
                 continue;
             }
             match custody.captured_to(&claim) {
-                Ok(()) => self.persist(&custody, None)?,
+                Ok(()) => self.persist(&mut true, &custody, None)?,
                 Err(_) if cursor.seq >= claim.seq_to => {}
                 Err(e) => return Err(e.into()),
             }
@@ -587,6 +626,45 @@ impl ScripCustody {
             .map(|b| b64(&b))
             .collect();
         Ok(json!({ "orders": orders }))
+    }
+}
+
+/// The failure for a refused payment order, with the vendor's signed `Refusal` when the order
+/// verifies with the scrip key `key` and the refusal is final: this vendor will never accept
+/// that order (`docs/PROTOCOL.md` §12.2). The caller has made sure the order was not accepted
+/// before. Refusals that may pass (the holder is elsewhere, the scrip is missing) are not
+/// signed: a signed refusal of an order later accepted would be evidence against the vendor.
+fn refusal(
+    cfg: &Config,
+    order: &Signed<PaymentOrder>,
+    key: Option<&netcents_core::PublicKey>,
+    e: Error,
+) -> Failure {
+    let is_final = matches!(
+        e,
+        Error::Rejected(
+            Rejection::StaleSequence { .. }
+                | Rejection::Frozen
+                | Rejection::InsufficientBalance { .. }
+                | Rejection::BalanceMismatch { .. }
+                | Rejection::Expired
+                | Rejection::CurrencyMismatch
+                // The Worker checked the offer's vendor, item, price and digest before this
+                // object was called: what is left of `bad_offer` here is a lapsed offer.
+                | Rejection::BadOffer
+        )
+    );
+    let verified = key
+        .filter(|_| is_final)
+        .and_then(|k| order.clone().verify(k).ok());
+    let signed = verified.map(|order| {
+        let refusal = Refusal::of(cfg.vendor, cfg.cert.unverified().key_id, &order, &e);
+        b64(Signed::sign(refusal, &cfg.key).as_bytes())
+    });
+    let f = Failure::from(e);
+    match signed {
+        Some(r) => f.with("refusal", r),
+        None => f,
     }
 }
 

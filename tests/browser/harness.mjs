@@ -235,6 +235,8 @@ compatibility_date = "2026-04-01"
 directory = "${shopAssets(shop, walletOrigin)}"
 binding = "ASSETS"
 run_worker_first = true
+html_handling = "none"
+not_found_handling = "none"
 [vars]
 BANK_URL = "${bank.url}"
 CURRENCY = "USD"

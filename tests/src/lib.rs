@@ -773,6 +773,8 @@ compatibility_date = "2026-04-01"
 directory = "{assets}"
 binding = "ASSETS"
 run_worker_first = true
+html_handling = "none"
+not_found_handling = "none"
 [vars]
 BANK_URL = "{bank}"
 CURRENCY = "USD"
@@ -986,6 +988,11 @@ const vendor :Workerd.Worker = (
             group,
             _dir: dir,
         }
+    }
+
+    /// The directory of the vendor's stored state (`wrangler dev --persist-to`).
+    pub fn state_dir(&self) -> PathBuf {
+        self._dir.0.join("state")
     }
 
     /// The URL of `path` at this vendor.
