@@ -50,11 +50,14 @@ struct Cache {
     /// request this object refuses leaves no trace (`docs/PROTOCOL.md` §12.2).
     tables: bool,
     current: Option<Custody>,
+    /// Orders this vendor declared void before the arbiter: it never accepts them (§5.7).
+    voided: Vec<netcents_core::Digest>,
 }
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS custody (segment INTEGER PRIMARY KEY, state BLOB NOT NULL, settled INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS orders (segment INTEGER NOT NULL, seq BLOB NOT NULL, po BLOB NOT NULL, receipt BLOB NOT NULL, item TEXT NOT NULL, PRIMARY KEY (segment, seq));
+CREATE TABLE IF NOT EXISTS void (digest BLOB PRIMARY KEY);
 ";
 
 fn blob(v: Option<&SqlStorageValue>) -> Option<Vec<u8>> {
@@ -178,6 +181,7 @@ impl ScripCustody {
             } else {
                 None
             };
+            cache.voided = self.load_voided()?;
             cache.ready = true;
         }
         if !cache.tables && matches!(op, "claims" | "captured" | "orders") {
@@ -221,6 +225,7 @@ impl ScripCustody {
                 r
             }
             "orders" => self.orders(body),
+            "dispute" => self.dispute(cache, signed("order", field(body, "order")?)?),
             _ => Err(Failure::new(
                 404,
                 "unknown_route",
@@ -312,6 +317,11 @@ impl ScripCustody {
             item: &p.item,
             price: p.price,
         };
+        // An order declared void before the arbiter is never accepted, here or after a transfer.
+        if cache.voided.contains(&p.order.digest()) {
+            let key = cache.current.as_ref().map(|c| c.scrip().key);
+            return Err(refusal(cfg, &p.order, key.as_ref(), Rejection::Void.into()));
+        }
         // The fast path: this vendor holds the scrip.
         let mut refused = None;
         if let Some(custody) = cache.current.as_mut() {
@@ -598,6 +608,63 @@ impl ScripCustody {
         Ok(json!({ "ok": true }))
     }
 
+    /// The orders declared void on this scrip (none before the first write).
+    fn load_voided(&self) -> std::result::Result<Vec<netcents_core::Digest>, Failure> {
+        let has = rows(
+            &self.sql(),
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'void'",
+            vec![],
+        )?;
+        if has.is_empty() {
+            return Ok(Vec::new());
+        }
+        let r = rows(&self.sql(), "SELECT digest FROM void", vec![])?;
+        Ok(r.iter()
+            .filter_map(|row| blob(row.first()))
+            .filter_map(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(netcents_core::Digest)
+            .collect())
+    }
+
+    /// This vendor's answer to a non-delivery dispute on `order` (§5.7, step 4), from the
+    /// orders it accepted on this scrip: the order itself (the settlement then delivers its
+    /// goods), another order accepted with the same sequence number, or nothing, in which case
+    /// the order is recorded as void first, so it is never accepted after this answer.
+    fn dispute(
+        &self,
+        cache: &mut Cache,
+        order: Signed<PaymentOrder>,
+    ) -> std::result::Result<Value, Failure> {
+        use netcents_core::arbiter::{NonDeliveryAnswer, answer_non_delivery};
+        let accepted: Vec<Signed<PaymentOrder>> = if cache.tables {
+            rows(&self.sql(), "SELECT po FROM orders", vec![])?
+                .iter()
+                .filter_map(|row| blob(row.first()))
+                .map(|b| Signed::decode(&b))
+                .collect::<std::result::Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(match answer_non_delivery(&order, &accepted) {
+            NonDeliveryAnswer::Accepted(o) => json!({ "answer": "accepted", "order": b64(o.as_bytes()) }),
+            NonDeliveryAnswer::Other(o) => json!({ "answer": "other", "order": b64(o.as_bytes()) }),
+            NonDeliveryAnswer::Void => {
+                let sql = self.sql();
+                // Tables made before void orders existed lack that one: `IF NOT EXISTS`.
+                sql.exec(SCHEMA, None)?;
+                cache.tables = true;
+                sql.exec(
+                    "INSERT OR IGNORE INTO void (digest) VALUES (?)",
+                    vec![order.digest().0.to_vec().into()],
+                )?;
+                if !cache.voided.contains(&order.digest()) {
+                    cache.voided.push(order.digest());
+                }
+                json!({ "answer": "void" })
+            }
+        })
+    }
+
     /// Accepted orders of a segment with sequence numbers in (`seq_from`, `seq_to`], in order
     /// (an audit, §5.6), or every order this vendor accepted for the scrip (a dispute).
     fn orders(&self, body: &Value) -> std::result::Result<Value, Failure> {
@@ -649,6 +716,7 @@ fn refusal(
                 | Rejection::BalanceMismatch { .. }
                 | Rejection::Expired
                 | Rejection::CurrencyMismatch
+                | Rejection::Void
                 // The Worker checked the offer's vendor, item, price and digest before this
                 // object was called: what is left of `bad_offer` here is a lapsed offer.
                 | Rejection::BadOffer

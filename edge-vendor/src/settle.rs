@@ -267,9 +267,25 @@ async fn answer_disputes(env: &Env, cfg: &Config) -> Result<u64, Failure> {
         let id = d["dispute"].as_str().unwrap_or_default();
         let dispute: Signed<Dispute> = signed("signed", d["signed"].as_str().unwrap_or_default())?;
         let (goods, orders) = match &dispute.unverified().kind {
-            DisputeKind::NonDelivery { offer, .. } => {
-                let (bytes, _, status) = crate::content(env, cfg, &offer.unverified().item).await?;
-                (if status == 200 { Some(bytes) } else { None }, Vec::new())
+            DisputeKind::NonDelivery { offer, order } => {
+                // Goods only for an order this vendor accepted: they are for sale (§5.7).
+                let a = net::call_ok(
+                    env,
+                    "SCRIP",
+                    &dispute.unverified().scrip.to_string(),
+                    "dispute",
+                    &json!({ "order": b64(order.as_bytes()) }),
+                )
+                .await?;
+                let shown: Vec<String> = a["order"].as_str().map(str::to_owned).into_iter().collect();
+                let goods = if a["answer"] == "accepted" {
+                    let (bytes, _, status) =
+                        crate::content(env, cfg, &offer.unverified().item).await?;
+                    (status == 200).then_some(bytes)
+                } else {
+                    None
+                };
+                (goods, shown)
             }
             DisputeKind::Balance { .. } => {
                 let o = net::call_ok(

@@ -794,3 +794,92 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
     );
     bank.check_balanced().await;
 }
+
+/// Theft through the arbiter, closed: a customer takes an offer, signs an order it never sends
+/// and disputes non-delivery. The vendor, answering from the orders it accepted, has none: it
+/// declares the order void, delivers no goods (they are for sale), and the arbiter rules the
+/// order void. Nothing moves, the customer reads no goods, and the order is refused with a
+/// signed `order_void` if it is sent after all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_order_never_sent_gets_neither_money_nor_goods_from_the_arbiter() {
+    let bank = Bank::start().await;
+    let a = Vendor::start(&bank, "a").await;
+    let c = http();
+    let cust = Customer::open(&bank, 10_000_000).await;
+    let mut d = cust.scrip(&bank, FACE, HOUR).await;
+    let vendor_before = bank.balance(&a.creds.account).await;
+    let customer_before = bank.balance(&cust.account).await;
+    let offered = offer(&c, &a.at(ARTICLE), &d.bank_key).await;
+    let order = d.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+    let kind = d.scrip.non_delivery().unwrap();
+    let dispute = d.scrip.dispute(
+        TimestampMs(now_ms()),
+        netcents_e2e::nonce(),
+        a.creds.vendor,
+        kind,
+    );
+    let (s, v) = netcents_e2e::send(
+        &c,
+        reqwest::Method::POST,
+        &format!("{}/v1/arbiter/disputes", bank.url),
+        Some(&json!({ "dispute": b64(dispute.as_bytes()) })),
+        false,
+    )
+    .await;
+    assert_eq!(s, 200, "filing the dispute: {v}");
+    let id = v["dispute"].as_str().unwrap().to_owned();
+    let run = a.capture().await;
+    assert_eq!(run["disputes_answered"], 1, "the vendor answers: {run}");
+    let (s, v) = netcents_e2e::send(
+        &c,
+        reqwest::Method::POST,
+        &format!("{}/v1/arbiter/disputes/{id}/ruling", bank.url),
+        Some(&json!({})),
+        false,
+    )
+    .await;
+    assert_eq!(s, 200, "ruling: {v}");
+    assert_eq!(v["verdict"], "void", "{v}");
+    assert_eq!(v["refund_micros"], 0, "{v}");
+    // No goods reach the customer.
+    let at = TimestampMs(now_ms());
+    let sig = netcents_core::auth::Message::read_goods(
+        &netcents_core::Digest::from_hex(&id).unwrap(),
+        at,
+    )
+    .sign(&d.key);
+    let (s, v) = netcents_e2e::send(
+        &c,
+        reqwest::Method::GET,
+        &format!(
+            "{}/v1/arbiter/disputes/{id}/goods?at={}&signature={}",
+            bank.url,
+            at.0,
+            b64(&sig)
+        ),
+        None,
+        false,
+    )
+    .await;
+    assert!(
+        s != 200 || v["goods"].is_null(),
+        "no goods for an order the vendor never accepted: {s} {v}"
+    );
+    assert_eq!(bank.balance(&a.creds.account).await, vendor_before);
+    assert_eq!(bank.balance(&cust.account).await, customer_before);
+    // The order sent after the ruling is refused for good, with the vendor's signature.
+    let p = send_payment(&c, &a.at(ARTICLE), &d.bundle(&order, &offered), Via::Post).await;
+    refused(&p, 409, "order_void", "a void order sent after all");
+    let refusal: Signed<netcents_core::objects::Refusal> =
+        netcents_e2e::decode(p.body["refusal"].as_str().expect("a signed refusal"));
+    let seed: [u8; 32] = hex::decode(&a.creds.vendor_seed)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let refusal = refusal
+        .verify(&SecretKey::from_seed(&seed).public())
+        .expect("signed by the vendor");
+    assert_eq!(refusal.body().order, order.digest());
+    assert_eq!(refusal.body().code, "order_void");
+    bank.check_balanced().await;
+}
