@@ -42,3 +42,28 @@ pub fn stored<T: Encode + Decode>(data: &[u8]) {
         );
     }
 }
+
+/// The differential check of `item::canonical_path` and `item::PriceList::price_of` against a
+/// WHATWG URL parser (the `url` crate), for one request path.
+pub fn path(raw: &str) {
+    use netcents_core::item::{PriceList, PriceRule, canonical_path, is_canonical};
+    use netcents_core::{Currency, Micros};
+    let list = PriceList::new(
+        Currency::new("USD").expect("a currency"),
+        vec![
+            PriceRule::new("/paid/expensive.html", Micros(1_000_000)).expect("a rule"),
+            PriceRule::new("/paid/*", Micros(1_000)).expect("a rule"),
+        ],
+    );
+    let Ok(name) = canonical_path(raw) else {
+        // Nothing that is refused is priced.
+        assert!(list.price_of(raw).is_none() || is_canonical(raw), "{raw:?}");
+        return;
+    };
+    assert!(is_canonical(&name), "{raw:?} -> {name:?}");
+    assert_eq!(canonical_path(&name).ok().as_deref(), Some(name.as_str()), "{raw:?}");
+    let url = url::Url::parse(&format!("https://h.invalid{name}")).expect("a URL");
+    assert_eq!(url.path(), name, "served path differs from the priced one: {raw:?}");
+    assert!(url.query().is_none() && url.fragment().is_none(), "{raw:?}");
+    assert_eq!(list.price_of(&name), list.price_of(url.path()), "{raw:?}");
+}
