@@ -319,7 +319,13 @@ impl ScripCustody {
         };
         // An order declared void before the arbiter is never accepted, here or after a transfer.
         if cache.voided.contains(&p.order.digest()) {
-            let key = cache.current.as_ref().map(|c| c.scrip().key);
+            // The scrip's key: held here, or from the bundle's scrip, whose bank signature the
+            // Worker checked before calling this object.
+            let key = cache.current.as_ref().map(|c| c.scrip().key).or_else(|| {
+                let scrip: Signed<Scrip> = signed("scrip", p.scrip.as_deref()?).ok()?;
+                (scrip.unverified().id == p.order.unverified().scrip)
+                    .then_some(scrip.unverified().key)
+            });
             return Err(refusal(cfg, &p.order, key.as_ref(), Rejection::Void.into()));
         }
         // The fast path: this vendor holds the scrip.
