@@ -132,7 +132,7 @@ impl Cheater {
             &http(),
             &bank.url,
             Some(TOKEN),
-            "http://127.0.0.1:9/cheater",
+            "http://127.0.0.1:9",
             funds,
         )
         .await;
