@@ -652,7 +652,9 @@ impl ScripCustody {
             Vec::new()
         };
         Ok(match answer_non_delivery(&order, &accepted) {
-            NonDeliveryAnswer::Accepted(o) => json!({ "answer": "accepted", "order": b64(o.as_bytes()) }),
+            NonDeliveryAnswer::Accepted(o) => {
+                json!({ "answer": "accepted", "order": b64(o.as_bytes()) })
+            }
             NonDeliveryAnswer::Other(o) => json!({ "answer": "other", "order": b64(o.as_bytes()) }),
             NonDeliveryAnswer::Void => {
                 let sql = self.sql();

@@ -277,7 +277,8 @@ async fn answer_disputes(env: &Env, cfg: &Config) -> Result<u64, Failure> {
                     &json!({ "order": b64(order.as_bytes()) }),
                 )
                 .await?;
-                let shown: Vec<String> = a["order"].as_str().map(str::to_owned).into_iter().collect();
+                let shown: Vec<String> =
+                    a["order"].as_str().map(str::to_owned).into_iter().collect();
                 let goods = if a["answer"] == "accepted" {
                     let (bytes, _, status) =
                         crate::content(env, cfg, &offer.unverified().item).await?;

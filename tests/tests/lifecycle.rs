@@ -128,14 +128,8 @@ struct Cheater {
 
 impl Cheater {
     async fn register(bank: &Bank, funds: u64) -> Self {
-        let creds = onboard::register(
-            &http(),
-            &bank.url,
-            Some(TOKEN),
-            "http://127.0.0.1:9",
-            funds,
-        )
-        .await;
+        let creds =
+            onboard::register(&http(), &bank.url, Some(TOKEN), "http://127.0.0.1:9", funds).await;
         let seed: [u8; 32] = hex::decode(&creds.vendor_seed).unwrap().try_into().unwrap();
         Self {
             key: SecretKey::from_seed(&seed),
