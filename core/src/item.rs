@@ -432,13 +432,18 @@ mod tests {
             let c = choices[i % choices.len()];
             let mut buf = [0u8; 4];
             let plain = ch.is_ascii_alphanumeric() || "-._~".contains(ch);
-            if plain && c % 3 == 0 {
-                out.push(ch);
-            } else if c % 3 == 1 && !plain && ch.is_ascii() && !"%/\\?#".contains(ch) && ch > ' ' {
+            // Unreserved characters literally one time in three, and the other printable ASCII
+            // characters that need no escape one time in three; every other byte encoded.
+            let literal = if plain {
+                c.is_multiple_of(3)
+            } else {
+                c % 3 == 1 && ch.is_ascii() && !"%/\\?#".contains(ch) && ch > ' '
+            };
+            if literal {
                 out.push(ch);
             } else {
                 for b in ch.encode_utf8(&mut buf).bytes() {
-                    if c % 2 == 0 {
+                    if c.is_multiple_of(2) {
                         out.push_str(&format!("%{b:02X}"));
                     } else {
                         out.push_str(&format!("%{b:02x}"));
@@ -474,7 +479,7 @@ mod tests {
             let served = whatwg(&name);
             let found: Vec<String> = served[1..]
                 .split('/')
-                .map(|s| percent_decode(s))
+                .map(percent_decode)
                 .collect();
             prop_assert_eq!(found, segs);
         }
