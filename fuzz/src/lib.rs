@@ -43,6 +43,37 @@ pub fn stored<T: Encode + Decode>(data: &[u8]) {
     }
 }
 
+/// A stored form whose first byte is its version, read in older versions too: an input in the
+/// current version re-encodes to itself; one in an older version is upgraded on read, to a
+/// current form that re-encodes to itself.
+pub fn stored_versioned<T: Encode + Decode>(data: &[u8]) {
+    upgraded(data, T::from_bytes(data).ok().map(|v| v.to_bytes()), |b| {
+        T::from_bytes(b).ok().map(|v| v.to_bytes())
+    });
+}
+
+/// The check of [`stored_versioned`], given the re-encoding of `data` (if it was accepted) and
+/// a function re-encoding any bytes.
+pub fn upgraded(
+    data: &[u8],
+    encoded: Option<Vec<u8>>,
+    reencode: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) {
+    let Some(bytes) = encoded else { return };
+    if bytes == data {
+        return;
+    }
+    assert!(
+        data.first() < bytes.first(),
+        "a non-canonical stored form of the current version was accepted"
+    );
+    assert_eq!(
+        reencode(&bytes).as_deref(),
+        Some(bytes.as_slice()),
+        "the upgraded form is not canonical"
+    );
+}
+
 /// The differential check of `item::canonical_path` and `item::PriceList::price_of` against a
 /// WHATWG URL parser (the `url` crate), for one request path.
 pub fn path(raw: &str) {
