@@ -15,7 +15,7 @@ use crate::objects::{
 };
 use crate::signed::{SecretKey, Signed, Signer, Verified};
 use crate::types::{AccountId, Digest, Holder, Micros, PublicKey, TimestampMs, VendorId};
-use crate::wire::{Decode, Encode, Reader, Writer};
+use crate::wire::{Decode, Encode, Reader, Writer, wire_struct};
 
 /// One in a million: probabilities are integers of parts per million.
 pub const PPM: u64 = 1_000_000;
@@ -336,23 +336,7 @@ pub struct VoidOrder {
 /// Most void orders one scrip's book keeps; a dispute that would void more gets no ruling.
 pub const MAX_VOIDS: usize = 64;
 
-impl Encode for VoidOrder {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.vendor);
-        w.u64(self.seq);
-        w.put(&self.order);
-    }
-}
-
-impl Decode for VoidOrder {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            vendor: r.get()?,
-            seq: r.u64()?,
-            order: r.get()?,
-        })
-    }
-}
+wire_struct!(VoidOrder { vendor, seq, order });
 
 /// Finds the key that verifies a holder's signature: the bank's key by id, or a vendor's
 /// certified key.
@@ -1100,40 +1084,14 @@ impl ScripBook {
 /// Version 2 added the void orders; version 1 rows decode with none.
 const BOOK_VERSION: u8 = 2;
 
-impl Encode for Segment {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.holder);
-        w.put(&self.opened_by);
-        w.put(&self.balance_in);
-        w.put(&self.cursor);
-        match self.closed {
-            None => w.u8(0),
-            Some((b, s)) => {
-                w.u8(1);
-                w.put(&b);
-                w.u64(s);
-            }
-        }
-        w.bool(self.closing_captured);
-    }
-}
-
-impl Decode for Segment {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            holder: r.get()?,
-            opened_by: r.get()?,
-            balance_in: r.get()?,
-            cursor: r.get()?,
-            closed: match r.u8()? {
-                0 => None,
-                1 => Some((r.get()?, r.u64()?)),
-                t => return Err(DecodeError::BadTag(t)),
-            },
-            closing_captured: r.bool()?,
-        })
-    }
-}
+wire_struct!(Segment {
+    holder,
+    opened_by,
+    balance_in,
+    cursor,
+    closed,
+    closing_captured,
+});
 
 /// The stored form of a scrip's book (a database row).
 impl Encode for ScripBook {

@@ -13,7 +13,7 @@ use crate::error::{DecodeError, Error, Rejection};
 use crate::objects::{Claim, MAX_CHAIN, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer};
 use crate::signed::{Signed, Signer, Verified};
 use crate::types::{Amount, Digest, Holder, Micros, TimestampMs, VendorId};
-use crate::wire::{Decode, Encode, Reader, Writer};
+use crate::wire::{Decode, Encode, Reader, Writer, wire_struct};
 
 /// The first head of a segment's payment-order hash chain: bound to what opened the segment
 /// (the scrip for segment 0, the transfer certificate otherwise).
@@ -40,23 +40,7 @@ pub struct Cursor {
     pub head: Digest,
 }
 
-impl Encode for Cursor {
-    fn encode(&self, w: &mut Writer) {
-        w.u64(self.seq);
-        w.put(&self.balance);
-        w.put(&self.head);
-    }
-}
-
-impl Decode for Cursor {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            seq: r.u64()?,
-            balance: r.get()?,
-            head: r.get()?,
-        })
-    }
-}
+wire_struct!(Cursor { seq, balance, head });
 
 /// A payment accepted on the fast path: the receipt to return, and the order to store.
 #[derive(Clone, Debug)]
@@ -571,29 +555,6 @@ impl Custody {
     }
 }
 
-struct LastAccepted(Digest, Signed<Receipt>);
-
-impl Encode for LastAccepted {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.0);
-        w.put(&self.1);
-    }
-}
-
-impl Decode for LastAccepted {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(r.get()?, r.get()?))
-    }
-}
-
-struct ChainItem(Signed<Transfer>);
-
-impl Decode for ChainItem {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(r.get()?))
-    }
-}
-
 /// The stored form of a custody, for a Durable Object or a database row: a state version byte,
 /// then the fields. Only ever read back by the party that wrote it.
 impl Encode for Custody {
@@ -609,12 +570,7 @@ impl Encode for Custody {
         w.list(&self.chain);
         w.option(self.handed_on.as_ref());
         w.put(&self.captured);
-        w.option(
-            self.last
-                .as_ref()
-                .map(|(d, r)| LastAccepted(*d, r.clone()))
-                .as_ref(),
-        );
+        w.put(&self.last);
         w.bool(self.closed_acknowledged);
     }
 }
@@ -633,14 +589,10 @@ impl Decode for Custody {
             balance: r.get()?,
             last_seq: r.u64()?,
             head: r.get()?,
-            chain: r
-                .list::<ChainItem>(MAX_CHAIN + 1)?
-                .into_iter()
-                .map(|c| c.0)
-                .collect(),
+            chain: r.list(MAX_CHAIN + 1)?,
             handed_on: r.option()?,
             captured: r.get()?,
-            last: r.option::<LastAccepted>()?.map(|l| (l.0, l.1)),
+            last: r.get()?,
             closed_acknowledged: r.bool()?,
         })
     }

@@ -11,7 +11,7 @@ use crate::signed::{Body, Kind, Signed, Verified};
 use crate::types::{
     AccountId, Amount, Digest, Holder, Micros, Nonce, PublicKey, ScripId, TimestampMs, VendorId,
 };
-use crate::wire::{Decode, Encode, Reader, Writer};
+use crate::wire::{Decode, Encode, Reader, Writer, wire_struct};
 
 /// Longest offer item (a URL, say), in bytes.
 pub const MAX_ITEM_LEN: usize = 2048;
@@ -49,41 +49,30 @@ impl Body for Scrip {
     const KIND: Kind = Kind::Scrip;
 }
 
-impl Encode for Scrip {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.id);
-        w.u32(self.bank_key_id);
-        w.put(&self.face);
-        w.put(&self.issued_at);
-        w.put(&self.expires_at);
-        w.put(&self.key);
-        w.option(self.account.as_ref());
-    }
-}
+wire_struct!(Scrip {
+    id,
+    bank_key_id,
+    face,
+    issued_at,
+    expires_at,
+    key,
+    account,
+} check Scrip::well_formed);
 
-impl Decode for Scrip {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let s = Self {
-            id: r.get()?,
-            bank_key_id: r.u32()?,
-            face: r.get()?,
-            issued_at: r.get()?,
-            expires_at: r.get()?,
-            key: r.get()?,
-            account: r.option()?,
-        };
-        if s.id != ScripId::for_key(&s.key) {
+impl Scrip {
+    fn well_formed(&self) -> Result<(), DecodeError> {
+        if self.id != ScripId::for_key(&self.key) {
             return Err(DecodeError::BadValue(
                 "scrip id is not derived from its key",
             ));
         }
-        if s.face.micros == Micros::ZERO {
+        if self.face.micros == Micros::ZERO {
             return Err(DecodeError::BadValue("zero face value"));
         }
-        if s.expires_at <= s.issued_at {
+        if self.expires_at <= self.issued_at {
             return Err(DecodeError::BadValue("expires before it is issued"));
         }
-        Ok(s)
+        Ok(())
     }
 }
 
@@ -114,71 +103,28 @@ impl Body for VendorCert {
     const KIND: Kind = Kind::VendorCert;
 }
 
-/// A length-limited string field.
-struct Text<'a>(&'a str);
+wire_struct!(VendorCert {
+    vendor,
+    bank_key_id,
+    key,
+    key_id,
+    account,
+    origins: texts(MAX_ORIGINS, MAX_ORIGIN_LEN),
+    valid_from,
+    valid_until,
+} check VendorCert::well_formed);
 
-impl Encode for Text<'_> {
-    fn encode(&self, w: &mut Writer) {
-        w.bytes(self.0.as_bytes());
-    }
-}
-
-struct Origin(String);
-
-impl Encode for Origin {
-    fn encode(&self, w: &mut Writer) {
-        w.bytes(self.0.as_bytes());
-    }
-}
-
-impl Decode for Origin {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(r.text(MAX_ORIGIN_LEN)?))
-    }
-}
-
-impl Encode for VendorCert {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.vendor);
-        w.u32(self.bank_key_id);
-        w.put(&self.key);
-        w.u32(self.key_id);
-        w.put(&self.account);
-        let count = u32::try_from(self.origins.len()).unwrap_or(u32::MAX);
-        w.u32(count);
-        for o in &self.origins {
-            w.put(&Text(o));
-        }
-        w.put(&self.valid_from);
-        w.put(&self.valid_until);
-    }
-}
-
-impl Decode for VendorCert {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let c = Self {
-            vendor: r.get()?,
-            bank_key_id: r.u32()?,
-            key: r.get()?,
-            key_id: r.u32()?,
-            account: r.get()?,
-            origins: r
-                .list::<Origin>(MAX_ORIGINS)?
-                .into_iter()
-                .map(|o| o.0)
-                .collect(),
-            valid_from: r.get()?,
-            valid_until: r.get()?,
-        };
-        if c.valid_until <= c.valid_from {
+impl VendorCert {
+    fn well_formed(&self) -> Result<(), DecodeError> {
+        if self.valid_until <= self.valid_from {
             return Err(DecodeError::BadValue("certificate ends before it starts"));
         }
-        if c.origins.is_empty() {
+        if self.origins.is_empty() {
             return Err(DecodeError::BadValue(
                 "a vendor answers at one origin at least",
             ));
         }
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -206,31 +152,15 @@ impl Body for Offer {
     const KIND: Kind = Kind::Offer;
 }
 
-impl Encode for Offer {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.vendor);
-        w.u32(self.key_id);
-        w.put(&Text(&self.item));
-        w.put(&self.price);
-        w.put(&self.nonce);
-        w.put(&self.valid_until);
-        w.option(self.goods_digest.as_ref());
-    }
-}
-
-impl Decode for Offer {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            vendor: r.get()?,
-            key_id: r.u32()?,
-            item: r.text(MAX_ITEM_LEN)?,
-            price: r.get()?,
-            nonce: r.get()?,
-            valid_until: r.get()?,
-            goods_digest: r.option()?,
-        })
-    }
-}
+wire_struct!(Offer {
+    vendor,
+    key_id,
+    item: text(MAX_ITEM_LEN),
+    price,
+    nonce,
+    valid_until,
+    goods_digest,
+});
 
 /// A payment order: the customer, with the scrip key, pays `price` to `payee` (§4.4).
 ///
@@ -258,33 +188,22 @@ impl Body for PaymentOrder {
     const KIND: Kind = Kind::PaymentOrder;
 }
 
-impl Encode for PaymentOrder {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.scrip);
-        w.put(&self.payee);
-        w.put(&self.offer);
-        w.put(&self.price);
-        w.u64(self.seq);
-        w.put(&self.holder);
-        w.put(&self.balance_after);
-    }
-}
+wire_struct!(PaymentOrder {
+    scrip,
+    payee,
+    offer,
+    price,
+    seq,
+    holder,
+    balance_after,
+} check PaymentOrder::well_formed);
 
-impl Decode for PaymentOrder {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let po = Self {
-            scrip: r.get()?,
-            payee: r.get()?,
-            offer: r.get()?,
-            price: r.get()?,
-            seq: r.u64()?,
-            holder: r.get()?,
-            balance_after: r.get()?,
-        };
-        if po.seq == 0 {
+impl PaymentOrder {
+    fn well_formed(&self) -> Result<(), DecodeError> {
+        if self.seq == 0 {
             return Err(DecodeError::BadValue("sequence numbers start at 1"));
         }
-        Ok(po)
+        Ok(())
     }
 }
 
@@ -317,31 +236,15 @@ impl Body for Receipt {
     const KIND: Kind = Kind::Receipt;
 }
 
-impl Encode for Receipt {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.vendor);
-        w.u32(self.key_id);
-        w.put(&self.scrip);
-        w.put(&self.order);
-        w.u64(self.seq);
-        w.put(&self.balance_after);
-        w.option(self.goods_digest.as_ref());
-    }
-}
-
-impl Decode for Receipt {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            vendor: r.get()?,
-            key_id: r.u32()?,
-            scrip: r.get()?,
-            order: r.get()?,
-            seq: r.u64()?,
-            balance_after: r.get()?,
-            goods_digest: r.option()?,
-        })
-    }
-}
+wire_struct!(Receipt {
+    vendor,
+    key_id,
+    scrip,
+    order,
+    seq,
+    balance_after,
+    goods_digest,
+});
 
 /// Longest wire code in a refusal, in bytes.
 pub const MAX_CODE_LEN: usize = 64;
@@ -389,32 +292,22 @@ impl Body for Refusal {
     const KIND: Kind = Kind::Refusal;
 }
 
-impl Encode for Refusal {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.vendor);
-        w.u32(self.key_id);
-        w.put(&self.scrip);
-        w.put(&self.order);
-        w.u64(self.seq);
-        w.put(&Text(&self.code));
-    }
-}
+wire_struct!(Refusal {
+    vendor,
+    key_id,
+    scrip,
+    order,
+    seq,
+    code: text(MAX_CODE_LEN),
+} check Refusal::well_formed);
 
-impl Decode for Refusal {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let refusal = Self {
-            vendor: r.get()?,
-            key_id: r.u32()?,
-            scrip: r.get()?,
-            order: r.get()?,
-            seq: r.u64()?,
-            code: r.text(MAX_CODE_LEN)?,
-        };
+impl Refusal {
+    fn well_formed(&self) -> Result<(), DecodeError> {
         let snake = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
-        if refusal.code.is_empty() || !refusal.code.chars().all(snake) {
+        if self.code.is_empty() || !self.code.chars().all(snake) {
             return Err(DecodeError::BadValue("a refusal code is snake_case"));
         }
-        Ok(refusal)
+        Ok(())
     }
 }
 
@@ -449,42 +342,28 @@ impl Body for Transfer {
     const KIND: Kind = Kind::Transfer;
 }
 
-impl Encode for Transfer {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.scrip);
-        w.put(&self.from);
-        w.u32(self.key_id);
-        w.put(&self.to);
-        w.u32(self.segment);
-        w.put(&self.balance);
-        w.u64(self.last_seq);
-        w.put(&self.chain_head);
-        w.put(&self.authority);
-        w.put(&self.at);
-    }
-}
+wire_struct!(Transfer {
+    scrip,
+    from,
+    key_id,
+    to,
+    segment,
+    balance,
+    last_seq,
+    chain_head,
+    authority,
+    at,
+} check Transfer::well_formed);
 
-impl Decode for Transfer {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let t = Self {
-            scrip: r.get()?,
-            from: r.get()?,
-            key_id: r.u32()?,
-            to: r.get()?,
-            segment: r.u32()?,
-            balance: r.get()?,
-            last_seq: r.u64()?,
-            chain_head: r.get()?,
-            authority: r.get()?,
-            at: r.get()?,
-        };
-        if t.from == t.to {
+impl Transfer {
+    fn well_formed(&self) -> Result<(), DecodeError> {
+        if self.from == self.to {
             return Err(DecodeError::BadValue("transfer to the same holder"));
         }
-        if t.segment == 0 {
+        if self.segment == 0 {
             return Err(DecodeError::BadValue("segment 0 is opened by issuance"));
         }
-        Ok(t)
+        Ok(())
     }
 }
 
@@ -524,56 +403,29 @@ impl Claim {
     pub fn amount(&self) -> Result<Micros, crate::error::Rejection> {
         self.balance_from.checked_sub(self.balance_to)
     }
-}
 
-struct ChainItem(Signed<Transfer>);
-
-impl Decode for ChainItem {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(r.get()?))
-    }
-}
-
-impl Encode for Claim {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.scrip);
-        w.u32(self.segment);
-        w.u64(self.seq_from);
-        w.u64(self.seq_to);
-        w.put(&self.balance_from);
-        w.put(&self.balance_to);
-        w.put(&self.head_to);
-        w.list(&self.custody);
-        w.option(self.closed_by.as_ref());
-    }
-}
-
-impl Decode for Claim {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let c = Self {
-            scrip: r.get()?,
-            segment: r.u32()?,
-            seq_from: r.u64()?,
-            seq_to: r.u64()?,
-            balance_from: r.get()?,
-            balance_to: r.get()?,
-            head_to: r.get()?,
-            custody: r
-                .list::<ChainItem>(MAX_CHAIN + 1)?
-                .into_iter()
-                .map(|c| c.0)
-                .collect(),
-            closed_by: r.option()?,
-        };
-        if c.seq_to < c.seq_from {
+    fn well_formed(&self) -> Result<(), DecodeError> {
+        if self.seq_to < self.seq_from {
             return Err(DecodeError::BadValue("claim ends before it starts"));
         }
-        if c.balance_to > c.balance_from {
+        if self.balance_to > self.balance_from {
             return Err(DecodeError::BadValue("balances never rise"));
         }
-        Ok(c)
+        Ok(())
     }
 }
+
+wire_struct!(Claim {
+    scrip,
+    segment,
+    seq_from,
+    seq_to,
+    balance_from,
+    balance_to,
+    head_to,
+    custody: list(MAX_CHAIN + 1),
+    closed_by,
+} check Claim::well_formed);
 
 /// A capture batch: a vendor claims payment for the segments it held (§4.7).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -594,27 +446,13 @@ impl Body for CaptureBatch {
     const KIND: Kind = Kind::CaptureBatch;
 }
 
-impl Encode for CaptureBatch {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.vendor);
-        w.u32(self.key_id);
-        w.put(&self.batch);
-        w.put(&self.at);
-        w.list(&self.claims);
-    }
-}
-
-impl Decode for CaptureBatch {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            vendor: r.get()?,
-            key_id: r.u32()?,
-            batch: r.get()?,
-            at: r.get()?,
-            claims: r.list(MAX_CLAIMS)?,
-        })
-    }
-}
+wire_struct!(CaptureBatch {
+    vendor,
+    key_id,
+    batch,
+    at,
+    claims: list(MAX_CLAIMS),
+});
 
 /// What a dispute is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -684,14 +522,6 @@ impl Decode for Statement {
     }
 }
 
-struct OrderItem(Signed<PaymentOrder>);
-
-impl Decode for OrderItem {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(r.get()?))
-    }
-}
-
 /// A dispute, signed with the scrip key so that only the scrip's owner can raise it (§4.8).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dispute {
@@ -721,14 +551,6 @@ impl Dispute {
         evidence.nonce = Nonce([0; 16]);
         evidence.at = TimestampMs(0);
         Digest::of(b"dispute-evidence", &[&evidence.to_bytes()])
-    }
-}
-
-struct ReceiptItem(Signed<Receipt>);
-
-impl Decode for ReceiptItem {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(r.get()?))
     }
 }
 
@@ -770,16 +592,8 @@ impl Decode for Dispute {
                 order: r.get()?,
             },
             1 => DisputeKind::Balance {
-                receipts: r
-                    .list::<ReceiptItem>(MAX_EVIDENCE)?
-                    .into_iter()
-                    .map(|x| x.0)
-                    .collect(),
-                orders: r
-                    .list::<OrderItem>(MAX_EVIDENCE)?
-                    .into_iter()
-                    .map(|x| x.0)
-                    .collect(),
+                receipts: r.list(MAX_EVIDENCE)?,
+                orders: r.list(MAX_EVIDENCE)?,
                 statement: r.get()?,
             },
             t => return Err(DecodeError::BadTag(t)),
@@ -849,33 +663,23 @@ impl Body for Ruling {
     const KIND: Kind = Kind::Ruling;
 }
 
-impl Encode for Ruling {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.dispute);
-        w.put(&self.scrip);
-        w.put(&self.vendor);
-        w.put(&self.verdict);
-        w.put(&self.refund);
-        w.put(&self.at);
-    }
-}
+wire_struct!(Ruling {
+    dispute,
+    scrip,
+    vendor,
+    verdict,
+    refund,
+    at,
+} check Ruling::well_formed);
 
-impl Decode for Ruling {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let ruling = Self {
-            dispute: r.get()?,
-            scrip: r.get()?,
-            vendor: r.get()?,
-            verdict: r.get()?,
-            refund: r.get()?,
-            at: r.get()?,
-        };
-        if (ruling.verdict == Verdict::Refund) != (ruling.refund > Micros::ZERO) {
+impl Ruling {
+    fn well_formed(&self) -> Result<(), DecodeError> {
+        if (self.verdict == Verdict::Refund) != (self.refund > Micros::ZERO) {
             return Err(DecodeError::BadValue(
                 "a refund ruling and only it moves money",
             ));
         }
-        Ok(ruling)
+        Ok(())
     }
 }
 
@@ -897,25 +701,12 @@ impl Body for Recall {
     const KIND: Kind = Kind::Recall;
 }
 
-impl Encode for Recall {
-    fn encode(&self, w: &mut Writer) {
-        w.put(&self.scrip);
-        w.u32(self.bank_key_id);
-        w.put(&self.holder);
-        w.put(&self.deadline);
-    }
-}
-
-impl Decode for Recall {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            scrip: r.get()?,
-            bank_key_id: r.u32()?,
-            holder: r.get()?,
-            deadline: r.get()?,
-        })
-    }
-}
+wire_struct!(Recall {
+    scrip,
+    bank_key_id,
+    holder,
+    deadline,
+});
 
 /// A request to the bank authenticated by an account key, with replay protection (§6.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -974,10 +765,7 @@ impl Encode for AccountRequest {
             Action::RegisterVendor { key, origins } => {
                 w.u8(1);
                 w.put(key);
-                w.u32(u32::try_from(origins.len()).unwrap_or(u32::MAX));
-                for o in origins {
-                    w.put(&Text(o));
-                }
+                w.list(origins);
             }
         }
     }
@@ -996,11 +784,7 @@ impl Decode for AccountRequest {
             },
             1 => Action::RegisterVendor {
                 key: r.get()?,
-                origins: r
-                    .list::<Origin>(MAX_ORIGINS)?
-                    .into_iter()
-                    .map(|o| o.0)
-                    .collect(),
+                origins: r.texts(MAX_ORIGINS, MAX_ORIGIN_LEN)?,
             },
             t => return Err(DecodeError::BadTag(t)),
         };

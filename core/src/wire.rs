@@ -198,6 +198,21 @@ impl<'a> Reader<'a> {
             .map_err(|_| DecodeError::BadText)
     }
 
+    /// A list of at most `max` texts of at most `max_len` bytes each.
+    ///
+    /// # Errors
+    /// As [`Reader::list`] and [`Reader::text`].
+    pub fn texts(&mut self, max: usize, max_len: usize) -> Result<Vec<String>, DecodeError> {
+        let n = self.u32()? as usize;
+        if n > max {
+            return Err(DecodeError::TooLong);
+        }
+        if n > self.buf.len() {
+            return Err(DecodeError::Truncated);
+        }
+        (0..n).map(|_| self.text(max_len)).collect()
+    }
+
     /// A value that decodes itself.
     ///
     /// # Errors
@@ -302,6 +317,105 @@ impl Decode for u64 {
         r.u64()
     }
 }
+
+impl Encode for u32 {
+    fn encode(&self, w: &mut Writer) {
+        w.u32(*self);
+    }
+}
+
+impl Decode for u32 {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.u32()
+    }
+}
+
+/// Text encodes as length-prefixed UTF-8; it decodes with [`Reader::text`], which bounds it.
+impl Encode for str {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.as_bytes());
+    }
+}
+
+impl Encode for String {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.as_bytes());
+    }
+}
+
+impl Encode for bool {
+    fn encode(&self, w: &mut Writer) {
+        w.bool(*self);
+    }
+}
+
+impl Decode for bool {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.bool()
+    }
+}
+
+impl<A: Encode, B: Encode> Encode for (A, B) {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.0);
+        w.put(&self.1);
+    }
+}
+
+impl<A: Decode, B: Decode> Decode for (A, B) {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok((r.get()?, r.get()?))
+    }
+}
+
+impl<T: Encode> Encode for Option<T> {
+    fn encode(&self, w: &mut Writer) {
+        w.option(self.as_ref());
+    }
+}
+
+impl<T: Decode> Decode for Option<T> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.option()
+    }
+}
+
+/// `Encode` and `Decode` for a struct encoded as its fields in order (§3).
+///
+/// A field is read with its type's own `Decode` unless it names a bounded reader:
+/// `text(max)`, `list(max)` or `texts(max, max_len)`. `check` names a function run on the
+/// decoded value, where the object's domain rules live.
+macro_rules! wire_struct {
+    ($ty:ty { $($field:ident $(: $how:ident($($arg:expr),*))?),* $(,)? } $(check $check:path)?) => {
+        impl $crate::wire::Encode for $ty {
+            fn encode(&self, w: &mut $crate::wire::Writer) {
+                $( $crate::wire::wire_struct!(@put w, self.$field $(, $how)?); )*
+            }
+        }
+
+        impl $crate::wire::Decode for $ty {
+            fn decode(
+                r: &mut $crate::wire::Reader<'_>,
+            ) -> Result<Self, $crate::error::DecodeError> {
+                let value = Self {
+                    $( $field: $crate::wire::wire_struct!(@get r $(, $how($($arg),*))?), )*
+                };
+                $( $check(&value)?; )?
+                Ok(value)
+            }
+        }
+    };
+    (@put $w:ident, $v:expr) => { $w.put(&$v) };
+    (@put $w:ident, $v:expr, text) => { $w.put(&$v) };
+    (@put $w:ident, $v:expr, list) => { $w.list(&$v) };
+    (@put $w:ident, $v:expr, texts) => { $w.list(&$v) };
+    (@get $r:ident) => { $r.get()? };
+    (@get $r:ident, text($max:expr)) => { $r.text($max)? };
+    (@get $r:ident, list($max:expr)) => { $r.list($max)? };
+    (@get $r:ident, texts($max:expr, $len:expr)) => { $r.texts($max, $len)? };
+}
+
+pub(crate) use wire_struct;
 
 impl<const N: usize> Encode for [u8; N] {
     fn encode(&self, w: &mut Writer) {
