@@ -531,25 +531,13 @@ async fn audits_open(
 ) -> Answer {
     let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?;
     vendor_or_operator(&s, &headers, vendor, Listing::Audits, &q).await?;
-    let vendor = vendor.to_string();
+    open_items(&s, vendor.to_string(), Listing::Audits).await
+}
+
+/// Answers what `party` has open; the caller has authorised the read.
+async fn open_items(s: &AppState, party: String, what: Listing) -> Answer {
     s.bank
-        .read(read_fn(move |tx: &mut Tx| {
-            let vendor = vendor.clone();
-            Box::pin(async move {
-                let list: Vec<_> = tx
-                    .audits_open(&vendor)
-                    .await?
-                    .into_iter()
-                    .map(|a| {
-                        json!({
-                            "audit": a.id, "scrip": a.scrip, "claim": b64(&a.claim),
-                            "amount_micros": a.amount, "deadline_ms": a.deadline,
-                        })
-                    })
-                    .collect();
-                Ok(Reply::ok(json!({ "audits": list })))
-            })
-        }))
+        .read(bank::OpenItems { party, what })
         .await
         .map(answer)
 }
@@ -678,21 +666,7 @@ async fn recalls_open(
         vendor_or_operator(&s, &headers, vendor, Listing::Recalls, &q).await?;
         vendor.to_string()
     };
-    s.bank
-        .read(read_fn(move |tx: &mut Tx| {
-            let holder = holder.clone();
-            Box::pin(async move {
-                let list: Vec<_> = tx
-                    .recalls_open(&holder)
-                    .await?
-                    .into_iter()
-                    .map(|(r, d)| json!({ "recall": b64(&r), "deadline_ms": d }))
-                    .collect();
-                Ok(Reply::ok(json!({ "recalls": list })))
-            })
-        }))
-        .await
-        .map(answer)
+    open_items(&s, holder, Listing::Recalls).await
 }
 
 #[derive(Deserialize)]
@@ -926,22 +900,7 @@ async fn disputes_open(
 ) -> Answer {
     let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?;
     vendor_or_operator(&s, &headers, vendor, Listing::Disputes, &q).await?;
-    let vendor = vendor.to_string();
-    s.bank
-        .read(read_fn(move |tx: &mut Tx| {
-            let vendor = vendor.clone();
-            Box::pin(async move {
-                let list: Vec<_> = tx
-                    .disputes_open(&vendor)
-                    .await?
-                    .iter()
-                    .map(bank::dispute_json)
-                    .collect();
-                Ok(Reply::ok(json!({ "disputes": list })))
-            })
-        }))
-        .await
-        .map(answer)
+    open_items(&s, vendor.to_string(), Listing::Disputes).await
 }
 
 #[derive(Deserialize)]

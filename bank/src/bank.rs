@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use futures_util::future::BoxFuture;
 use netcents_core::arbiter::{self, VendorAnswer};
+use netcents_core::auth::Listing;
 use netcents_core::bank::{
     self as core_bank, KeyLookup, LedgerAccount, Policy, Posting, PostingKind, ScripStatus,
 };
@@ -518,6 +519,54 @@ macro_rules! work {
         }
     };
 }
+
+// ---- what a party has open -----------------------------------------------------------------
+
+/// Lists what one party has open: a vendor's audit demands or disputes, or a holder's recalls.
+/// The caller has authorised the read (`Listing` is what the party signed for).
+pub struct OpenItems {
+    /// The vendor id in hex, or `bank` for the bank's own recalls.
+    pub party: String,
+    /// Which list.
+    pub what: Listing,
+}
+
+async fn open_items(w: &OpenItems, tx: &mut Tx) -> WorkResult {
+    let (name, list): (&str, Vec<_>) = match w.what {
+        Listing::Audits => (
+            "audits",
+            tx.audits_open(&w.party)
+                .await?
+                .into_iter()
+                .map(|a| {
+                    json!({
+                        "audit": a.id, "scrip": a.scrip, "claim": b64(&a.claim),
+                        "amount_micros": a.amount, "deadline_ms": a.deadline,
+                    })
+                })
+                .collect(),
+        ),
+        Listing::Disputes => (
+            "disputes",
+            tx.disputes_open(&w.party)
+                .await?
+                .iter()
+                .map(dispute_json)
+                .collect(),
+        ),
+        Listing::Recalls => (
+            "recalls",
+            tx.recalls_open(&w.party)
+                .await?
+                .into_iter()
+                .map(|(r, d)| json!({ "recall": b64(&r), "deadline_ms": d }))
+                .collect(),
+        ),
+    };
+    Ok(Reply::ok(json!({ name: list })))
+}
+
+work!(OpenItems, open_items);
 
 // ---- accounts and money --------------------------------------------------------------------
 

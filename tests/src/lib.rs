@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use netcents_core::objects::{
-    AccountRequest, Action, Offer, PaymentOrder, Receipt, Scrip, VendorCert,
+    AccountRequest, Action, Dispute, Offer, PaymentOrder, Receipt, Scrip, VendorCert,
 };
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::{
@@ -306,6 +306,23 @@ impl Drop for Group {
     }
 }
 
+/// The edge vendor's items and the amounts the tests pay with (`PRICES` in
+/// `edge-vendor/wrangler.toml`).
+pub mod shop {
+    /// A scrip's face value.
+    pub const FACE: u64 = 100_000;
+    /// The article's price.
+    pub const PRICE: u64 = 1_000;
+    /// The dear page's price.
+    pub const DEAR: u64 = 1_000_000_000;
+    /// An hour, in milliseconds.
+    pub const HOUR: u64 = 3_600_000;
+    /// The article, sold at [`PRICE`].
+    pub const ARTICLE: &str = "/paid/article.html";
+    /// The dear page, sold at [`DEAR`].
+    pub const DEAR_PAGE: &str = "/paid/expensive.html";
+}
+
 /// An HTTP client for the tests.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -484,6 +501,51 @@ impl Bank {
         .await;
         assert_eq!(s, 200, "{v}");
         v["balance_micros"].as_u64().unwrap()
+    }
+
+    /// Files a dispute at the arbiter: status and answer.
+    pub async fn file_dispute(&self, dispute: &Signed<Dispute>) -> (u16, Value) {
+        send(
+            &http(),
+            reqwest::Method::POST,
+            &format!("{}/v1/arbiter/disputes", self.url),
+            Some(&json!({ "dispute": b64(dispute.as_bytes()) })),
+            false,
+        )
+        .await
+    }
+
+    /// Asks the arbiter to rule on dispute `id` now: status and answer.
+    pub async fn ask_ruling(&self, id: &str) -> (u16, Value) {
+        send(
+            &http(),
+            reqwest::Method::POST,
+            &format!("{}/v1/arbiter/disputes/{id}/ruling", self.url),
+            Some(&json!({})),
+            false,
+        )
+        .await
+    }
+
+    /// Reads the goods of dispute `id` with a request signed by the scrip key: status and
+    /// answer.
+    pub async fn read_goods(&self, id: &str, scrip_key: &SecretKey) -> (u16, Value) {
+        let at = TimestampMs(now_ms());
+        let sig = netcents_core::auth::Message::read_goods(&Digest::from_hex(id).unwrap(), at)
+            .sign(scrip_key);
+        send(
+            &http(),
+            reqwest::Method::GET,
+            &format!(
+                "{}/v1/arbiter/disputes/{id}/goods?at={}&signature={}",
+                self.url,
+                at.0,
+                b64(&sig)
+            ),
+            None,
+            false,
+        )
+        .await
     }
 
     /// The books check; panics unless balanced.

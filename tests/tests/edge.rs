@@ -15,10 +15,7 @@ use netcents_e2e::{
 use rand_core::OsRng;
 use serde_json::{Value, json};
 
-const FACE: u64 = 100_000;
-const PRICE: u64 = 1_000;
-const HOUR: u64 = 3_600_000;
-const ARTICLE: &str = "/paid/article.html";
+use netcents_e2e::shop::{ARTICLE, FACE, HOUR, PRICE};
 
 fn ok(p: &Paid, what: &str, v: &Vendor) {
     assert_eq!(p.status, 200, "{what}: {:?}\n{}", p.body, v.log());
@@ -701,14 +698,7 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
         a.creds.vendor,
         kind,
     );
-    let (s, v) = netcents_e2e::send(
-        &c,
-        reqwest::Method::POST,
-        &format!("{}/v1/arbiter/disputes", bank.url),
-        Some(&json!({ "dispute": b64(dispute.as_bytes()) })),
-        false,
-    )
-    .await;
+    let (s, v) = bank.file_dispute(&dispute).await;
     assert_eq!(s, 200, "filing the dispute: {v}");
     let id = v["dispute"].as_str().unwrap().to_owned();
     let run = a.capture().await;
@@ -716,14 +706,7 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
         run["disputes_answered"], 1,
         "the vendor answers the arbiter: {run}"
     );
-    let (s, v) = netcents_e2e::send(
-        &c,
-        reqwest::Method::POST,
-        &format!("{}/v1/arbiter/disputes/{id}/ruling", bank.url),
-        Some(&json!({})),
-        false,
-    )
-    .await;
+    let (s, v) = bank.ask_ruling(&id).await;
     assert_eq!(s, 200, "ruling: {v}");
     assert_eq!(v["verdict"], "delivered", "{v}");
     assert_eq!(
@@ -732,25 +715,7 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
         "the ruling does not publish the goods"
     );
     // The customer reads them with a request signed by the scrip key.
-    let at = TimestampMs(now_ms());
-    let sig = netcents_core::auth::Message::read_goods(
-        &netcents_core::Digest::from_hex(&id).unwrap(),
-        at,
-    )
-    .sign(&d.key);
-    let (s, v) = netcents_e2e::send(
-        &c,
-        reqwest::Method::GET,
-        &format!(
-            "{}/v1/arbiter/disputes/{id}/goods?at={}&signature={}",
-            bank.url,
-            at.0,
-            b64(&sig)
-        ),
-        None,
-        false,
-    )
-    .await;
+    let (s, v) = bank.read_goods(&id, &d.key).await;
     assert_eq!(s, 200, "the customer's goods: {v}");
     let goods = netcents_e2e::unb64(v["goods"].as_str().unwrap_or_default());
     assert!(
@@ -818,49 +783,17 @@ async fn an_order_never_sent_gets_neither_money_nor_goods_from_the_arbiter() {
         a.creds.vendor,
         kind,
     );
-    let (s, v) = netcents_e2e::send(
-        &c,
-        reqwest::Method::POST,
-        &format!("{}/v1/arbiter/disputes", bank.url),
-        Some(&json!({ "dispute": b64(dispute.as_bytes()) })),
-        false,
-    )
-    .await;
+    let (s, v) = bank.file_dispute(&dispute).await;
     assert_eq!(s, 200, "filing the dispute: {v}");
     let id = v["dispute"].as_str().unwrap().to_owned();
     let run = a.capture().await;
     assert_eq!(run["disputes_answered"], 1, "the vendor answers: {run}");
-    let (s, v) = netcents_e2e::send(
-        &c,
-        reqwest::Method::POST,
-        &format!("{}/v1/arbiter/disputes/{id}/ruling", bank.url),
-        Some(&json!({})),
-        false,
-    )
-    .await;
+    let (s, v) = bank.ask_ruling(&id).await;
     assert_eq!(s, 200, "ruling: {v}");
     assert_eq!(v["verdict"], "void", "{v}");
     assert_eq!(v["refund_micros"], 0, "{v}");
     // No goods reach the customer.
-    let at = TimestampMs(now_ms());
-    let sig = netcents_core::auth::Message::read_goods(
-        &netcents_core::Digest::from_hex(&id).unwrap(),
-        at,
-    )
-    .sign(&d.key);
-    let (s, v) = netcents_e2e::send(
-        &c,
-        reqwest::Method::GET,
-        &format!(
-            "{}/v1/arbiter/disputes/{id}/goods?at={}&signature={}",
-            bank.url,
-            at.0,
-            b64(&sig)
-        ),
-        None,
-        false,
-    )
-    .await;
+    let (s, v) = bank.read_goods(&id, &d.key).await;
     assert!(
         s != 200 || v["goods"].is_null(),
         "no goods for an order the vendor never accepted: {s} {v}"

@@ -30,10 +30,7 @@ use netcents_e2e::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const FACE: u64 = 100_000;
-const PRICE: u64 = 1_000;
-const HOUR: u64 = 3_600_000;
-const ARTICLE: &str = "/paid/article.html";
+use netcents_e2e::shop::{ARTICLE, FACE, HOUR, PRICE};
 const ITEM: &str = "/paid/cheap-goods.html";
 const GOODS: &[u8] = b"<p>the goods the customer never gets</p>";
 
@@ -305,14 +302,7 @@ impl Cheater {
 
 /// Files a dispute; returns the bank's answer.
 async fn file(bank: &Bank, dispute: &Signed<netcents_core::objects::Dispute>) -> Value {
-    let (s, v) = send(
-        &http(),
-        Method::POST,
-        &format!("{}/v1/arbiter/disputes", bank.url),
-        Some(&json!({ "dispute": b64(dispute.as_bytes()) })),
-        false,
-    )
-    .await;
+    let (s, v) = bank.file_dispute(dispute).await;
     assert_eq!(s, 200, "filing the dispute: {v}");
     assert_eq!(v["state"], "open", "{v}");
     v
@@ -551,14 +541,7 @@ async fn a_vendor_that_captures_an_order_ruled_void_is_caught_and_penalised() {
     let filed = file(&bank, &dispute).await;
     let id = filed["dispute"].as_str().unwrap().to_owned();
     // The vendor has until the deadline to answer: no ruling before it.
-    let (s, v) = send(
-        &http(),
-        Method::POST,
-        &format!("{}/v1/arbiter/disputes/{id}/ruling", bank.url),
-        Some(&json!({})),
-        false,
-    )
-    .await;
+    let (s, v) = bank.ask_ruling(&id).await;
     assert_eq!(
         (s, v["code"].as_str()),
         (409, Some("awaiting_answer")),
@@ -605,14 +588,7 @@ async fn a_vendor_that_captures_an_order_ruled_void_is_caught_and_penalised() {
         cheater.creds.vendor,
         w.scrip.non_delivery().unwrap(),
     );
-    let (s, v) = send(
-        &http(),
-        Method::POST,
-        &format!("{}/v1/arbiter/disputes", bank.url),
-        Some(&json!({ "dispute": b64(again.as_bytes()) })),
-        false,
-    )
-    .await;
+    let (s, v) = bank.file_dispute(&again).await;
     assert_eq!(
         (s, v["dispute"].as_str(), v["state"].as_str()),
         (200, Some(id.as_str()), Some("ruled")),

@@ -11,11 +11,7 @@ use netcents_core::{Holder, Micros, SecretKey, Signed};
 use netcents_e2e::{Bank, Customer, Paid, Vendor, Via, Wallet, http, offer, send_payment};
 use rand_core::OsRng;
 
-const HOUR: u64 = 3_600_000;
-const PRICE: u64 = 1_000;
-const DEAR: u64 = 1_000_000_000;
-const ARTICLE: &str = "/paid/article.html";
-const DEAR_PAGE: &str = "/paid/expensive.html";
+use netcents_e2e::shop::{ARTICLE, DEAR, DEAR_PAGE, HOUR, PRICE};
 
 fn refusal_of(p: &Paid, w: &Wallet, a: &Vendor) -> Option<Refusal> {
     let text = p.body.get("refusal")?.as_str().unwrap();

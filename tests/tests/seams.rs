@@ -17,11 +17,7 @@ use rand_core::{OsRng, RngCore as _};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-const HOUR: u64 = 3_600_000;
-const PRICE: u64 = 1_000;
-const DEAR: u64 = 1_000_000_000;
-const ARTICLE: &str = "/paid/article.html";
-const DEAR_PAGE: &str = "/paid/expensive.html";
+use netcents_e2e::shop::{ARTICLE, DEAR, DEAR_PAGE, HOUR, PRICE};
 /// Text that only the paid pages contain.
 const MARKS: [&str; 3] = ["A paid article", "An expensive page", "Another paid page"];
 

@@ -586,6 +586,43 @@ pub struct Held {
     pub orders: Vec<Signed<PaymentOrder>>,
 }
 
+impl Held {
+    /// The vendor accepts one more order at `price`, and its receipt never reaches the wallet
+    /// (the goods never arrive: the ground of a non-delivery dispute).
+    pub fn accept_unanswered(
+        &mut self,
+        wallet: &mut WalletScrip,
+        v: &Vendor,
+        price: u64,
+        now: TimestampMs,
+    ) {
+        let of = offer(v, price);
+        let order = wallet
+            .pay(now, &of.clone().verify(&v.key.public()).unwrap())
+            .unwrap();
+        let terms = Terms {
+            item: "/article",
+            price: Amount {
+                currency: usd(),
+                micros: Micros(price),
+            },
+        };
+        self.custody
+            .accept(
+                now,
+                order.clone(),
+                &of,
+                terms,
+                netcents_core::Signer {
+                    key: &v.key,
+                    key_id: 1,
+                },
+            )
+            .unwrap();
+        self.orders.push(order);
+    }
+}
+
 /// A first purchase at `vendor`: the wallet signs an order, the vendor asks the bank (holder)
 /// for the scrip, then accepts the order; then `more` purchases on the fast path.
 pub async fn buy(

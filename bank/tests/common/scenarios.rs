@@ -796,32 +796,7 @@ pub async fn arbiter(c: &Client) {
     let mut held2 = buy(c, &mut wallet2, &v, 100_000, 0).await;
     let vendor_before = c.balance(&v.account).await;
     let file = |wallet: &mut netcents_core::wallet::WalletScrip, held: &mut Held| {
-        let of = offer(&v, 50_000);
-        let order = wallet
-            .pay(
-                bank.clock.now(),
-                &of.clone().verify(&v.key.public()).unwrap(),
-            )
-            .unwrap();
-        let terms = netcents_core::custody::Terms {
-            item: "/article",
-            price: Amount {
-                currency: usd(),
-                micros: Micros(50_000),
-            },
-        };
-        held.custody
-            .accept(
-                bank.clock.now(),
-                order,
-                &of,
-                terms,
-                netcents_core::Signer {
-                    key: &v.key,
-                    key_id: 1,
-                },
-            )
-            .unwrap();
+        held.accept_unanswered(wallet, &v, 50_000, bank.clock.now());
         // The goods never arrive: the wallet disputes.
         let d: Signed<Dispute> = wallet.dispute(
             bank.clock.now(),
@@ -1045,32 +1020,7 @@ pub async fn private_reads(c: &Client) {
     // A dispute answered with the goods and ruled: the goods are the customer's alone.
     let (mut wallet, scrip_key) = issue_keyed(c, &cust, UNIT).await;
     let mut held = buy(c, &mut wallet, &v, 100_000, 0).await;
-    let of = offer(&v, 50_000);
-    let order = wallet
-        .pay(
-            TimestampMs(now_ms()),
-            &of.clone().verify(&v.key.public()).unwrap(),
-        )
-        .unwrap();
-    let terms = netcents_core::custody::Terms {
-        item: "/article",
-        price: Amount {
-            currency: usd(),
-            micros: Micros(50_000),
-        },
-    };
-    held.custody
-        .accept(
-            TimestampMs(now_ms()),
-            order,
-            &of,
-            terms,
-            netcents_core::Signer {
-                key: &v.key,
-                key_id: 1,
-            },
-        )
-        .unwrap();
+    held.accept_unanswered(&mut wallet, &v, 50_000, TimestampMs(now_ms()));
     let d = wallet.dispute(
         TimestampMs(now_ms()),
         nonce(),
