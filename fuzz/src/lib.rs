@@ -92,9 +92,17 @@ pub fn path(raw: &str) {
         return;
     };
     assert!(is_canonical(&name), "{raw:?} -> {name:?}");
-    assert_eq!(canonical_path(&name).ok().as_deref(), Some(name.as_str()), "{raw:?}");
+    assert_eq!(
+        canonical_path(&name).ok().as_deref(),
+        Some(name.as_str()),
+        "{raw:?}"
+    );
     let url = url::Url::parse(&format!("https://h.invalid{name}")).expect("a URL");
-    assert_eq!(url.path(), name, "served path differs from the priced one: {raw:?}");
+    assert_eq!(
+        url.path(),
+        name,
+        "served path differs from the priced one: {raw:?}"
+    );
     assert!(url.query().is_none() && url.fragment().is_none(), "{raw:?}");
     assert_eq!(list.price_of(&name), list.price_of(url.path()), "{raw:?}");
 }

@@ -12,33 +12,12 @@ use netcents_core::objects::{Offer, PaymentOrder, Receipt, VendorCert};
 use netcents_core::{
     AccountId, Amount, Currency, Digest, Micros, Nonce, SecretKey, Signed, TimestampMs, VendorId,
 };
+use netcents_wasm_wallet::testing::Counting;
 use netcents_wasm_wallet::{Approval, BankInfo, State};
 
 const SITE: &str = "https://shop.example";
 const FACE: u64 = 5_000_000;
 const NOW: TimestampMs = TimestampMs(1_700_000_000_000);
-
-/// Fills every request with the next byte value: a fixed, reproducible wallet.
-struct Counting(u8);
-
-impl rand_core::RngCore for Counting {
-    fn next_u32(&mut self) -> u32 {
-        rand_core::impls::next_u32_via_fill(self)
-    }
-    fn next_u64(&mut self) -> u64 {
-        rand_core::impls::next_u64_via_fill(self)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0 = self.0.wrapping_add(1);
-        dest.fill(self.0);
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-
-impl rand_core::CryptoRng for Counting {}
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -352,7 +331,9 @@ pub fn messages(data: &[u8]) {
 /// the same bytes.
 pub fn stored_state(data: &[u8]) {
     // Version-1 wallets are read and written back as the current version.
-    crate::upgraded(data, State::from_bytes(data).ok().map(|s| s.to_bytes()), |b| {
-        State::from_bytes(b).ok().map(|s| s.to_bytes())
-    });
+    crate::upgraded(
+        data,
+        State::from_bytes(data).ok().map(|s| s.to_bytes()),
+        |b| State::from_bytes(b).ok().map(|s| s.to_bytes()),
+    );
 }

@@ -16,6 +16,8 @@
 //! send), and two wallet windows of the same origin are serialised by the database.
 
 mod state;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 use std::cell::RefCell;
 use std::rc::Rc;
