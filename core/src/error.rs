@@ -175,6 +175,31 @@ impl Error {
         }
     }
 
+    /// Whether a vendor that refuses a payment order with this error refuses it for good: the
+    /// same order can never be accepted by this vendor later, so the vendor may sign a
+    /// [`crate::objects::Refusal`] of it (§12.2). Refusals that may pass (the holder is
+    /// elsewhere or unreachable, the scrip is unknown here) are not final.
+    ///
+    /// `bad_offer` counts: the shell checks the offer's vendor, item, price and digest before
+    /// the desk sees the order, so what is left of it there is a lapsed offer, and an offer
+    /// never comes back to life.
+    #[must_use]
+    pub fn is_final_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::Rejected(
+                Rejection::StaleSequence { .. }
+                    | Rejection::Frozen
+                    | Rejection::InsufficientBalance { .. }
+                    | Rejection::BalanceMismatch { .. }
+                    | Rejection::Expired
+                    | Rejection::CurrencyMismatch
+                    | Rejection::Void
+                    | Rejection::BadOffer
+            )
+        )
+    }
+
     /// The HTTP status a shell answers this error with.
     #[must_use]
     pub fn http_status(&self) -> u16 {

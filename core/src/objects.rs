@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::{DecodeError, Error};
-use crate::signed::{Body, Kind, Signed, Verified};
+use crate::signed::{Body, Kind, Signed, Signer, Verified};
 use crate::types::{
     AccountId, Amount, Digest, Holder, Micros, Nonce, PublicKey, ScripId, TimestampMs, VendorId,
 };
@@ -285,6 +285,28 @@ impl Refusal {
             seq: order.body().seq,
             code: String::from(error.code()),
         }
+    }
+}
+
+impl Refusal {
+    /// The vendor's signed refusal of `order` for `error`, where the vendor may give one: the
+    /// refusal is final ([`Error::is_final_refusal`]) and the order verifies with the scrip
+    /// key `scrip_key` (so the refusal answers the scrip's owner, not a forger). `None`
+    /// otherwise. The caller has made sure it never accepted the order (§12.2).
+    #[must_use]
+    pub fn sign_final(
+        vendor: VendorId,
+        signer: Signer<'_>,
+        order: &Signed<PaymentOrder>,
+        scrip_key: Option<&PublicKey>,
+        error: &Error,
+    ) -> Option<Signed<Self>> {
+        if !error.is_final_refusal() {
+            return None;
+        }
+        let order = order.clone().verify(scrip_key?).ok()?;
+        let refusal = Self::of(vendor, signer.key_id, &order, error);
+        Some(Signed::sign(refusal, signer.key))
     }
 }
 

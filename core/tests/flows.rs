@@ -892,3 +892,75 @@ fn a_vendor_answers_a_dispute_from_the_orders_it_accepted() {
         NonDeliveryAnswer::Other(&stored[0])
     );
 }
+
+#[test]
+fn a_vendor_signs_a_refusal_only_when_final_and_only_for_the_scrip_owner() {
+    let f = Fixture::new();
+    let (mut custody, _, order, offer) = f.custody_at_a();
+    custody
+        .accept(NOW, order.clone(), &offer, f.terms(1_000), f.signer_a())
+        .expect("accepted");
+    let stale = custody
+        .accept(NOW, order.clone(), &offer, f.terms(2_000), f.signer_a())
+        .map(|_| ())
+        .expect_err("another price for the same order");
+    let key = f.scrip.body().key;
+    let final_errors = [
+        Error::Rejected(Rejection::StaleSequence { last_seq: 1 }),
+        Error::Rejected(Rejection::Frozen),
+        Error::Rejected(Rejection::InsufficientBalance { balance_micros: 1 }),
+        Error::Rejected(Rejection::BalanceMismatch { balance_micros: 1 }),
+        Error::Rejected(Rejection::Expired),
+        Error::Rejected(Rejection::CurrencyMismatch),
+        Error::Rejected(Rejection::Void),
+        Error::Rejected(Rejection::BadOffer),
+        stale,
+    ];
+    for e in &final_errors {
+        assert!(e.is_final_refusal(), "{e:?} is final");
+        let signed =
+            netcents_core::objects::Refusal::sign_final(f.a, f.signer_a(), &order, Some(&key), e)
+                .expect("a final refusal of the owner's order is signed");
+        let refusal = wire(&signed)
+            .verify(&f.vendor_a.public())
+            .expect("signed by the vendor");
+        let r = refusal.body();
+        assert_eq!(
+            (r.vendor, r.key_id, r.scrip, r.order, r.seq, r.code.as_str()),
+            (
+                f.a,
+                common::VENDOR_KEY_ID,
+                order.unverified().scrip,
+                order.digest(),
+                order.unverified().seq,
+                e.code()
+            )
+        );
+        // An order that does not verify with the key given gets no refusal: a forger learns
+        // nothing it could show a wallet.
+        let other = SecretKey::from_seed(&[0x5e; 32]).public();
+        assert!(
+            netcents_core::objects::Refusal::sign_final(f.a, f.signer_a(), &order, Some(&other), e)
+                .is_none()
+        );
+        assert!(
+            netcents_core::objects::Refusal::sign_final(f.a, f.signer_a(), &order, None, e)
+                .is_none()
+        );
+    }
+    // Refusals that may pass are never signed: the vendor could accept the order later.
+    for e in [
+        Error::Rejected(Rejection::NotHolder),
+        Error::Rejected(Rejection::UnknownScrip),
+        Error::Rejected(Rejection::WrongPayee),
+        Error::Rejected(Rejection::Recalled),
+        Error::BadSignature,
+        Error::Rejected(Rejection::AmountOverflow),
+    ] {
+        assert!(!e.is_final_refusal(), "{e:?} may pass");
+        assert!(
+            netcents_core::objects::Refusal::sign_final(f.a, f.signer_a(), &order, Some(&key), &e)
+                .is_none()
+        );
+    }
+}

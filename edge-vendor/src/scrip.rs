@@ -715,28 +715,8 @@ fn refusal(
     key: Option<&netcents_core::PublicKey>,
     e: Error,
 ) -> Failure {
-    let is_final = matches!(
-        e,
-        Error::Rejected(
-            Rejection::StaleSequence { .. }
-                | Rejection::Frozen
-                | Rejection::InsufficientBalance { .. }
-                | Rejection::BalanceMismatch { .. }
-                | Rejection::Expired
-                | Rejection::CurrencyMismatch
-                | Rejection::Void
-                // The Worker checked the offer's vendor, item, price and digest before this
-                // object was called: what is left of `bad_offer` here is a lapsed offer.
-                | Rejection::BadOffer
-        )
-    );
-    let verified = key
-        .filter(|_| is_final)
-        .and_then(|k| order.clone().verify(k).ok());
-    let signed = verified.map(|order| {
-        let refusal = Refusal::of(cfg.vendor, cfg.cert.unverified().key_id, &order, &e);
-        b64(Signed::sign(refusal, &cfg.key).as_bytes())
-    });
+    let signed = Refusal::sign_final(cfg.vendor, cfg.signer(), order, key, &e)
+        .map(|refusal| b64(refusal.as_bytes()));
     let f = Failure::from(e);
     match signed {
         Some(r) => f.with("refusal", r),
