@@ -315,3 +315,117 @@ impl From<Misuse> for Error {
 }
 
 impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    /// One value of every variant, with the name `docs/PROTOCOL.md` §9 gives it.
+    fn every() -> Vec<(Error, &'static str)> {
+        use DecodeError as D;
+        use Rejection as R;
+        let decode = [
+            (D::Truncated, "DecodeError::Truncated"),
+            (D::TrailingBytes, "DecodeError::TrailingBytes"),
+            (D::UnknownVersion(9), "DecodeError::UnknownVersion"),
+            (
+                D::WrongKind {
+                    expected: 1,
+                    found: 2,
+                },
+                "DecodeError::WrongKind",
+            ),
+            (D::BadTag(7), "DecodeError::BadTag"),
+            (D::TooLong, "DecodeError::TooLong"),
+            (D::BadText, "DecodeError::BadText"),
+            (D::BadKey, "DecodeError::BadKey"),
+            (D::BadValue("why"), "DecodeError::BadValue"),
+            (D::AmountTooLarge, "DecodeError::AmountTooLarge"),
+        ];
+        let rejected = [
+            (R::WrongScrip, "Rejection::WrongScrip"),
+            (R::WrongPayee, "Rejection::WrongPayee"),
+            (R::NotHolder, "Rejection::NotHolder"),
+            (R::Frozen, "Rejection::Frozen"),
+            (R::StaleSequence { last_seq: 3 }, "Rejection::StaleSequence"),
+            (
+                R::InsufficientBalance { balance_micros: 4 },
+                "Rejection::InsufficientBalance",
+            ),
+            (
+                R::BalanceMismatch { balance_micros: 5 },
+                "Rejection::BalanceMismatch",
+            ),
+            (R::Expired, "Rejection::Expired"),
+            (R::BadOffer, "Rejection::BadOffer"),
+            (R::CurrencyMismatch, "Rejection::CurrencyMismatch"),
+            (R::AmountOverflow, "Rejection::AmountOverflow"),
+            (R::UnknownKey, "Rejection::UnknownKey"),
+            (R::BadCertificate, "Rejection::BadCertificate"),
+            (R::CustodyBroken("why"), "Rejection::CustodyBroken"),
+            (R::AlreadyCaptured, "Rejection::AlreadyCaptured"),
+            (R::OverFace, "Rejection::OverFace"),
+            (R::UnknownScrip, "Rejection::UnknownScrip"),
+            (R::Recalled, "Rejection::Recalled"),
+            (R::AuditFailed("why"), "Rejection::AuditFailed"),
+            (R::BadEvidence("why"), "Rejection::BadEvidence"),
+            (R::IdempotencyConflict, "Rejection::IdempotencyConflict"),
+            (R::Void, "Rejection::Void"),
+            (R::BadPath("why"), "Rejection::BadPath"),
+        ];
+        let mut all: Vec<(Error, &'static str)> = decode
+            .into_iter()
+            .map(|(e, n)| (Error::Decode(e), n))
+            .chain(rejected.into_iter().map(|(e, n)| (Error::Rejected(e), n)))
+            .collect();
+        all.push((Error::BadSignature, "Error::BadSignature"));
+        all.push((
+            Error::Misuse(Misuse::PaymentPending),
+            "Misuse::PaymentPending",
+        ));
+        all.push((Error::Misuse(Misuse::NoPendingPayment), "Error::Misuse"));
+        all.push((Error::Misuse(Misuse::WrongSigningKey), "Error::Misuse"));
+        // A new variant fails to compile here until it is listed above.
+        for (e, _) in &all {
+            match e {
+                Error::Decode(_) | Error::BadSignature | Error::Rejected(_) | Error::Misuse(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_error_answers_with_the_code_and_status_of_its_row_in_the_spec() {
+        let spec = include_str!("../../docs/PROTOCOL.md");
+        for (e, name) in every() {
+            let row = spec
+                .lines()
+                .find(|l| l.contains(&format!("| `{}` |", e.code())) && l.contains(name))
+                .unwrap_or_else(|| panic!("no row for {name} ({}) in PROTOCOL.md §9", e.code()));
+            let status: String = row
+                .split('|')
+                .nth(2)
+                .map(|c| String::from(c.trim()))
+                .unwrap_or_default();
+            assert_eq!(status, format!("{}", e.http_status()), "{name}: {row}");
+            assert!(!format!("{e}").is_empty(), "{name} has a hint");
+        }
+    }
+
+    #[test]
+    fn each_hint_says_what_went_wrong() {
+        let hints: Vec<String> = every().iter().map(|(e, _)| format!("{e}")).collect();
+        for (i, h) in hints.iter().enumerate() {
+            assert!(h.len() > 8, "{h:?}");
+            assert!(
+                !hints[..i].contains(h) || every()[i].1 == "Error::Misuse",
+                "two errors share the hint {h:?}"
+            );
+        }
+    }
+}

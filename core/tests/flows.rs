@@ -964,3 +964,196 @@ fn a_vendor_signs_a_refusal_only_when_final_and_only_for_the_scrip_owner() {
         );
     }
 }
+
+/// A dispute on `order` (with `offer`) against vendor A, signed with the scrip key.
+fn dispute_of(
+    f: &common::Fixture,
+    offer: &Signed<Offer>,
+    order: &Signed<PaymentOrder>,
+) -> Signed<Dispute> {
+    Signed::sign(
+        Dispute {
+            scrip: f.scrip.body().id,
+            vendor: f.a,
+            nonce: Nonce([3; 16]),
+            at: NOW,
+            kind: DisputeKind::NonDelivery {
+                offer: offer.clone(),
+                order: order.clone(),
+            },
+        },
+        &f.scrip_key,
+    )
+}
+
+#[test]
+fn the_arbiter_refuses_an_order_that_pays_another_vendor_than_the_offer() {
+    let w = World::new();
+    let offer = w.f.offer(w.f.a, 700, 8);
+    // A's offer, an order naming B as payee: each field is checked on its own.
+    let order =
+        w.f.order(w.f.b, &offer, 700, 1, Holder::Bank, 1_000_000 - 700);
+    let r = arbiter::rule(
+        NOW,
+        &w.book,
+        &dispute_of(&w.f, &offer, &order),
+        &Keys(&w.f),
+        &VendorAnswer::default(),
+        &w.f.arbiter,
+    );
+    assert_eq!(r.map(|_| ()).map_err(|e| e.code()), Err("bad_evidence"));
+}
+
+#[test]
+fn the_arbiter_refuses_a_vendor_answer_with_an_order_to_someone_else() {
+    let nd = NonDelivery::new(700);
+    // At the disputed number, but paying B: no answer of A's.
+    let to_b = nd.w.f.order(
+        nd.w.f.b,
+        &nd.w.f.offer(nd.w.f.b, 300, 23),
+        300,
+        nd.order.unverified().seq,
+        Holder::Bank,
+        1_000_000 - 300,
+    );
+    let r = arbiter::rule(
+        NOW,
+        &nd.w.book,
+        &nd.dispute,
+        &Keys(&nd.w.f),
+        &VendorAnswer {
+            goods: None,
+            orders: vec![to_b],
+        },
+        &nd.w.f.arbiter,
+    );
+    assert_eq!(r.map(|_| ()).map_err(|e| e.code()), Err("bad_evidence"));
+}
+
+#[test]
+fn a_capture_covers_only_the_numbers_of_its_own_segment() {
+    let mut w = World::new();
+    w.pay(w.f.a, 100, 1).expect("paid at A");
+    w.pay(w.f.a, 100, 2).expect("paid at A");
+    w.pay(w.f.b, 100, 3).expect("floats to B");
+    w.capture(w.f.b).expect("B captures");
+    // B's segment opened after A accepted number 2: B took money for 3, never for 2.
+    assert!(w.book.captured_through(w.f.b, 3));
+    assert!(!w.book.captured_through(w.f.b, 2));
+    assert!(!w.book.captured_through(w.f.b, 4));
+    assert!(!w.book.captured_through(w.f.a, 2), "A has not captured");
+}
+
+#[test]
+fn a_void_order_of_one_vendor_leaves_its_other_orders_proving_their_price() {
+    let mut nd = NonDelivery::new(700);
+    // A accepts the disputed order, and its receipt reaches the wallet after the dispute.
+    let receipt =
+        nd.w.vendor_accepts(nd.w.f.a, nd.order.clone(), nd.offer.clone(), 700)
+            .expect("accepted");
+    nd.w.wallet
+        .on_receipt(&receipt.verify(&nd.w.f.vendor_a.public()).expect("signed"))
+        .expect("matches");
+    // A second order at A, accepted and answered.
+    let offer = nd.w.f.offer(nd.w.f.a, 200, 30);
+    let second =
+        nd.w.wallet
+            .pay(
+                NOW,
+                &offer
+                    .clone()
+                    .verify(&nd.w.f.vendor_a.public())
+                    .expect("offer"),
+            )
+            .expect("order");
+    let receipt =
+        nd.w.vendor_accepts(nd.w.f.a, second.clone(), offer, 200)
+            .expect("accepted");
+    nd.w.wallet
+        .on_receipt(&receipt.verify(&nd.w.f.vendor_a.public()).expect("signed"))
+        .expect("matches");
+    // The first order is ruled void (A stayed silent).
+    let first = nd
+        .order
+        .clone()
+        .verify(&nd.w.f.scrip_key.public())
+        .expect("signed");
+    nd.w.book.void(&first).expect("recorded");
+    let claim = nd.w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let captured =
+        nd.w.book
+            .capture(nd.w.f.a, &claim, &Keys(&nd.w.f))
+            .expect("captured");
+    let outcome = nd.w.book.audit(
+        nd.w.f.a,
+        AccountId(nd.w.f.a.0),
+        captured.from,
+        &claim,
+        vec![nd.order.clone(), second],
+        netcents_core::bank::PPM,
+        &netcents_core::bank::Policy::DEFAULT,
+        (Micros(1_000_000), Micros(10_000_000)),
+    );
+    // Only the void order proves nothing; the other one proves its price.
+    assert_eq!(outcome.proven, Micros(200));
+    assert_eq!(outcome.overclaim, Micros(700));
+}
+
+#[test]
+fn the_stored_book_keeps_its_void_orders_and_reads_the_older_form() {
+    use netcents_core::wire::{Decode as _, Encode as _};
+    let mut nd = NonDelivery::new(700);
+    nd.vendor_accepts();
+    let order = nd
+        .order
+        .clone()
+        .verify(&nd.w.f.scrip_key.public())
+        .expect("signed");
+    nd.w.book.void(&order).expect("recorded");
+    let stored = nd.w.book.to_bytes();
+    let back = ScripBook::from_bytes(&stored).expect("decodes");
+    assert_eq!(
+        back, nd.w.book,
+        "the stored book round-trips, void orders and all"
+    );
+    assert_eq!(back.voided().len(), 1);
+    // Version 1, written before void orders existed, reads back with none.
+    let fresh = ScripBook::new(&nd.w.f.scrip);
+    let v2 = fresh.to_bytes();
+    assert_eq!(v2[0], 2);
+    assert_eq!(
+        &v2[v2.len() - 4..],
+        &[0, 0, 0, 0],
+        "an empty list of void orders ends it"
+    );
+    let mut v1 = v2[..v2.len() - 4].to_vec();
+    v1[0] = 1;
+    assert_eq!(ScripBook::from_bytes(&v1), Ok(fresh));
+    // A later version is refused, not guessed at.
+    let mut v3 = v2;
+    v3[0] = 3;
+    assert_eq!(
+        ScripBook::from_bytes(&v3),
+        Err(netcents_core::DecodeError::UnknownVersion(3))
+    );
+}
+
+#[test]
+fn the_stored_custody_round_trips() {
+    use netcents_core::wire::{Decode as _, Encode as _};
+    let mut w = World::new();
+    w.pay(w.f.a, 100, 1).expect("paid at A");
+    w.pay(w.f.b, 100, 2).expect("floats to B");
+    w.capture(w.f.b).expect("B captures");
+    for custody in [w.a.clone(), w.b.clone()] {
+        let custody = custody.expect("held");
+        let back = Custody::from_bytes(&custody.to_bytes()).expect("decodes");
+        assert_eq!(back, custody);
+    }
+    let b = w.b.expect("held");
+    assert_eq!(
+        b.chain().len(),
+        2,
+        "B holds the chain from issuance: bank to A, A to B"
+    );
+}
