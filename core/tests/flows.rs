@@ -987,21 +987,54 @@ fn dispute_of(
 }
 
 #[test]
-fn the_arbiter_refuses_an_order_that_pays_another_vendor_than_the_offer() {
+fn the_arbiter_refuses_an_order_that_does_not_pay_the_disputed_offer() {
     let w = World::new();
     let offer = w.f.offer(w.f.a, 700, 8);
-    // A's offer, an order naming B as payee: each field is checked on its own.
-    let order =
-        w.f.order(w.f.b, &offer, 700, 1, Holder::Bank, 1_000_000 - 700);
-    let r = arbiter::rule(
-        NOW,
-        &w.book,
-        &dispute_of(&w.f, &offer, &order),
-        &Keys(&w.f),
-        &VendorAnswer::default(),
-        &w.f.arbiter,
-    );
-    assert_eq!(r.map(|_| ()).map_err(|e| e.code()), Err("bad_evidence"));
+    let balance = 1_000_000 - 700;
+    // A's offer with B named as its vendor, signed with A's key.
+    let mut names_b = offer.unverified().clone();
+    names_b.vendor = w.f.b;
+    let names_b = Signed::sign(names_b, &w.f.vendor_a);
+    // Each case breaks one link of offer, order and scrip, and only that one.
+    let cases = [
+        (
+            "the order pays B",
+            offer.clone(),
+            w.f.order(w.f.b, &offer, 700, 1, Holder::Bank, balance),
+        ),
+        (
+            "the offer names B",
+            names_b.clone(),
+            w.f.order(w.f.a, &names_b, 700, 1, Holder::Bank, balance),
+        ),
+        (
+            "the order pays another offer",
+            offer.clone(),
+            w.f.order(
+                w.f.a,
+                &w.f.offer(w.f.a, 700, 9),
+                700,
+                1,
+                Holder::Bank,
+                balance,
+            ),
+        ),
+    ];
+    for (case, offer, order) in cases {
+        let r = arbiter::rule(
+            NOW,
+            &w.book,
+            &dispute_of(&w.f, &offer, &order),
+            &Keys(&w.f),
+            &VendorAnswer::default(),
+            &w.f.arbiter,
+        );
+        assert_eq!(
+            r.map(|_| ()).map_err(|e| e.code()),
+            Err("bad_evidence"),
+            "{case}"
+        );
+    }
 }
 
 #[test]
@@ -1155,5 +1188,92 @@ fn the_stored_custody_round_trips() {
         b.chain().len(),
         2,
         "B holds the chain from issuance: bank to A, A to B"
+    );
+}
+
+#[test]
+fn a_replayed_order_must_come_with_its_own_offer_and_price() {
+    let f = Fixture::new();
+    let (mut custody, _, order, offer) = f.custody_at_a();
+    custody
+        .accept(NOW, order.clone(), &offer, f.terms(1_000), f.signer_a())
+        .expect("accepted");
+    let before = custody.clone();
+    // The same order with the terms at another price.
+    let cheaper = custody.accept(NOW, order.clone(), &offer, f.terms(999), f.signer_a());
+    assert_eq!(cheaper.map(|_| ()).map_err(|e| e.code()), Err("bad_offer"));
+    // The same order with another offer of the same item and price.
+    let other = f.offer(f.a, 1_000, 77);
+    let swapped = custody.accept(NOW, order, &other, f.terms(1_000), f.signer_a());
+    assert_eq!(swapped.map(|_| ()).map_err(|e| e.code()), Err("bad_offer"));
+    assert_eq!(custody, before, "a refused replay changes nothing");
+}
+
+#[test]
+fn only_a_claim_of_the_same_vendor_over_a_void_number_is_flagged() {
+    let mut nd = NonDelivery::new(700);
+    let receipt =
+        nd.w.vendor_accepts(nd.w.f.a, nd.order.clone(), nd.offer.clone(), 700)
+            .expect("accepted");
+    nd.w.wallet
+        .on_receipt(&receipt.verify(&nd.w.f.vendor_a.public()).expect("signed"))
+        .expect("matches");
+    // A captures number 1 first; then number 1 is declared void (a late, stale ruling).
+    nd.w.capture(nd.w.f.a).expect("captured");
+    let first = nd
+        .order
+        .clone()
+        .verify(&nd.w.f.scrip_key.public())
+        .expect("signed");
+    nd.w.book.void(&first).expect("recorded");
+    // A's next claim starts above the void number: not flagged.
+    nd.w.pay(nd.w.f.a, 100, 31).expect("paid at A");
+    let claim = nd.w.a.as_ref().and_then(Custody::claim).expect("claim");
+    assert_eq!((claim.seq_from, claim.seq_to), (1, 2));
+    let captured =
+        nd.w.book
+            .capture(nd.w.f.a, &claim, &Keys(&nd.w.f))
+            .expect("captured");
+    assert!(
+        !captured.audit_required,
+        "the void number lies below the claim"
+    );
+    // B's claim over numbers that include 1 at A is not A's: not flagged either.
+    let mut other = NonDelivery::new(700);
+    let b_offer = other.w.f.offer(other.w.f.b, 700, 40);
+    let b_order = other
+        .w
+        .wallet
+        .pay(
+            NOW,
+            &b_offer
+                .clone()
+                .verify(&other.w.f.vendor_b.public())
+                .expect("offer"),
+        )
+        .expect_err("the disputed order is still pending");
+    assert_eq!(b_order.code(), "payment_pending");
+    let void_at_a = other
+        .order
+        .clone()
+        .verify(&other.w.f.scrip_key.public())
+        .expect("signed");
+    other.w.book.void(&void_at_a).expect("recorded");
+    other.w.wallet.on_refused();
+    other.w.pay(other.w.f.b, 300, 41).expect("paid at B");
+    let claim = other.w.b.as_ref().and_then(Custody::claim).expect("claim");
+    assert_eq!(
+        (claim.seq_from, claim.seq_to),
+        (0, 2),
+        "B's claim spans number 1"
+    );
+    let captured = other
+        .w
+        .book
+        .capture(other.w.f.b, &claim, &Keys(&other.w.f))
+        .expect("captured");
+    assert!(
+        !captured.audit_required,
+        "a void order of A says nothing of B"
     );
 }
