@@ -29,6 +29,7 @@ pub mod item;
 pub mod objects;
 pub mod signed;
 pub mod types;
+pub mod vendor;
 pub mod wallet;
 pub mod wire;
 

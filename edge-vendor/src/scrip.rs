@@ -19,9 +19,8 @@
 
 use futures_util::lock::Mutex;
 use netcents_core::custody::{Custody, Terms};
-use netcents_core::objects::{
-    Claim, Offer, PaymentOrder, Recall, Refusal, Scrip, Transfer, VendorCert,
-};
+use netcents_core::objects::{Claim, Offer, PaymentOrder, Recall, Scrip, Transfer, VendorCert};
+use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
 use netcents_core::wire::{Decode as _, Encode as _};
 use netcents_core::{Error, Holder, Rejection, Signed, TimestampMs, Verified};
 use serde_json::{Value, json};
@@ -42,16 +41,22 @@ pub struct ScripCustody {
     acquiring: std::cell::Cell<bool>,
 }
 
-/// The current (highest) segment, decoded once and kept while the object lives.
+/// The desk of this scrip (its current segment and void orders), loaded once and kept while
+/// the object lives.
 #[derive(Default)]
 struct Cache {
-    ready: bool,
     /// Whether the tables exist: they are created by the first write, never by a read, so a
     /// request this object refuses leaves no trace (`docs/PROTOCOL.md` §12.2).
     tables: bool,
-    current: Option<Custody>,
-    /// Orders this vendor declared void before the arbiter: it never accepts them (§5.7).
-    voided: Vec<netcents_core::Digest>,
+    desk: Option<Desk>,
+}
+
+impl Cache {
+    fn desk(&mut self) -> &mut Desk {
+        self.desk
+            .as_mut()
+            .expect("loaded by dispatch before any operation")
+    }
 }
 
 const SCHEMA: &str = "
@@ -89,13 +94,47 @@ fn decode_custody(bytes: &[u8]) -> std::result::Result<Custody, Failure> {
 
 /// What a payment request carries to the object (built by the Worker from the wallet's bundle
 /// and its own price list).
-struct Payment {
+struct PaymentRequest {
     order: Signed<PaymentOrder>,
     offer: Signed<Offer>,
     scrip: Option<String>,
     holder_cert: Option<String>,
     item: String,
     price: netcents_core::Amount,
+}
+
+/// The orders this object stored, read by the desk.
+struct Stored<'a> {
+    sql: &'a SqlStorage,
+    tables: bool,
+}
+
+impl Archive for Stored<'_> {
+    type Error = Failure;
+
+    fn accepted_at(&self, seq: u64) -> std::result::Result<Vec<Archived>, Failure> {
+        if !self.tables {
+            return Ok(Vec::new());
+        }
+        rows(
+            self.sql,
+            "SELECT segment, po, receipt, item FROM orders WHERE seq = ?",
+            vec![seq.to_be_bytes().to_vec().into()],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(Archived {
+                segment: u32::try_from(int(row.first()).unwrap_or_default()).unwrap_or_default(),
+                order: Signed::decode(&blob(row.get(1)).unwrap_or_default())?,
+                receipt: Signed::decode(&blob(row.get(2)).unwrap_or_default())?,
+                item: match row.get(3) {
+                    Some(SqlStorageValue::String(s)) => s.clone(),
+                    _ => String::new(),
+                },
+            })
+        })
+        .collect()
+    }
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> std::result::Result<&'a str, Failure> {
@@ -161,28 +200,8 @@ impl ScripCustody {
         body: &Value,
     ) -> std::result::Result<Value, Failure> {
         let cfg = crate::config_of(&self.env)?;
-        if !cache.ready {
-            cache.tables = !rows(
-                &self.sql(),
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'custody'",
-                vec![],
-            )?
-            .is_empty();
-            cache.current = if cache.tables {
-                let r = rows(
-                    &self.sql(),
-                    "SELECT state FROM custody ORDER BY segment DESC LIMIT 1",
-                    vec![],
-                )?;
-                match r.first().and_then(|row| blob(row.first())) {
-                    Some(b) => Some(decode_custody(&b)?),
-                    None => None,
-                }
-            } else {
-                None
-            };
-            cache.voided = self.load_voided()?;
-            cache.ready = true;
+        if cache.desk.is_none() {
+            self.load(cache, &cfg)?;
         }
         if !cache.tables && matches!(op, "claims" | "captured" | "orders") {
             // Nothing was ever stored here: nothing to claim, mark or show.
@@ -198,7 +217,7 @@ impl ScripCustody {
         let now = net::now();
         match op {
             "pay" => {
-                let p = Payment {
+                let p = PaymentRequest {
                     order: signed("order", field(body, "order")?)?,
                     offer: signed("offer", field(body, "offer")?)?,
                     scrip: opt_field(body, "scrip"),
@@ -211,21 +230,43 @@ impl ScripCustody {
                 };
                 self.pay(cache, &cfg, now, p).await
             }
-            "transfer" => self.transfer(cache, &cfg, now, signed("order", field(body, "order")?)?),
+            "transfer" => {
+                let order = signed("order", field(body, "order")?)?;
+                let h = cache
+                    .desk()
+                    .handle_transfer_request(now, order, cfg.signer())?;
+                self.write(&mut cache.tables, &h.writes)?;
+                Ok(json!({
+                    "chain": h.chain.iter().map(|c| b64(c.as_bytes())).collect::<Vec<_>>(),
+                    "transfer": b64(h.transfer.as_bytes()),
+                    "scrip": b64(h.scrip.as_bytes()),
+                }))
+            }
             "recall" => {
                 let recall: Signed<Recall> = signed("recall", field(body, "recall")?)?;
                 let key = net::bank_key(&cfg.bank_url, recall.unverified().bank_key_id).await?;
                 let recall = recall.verify(&key)?;
-                self.recall(cache, &cfg, now, &recall)
+                match cache.desk().handle_recall(now, &recall, cfg.signer()) {
+                    Ok(h) => {
+                        self.write(&mut cache.tables, &h.writes)?;
+                        Ok(json!({
+                            "chain": h.chain.iter().map(|c| b64(c.as_bytes())).collect::<Vec<_>>(),
+                            "transfer": b64(h.transfer.as_bytes()),
+                        }))
+                    }
+                    Err(r) => {
+                        let f = Failure::from(r.error);
+                        Err(match r.handed_on {
+                            Some(t) => f.with("transfer", b64(t.as_bytes())),
+                            None => f,
+                        })
+                    }
+                }
             }
             "claims" => self.claims(),
-            "captured" => {
-                let r = self.captured(body);
-                *cache = Cache::default();
-                r
-            }
+            "captured" => self.captured(cache, body),
             "orders" => self.orders(body),
-            "dispute" => self.dispute(cache, signed("order", field(body, "order")?)?),
+            "dispute" => self.dispute(cache, &signed("order", field(body, "order")?)?),
             _ => Err(Failure::new(
                 404,
                 "unknown_route",
@@ -234,236 +275,204 @@ impl ScripCustody {
         }
     }
 
-    /// Persists `custody` and, for an accepted order, the order and its receipt: synchronous
-    /// statements, committed together. The first write of the object creates its tables.
-    fn persist(
-        &self,
-        tables: &mut bool,
-        custody: &Custody,
-        accepted: Option<(&netcents_core::custody::Accepted, &str)>,
-    ) -> std::result::Result<(), Failure> {
+    /// Loads the desk: the highest stored segment and the void orders (nothing before the
+    /// first write).
+    fn load(&self, cache: &mut Cache, cfg: &Config) -> std::result::Result<(), Failure> {
+        cache.tables = !rows(
+            &self.sql(),
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'custody'",
+            vec![],
+        )?
+        .is_empty();
+        let current = if cache.tables {
+            let r = rows(
+                &self.sql(),
+                "SELECT state FROM custody ORDER BY segment DESC LIMIT 1",
+                vec![],
+            )?;
+            match r.first().and_then(|row| blob(row.first())) {
+                Some(b) => Some(decode_custody(&b)?),
+                None => None,
+            }
+        } else {
+            None
+        };
+        cache.desk = Some(Desk::load(cfg.vendor, current, self.load_voided()?));
+        Ok(())
+    }
+
+    /// Writes what the desk asks for: synchronous statements, committed together. The first
+    /// write of the object creates its tables.
+    fn write(&self, tables: &mut bool, w: &Writes) -> std::result::Result<(), Failure> {
+        if w.is_empty() {
+            return Ok(());
+        }
         let sql = self.sql();
         if !*tables {
             sql.exec(SCHEMA, None)?;
             *tables = true;
         }
-        sql.exec(
-            "INSERT INTO custody (segment, state) VALUES (?, ?) ON CONFLICT (segment) DO UPDATE SET state = excluded.state",
-            vec![
-                i64::from(custody.segment()).into(),
-                custody.to_bytes().into(),
-            ],
-        )?;
-        if let Some((a, item)) = accepted {
+        if let Some(custody) = &w.segment {
+            sql.exec(
+                "INSERT INTO custody (segment, state) VALUES (?, ?) ON CONFLICT (segment) DO UPDATE SET state = excluded.state",
+                vec![
+                    i64::from(custody.segment()).into(),
+                    custody.to_bytes().into(),
+                ],
+            )?;
+        }
+        if let Some(a) = &w.accepted {
             sql.exec(
                 "INSERT OR REPLACE INTO orders (segment, seq, po, receipt, item) VALUES (?, ?, ?, ?, ?)",
                 vec![
-                    i64::from(custody.segment()).into(),
-                    a.order.body().seq.to_be_bytes().to_vec().into(),
+                    i64::from(a.segment).into(),
+                    a.order.unverified().seq.to_be_bytes().to_vec().into(),
                     a.order.as_bytes().to_vec().into(),
                     a.receipt.as_bytes().to_vec().into(),
-                    item.into(),
+                    a.item.as_str().into(),
                 ],
+            )?;
+        }
+        if let Some(digest) = &w.void {
+            // Tables made before void orders existed lack that one: `IF NOT EXISTS`.
+            sql.exec(SCHEMA, None)?;
+            sql.exec(
+                "INSERT OR IGNORE INTO void (digest) VALUES (?)",
+                vec![digest.0.to_vec().into()],
             )?;
         }
         Ok(())
     }
 
-    /// An order accepted before (not the last one, which `Custody::accept` replays itself):
-    /// the same receipt again.
-    fn old_receipt(
-        &self,
-        tables: bool,
-        order: &Signed<PaymentOrder>,
-        item: &str,
-    ) -> std::result::Result<Option<Value>, Failure> {
-        if !tables {
-            return Ok(None);
-        }
-        // Found by its sequence number (the table's key, so no index by digest is kept), then
-        // compared byte for byte: the very order the customer signed, not another one with
-        // the same number.
-        let r = rows(
-            &self.sql(),
-            "SELECT po, receipt, item FROM orders WHERE seq = ?",
-            vec![order.unverified().seq.to_be_bytes().to_vec().into()],
-        )?;
-        let Some(row) = r
-            .iter()
-            .find(|row| blob(row.first()).as_deref() == Some(order.as_bytes()))
-        else {
-            return Ok(None);
-        };
-        let receipt = blob(row.get(1)).unwrap_or_default();
-        let stored_item = match row.get(2) {
-            Some(SqlStorageValue::String(s)) => s.clone(),
-            _ => String::new(),
-        };
-        if stored_item != item {
-            return Err(Rejection::BadOffer.into());
-        }
-        Ok(Some(json!({ "receipt": b64(&receipt), "replay": true })))
-    }
-
+    /// A payment: the desk decides; this object writes, asks the holder when told to, and
+    /// answers.
     async fn pay(
         &self,
         cache: &mut Cache,
         cfg: &Config,
         now: TimestampMs,
-        p: Payment,
+        req: PaymentRequest,
     ) -> std::result::Result<Value, Failure> {
-        let me = Holder::Vendor(cfg.vendor);
-        let terms = Terms {
-            item: &p.item,
-            price: p.price,
+        // The scrip is verified only when the desk may need it (it does not hold it live): the
+        // fast path spends no second signature check on it.
+        let scrip = match req.scrip.as_deref() {
+            Some(text) if cache.desk().wants_scrip() => {
+                Some(self.verified_scrip(cfg, text, &req.order).await?)
+            }
+            _ => None,
         };
-        // An order declared void before the arbiter is never accepted, here or after a transfer.
-        if cache.voided.contains(&p.order.digest()) {
-            // The scrip's key: held here, or from the bundle's scrip, whose bank signature the
-            // Worker checked before calling this object.
-            let key = cache.current.as_ref().map(|c| c.scrip().key).or_else(|| {
-                let scrip: Signed<Scrip> = signed("scrip", p.scrip.as_deref()?).ok()?;
-                (scrip.unverified().id == p.order.unverified().scrip)
-                    .then_some(scrip.unverified().key)
-            });
-            return Err(refusal(cfg, &p.order, key.as_ref(), Rejection::Void.into()));
-        }
-        // The fast path: this vendor holds the scrip.
-        let mut refused = None;
-        if let Some(custody) = cache.current.as_mut() {
-            match custody.accept(now, p.order.clone(), &p.offer, terms, cfg.signer()) {
-                Ok(a) => {
-                    if !a.replay {
-                        self.persist(&mut cache.tables, custody, Some((&a, &p.item)))?;
+        let p = Payment {
+            order: req.order.clone(),
+            offer: req.offer.clone(),
+            terms: Terms {
+                item: &req.item,
+                price: req.price,
+            },
+            scrip,
+        };
+        let sql = self.sql();
+        let archive = Stored {
+            sql: &sql,
+            tables: cache.tables,
+        };
+        let step = cache
+            .desk()
+            .handle_payment(now, &archive, &p, cfg.signer())?;
+        let step = match step {
+            Step::AskHolder { holder, request } => {
+                crate::register_scrip(&self.env, &request.body().scrip.to_string()).await?;
+                let answer = {
+                    // Reset on every path out, a dropped request included.
+                    let _flag = Flag::raise(&self.acquiring);
+                    self.ask_holder(cfg, now, holder, &request, req.holder_cert.as_deref())
+                        .await?
+                };
+                let (chain, cert) = answer;
+                cache.desk().handle_transfer_answer(
+                    now,
+                    &archive,
+                    &p,
+                    chain,
+                    &cert,
+                    cfg.signer(),
+                )?
+            }
+            step => step,
+        };
+        match step {
+            Step::Answer {
+                receipt,
+                replay,
+                writes,
+            } => {
+                self.write(&mut cache.tables, &writes)?;
+                Ok(json!({ "receipt": b64(receipt.as_bytes()), "replay": replay }))
+            }
+            Step::Refuse(r) => {
+                self.write(&mut cache.tables, &r.writes)?;
+                let need_scrip = matches!(r.error, Error::Rejected(Rejection::UnknownScrip))
+                    && req.scrip.is_none();
+                let mut f = Failure::from(r.error);
+                if need_scrip {
+                    f = f.in_field("scrip").with("need", "scrip");
+                }
+                if let Some(refusal) = r.refusal {
+                    f = f.with("refusal", b64(refusal.as_bytes()));
+                }
+                if let Some(t) = r.transfer {
+                    f = f.with("transfer", b64(t.as_bytes()));
+                    if let Some(h) = req.holder_cert {
+                        f = f.with("holder_cert", h);
                     }
-                    return Ok(json!({ "receipt": b64(a.receipt.as_bytes()), "replay": a.replay }));
-                }
-                Err(e) => refused = Some(e),
-            }
-        }
-        let po = p.order.unverified();
-        match refused {
-            // Frozen here and the customer names another holder: the scrip went on and comes
-            // back (A → B → A), which opens a new segment below.
-            Some(Error::Rejected(Rejection::Frozen)) if po.holder != me && po.payee == me => {}
-            Some(e) => {
-                if matches!(
-                    e,
-                    Error::Rejected(Rejection::StaleSequence { .. } | Rejection::Frozen)
-                ) && let Some(v) = self.old_receipt(cache.tables, &p.order, &p.item)?
-                {
-                    return Ok(v);
-                }
-                // Not an order accepted before (checked just above): a final refusal is signed.
-                let key = cache.current.as_ref().map(|c| c.scrip().key);
-                return Err(refusal(cfg, &p.order, key.as_ref(), e));
-            }
-            None => {}
-        }
-        if let Some(v) = self.old_receipt(cache.tables, &p.order, &p.item)? {
-            return Ok(v);
-        }
-        // The slow path: ask the holder for the scrip, with the customer's order as authority.
-        let (mut custody, cert, holder_cert) = self.acquire(cfg, now, &p, terms).await?;
-        self.persist(&mut cache.tables, &custody, None)?;
-        let accepted = custody.accept(now, p.order.clone(), &p.offer, terms, cfg.signer());
-        let result = match accepted {
-            Ok(a) => {
-                self.persist(&mut cache.tables, &custody, Some((&a, &p.item)))?;
-                Ok(json!({ "receipt": b64(a.receipt.as_bytes()), "replay": false }))
-            }
-            Err(e) => {
-                // We hold the scrip from here on (§5.4); the wallet needs the certificate to
-                // learn the balance it was handed over with.
-                let key = custody.scrip().key;
-                let mut f =
-                    refusal(cfg, &p.order, Some(&key), e).with("transfer", b64(cert.as_bytes()));
-                if let Some(h) = holder_cert {
-                    f = f.with("holder_cert", h);
                 }
                 Err(f)
             }
-        };
-        cache.current = Some(custody);
-        result
+            Step::AskHolder { .. } => Err(Failure::internal("the desk asked the holder twice")),
+        }
     }
 
-    /// Checks what can be checked before asking the holder (so that a bad order moves no
-    /// scrip), then asks it: the bank at `BANK_URL/v1/transfer`, a vendor at the first origin
-    /// of its certificate. Returns the new custody, the certificate, and the holder's
-    /// certificate if the holder is a vendor.
-    async fn acquire(
+    /// The bundle's scrip, verified with the bank's key (the Worker checked it before calling
+    /// this object; a desk takes only verified scrip).
+    async fn verified_scrip(
         &self,
         cfg: &Config,
-        now: TimestampMs,
-        p: &Payment,
-        terms: Terms<'_>,
-    ) -> std::result::Result<(Custody, Signed<Transfer>, Option<String>), Failure> {
-        let me = Holder::Vendor(cfg.vendor);
-        let po = p.order.unverified();
-        if po.payee != me {
-            return Err(Rejection::WrongPayee.into());
-        }
-        if po.holder == me {
-            // The customer believes this vendor holds the scrip, and it does not.
-            return Err(Rejection::NotHolder.into());
-        }
-        let scrip_text = p.scrip.as_deref().ok_or_else(|| {
-            Failure::from(Rejection::UnknownScrip)
-                .in_field("scrip")
-                .with("need", "scrip")
-        })?;
-        let scrip: Signed<Scrip> = signed("scrip", scrip_text)?;
-        if scrip.unverified().id != po.scrip {
+        text: &str,
+        order: &Signed<PaymentOrder>,
+    ) -> std::result::Result<Verified<Scrip>, Failure> {
+        let scrip: Signed<Scrip> = signed("scrip", text)?;
+        if scrip.unverified().id != order.unverified().scrip {
             return Err(Rejection::WrongScrip.into());
         }
         let bank_key = net::bank_key(&cfg.bank_url, scrip.unverified().bank_key_id).await?;
-        let scrip: Verified<Scrip> = scrip.verify(&bank_key)?;
-        let order = netcents_core::custody::check_before_transfer(
-            now,
-            cfg.vendor,
-            &scrip,
-            p.order.clone(),
-            &p.offer,
-            terms,
-        )
-        .map_err(|e| refusal(cfg, &p.order, Some(&scrip.body().key), e))?;
-        crate::register_scrip(&self.env, &po.scrip.to_string()).await?;
-        let request = json!({ "order": b64(order.as_bytes()) });
-        let (chain, cert, holder_cert) = {
-            // Reset on every path out, a dropped request included.
-            let _flag = Flag::raise(&self.acquiring);
-            self.ask_holder(cfg, now, p, &request).await?
-        };
-        let custody = Custody::received(me, &scrip, chain, &cert, &order.digest())?;
-        Ok((custody, cert.into_signed(), holder_cert))
+        Ok(scrip.verify(&bank_key)?)
     }
 
-    /// Sends the transfer request to the holder the order names and verifies its answer.
+    /// Sends the transfer request to `holder` and verifies its answer: the bank at
+    /// `BANK_URL/v1/transfer`, a vendor at the first origin of its certificate
+    /// (`holder_cert`).
     async fn ask_holder(
         &self,
         cfg: &Config,
         now: TimestampMs,
-        p: &Payment,
-        request: &Value,
-    ) -> std::result::Result<(Vec<Signed<Transfer>>, Verified<Transfer>, Option<String>), Failure>
-    {
-        let po = p.order.unverified();
-        let request = Some(request);
-        Ok(match po.holder {
+        holder: Holder,
+        order: &Verified<PaymentOrder>,
+        holder_cert: Option<&str>,
+    ) -> std::result::Result<(Vec<Signed<Transfer>>, Verified<Transfer>), Failure> {
+        let request = json!({ "order": b64(order.signed().as_bytes()) });
+        let request = Some(&request);
+        Ok(match holder {
             Holder::Bank => {
                 let url = format!("{}/v1/transfer", cfg.bank_url);
                 let (status, v) = net::send("the bank", &url, Method::Post, request).await?;
                 if status != 200 {
                     return Err(holder_refused(status, &v));
                 }
-                let cert: Signed<Transfer> =
-                    signed("transfer", v["transfer"].as_str().unwrap_or_default())?;
+                let cert: Signed<Transfer> = signed("transfer", field(&v, "transfer")?)?;
                 let key = net::bank_key(&cfg.bank_url, cert.unverified().key_id).await?;
-                (Vec::new(), cert.verify(&key)?, None)
+                (Vec::new(), cert.verify(&key)?)
             }
             Holder::Vendor(holder) => {
-                let text = p.holder_cert.as_deref().ok_or_else(|| {
+                let text = holder_cert.ok_or_else(|| {
                     Failure::unknown_holder(format!(
                         "the scrip is held by vendor {holder}: send `holder_cert`, its vendor certificate (from its 402 answer)"
                     ))
@@ -482,76 +491,18 @@ impl ScripCustody {
                 if status != 200 {
                     return Err(holder_refused(status, &v));
                 }
-                let cert: Signed<Transfer> =
-                    signed("transfer", v["transfer"].as_str().unwrap_or_default())?;
+                let cert: Signed<Transfer> = signed("transfer", field(&v, "transfer")?)?;
                 let mut chain = Vec::new();
                 for (i, c) in v["chain"].as_array().into_iter().flatten().enumerate() {
-                    chain.push(signed::<Transfer>(
-                        &format!("chain[{i}]"),
-                        c.as_str().unwrap_or_default(),
-                    )?);
+                    let name = format!("chain[{i}]");
+                    let text = c.as_str().ok_or_else(|| {
+                        Failure::bad_json(format!("field `{name}` (base64url text) is missing"))
+                    })?;
+                    chain.push(signed::<Transfer>(&name, text)?);
                 }
-                (chain, cert.verify(&hc.body().key)?, Some(text.to_owned()))
+                (chain, cert.verify(&hc.body().key)?)
             }
         })
-    }
-
-    /// A transfer request from another vendor (§5.4): freeze and sign, or the same certificate
-    /// for the same order again.
-    fn transfer(
-        &self,
-        cache: &mut Cache,
-        cfg: &Config,
-        now: TimestampMs,
-        order: Signed<PaymentOrder>,
-    ) -> std::result::Result<Value, Failure> {
-        let custody = cache
-            .current
-            .as_mut()
-            .ok_or(Failure::from(Rejection::NotHolder))?;
-        let was_live = custody.handed_on().is_none();
-        let cert = custody.hand_on(now, order, cfg.signer())?;
-        if was_live {
-            self.persist(&mut cache.tables, custody, None)?;
-        }
-        Ok(json!({
-            "chain": custody.chain().iter().map(|c| b64(c.as_bytes())).collect::<Vec<_>>(),
-            "transfer": b64(cert.as_bytes()),
-            "scrip": b64(custody.signed_scrip().as_bytes()),
-        }))
-    }
-
-    /// A recall by the bank (§5.9).
-    fn recall(
-        &self,
-        cache: &mut Cache,
-        cfg: &Config,
-        now: TimestampMs,
-        recall: &Verified<Recall>,
-    ) -> std::result::Result<Value, Failure> {
-        let custody = cache
-            .current
-            .as_mut()
-            .ok_or(Failure::from(Rejection::NotHolder))?;
-        let was_live = custody.handed_on().is_none();
-        let cert = match custody.recall(now, recall, cfg.signer()) {
-            Ok(c) => c,
-            Err(Error::Rejected(Rejection::Frozen)) => {
-                let mut f = Failure::from(Rejection::Frozen);
-                if let Some(out) = custody.handed_on() {
-                    f = f.with("transfer", b64(out.as_bytes()));
-                }
-                return Err(f);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if was_live {
-            self.persist(&mut cache.tables, custody, None)?;
-        }
-        Ok(json!({
-            "chain": custody.chain().iter().map(|c| b64(c.as_bytes())).collect::<Vec<_>>(),
-            "transfer": b64(cert.as_bytes()),
-        }))
     }
 
     /// The claims to capture now, one per segment with something to capture; settled
@@ -581,35 +532,28 @@ impl ScripCustody {
         Ok(json!({ "claims": claims, "settled": open == 0 }))
     }
 
-    /// The bank captured these claims: move each segment's cursor. A claim already recorded
-    /// (a capture answer replayed after a lost acknowledgement) is not an error.
-    fn captured(&self, body: &Value) -> std::result::Result<Value, Failure> {
+    /// The bank captured these claims: the desk moves each segment's cursor. A claim already
+    /// recorded (a capture answer replayed after a lost acknowledgement) is not an error.
+    fn captured(&self, cache: &mut Cache, body: &Value) -> std::result::Result<Value, Failure> {
         let sql = self.sql();
         for (i, c) in body["claims"].as_array().into_iter().flatten().enumerate() {
             let field = format!("claims[{i}]");
-            let claim = Claim::from_bytes(&unb64(&field, c.as_str().unwrap_or_default())?)
+            let text = c.as_str().ok_or_else(|| {
+                Failure::bad_json(format!("field `{field}` (base64url text) is missing"))
+            })?;
+            let claim = Claim::from_bytes(&unb64(&field, text)?)
                 .map_err(|e| Failure::from(e).in_field(&field))?;
             let r = rows(
                 &sql,
                 "SELECT state FROM custody WHERE segment = ?",
                 vec![i64::from(claim.segment).into()],
             )?;
-            let Some(bytes) = r.first().and_then(|row| blob(row.first())) else {
-                return Err(Rejection::UnknownScrip.into());
+            let stored = match r.first().and_then(|row| blob(row.first())) {
+                Some(bytes) => Some(decode_custody(&bytes)?),
+                None => None,
             };
-            let mut custody = decode_custody(&bytes)?;
-            let cursor = custody.captured();
-            if cursor.seq == claim.seq_to
-                && cursor.balance == claim.balance_to
-                && claim.closed_by.is_none()
-            {
-                continue;
-            }
-            match custody.captured_to(&claim) {
-                Ok(()) => self.persist(&mut true, &custody, None)?,
-                Err(_) if cursor.seq >= claim.seq_to => {}
-                Err(e) => return Err(e.into()),
-            }
+            let writes = cache.desk().handle_capture_ack(stored, &claim)?;
+            self.write(&mut cache.tables, &writes)?;
         }
         Ok(json!({ "ok": true }))
     }
@@ -632,16 +576,14 @@ impl ScripCustody {
             .collect())
     }
 
-    /// This vendor's answer to a non-delivery dispute on `order` (§5.7, step 4), from the
-    /// orders it accepted on this scrip: the order itself (the settlement then delivers its
-    /// goods), another order accepted with the same sequence number, or nothing, in which case
-    /// the order is recorded as void first, so it is never accepted after this answer.
+    /// This vendor's answer to a non-delivery dispute on `order` (§5.7, step 4), decided by
+    /// the desk from the orders it accepted on this scrip; a void order is stored first.
     fn dispute(
         &self,
         cache: &mut Cache,
-        order: Signed<PaymentOrder>,
+        order: &Signed<PaymentOrder>,
     ) -> std::result::Result<Value, Failure> {
-        use netcents_core::arbiter::{NonDeliveryAnswer, answer_non_delivery};
+        use netcents_core::arbiter::NonDeliveryAnswer;
         let accepted: Vec<Signed<PaymentOrder>> = if cache.tables {
             rows(&self.sql(), "SELECT po FROM orders", vec![])?
                 .iter()
@@ -651,25 +593,14 @@ impl ScripCustody {
         } else {
             Vec::new()
         };
-        Ok(match answer_non_delivery(&order, &accepted) {
+        let (answer, writes) = cache.desk().answer_dispute(order, &accepted);
+        self.write(&mut cache.tables, &writes)?;
+        Ok(match answer {
             NonDeliveryAnswer::Accepted(o) => {
                 json!({ "answer": "accepted", "order": b64(o.as_bytes()) })
             }
             NonDeliveryAnswer::Other(o) => json!({ "answer": "other", "order": b64(o.as_bytes()) }),
-            NonDeliveryAnswer::Void => {
-                let sql = self.sql();
-                // Tables made before void orders existed lack that one: `IF NOT EXISTS`.
-                sql.exec(SCHEMA, None)?;
-                cache.tables = true;
-                sql.exec(
-                    "INSERT OR IGNORE INTO void (digest) VALUES (?)",
-                    vec![order.digest().0.to_vec().into()],
-                )?;
-                if !cache.voided.contains(&order.digest()) {
-                    cache.voided.push(order.digest());
-                }
-                json!({ "answer": "void" })
-            }
+            NonDeliveryAnswer::Void => json!({ "answer": "void" }),
         })
     }
 
@@ -701,26 +632,6 @@ impl ScripCustody {
             .map(|b| b64(&b))
             .collect();
         Ok(json!({ "orders": orders }))
-    }
-}
-
-/// The failure for a refused payment order, with the vendor's signed `Refusal` when the order
-/// verifies with the scrip key `key` and the refusal is final: this vendor will never accept
-/// that order (`docs/PROTOCOL.md` §12.2). The caller has made sure the order was not accepted
-/// before. Refusals that may pass (the holder is elsewhere, the scrip is missing) are not
-/// signed: a signed refusal of an order later accepted would be evidence against the vendor.
-fn refusal(
-    cfg: &Config,
-    order: &Signed<PaymentOrder>,
-    key: Option<&netcents_core::PublicKey>,
-    e: Error,
-) -> Failure {
-    let signed = Refusal::sign_final(cfg.vendor, cfg.signer(), order, key, &e)
-        .map(|refusal| b64(refusal.as_bytes()));
-    let f = Failure::from(e);
-    match signed {
-        Some(r) => f.with("refusal", r),
-        None => f,
     }
 }
 

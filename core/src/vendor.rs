@@ -1,0 +1,540 @@
+//! The vendor's desk: every decision a vendor takes about one scrip (`docs/PROTOCOL.md` §5.3,
+//! §5.4, §5.5, §5.7, §5.9), in one type that the Worker's Durable Object, a vendor on its own
+//! server and the simulation all drive.
+//!
+//! A [`Desk`] is the vendor's live state of one scrip: the custody segment it holds now (or
+//! held last) and the orders it declared void. Older segments and the accepted orders stay in
+//! the shell's store; the desk reads them through [`Archive`] and says what to write through
+//! [`Writes`]. It does no I/O and keeps no clock.
+//!
+//! **Call order.** One call at a time per scrip (the shell serialises them, e.g. a Durable
+//! Object's lock):
+//! 1. [`Desk::load`] from the store, once (or after a failed write).
+//! 2. A payment: [`Desk::handle_payment`] returns a [`Step`].
+//!    - [`Step::Answer`]: write [`Writes`], then answer with the receipt.
+//!    - [`Step::Refuse`]: write its [`Writes`] (a segment acquired before the refusal), then
+//!      answer the error with the signed refusal and certificate it carries.
+//!    - [`Step::AskHolder`]: send the request to the holder named (the bank's transfer route, or
+//!      the holding vendor's first origin), verify the certificate with the holder's key, and
+//!      call [`Desk::handle_transfer_answer`], which returns a [`Step`] again (never
+//!      `AskHolder`). A holder that refuses or cannot be reached is the shell's answer.
+//! 3. A transfer request from another holder: [`Desk::handle_transfer_request`].
+//! 4. A recall by the bank (verified with the bank's key): [`Desk::handle_recall`].
+//! 5. The bank's acknowledgement of a captured claim: [`Desk::handle_capture_ack`].
+//! 6. A non-delivery dispute: [`Desk::answer_dispute`], with every order accepted on the scrip.
+//!
+//! Every `Writes` is written whole before the answer leaves (persist, then answer).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::arbiter::{self, NonDeliveryAnswer};
+use crate::custody::{Accepted, Custody, Terms, check_before_transfer};
+use crate::error::{Error, Rejection};
+use crate::objects::{Claim, Offer, PaymentOrder, Recall, Receipt, Refusal, Scrip, Transfer};
+use crate::signed::{Signed, Signer, Verified};
+use crate::types::{Digest, Holder, PublicKey, TimestampMs, VendorId};
+
+/// An order this vendor accepted, as its store keeps it: audits and disputes ask for the
+/// order, and a resent order gets its receipt again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Archived {
+    /// The custody segment it was accepted in.
+    pub segment: u32,
+    /// The order.
+    pub order: Signed<PaymentOrder>,
+    /// The receipt this vendor answered with.
+    pub receipt: Signed<Receipt>,
+    /// The item it paid for (the canonical name of `item::canonical_path`).
+    pub item: String,
+}
+
+/// Read access to the orders a vendor stored for one scrip.
+pub trait Archive {
+    /// A failure of the store.
+    type Error;
+
+    /// The orders accepted on this scrip with sequence number `seq` (at most one a segment).
+    ///
+    /// # Errors
+    /// The store's.
+    fn accepted_at(&self, seq: u64) -> Result<Vec<Archived>, Self::Error>;
+}
+
+/// An archive with nothing in it: a scrip this vendor never held.
+impl Archive for () {
+    type Error = core::convert::Infallible;
+
+    fn accepted_at(&self, _: u64) -> Result<Vec<Archived>, Self::Error> {
+        Ok(Vec::new())
+    }
+}
+
+/// What the shell writes, all together, before it answers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Writes {
+    /// A custody segment to store, replacing the stored one of the same segment number.
+    pub segment: Option<Custody>,
+    /// An order accepted, to store with its receipt.
+    pub accepted: Option<Archived>,
+    /// An order declared void, whose digest to store.
+    pub void: Option<Digest>,
+}
+
+impl Writes {
+    /// Whether there is nothing to write.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.segment.is_none() && self.accepted.is_none() && self.void.is_none()
+    }
+}
+
+/// A payment as the desk sees it: the wallet's order and offer, this vendor's terms for the
+/// item asked for, and the scrip if the wallet sent it.
+#[derive(Clone, Debug)]
+pub struct Payment<'a> {
+    /// The customer's payment order.
+    pub order: Signed<PaymentOrder>,
+    /// The offer it pays (this vendor's; the shell checked it is its own).
+    pub offer: Signed<Offer>,
+    /// The item asked for and its price from this vendor's price list.
+    pub terms: Terms<'a>,
+    /// The scrip, verified with the bank's key by the shell; needed to acquire a scrip this
+    /// vendor does not hold.
+    pub scrip: Option<Verified<Scrip>>,
+}
+
+/// A refused payment: the error, and the evidence the wallet gets with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// Why.
+    pub error: Error,
+    /// The vendor's signed refusal, when the refusal is final and the order is the scrip
+    /// owner's (`Refusal::sign_final`).
+    pub refusal: Option<Signed<Refusal>>,
+    /// The certificate with which this vendor acquired the scrip before refusing, so the
+    /// wallet learns the balance it was handed over with (§5.4).
+    pub transfer: Option<Signed<Transfer>>,
+    /// What to write before answering.
+    pub writes: Writes,
+}
+
+/// What a payment leads to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Step {
+    /// Accepted (or accepted before: `replay`): answer with the receipt.
+    Answer {
+        /// The receipt.
+        receipt: Signed<Receipt>,
+        /// Whether this is the receipt of an order accepted before.
+        replay: bool,
+        /// What to write first.
+        writes: Writes,
+    },
+    /// Refused.
+    Refuse(Refused),
+    /// Ask `holder` for the scrip with `request` (the customer's order, checked), then call
+    /// [`Desk::handle_transfer_answer`].
+    AskHolder {
+        /// The holder the order names.
+        holder: Holder,
+        /// The order to send as the request's authority.
+        request: Verified<PaymentOrder>,
+    },
+}
+
+/// The scrip handed on (to another vendor, or back to the bank).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handover {
+    /// The certificates from issuance to the one that opened this vendor's segment.
+    pub chain: Vec<Signed<Transfer>>,
+    /// The certificate handing the scrip on.
+    pub transfer: Signed<Transfer>,
+    /// The scrip.
+    pub scrip: Signed<Scrip>,
+    /// What to write first (the frozen segment; nothing when the same request came before).
+    pub writes: Writes,
+}
+
+/// A recall this vendor cannot follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecallRefused {
+    /// Why.
+    pub error: Error,
+    /// When the scrip was already handed on: the certificate, which tells the bank where it
+    /// went.
+    pub handed_on: Option<Box<Signed<Transfer>>>,
+}
+
+/// One vendor's desk for one scrip. See the module's call order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desk {
+    me: VendorId,
+    current: Option<Custody>,
+    voided: Vec<Digest>,
+}
+
+impl Desk {
+    /// The desk of vendor `me` for a scrip, from what its store holds: the highest custody
+    /// segment (none if it never held the scrip) and the orders it declared void.
+    #[must_use]
+    pub fn load(me: VendorId, current: Option<Custody>, voided: Vec<Digest>) -> Self {
+        Self {
+            me,
+            current,
+            voided,
+        }
+    }
+
+    /// The segment held now or last.
+    #[must_use]
+    pub fn current(&self) -> Option<&Custody> {
+        self.current.as_ref()
+    }
+
+    /// Whether a payment may need the scrip itself: this vendor does not hold it live (it
+    /// never held it, or handed it on), so the payment may take the slow path. A shell may
+    /// skip verifying the bundle's scrip when this is `false`.
+    #[must_use]
+    pub fn wants_scrip(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_none_or(|c| c.handed_on().is_some())
+    }
+
+    /// The orders declared void.
+    #[must_use]
+    pub fn voided(&self) -> &[Digest] {
+        &self.voided
+    }
+
+    /// A payment (§5.3): the fast path when this vendor holds the scrip, the receipt again for
+    /// an order accepted before (for the item it paid, else `bad_offer`), or the slow path:
+    /// checks that a bad order moves no scrip, then [`Step::AskHolder`]. A returning scrip
+    /// (A → B → A: frozen here, the order names another holder and pays this vendor) takes the
+    /// slow path too and opens a new segment.
+    ///
+    /// # Errors
+    /// Only the archive's; every refusal of the protocol is a [`Step::Refuse`].
+    pub fn handle_payment<A: Archive>(
+        &mut self,
+        now: TimestampMs,
+        archive: &A,
+        p: &Payment<'_>,
+        signer: Signer<'_>,
+    ) -> Result<Step, A::Error> {
+        let me = Holder::Vendor(self.me);
+        let po = p.order.unverified();
+        // An order declared void before the arbiter is never accepted, here or after a transfer.
+        if self.voided.contains(&p.order.digest()) {
+            let key = self.scrip_key(p);
+            return Ok(self.refuse(signer, &p.order, key, Rejection::Void.into()));
+        }
+        if let Some(custody) = self.current.as_mut() {
+            match custody.accept(now, p.order.clone(), &p.offer, p.terms, signer) {
+                Ok(a) => return Ok(answer(a, custody, p.terms.item)),
+                // The scrip went on and comes back: the slow path opens a new segment.
+                Err(Error::Rejected(Rejection::Frozen)) if po.holder != me && po.payee == me => {}
+                Err(e) => {
+                    if matches!(
+                        e,
+                        Error::Rejected(Rejection::StaleSequence { .. } | Rejection::Frozen)
+                    ) && let Some(step) = replay(archive, p)?
+                    {
+                        return Ok(step);
+                    }
+                    let key = custody.scrip().key;
+                    return Ok(self.refuse(signer, &p.order, Some(key), e));
+                }
+            }
+        }
+        if let Some(step) = replay(archive, p)? {
+            return Ok(step);
+        }
+        Ok(self.before_transfer(now, p, signer))
+    }
+
+    /// The holder's answer to this desk's transfer request for payment `p`: the certificate
+    /// `cert` (verified with the holder's key) ending `chain`. Opens the new segment and accepts
+    /// the payment in it; a refusal after the scrip arrived carries the certificate.
+    ///
+    /// # Errors
+    /// Only the archive's.
+    pub fn handle_transfer_answer<A: Archive>(
+        &mut self,
+        now: TimestampMs,
+        archive: &A,
+        p: &Payment<'_>,
+        chain: Vec<Signed<Transfer>>,
+        cert: &Verified<Transfer>,
+        signer: Signer<'_>,
+    ) -> Result<Step, A::Error> {
+        let me = Holder::Vendor(self.me);
+        // A segment at or past this one is already here (a duplicated answer): pay in it.
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.segment() >= cert.body().segment)
+        {
+            return self.handle_payment(now, archive, p, signer);
+        }
+        let Some(scrip) = p.scrip.as_ref() else {
+            return Ok(self.refuse(signer, &p.order, None, Rejection::UnknownScrip.into()));
+        };
+        let mut custody = match Custody::received(me, scrip, chain, cert, &p.order.digest()) {
+            Ok(c) => c,
+            Err(e) => return Ok(self.refuse(signer, &p.order, None, e)),
+        };
+        let step = match custody.accept(now, p.order.clone(), &p.offer, p.terms, signer) {
+            Ok(a) => answer(a, &custody, p.terms.item),
+            Err(e) => {
+                // The scrip is held here from now on (§5.4), and the wallet needs the
+                // certificate to learn the balance it was handed over with.
+                let key = custody.scrip().key;
+                let mut refused = self.refused(signer, &p.order, Some(key), e);
+                refused.transfer = Some(cert.signed().clone());
+                refused.writes.segment = Some(custody.clone());
+                Step::Refuse(refused)
+            }
+        };
+        self.current = Some(custody);
+        Ok(step)
+    }
+
+    /// A transfer request from the next holder (§5.4): freeze and sign, or the same
+    /// certificate for the same order again.
+    ///
+    /// # Errors
+    /// [`Rejection::NotHolder`] when this vendor never held the scrip, and the refusals of
+    /// `Custody::hand_on`.
+    pub fn handle_transfer_request(
+        &mut self,
+        now: TimestampMs,
+        order: Signed<PaymentOrder>,
+        signer: Signer<'_>,
+    ) -> Result<Handover, Error> {
+        let custody = self.current.as_mut().ok_or(Rejection::NotHolder)?;
+        let was_live = custody.handed_on().is_none();
+        let transfer = custody.hand_on(now, order, signer)?;
+        Ok(handover(custody, transfer, was_live))
+    }
+
+    /// A recall by the bank (§5.9), verified with the bank's key: the scrip goes back to the
+    /// bank whatever the customer signed last.
+    ///
+    /// # Errors
+    /// [`RecallRefused`], with the certificate of an earlier hand-on when there is one.
+    pub fn handle_recall(
+        &mut self,
+        now: TimestampMs,
+        recall: &Verified<Recall>,
+        signer: Signer<'_>,
+    ) -> Result<Handover, RecallRefused> {
+        let Some(custody) = self.current.as_mut() else {
+            return Err(RecallRefused {
+                error: Rejection::NotHolder.into(),
+                handed_on: None,
+            });
+        };
+        let was_live = custody.handed_on().is_none();
+        match custody.recall(now, recall, signer) {
+            Ok(transfer) => Ok(handover(custody, transfer, was_live)),
+            Err(error) => Err(RecallRefused {
+                handed_on: custody.handed_on().cloned().map(Box::new),
+                error,
+            }),
+        }
+    }
+
+    /// The bank captured `claim` (§5.5): the segment's cursor moves to its end. `stored` is the
+    /// claim's segment as stored, when it is not the current one. An acknowledgement that came
+    /// before (replayed after a lost answer) changes nothing and is no error.
+    ///
+    /// # Errors
+    /// [`Rejection::UnknownScrip`] for a segment this vendor never held;
+    /// [`Rejection::CustodyBroken`] for a claim that does not continue the segment.
+    pub fn handle_capture_ack(
+        &mut self,
+        stored: Option<Custody>,
+        claim: &Claim,
+    ) -> Result<Writes, Error> {
+        let is_current = self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.segment() == claim.segment);
+        let mut custody = if is_current {
+            self.current.clone()
+        } else {
+            stored.filter(|c| c.segment() == claim.segment)
+        }
+        .ok_or(Rejection::UnknownScrip)?;
+        let cursor = custody.captured();
+        let already = cursor.seq == claim.seq_to
+            && cursor.balance == claim.balance_to
+            && claim.closed_by.is_none();
+        if already {
+            return Ok(Writes::default());
+        }
+        match custody.captured_to(claim) {
+            Ok(()) => {}
+            Err(_) if cursor.seq >= claim.seq_to => return Ok(Writes::default()),
+            Err(e) => return Err(e),
+        }
+        if is_current {
+            self.current = Some(custody.clone());
+        }
+        Ok(Writes {
+            segment: Some(custody),
+            ..Writes::default()
+        })
+    }
+
+    /// This vendor's answer to a non-delivery dispute on `order` (§5.7, step 4), from
+    /// `accepted`, every order it accepted on the scrip: the order itself (its goods go to the
+    /// arbiter), another order accepted at the same sequence number, or neither, in which case
+    /// the order is declared void first and never accepted after this answer.
+    pub fn answer_dispute<'a>(
+        &mut self,
+        order: &Signed<PaymentOrder>,
+        accepted: &'a [Signed<PaymentOrder>],
+    ) -> (NonDeliveryAnswer<'a>, Writes) {
+        let answer = arbiter::answer_non_delivery(order, accepted);
+        let mut writes = Writes::default();
+        if matches!(answer, NonDeliveryAnswer::Void) {
+            let digest = order.digest();
+            if !self.voided.contains(&digest) {
+                self.voided.push(digest);
+            }
+            writes.void = Some(digest);
+        }
+        (answer, writes)
+    }
+
+    /// The scrip key: from the segment held, or from the payment's verified scrip of the same
+    /// id.
+    fn scrip_key(&self, p: &Payment<'_>) -> Option<PublicKey> {
+        self.current.as_ref().map(|c| c.scrip().key).or_else(|| {
+            p.scrip
+                .as_ref()
+                .filter(|s| s.body().id == p.order.unverified().scrip)
+                .map(|s| s.body().key)
+        })
+    }
+
+    /// The checks before asking the holder (§5.4), so that a bad order never moves a scrip.
+    fn before_transfer(&self, now: TimestampMs, p: &Payment<'_>, signer: Signer<'_>) -> Step {
+        let me = Holder::Vendor(self.me);
+        let po = p.order.unverified();
+        if po.payee != me {
+            return self.refuse(signer, &p.order, None, Rejection::WrongPayee.into());
+        }
+        if po.holder == me {
+            // The customer believes this vendor holds the scrip, and it does not.
+            return self.refuse(signer, &p.order, None, Rejection::NotHolder.into());
+        }
+        let Some(scrip) = p.scrip.as_ref() else {
+            return self.refuse(signer, &p.order, None, Rejection::UnknownScrip.into());
+        };
+        match check_before_transfer(now, self.me, scrip, p.order.clone(), &p.offer, p.terms) {
+            Ok(request) => Step::AskHolder {
+                holder: po.holder,
+                request,
+            },
+            Err(e) => self.refuse(signer, &p.order, Some(scrip.body().key), e),
+        }
+    }
+
+    fn refuse(
+        &self,
+        signer: Signer<'_>,
+        order: &Signed<PaymentOrder>,
+        scrip_key: Option<PublicKey>,
+        error: Error,
+    ) -> Step {
+        Step::Refuse(self.refused(signer, order, scrip_key, error))
+    }
+
+    /// The refusal of `order` for `error`, signed when final; the caller has made sure the
+    /// order was never accepted here (§12.2).
+    fn refused(
+        &self,
+        signer: Signer<'_>,
+        order: &Signed<PaymentOrder>,
+        scrip_key: Option<PublicKey>,
+        error: Error,
+    ) -> Refused {
+        let refusal = Refusal::sign_final(self.me, signer, order, scrip_key.as_ref(), &error);
+        Refused {
+            error,
+            refusal,
+            transfer: None,
+            writes: Writes::default(),
+        }
+    }
+}
+
+/// The answer to an accepted payment: the receipt, and for a new order the segment and the
+/// order to store.
+fn answer(a: Accepted, custody: &Custody, item: &str) -> Step {
+    let writes = if a.replay {
+        Writes::default()
+    } else {
+        Writes {
+            segment: Some(custody.clone()),
+            accepted: Some(Archived {
+                segment: custody.segment(),
+                order: a.order.signed().clone(),
+                receipt: a.receipt.clone(),
+                item: String::from(item),
+            }),
+            void: None,
+        }
+    };
+    Step::Answer {
+        receipt: a.receipt,
+        replay: a.replay,
+        writes,
+    }
+}
+
+/// An order accepted before, not the last one (which `Custody::accept` replays itself): the
+/// same receipt again, found by sequence number and compared byte for byte, and only for the
+/// item it paid. The same order for another item is `bad_offer`, unsigned: the vendor did
+/// accept that order, so it signs no refusal of it.
+fn replay<A: Archive>(archive: &A, p: &Payment<'_>) -> Result<Option<Step>, A::Error> {
+    let found = archive
+        .accepted_at(p.order.unverified().seq)?
+        .into_iter()
+        .find(|a| a.order.as_bytes() == p.order.as_bytes());
+    Ok(found.map(|a| {
+        if a.item == p.terms.item {
+            Step::Answer {
+                receipt: a.receipt,
+                replay: true,
+                writes: Writes::default(),
+            }
+        } else {
+            Step::Refuse(Refused {
+                error: Rejection::BadOffer.into(),
+                refusal: None,
+                transfer: None,
+                writes: Writes::default(),
+            })
+        }
+    }))
+}
+
+fn handover(custody: &Custody, transfer: Signed<Transfer>, was_live: bool) -> Handover {
+    Handover {
+        chain: custody.chain().to_vec(),
+        transfer,
+        scrip: custody.signed_scrip().clone(),
+        writes: Writes {
+            segment: was_live.then(|| custody.clone()),
+            ..Writes::default()
+        },
+    }
+}
