@@ -24,6 +24,7 @@ use netcents_core::objects::{
     AccountRequest, Action, CaptureBatch, Claim, Offer, PaymentOrder, Recall, Scrip, Transfer,
     VendorCert,
 };
+use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::{
     AccountId, Amount, Currency, Error, Holder, Micros, Nonce, PublicKey, Rejection, ScripId,
@@ -106,18 +107,83 @@ struct VendorParty {
     key: SecretKey,
     account: AccountId,
     cheat: bool,
-    /// Every custody this vendor ever had, by (scrip, segment): persisted.
-    custodies: BTreeMap<(ScripId, u32), Custody>,
-    /// The segment of the live custody of each scrip: persisted.
-    live: BTreeMap<ScripId, u32>,
-    /// Accepted orders by (scrip, segment): persisted (audits ask for them).
-    orders: BTreeMap<(ScripId, u32), Vec<Signed<PaymentOrder>>>,
+    /// Each scrip's desk, the production `vendor::Desk`, as loaded from `store`: volatile,
+    /// loaded again after a crash.
+    desks: BTreeMap<ScripId, Desk>,
+    /// What the vendor wrote (the desk's `Writes`, applied before every answer): persisted.
+    store: VendorStore,
     /// Payments waiting for a transfer: volatile, lost in a crash.
     waiting: BTreeMap<ScripId, (usize, Signed<PaymentOrder>, Signed<Offer>, Signed<Scrip>)>,
     /// Cheater: segments over-claimed once and never captured again.
     burned: BTreeSet<(ScripId, u32)>,
     /// Cheater: the over-claims sent, by (scrip, segment, seq_to, balance_to), and their amount.
     cheats: BTreeMap<(ScripId, u32, u64, Micros), Micros>,
+}
+
+impl VendorParty {
+    /// The desk of `sid`, loaded from the store if this vendor has none in memory.
+    fn desk(&mut self, sid: ScripId) -> &mut Desk {
+        let (id, store) = (self.id, &self.store);
+        self.desks.entry(sid).or_insert_with(|| store.load(id, sid))
+    }
+}
+
+/// A vendor's store, as a Durable Object's tables or a database would keep it.
+#[derive(Default)]
+struct VendorStore {
+    /// Every custody segment, by (scrip, segment).
+    custodies: BTreeMap<(ScripId, u32), Custody>,
+    /// Every accepted order, by scrip.
+    orders: BTreeMap<ScripId, Vec<Archived>>,
+    /// The orders declared void, by scrip.
+    voided: BTreeMap<ScripId, Vec<netcents_core::Digest>>,
+}
+
+impl VendorStore {
+    fn load(&self, me: VendorId, sid: ScripId) -> Desk {
+        let current = self
+            .custodies
+            .range((sid, 0)..=(sid, u32::MAX))
+            .next_back()
+            .map(|(_, c)| c.clone());
+        Desk::load(
+            me,
+            current,
+            self.voided.get(&sid).cloned().unwrap_or_default(),
+        )
+    }
+
+    fn write(&mut self, sid: ScripId, w: Writes) {
+        if let Some(c) = w.segment {
+            self.custodies.insert((sid, c.segment()), c);
+        }
+        if let Some(a) = w.accepted {
+            self.orders.entry(sid).or_default().push(a);
+        }
+        if let Some(d) = w.void {
+            self.voided.entry(sid).or_default().push(d);
+        }
+    }
+
+    fn archive(&self, sid: ScripId) -> ScripArchive<'_> {
+        ScripArchive(self.orders.get(&sid).map_or(&[], Vec::as_slice))
+    }
+}
+
+/// One scrip's stored orders, read by the desk.
+struct ScripArchive<'a>(&'a [Archived]);
+
+impl Archive for ScripArchive<'_> {
+    type Error = std::convert::Infallible;
+
+    fn accepted_at(&self, seq: u64) -> Result<Vec<Archived>, Self::Error> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|a| a.order.unverified().seq == seq)
+            .cloned()
+            .collect())
+    }
 }
 
 struct WalletParty {
@@ -245,9 +311,8 @@ impl Sim {
                 key,
                 account,
                 cheat: i == 3,
-                custodies: BTreeMap::new(),
-                live: BTreeMap::new(),
-                orders: BTreeMap::new(),
+                desks: BTreeMap::new(),
+                store: VendorStore::default(),
                 waiting: BTreeMap::new(),
                 burned: BTreeSet::new(),
                 cheats: BTreeMap::new(),
@@ -507,9 +572,15 @@ impl Sim {
             Msg::CaptureReply { vendor, accepted } => {
                 let vp = &mut self.vendors[vendor];
                 for claim in accepted {
-                    if let Some(c) = vp.custodies.get_mut(&(claim.scrip, claim.segment)) {
-                        // A duplicated acknowledgement no longer starts at the cursor: ignored.
-                        let _ = c.captured_to(&claim);
+                    let stored = vp
+                        .store
+                        .custodies
+                        .get(&(claim.scrip, claim.segment))
+                        .cloned();
+                    // A duplicated acknowledgement changes nothing; one that does not continue
+                    // the segment (after a crash lost a later one) is ignored like the Worker's.
+                    if let Ok(w) = vp.desk(claim.scrip).handle_capture_ack(stored, &claim) {
+                        vp.store.write(claim.scrip, w);
                     }
                 }
             }
@@ -526,65 +597,78 @@ impl Sim {
     ) {
         let now = self.now();
         let sid = order.unverified().scrip;
+        // The shell verifies the bundle's scrip with the bank's key before the desk sees it.
+        let Ok(verified) = scrip.clone().verify(&self.bank_key.public()) else {
+            self.net.push(Msg::PayReply {
+                wallet,
+                vendor: v,
+                scrip: sid,
+                result: Err(Error::BadSignature),
+            });
+            return;
+        };
         let o = offer.unverified().clone();
-        let terms = Terms {
-            item: &o.item,
-            price: o.price,
+        let payment = Payment {
+            order: order.clone(),
+            offer: offer.clone(),
+            terms: Terms {
+                item: &o.item,
+                price: o.price,
+            },
+            scrip: Some(verified),
         };
         let vp = &mut self.vendors[v];
-        let live = vp.live.get(&sid).copied();
-        let custody = live.and_then(|seg| vp.custodies.get_mut(&(sid, seg)));
-        match custody {
-            Some(c) if c.handed_on().is_none() || c.last_seq() >= order.unverified().seq => {
-                let seg = c.segment();
-                let result = c.accept(
-                    now,
-                    order,
-                    &offer,
-                    terms,
-                    Signer {
-                        key: &vp.key,
-                        key_id: 1,
-                    },
-                );
-                if let Ok(acc) = &result
-                    && !acc.replay
-                {
-                    vp.orders
-                        .entry((sid, seg))
-                        .or_default()
-                        .push(acc.order.signed().clone());
-                    *self.accepted_total.entry(sid).or_default() += acc.order.body().price.0;
+        let (id, store) = (vp.id, &vp.store);
+        let desk = vp.desks.entry(sid).or_insert_with(|| store.load(id, sid));
+        let signer = Signer {
+            key: &vp.key,
+            key_id: 1,
+        };
+        let Ok(step) = desk.handle_payment(now, &store.archive(sid), &payment, signer);
+        self.vendor_step(v, wallet, (order, offer, scrip), step);
+    }
+
+    /// Carries out the desk's step as a shell does: write, then answer; or ask the holder.
+    fn vendor_step(
+        &mut self,
+        v: usize,
+        wallet: usize,
+        (order, offer, scrip): (Signed<PaymentOrder>, Signed<Offer>, Signed<Scrip>),
+        step: Step,
+    ) {
+        let sid = order.unverified().scrip;
+        let vp = &mut self.vendors[v];
+        let result = match step {
+            Step::Answer {
+                receipt, writes, ..
+            } => {
+                if let Some(a) = &writes.accepted {
+                    *self.accepted_total.entry(sid).or_default() += a.order.unverified().price.0;
                     self.stats.accepted += 1;
                 }
-                self.net.push(Msg::PayReply {
-                    wallet,
-                    vendor: v,
-                    scrip: sid,
-                    result: result.map(|a| a.receipt),
-                });
+                vp.store.write(sid, writes);
+                Ok(receipt)
             }
-            _ => {
-                // Not held here: ask the holder named in the order, with the order as authority.
-                if scrip.clone().verify(&self.bank_key.public()).is_err() {
-                    self.net.push(Msg::PayReply {
-                        wallet,
-                        vendor: v,
-                        scrip: sid,
-                        result: Err(Error::BadSignature),
-                    });
-                    return;
-                }
-                let holder = order.unverified().holder;
-                vp.waiting
-                    .insert(sid, (wallet, order.clone(), offer, scrip));
+            Step::Refuse(r) => {
+                vp.store.write(sid, r.writes);
+                Err(r.error)
+            }
+            Step::AskHolder { holder, request } => {
+                vp.waiting.insert(sid, (wallet, order, offer, scrip));
                 self.net.push(Msg::TransferRequest {
                     requester: Requester::Vendor(v),
                     holder,
-                    order,
+                    order: request.into_signed(),
                 });
+                return;
             }
-        }
+        };
+        self.net.push(Msg::PayReply {
+            wallet,
+            vendor: v,
+            scrip: sid,
+            result,
+        });
     }
 
     fn holder_transfer(
@@ -605,20 +689,18 @@ impl Sim {
             Holder::Vendor(vid) => {
                 let v = self.vendor_index(vid);
                 let vp = &mut self.vendors[v];
-                match vp.live.get(&sid).copied() {
-                    Some(seg) => {
-                        let c = vp.custodies.get_mut(&(sid, seg)).expect("live custody");
-                        c.hand_on(
-                            now,
-                            order,
-                            Signer {
-                                key: &vp.key,
-                                key_id: 1,
-                            },
-                        )
-                        .map(|cert| (c.chain().to_vec(), cert))
+                let (id, store) = (vp.id, &vp.store);
+                let desk = vp.desks.entry(sid).or_insert_with(|| store.load(id, sid));
+                let signer = Signer {
+                    key: &vp.key,
+                    key_id: 1,
+                };
+                match desk.handle_transfer_request(now, order, signer) {
+                    Ok(h) => {
+                        vp.store.write(sid, h.writes);
+                        Ok((h.chain, h.transfer))
                     }
-                    None => Err(Rejection::NotHolder.into()),
+                    Err(e) => Err(e),
                 }
             }
         };
@@ -671,7 +753,8 @@ impl Sim {
                         return;
                     }
                 };
-                let scrip = scrip
+                let verified = scrip
+                    .clone()
                     .verify(&self.bank_key.public())
                     .expect("checked on arrival");
                 let from_key = self
@@ -679,18 +762,33 @@ impl Sim {
                     .key_of(cert.unverified().from, cert.unverified().key_id)
                     .expect("certified holder");
                 let cert = cert.verify(&from_key).expect("holder signature");
-                let me = Holder::Vendor(self.vendors[v].id);
+                let now = self.now();
+                let o = offer.unverified().clone();
+                let payment = Payment {
+                    order: order.clone(),
+                    offer: offer.clone(),
+                    terms: Terms {
+                        item: &o.item,
+                        price: o.price,
+                    },
+                    scrip: Some(verified),
+                };
                 let vp = &mut self.vendors[v];
-                let seg = cert.body().segment;
-                if let std::collections::btree_map::Entry::Vacant(slot) =
-                    vp.custodies.entry((sid, seg))
-                {
-                    let custody = Custody::received(me, &scrip, chain, &cert, &order.digest())
-                        .expect("certificate to me");
-                    slot.insert(custody);
-                    vp.live.insert(sid, seg);
-                }
-                self.vendor_pay(v, wallet, order, offer, scrip.into_signed());
+                let (id, store) = (vp.id, &vp.store);
+                let desk = vp.desks.entry(sid).or_insert_with(|| store.load(id, sid));
+                let signer = Signer {
+                    key: &vp.key,
+                    key_id: 1,
+                };
+                let Ok(step) = desk.handle_transfer_answer(
+                    now,
+                    &store.archive(sid),
+                    &payment,
+                    chain,
+                    &cert,
+                    signer,
+                );
+                self.vendor_step(v, wallet, (order, offer, scrip), step);
             }
         }
     }
@@ -738,7 +836,7 @@ impl Sim {
         let cheat_amount = Micros(1 + self.below(500));
         let vp = &mut self.vendors[v];
         let mut claims = Vec::new();
-        for (&(sid, seg), c) in &vp.custodies {
+        for (&(sid, seg), c) in &vp.store.custodies {
             if vp.burned.contains(&(sid, seg)) {
                 continue;
             }
@@ -838,15 +936,18 @@ impl Sim {
             if self.policy.select_for_audit(captured.amount, random) {
                 let account = self.vendors[v].account;
                 let orders: Vec<_> = self.vendors[v]
+                    .store
                     .orders
-                    .get(&(claim.scrip, claim.segment))
+                    .get(&claim.scrip)
                     .map(|os| {
                         os.iter()
-                            .filter(|o| {
-                                let s = o.unverified().seq;
-                                s > claim.seq_from && s <= claim.seq_to
+                            .filter(|a| {
+                                let s = a.order.unverified().seq;
+                                a.segment == claim.segment
+                                    && s > claim.seq_from
+                                    && s <= claim.seq_to
                             })
-                            .cloned()
+                            .map(|a| a.order.clone())
                             .collect()
                     })
                     .unwrap_or_default();
@@ -881,9 +982,10 @@ impl Sim {
     }
 
     fn crash(&mut self, v: usize) {
-        // Volatile state is lost; committed state (custodies, orders) survives; messages in
+        // Volatile state is lost (desks load again from the store); committed state survives; messages in
         // flight to and from the vendor are lost with its connections.
         self.vendors[v].waiting.clear();
+        self.vendors[v].desks.clear();
         self.net.retain(|m| !m.touches_vendor(v));
     }
 
@@ -972,21 +1074,18 @@ impl Sim {
         let recall = recall.verify(&self.bank_key.public()).expect("bank signed");
         let sid = recall.body().scrip;
         let vp = &mut self.vendors[v];
-        // The custody the recall names: the one this vendor holds or last held.
-        let seg = vp.live.get(&sid).copied();
-        let result = match seg.and_then(|s| vp.custodies.get_mut(&(sid, s))) {
-            Some(c) => match c.recall(
-                now,
-                &recall,
-                Signer {
-                    key: &vp.key,
-                    key_id: 1,
-                },
-            ) {
-                Ok(cert) => Ok((c.chain().to_vec(), cert)),
-                Err(_) => Err(c.handed_on().cloned()),
-            },
-            None => Err(None),
+        let (id, store) = (vp.id, &vp.store);
+        let desk = vp.desks.entry(sid).or_insert_with(|| store.load(id, sid));
+        let signer = Signer {
+            key: &vp.key,
+            key_id: 1,
+        };
+        let result = match desk.handle_recall(now, &recall, signer) {
+            Ok(h) => {
+                vp.store.write(sid, h.writes);
+                Ok((h.chain, h.transfer))
+            }
+            Err(r) => Err(r.handed_on.map(|t| *t)),
         };
         self.net.push(Msg::RecallReply { scrip: sid, result });
     }
@@ -1043,9 +1142,13 @@ impl Sim {
         );
         let mut holders: BTreeMap<ScripId, usize> = BTreeMap::new();
         for v in &self.vendors {
-            for (sid, seg) in &v.live {
-                if v.custodies[&(*sid, *seg)].handed_on().is_none() {
-                    *holders.entry(*sid).or_default() += 1;
+            let mut last: BTreeMap<ScripId, &Custody> = BTreeMap::new();
+            for ((sid, _), c) in &v.store.custodies {
+                last.insert(*sid, c);
+            }
+            for (sid, c) in last {
+                if c.handed_on().is_none() {
+                    *holders.entry(sid).or_default() += 1;
                 }
             }
         }
