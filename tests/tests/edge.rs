@@ -816,3 +816,114 @@ async fn an_order_never_sent_gets_neither_money_nor_goods_from_the_arbiter() {
     assert_eq!(refusal.body().code, "order_void");
     bank.check_balanced().await;
 }
+
+/// The Worker in workerd and the core's vendor desk in this process, given the same inputs,
+/// sign the same bytes: the receipts of a first purchase (scrip from the bank) and of a
+/// fast-path purchase, and the certificate that hands the scrip on to another vendor. The
+/// Worker runs the desk; this shows it adds nothing of its own to what is signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_worker_and_the_vendor_desk_sign_the_same_bytes() {
+    use netcents_core::custody::Terms;
+    use netcents_core::objects::{Scrip, Transfer, VendorCert};
+    use netcents_core::vendor::{Desk, Payment, Step};
+
+    let bank = Bank::start().await;
+    let (a, b) = tokio::join!(Vendor::start(&bank, "a"), Vendor::start(&bank, "b"));
+    let c = http();
+    let cust = Customer::open(&bank, 10_000_000).await;
+    let mut w = cust.scrip(&bank, FACE, HOUR).await;
+
+    // Through the Worker: two purchases at A, then A hands the scrip on for an order to B.
+    let mut paid = Vec::new();
+    for _ in 0..2 {
+        let offered = offer(&c, &a.at(ARTICLE), &w.bank_key).await;
+        let order = w.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+        let p = send_payment(&c, &a.at(ARTICLE), &w.bundle(&order, &offered), Via::Post).await;
+        ok(&p, "purchase at A", &a);
+        w.settle(&offered, &p);
+        paid.push((order, offered, p.receipt.unwrap()));
+    }
+    let offered_b = offer(&c, &b.at(ARTICLE), &w.bank_key).await;
+    let to_b = w
+        .scrip
+        .pay(TimestampMs(now_ms()), &offered_b.offer)
+        .unwrap();
+    let (s, handed) = netcents_e2e::send(
+        &c,
+        reqwest::Method::POST,
+        &a.at("/netcents/v1/transfer"),
+        Some(&json!({ "order": b64(to_b.as_bytes()) })),
+        false,
+    )
+    .await;
+    assert_eq!(s, 200, "A hands the scrip on: {handed}");
+    let chain: Vec<Signed<Transfer>> = handed["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| netcents_e2e::decode(t.as_str().unwrap()))
+        .collect();
+    let worker_transfer: Signed<Transfer> =
+        netcents_e2e::decode(handed["transfer"].as_str().unwrap());
+
+    // The same inputs at the desk, with A's key.
+    let seed = netcents_core::Digest::from_hex(&a.creds.vendor_seed)
+        .unwrap()
+        .0;
+    let key = SecretKey::from_seed(&seed);
+    let cert = netcents_e2e::decode::<VendorCert>(&a.creds.cert)
+        .verify(&w.bank_key)
+        .unwrap();
+    let signer = netcents_core::Signer {
+        key: &key,
+        key_id: cert.body().key_id,
+    };
+    let scrip: netcents_core::Verified<Scrip> =
+        w.scrip.signed_scrip().clone().verify(&w.bank_key).unwrap();
+    let mut desk = Desk::load(a.creds.vendor, None, Vec::new());
+    let now = TimestampMs(now_ms());
+    for (i, (order, offered, worker_receipt)) in paid.iter().enumerate() {
+        let payment = Payment {
+            order: order.clone(),
+            offer: offered.offer.signed().clone(),
+            terms: Terms {
+                item: ARTICLE,
+                price: offered.offer.body().price,
+            },
+            scrip: Some(scrip.clone()),
+        };
+        let mut step = desk.handle_payment(now, &(), &payment, signer).unwrap();
+        if i == 0 {
+            let Step::AskHolder { holder, request } = step else {
+                panic!("a first purchase asks the holder: {step:?}");
+            };
+            assert_eq!((holder, request.digest()), (Holder::Bank, order.digest()));
+            // The bank's certificate to A, as A keeps it at the head of its chain.
+            let from_bank = chain[0].clone().verify(&w.bank_key).unwrap();
+            step = desk
+                .handle_transfer_answer(now, &(), &payment, Vec::new(), &from_bank, signer)
+                .unwrap();
+        }
+        let Step::Answer {
+            receipt, replay, ..
+        } = step
+        else {
+            panic!("the desk accepts: {step:?}");
+        };
+        assert!(!replay);
+        assert_eq!(
+            receipt.as_bytes(),
+            worker_receipt.as_bytes(),
+            "receipt {i}: the Worker and the desk sign the same bytes"
+        );
+    }
+    let at = worker_transfer.unverified().at;
+    let h = desk.handle_transfer_request(at, to_b, signer).unwrap();
+    assert_eq!(
+        h.transfer.as_bytes(),
+        worker_transfer.as_bytes(),
+        "the certificate handing the scrip on"
+    );
+    assert_eq!(h.chain, chain, "the chain that comes with it");
+    bank.check_balanced().await;
+}
