@@ -1277,3 +1277,28 @@ fn only_a_claim_of_the_same_vendor_over_a_void_number_is_flagged() {
         "a void order of A says nothing of B"
     );
 }
+
+#[test]
+fn a_full_custody_chain_is_stored_and_read_back_and_then_only_redeemed() {
+    use netcents_core::wire::{Decode as _, Encode as _};
+    let mut w = World::new();
+    let max = u8::try_from(netcents_core::objects::MAX_CHAIN).expect("small");
+    for n in 1..=max {
+        let v = if n % 2 == 1 { w.f.a } else { w.f.b };
+        w.pay(v, 1, n).expect("floats");
+    }
+    let holder = if max % 2 == 1 {
+        w.a.clone()
+    } else {
+        w.b.clone()
+    };
+    let full = holder.expect("held");
+    assert_eq!(full.chain().len(), netcents_core::objects::MAX_CHAIN);
+    assert_eq!(Custody::from_bytes(&full.to_bytes()), Ok(full));
+    // One more vendor cannot take it: the chain is full, the scrip goes back to the bank.
+    let next = if max % 2 == 1 { w.f.b } else { w.f.a };
+    assert_eq!(
+        w.pay(next, 1, max + 1).map_err(|e| e.code()),
+        Err("custody_broken")
+    );
+}
