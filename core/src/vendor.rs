@@ -239,11 +239,11 @@ impl Desk {
                 // The scrip went on and comes back: the slow path opens a new segment.
                 Err(Error::Rejected(Rejection::Frozen)) if po.holder != me && po.payee == me => {}
                 Err(e) => {
-                    if matches!(
-                        e,
-                        Error::Rejected(Rejection::StaleSequence { .. } | Rejection::Frozen)
-                    ) && let Some(step) = replay(archive, p)?
-                    {
+                    // An order accepted before is answered from the store whatever the custody
+                    // says of it now (stale, frozen, or sent for another item): its receipt, or
+                    // an unsigned `bad_offer`. Only an order never accepted gets a signed
+                    // refusal, or a page could show one for an order the vendor was paid for.
+                    if let Some(step) = replay(archive, p)? {
                         return Ok(step);
                     }
                     let key = custody.scrip().key;
