@@ -72,7 +72,7 @@ wallet_test() {
     echo "==> wasm tests in Node and in headless Chromium (no -q: the runner rejects it)"
     TMPDIR=$scratch cargo test -p netcents-wasm-wallet --target wasm32-unknown-unknown
     echo "==> native unit tests of the wallet state"
-    cargo test -p netcents-wasm-wallet --lib
+    cargo test -p netcents-wallet
     wallet_build
     echo "==> the bank binary and the edge vendor for the browser end-to-end test"
     cargo build -p netcents-bank

@@ -12,8 +12,8 @@ use netcents_core::objects::{Offer, PaymentOrder, Receipt, VendorCert};
 use netcents_core::{
     AccountId, Amount, Currency, Digest, Micros, Nonce, SecretKey, Signed, TimestampMs, VendorId,
 };
-use netcents_wasm_wallet::testing::Counting;
-use netcents_wasm_wallet::{Approval, BankInfo, State};
+use netcents_wallet::testing::Counting;
+use netcents_wallet::{Approval, BankInfo, State};
 
 const SITE: &str = "https://shop.example";
 const FACE: u64 = 5_000_000;

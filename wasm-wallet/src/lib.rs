@@ -15,9 +15,8 @@
 //! state is read, changed and written back before the call's answer exists (persist, then
 //! send), and two wallet windows of the same origin are serialised by the database.
 
-mod state;
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
+#[cfg(feature = "testing")]
+pub use netcents_wallet::testing;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,7 +26,7 @@ use netcents_core::{Currency, Micros, PublicKey, TimestampMs};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-pub use state::{
+pub use netcents_wallet::{
     Approval, BankInfo, Budget, BudgetView, Payment, Quote, ReceiptOutcome, RefusalOutcome, State,
     Summary, WalletError,
 };

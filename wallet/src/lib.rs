@@ -1,5 +1,13 @@
-//! The wallet's whole state and its transitions, in plain Rust (no JS types), so that it is
-//! tested natively as well as in WASM.
+//! The wallet machine: a customer's whole wallet state and its transitions, in plain Rust, driven
+//! by the browser wallet (`wasm-wallet`, through JS) and the command-line wallet (`cli`) alike,
+//! and tested natively.
+//!
+//! It holds many scrips (each a `netcents_core::wallet::WalletScrip`), the account key, pending
+//! issuance, the vendor certificates it checked, per-site budgets, disputes and history, and
+//! decides what a wallet decides: which scrip pays, whether an offer is acceptable, what a
+//! refusal or a receipt means, when budget comes back, what to send again after a lost answer.
+//! Shells do the I/O: they persist the stored form (`State::to_bytes`) before anything leaves
+//! the wallet, and send what the machine returns.
 //!
 //! Every transition takes the time and a random generator from the caller and either fails and
 //! changes nothing, or succeeds; the shell persists the new state before it lets anything leave
@@ -18,6 +26,9 @@ use netcents_core::{
 };
 use rand_core::CryptoRngCore;
 use serde::Serialize;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 /// The stored form's version. Version 1 had no budget holds; it is still read (with none).
 const STATE_VERSION: u8 = 2;
