@@ -1,15 +1,18 @@
 //! `netcents`: the command-line wallet, for people in a terminal and for scripts and agents.
 //!
-//! It keeps its state in one file (`--wallet`, default `~/.netcents/wallet.json`, mode 0600):
-//! the account key, the bank's keys, and each scrip's wallet state from `netcents-core`
-//! (`WalletScrip`, with its key). Every payment order is written to that file before it is
-//! sent, so a payment interrupted by a crash or a timeout is sent again, never signed twice;
-//! vendors answer a repeated order with the same receipt and never charge twice.
+//! It drives the same wallet machine as the browser wallet (`netcents_wallet::State`): the
+//! machine decides (which scrip pays, whether an offer is acceptable, what a receipt or a
+//! refusal means, what to send again), and this shell does the I/O. The state is kept in one
+//! file (`--wallet`, default `~/.netcents/wallet.json`, mode 0600), written durably (temporary
+//! file, fsync, rename) **before** anything leaves the wallet: an issuance request is stored
+//! with its scrip key before it is sent, a payment order before it is paid, a redemption order
+//! before it is redeemed. A run cut short (a crash, a kill, a timeout) leaves the request
+//! stored, and the next run sends the same bytes again: the bank issues the same scrip, the
+//! vendor answers with the same receipt, nothing is signed or charged twice.
 //!
-//! `netcents pay <url>` follows a `402 Payment Required` offer: it checks the vendor's
-//! certificate with the bank's key and the offer with the vendor's key, refuses anything above
-//! the run's spending cap, pays with the scrip the vendor holds (or lets the scrip float to it),
-//! checks the receipt against the wallet's mirror and prints or saves the content.
+//! `netcents pay <url>` follows a `402 Payment Required` offer: the machine checks the vendor's
+//! certificate with the bank's key and the offer with the vendor's key, the run refuses
+//! anything above its spending cap, and the receipt is checked against the machine's mirror.
 
 use std::fs;
 use std::io::Write as _;
@@ -20,15 +23,9 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{Parser, Subcommand};
-use netcents_core::objects::{AccountRequest, Action, Offer, Receipt, Scrip, Transfer, VendorCert};
-use netcents_core::signed::Body;
-use netcents_core::wallet::{ReceiptCheck, WalletScrip};
-use netcents_core::wire::{Decode, Encode};
-use netcents_core::{
-    AccountId, Amount, Currency, Holder, Micros, Nonce, PublicKey, SecretKey, Signed, TimestampMs,
-    Verified,
-};
-use rand_core::{OsRng, RngCore};
+use netcents_core::{Currency, Digest, Micros, PublicKey, TimestampMs};
+use netcents_wallet::{Approval, BankInfo, State, WalletError};
+use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -77,7 +74,7 @@ enum Cmd {
     },
     /// The scrip held and their balances.
     Balance,
-    /// Receipts, newest last.
+    /// Payments, oldest first.
     History,
     /// Ask the arbiter to rule on an unanswered payment or a contradicted balance.
     Dispute {
@@ -93,54 +90,23 @@ enum Cmd {
     },
 }
 
-/// The wallet file.
+/// The wallet file: the bank's URL and the machine's stored form.
 #[derive(Serialize, Deserialize)]
-struct State {
+struct File {
+    /// Always `netcents-wallet`.
+    format: String,
+    /// The bank's base URL.
     bank: String,
-    account: String,
-    /// The account key's seed, hex.
-    account_key: String,
-    currency: String,
-    /// The bank's public keys by key id.
-    bank_keys: Vec<(u32, String)>,
-    scrips: Vec<StoredScrip>,
-    history: Vec<HistoryEntry>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredScrip {
-    /// `WalletScrip`'s stored form, base64url.
+    /// `State::to_bytes`, base64url.
     state: String,
-    /// The certificate of the vendor believed to hold the scrip, base64url.
-    holder_cert: Option<String>,
-    /// Evidence for a dispute the wallet found, base64url of a `DisputeKind` inside a dispute
-    /// signed when filed.
-    #[serde(default)]
-    evidence: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct HistoryEntry {
-    at_ms: u64,
-    url: String,
-    vendor: String,
-    price_micros: u64,
-    balance_after_micros: u64,
-    receipt: String,
-}
+const FORMAT: &str = "netcents-wallet";
+/// How long a scrip bought with `buy --days` lives, per day.
+const DAY_MS: u64 = 86_400_000;
 
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn unb64(field: &str, text: &str) -> Result<Vec<u8>> {
-    URL_SAFE_NO_PAD
-        .decode(text.trim_end_matches('='))
-        .with_context(|| format!("`{field}` is not base64url"))
-}
-
-fn signed<T: Body>(field: &str, text: &str) -> Result<Signed<T>> {
-    Signed::decode(&unb64(field, text)?).map_err(|e| anyhow!("`{field}`: {e}"))
 }
 
 fn now() -> TimestampMs {
@@ -151,19 +117,28 @@ fn now() -> TimestampMs {
     )
 }
 
-fn nonce() -> Nonce {
-    let mut n = [0u8; 16];
-    OsRng.fill_bytes(&mut n);
-    Nonce(n)
-}
-
 fn default_path() -> Result<PathBuf> {
     let home = std::env::var_os("HOME").ok_or_else(|| anyhow!("set HOME or --wallet"))?;
     Ok(PathBuf::from(home).join(".netcents").join("wallet.json"))
 }
 
+/// The machine's errors, as the user reads them.
+fn wallet(e: WalletError) -> anyhow::Error {
+    anyhow!("{}: {}", e.code, e.hint)
+}
+
+/// Fails with the server's `{code, hint}`.
+fn refused(what: &str, status: u16, v: &Value) -> anyhow::Error {
+    anyhow!(
+        "{what} refused ({status}): {}: {}",
+        v["code"].as_str().unwrap_or("?"),
+        v["hint"].as_str().unwrap_or("")
+    )
+}
+
 struct Wallet {
     path: PathBuf,
+    bank: String,
     state: State,
     http: reqwest::blocking::Client,
 }
@@ -176,10 +151,15 @@ impl Wallet {
                 path.display()
             )
         })?;
-        let state = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a NetCents wallet", path.display()))?;
+        let file: File = serde_json::from_str(&text)
+            .ok()
+            .filter(|f: &File| f.format == FORMAT)
+            .ok_or_else(|| anyhow!("{} is not a NetCents wallet", path.display()))?;
+        let bytes = netcents_wallet::unb64("state", &file.state).map_err(wallet)?;
+        let state = State::from_bytes(&bytes).map_err(wallet)?;
         Ok(Self {
             path,
+            bank: file.bank,
             state,
             http: client()?,
         })
@@ -190,57 +170,58 @@ impl Wallet {
         if let Some(dir) = self.path.parent() {
             fs::create_dir_all(dir)?;
         }
+        let file = File {
+            format: FORMAT.into(),
+            bank: self.bank.clone(),
+            state: b64(&self.state.to_bytes()),
+        };
         let tmp = self.path.with_extension("json.tmp");
         let mut f = open_private(&tmp)?;
-        f.write_all(serde_json::to_string_pretty(&self.state)?.as_bytes())?;
+        f.write_all(serde_json::to_string_pretty(&file)?.as_bytes())?;
         f.sync_all()?;
         fs::rename(&tmp, &self.path)?;
         Ok(())
     }
 
-    fn account(&self) -> Result<AccountId> {
-        AccountId::from_hex(&self.state.account).map_err(|e| anyhow!("wallet account: {e}"))
-    }
-
-    fn account_key(&self) -> Result<SecretKey> {
-        Ok(SecretKey::from_seed(&seed(&self.state.account_key)?))
-    }
-
-    fn bank_key(&mut self, key_id: u32) -> Result<PublicKey> {
-        if !self.state.bank_keys.iter().any(|(id, _)| *id == key_id) {
-            // Keys rotate: fetch the set again before refusing.
-            let keys = fetch_keys(&self.http, &self.state.bank)?;
-            self.state.bank_keys = keys.0;
-            self.save()?;
-        }
-        let (_, hex) = self
-            .state
-            .bank_keys
-            .iter()
-            .find(|(id, _)| *id == key_id)
-            .ok_or_else(|| anyhow!("the bank has no key {key_id}"))?;
-        public_key(hex)
-    }
-
-    fn scrip(&self, i: usize) -> Result<WalletScrip> {
-        WalletScrip::from_bytes(&unb64("state", &self.state.scrips[i].state)?)
-            .map_err(|e| anyhow!("stored scrip {i}: {e}"))
-    }
-
-    fn put_scrip(&mut self, i: usize, ws: &WalletScrip) {
-        self.state.scrips[i].state = b64(&ws.to_bytes());
-    }
-
     fn post(&self, url: &str, body: &Value) -> Result<(u16, Value)> {
-        let res = self
-            .http
-            .post(url)
-            .json(body)
-            .send()
-            .with_context(|| format!("POST {url}"))?;
+        let res =
+            self.http.post(url).json(body).send().with_context(|| {
+                format!("POST {url}: no answer; run the command again to resend")
+            })?;
         let status = res.status().as_u16();
         let value = res.json().unwrap_or(Value::Null);
         Ok((status, value))
+    }
+
+    /// Sends again what an earlier run stored and never saw answered: issuance requests (the
+    /// bank issues the same scrip for the same request).
+    fn recover(&mut self) -> Result<()> {
+        for req in self.state.unanswered_issues() {
+            self.send_issue(&req.request, &req.scrip_id)?;
+        }
+        Ok(())
+    }
+
+    /// Sends an issuance request stored before; keeps the scrip, or forgets a request the bank
+    /// refused for good.
+    fn send_issue(&mut self, request: &str, scrip_id: &str) -> Result<String> {
+        let (status, v) = self.post(
+            &format!("{}/v1/issue", self.bank),
+            &json!({ "request": request }),
+        )?;
+        if status != 200 {
+            let code = v["code"].as_str().unwrap_or_default();
+            if self.state.issue_refused(scrip_id, code) {
+                self.save()?;
+            }
+            return Err(refused("issuance", status, &v));
+        }
+        let scrip = v["scrip"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the bank's answer has no scrip"))?;
+        let id = self.state.on_issued(now(), scrip).map_err(wallet)?;
+        self.save()?;
+        Ok(id)
     }
 }
 
@@ -267,24 +248,16 @@ fn client() -> Result<reqwest::blocking::Client> {
         .build()?)
 }
 
-fn seed(hex: &str) -> Result<[u8; 32]> {
-    let bytes = netcents_core::Digest::from_hex(hex).map_err(|_| anyhow!("bad key seed"))?;
-    Ok(bytes.0)
-}
-
-fn public_key(hex: &str) -> Result<PublicKey> {
-    let bytes = netcents_core::Digest::from_hex(hex).map_err(|_| anyhow!("bad public key"))?;
+fn public_key(v: &Value) -> Result<PublicKey> {
+    let hex = v
+        .as_str()
+        .ok_or_else(|| anyhow!("the bank's key set lacks a key"))?;
+    let bytes = Digest::from_hex(hex).map_err(|_| anyhow!("bad public key"))?;
     PublicKey::from_bytes(&bytes.0).map_err(|e| anyhow!("bad public key: {e}"))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn fetch_keys(
-    http: &reqwest::blocking::Client,
-    bank: &str,
-) -> Result<(Vec<(u32, String)>, String)> {
+/// The bank's keys and currency (`GET /v1/keys`).
+fn fetch_bank(http: &reqwest::blocking::Client, bank: &str) -> Result<BankInfo> {
     let v: Value = http
         .get(format!("{bank}/v1/keys"))
         .send()
@@ -295,24 +268,22 @@ fn fetch_keys(
         .as_array()
         .ok_or_else(|| anyhow!("the bank's key set has no keys"))?
         .iter()
-        .filter_map(|k| {
-            Some((
-                u32::try_from(k["key_id"].as_u64()?).ok()?,
-                k["public_key"].as_str()?.to_owned(),
-            ))
+        .map(|k| {
+            let id = k["key_id"]
+                .as_u64()
+                .and_then(|i| u32::try_from(i).ok())
+                .ok_or_else(|| anyhow!("a bank key without an id"))?;
+            Ok((id, public_key(&k["public_key"])?))
         })
-        .collect();
-    let currency = v["currency"].as_str().unwrap_or("USD").to_owned();
-    Ok((keys, currency))
-}
-
-/// Fails with the server's `{code, hint}`.
-fn refused(what: &str, status: u16, v: &Value) -> anyhow::Error {
-    anyhow!(
-        "{what} refused ({status}): {}: {}",
-        v["code"].as_str().unwrap_or("?"),
-        v["hint"].as_str().unwrap_or("")
-    )
+        .collect::<Result<Vec<_>>>()?;
+    let currency = v["currency"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the bank names no currency"))?;
+    Ok(BankInfo {
+        currency: Currency::new(currency).map_err(|e| anyhow!("currency: {e}"))?,
+        keys,
+        arbiter: public_key(&v["arbiter"]["public_key"])?,
+    })
 }
 
 fn init(path: PathBuf, bank: String) -> Result<()> {
@@ -321,42 +292,25 @@ fn init(path: PathBuf, bank: String) -> Result<()> {
     }
     let bank = bank.trim_end_matches('/').to_owned();
     let http = client()?;
-    let (bank_keys, currency) = fetch_keys(&http, &bank)?;
-    let key = SecretKey::generate(&mut OsRng);
-    let idempotency_key = nonce().to_string();
-    let proof =
-        netcents_core::auth::Message::open_account("customer", &key.public(), &idempotency_key);
-    let res = http
-        .post(format!("{bank}/v1/accounts"))
-        .json(&json!({
-            "idempotency_key": idempotency_key,
-            "kind": "customer",
-            "public_key": key.public().to_string(),
-            "signature": b64(&proof.sign(&key)),
-        }))
-        .send()?;
-    let status = res.status().as_u16();
-    let v: Value = res.json().unwrap_or(Value::Null);
+    let mut state = State::new();
+    state.set_bank(fetch_bank(&http, &bank)?).map_err(wallet)?;
+    let opening = state.account_opening(&mut OsRng);
+    let mut w = Wallet {
+        path,
+        bank,
+        state,
+        http,
+    };
+    // The account key is stored before the opening is sent.
+    w.save()?;
+    let (status, v) = w.post(&format!("{}/v1/accounts", w.bank), &json!(opening))?;
     if status != 200 {
         return Err(refused("opening the account", status, &v));
     }
     let account = v["account"]
         .as_str()
-        .ok_or_else(|| anyhow!("the bank did not name the account"))?
-        .to_owned();
-    let w = Wallet {
-        path,
-        state: State {
-            bank,
-            account: account.clone(),
-            account_key: hex(&key.to_seed()),
-            currency,
-            bank_keys,
-            scrips: Vec::new(),
-            history: Vec::new(),
-        },
-        http,
-    };
+        .ok_or_else(|| anyhow!("the bank did not name the account"))?;
+    w.state.set_account(account).map_err(wallet)?;
     w.save()?;
     println!("wallet {} created; account {account}", w.path.display());
     println!("ask the bank's operator to deposit into it, then `netcents buy <micros>`");
@@ -364,124 +318,99 @@ fn init(path: PathBuf, bank: String) -> Result<()> {
 }
 
 fn buy(w: &mut Wallet, micros: u64, days: u64) -> Result<()> {
-    let scrip_key = SecretKey::generate(&mut OsRng);
-    let currency = Currency::new(&w.state.currency).map_err(|e| anyhow!("currency: {e}"))?;
-    let request = Signed::sign(
-        AccountRequest {
-            account: w.account()?,
-            request_id: nonce(),
-            at: now(),
-            action: Action::Issue {
-                face: Amount {
-                    currency,
-                    micros: Micros(micros),
-                },
-                key: scrip_key.public(),
-                expires_at: TimestampMs(now().0 + days * 86_400_000),
-            },
-        },
-        &w.account_key()?,
-    );
-    let (status, v) = w.post(
-        &format!("{}/v1/issue", w.state.bank),
-        &json!({ "request": b64(request.as_bytes()) }),
-    )?;
-    if status != 200 {
-        return Err(refused("issuance", status, &v));
-    }
-    let scrip: Signed<Scrip> = signed("scrip", v["scrip"].as_str().unwrap_or_default())?;
-    let key_id = scrip.unverified().bank_key_id;
-    let scrip = scrip
-        .verify(&w.bank_key(key_id)?)
-        .map_err(|e| anyhow!("the bank's scrip: {e}"))?;
-    let ws = WalletScrip::new(&scrip, scrip_key).map_err(|e| anyhow!("{e}"))?;
-    w.state.scrips.push(StoredScrip {
-        state: b64(&ws.to_bytes()),
-        holder_cert: None,
-        evidence: None,
-    });
+    let life = days
+        .checked_mul(DAY_MS)
+        .ok_or_else(|| anyhow!("--days is too large"))?;
+    let req = w
+        .state
+        .issue_request(now(), Micros(micros), life, &mut OsRng)
+        .map_err(wallet)?;
+    // The request and its scrip key are stored before the request leaves the wallet.
     w.save()?;
-    println!(
-        "bought scrip {} of {} {}",
-        ws.scrip().id,
-        ws.balance(),
-        ws.scrip().face.currency
-    );
+    let id = w.send_issue(&req.request, &req.scrip_id)?;
+    println!("bought scrip {id} of {}", Micros(micros));
     Ok(())
 }
 
-/// A checked 402 offer.
-struct Offered {
-    offer: Verified<Offer>,
-    cert: Verified<VendorCert>,
-    cert_text: String,
+/// The origin (`scheme://host[:port]`) of an absolute URL.
+fn origin_of(url: &str) -> Result<String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| anyhow!("{url} is not an absolute URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    Ok(format!("{scheme}://{host}"))
 }
 
-fn offered(w: &mut Wallet, body: &Value) -> Result<Offered> {
-    let cert_text = body["vendor_cert"]
-        .as_str()
-        .ok_or_else(|| anyhow!("the 402 answer has no vendor_cert"))?
-        .to_owned();
-    let cert: Signed<VendorCert> = signed("vendor_cert", &cert_text)?;
-    let key = w.bank_key(cert.unverified().bank_key_id)?;
-    let cert = cert
-        .verify(&key)
-        .map_err(|e| anyhow!("the vendor's certificate is not the bank's: {e}"))?;
-    let c = cert.body();
-    if now() < c.valid_from || now() > c.valid_until {
-        bail!("the vendor's certificate is not valid now");
+/// What a vendor answered to a payment.
+struct Answer {
+    status: u16,
+    receipt: Option<String>,
+    content: Vec<u8>,
+}
+
+fn send_payment(w: &Wallet, url: &str, bundle: &Value, header: bool) -> Result<Answer> {
+    let res = if header {
+        w.http
+            .get(url)
+            .header("X-NetCents-Payment", b64(bundle.to_string().as_bytes()))
+            .send()
+    } else {
+        w.http.post(url).json(bundle).send()
     }
-    let offer: Signed<Offer> = signed("offer", body["offer"].as_str().unwrap_or_default())?;
-    let offer = offer
-        .verify(&c.key)
-        .map_err(|e| anyhow!("the offer is not the vendor's: {e}"))?;
-    if offer.body().vendor != c.vendor {
-        bail!("the offer names another vendor than its certificate");
-    }
-    Ok(Offered {
-        offer,
-        cert,
-        cert_text,
+    .with_context(|| {
+        format!("paying {url}: no answer; run the same command again to resend the same order")
+    })?;
+    let status = res.status().as_u16();
+    let receipt = res
+        .headers()
+        .get("x-netcents-receipt")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
+    Ok(Answer {
+        status,
+        receipt,
+        content: res.bytes()?.to_vec(),
     })
 }
 
-/// Picks the scrip to pay `price` with: a pending order for this offer's vendor and item is
-/// sent again; otherwise the scrip this vendor holds; otherwise any with enough balance.
-fn choose(w: &Wallet, o: &Offer) -> Result<(usize, bool)> {
-    let mut fallback = None;
-    for i in 0..w.state.scrips.len() {
-        let ws = w.scrip(i)?;
-        if let Some(p) = ws.pending() {
-            let po = p.offer.unverified();
-            if po.vendor == o.vendor && po.item == o.item {
-                return Ok((i, true));
-            }
-            continue;
+/// Gives the vendor's answer to the machine; `Ok(content)` when paid.
+fn settle(w: &mut Wallet, scrip_id: &str, a: Answer) -> Result<Result<Vec<u8>, Value>> {
+    if a.status == 200 {
+        let receipt = a
+            .receipt
+            .ok_or_else(|| anyhow!("the vendor answered 200 without a receipt"))?;
+        let outcome = w
+            .state
+            .on_receipt(now(), scrip_id, &receipt, &mut OsRng)
+            .map_err(wallet)?;
+        w.save()?;
+        if outcome.dispute.is_some() {
+            eprintln!("the receipt contradicts what was signed: run `netcents dispute`");
         }
-        if now() >= ws.scrip().expires_at
-            || ws.scrip().face.currency != o.price.currency
-            || ws.balance() < o.price.micros
-        {
-            continue;
-        }
-        if ws.holder() == Holder::Vendor(o.vendor) {
-            return Ok((i, false));
-        }
-        fallback.get_or_insert(i);
+        return Ok(Ok(a.content));
     }
-    fallback.map(|i| (i, false)).ok_or_else(|| {
-        anyhow!(
-            "no scrip can pay {} {}: buy one with `netcents buy <micros>`",
-            o.price.micros,
-            o.price.currency
+    let v: Value = serde_json::from_slice(&a.content).unwrap_or(Value::Null);
+    let outcome = w
+        .state
+        .on_refused(
+            now(),
+            scrip_id,
+            v["refusal"].as_str(),
+            v["transfer"].as_str(),
+            &mut OsRng,
         )
-    })
+        .map_err(wallet)?;
+    w.save()?;
+    if outcome.dispute.is_some() {
+        eprintln!("the old holder handed on less than its receipts prove: run `netcents dispute`");
+    }
+    Ok(Err(v))
 }
 
 fn pay(
     w: &mut Wallet,
     url: &str,
-    budget: &mut u64,
+    cap: &mut u64,
     output: Option<&Path>,
     header: bool,
 ) -> Result<()> {
@@ -498,131 +427,71 @@ fn pay(
     if status != 402 {
         return Err(refused(url, status, &body));
     }
-    let o = offered(w, &body)?;
-    let price = o.offer.body().price.micros;
-    if price.0 > *budget {
+    let (offer, cert) = match (body["offer"].as_str(), body["vendor_cert"].as_str()) {
+        (Some(o), Some(c)) => (o.to_owned(), c.to_owned()),
+        _ => bail!("the 402 answer of {url} has no offer and vendor_cert"),
+    };
+    let site = origin_of(url)?;
+    let quote = w
+        .state
+        .quote(now(), &site, url, &offer, &cert)
+        .map_err(wallet)?;
+    if quote.price_micros > *cap {
         bail!(
-            "{url} costs {price} but this run may spend only {} more (raise --cap)",
-            Micros(*budget)
+            "{url} costs {} but this run may spend only {} more (raise --cap)",
+            Micros(quote.price_micros),
+            Micros(*cap)
         );
     }
-    let (i, resend) = choose(w, o.offer.body())?;
-    let mut ws = w.scrip(i)?;
-    let (order, offer) = if resend {
-        let p = ws.pending().cloned().expect("chosen for its pending order");
-        (p.order, p.offer)
-    } else {
-        let order = ws.pay(now(), &o.offer).map_err(|e| anyhow!("{e}"))?;
-        (order, o.offer.signed().clone())
-    };
+    if !quote.affordable {
+        bail!(
+            "no scrip can pay {} {}: buy one with `netcents buy <micros>`",
+            Micros(quote.price_micros),
+            quote.currency
+        );
+    }
+    // The run's cap is the user's approval of this payment.
+    let p = w
+        .state
+        .pay(now(), &site, url, &offer, &cert, Approval::Once)
+        .map_err(wallet)?;
     // The order is stored before it is sent: after a crash it is sent again, not re-signed.
-    w.put_scrip(i, &ws);
     w.save()?;
     let bundle = json!({
-        "order": b64(order.as_bytes()),
-        "offer": b64(offer.as_bytes()),
-        "scrip": b64(ws.signed_scrip().as_bytes()),
-        "holder_cert": w.state.scrips[i].holder_cert,
+        "order": p.order, "offer": p.offer, "scrip": p.scrip, "holder_cert": p.holder_cert,
     });
-    let res = if header {
-        w.http
-            .get(url)
-            .header("X-NetCents-Payment", b64(bundle.to_string().as_bytes()))
-            .send()
-    } else {
-        w.http.post(url).json(&bundle).send()
-    }
-    .with_context(|| {
-        format!("paying {url}: no answer; run the same command again to resend the same order")
-    })?;
-    let status = res.status().as_u16();
-    let receipt = res
-        .headers()
-        .get("x-netcents-receipt")
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned);
-    let content = res.bytes()?;
-    if status != 200 {
-        let v: Value = serde_json::from_slice(&content).unwrap_or(Value::Null);
-        if v["code"] == "balance_mismatch"
-            && let Some(t) = v["transfer"].as_str()
-        {
-            let cert: Signed<Transfer> = signed("transfer", t)?;
-            let from = cert.unverified().from;
-            // The old holder's signature: its certificate is the one the wallet holds.
-            let key = match from {
-                Holder::Bank => w.bank_key(cert.unverified().key_id)?,
-                Holder::Vendor(_) => {
-                    let held = w.state.scrips[i]
-                        .holder_cert
-                        .clone()
-                        .ok_or_else(|| anyhow!("no certificate of the old holder"))?;
-                    signed::<VendorCert>("holder_cert", &held)?.unverified().key
-                }
-            };
-            let cert = cert.verify(&key).map_err(|e| anyhow!("transfer: {e}"))?;
-            if let Some(kind) = ws.on_transfer_balance(&cert) {
-                w.state.scrips[i].evidence = Some(b64(&dispute_kind_bytes(&ws, kind)));
-                eprintln!(
-                    "the old holder handed on less than its receipts prove: run `netcents dispute`"
-                );
-            }
-        } else {
-            ws.on_refused();
+    let mut answer = settle(w, &p.scrip_id, send_payment(w, url, &bundle, header)?)?;
+    if let Err(v) = &answer
+        && v.get("refusal").is_none()
+        && v["code"] != "balance_mismatch"
+    {
+        // An unsigned refusal may not be final: the same order once more gets its receipt, or
+        // the vendor's signed refusal (§12.3).
+        if let Ok(pending) = w.state.pending_payment(&p.scrip_id) {
+            let bundle = json!({
+                "order": pending.order, "offer": pending.offer, "scrip": pending.scrip,
+                "holder_cert": pending.holder_cert,
+            });
+            answer = settle(w, &p.scrip_id, send_payment(w, url, &bundle, header)?)?;
         }
-        w.put_scrip(i, &ws);
-        w.save()?;
-        return Err(refused(url, status, &v));
     }
-    let receipt: Signed<Receipt> = signed(
-        "X-NetCents-Receipt",
-        &receipt.ok_or_else(|| anyhow!("the vendor answered 200 without a receipt"))?,
-    )?;
-    let receipt = receipt
-        .verify(&o.cert.body().key)
-        .map_err(|e| anyhow!("the receipt is not the vendor's: {e}"))?;
-    let check = ws.on_receipt(&receipt).map_err(|e| anyhow!("{e}"))?;
-    w.state.scrips[i].holder_cert = Some(o.cert_text.clone());
-    if let ReceiptCheck::Contradicts(kind) = check {
-        w.state.scrips[i].evidence = Some(b64(&dispute_kind_bytes(&ws, *kind)));
-        eprintln!("the receipt contradicts what was signed: run `netcents dispute`");
+    match answer {
+        Ok(content) => {
+            *cap -= quote.price_micros;
+            eprintln!(
+                "paid {} {} to vendor {} for {}",
+                Micros(quote.price_micros),
+                quote.currency,
+                quote.vendor,
+                quote.item
+            );
+            deliver(&content, output)
+        }
+        Err(v) => {
+            let status = u16::try_from(v["status"].as_u64().unwrap_or(0)).unwrap_or(0);
+            Err(refused(url, status, &v))
+        }
     }
-    w.put_scrip(i, &ws);
-    w.state.history.push(HistoryEntry {
-        at_ms: now().0,
-        url: url.to_owned(),
-        vendor: o.offer.body().vendor.to_string(),
-        price_micros: price.0,
-        balance_after_micros: receipt.body().balance_after.0,
-        receipt: b64(receipt.as_bytes()),
-    });
-    w.save()?;
-    *budget -= price.0;
-    eprintln!(
-        "paid {price} {} to vendor {} for {}; scrip {} has {} left",
-        o.offer.body().price.currency,
-        o.offer.body().vendor,
-        o.offer.body().item,
-        ws.scrip().id,
-        ws.balance()
-    );
-    deliver(&content, output)
-}
-
-/// Dispute evidence is kept as a dispute signed at once (its signature is the scrip key's,
-/// which stays in the wallet either way); `netcents dispute` files it.
-fn dispute_kind_bytes(ws: &WalletScrip, kind: netcents_core::objects::DisputeKind) -> Vec<u8> {
-    let vendor = match &kind {
-        netcents_core::objects::DisputeKind::Balance { statement, .. } => match statement {
-            netcents_core::objects::Statement::Receipt(r) => r.unverified().vendor,
-            netcents_core::objects::Statement::Transfer(t) => match t.unverified().from {
-                Holder::Vendor(v) => v,
-                Holder::Bank => netcents_core::VendorId([0; 16]),
-            },
-        },
-        netcents_core::objects::DisputeKind::NonDelivery { offer, .. } => offer.unverified().vendor,
-    };
-    ws.dispute(now(), nonce(), vendor, kind).as_bytes().to_vec()
 }
 
 fn deliver(content: &[u8], output: Option<&Path>) -> Result<()> {
@@ -635,142 +504,151 @@ fn deliver(content: &[u8], output: Option<&Path>) -> Result<()> {
     }
 }
 
-fn balance(w: &Wallet) -> Result<()> {
+fn balance(w: &Wallet) {
+    let s = w.state.summary(now());
+    println!("account {}", s.account.unwrap_or_default());
     let mut total = 0u64;
-    println!("account {}", w.state.account);
-    for i in 0..w.state.scrips.len() {
-        let ws = w.scrip(i)?;
-        let s = ws.scrip();
-        let expired = if now() >= s.expires_at {
-            " (expired)"
-        } else {
-            ""
-        };
-        let pending = if ws.pending().is_some() {
-            " (a payment awaits its answer)"
-        } else {
-            ""
+    for v in &s.scrips {
+        if v.status == "redeemed" {
+            continue;
+        }
+        let note = match v.status {
+            "paying" => " (a payment awaits its answer)",
+            "expired" => " (expired)",
+            "redeeming" => " (being redeemed)",
+            _ => "",
         };
         println!(
-            "scrip {}  {} {} of {}  held by {}{expired}{pending}",
-            s.id,
-            ws.balance(),
-            s.face.currency,
-            s.face.micros,
-            ws.holder()
+            "scrip {}  {} of {}  held by {}{note}",
+            v.id,
+            Micros(v.balance_micros),
+            Micros(v.face_micros),
+            v.holder
         );
-        total += ws.balance().0;
+        total += v.balance_micros;
     }
-    println!("total {} {}", Micros(total), w.state.currency);
-    Ok(())
+    if s.issuing > 0 {
+        println!(
+            "{} issuance request(s) await the bank's answer: run `netcents buy` again",
+            s.issuing
+        );
+    }
+    println!("total {} {}", Micros(total), s.currency.unwrap_or_default());
 }
 
 fn history(w: &Wallet) {
-    for h in &w.state.history {
+    let s = w.state.summary(now());
+    for h in s.history.iter().rev().filter(|h| h.kind == "paid") {
         println!(
             "{}  {}  {} micros  to {}  balance after {}",
             h.at_ms,
             h.url,
-            h.price_micros,
+            h.amount_micros,
             h.vendor,
             Micros(h.balance_after_micros)
         );
     }
 }
 
-fn dispute(w: &mut Wallet, which: Option<&str>) -> Result<()> {
-    for i in 0..w.state.scrips.len() {
-        let ws = w.scrip(i)?;
-        if which.is_some_and(|id| id != ws.scrip().id.to_string()) {
-            continue;
-        }
-        let dispute = if let Some(e) = w.state.scrips[i].evidence.clone() {
-            unb64("evidence", &e)?
-        } else if ws.pending().is_some() {
-            let kind = ws.non_delivery().map_err(|e| anyhow!("{e}"))?;
-            dispute_kind_bytes(&ws, kind)
-        } else {
-            continue;
-        };
-        let (status, v) = w.post(
-            &format!("{}/v1/arbiter/disputes", w.state.bank),
-            &json!({ "dispute": b64(&dispute) }),
-        )?;
-        if status != 200 {
-            return Err(refused("the dispute", status, &v));
-        }
-        w.state.scrips[i].evidence = None;
-        let mut ws = ws;
-        ws.forget_pending();
-        w.put_scrip(i, &ws);
-        w.save()?;
-        println!("dispute filed: {v}");
-        return Ok(());
+fn file_dispute(w: &mut Wallet, dispute: &str) -> Result<()> {
+    let (status, v) = w.post(
+        &format!("{}/v1/arbiter/disputes", w.bank),
+        &json!({ "dispute": dispute }),
+    )?;
+    if status != 200 {
+        return Err(refused("the dispute", status, &v));
     }
-    bail!("nothing to dispute: no unanswered payment and no contradicted balance")
+    w.state.on_dispute_state(
+        v["dispute"].as_str().unwrap_or_default(),
+        v["state"].as_str().unwrap_or_default(),
+        v["verdict"].as_str().unwrap_or_default(),
+    );
+    w.save()?;
+    println!("dispute filed: {v}");
+    Ok(())
+}
+
+fn dispute(w: &mut Wallet, which: Option<&str>) -> Result<()> {
+    // Evidence the machine signed (a contradicted balance) goes first.
+    if which.is_none()
+        && let Some(d) = w.state.unsent_disputes().into_iter().next()
+    {
+        return file_dispute(w, &d);
+    }
+    let paying: Vec<String> = w
+        .state
+        .summary(now())
+        .scrips
+        .into_iter()
+        .filter(|s| s.status == "paying" && which.is_none_or(|id| id == s.id))
+        .map(|s| s.id)
+        .collect();
+    let Some(id) = paying.first() else {
+        bail!("nothing to dispute: no unanswered payment and no contradicted balance")
+    };
+    let d = w
+        .state
+        .non_delivery(now(), id, &mut OsRng)
+        .map_err(wallet)?;
+    w.save()?;
+    file_dispute(w, &d)
 }
 
 fn redeem(w: &mut Wallet, which: Option<&str>) -> Result<()> {
-    let account = w.account()?;
-    let mut i = 0;
-    let mut done = 0;
-    while i < w.state.scrips.len() {
-        let mut ws = w.scrip(i)?;
-        if which.is_some_and(|id| id != ws.scrip().id.to_string()) || ws.pending().is_some() {
-            i += 1;
-            continue;
-        }
-        let order = ws.redeem(&account);
-        w.put_scrip(i, &ws);
+    let ids: Vec<String> = w
+        .state
+        .summary(now())
+        .scrips
+        .into_iter()
+        .filter(|s| matches!(s.status, "live" | "expired" | "redeeming"))
+        .filter(|s| which.is_none_or(|id| id == s.id))
+        .map(|s| s.id)
+        .collect();
+    if ids.is_empty() {
+        bail!("no scrip to redeem");
+    }
+    for id in ids {
+        // Signing again gives the same order: a retry after a lost answer is the same request.
+        let r = w.state.redeem(&id).map_err(wallet)?;
         w.save()?;
-        let body = json!({ "account": account.to_string(), "order": b64(order.as_bytes()) });
-        let (status, v) = w.post(&format!("{}/v1/redeem", w.state.bank), &body)?;
-        if status != 200 && status != 202 {
-            return Err(refused("redemption", status, &v));
-        }
-        let refund = if v["status"] == "pending" {
-            // A vendor holds it: ask it to hand the scrip back, and give its certificate to
-            // the bank. The wallet knows the holder best (the bank learns of moves at capture).
-            let from_cert = match &w.state.scrips[i].holder_cert {
-                Some(c) => signed::<VendorCert>("holder_cert", c)?
-                    .unverified()
-                    .origins
-                    .first()
-                    .cloned(),
-                None => None,
-            };
-            let origin = from_cert
-                .or_else(|| v["origin"].as_str().map(str::to_owned))
-                .ok_or_else(|| anyhow!("no origin known for the scrip's holder"))?;
-            let (s, t) = w.post(
-                &format!("{}/netcents/v1/transfer", origin.trim_end_matches('/')),
-                &json!({ "order": b64(order.as_bytes()) }),
-            )?;
-            if s != 200 {
-                return Err(refused("the holder", s, &t));
+        let body = json!({ "account": r.account, "order": r.order });
+        let (status, v) = w.post(&format!("{}/v1/redeem", w.bank), &body)?;
+        let refund = match status {
+            200 => v["refund_micros"].as_u64().unwrap_or(0),
+            202 => {
+                // A vendor holds it: it hands the scrip to the bank on this order, and the
+                // bank credits what is left. The wallet knows the holder best (the bank learns
+                // of moves between vendors at capture).
+                let origin = r
+                    .holder_origin
+                    .or_else(|| v["origin"].as_str().map(str::to_owned))
+                    .ok_or_else(|| anyhow!("no origin known for the scrip's holder"))?;
+                let (s, t) = w.post(
+                    &format!("{}/netcents/v1/transfer", origin.trim_end_matches('/')),
+                    &json!({ "order": r.order }),
+                )?;
+                if s != 200 {
+                    return Err(refused("the holder", s, &t));
+                }
+                let (s, back) = w.post(
+                    &format!("{}/v1/returned", w.bank),
+                    &json!({ "chain": t["chain"], "transfer": t["transfer"] }),
+                )?;
+                if s != 200 {
+                    return Err(refused("the bank", s, &back));
+                }
+                back["refund_micros"].as_u64().unwrap_or(0)
             }
-            let (s, r) = w.post(
-                &format!("{}/v1/returned", w.state.bank),
-                &json!({ "chain": t["chain"], "transfer": t["transfer"] }),
-            )?;
-            if s != 200 {
-                return Err(refused("the bank", s, &r));
-            }
-            r["refund_micros"].as_u64().unwrap_or(0)
-        } else {
-            v["refund_micros"].as_u64().unwrap_or(0)
+            _ => return Err(refused("redemption", status, &v)),
         };
+        w.state
+            .on_redeemed(now(), &id, Micros(refund))
+            .map_err(wallet)?;
+        w.save()?;
         println!(
-            "redeemed scrip {}: {} back to the account",
-            ws.scrip().id,
+            "redeemed scrip {id}: {} back to the account",
             Micros(refund)
         );
-        w.state.scrips.remove(i);
-        w.save()?;
-        done += 1;
-    }
-    if done == 0 {
-        bail!("no scrip to redeem");
     }
     Ok(())
 }
@@ -795,10 +673,18 @@ fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Init { .. } => unreachable!("handled above"),
         Cmd::Account => {
-            println!("{}", w.state.account);
+            let s = w.state.summary(now());
+            println!(
+                "{}",
+                s.account
+                    .ok_or_else(|| anyhow!("the account was never opened: run init again"))?
+            );
             Ok(())
         }
-        Cmd::Buy { micros, days } => buy(&mut w, micros, days),
+        Cmd::Buy { micros, days } => {
+            w.recover()?;
+            buy(&mut w, micros, days)
+        }
         Cmd::Pay {
             urls,
             cap,
@@ -808,18 +694,26 @@ fn run(cli: Cli) -> Result<()> {
             if output.is_some() && urls.len() > 1 {
                 bail!("--output takes one URL");
             }
-            let mut budget = cap;
+            w.recover()?;
+            let mut cap = cap;
             for url in &urls {
-                pay(&mut w, url, &mut budget, output.as_deref(), header)?;
+                pay(&mut w, url, &mut cap, output.as_deref(), header)?;
             }
             Ok(())
         }
-        Cmd::Balance => balance(&w),
+        Cmd::Balance => {
+            w.recover()?;
+            balance(&w);
+            Ok(())
+        }
         Cmd::History => {
             history(&w);
             Ok(())
         }
         Cmd::Dispute { scrip } => dispute(&mut w, scrip.as_deref()),
-        Cmd::Redeem { scrip } => redeem(&mut w, scrip.as_deref()),
+        Cmd::Redeem { scrip } => {
+            w.recover()?;
+            redeem(&mut w, scrip.as_deref())
+        }
     }
 }

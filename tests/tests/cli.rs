@@ -119,7 +119,7 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
     let balance = cli.ok(&["balance"]);
     assert!(balance.contains("total 0.097000"), "{balance}");
     assert!(
-        balance.contains(&format!("vendor {}", b.creds.vendor)),
+        balance.contains(&format!("held by {}", b.url.trim_end_matches('/'))),
         "B holds the scrip now: {balance}"
     );
 
@@ -143,5 +143,133 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
     // The vendors capture; the books balance.
     a.capture().await;
     b.capture().await;
+    bank.check_balanced().await;
+}
+
+/// A proxy in front of the bank that forwards every request and, while `stall` is set, keeps
+/// the bank's answer to an issuance to itself: the bank has issued (and debited the account),
+/// the wallet never hears of it.
+struct Stalling {
+    url: String,
+    stall: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Stalling {
+    async fn start(bank: &str) -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = bank.trim_start_matches("http://").to_owned();
+        let stall = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stall.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let (upstream, flag) = (upstream.clone(), flag.clone());
+                tokio::spawn(async move {
+                    // The request: headers, then the body its length announces.
+                    let mut req = Vec::new();
+                    let mut buf = [0u8; 8192];
+                    let head_end = loop {
+                        let n = client.read(&mut buf).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        req.extend_from_slice(&buf[..n]);
+                        if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&req[..head_end]).to_string();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    while req.len() < head_end + length {
+                        let n = client.read(&mut buf).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        req.extend_from_slice(&buf[..n]);
+                    }
+                    // One request a connection, each way.
+                    let mut lines: Vec<&str> = head
+                        .trim_end()
+                        .split("\r\n")
+                        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                        .collect();
+                    lines.push("Connection: close");
+                    let mut forward = (lines.join("\r\n") + "\r\n\r\n").into_bytes();
+                    forward.extend_from_slice(&req[head_end..]);
+                    let mut bank = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                    bank.write_all(&forward).await.unwrap();
+                    let mut answer = Vec::new();
+                    bank.read_to_end(&mut answer).await.unwrap();
+                    if flag.load(Ordering::SeqCst) && head.starts_with("POST /v1/issue ") {
+                        // Held until the wallet is killed.
+                        tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+                        return;
+                    }
+                    let _ = client.write_all(&answer).await;
+                    let _ = client.shutdown().await;
+                });
+            }
+        });
+        Self { url, stall }
+    }
+}
+
+/// The wallet stores an issuance request with its scrip key before sending it. Killed after
+/// the bank issued (and debited the account) but before the answer arrived, the next run sends
+/// the same request again and keeps the same scrip: the money is not lost and not taken twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_issuance_survives_a_kill_between_sending_and_saving() {
+    use std::sync::atomic::Ordering;
+    let bank = Bank::start().await;
+    let proxy = Stalling::start(&bank.url).await;
+    let dir = TempDir::new("cli-kill");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &proxy.url]);
+    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+
+    proxy.stall.store(true, Ordering::SeqCst);
+    let mut child = Command::new(cli_bin())
+        .args(["buy", "100000"])
+        .env("NETCENTS_WALLET", &cli.wallet)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while bank.balance(&account).await != 900_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bank never issued the scrip"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "killed before it heard the bank");
+    let before = cli.ok(&["history"]);
+    assert!(before.is_empty(), "nothing paid yet: {before}");
+
+    // The next run sends the stored request again: the same scrip, charged once.
+    proxy.stall.store(false, Ordering::SeqCst);
+    let balance = cli.ok(&["balance"]);
+    assert!(balance.contains("total 0.100000"), "{balance}");
+    assert!(balance.contains("0.100000 of 0.100000"), "{balance}");
+    assert_eq!(bank.balance(&account).await, 900_000, "charged once");
+    cli.ok(&["buy", "50000"]);
+    assert!(cli.ok(&["balance"]).contains("total 0.150000"));
+    assert_eq!(bank.balance(&account).await, 850_000);
     bank.check_balanced().await;
 }

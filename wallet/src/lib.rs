@@ -30,6 +30,16 @@ use serde::Serialize;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+/// The bank's refusals of an issuance after which the same request can never succeed.
+const ISSUE_REFUSALS_FINAL: [&str; 6] = [
+    "insufficient_balance",
+    "bad_value",
+    "currency_mismatch",
+    "scrip_exists",
+    "bad_signature",
+    "unknown_account",
+];
+
 /// The stored form's version. Version 1 had no budget holds; it is still read (with none).
 const STATE_VERSION: u8 = 2;
 /// Longest site (an origin) kept for a budget or a payment.
@@ -539,10 +549,17 @@ impl State {
             .collect()
     }
 
-    /// The bank refused an issuance for good: forget the request and its key.
-    pub fn issue_refused(&mut self, scrip_id: &str) {
+    /// The bank refused the issuance of `scrip_id` with `code`. A refusal after which the
+    /// same request can never succeed forgets the request and its key; any other (the bank
+    /// busy, unreachable, a clock-window `replay`) keeps it, to send again. Returns whether the
+    /// request was forgotten.
+    pub fn issue_refused(&mut self, scrip_id: &str, code: &str) -> bool {
+        if !ISSUE_REFUSALS_FINAL.contains(&code) {
+            return false;
+        }
         self.issuing
             .retain(|i| ScripId::for_key(&i.key.public()).to_string() != scrip_id);
+        true
     }
 
     /// The bank issued a scrip: check it against the request and the bank's key, and keep it.

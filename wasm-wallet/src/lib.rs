@@ -193,7 +193,7 @@ enum Op {
     SetAccount(String),
     IssueRequest(Micros, u64),
     UnansweredIssues,
-    IssueRefused(String),
+    IssueRefused(String, String),
     OnIssued(String),
     Quote {
         site: String,
@@ -245,10 +245,7 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
         Op::SetAccount(id) => s.set_account(&id).map(|()| JsValue::UNDEFINED),
         Op::IssueRequest(face, life) => js(to_js(&s.issue_request(t, face, life, &mut rng())?)),
         Op::UnansweredIssues => js(to_js(&s.unanswered_issues())),
-        Op::IssueRefused(id) => {
-            s.issue_refused(&id);
-            Ok(JsValue::UNDEFINED)
-        }
+        Op::IssueRefused(id, code) => Ok(JsValue::from(s.issue_refused(&id, &code))),
         Op::OnIssued(scrip) => s.on_issued(t, &scrip).map(JsValue::from),
         Op::Quote {
             site,
@@ -448,10 +445,11 @@ impl Wallet {
         self.call(Op::UnansweredIssues)
     }
 
-    /// The bank refused the issuance of `scrip_id` for good.
-    #[wasm_bindgen(js_name = issueRefused, unchecked_return_type = "Promise<void>")]
-    pub fn issue_refused(&self, scrip_id: String) -> js_sys::Promise {
-        self.call(Op::IssueRefused(scrip_id))
+    /// The bank refused the issuance of `scrip_id` with `code`. Resolves to whether the
+    /// wallet forgot the request (the refusal is final) or keeps it to send again.
+    #[wasm_bindgen(js_name = issueRefused, unchecked_return_type = "Promise<boolean>")]
+    pub fn issue_refused(&self, scrip_id: String, code: String) -> js_sys::Promise {
+        self.call(Op::IssueRefused(scrip_id, code))
     }
 
     /// The bank's answer to an issuance: the signed scrip, base64url. Resolves to its id.

@@ -69,9 +69,6 @@ export async function ensureAccount(w) {
   return body.account;
 }
 
-// Refusals after which the same issuance request can never succeed.
-const FINAL = new Set(["insufficient_balance", "bad_value", "currency_mismatch", "scrip_exists", "bad_signature", "unknown_account"]);
-
 /** Buys a scrip of `micros`: the request (with its fresh key) is stored before it is sent. */
 export async function buyScrip(w, micros) {
   const req = await w.issueRequest(micros, SCRIP_LIFETIME_MS);
@@ -83,7 +80,8 @@ async function sendIssue(w, req) {
     const { body } = await bankPost("/v1/issue", { request: req.request });
     return await w.onIssued(body.scrip);
   } catch (e) {
-    if (FINAL.has(e.code)) await w.issueRefused(req.scrip_id);
+    // The wallet decides whether the refusal is final (it forgets the request) or not.
+    if (e.code) await w.issueRefused(req.scrip_id, e.code);
     throw e;
   }
 }
