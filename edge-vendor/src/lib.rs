@@ -248,7 +248,11 @@ async fn sell(
     price: netcents_core::Amount,
 ) -> Result<Response, Failure> {
     let now = net::now();
-    if cfg.access_ttl_ms > 0
+    // A request that carries a payment is a payment, whatever token it presents: the wallet
+    // that sends an order (again) must get its receipt (§12.2).
+    let pays = req.method() == Method::Post || req.headers().get(PAYMENT_HEADER)?.is_some();
+    if !pays
+        && cfg.access_ttl_ms > 0
         && presented_tokens(&req)
             .iter()
             .any(|t| cfg.token_key.check(t, item, now.0))

@@ -216,6 +216,30 @@ async fn a_payment_answers_only_for_its_item() {
             "the token names the item paid for: {path}"
         );
     }
+    // A payment sent again with a valid token (by header, or as the cookie a browser sends)
+    // is still a payment: the wallet gets its receipt.
+    for (name, value) in [
+        ("X-NetCents-Access", token.clone()),
+        ("Cookie", format!("netcents_access={token}")),
+    ] {
+        let r = c
+            .get(a.at(ARTICLE))
+            .header(name, &value)
+            .header("X-NetCents-Payment", b64(bundle.to_string().as_bytes()))
+            .send()
+            .await
+            .unwrap();
+        let sent = r
+            .headers()
+            .get("x-netcents-receipt")
+            .map(|h| h.to_str().unwrap().to_owned());
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(
+            sent.map(|t| netcents_e2e::decode::<netcents_core::objects::Receipt>(&t)),
+            Some(receipt.clone()),
+            "a re-sent order with a {name} gets its receipt"
+        );
+    }
     let run = a.capture().await;
     assert_eq!(
         run["credited_micros"],
