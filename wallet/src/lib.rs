@@ -922,9 +922,10 @@ impl State {
     /// have kept the order, so it stays pending and counted against the budget until the
     /// wallet's own resend gets a receipt or a signed refusal, or the arbiter rules (§12.3).
     ///
-    /// With `balance_mismatch` and the old holder's transfer certificate, the mirror moves to
-    /// the handed-over balance (§5.4) and a balance dispute is signed if the old holder handed
-    /// over too little.
+    /// With the old holder's transfer certificate (a refusal after the scrip reached the
+    /// vendor: `balance_mismatch`, or `insufficient_balance` when the old holder handed on less
+    /// than the price), the mirror moves to the handed-over balance (§5.4) and a balance dispute
+    /// is signed if the old holder handed over too little.
     ///
     /// # Errors
     /// `unknown_scrip`; no pending order; a refusal or certificate that does not verify or is
@@ -946,9 +947,12 @@ impl State {
             });
         };
         let (order, code) = self.check_refusal(scrip_id, refusal_b64)?;
+        // A refusal after the scrip reached the vendor carries the certificate it came with,
+        // whatever the code (`balance_mismatch`, or `insufficient_balance` when the old holder
+        // handed on less than the price): the mirror moves to the handed-over balance.
         let transfer = match transfer_b64 {
-            Some(t) if code == "balance_mismatch" => Some(self.check_transfer(&order, t)?),
-            _ => None,
+            Some(t) => Some(self.check_transfer(&order, t)?),
+            None => None,
         };
         let entry = self.entry(scrip_id)?;
         let mut dispute = None;
@@ -1930,6 +1934,137 @@ mod tests {
     use super::*;
 
     use crate::testing::Counting;
+
+    /// A wallet with a scrip of 5000 issued by `bank` and the certificate of vendor A
+    /// (`vendor`, origin `https://a.example`).
+    fn funded(bank: &SecretKey, vendor: &SecretKey) -> (State, Signed<VendorCert>, String) {
+        let mut s = State::new();
+        s.set_bank(BankInfo {
+            currency: Currency::new("USD").expect("USD"),
+            keys: vec![(1, bank.public())],
+            arbiter: SecretKey::from_seed(&[0xa0; 32]).public(),
+        })
+        .expect("first keys");
+        let mut rng = Counting(0x20);
+        s.account_opening(&mut rng);
+        s.set_account("acacacacacacacacacacacacacacacac")
+            .expect("id");
+        let request = s
+            .issue_request(TimestampMs(1_000), Micros(5_000), 600_000, &mut rng)
+            .expect("request");
+        let signed: Signed<AccountRequest> =
+            Signed::decode(&unb64("r", &request.request).expect("b64")).expect("request");
+        let verified = signed
+            .verify(&SecretKey::from_seed(&[0x21; 32]).public())
+            .expect("account-signed");
+        let (scrip, _, _) =
+            netcents_core::bank::issue(TimestampMs(1_000), &verified, bank, 1).expect("issued");
+        let id = s
+            .on_issued(TimestampMs(1_000), &b64(scrip.as_bytes()))
+            .expect("kept");
+        let cert = Signed::sign(
+            VendorCert {
+                vendor: VendorId([0xaa; 16]),
+                bank_key_id: 1,
+                key: vendor.public(),
+                key_id: 1,
+                account: AccountId([0x0a; 16]),
+                origins: vec!["https://a.example".into()],
+                valid_from: TimestampMs(0),
+                valid_until: TimestampMs(10_000_000),
+            },
+            bank,
+        );
+        (s, cert, id)
+    }
+
+    #[test]
+    fn a_refusal_after_an_under_handed_transfer_moves_the_mirror_to_the_balance_handed_over() {
+        let bank = SecretKey::from_seed(&[0xb0; 32]);
+        let vendor = SecretKey::from_seed(&[0xc0; 32]);
+        let (mut s, cert, scrip_id) = funded(&bank, &vendor);
+        let offer = Signed::sign(
+            Offer {
+                vendor: VendorId([0xaa; 16]),
+                key_id: 1,
+                item: "/paid/article.html".into(),
+                price: Amount {
+                    currency: Currency::new("USD").expect("USD"),
+                    micros: Micros(1_000),
+                },
+                nonce: Nonce([1; 16]),
+                valid_until: TimestampMs(500_000),
+                goods_digest: None,
+            },
+            &vendor,
+        );
+        let p = s
+            .pay(
+                TimestampMs(2_000),
+                "https://a.example",
+                "https://a.example/paid/article.html",
+                &b64(offer.as_bytes()),
+                &b64(cert.as_bytes()),
+                Approval::Once,
+            )
+            .expect("signed");
+        let order: Signed<PaymentOrder> =
+            Signed::decode(&unb64("o", &p.order).expect("b64")).expect("order");
+        // The bank hands over 400, less than the price: the vendor refuses for good, with the
+        // certificate.
+        let transfer = Signed::sign(
+            Transfer {
+                scrip: order.unverified().scrip,
+                from: Holder::Bank,
+                key_id: 1,
+                to: Holder::Vendor(VendorId([0xaa; 16])),
+                segment: 1,
+                balance: Micros(400),
+                last_seq: 0,
+                chain_head: Digest([0; 32]),
+                authority: order.digest(),
+                at: TimestampMs(2_000),
+            },
+            &bank,
+        );
+        let order = order.verify(&order_key(&s, &scrip_id)).expect("scrip key");
+        let refusal = Signed::sign(
+            Refusal::of(
+                VendorId([0xaa; 16]),
+                1,
+                &order,
+                &Error::from(netcents_core::Rejection::InsufficientBalance {
+                    balance_micros: 400,
+                }),
+            ),
+            &vendor,
+        );
+        let outcome = s
+            .on_refused(
+                TimestampMs(3_000),
+                &scrip_id,
+                Some(&b64(refusal.as_bytes())),
+                Some(&b64(transfer.as_bytes())),
+                &mut Counting(0x30),
+            )
+            .expect("a signed refusal with its certificate");
+        assert!(outcome.refused);
+        assert_eq!(outcome.code, "insufficient_balance");
+        let view = s.summary(TimestampMs(3_000));
+        let scrip = view.scrips.iter().find(|v| v.id == scrip_id).expect("kept");
+        assert_eq!(scrip.balance_micros, 400, "the balance handed over");
+        assert_eq!(scrip.holder, "https://a.example", "held by A now");
+        assert!(scrip.paying.is_none(), "the order is settled");
+    }
+
+    /// The scrip key's public half, from the stored scrip.
+    fn order_key(s: &State, scrip_id: &str) -> PublicKey {
+        s.entries
+            .iter()
+            .find(|e| e.scrip.scrip().id.to_string() == scrip_id)
+            .map(|e| e.scrip.scrip().key)
+            .expect("held")
+    }
 
     #[test]
     fn no_secret_reaches_what_the_pages_see_and_the_stored_form_round_trips() {
