@@ -234,8 +234,9 @@ impl WalletScrip {
         self.pending = None;
     }
 
-    /// A new holder refused the pending order because the old holder handed over a balance other
-    /// than the mirror's. The wallet moves to the new holder with the handed-over balance and
+    /// A new holder refused the pending order after the scrip reached it (the old holder handed
+    /// over a balance other than the mirror's, or less than the price) and returned the
+    /// certificate. The wallet moves to the new holder with the handed-over balance and
     /// returns the balance dispute against the old holder when the certificate shows less than
     /// the wallet's receipts prove.
     pub fn on_transfer_balance(&mut self, cert: &Verified<Transfer>) -> Option<DisputeKind> {
