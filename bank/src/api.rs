@@ -716,7 +716,9 @@ async fn scrip_status(
                 let book = tx.scrip_lock(&id).await?.ok_or_else(|| ApiError::from(netcents_core::Rejection::UnknownScrip))?;
                 Ok(Reply::ok(json!({
                     "scrip": id,
-                    "status": format!("{:?}", book.status()),
+                    "status": book.status().name(),
+                    "deadline_ms": match book.status() { netcents_core::bank::ScripStatus::Recalling { deadline } => Some(deadline.0), _ => None },
+                    "forfeited_segment": match book.status() { netcents_core::bank::ScripStatus::Forfeited { segment } => Some(segment), _ => None },
                     "holder": match book.known_holder() { netcents_core::Holder::Bank => "bank".to_owned(), netcents_core::Holder::Vendor(v) => v.to_string() },
                     "outstanding_micros": book.outstanding().0,
                     "captured_micros": book.captured_total().0,

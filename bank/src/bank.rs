@@ -1504,7 +1504,7 @@ pub fn dispute_json(row: &DisputeRow) -> serde_json::Value {
         "deadline_ms": row.deadline,
         "signed": b64(&row.dispute),
         "ruling": row.ruling.as_deref().map(b64),
-        "verdict": ruling.as_ref().map(|r| format!("{:?}", r.unverified().verdict).to_lowercase()),
+        "verdict": ruling.as_ref().map(|r| r.unverified().verdict.name()),
         "refund_micros": ruling.as_ref().map(|r| r.unverified().refund.0),
     })
 }

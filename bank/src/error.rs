@@ -156,10 +156,11 @@ impl ApiError {
         )
     }
 
-    /// An amount that does not fit the books (above 2⁶³ − 1 micro-units in total).
+    /// An amount that does not fit the books (above 2⁶³ − 1 micro-units in total): 400, as
+    /// the core's `amount_overflow` (`docs/PROTOCOL.md` §9).
     pub fn amount_overflow(field: &str) -> Self {
         Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::BAD_REQUEST,
             "amount_overflow",
             format!("`{field}` is out of range for the books"),
         )

@@ -218,6 +218,19 @@ pub enum ScripStatus {
     },
 }
 
+impl ScripStatus {
+    /// The status's name on the wire: `live`, `recalling`, `closed` or `forfeited`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Recalling { .. } => "recalling",
+            Self::Closed => "closed",
+            Self::Forfeited { .. } => "forfeited",
+        }
+    }
+}
+
 /// A claim the bank accepted, with what an audit needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Captured {

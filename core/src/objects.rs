@@ -646,6 +646,19 @@ pub enum Verdict {
     Void = 3,
 }
 
+impl Verdict {
+    /// The verdict's name on the wire: `delivered`, `refund`, `dismissed` or `void`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Refund => "refund",
+            Self::Dismissed => "dismissed",
+            Self::Void => "void",
+        }
+    }
+}
+
 impl Encode for Verdict {
     fn encode(&self, w: &mut Writer) {
         w.u8(*self as u8);

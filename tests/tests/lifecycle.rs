@@ -677,7 +677,7 @@ async fn expired_scrip_is_refunded_by_the_sweep() {
     );
     assert_eq!(bank.balance(&cust.account).await, DEPOSIT - 2 * FACE);
 
-    let s = scrip_until(&bank, &unspent, "closed", |s| s["status"] == "Closed").await;
+    let s = scrip_until(&bank, &unspent, "closed", |s| s["status"] == "closed").await;
     assert_eq!(s["outstanding_micros"], 0, "{s}");
     let s = scrip_until(&bank, &spent, "recalled", |s| {
         s["status"]
@@ -710,7 +710,7 @@ async fn expired_scrip_is_refunded_by_the_sweep() {
         "the closing claim is captured: {run}"
     );
     let s = scrip_status(&bank, &spent).await;
-    assert_eq!(s["status"], "Closed", "{s}");
+    assert_eq!(s["status"], "closed", "{s}");
     assert_eq!(
         bank.balance(&cust.account).await,
         DEPOSIT - PRICE,

@@ -327,14 +327,15 @@ pub async fn bad_input(c: &Client) {
     )
     .await;
 
-    // Amount overflow: deposits past 2^63 - 1, a face value past it.
+    // Amount overflow: deposits past 2^63 - 1, a face value past it: 400 from every source
+    // (§9: one code, one status).
     let dep = json!({ "idempotency_key": "x2", "account": cust.account.to_string(), "amount_micros": u64::MAX });
     expect_error(
         c,
         "/v1/operator/deposit",
         dep.to_string(),
         true,
-        422,
+        400,
         "amount_overflow",
     )
     .await;
@@ -344,7 +345,7 @@ pub async fn bad_input(c: &Client) {
         "/v1/operator/deposit",
         dep.to_string(),
         true,
-        422,
+        400,
         "amount_overflow",
     )
     .await;
