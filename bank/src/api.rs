@@ -56,6 +56,7 @@ pub fn router(bank: Arc<Bank>, limits: Limits) -> Router {
     let v1 = Router::new()
         .route("/keys", get(keys))
         .route("/accounts", post(open_account))
+        .route("/accounts/{id}", get(own_account))
         .route("/issue", post(issue))
         .route("/vendors", post(register_vendor))
         .route("/transfer", post(transfer))
@@ -384,6 +385,39 @@ async fn withdraw(
     JsonBody(b): JsonBody<FundingBody>,
 ) -> Answer {
     funding(s, headers, b, false).await
+}
+
+/// An account's own balance, read with a request signed by its key (§6.2).
+async fn own_account(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<SignedQuery>,
+) -> Answer {
+    let account = hex_id("account", &id, AccountId::from_hex)?;
+    let (at, signature) = signed_read(&s, &q, "the account key")?;
+    let key = s.bank.account_key(account).await?;
+    Message::read_account(&account, at).verify(&key, &signature)?;
+    s.bank
+        .read(read_fn(move |tx: &mut Tx| {
+            Box::pin(async move {
+                let (kind, _) = tx
+                    .account_get(&account)
+                    .await?
+                    .ok_or_else(ApiError::unknown_account)?;
+                let balance = tx
+                    .balance(netcents_core::bank::LedgerAccount::Account(account))
+                    .await?;
+                let bond = tx
+                    .balance(netcents_core::bank::LedgerAccount::Bond(account))
+                    .await?;
+                Ok(Reply::ok(json!({
+                    "account": account.to_string(), "kind": kind,
+                    "balance_micros": balance, "bond_micros": bond,
+                })))
+            })
+        }))
+        .await
+        .map(answer)
 }
 
 async fn account_balance(

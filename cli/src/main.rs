@@ -504,9 +504,24 @@ fn deliver(content: &[u8], output: Option<&Path>) -> Result<()> {
     }
 }
 
-fn balance(w: &Wallet) {
+fn balance(w: &Wallet) -> Result<()> {
     let s = w.state.summary(now());
-    println!("account {}", s.account.unwrap_or_default());
+    let path = w.state.account_read(now()).map_err(wallet)?;
+    let res = w
+        .http
+        .get(format!("{}{path}", w.bank))
+        .send()
+        .with_context(|| format!("the bank at {} does not answer", w.bank))?;
+    let status = res.status().as_u16();
+    let v: Value = res.json().unwrap_or(Value::Null);
+    if status != 200 {
+        return Err(refused("reading the account", status, &v));
+    }
+    println!(
+        "account {}  {} in the account",
+        s.account.unwrap_or_default(),
+        Micros(v["balance_micros"].as_u64().unwrap_or(0))
+    );
     let mut total = 0u64;
     for v in &s.scrips {
         if v.status == "redeemed" {
@@ -534,6 +549,7 @@ fn balance(w: &Wallet) {
         );
     }
     println!("total {} {}", Micros(total), s.currency.unwrap_or_default());
+    Ok(())
 }
 
 fn history(w: &Wallet) {
@@ -703,8 +719,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Balance => {
             w.recover()?;
-            balance(&w);
-            Ok(())
+            balance(&w)
         }
         Cmd::History => {
             history(&w);

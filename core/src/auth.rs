@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 
 use crate::error::Error;
 use crate::signed::{SIGNATURE_LEN, SecretKey};
-use crate::types::{Digest, PublicKey, TimestampMs, VendorId};
+use crate::types::{AccountId, Digest, PublicKey, TimestampMs, VendorId};
 use crate::wire::Writer;
 
 /// A vendor's list at the bank.
@@ -68,6 +68,15 @@ impl Message {
     pub fn read_goods(dispute: &Digest, at: TimestampMs) -> Self {
         let mut w = start("dispute-goods/scrip-key");
         w.put(dispute);
+        w.put(&at);
+        Self(w.finish())
+    }
+
+    /// Reading an account's own balance, signed by the account key.
+    #[must_use]
+    pub fn read_account(account: &AccountId, at: TimestampMs) -> Self {
+        let mut w = start("account/account-key");
+        w.put(account);
         w.put(&at);
         Self(w.finish())
     }

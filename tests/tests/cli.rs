@@ -119,6 +119,10 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
     let balance = cli.ok(&["balance"]);
     assert!(balance.contains("total 0.097000"), "{balance}");
     assert!(
+        balance.contains("0.900000 in the account"),
+        "the account's balance, read with the account key: {balance}"
+    );
+    assert!(
         balance.contains(&format!("held by {}", b.url.trim_end_matches('/'))),
         "B holds the scrip now: {balance}"
     );

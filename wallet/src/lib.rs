@@ -486,6 +486,21 @@ impl State {
         }
     }
 
+    /// The path and query that read the account's own balance at the bank
+    /// (`GET /v1/accounts/{id}?at=…&signature=…`, signed with the account key, §6.2).
+    ///
+    /// # Errors
+    /// `no_account` before the account was opened.
+    pub fn account_read(&self, now: TimestampMs) -> Result<String, WalletError> {
+        let (account, key) = self.account()?;
+        let sig = netcents_core::auth::Message::read_account(&account, now).sign(key);
+        Ok(format!(
+            "/v1/accounts/{account}?at={}&signature={}",
+            now.0,
+            b64(&sig)
+        ))
+    }
+
     // ---- issuance -------------------------------------------------------------------------
 
     /// Signs a request for a scrip of `face` micro-units, with a fresh scrip key, and keeps

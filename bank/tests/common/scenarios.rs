@@ -1018,6 +1018,36 @@ pub async fn private_reads(c: &Client) {
     }
     expect_get_error(c, "/v1/recalls/bank", false, 401, "unauthorized").await;
 
+    // A customer reads its own account with its account key, and no one else does.
+    let path = format!("/v1/accounts/{}", cust.account);
+    let signed = |key: &SecretKey, at: u64| {
+        let sig =
+            netcents_core::auth::Message::read_account(&cust.account, TimestampMs(at)).sign(key);
+        format!("{path}?at={at}&signature={}", b64(&sig))
+    };
+    expect_get_error(c, &path, false, 401, "unauthorized").await;
+    let other = SecretKey::generate(&mut OsRng);
+    expect_get_error(c, &signed(&other, now_ms()), false, 401, "bad_signature").await;
+    expect_get_error(
+        c,
+        &signed(&cust.key, now_ms() - 3_600_000),
+        false,
+        409,
+        "replay",
+    )
+    .await;
+    let (s, r) = c
+        .raw("GET", &signed(&cust.key, now_ms()), None, false)
+        .await
+        .unwrap();
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        r["balance_micros"].as_u64(),
+        Some(c.balance(&cust.account).await),
+        "the customer reads what the operator reads: {r}"
+    );
+    assert_eq!(r["kind"], "customer", "{r}");
+
     // A dispute answered with the goods and ruled: the goods are the customer's alone.
     let (mut wallet, scrip_key) = issue_keyed(c, &cust, UNIT).await;
     let mut held = buy(c, &mut wallet, &v, 100_000, 0).await;
