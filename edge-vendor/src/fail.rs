@@ -51,9 +51,16 @@ impl Failure {
         Self::new(422, "unknown_holder", hint)
     }
 
-    /// A failure of this service or one it depends on (the bank, a peer, the runtime).
-    pub fn internal(hint: impl Into<String>) -> Self {
-        Self::new(500, "internal", hint)
+    /// A failure of this service or one it depends on (the bank, a peer, the runtime). The
+    /// detail goes to the Worker's log, never to the client, which reads a fixed hint.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        worker::console_error!("internal: {detail}");
+        Self::new(
+            500,
+            "internal",
+            "the vendor failed to answer; send the same request again",
+        )
     }
 
     /// Adds a field to the body.
