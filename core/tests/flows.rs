@@ -12,18 +12,50 @@ use netcents_core::objects::{
     CaptureBatch, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Statement, Transfer,
     Verdict,
 };
+use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::{
     AccountId, Digest, Error, Holder, Micros, Nonce, PublicKey, Rejection, SecretKey, Signed,
     Signer, TimestampMs, VendorId,
 };
 
+/// The wallet, the bank's book and two vendors, each vendor being the production desk
+/// (`vendor::Desk`) over a store that keeps what the desk says to write.
 struct World {
     f: Fixture,
     wallet: WalletScrip,
     book: ScripBook,
-    a: Option<Custody>,
-    b: Option<Custody>,
+    desk_a: Desk,
+    desk_b: Desk,
+    store_a: Store,
+    store_b: Store,
+}
+
+/// A vendor's stored orders.
+#[derive(Default)]
+struct Store {
+    orders: Vec<Archived>,
+}
+
+impl Store {
+    fn write(&mut self, w: Writes) {
+        if let Some(a) = w.accepted {
+            self.orders.push(a);
+        }
+    }
+}
+
+impl Archive for Store {
+    type Error = core::convert::Infallible;
+
+    fn accepted_at(&self, seq: u64) -> Result<Vec<Archived>, Self::Error> {
+        Ok(self
+            .orders
+            .iter()
+            .filter(|a| a.order.unverified().seq == seq)
+            .cloned()
+            .collect())
+    }
 }
 
 struct Keys<'a>(&'a Fixture);
@@ -52,12 +84,24 @@ impl World {
         let wallet = WalletScrip::new(&f.scrip, f.scrip_key.clone()).expect("own key");
         let book = ScripBook::new(&f.scrip);
         Self {
+            desk_a: Desk::load(f.a, None, Vec::new()),
+            desk_b: Desk::load(f.b, None, Vec::new()),
             f,
             wallet,
             book,
-            a: None,
-            b: None,
+            store_a: Store::default(),
+            store_b: Store::default(),
         }
+    }
+
+    /// A's custody: the segment its desk holds now or last.
+    fn a(&self) -> Option<&Custody> {
+        self.desk_a.current()
+    }
+
+    /// B's custody.
+    fn b(&self) -> Option<&Custody> {
+        self.desk_b.current()
     }
 
     fn vendor(&self, v: VendorId) -> (&SecretKey, Holder) {
@@ -68,11 +112,11 @@ impl World {
         }
     }
 
-    fn custody(&mut self, v: VendorId) -> &mut Option<Custody> {
+    fn desk(&mut self, v: VendorId) -> (&mut Desk, &mut Store) {
         if v == self.f.a {
-            &mut self.a
+            (&mut self.desk_a, &mut self.store_a)
         } else {
-            &mut self.b
+            (&mut self.desk_b, &mut self.store_b)
         }
     }
 
@@ -96,6 +140,8 @@ impl World {
         }
     }
 
+    /// Vendor `v`'s desk takes the payment, asking the holder for the scrip when it says so,
+    /// and its store keeps what the desk writes.
     fn vendor_accepts(
         &mut self,
         v: VendorId,
@@ -103,34 +149,43 @@ impl World {
         offer: Signed<Offer>,
         price: u64,
     ) -> Result<Signed<Receipt>, Error> {
-        let live = self
-            .custody(v)
-            .as_ref()
-            .is_some_and(|c| c.handed_on().is_none());
-        if !live {
-            let (chain, cert) = self.hand_on(order.unverified().holder, order.clone())?;
+        let key = self.vendor(v).0.clone();
+        let signer = Signer {
+            key: &key,
+            key_id: 1,
+        };
+        let p = Payment {
+            order: order.clone(),
+            offer,
+            terms: self.f.terms(price),
+            scrip: Some(self.f.scrip.clone()),
+        };
+        let (desk, store) = self.desk(v);
+        let Ok(mut step) = desk.handle_payment(NOW, &*store, &p, signer);
+        if let Step::AskHolder { holder, request } = step {
+            let (chain, cert) = self.hand_on(holder, request.into_signed())?;
             let from = Keys(&self.f)
                 .key_of(cert.unverified().from, BANK_KEY_ID)
                 .expect("key");
             let cert = wire(&cert).verify(&from)?;
-            let me = self.vendor(v).1;
-            let c = Custody::received(me, &self.f.scrip, chain, &cert, &order.digest())?;
-            *self.custody(v) = Some(c);
+            let (desk, store) = self.desk(v);
+            let Ok(next) = desk.handle_transfer_answer(NOW, &*store, &p, chain, &cert, signer);
+            step = next;
         }
-        let key = self.vendor(v).0.clone();
-        let terms = self.f.terms(price);
-        let c = self.custody(v).as_mut().expect("custody");
-        Ok(c.accept(
-            NOW,
-            order,
-            &offer,
-            terms,
-            Signer {
-                key: &key,
-                key_id: 1,
-            },
-        )?
-        .receipt)
+        let (_, store) = self.desk(v);
+        match step {
+            Step::Answer {
+                receipt, writes, ..
+            } => {
+                store.write(writes);
+                Ok(receipt)
+            }
+            Step::Refuse(r) => {
+                store.write(r.writes);
+                Err(r.error)
+            }
+            Step::AskHolder { .. } => panic!("the desk asked twice"),
+        }
     }
 
     fn hand_on(
@@ -145,16 +200,14 @@ impl World {
             )),
             Holder::Vendor(v) => {
                 let key = self.vendor(v).0.clone();
-                let c = self.custody(v).as_mut().ok_or(Rejection::NotHolder)?;
-                let cert = c.hand_on(
-                    NOW,
-                    order,
-                    Signer {
-                        key: &key,
-                        key_id: 1,
-                    },
-                )?;
-                Ok((c.chain().to_vec(), cert))
+                let signer = Signer {
+                    key: &key,
+                    key_id: 1,
+                };
+                let (desk, store) = self.desk(v);
+                let h = desk.handle_transfer_request(NOW, order, signer)?;
+                store.write(h.writes);
+                Ok((h.chain, h.transfer))
             }
         }
     }
@@ -162,8 +215,9 @@ impl World {
     fn capture(&mut self, v: VendorId) -> Result<Micros, Error> {
         let key = self.vendor(v).0.clone();
         let claim = self
-            .custody(v)
-            .as_ref()
+            .desk(v)
+            .0
+            .current()
             .and_then(Custody::claim)
             .expect("a claim");
         let batch = Signed::sign(
@@ -180,10 +234,9 @@ impl World {
         let captured = self
             .book
             .capture(v, &batch.body().claims[0], &Keys(&self.f))?;
-        self.custody(v)
-            .as_mut()
-            .expect("custody")
-            .captured_to(&claim)?;
+        let (desk, store) = self.desk(v);
+        let writes = desk.handle_capture_ack(None, &claim)?;
+        store.write(writes);
         Ok(captured.amount)
     }
 }
@@ -221,7 +274,7 @@ fn scrip_floats_bank_to_a_to_b_to_a_and_every_segment_is_captured_once() {
 fn a_claim_captured_twice_is_refused_and_changes_nothing() {
     let mut w = World::new();
     w.pay(w.f.a, 1_000, 1).expect("paid");
-    let claim = w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let claim = w.a().and_then(Custody::claim).expect("claim");
     w.book
         .capture(w.f.a, &claim, &Keys(&w.f))
         .expect("captured");
@@ -275,8 +328,7 @@ fn a_holder_refuses_orders_once_it_handed_the_scrip_on() {
             .verify(&w.f.vendor_a.public())
             .expect("offer");
     let order = stale.pay(NOW, &offer).expect("signed");
-    let a = w.a.as_mut().expect("A's custody");
-    let refused = a.accept(NOW, order, offer.signed(), w.f.terms(1_000), w.f.signer_a());
+    let refused = w.vendor_accepts(w.f.a, order, offer.signed().clone(), 1_000);
     assert_eq!(refused.map(|_| ()), Err(Rejection::Frozen.into()));
 }
 
@@ -290,7 +342,7 @@ fn under_handed_balance_is_caught_by_the_wallet_and_refunded_by_the_arbiter() {
             .verify(&w.f.vendor_b.public())
             .expect("offer");
     let order = w.wallet.pay(NOW, &offer).expect("order");
-    let a = w.a.as_ref().expect("A");
+    let a = w.a().expect("A");
     let honest = a
         .clone()
         .hand_on(NOW, order.clone(), w.f.signer_a())
@@ -558,7 +610,7 @@ fn a_vendor_that_captures_an_order_ruled_void_is_audited_and_penalised() {
     assert_eq!(nd.w.book.voided().len(), 1);
     assert_ne!(nd.w.book, before);
     // Its capture of the void order is flagged for an audit with certainty ...
-    let claim = nd.w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let claim = nd.w.a().and_then(Custody::claim).expect("claim");
     let captured =
         nd.w.book
             .capture(nd.w.f.a, &claim, &Keys(&nd.w.f))
@@ -585,7 +637,7 @@ fn a_vendor_that_captures_an_order_ruled_void_is_audited_and_penalised() {
 fn a_claim_that_covers_no_void_order_is_not_flagged() {
     let mut nd = NonDelivery::new(700);
     nd.vendor_accepts();
-    let claim = nd.w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let claim = nd.w.a().and_then(Custody::claim).expect("claim");
     let captured =
         nd.w.book
             .capture(nd.w.f.a, &claim, &Keys(&nd.w.f))
@@ -634,11 +686,9 @@ fn redemption_returns_what_is_left_once() {
     let order = w.wallet.redeem(&w.f.account);
     // The bank no longer holds it: it asks the holder named in the order.
     assert_eq!(w.book.redeem(NOW, order.clone(), w.f.account), Ok(None));
-    let a = w.a.as_mut().expect("A");
-    let cert = a
-        .hand_on(NOW, order, w.f.signer_a())
+    let (chain, cert) = w
+        .hand_on(Holder::Vendor(w.f.a), order)
         .expect("A hands it back");
-    let chain = a.chain().to_vec();
     let closing = w
         .book
         .returned(&chain, &cert, Some(w.f.account), &Keys(&w.f))
@@ -655,7 +705,7 @@ fn redemption_returns_what_is_left_once() {
         .expect("idempotent");
     assert_eq!(again.refund, Micros::ZERO);
     // A's captures still count up to what it handed back.
-    let claim = w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let claim = w.a().and_then(Custody::claim).expect("claim");
     assert_eq!(
         w.book
             .capture(w.f.a, &claim, &Keys(&w.f))
@@ -680,7 +730,7 @@ fn an_unreachable_holder_forfeits_after_the_deadline() {
     let closing = w.book.forfeit(deadline).expect("forfeit");
     assert_eq!(closing.refund, Micros(1_000_000));
     // A's later capture is refused: the customer already got that money back.
-    let claim = w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let claim = w.a().and_then(Custody::claim).expect("claim");
     let late = w.book.capture(w.f.a, &claim, &Keys(&w.f));
     assert_eq!(late.map(|c| c.amount), Err(Rejection::Recalled.into()));
     assert_eq!(w.book.outstanding(), Micros::ZERO);
@@ -708,7 +758,7 @@ fn a_vendor_over_claim_is_found_by_the_audit_and_penalised() {
     let mut w = World::new();
     w.pay(w.f.a, 1_000, 1).expect("paid");
     w.pay(w.f.a, 2_000, 2).expect("paid");
-    let a = w.a.as_ref().expect("A");
+    let a = w.a().expect("A");
     let mut claim = a.claim().expect("claim");
     claim.balance_to = Micros(claim.balance_to.0 - 5_000); // claims 5,000 more than it was paid
     let captured = w
@@ -796,7 +846,7 @@ fn an_over_claim_found_after_the_scrip_closed_goes_back_to_the_customer() {
     let mut w = World::new();
     w.pay(w.f.a, 1_000, 1).expect("paid");
     w.pay(w.f.a, 2_000, 2).expect("paid");
-    let a = w.a.as_ref().expect("A");
+    let a = w.a().expect("A");
     let mut claim = a.claim().expect("claim");
     claim.balance_to = Micros(claim.balance_to.0 - 5_000);
     let captured = w
@@ -1112,7 +1162,7 @@ fn a_void_order_of_one_vendor_leaves_its_other_orders_proving_their_price() {
         .verify(&nd.w.f.scrip_key.public())
         .expect("signed");
     nd.w.book.void(&first).expect("recorded");
-    let claim = nd.w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let claim = nd.w.a().and_then(Custody::claim).expect("claim");
     let captured =
         nd.w.book
             .capture(nd.w.f.a, &claim, &Keys(&nd.w.f))
@@ -1178,12 +1228,12 @@ fn the_stored_custody_round_trips() {
     w.pay(w.f.a, 100, 1).expect("paid at A");
     w.pay(w.f.b, 100, 2).expect("floats to B");
     w.capture(w.f.b).expect("B captures");
-    for custody in [w.a.clone(), w.b.clone()] {
+    for custody in [w.a().cloned(), w.b().cloned()] {
         let custody = custody.expect("held");
         let back = Custody::from_bytes(&custody.to_bytes()).expect("decodes");
         assert_eq!(back, custody);
     }
-    let b = w.b.expect("held");
+    let b = w.b().cloned().expect("held");
     assert_eq!(
         b.chain().len(),
         2,
@@ -1228,7 +1278,7 @@ fn only_a_claim_of_the_same_vendor_over_a_void_number_is_flagged() {
     nd.w.book.void(&first).expect("recorded");
     // A's next claim starts above the void number: not flagged.
     nd.w.pay(nd.w.f.a, 100, 31).expect("paid at A");
-    let claim = nd.w.a.as_ref().and_then(Custody::claim).expect("claim");
+    let claim = nd.w.a().and_then(Custody::claim).expect("claim");
     assert_eq!((claim.seq_from, claim.seq_to), (1, 2));
     let captured =
         nd.w.book
@@ -1261,7 +1311,7 @@ fn only_a_claim_of_the_same_vendor_over_a_void_number_is_flagged() {
     other.w.book.void(&void_at_a).expect("recorded");
     other.w.wallet.on_refused();
     other.w.pay(other.w.f.b, 300, 41).expect("paid at B");
-    let claim = other.w.b.as_ref().and_then(Custody::claim).expect("claim");
+    let claim = other.w.b().and_then(Custody::claim).expect("claim");
     assert_eq!(
         (claim.seq_from, claim.seq_to),
         (0, 2),
@@ -1288,9 +1338,9 @@ fn a_full_custody_chain_is_stored_and_read_back_and_then_only_redeemed() {
         w.pay(v, 1, n).expect("floats");
     }
     let holder = if max % 2 == 1 {
-        w.a.clone()
+        w.a().cloned()
     } else {
-        w.b.clone()
+        w.b().cloned()
     };
     let full = holder.expect("held");
     assert_eq!(full.chain().len(), netcents_core::objects::MAX_CHAIN);
