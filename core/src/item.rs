@@ -370,6 +370,48 @@ mod tests {
     }
 
     #[test]
+    fn each_refusal_names_its_reason() {
+        let reason = |raw: &str| match canonical_path(raw) {
+            Err(Error::Rejected(Rejection::BadPath(why))) => why,
+            other => panic!("{raw}: {other:?}"),
+        };
+        assert_eq!(reason("/paid\\a.html"), "a backslash");
+        assert_eq!(
+            reason("/paid/%5Ca.html"),
+            "an encoded separator (%2F or %5C)"
+        );
+        assert_eq!(reason("/paid/"), "a trailing slash");
+        assert_eq!(reason("/paid//a.html"), "an empty segment (//)");
+        assert_eq!(reason("//paid/a.html"), "an empty segment (//)");
+        assert_eq!(reason("/paid/a?x"), "a query or fragment inside the path");
+        assert_eq!(
+            reason("/paid/%2570"),
+            "a % left after decoding (double encoding)"
+        );
+    }
+
+    #[test]
+    fn a_name_may_be_as_long_as_an_item_and_no_longer() {
+        let longest = format!("/{}", "a".repeat(MAX_ITEM_LEN - 1));
+        assert_eq!(canonical_path(&longest).as_deref(), Ok(longest.as_str()));
+        let over = format!("/{}", "a".repeat(MAX_ITEM_LEN));
+        assert_eq!(code(&over), "bad_path");
+        // An encoded byte counts three times: the name is what is stored in an offer.
+        let encoded = format!("/{}%20", "a".repeat(MAX_ITEM_LEN - 3));
+        assert_eq!(code(&encoded), "bad_path");
+    }
+
+    #[test]
+    fn a_price_list_keeps_its_rules_in_order() {
+        let l = list();
+        let rules: Vec<(&str, u64)> = l.rules().iter().map(|r| (r.path(), r.price().0)).collect();
+        assert_eq!(
+            rules,
+            vec![("/paid/expensive.html", DEAR), ("/paid/*", CHEAP)]
+        );
+    }
+
+    #[test]
     fn a_name_without_its_extension_is_another_item() {
         // `/paid/expensive` is not the dear page: priced by the wildcard, and the content
         // store (with no HTML rewriting) has nothing under that name.
