@@ -103,6 +103,27 @@ impl Body for VendorCert {
     const KIND: Kind = Kind::VendorCert;
 }
 
+impl Signed<VendorCert> {
+    /// Verifies the certificate with the bank's key `bank_key` and checks that it is valid at
+    /// `now`: `valid_from ≤ now < valid_until` (§4.2). Every party that takes a vendor's
+    /// certificate (a wallet, a vendor asking another for a scrip) checks it this one way.
+    ///
+    /// # Errors
+    /// [`Error::BadSignature`], or [`crate::Rejection::BadCertificate`] outside its validity.
+    pub fn verify_at(
+        self,
+        bank_key: &PublicKey,
+        now: TimestampMs,
+    ) -> Result<Verified<VendorCert>, Error> {
+        let cert = self.verify(bank_key)?;
+        let c = cert.body();
+        if now < c.valid_from || now >= c.valid_until {
+            return Err(crate::Rejection::BadCertificate.into());
+        }
+        Ok(cert)
+    }
+}
+
 wire_struct!(VendorCert {
     vendor,
     bank_key_id,

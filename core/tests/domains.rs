@@ -160,3 +160,28 @@ fn a_refund_ruling_and_only_it_moves_money() {
         broken("a refund ruling and only it moves money")
     );
 }
+
+#[test]
+fn a_vendor_certificate_is_valid_from_its_start_until_just_before_its_end() {
+    let f = Fixture::new();
+    let cert = f.vendor_cert();
+    let c = cert.unverified().clone();
+    let bank = f.bank.public();
+    let at = |t: u64| {
+        cert.clone()
+            .verify_at(&bank, netcents_core::TimestampMs(t))
+            .map(|_| ())
+            .map_err(|e| e.code())
+    };
+    assert_eq!(at(c.valid_from.0), Ok(()));
+    assert_eq!(at(c.valid_until.0 - 1), Ok(()));
+    assert_eq!(at(c.valid_until.0), Err("bad_certificate"));
+    assert_eq!(at(c.valid_from.0 - 1), Err("bad_certificate"));
+    assert_eq!(
+        cert.clone()
+            .verify_at(&f.vendor_a.public(), c.valid_from)
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Err("bad_signature")
+    );
+}

@@ -140,12 +140,7 @@ pub async fn verify_cert(
     now: TimestampMs,
 ) -> Result<Verified<VendorCert>, Failure> {
     let key = bank_key(bank_url, cert.unverified().bank_key_id).await?;
-    let cert = cert.verify(&key)?;
-    let c = cert.body();
-    if now < c.valid_from || now >= c.valid_until {
-        return Err(Rejection::BadCertificate.into());
-    }
-    Ok(cert)
+    Ok(cert.verify_at(&key, now)?)
 }
 
 /// Milliseconds since the Unix epoch, from the runtime's clock.

@@ -636,12 +636,7 @@ impl State {
     ) -> Result<Verified<VendorCert>, WalletError> {
         let signed: Signed<VendorCert> = decode_signed("vendor_cert", cert_b64)?;
         let key = *self.bank()?.key(signed.unverified().bank_key_id)?;
-        let cert = signed.verify(&key)?;
-        let c = cert.body();
-        if now < c.valid_from || now >= c.valid_until {
-            return Err(Error::from(netcents_core::Rejection::BadCertificate).into());
-        }
-        Ok(cert)
+        Ok(signed.verify_at(&key, now)?)
     }
 
     /// Checks everything about an offer that does not depend on the user: the certificate, the
