@@ -32,6 +32,14 @@ struct Body<'a> {
 impl ApiError {
     /// An error with this status, code and hint.
     pub fn new(status: StatusCode, code: &'static str, hint: impl Into<String>) -> Self {
+        debug_assert!(
+            netcents_core::codes::is_registered(
+                netcents_core::codes::Party::Bank,
+                code,
+                status.as_u16()
+            ),
+            "the bank answers {code} ({status}) but it is not in the registry (core/src/codes.rs)"
+        );
         Self {
             status,
             code,
@@ -194,17 +202,31 @@ impl ApiError {
     /// methods not allowed).
     #[must_use]
     pub fn from_status(status: StatusCode) -> Self {
-        let (code, hint) = match status {
-            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed here"),
+        // The registered status of each code answers, not the layer's: one code, one status.
+        let (status, code, hint) = match status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                (status, "method_not_allowed", "method not allowed here")
+            }
             StatusCode::REQUEST_TIMEOUT => (
+                status,
                 "timeout",
                 "the request took too long; retry with the same idempotency key",
             ),
-            StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "request body above the limit"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("bad_json", "send a JSON body"),
-            StatusCode::NOT_FOUND => ("unknown_route", "no such route"),
-            s if s.is_server_error() => ("internal", "internal error"),
-            _ => ("bad_request", "bad request"),
+            StatusCode::PAYLOAD_TOO_LARGE => (status, "too_large", "request body above the limit"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                (StatusCode::BAD_REQUEST, "bad_json", "send a JSON body")
+            }
+            StatusCode::NOT_FOUND => (status, "unknown_route", "no such route"),
+            s if s.is_server_error() => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            ),
+            _ => (
+                StatusCode::BAD_REQUEST,
+                "bad_field",
+                "the request is malformed: check its path, query and body",
+            ),
         };
         Self::new(status, code, hint)
     }

@@ -413,6 +413,10 @@ mod tests {
                 .map(|c| String::from(c.trim()))
                 .unwrap_or_default();
             assert_eq!(status, format!("{}", e.http_status()), "{name}: {row}");
+            assert!(
+                crate::codes::is_registered(crate::codes::Party::Core, e.code(), e.http_status()),
+                "{name} is not in the registry with its status"
+            );
             assert!(!format!("{e}").is_empty(), "{name} has a hint");
         }
     }

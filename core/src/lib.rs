@@ -23,6 +23,7 @@ extern crate alloc;
 pub mod arbiter;
 pub mod auth;
 pub mod bank;
+pub mod codes;
 pub mod custody;
 pub mod error;
 pub mod item;

@@ -24,6 +24,10 @@ pub struct Failure {
 impl Failure {
     /// An error of this shell's own transport.
     pub fn new(status: u16, code: &'static str, hint: impl Into<String>) -> Self {
+        debug_assert!(
+            netcents_core::codes::is_registered(netcents_core::codes::Party::Edge, code, status),
+            "the vendor answers {code} ({status}) but it is not in the registry (core/src/codes.rs)"
+        );
         Self {
             status,
             code: Cow::Borrowed(code),

@@ -61,6 +61,10 @@ pub struct WalletError {
 impl WalletError {
     /// An error of the wallet itself.
     pub fn new(code: &str, hint: impl Into<String>) -> Self {
+        debug_assert!(
+            netcents_core::codes::is_registered(netcents_core::codes::Party::Wallet, code, 0),
+            "the wallet reports {code} but it is not in the registry (core/src/codes.rs)"
+        );
         Self {
             code: code.into(),
             hint: hint.into(),
