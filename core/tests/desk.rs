@@ -6,6 +6,7 @@ mod common;
 use common::{Fixture, ITEM, NOW};
 use netcents_core::arbiter::NonDeliveryAnswer;
 use netcents_core::bank::ScripBook;
+use netcents_core::custody::Custody;
 use netcents_core::objects::{Offer, PaymentOrder, Recall};
 use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
 use netcents_core::{Holder, Signed, TimestampMs, Verified};
@@ -553,4 +554,100 @@ fn an_older_order_resent_after_its_offer_lapsed_gets_its_receipt_not_a_signed_re
     };
     assert!(replay);
     assert_eq!(again.as_bytes(), receipt.as_bytes());
+}
+
+#[test]
+fn what_a_desk_writes_is_never_lost_as_empty() {
+    let mut at = At::new();
+    let (order, offer) = at.next(300);
+    let Step::Answer { writes, .. } = at.pay(&order, &offer, 300) else {
+        panic!("accepted");
+    };
+    assert!(!writes.is_empty(), "a new order and its segment");
+    // A hand-on writes the frozen segment alone: still something to write.
+    let offer_b = at.f.offer(at.f.b, 100, 70);
+    let to_b = at.f.order(
+        at.f.b,
+        &offer_b,
+        100,
+        3,
+        Holder::Vendor(at.f.a),
+        at.balance - 100,
+    );
+    let h = at
+        .desk
+        .handle_transfer_request(NOW, to_b, at.f.signer_a())
+        .expect("handed on");
+    assert!(h.writes.segment.is_some() && h.writes.accepted.is_none());
+    assert!(!h.writes.is_empty());
+    // A void order alone.
+    let never =
+        at.f.order(at.f.a, &offer, 300, 9, Holder::Vendor(at.f.a), 1);
+    let (_, writes) = at.desk.answer_dispute(&never, &[]);
+    assert!(writes.segment.is_none() && writes.void.is_some());
+    assert!(!writes.is_empty());
+}
+
+#[test]
+fn the_closing_claim_is_acknowledged_even_with_no_new_order() {
+    let mut at = At::new();
+    let claim = at.desk.current().and_then(|c| c.claim()).expect("a claim");
+    let _ = at
+        .desk
+        .handle_capture_ack(None, &claim)
+        .expect("acknowledged");
+    // Handed on with nothing accepted since the capture: the claim covers no order, only the
+    // closing certificate, and its acknowledgement settles the segment.
+    let offer_b = at.f.offer(at.f.b, 100, 70);
+    let to_b = at.f.order(
+        at.f.b,
+        &offer_b,
+        100,
+        2,
+        Holder::Vendor(at.f.a),
+        at.balance - 100,
+    );
+    at.desk
+        .handle_transfer_request(NOW, to_b, at.f.signer_a())
+        .expect("handed on");
+    let closing = at
+        .desk
+        .current()
+        .and_then(|c| c.claim())
+        .expect("the closing claim");
+    assert_eq!(closing.seq_from, closing.seq_to);
+    assert!(closing.closed_by.is_some());
+    let writes = at
+        .desk
+        .handle_capture_ack(None, &closing)
+        .expect("acknowledged");
+    assert!(
+        writes.segment.is_some(),
+        "the segment is settled and stored"
+    );
+    assert!(at.desk.current().is_some_and(Custody::is_settled));
+}
+
+#[test]
+fn an_older_acknowledgement_after_a_newer_one_changes_nothing() {
+    let mut at = At::new();
+    let first = at.desk.current().and_then(|c| c.claim()).expect("a claim");
+    let _ = at
+        .desk
+        .handle_capture_ack(None, &first)
+        .expect("acknowledged");
+    let (order, offer) = at.next(100);
+    let Step::Answer { .. } = at.pay(&order, &offer, 100) else {
+        panic!("accepted");
+    };
+    let second = at.desk.current().and_then(|c| c.claim()).expect("a claim");
+    let _ = at
+        .desk
+        .handle_capture_ack(None, &second)
+        .expect("acknowledged");
+    let before = at.desk.clone();
+    // The first acknowledgement arrives again, late: no error, nothing written.
+    let writes = at.desk.handle_capture_ack(None, &first).expect("no error");
+    assert!(writes.is_empty());
+    assert_eq!(at.desk, before);
 }
