@@ -14,6 +14,7 @@ use netcents_core::arbiter::{self, VendorAnswer};
 use netcents_core::auth::Listing;
 use netcents_core::bank::{
     self as core_bank, KeyLookup, LedgerAccount, Policy, Posting, PostingKind, ScripStatus,
+    SweepAction,
 };
 use netcents_core::custody::Cursor;
 use netcents_core::objects::{
@@ -306,16 +307,13 @@ async fn charge_overclaims(
             Micros(tx.balance(LedgerAccount::Account(account)).await?),
             Micros(tx.balance(LedgerAccount::Bond(account)).await?),
         );
-        let penalty = policy.penalty(o.amount, core_bank::PPM);
-        let (postings, clawed, charged) =
-            core_bank::penalise(account, o.amount, penalty, available);
+        let (postings, _, charged) = book.charge_overclaim(o, account, policy, available);
         tx.post(
             &postings,
             &format!("overclaim:{}:{}", o.vendor, book.scrip().id),
             now.0,
         )
         .await?;
-        book.clawed_back(clawed);
         effects.push(Effect::Audited(true));
         if charged > Micros::ZERO {
             effects.push(Effect::Penalty(charged.0));
@@ -1394,14 +1392,16 @@ work!(SweepScrip, sweep_scrip);
 async fn sweep_scrip(w: &SweepScrip, tx: &mut Tx) -> WorkResult {
     let mut book = tx.scrip_lock(&w.scrip).await?.ok_or_else(scrip_not_found)?;
     let mut reply = Reply::ok(json!({ "scrip": w.scrip, "action": "none" }));
-    if book.needs_sweep(w.now) {
-        if book.held().is_some_and(|c| c.handed_on().is_none()) {
+    match book.sweep_action(w.now) {
+        SweepAction::None => {}
+        SweepAction::ExpireHeld => {
             let closing = book.expire_held()?;
             tx.post(&closing.postings, &format!("expire:{}", w.scrip), w.now.0)
                 .await?;
             reply.body = json!({ "scrip": w.scrip, "action": "refunded", "refund_micros": closing.refund.0 });
             reply.effects.push(Effect::Refunded(closing.refund.0));
-        } else {
+        }
+        SweepAction::Recall => {
             let deadline = TimestampMs(w.now.0.saturating_add(w.bank.settings.recall_grace_ms));
             let (key, key_id) = w.bank.keys.active();
             let recall = book.recall(deadline, key, key_id)?;
@@ -1416,16 +1416,14 @@ async fn sweep_scrip(w: &SweepScrip, tx: &mut Tx) -> WorkResult {
             reply.body =
                 json!({ "scrip": w.scrip, "action": "recalled", "deadline_ms": deadline.0 });
         }
-    } else if let ScripStatus::Recalling { deadline } = book.status()
-        && w.now >= deadline
-    {
-        let closing = book.forfeit(w.now)?;
-        tx.post(&closing.postings, &format!("forfeit:{}", w.scrip), w.now.0)
-            .await?;
-        tx.recalls_close(&w.scrip, 2).await?;
-        reply.body =
-            json!({ "scrip": w.scrip, "action": "forfeited", "refund_micros": closing.refund.0 });
-        reply.effects.push(Effect::Refunded(closing.refund.0));
+        SweepAction::Forfeit => {
+            let closing = book.forfeit(w.now)?;
+            tx.post(&closing.postings, &format!("forfeit:{}", w.scrip), w.now.0)
+                .await?;
+            tx.recalls_close(&w.scrip, 2).await?;
+            reply.body = json!({ "scrip": w.scrip, "action": "forfeited", "refund_micros": closing.refund.0 });
+            reply.effects.push(Effect::Refunded(closing.refund.0));
+        }
     }
     tx.scrip_update(&book).await?;
     Ok(reply)

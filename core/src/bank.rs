@@ -257,6 +257,19 @@ pub struct Overclaim {
     pub amount: Micros,
 }
 
+/// What the bank's sweep does with one scrip now ([`ScripBook::sweep_action`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SweepAction {
+    /// Nothing is due.
+    None,
+    /// Expired while the bank holds it: refund it ([`ScripBook::expire_held`]).
+    ExpireHeld,
+    /// Expired while a vendor holds it: recall it ([`ScripBook::recall`]).
+    Recall,
+    /// The recall's deadline passed unanswered: forfeit ([`ScripBook::forfeit`]).
+    Forfeit,
+}
+
 /// The postings that claw an over-claim back to the float and charge its penalty: from the
 /// vendor's account first, then its bond, within what is `available` in each (account, bond).
 /// Returns the postings and what was clawed back and charged.
@@ -1019,6 +1032,44 @@ impl ScripBook {
             segment: u32::try_from(last).unwrap_or(u32::MAX),
         };
         Ok(closing)
+    }
+
+    /// What the bank's sweep does with this scrip at `now` (§5.9): an expired scrip the bank
+    /// holds is refunded at once; an expired scrip a vendor holds is recalled; a recall whose
+    /// deadline passed is forfeited; anything else is left alone. The shell carries it out
+    /// ([`ScripBook::expire_held`], [`ScripBook::recall`], [`ScripBook::forfeit`]).
+    #[must_use]
+    pub fn sweep_action(&self, now: TimestampMs) -> SweepAction {
+        if self.needs_sweep(now) {
+            if self.held.as_ref().is_some_and(|c| c.handed_on().is_none()) {
+                SweepAction::ExpireHeld
+            } else {
+                SweepAction::Recall
+            }
+        } else {
+            match self.status {
+                ScripStatus::Recalling { deadline } if now >= deadline => SweepAction::Forfeit,
+                _ => SweepAction::None,
+            }
+        }
+    }
+
+    /// Charges an over-claim found by capture or audit (§5.6): the penalty at p = 1 and the
+    /// clawback, from the vendor's `account` first, then its bond, within what is `available`
+    /// in each; the book counts what was clawed back. Returns the postings to post (with this
+    /// book, in one unit of work), what was clawed back and the penalty charged.
+    #[must_use]
+    pub fn charge_overclaim(
+        &mut self,
+        overclaim: &Overclaim,
+        account: AccountId,
+        policy: &Policy,
+        available: (Micros, Micros),
+    ) -> (Vec<Posting>, Micros, Micros) {
+        let penalty = policy.penalty(overclaim.amount, PPM);
+        let (postings, clawed, charged) = penalise(account, overclaim.amount, penalty, available);
+        self.clawed_back(clawed);
+        (postings, clawed, charged)
     }
 
     /// Whether the scrip has expired and still holds money: the sweep recalls it.

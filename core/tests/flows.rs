@@ -1352,3 +1352,34 @@ fn a_full_custody_chain_is_stored_and_read_back_and_then_only_redeemed() {
         Err("custody_broken")
     );
 }
+
+#[test]
+fn the_sweep_refunds_what_the_bank_holds_recalls_what_a_vendor_holds_and_forfeits_the_silent() {
+    use netcents_core::bank::SweepAction;
+    let mut w = World::new();
+    assert_eq!(
+        w.book.sweep_action(NOW),
+        SweepAction::None,
+        "live, not expired"
+    );
+    assert_eq!(w.book.sweep_action(EXPIRES_AT), SweepAction::ExpireHeld);
+    w.pay(w.f.a, 1_000, 1).expect("paid at A");
+    assert_eq!(w.book.sweep_action(NOW), SweepAction::None);
+    assert_eq!(w.book.sweep_action(EXPIRES_AT), SweepAction::Recall);
+    let deadline = TimestampMs(EXPIRES_AT.0 + 5_000);
+    w.book
+        .recall(deadline, &w.f.bank, BANK_KEY_ID)
+        .expect("recalled");
+    assert_eq!(
+        w.book.sweep_action(EXPIRES_AT),
+        SweepAction::None,
+        "recalling"
+    );
+    assert_eq!(
+        w.book.sweep_action(TimestampMs(deadline.0 - 1)),
+        SweepAction::None
+    );
+    assert_eq!(w.book.sweep_action(deadline), SweepAction::Forfeit);
+    w.book.forfeit(deadline).expect("forfeited");
+    assert_eq!(w.book.sweep_action(deadline), SweepAction::None, "closed");
+}

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use netcents_core::bank::{
     self, KeyLookup, Ledger, LedgerAccount, Policy, PostingKind, ScripBook, ScripStatus,
+    SweepAction,
 };
 use netcents_core::custody::{Custody, Terms};
 use netcents_core::objects::{
@@ -888,18 +889,11 @@ impl Sim {
             );
             self.stats.deterministic_catches += 1;
             let account = self.vendors[v].account;
-            let (postings, clawed, _) = bank::penalise(
-                account,
-                o.amount,
-                self.policy.penalty(o.amount, bank::PPM),
-                self.available(account),
-            );
+            let available = self.available(account);
+            let book = self.books.get_mut(&scrip).expect("book");
+            let (postings, clawed, _) = book.charge_overclaim(o, account, &self.policy, available);
             assert_eq!(clawed, o.amount, "the bond covers the simulation's cheats");
             self.ledger.apply(&postings).expect("penalty posts");
-            self.books
-                .get_mut(&scrip)
-                .expect("book")
-                .clawed_back(clawed);
         }
     }
 
@@ -1034,20 +1028,25 @@ impl Sim {
             .collect();
         for sid in due {
             let book = self.books.get_mut(&sid).expect("book");
-            if let Ok(closing) = book.expire_held() {
-                self.ledger.apply(&closing.postings).expect("refund posts");
-                continue;
+            match book.sweep_action(now) {
+                SweepAction::ExpireHeld => {
+                    let closing = book.expire_held().expect("held by the bank");
+                    self.ledger.apply(&closing.postings).expect("refund posts");
+                }
+                SweepAction::Recall => {
+                    let recall = book
+                        .recall(TimestampMs(self.now + 5_000), &self.bank_key, BANK_KEY_ID)
+                        .expect("live scrip");
+                    self.send_recall(sid, recall);
+                }
+                other => panic!("an expired live scrip is refunded or recalled, not {other:?}"),
             }
-            let recall = book
-                .recall(TimestampMs(self.now + 5_000), &self.bank_key, BANK_KEY_ID)
-                .expect("live scrip");
-            self.send_recall(sid, recall);
         }
         // Holders that stayed silent past the deadline forfeit.
         let overdue: Vec<ScripId> = self
             .books
             .iter()
-            .filter(|(_, b)| matches!(b.status(), ScripStatus::Recalling { deadline } if deadline <= now))
+            .filter(|(_, b)| b.sweep_action(now) == SweepAction::Forfeit)
             .map(|(id, _)| *id)
             .collect();
         for sid in overdue {
