@@ -397,36 +397,11 @@ async fn own_account(
     let (at, signature) = signed_read(&s, &q, "the account key")?;
     let key = s.bank.account_key(account).await?;
     Message::read_account(&account, at).verify(&key, &signature)?;
-    s.bank
-        .read(read_fn(move |tx: &mut Tx| {
-            Box::pin(async move {
-                let (kind, _) = tx
-                    .account_get(&account)
-                    .await?
-                    .ok_or_else(ApiError::unknown_account)?;
-                let balance = tx
-                    .balance(netcents_core::bank::LedgerAccount::Account(account))
-                    .await?;
-                let bond = tx
-                    .balance(netcents_core::bank::LedgerAccount::Bond(account))
-                    .await?;
-                Ok(Reply::ok(json!({
-                    "account": account.to_string(), "kind": kind,
-                    "balance_micros": balance, "bond_micros": bond,
-                })))
-            })
-        }))
-        .await
-        .map(answer)
+    read_account(&s, account, false).await
 }
 
-async fn account_balance(
-    State(s): State<AppState>,
-    headers: axum::http::HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
-    operator(&s, &headers)?;
-    let account = hex_id("account", &id, AccountId::from_hex)?;
+/// An account's balances; the operator's view adds its key, vendor and ledger key.
+async fn read_account(s: &AppState, account: AccountId, operator_view: bool) -> Answer {
     s.bank
         .read(read_fn(move |tx: &mut Tx| {
             Box::pin(async move {
@@ -440,16 +415,32 @@ async fn account_balance(
                 let bond = tx
                     .balance(netcents_core::bank::LedgerAccount::Bond(account))
                     .await?;
-                let vendor = tx.vendor_of_account(&account).await?;
-                Ok(Reply::ok(json!({
-                    "account": account.to_string(), "kind": kind, "public_key": key,
-                    "balance_micros": balance, "bond_micros": bond, "vendor": vendor,
-                    "ledger_key": ledger_key(netcents_core::bank::LedgerAccount::Account(account)),
-                })))
+                let mut body = json!({
+                    "account": account.to_string(), "kind": kind,
+                    "balance_micros": balance, "bond_micros": bond,
+                });
+                if operator_view {
+                    body["public_key"] = json!(key);
+                    body["vendor"] = json!(tx.vendor_of_account(&account).await?);
+                    body["ledger_key"] = json!(ledger_key(
+                        netcents_core::bank::LedgerAccount::Account(account)
+                    ));
+                }
+                Ok(Reply::ok(body))
             })
         }))
         .await
         .map(answer)
+}
+
+async fn account_balance(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    operator(&s, &headers)?;
+    let account = hex_id("account", &id, AccountId::from_hex)?;
+    read_account(&s, account, true).await
 }
 
 // ---- issuance and vendors ----------------------------------------------------------------------

@@ -124,8 +124,21 @@ struct VendorParty {
 impl VendorParty {
     /// The desk of `sid`, loaded from the store if this vendor has none in memory.
     fn desk(&mut self, sid: ScripId) -> &mut Desk {
+        self.parts(sid).0
+    }
+
+    /// The desk of `sid` (loaded from the store if needed), the store, and the signing key.
+    fn parts(&mut self, sid: ScripId) -> (&mut Desk, &mut VendorStore, Signer<'_>) {
         let (id, store) = (self.id, &self.store);
-        self.desks.entry(sid).or_insert_with(|| store.load(id, sid))
+        let desk = self.desks.entry(sid).or_insert_with(|| store.load(id, sid));
+        (
+            desk,
+            &mut self.store,
+            Signer {
+                key: &self.key,
+                key_id: 1,
+            },
+        )
     }
 }
 
@@ -619,12 +632,7 @@ impl Sim {
             scrip: Some(verified),
         };
         let vp = &mut self.vendors[v];
-        let (id, store) = (vp.id, &vp.store);
-        let desk = vp.desks.entry(sid).or_insert_with(|| store.load(id, sid));
-        let signer = Signer {
-            key: &vp.key,
-            key_id: 1,
-        };
+        let (desk, store, signer) = vp.parts(sid);
         let Ok(step) = desk.handle_payment(now, &store.archive(sid), &payment, signer);
         self.vendor_step(v, wallet, (order, offer, scrip), step);
     }
@@ -690,15 +698,10 @@ impl Sim {
             Holder::Vendor(vid) => {
                 let v = self.vendor_index(vid);
                 let vp = &mut self.vendors[v];
-                let (id, store) = (vp.id, &vp.store);
-                let desk = vp.desks.entry(sid).or_insert_with(|| store.load(id, sid));
-                let signer = Signer {
-                    key: &vp.key,
-                    key_id: 1,
-                };
+                let (desk, store, signer) = vp.parts(sid);
                 match desk.handle_transfer_request(now, order, signer) {
                     Ok(h) => {
-                        vp.store.write(sid, h.writes);
+                        store.write(sid, h.writes);
                         Ok((h.chain, h.transfer))
                     }
                     Err(e) => Err(e),
@@ -775,12 +778,7 @@ impl Sim {
                     scrip: Some(verified),
                 };
                 let vp = &mut self.vendors[v];
-                let (id, store) = (vp.id, &vp.store);
-                let desk = vp.desks.entry(sid).or_insert_with(|| store.load(id, sid));
-                let signer = Signer {
-                    key: &vp.key,
-                    key_id: 1,
-                };
+                let (desk, store, signer) = vp.parts(sid);
                 let Ok(step) = desk.handle_transfer_answer(
                     now,
                     &store.archive(sid),
@@ -1073,15 +1071,10 @@ impl Sim {
         let recall = recall.verify(&self.bank_key.public()).expect("bank signed");
         let sid = recall.body().scrip;
         let vp = &mut self.vendors[v];
-        let (id, store) = (vp.id, &vp.store);
-        let desk = vp.desks.entry(sid).or_insert_with(|| store.load(id, sid));
-        let signer = Signer {
-            key: &vp.key,
-            key_id: 1,
-        };
+        let (desk, store, signer) = vp.parts(sid);
         let result = match desk.handle_recall(now, &recall, signer) {
             Ok(h) => {
-                vp.store.write(sid, h.writes);
+                store.write(sid, h.writes);
                 Ok((h.chain, h.transfer))
             }
             Err(r) => Err(r.handed_on.map(|t| *t)),
