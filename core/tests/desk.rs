@@ -626,6 +626,11 @@ fn the_closing_claim_is_acknowledged_even_with_no_new_order() {
         "the segment is settled and stored"
     );
     assert!(at.desk.current().is_some_and(Custody::is_settled));
+    let again = at
+        .desk
+        .handle_capture_ack(None, &closing)
+        .expect("the same acknowledgement again");
+    assert!(again.is_empty(), "nothing new to write");
 }
 
 #[test]
