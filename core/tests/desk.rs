@@ -9,7 +9,7 @@ use netcents_core::bank::ScripBook;
 use netcents_core::custody::Custody;
 use netcents_core::objects::{Offer, PaymentOrder, Recall};
 use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
-use netcents_core::{Holder, Signed, TimestampMs, Verified};
+use netcents_core::{Holder, SecretKey, Signed, TimestampMs, Verified};
 
 /// A vendor's stored orders, as the shell's store keeps them.
 #[derive(Default)]
@@ -655,4 +655,53 @@ fn an_older_acknowledgement_after_a_newer_one_changes_nothing() {
     let writes = at.desk.handle_capture_ack(None, &first).expect("no error");
     assert!(writes.is_empty());
     assert_eq!(at.desk, before);
+}
+
+#[test]
+fn a_void_order_at_a_vendor_that_never_held_the_scrip_is_refused_with_a_signature() {
+    let f = Fixture::new();
+    let offer = f.offer(f.a, 1_000, 1);
+    let order = f.order(f.a, &offer, 1_000, 1, Holder::Bank, 999_000);
+    // Declared void before the vendor ever held the scrip (the dispute came first).
+    let mut desk = Desk::load(f.a, None, vec![order.digest()]);
+    let p = payment(&f, &order, &offer, 1_000, true);
+    let step = desk
+        .handle_payment(NOW, &(), &p, f.signer_a())
+        .expect("no store error");
+    assert_eq!(refused(step).0, "order_void");
+    let p = payment(&f, &order, &offer, 1_000, true);
+    let Step::Refuse(r) = desk
+        .handle_payment(NOW, &(), &p, f.signer_a())
+        .expect("no store error")
+    else {
+        panic!("refused");
+    };
+    let signed = r
+        .refusal
+        .expect("signed with the scrip key from the bundle's scrip");
+    assert_eq!(
+        signed.verify(&f.vendor_a.public()).map(|r| r.body().order),
+        Ok(order.digest())
+    );
+    // A bundle whose scrip is another one gives no key: no signature.
+    let other_key = SecretKey::from_seed(&[0x77; 32]);
+    let other = Verified::sign(
+        netcents_core::objects::Scrip {
+            id: netcents_core::ScripId::for_key(&other_key.public()),
+            key: other_key.public(),
+            ..f.scrip.body().clone()
+        },
+        &f.bank,
+    );
+    let p = Payment {
+        scrip: Some(other),
+        ..payment(&f, &order, &offer, 1_000, false)
+    };
+    let step = desk
+        .handle_payment(NOW, &(), &p, f.signer_a())
+        .expect("no store error");
+    assert_eq!(
+        refused(step),
+        (String::from("order_void"), false, Writes::default())
+    );
 }
