@@ -679,13 +679,11 @@ async fn expired_scrip_is_refunded_by_the_sweep() {
 
     let s = scrip_until(&bank, &unspent, "closed", |s| s["status"] == "closed").await;
     assert_eq!(s["outstanding_micros"], 0, "{s}");
-    let s = scrip_until(&bank, &spent, "recalled", |s| {
-        s["status"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("Recalling")
-    })
-    .await;
+    let s = scrip_until(&bank, &spent, "recalled", |s| s["status"] == "recalling").await;
+    assert!(
+        s["deadline_ms"].as_u64().is_some(),
+        "the recall's deadline: {s}"
+    );
     assert_eq!(s["holder"], v.creds.vendor.to_string(), "{s}");
     assert_eq!(
         bank.balance(&cust.account).await,
