@@ -7,13 +7,50 @@
 //! order's signature with the scrip key. So garbage, forged orders and
 //! random scrip ids cost one request each and never reach, let alone create, storage.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
+
 use netcents_core::objects::{Offer, PaymentOrder, Scrip};
-use netcents_core::{Amount, Holder, Rejection, Signed, Verified};
+use netcents_core::{Amount, Digest, Holder, Rejection, Signed, Verified};
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::fail::{Failure, signed};
 use crate::net;
+
+/// Most scrip digests an isolate remembers as verified; the set starts again when full.
+const VERIFIED_SCRIPS_KEPT: usize = 4096;
+
+thread_local! {
+    /// Digests (of the whole signed bytes, signature included) of scrip this isolate verified
+    /// with the bank's key. The same bytes always get the same verdict, so a scrip that pays
+    /// again is not verified again: only scrip that passed `verify_strict` is remembered.
+    static VERIFIED_SCRIPS: RefCell<HashSet<Digest>> = RefCell::new(HashSet::new());
+}
+
+/// The scrip key of `scrip`, after checking the bank's signature (once per isolate per scrip).
+async fn scrip_key(
+    cfg: &Config,
+    scrip: &Signed<Scrip>,
+) -> Result<netcents_core::PublicKey, Failure> {
+    let digest = scrip.digest();
+    if VERIFIED_SCRIPS.with(|v| v.borrow().contains(&digest)) {
+        return Ok(scrip.unverified().key);
+    }
+    let bank_key = net::bank_key(&cfg.bank_url, scrip.unverified().bank_key_id).await?;
+    let verified: Verified<Scrip> = scrip
+        .clone()
+        .verify(&bank_key)
+        .map_err(|e| Failure::from(e).in_field("scrip"))?;
+    VERIFIED_SCRIPS.with(|v| {
+        let mut v = v.borrow_mut();
+        if v.len() >= VERIFIED_SCRIPS_KEPT {
+            v.clear();
+        }
+        v.insert(digest);
+    });
+    Ok(verified.body().key)
+}
 
 /// The decoded bundle `{order, offer, scrip, holder_cert?}`.
 pub struct Bundle {
@@ -92,15 +129,11 @@ impl Bundle {
         if scrip.unverified().id != po.scrip {
             return Err(Rejection::WrongScrip.into());
         }
-        let bank_key = net::bank_key(&cfg.bank_url, scrip.unverified().bank_key_id).await?;
-        let scrip: Verified<Scrip> = scrip
-            .clone()
-            .verify(&bank_key)
-            .map_err(|e| Failure::from(e).in_field("scrip"))?;
+        let key = scrip_key(cfg, scrip).await?;
         let order = self
             .order
             .clone()
-            .verify(&scrip.body().key)
+            .verify(&key)
             .map_err(|e| Failure::from(e).in_field("order"))?;
         Ok(order)
     }

@@ -557,6 +557,23 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let p = send_payment(&c, &url, &bundle, Via::Post).await;
     ok(&p, "the first purchase, sent properly", &a);
     fresh.settle(&of, &p);
+    // The Worker now remembers that scrip as verified; the same scrip with another signature
+    // (the same body, signed by someone else) is no such scrip and is refused.
+    let of = offer(&c, &url, &fresh.bank_key).await;
+    let order = fresh.scrip.pay(TimestampMs(now_ms()), &of.offer).unwrap();
+    let mut bundle = fresh.bundle(&order, &of);
+    let same_body = fresh.scrip.scrip().clone();
+    bundle["scrip"] = json!(b64(Signed::sign(same_body, &fake_key).as_bytes()));
+    refused(
+        &send_payment(&c, &url, &bundle, Via::Post).await,
+        401,
+        "bad_signature",
+        "a known scrip's body under another signature",
+    );
+    bundle["scrip"] = json!(b64(fresh.scrip.signed_scrip().as_bytes()));
+    let p = send_payment(&c, &url, &bundle, Via::Post).await;
+    ok(&p, "the same order with the bank's scrip", &a);
+    fresh.settle(&of, &p);
 
     // Expired scrip: on the fast path and on a first purchase.
     let mut short = cust.scrip(&bank, FACE, 3_000).await;

@@ -272,7 +272,7 @@ async fn main() {
         println!("  paid phase, process {pid} ({name}): {ms:.3} ms CPU per paid request");
     }
     run_free.report("free static page (baseline)");
-    run_refused.report("payment refused in the Durable Object (no signature work)");
+    run_refused.report("payment refused in the Durable Object (a used number: a signed refusal)");
     run_paid.report("paid fast path");
     #[allow(clippy::cast_precision_loss, reason = "figures for humans")]
     let per = |ticks: u64, n: usize| ticks as f64 / ticks_per_second() * 1000.0 / n as f64;
