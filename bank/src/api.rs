@@ -906,10 +906,14 @@ async fn dispute_goods(
                     .scrip_lock(&row.scrip)
                     .await?
                     .ok_or_else(|| ApiError::from(netcents_core::Rejection::UnknownScrip))?;
-                let goods = if row.state == 2 { row.goods.as_deref().map(b64) } else { None };
+                let goods = if row.state == crate::store::tx::DisputeState::Ruled {
+                    row.goods.as_deref().map(b64)
+                } else {
+                    None
+                };
                 Ok(Reply::ok(json!({
                     "key": book.scrip().key.to_string(),
-                    "answer": { "dispute": row.id, "state": bank::dispute_state(row.state), "goods": goods },
+                    "answer": { "dispute": row.id, "state": row.state.name(), "goods": goods },
                 })))
             })
         }))

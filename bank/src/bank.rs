@@ -32,7 +32,9 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::keys::Keyring;
 use crate::metrics::{Effect, Metrics};
-use crate::store::tx::{AuditRow, DisputeRow, MAX_MONEY, VendorRow};
+use crate::store::tx::{
+    AuditRow, AuditState, DisputeRow, DisputeState, MAX_MONEY, RecallEnd, VendorRow,
+};
 use crate::store::{Backend, Reply, Store, Tx, Work, WorkResult};
 
 /// Policy and limits; every one is set explicitly by the configuration.
@@ -1011,7 +1013,7 @@ async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
                         ppm,
                         amount: captured.amount.0,
                         deadline: w.now.0.saturating_add(w.bank.settings.audit_answer_ms),
-                        state: 0,
+                        state: AuditState::Open,
                         outcome: None,
                     },
                     w.now.0,
@@ -1135,7 +1137,7 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
         .audit_lock(&w.audit_id)
         .await?
         .ok_or_else(|| ApiError::not_found("audit demand"))?;
-    if audit.state != 0 {
+    if audit.state != AuditState::Open {
         return Err(ApiError::conflict(
             "audit_closed",
             "this audit demand was already settled",
@@ -1194,7 +1196,11 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
     });
     tx.audit_close(
         &w.audit_id,
-        if w.hash.is_some() { 1 } else { 2 },
+        if w.hash.is_some() {
+            AuditState::Answered
+        } else {
+            AuditState::Expired
+        },
         &body.to_string(),
     )
     .await?;
@@ -1319,7 +1325,7 @@ async fn returned(w: &Returned, tx: &mut Tx) -> WorkResult {
     )
     .await?;
     tx.scrip_update(&book).await?;
-    tx.recalls_close(&id, 1).await?;
+    tx.recalls_close(&id, RecallEnd::Answered).await?;
     let mut reply = Reply::ok(json!({ "status": "closed", "refund_micros": closing.refund.0 }));
     reply.effects = effects;
     reply.effects.push(Effect::Refunded(closing.refund.0));
@@ -1420,7 +1426,7 @@ async fn sweep_scrip(w: &SweepScrip, tx: &mut Tx) -> WorkResult {
             let closing = book.forfeit(w.now)?;
             tx.post(&closing.postings, &format!("forfeit:{}", w.scrip), w.now.0)
                 .await?;
-            tx.recalls_close(&w.scrip, 2).await?;
+            tx.recalls_close(&w.scrip, RecallEnd::Forfeited).await?;
             reply.body = json!({ "scrip": w.scrip, "action": "forfeited", "refund_micros": closing.refund.0 });
             reply.effects.push(Effect::Refunded(closing.refund.0));
         }
@@ -1461,7 +1467,7 @@ async fn file_dispute(w: &FileDispute, tx: &mut Tx) -> WorkResult {
             vendor: d.vendor.to_string(),
             dispute: w.dispute.as_bytes().to_vec(),
             deadline,
-            state: 0,
+            state: DisputeState::Open,
             goods: None,
             orders: None,
             ruling: None,
@@ -1476,16 +1482,6 @@ async fn file_dispute(w: &FileDispute, tx: &mut Tx) -> WorkResult {
     Ok(Reply::ok(dispute_json(&row)))
 }
 
-/// A dispute's state as text.
-#[must_use]
-pub fn dispute_state(state: i64) -> &'static str {
-    match state {
-        0 => "open",
-        1 => "answered",
-        _ => "ruled",
-    }
-}
-
 /// A dispute's public state. The goods are not in it: they are paid content, read by the
 /// customer alone with a request signed by the scrip key (`GET …/goods`, §6.2).
 #[must_use]
@@ -1498,7 +1494,7 @@ pub fn dispute_json(row: &DisputeRow) -> serde_json::Value {
         "dispute": row.id,
         "scrip": row.scrip,
         "vendor": row.vendor,
-        "state": dispute_state(row.state),
+        "state": row.state.name(),
         "deadline_ms": row.deadline,
         "signed": b64(&row.dispute),
         "ruling": row.ruling.as_deref().map(b64),
@@ -1523,7 +1519,7 @@ async fn answer_dispute(w: &AnswerDispute, tx: &mut Tx) -> WorkResult {
         .dispute_lock(&w.id)
         .await?
         .ok_or_else(|| ApiError::not_found("dispute"))?;
-    if row.state != 0 {
+    if row.state != DisputeState::Open {
         return Err(ApiError::conflict(
             "dispute_answered",
             "this dispute was already answered or ruled",
@@ -1569,10 +1565,10 @@ async fn rule(w: &Rule, tx: &mut Tx) -> WorkResult {
         .dispute_lock(&w.id)
         .await?
         .ok_or_else(|| ApiError::not_found("dispute"))?;
-    if row.state == 2 {
+    if row.state == DisputeState::Ruled {
         return Ok(Reply::ok(dispute_json(&row)));
     }
-    if row.state == 0 && w.now.0 < row.deadline {
+    if row.state == DisputeState::Open && w.now.0 < row.deadline {
         return Err(ApiError::conflict(
             "awaiting_answer",
             "the vendor may still answer this dispute",

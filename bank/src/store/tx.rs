@@ -103,10 +103,81 @@ pub struct AuditRow {
     pub amount: u64,
     /// When the vendor must have answered.
     pub deadline: u64,
-    /// 0 open, 1 answered, 2 expired unanswered.
-    pub state: i64,
+    /// Where it stands.
+    pub state: AuditState,
     /// The outcome, JSON.
     pub outcome: Option<String>,
+}
+
+/// Where an audit demand stands (the `state` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditState {
+    /// Waiting for the vendor's answer.
+    Open,
+    /// Settled on the vendor's answer.
+    Answered,
+    /// Settled after the deadline passed unanswered.
+    Expired,
+}
+
+/// Where a dispute stands (the `state` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisputeState {
+    /// Waiting for the vendor's answer.
+    Open,
+    /// The vendor answered; waiting for the ruling.
+    Answered,
+    /// Ruled.
+    Ruled,
+}
+
+/// How a recall ended (the `state` column; 0 while it runs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecallEnd {
+    /// The holder handed the scrip back.
+    Answered,
+    /// The deadline passed: the scrip was forfeited.
+    Forfeited,
+}
+
+/// A lifecycle stored as a small integer: one mapping each way, and an unknown value is an
+/// error, never a default.
+macro_rules! stored_state {
+    ($ty:ident { $($variant:ident = $n:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Its stored value.
+            #[must_use]
+            pub fn to_sql(self) -> i64 {
+                match self { $(Self::$variant => $n),+ }
+            }
+
+            #[allow(dead_code, reason = "a recall's end is written, never read back")]
+            fn from_sql(v: i64) -> Result<Self, ApiError> {
+                match v {
+                    $($n => Ok(Self::$variant),)+
+                    other => Err(ApiError::internal(format!(
+                        "stored {} {other} is not a state", stringify!($ty)
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+stored_state!(AuditState { Open = 0, Answered = 1, Expired = 2 });
+stored_state!(DisputeState { Open = 0, Answered = 1, Ruled = 2 });
+stored_state!(RecallEnd { Answered = 1, Forfeited = 2 });
+
+impl DisputeState {
+    /// Its name on the wire.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Answered => "answered",
+            Self::Ruled => "ruled",
+        }
+    }
 }
 
 /// A dispute before the arbiter.
@@ -122,8 +193,8 @@ pub struct DisputeRow {
     pub dispute: Vec<u8>,
     /// When the vendor must have answered.
     pub deadline: u64,
-    /// 0 open, 1 answered, 2 ruled.
-    pub state: i64,
+    /// Where it stands.
+    pub state: DisputeState,
     /// The goods the vendor delivered to the arbiter.
     pub goods: Option<Vec<u8>>,
     /// The orders the vendor produced, canonical list.
@@ -864,6 +935,7 @@ impl Tx {
 
     /// Records an audit demand.
     pub async fn audit_insert(&mut self, a: &AuditRow, at: u64) -> Result<(), ApiError> {
+        debug_assert_eq!(a.state, AuditState::Open, "a new audit demand is open");
         sqlx::query(
             "INSERT INTO audits (id, vendor, scrip, claim, cursor, ppm, amount, created_at, deadline, state) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
@@ -932,11 +1004,11 @@ impl Tx {
     pub async fn audit_close(
         &mut self,
         id: &str,
-        state: i64,
+        state: AuditState,
         outcome: &str,
     ) -> Result<(), ApiError> {
         sqlx::query("UPDATE audits SET state = $1, outcome = $2 WHERE id = $3")
-            .bind(state)
+            .bind(state.to_sql())
             .bind(outcome)
             .bind(id)
             .execute(&mut *self.conn)
@@ -1011,9 +1083,9 @@ impl Tx {
     }
 
     /// Marks the recalls of a scrip answered or lapsed.
-    pub async fn recalls_close(&mut self, scrip: &str, state: i64) -> Result<(), ApiError> {
+    pub async fn recalls_close(&mut self, scrip: &str, end: RecallEnd) -> Result<(), ApiError> {
         sqlx::query("UPDATE recalls SET state = $1 WHERE scrip = $2 AND state = 0")
-            .bind(state)
+            .bind(end.to_sql())
             .bind(scrip)
             .execute(&mut *self.conn)
             .await?;
@@ -1037,6 +1109,7 @@ impl Tx {
 
     /// Records a dispute; false if it was already there.
     pub async fn dispute_insert(&mut self, d: &DisputeRow, at: u64) -> Result<bool, ApiError> {
+        debug_assert_eq!(d.state, DisputeState::Open, "a new dispute is open");
         let done = sqlx::query(
             "INSERT INTO disputes (id, scrip, vendor, dispute, created_at, deadline, state) VALUES ($1, $2, $3, $4, $5, $6, 0) \
              ON CONFLICT (id) DO NOTHING",
@@ -1196,7 +1269,7 @@ fn audit_row(r: &sqlx::any::AnyRow) -> Result<AuditRow, ApiError> {
         ppm: to_u64(r.try_get(5)?),
         amount: to_u64(r.try_get(6)?),
         deadline: to_u64(r.try_get(7)?),
-        state: r.try_get(8)?,
+        state: AuditState::from_sql(r.try_get(8)?)?,
         outcome: r.try_get(9)?,
     })
 }
@@ -1208,9 +1281,44 @@ fn dispute_row(r: &sqlx::any::AnyRow) -> Result<DisputeRow, ApiError> {
         vendor: r.try_get(2)?,
         dispute: r.try_get(3)?,
         deadline: to_u64(r.try_get(4)?),
-        state: r.try_get(5)?,
+        state: DisputeState::from_sql(r.try_get(5)?)?,
         goods: r.try_get(6)?,
         orders: r.try_get(7)?,
         ruling: r.try_get(8)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stored_state_reads_back_and_an_unknown_one_is_an_error() {
+        for a in [AuditState::Open, AuditState::Answered, AuditState::Expired] {
+            assert_eq!(AuditState::from_sql(a.to_sql()).map_err(|e| e.code), Ok(a));
+        }
+        for d in [
+            DisputeState::Open,
+            DisputeState::Answered,
+            DisputeState::Ruled,
+        ] {
+            assert_eq!(
+                DisputeState::from_sql(d.to_sql()).map_err(|e| e.code),
+                Ok(d)
+            );
+        }
+        for r in [RecallEnd::Answered, RecallEnd::Forfeited] {
+            assert_eq!(RecallEnd::from_sql(r.to_sql()).map_err(|e| e.code), Ok(r));
+        }
+        assert_eq!(
+            (AuditState::Open.to_sql(), DisputeState::Ruled.to_sql()),
+            (0, 2)
+        );
+        assert!(AuditState::from_sql(3).is_err());
+        assert!(DisputeState::from_sql(-1).is_err());
+        assert!(
+            RecallEnd::from_sql(0).is_err(),
+            "0 is a running recall, not an end"
+        );
+    }
 }
