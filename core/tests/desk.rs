@@ -3,40 +3,13 @@
 
 mod common;
 
-use common::{Fixture, ITEM, NOW};
+use common::{Fixture, ITEM, NOW, Store};
 use netcents_core::arbiter::NonDeliveryAnswer;
 use netcents_core::bank::ScripBook;
 use netcents_core::custody::Custody;
 use netcents_core::objects::{Offer, PaymentOrder, Recall};
-use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
+use netcents_core::vendor::{Desk, Payment, Step, Writes};
 use netcents_core::{Holder, SecretKey, Signed, TimestampMs, Verified};
-
-/// A vendor's stored orders, as the shell's store keeps them.
-#[derive(Default)]
-struct Store {
-    orders: Vec<Archived>,
-}
-
-impl Archive for Store {
-    type Error = core::convert::Infallible;
-
-    fn accepted_at(&self, seq: u64) -> Result<Vec<Archived>, Self::Error> {
-        Ok(self
-            .orders
-            .iter()
-            .filter(|a| a.order.unverified().seq == seq)
-            .cloned()
-            .collect())
-    }
-}
-
-impl Store {
-    fn write(&mut self, w: &Writes) {
-        if let Some(a) = &w.accepted {
-            self.orders.push(a.clone());
-        }
-    }
-}
 
 /// Vendor A's desk holding the scrip from the bank (the first order, seq 1, paid 1000), its
 /// store, and the wallet's next sequence number and balance.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{BANK_KEY_ID, EXPIRES_AT, Fixture, NOW};
+use common::{BANK_KEY_ID, EXPIRES_AT, Fixture, NOW, Store};
 use netcents_core::arbiter::{self, VendorAnswer};
 use netcents_core::bank::{KeyLookup, LedgerAccount, ScripBook};
 use netcents_core::custody::Custody;
@@ -12,7 +12,7 @@ use netcents_core::objects::{
     CaptureBatch, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Statement, Transfer,
     Verdict,
 };
-use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
+use netcents_core::vendor::{Desk, Payment, Step};
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::{
     AccountId, Digest, Error, Holder, Micros, Nonce, PublicKey, Rejection, SecretKey, Signed,
@@ -29,33 +29,6 @@ struct World {
     desk_b: Desk,
     store_a: Store,
     store_b: Store,
-}
-
-/// A vendor's stored orders.
-#[derive(Default)]
-struct Store {
-    orders: Vec<Archived>,
-}
-
-impl Store {
-    fn write(&mut self, w: Writes) {
-        if let Some(a) = w.accepted {
-            self.orders.push(a);
-        }
-    }
-}
-
-impl Archive for Store {
-    type Error = core::convert::Infallible;
-
-    fn accepted_at(&self, seq: u64) -> Result<Vec<Archived>, Self::Error> {
-        Ok(self
-            .orders
-            .iter()
-            .filter(|a| a.order.unverified().seq == seq)
-            .cloned()
-            .collect())
-    }
 }
 
 struct Keys<'a>(&'a Fixture);
@@ -177,11 +150,11 @@ impl World {
             Step::Answer {
                 receipt, writes, ..
             } => {
-                store.write(writes);
+                store.write(&writes);
                 Ok(receipt)
             }
             Step::Refuse(r) => {
-                store.write(r.writes);
+                store.write(&r.writes);
                 Err(r.error)
             }
             Step::AskHolder { .. } => panic!("the desk asked twice"),
@@ -206,7 +179,7 @@ impl World {
                 };
                 let (desk, store) = self.desk(v);
                 let h = desk.handle_transfer_request(NOW, order, signer)?;
-                store.write(h.writes);
+                store.write(&h.writes);
                 Ok((h.chain, h.transfer))
             }
         }
@@ -236,7 +209,7 @@ impl World {
             .capture(v, &batch.body().claims[0], &Keys(&self.f))?;
         let (desk, store) = self.desk(v);
         let writes = desk.handle_capture_ack(None, &claim)?;
-        store.write(writes);
+        store.write(&writes);
         Ok(captured.amount)
     }
 }

@@ -15,6 +15,35 @@ use netcents_core::{
 
 pub mod vectors;
 
+/// A vendor's store as the shells keep it: every order the desk said to store, read back by
+/// the desk through `vendor::Archive`.
+#[derive(Default)]
+pub struct Store {
+    pub orders: Vec<netcents_core::vendor::Archived>,
+}
+
+impl Store {
+    /// Keeps what the desk said to write (the orders; segments live in the desk itself here).
+    pub fn write(&mut self, w: &netcents_core::vendor::Writes) {
+        if let Some(a) = &w.accepted {
+            self.orders.push(a.clone());
+        }
+    }
+}
+
+impl netcents_core::vendor::Archive for Store {
+    type Error = core::convert::Infallible;
+
+    fn accepted_at(&self, seq: u64) -> Result<Vec<netcents_core::vendor::Archived>, Self::Error> {
+        Ok(self
+            .orders
+            .iter()
+            .filter(|a| a.order.unverified().seq == seq)
+            .cloned()
+            .collect())
+    }
+}
+
 pub const BANK_KEY_ID: u32 = 1;
 /// The key id of both vendors' keys (`VendorCert::key_id`).
 pub const VENDOR_KEY_ID: u32 = 1;
