@@ -151,10 +151,15 @@ impl Wallet {
                 path.display()
             )
         })?;
-        let file: File = serde_json::from_str(&text)
-            .ok()
-            .filter(|f: &File| f.format == FORMAT)
-            .ok_or_else(|| anyhow!("{} is not a NetCents wallet", path.display()))?;
+        let file: File = match serde_json::from_str::<File>(&text) {
+            Ok(f) if f.format == FORMAT => f,
+            _ if text.contains("\"account_key\"") && text.contains("\"scrips\"") => bail!(
+                "{} was written by an earlier netcents, whose wallet file this one does not read: \
+                 redeem its scrip with that version (`netcents redeem`), then `netcents init` again",
+                path.display()
+            ),
+            _ => bail!("{} is not a NetCents wallet", path.display()),
+        };
         let bytes = netcents_wallet::unb64("state", &file.state).map_err(wallet)?;
         let state = State::from_bytes(&bytes).map_err(wallet)?;
         Ok(Self {
@@ -373,8 +378,21 @@ fn send_payment(w: &Wallet, url: &str, bundle: &Value, header: bool) -> Result<A
     })
 }
 
-/// Gives the vendor's answer to the machine; `Ok(content)` when paid.
-fn settle(w: &mut Wallet, scrip_id: &str, a: Answer) -> Result<Result<Vec<u8>, Value>> {
+/// What the machine made of a vendor's answer to a payment.
+enum Settled {
+    /// Paid: the content.
+    Paid(Vec<u8>),
+    /// Refused. `pending`: the machine keeps the order pending (the refusal was not the
+    /// vendor's signed word for exactly this order), so the same bytes may be sent again.
+    Refused {
+        status: u16,
+        body: Value,
+        pending: bool,
+    },
+}
+
+/// Gives the vendor's answer to the machine, and saves what it made of it.
+fn settle(w: &mut Wallet, scrip_id: &str, a: Answer) -> Result<Settled> {
     if a.status == 200 {
         let receipt = a
             .receipt
@@ -387,16 +405,16 @@ fn settle(w: &mut Wallet, scrip_id: &str, a: Answer) -> Result<Result<Vec<u8>, V
         if outcome.dispute.is_some() {
             eprintln!("the receipt contradicts what was signed: run `netcents dispute`");
         }
-        return Ok(Ok(a.content));
+        return Ok(Settled::Paid(a.content));
     }
-    let v: Value = serde_json::from_slice(&a.content).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(&a.content).unwrap_or(Value::Null);
     let outcome = w
         .state
         .on_refused(
             now(),
             scrip_id,
-            v["refusal"].as_str(),
-            v["transfer"].as_str(),
+            body["refusal"].as_str(),
+            body["transfer"].as_str(),
             &mut OsRng,
         )
         .map_err(wallet)?;
@@ -404,7 +422,22 @@ fn settle(w: &mut Wallet, scrip_id: &str, a: Answer) -> Result<Result<Vec<u8>, V
     if outcome.dispute.is_some() {
         eprintln!("the old holder handed on less than its receipts prove: run `netcents dispute`");
     }
-    Ok(Err(v))
+    Ok(Settled::Refused {
+        status: a.status,
+        body,
+        pending: !outcome.refused,
+    })
+}
+
+/// Sends the pending payment of `scrip_id` to `url`, exactly as the machine stored it.
+fn send_pending(w: &mut Wallet, scrip_id: &str, url: &str, header: bool) -> Result<Settled> {
+    let pending = w.state.pending_payment(scrip_id).map_err(wallet)?;
+    let bundle = json!({
+        "order": pending.order, "offer": pending.offer, "scrip": pending.scrip,
+        "holder_cert": pending.holder_cert,
+    });
+    let answer = send_payment(w, url, &bundle, header)?;
+    settle(w, scrip_id, answer)
 }
 
 fn pay(
@@ -457,26 +490,14 @@ fn pay(
         .map_err(wallet)?;
     // The order is stored before it is sent: after a crash it is sent again, not re-signed.
     w.save()?;
-    let bundle = json!({
-        "order": p.order, "offer": p.offer, "scrip": p.scrip, "holder_cert": p.holder_cert,
-    });
-    let mut answer = settle(w, &p.scrip_id, send_payment(w, url, &bundle, header)?)?;
-    if let Err(v) = &answer
-        && v.get("refusal").is_none()
-        && v["code"] != "balance_mismatch"
-    {
+    let mut answer = send_pending(w, &p.scrip_id, url, header)?;
+    if let Settled::Refused { pending: true, .. } = answer {
         // An unsigned refusal may not be final: the same order once more gets its receipt, or
         // the vendor's signed refusal (§12.3).
-        if let Ok(pending) = w.state.pending_payment(&p.scrip_id) {
-            let bundle = json!({
-                "order": pending.order, "offer": pending.offer, "scrip": pending.scrip,
-                "holder_cert": pending.holder_cert,
-            });
-            answer = settle(w, &p.scrip_id, send_payment(w, url, &bundle, header)?)?;
-        }
+        answer = send_pending(w, &p.scrip_id, url, header)?;
     }
     match answer {
-        Ok(content) => {
+        Settled::Paid(content) => {
             *cap -= quote.price_micros;
             eprintln!(
                 "paid {} {} to vendor {} for {}",
@@ -487,10 +508,7 @@ fn pay(
             );
             deliver(&content, output)
         }
-        Err(v) => {
-            let status = u16::try_from(v["status"].as_u64().unwrap_or(0)).unwrap_or(0);
-            Err(refused(url, status, &v))
-        }
+        Settled::Refused { status, body, .. } => Err(refused(url, status, &body)),
     }
 }
 
