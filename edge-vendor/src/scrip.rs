@@ -123,10 +123,12 @@ impl Archive for Stored<'_> {
         )?
         .iter()
         .map(|row| {
+            // A stored row that does not read back is this vendor's failure, not the client's.
+            let stored = |e| Failure::internal(format!("stored order: {e}"));
             Ok(Archived {
                 segment: u32::try_from(int(row.first()).unwrap_or_default()).unwrap_or_default(),
-                order: Signed::decode(&blob(row.get(1)).unwrap_or_default())?,
-                receipt: Signed::decode(&blob(row.get(2)).unwrap_or_default())?,
+                order: Signed::decode(&blob(row.get(1)).unwrap_or_default()).map_err(stored)?,
+                receipt: Signed::decode(&blob(row.get(2)).unwrap_or_default()).map_err(stored)?,
                 item: match row.get(3) {
                     Some(SqlStorageValue::String(s)) => s.clone(),
                     _ => String::new(),
@@ -278,12 +280,20 @@ impl ScripCustody {
     /// Loads the desk: the highest stored segment and the void orders (nothing before the
     /// first write).
     fn load(&self, cache: &mut Cache, cfg: &Config) -> std::result::Result<(), Failure> {
-        cache.tables = !rows(
+        // One look at which tables exist: none before the first write; `void` is missing in
+        // objects written before void orders existed.
+        let tables: Vec<String> = rows(
             &self.sql(),
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'custody'",
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('custody', 'void')",
             vec![],
         )?
-        .is_empty();
+        .into_iter()
+        .filter_map(|row| match row.into_iter().next() {
+            Some(SqlStorageValue::String(name)) => Some(name),
+            _ => None,
+        })
+        .collect();
+        cache.tables = tables.iter().any(|t| t == "custody");
         let current = if cache.tables {
             let r = rows(
                 &self.sql(),
@@ -297,7 +307,12 @@ impl ScripCustody {
         } else {
             None
         };
-        cache.desk = Some(Desk::load(cfg.vendor, current, self.load_voided()?));
+        let voided = if tables.iter().any(|t| t == "void") {
+            self.load_voided()?
+        } else {
+            Vec::new()
+        };
+        cache.desk = Some(Desk::load(cfg.vendor, current, voided));
         Ok(())
     }
 
@@ -558,16 +573,8 @@ impl ScripCustody {
         Ok(json!({ "ok": true }))
     }
 
-    /// The orders declared void on this scrip (none before the first write).
+    /// The orders declared void on this scrip (the caller has seen the `void` table exists).
     fn load_voided(&self) -> std::result::Result<Vec<netcents_core::Digest>, Failure> {
-        let has = rows(
-            &self.sql(),
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'void'",
-            vec![],
-        )?;
-        if has.is_empty() {
-            return Ok(Vec::new());
-        }
         let r = rows(&self.sql(), "SELECT digest FROM void", vec![])?;
         Ok(r.iter()
             .filter_map(|row| blob(row.first()))
