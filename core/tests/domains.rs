@@ -185,3 +185,62 @@ fn a_vendor_certificate_is_valid_from_its_start_until_just_before_its_end() {
         Err("bad_signature")
     );
 }
+
+#[test]
+fn a_certificate_names_at_most_sixteen_origins() {
+    use netcents_core::objects::MAX_ORIGINS;
+    let f = Fixture::new();
+    let mut cert: VendorCert = f.vendor_cert().unverified().clone();
+    cert.origins = (0..MAX_ORIGINS)
+        .map(|i| format!("https://v{i}.example"))
+        .collect();
+    assert_eq!(
+        decodes(&cert),
+        Ok(()),
+        "the most origins a certificate holds"
+    );
+    cert.origins.push("https://one-more.example".into());
+    assert_eq!(decodes(&cert), Err(DecodeError::TooLong));
+}
+
+#[test]
+fn a_registration_may_end_with_an_empty_list_of_origins() {
+    // The list is the request's last field: a count of zero with nothing after it.
+    let f = Fixture::new();
+    let request = netcents_core::objects::AccountRequest {
+        account: f.account,
+        request_id: netcents_core::Nonce([1; 16]),
+        at: NOW,
+        action: netcents_core::objects::Action::RegisterVendor {
+            key: f.vendor_a.public(),
+            origins: Vec::new(),
+        },
+    };
+    assert_eq!(decodes(&request), Ok(()));
+}
+
+#[test]
+fn verdicts_and_scrip_statuses_have_their_wire_names() {
+    use netcents_core::bank::ScripStatus;
+    assert_eq!(
+        [
+            Verdict::Delivered.name(),
+            Verdict::Refund.name(),
+            Verdict::Dismissed.name(),
+            Verdict::Void.name()
+        ],
+        ["delivered", "refund", "dismissed", "void"]
+    );
+    assert_eq!(
+        [
+            ScripStatus::Live.name(),
+            ScripStatus::Recalling {
+                deadline: TimestampMs(1)
+            }
+            .name(),
+            ScripStatus::Closed.name(),
+            ScripStatus::Forfeited { segment: 1 }.name()
+        ],
+        ["live", "recalling", "closed", "forfeited"]
+    );
+}
