@@ -207,9 +207,7 @@ impl<'a> Reader<'a> {
         if n > max {
             return Err(DecodeError::TooLong);
         }
-        if n > self.buf.len() {
-            return Err(DecodeError::Truncated);
-        }
+        // `max` bounds what is allocated; a count the input cannot hold fails in `text`.
         (0..n).map(|_| self.text(max_len)).collect()
     }
 
@@ -331,12 +329,6 @@ impl Decode for u32 {
 }
 
 /// Text encodes as length-prefixed UTF-8; it decodes with [`Reader::text`], which bounds it.
-impl Encode for str {
-    fn encode(&self, w: &mut Writer) {
-        w.bytes(self.as_bytes());
-    }
-}
-
 impl Encode for String {
     fn encode(&self, w: &mut Writer) {
         w.bytes(self.as_bytes());
