@@ -95,7 +95,9 @@ request! {
     /// `POST /v1/returned`: a holder's hand-over to the bank, answering a recall or a pending
     /// redemption.
     pub struct Returned {
-        /// The holder's chain of transfer certificates, base64url each.
+        /// The holder's chain of transfer certificates, base64url each (empty when the bank
+        /// handed the scrip to the holder itself).
+        #[serde(default)]
         pub chain: Vec<String>,
         /// `Signed<Transfer>` to the bank, base64url.
         pub transfer: String,
@@ -128,7 +130,8 @@ request! {
         /// The goods delivered, base64url, when the vendor accepted the disputed order.
         #[serde(default)]
         pub goods: Option<String>,
-        /// The vendor's orders, base64url each.
+        /// The vendor's orders, base64url each (none for an order it never accepted).
+        #[serde(default)]
         pub orders: Vec<String>,
         /// The vendor key's signature over the answer, base64url.
         pub signature: String,

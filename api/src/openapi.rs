@@ -58,6 +58,21 @@ impl Op {
         self.answers.push((status, what, g.subschema_for::<T>()));
         self
     }
+
+    /// `402` on a priced path: the offer, or a payment refused for its balance
+    /// (`insufficient_balance`, a 402 of the core's).
+    fn offers(mut self, g: &mut SchemaGenerator) -> Self {
+        let one_of = json!({
+            "oneOf": [g.subschema_for::<v::Offered>(), g.subschema_for::<ErrorBody>()]
+        });
+        let schema = Schema::try_from(one_of).expect("an object is a schema");
+        self.answers.push((
+            402,
+            "the offer to pay; or a payment refused for its balance",
+            schema,
+        ));
+        self
+    }
 }
 
 fn generator() -> SchemaGenerator {
@@ -286,7 +301,7 @@ pub fn vendor() -> Value {
             "A priced item: its offer, or with a payment or an access token, its content",
             Anyone,
         )
-        .gives::<v::Offered>(g, 402, "the offer to pay"),
+        .offers(g),
         op(
             "post",
             "/{item}",
@@ -294,7 +309,7 @@ pub fn vendor() -> Value {
             Anyone,
         )
         .takes::<v::PaymentBundle>(g)
-        .gives::<v::Offered>(g, 402, "the offer to pay"),
+        .offers(g),
         op(
             "get",
             "/netcents/v1/vendor",

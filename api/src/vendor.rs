@@ -51,7 +51,7 @@ body! {
 body! {
     /// One price rule.
     pub struct PriceRule {
-        /// An item name, or a prefix ending in `/`.
+        /// An item name, or a folder of items: a prefix ending in `/*`.
         pub path: String,
         /// Its price.
         pub price_micros: u64,

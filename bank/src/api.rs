@@ -13,12 +13,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use netcents_api::bank as api;
 use netcents_core::auth::{Listing, Message};
 use netcents_core::objects::{AccountRequest, CaptureBatch, Dispute, PaymentOrder, Transfer};
 use netcents_core::{AccountId, Micros, PublicKey, Signed, TimestampMs, VendorId};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -81,6 +80,7 @@ pub fn router(bank: Arc<Bank>, limits: Limits) -> Router {
         .route("/operator/check", get(check));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .nest("/v1", v1)
         .fallback(unknown_route)
@@ -199,14 +199,6 @@ fn now(state: &AppState) -> TimestampMs {
     state.bank.clock.now()
 }
 
-/// The signature of a request that reads: `?at=<ms>&signature=<base64url>` (§6.2).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignedQuery {
-    at: Option<u64>,
-    signature: Option<String>,
-}
-
 fn signature_field(field: &str, text: &str) -> Result<[u8; 64], ApiError> {
     unb64(field, text)?
         .try_into()
@@ -216,7 +208,7 @@ fn signature_field(field: &str, text: &str) -> Result<[u8; 64], ApiError> {
 /// The time and signature of a signed read, checked against the bank's clock window (§6.1).
 fn signed_read(
     s: &AppState,
-    q: &SignedQuery,
+    q: &api::SignedQuery,
     signer: &str,
 ) -> Result<(TimestampMs, [u8; 64]), ApiError> {
     let (Some(at), Some(signature)) = (q.at, q.signature.as_deref()) else {
@@ -240,7 +232,7 @@ async fn vendor_or_operator(
     headers: &axum::http::HeaderMap,
     vendor: VendorId,
     list: Listing,
-    q: &SignedQuery,
+    q: &api::SignedQuery,
 ) -> Result<(), ApiError> {
     if headers.contains_key(header::AUTHORIZATION) {
         return operator(s, headers);
@@ -258,7 +250,9 @@ async fn healthz(State(s): State<AppState>) -> Answer {
         .read(read_fn(|tx: &mut Tx| {
             Box::pin(async move {
                 tx.idem_get("health", "").await?;
-                Ok(Reply::ok(json!({ "status": "ok" })))
+                Ok(Reply::of(&api::Health {
+                    status: "ok".into(),
+                }))
             })
         }))
         .await
@@ -268,12 +262,9 @@ async fn healthz(State(s): State<AppState>) -> Answer {
 async fn metrics(State(s): State<AppState>) -> Response {
     let float = s
         .bank
-        .read(read_fn(|tx: &mut Tx| {
-            Box::pin(async move { Ok(Reply::ok(json!(tx.float_sum().await?.to_string()))) })
-        }))
+        .fetch(|tx: &mut Tx| Box::pin(async move { tx.float_sum().await }))
         .await
-        .ok()
-        .and_then(|r| r.body.as_str().and_then(|f| f.parse().ok()));
+        .ok();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.bank.metrics.render(float),
@@ -281,38 +272,46 @@ async fn metrics(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn keys(State(s): State<AppState>) -> Json<serde_json::Value> {
+async fn keys(State(s): State<AppState>) -> Json<api::Keys> {
     let ring = &s.bank.keys;
-    let bank: Vec<_> = ring
-        .bank_publics()
-        .map(|(id, k)| json!({ "key_id": id, "public_key": k.to_string(), "active": id == ring.active_id() }))
-        .collect();
-    Json(json!({
-        "currency": s.bank.settings.currency.as_str(),
-        "bank": bank,
-        "arbiter": { "public_key": ring.arbiter().public().to_string() },
-        "policy": {
-            "audit_floor_ppm": s.bank.settings.policy.audit_floor_ppm,
-            "full_audit_micros": s.bank.settings.policy.full_audit_micros,
-            "penalty_permille": s.bank.settings.policy.penalty_permille,
-            "bond_micros": s.bank.settings.policy.bond_micros,
+    let policy = &s.bank.settings.policy;
+    Json(api::Keys {
+        currency: s.bank.settings.currency.as_str().into(),
+        bank: ring
+            .bank_publics()
+            .map(|(key_id, k)| api::BankKey {
+                key_id,
+                public_key: k.to_string(),
+                active: key_id == ring.active_id(),
+            })
+            .collect(),
+        arbiter: api::ArbiterKey {
+            public_key: ring.arbiter().public().to_string(),
         },
-    }))
+        policy: api::Policy {
+            audit_floor_ppm: policy.audit_floor_ppm,
+            full_audit_micros: policy.full_audit_micros,
+            penalty_permille: policy.penalty_permille,
+            bond_micros: policy.bond_micros,
+        },
+    })
+}
+
+/// The bank's OpenAPI document (`docs/openapi/bank.json`, built from `netcents_api`).
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../docs/openapi/bank.json"),
+    )
+        .into_response()
 }
 
 // ---- accounts --------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OpenAccountBody {
-    idempotency_key: String,
-    kind: String,
-    public_key: String,
-    /// The key's signature over `auth::Message::open_account`: proof that the opener holds it.
-    signature: String,
-}
-
-async fn open_account(State(s): State<AppState>, JsonBody(b): JsonBody<OpenAccountBody>) -> Answer {
+async fn open_account(
+    State(s): State<AppState>,
+    JsonBody(b): JsonBody<api::OpenAccount>,
+) -> Answer {
     idempotency_key(&b.idempotency_key)?;
     if b.kind != "customer" && b.kind != "vendor" {
         return Err(ApiError::bad_field("kind", "`customer` or `vendor`"));
@@ -339,18 +338,10 @@ async fn open_account(State(s): State<AppState>, JsonBody(b): JsonBody<OpenAccou
         .map(answer)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FundingBody {
-    idempotency_key: String,
-    account: String,
-    amount_micros: u64,
-}
-
 async fn funding(
     s: AppState,
     headers: axum::http::HeaderMap,
-    b: FundingBody,
+    b: api::Funding,
     deposit: bool,
 ) -> Answer {
     operator(&s, &headers)?;
@@ -374,7 +365,7 @@ async fn funding(
 async fn deposit(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
-    JsonBody(b): JsonBody<FundingBody>,
+    JsonBody(b): JsonBody<api::Funding>,
 ) -> Answer {
     funding(s, headers, b, true).await
 }
@@ -382,7 +373,7 @@ async fn deposit(
 async fn withdraw(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
-    JsonBody(b): JsonBody<FundingBody>,
+    JsonBody(b): JsonBody<api::Funding>,
 ) -> Answer {
     funding(s, headers, b, false).await
 }
@@ -391,7 +382,7 @@ async fn withdraw(
 async fn own_account(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<SignedQuery>,
+    Query(q): Query<api::SignedQuery>,
 ) -> Answer {
     let account = hex_id("account", &id, AccountId::from_hex)?;
     let (at, signature) = signed_read(&s, &q, "the account key")?;
@@ -415,18 +406,23 @@ async fn read_account(s: &AppState, account: AccountId, operator_view: bool) -> 
                 let bond = tx
                     .balance(netcents_core::bank::LedgerAccount::Bond(account))
                     .await?;
-                let mut body = json!({
-                    "account": account.to_string(), "kind": kind,
-                    "balance_micros": balance, "bond_micros": bond,
-                });
+                let mut body = api::Account {
+                    account: account.to_string(),
+                    kind,
+                    balance_micros: balance,
+                    bond_micros: bond,
+                    public_key: None,
+                    vendor: None,
+                    ledger_key: None,
+                };
                 if operator_view {
-                    body["public_key"] = json!(key);
-                    body["vendor"] = json!(tx.vendor_of_account(&account).await?);
-                    body["ledger_key"] = json!(ledger_key(
-                        netcents_core::bank::LedgerAccount::Account(account)
+                    body.public_key = Some(key);
+                    body.vendor = tx.vendor_of_account(&account).await?;
+                    body.ledger_key = Some(ledger_key(
+                        netcents_core::bank::LedgerAccount::Account(account),
                     ));
                 }
-                Ok(Reply::ok(body))
+                Ok(Reply::of(&body))
             })
         }))
         .await
@@ -445,13 +441,7 @@ async fn account_balance(
 
 // ---- issuance and vendors ----------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequestBody {
-    request: String,
-}
-
-async fn issue(State(s): State<AppState>, JsonBody(b): JsonBody<RequestBody>) -> Answer {
+async fn issue(State(s): State<AppState>, JsonBody(b): JsonBody<api::Issue>) -> Answer {
     let signed: Signed<AccountRequest> = decode("request", &b.request)?;
     let request = s.bank.verify_request(signed).await?;
     s.bank
@@ -460,20 +450,10 @@ async fn issue(State(s): State<AppState>, JsonBody(b): JsonBody<RequestBody>) ->
         .map(answer)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterBody {
-    request: String,
-    /// For a new key of a registered vendor: the current vendor key's signature over
-    /// `auth::Message::rekey` (§6.2). The operator's token does instead.
-    #[serde(default)]
-    rekey_signature: Option<String>,
-}
-
 async fn register_vendor(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
-    JsonBody(b): JsonBody<RegisterBody>,
+    JsonBody(b): JsonBody<api::RegisterVendor>,
 ) -> Answer {
     let signed: Signed<AccountRequest> = decode("request", &b.request)?;
     let request = s.bank.verify_request(signed).await?;
@@ -508,13 +488,7 @@ async fn register_vendor(
 
 // ---- transfer, capture, audits ----------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TransferBody {
-    order: String,
-}
-
-async fn transfer(State(s): State<AppState>, JsonBody(b): JsonBody<TransferBody>) -> Answer {
+async fn transfer(State(s): State<AppState>, JsonBody(b): JsonBody<api::TransferAsk>) -> Answer {
     let order: Signed<PaymentOrder> = decode("order", &b.order)?;
     s.bank
         .write(bank::HandOn {
@@ -526,13 +500,7 @@ async fn transfer(State(s): State<AppState>, JsonBody(b): JsonBody<TransferBody>
         .map(answer)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CaptureBody {
-    batch: String,
-}
-
-async fn capture(State(s): State<AppState>, JsonBody(b): JsonBody<CaptureBody>) -> Answer {
+async fn capture(State(s): State<AppState>, JsonBody(b): JsonBody<api::Capture>) -> Answer {
     let batch: Signed<CaptureBatch> = decode("batch", &b.batch)?;
     // By the batch's key id: a batch signed before the vendor re-keyed still verifies.
     let b = batch.unverified();
@@ -552,7 +520,7 @@ async fn audits_open(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
     Path(vendor): Path<String>,
-    Query(q): Query<SignedQuery>,
+    Query(q): Query<api::SignedQuery>,
 ) -> Answer {
     let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?;
     vendor_or_operator(&s, &headers, vendor, Listing::Audits, &q).await?;
@@ -567,17 +535,10 @@ async fn open_items(s: &AppState, party: String, what: Listing) -> Answer {
         .map(answer)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditAnswerBody {
-    orders: Vec<String>,
-    signature: String,
-}
-
 async fn answer_audit(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    JsonBody(b): JsonBody<AuditAnswerBody>,
+    JsonBody(b): JsonBody<api::AuditAnswer>,
 ) -> Answer {
     let audit_id = hex_id("audit", &id, netcents_core::Nonce::from_hex)?.to_string();
     let mut raw = Vec::with_capacity(b.orders.len());
@@ -591,22 +552,18 @@ async fn answer_audit(
     // Only the audited vendor may answer: a stranger's empty answer would cost it a penalty.
     let vendor = s
         .bank
-        .read(read_fn(move |tx: &mut Tx| {
+        .fetch(move |tx: &mut Tx| {
             let audit_id = audit_id.clone();
             Box::pin(async move {
                 let a = tx
                     .audit_lock(&audit_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("audit demand"))?;
-                Ok(Reply::ok(json!(a.vendor)))
+                Ok(a.vendor)
             })
-        }))
+        })
         .await?;
-    let vendor = hex_id(
-        "vendor",
-        vendor.body.as_str().unwrap_or_default(),
-        VendorId::from_hex,
-    )?;
+    let vendor = VendorId::from_hex(&vendor).map_err(ApiError::internal)?;
     let (key, _) = s.bank.vendor(vendor).await?;
     let audit_id = hex_id("audit", &id, netcents_core::Nonce::from_hex)?.to_string();
     bank::verify_answer(
@@ -630,14 +587,7 @@ async fn answer_audit(
 
 // ---- redemption, return, recall, sweep -----------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RedeemBody {
-    account: String,
-    order: String,
-}
-
-async fn redeem(State(s): State<AppState>, JsonBody(b): JsonBody<RedeemBody>) -> Answer {
+async fn redeem(State(s): State<AppState>, JsonBody(b): JsonBody<api::Redeem>) -> Answer {
     let account = hex_id("account", &b.account, AccountId::from_hex)?;
     let order: Signed<PaymentOrder> = decode("order", &b.order)?;
     s.bank
@@ -650,15 +600,7 @@ async fn redeem(State(s): State<AppState>, JsonBody(b): JsonBody<RedeemBody>) ->
         .map(answer)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReturnedBody {
-    #[serde(default)]
-    chain: Vec<String>,
-    transfer: String,
-}
-
-async fn returned(State(s): State<AppState>, JsonBody(b): JsonBody<ReturnedBody>) -> Answer {
+async fn returned(State(s): State<AppState>, JsonBody(b): JsonBody<api::Returned>) -> Answer {
     let chain = b
         .chain
         .iter()
@@ -681,7 +623,7 @@ async fn recalls_open(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
     Path(holder): Path<String>,
-    Query(q): Query<SignedQuery>,
+    Query(q): Query<api::SignedQuery>,
 ) -> Answer {
     let holder = if holder == "bank" {
         operator(&s, &headers)?;
@@ -694,18 +636,10 @@ async fn recalls_open(
     open_items(&s, holder, Listing::Recalls).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RecallBody {
-    idempotency_key: String,
-    scrip: String,
-    deadline_ms: u64,
-}
-
 async fn recall(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
-    JsonBody(b): JsonBody<RecallBody>,
+    JsonBody(b): JsonBody<api::OperatorRecall>,
 ) -> Answer {
     operator(&s, &headers)?;
     idempotency_key(&b.idempotency_key)?;
@@ -738,16 +672,26 @@ async fn scrip_status(
         .read(read_fn(move |tx: &mut Tx| {
             let id = id.clone();
             Box::pin(async move {
-                let book = tx.scrip_lock(&id).await?.ok_or_else(|| ApiError::from(netcents_core::Rejection::UnknownScrip))?;
-                Ok(Reply::ok(json!({
-                    "scrip": id,
-                    "status": book.status().name(),
-                    "deadline_ms": match book.status() { netcents_core::bank::ScripStatus::Recalling { deadline } => Some(deadline.0), _ => None },
-                    "forfeited_segment": match book.status() { netcents_core::bank::ScripStatus::Forfeited { segment } => Some(segment), _ => None },
-                    "holder": match book.known_holder() { netcents_core::Holder::Bank => "bank".to_owned(), netcents_core::Holder::Vendor(v) => v.to_string() },
-                    "outstanding_micros": book.outstanding().0,
-                    "captured_micros": book.captured_total().0,
-                })))
+                let book = tx
+                    .scrip_lock(&id)
+                    .await?
+                    .ok_or_else(|| ApiError::from(netcents_core::Rejection::UnknownScrip))?;
+                use netcents_core::bank::ScripStatus;
+                Ok(Reply::of(&api::ScripView {
+                    scrip: id,
+                    status: book.status().name().into(),
+                    deadline_ms: match book.status() {
+                        ScripStatus::Recalling { deadline } => Some(deadline.0),
+                        _ => None,
+                    },
+                    forfeited_segment: match book.status() {
+                        ScripStatus::Forfeited { segment } => Some(segment),
+                        _ => None,
+                    },
+                    holder: bank::holder_text(book.known_holder()),
+                    outstanding_micros: book.outstanding().0,
+                    captured_micros: book.captured_total().0,
+                }))
             })
         }))
         .await
@@ -759,32 +703,20 @@ async fn scrip_status(
 ///
 /// # Errors
 /// The store's errors.
-pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
+pub async fn sweep(bank: &Arc<Bank>) -> Result<api::SweepCounts, ApiError> {
     let t = bank.clock.now();
-    let due = bank
-        .read(read_fn(move |tx: &mut Tx| {
+    let (due_scrips, due_audits, due_disputes) = bank
+        .fetch(move |tx: &mut Tx| {
             Box::pin(async move {
                 let scrips = tx.scrips_due(t.0, 1000).await?;
                 let audits = tx.audits_due(t.0, 1000).await?;
                 let disputes = tx.disputes_due(t.0, 1000).await?;
-                Ok(Reply::ok(
-                    json!({ "scrips": scrips, "audits": audits, "disputes": disputes }),
-                ))
+                Ok((scrips, audits, disputes))
             })
-        }))
+        })
         .await?;
-    let list = |k: &str| -> Vec<String> {
-        due.body[k]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let (mut scrips, mut audits, mut failed) = (0u64, 0u64, 0u64);
-    for scrip in list("scrips") {
+    for scrip in due_scrips {
         match bank
             .write(bank::SweepScrip {
                 bank: bank.clone(),
@@ -800,7 +732,7 @@ pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
             }
         }
     }
-    for audit_id in list("audits") {
+    for audit_id in due_audits {
         let work = bank::SettleAudit {
             bank: bank.clone(),
             audit_id,
@@ -819,7 +751,7 @@ pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
     }
     // A vendor that never answers a dispute does not hold the customer's money back.
     let mut disputes = 0u64;
-    for id in list("disputes") {
+    for id in due_disputes {
         let work = bank::Rule {
             bank: bank.clone(),
             id,
@@ -833,7 +765,12 @@ pub async fn sweep(bank: &Arc<Bank>) -> Result<serde_json::Value, ApiError> {
             }
         }
     }
-    Ok(json!({ "scrips": scrips, "audits": audits, "disputes": disputes, "failed": failed }))
+    Ok(api::SweepCounts {
+        scrips,
+        audits,
+        disputes,
+        failed,
+    })
 }
 
 async fn sweep_now(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Answer {
@@ -848,13 +785,10 @@ async fn check(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Ans
 
 // ---- the arbiter -------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DisputeBody {
-    dispute: String,
-}
-
-async fn file_dispute(State(s): State<AppState>, JsonBody(b): JsonBody<DisputeBody>) -> Answer {
+async fn file_dispute(
+    State(s): State<AppState>,
+    JsonBody(b): JsonBody<api::FileDispute>,
+) -> Answer {
     let dispute: Signed<Dispute> = decode("dispute", &b.dispute)?;
     s.bank
         .write(bank::FileDispute {
@@ -876,7 +810,7 @@ async fn get_dispute(State(s): State<AppState>, Path(id): Path<String>) -> Answe
                     .dispute_lock(&id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("dispute"))?;
-                Ok(Reply::ok(bank::dispute_json(&row)))
+                Ok(Reply::of(&bank::dispute_view(&row)))
             })
         }))
         .await
@@ -888,14 +822,14 @@ async fn get_dispute(State(s): State<AppState>, Path(id): Path<String>) -> Answe
 async fn dispute_goods(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<SignedQuery>,
+    Query(q): Query<api::SignedQuery>,
 ) -> Answer {
     let digest = hex_id("dispute", &id, netcents_core::Digest::from_hex)?;
     let (at, signature) = signed_read(&s, &q, "the scrip key that signed the dispute")?;
     let id = digest.to_string();
-    let found = s
+    let (key, answer) = s
         .bank
-        .read(read_fn(move |tx: &mut Tx| {
+        .fetch(move |tx: &mut Tx| {
             let id = id.clone();
             Box::pin(async move {
                 let row = tx
@@ -911,42 +845,34 @@ async fn dispute_goods(
                 } else {
                     None
                 };
-                Ok(Reply::ok(json!({
-                    "key": book.scrip().key.to_string(),
-                    "answer": { "dispute": row.id, "state": row.state.name(), "goods": goods },
-                })))
+                let answer = api::DisputeGoods {
+                    dispute: row.id,
+                    state: row.state.name().into(),
+                    goods,
+                };
+                Ok((book.scrip().key, answer))
             })
-        }))
+        })
         .await?;
-    let key = bank::key_from_hex(found.body["key"].as_str().unwrap_or_default())?;
     Message::read_goods(&digest, at).verify(&key, &signature)?;
-    Ok(Json(found.body["answer"].clone()).into_response())
+    Ok(Json(answer).into_response())
 }
 
 async fn disputes_open(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
     Path(vendor): Path<String>,
-    Query(q): Query<SignedQuery>,
+    Query(q): Query<api::SignedQuery>,
 ) -> Answer {
     let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?;
     vendor_or_operator(&s, &headers, vendor, Listing::Disputes, &q).await?;
     open_items(&s, vendor.to_string(), Listing::Disputes).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DisputeAnswerBody {
-    goods: Option<String>,
-    #[serde(default)]
-    orders: Vec<String>,
-    signature: String,
-}
-
 async fn answer_dispute(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    JsonBody(b): JsonBody<DisputeAnswerBody>,
+    JsonBody(b): JsonBody<api::DisputeAnswer>,
 ) -> Answer {
     let id = hex_id("dispute", &id, netcents_core::Digest::from_hex)?.to_string();
     let goods = b.goods.as_deref().map(|g| unb64("goods", g)).transpose()?;
@@ -959,23 +885,19 @@ async fn answer_dispute(
     let vendor = {
         let id = id.clone();
         s.bank
-            .read(read_fn(move |tx: &mut Tx| {
+            .fetch(move |tx: &mut Tx| {
                 let id = id.clone();
                 Box::pin(async move {
                     let row = tx
                         .dispute_lock(&id)
                         .await?
                         .ok_or_else(|| ApiError::not_found("dispute"))?;
-                    Ok(Reply::ok(json!(row.vendor)))
+                    Ok(row.vendor)
                 })
-            }))
+            })
             .await?
     };
-    let vendor = hex_id(
-        "vendor",
-        vendor.body.as_str().unwrap_or_default(),
-        VendorId::from_hex,
-    )?;
+    let vendor = VendorId::from_hex(&vendor).map_err(ApiError::internal)?;
     let (key, _) = s.bank.vendor(vendor).await?;
     bank::verify_answer(
         &key,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use futures_util::future::BoxFuture;
+use netcents_api::bank as api;
 use netcents_core::arbiter::{self, VendorAnswer};
 use netcents_core::auth::Listing;
 use netcents_core::bank::{
@@ -27,7 +28,6 @@ use netcents_core::{
     VendorId, Verified,
 };
 use rand_core::{OsRng, RngCore as _};
-use serde_json::json;
 
 use crate::error::ApiError;
 use crate::keys::Keyring;
@@ -124,8 +124,7 @@ pub struct Bank {
 /// base64url without padding, the encoding of every signed object in the API.
 #[must_use]
 pub fn b64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    netcents_api::b64::encode(bytes)
 }
 
 /// Decodes base64url (padding optional) of the field `field`.
@@ -133,13 +132,7 @@ pub fn b64(bytes: &[u8]) -> String {
 /// # Errors
 /// [`ApiError::bad_base64`] naming the field.
 pub fn unb64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
-    use base64::Engine as _;
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    const ENGINE: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::URL_SAFE,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-    ENGINE.decode(text).map_err(|_| ApiError::bad_base64(field))
+    netcents_api::b64::decode(text).map_err(|_| ApiError::bad_base64(field))
 }
 
 /// The hash that tells a repeated request from a different one under the same key.
@@ -324,7 +317,8 @@ async fn charge_overclaims(
     Ok(effects)
 }
 
-fn holder_text(h: Holder) -> String {
+/// The holder as the API names it: a vendor id in hex, or `bank`.
+pub fn holder_text(h: Holder) -> String {
     match h {
         Holder::Bank => "bank".into(),
         Holder::Vendor(v) => v.to_string(),
@@ -359,6 +353,27 @@ impl Bank {
         Ok(reply)
     }
 
+    /// Reads typed values in one read-only transaction (no answer body is built).
+    ///
+    /// # Errors
+    /// The read's own errors, and the store's.
+    pub async fn fetch<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: for<'a> Fn(&'a mut Tx) -> BoxFuture<'a, Result<T, ApiError>> + Send + Sync + 'static,
+    {
+        let work = Arc::new(Fetch {
+            f,
+            out: std::sync::Mutex::new(None),
+        });
+        self.store.read(work.clone()).await?;
+        work.out
+            .lock()
+            .ok()
+            .and_then(|mut out| out.take())
+            .ok_or_else(|| ApiError::internal("a read ended without its value"))
+    }
+
     /// Runs a read-only unit of work.
     ///
     /// # Errors
@@ -380,18 +395,18 @@ impl Bank {
         {
             return Ok(k);
         }
-        let reply = self
-            .read(read_fn(move |tx: &mut Tx| {
+        let hex = self
+            .fetch(move |tx: &mut Tx| {
                 Box::pin(async move {
                     let (_, key) = tx
                         .account_get(&id)
                         .await?
                         .ok_or_else(ApiError::unknown_account)?;
-                    Ok(Reply::ok(json!(key)))
+                    Ok(key)
                 })
-            }))
+            })
             .await?;
-        let key = key_from_hex(reply.body.as_str().unwrap_or_default())?;
+        let key = key_from_hex(&hex)?;
         if let Ok(mut m) = self.account_keys.lock() {
             m.insert(id, key);
         }
@@ -433,32 +448,15 @@ impl Bank {
     /// # Errors
     /// `unknown_vendor`.
     pub async fn vendor(&self, id: VendorId) -> Result<(PublicKey, VendorRow), ApiError> {
-        let reply = self
-            .read(read_fn(move |tx: &mut Tx| {
+        let row = self
+            .fetch(move |tx: &mut Tx| {
                 Box::pin(async move {
-                    let row = tx
-                        .vendor_get(&id.to_string())
+                    tx.vendor_get(&id.to_string())
                         .await?
-                        .ok_or_else(ApiError::unknown_vendor)?;
-                    Ok(Reply::ok(json!({
-                        "account": row.account.to_string(), "public_key": row.public_key,
-                        "key_id": row.key_id, "origin": row.origin, "cert": b64(&row.cert),
-                    })))
+                        .ok_or_else(ApiError::unknown_vendor)
                 })
-            }))
+            })
             .await?;
-        let b = &reply.body;
-        let text = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
-        let row = VendorRow {
-            account: AccountId::from_hex(&text("account")).map_err(ApiError::internal)?,
-            key_id: b["key_id"]
-                .as_u64()
-                .and_then(|k| u32::try_from(k).ok())
-                .ok_or_else(|| ApiError::internal("vendor key id"))?,
-            public_key: text("public_key"),
-            origin: text("origin"),
-            cert: unb64("cert", &text("cert"))?,
-        };
         Ok((key_from_hex(&row.public_key)?, row))
     }
 }
@@ -470,23 +468,43 @@ impl Bank {
     /// # Errors
     /// `unknown_vendor`; `unknown_key` for an id the vendor never had.
     pub async fn vendor_key(&self, id: VendorId, key_id: u32) -> Result<PublicKey, ApiError> {
-        let reply = self
-            .read(read_fn(move |tx: &mut Tx| {
+        let hex = self
+            .fetch(move |tx: &mut Tx| {
                 Box::pin(async move {
                     if tx.vendor_get(&id.to_string()).await?.is_none() {
                         return Err(ApiError::unknown_vendor());
                     }
                     let keys = tx.vendor_keys(&id.to_string()).await?;
-                    let key = keys
+                    Ok(keys
                         .into_iter()
                         .find(|(k, _)| *k == key_id)
-                        .map(|(_, hex)| hex);
-                    Ok(Reply::ok(json!(key)))
+                        .map(|(_, hex)| hex))
                 })
-            }))
+            })
             .await?;
-        let hex = reply.body.as_str().ok_or(Rejection::UnknownKey)?;
-        key_from_hex(hex)
+        key_from_hex(&hex.ok_or(Rejection::UnknownKey)?)
+    }
+}
+
+/// A typed read: the value of the closure's last run (a retried transaction runs it again).
+struct Fetch<F, T> {
+    f: F,
+    out: std::sync::Mutex<Option<T>>,
+}
+
+impl<F, T> Work for Fetch<F, T>
+where
+    T: Send,
+    F: for<'a> Fn(&'a mut Tx) -> BoxFuture<'a, Result<T, ApiError>> + Send + Sync,
+{
+    fn run<'a>(&'a self, tx: &'a mut Tx) -> BoxFuture<'a, WorkResult> {
+        Box::pin(async move {
+            let value = (self.f)(tx).await?;
+            if let Ok(mut out) = self.out.lock() {
+                *out = Some(value);
+            }
+            Ok(Reply::ok(serde_json::Value::Null))
+        })
     }
 }
 
@@ -532,38 +550,41 @@ pub struct OpenItems {
 }
 
 async fn open_items(w: &OpenItems, tx: &mut Tx) -> WorkResult {
-    let (name, list): (&str, Vec<_>) = match w.what {
-        Listing::Audits => (
-            "audits",
-            tx.audits_open(&w.party)
+    Ok(match w.what {
+        Listing::Audits => Reply::of(&api::AuditDemands {
+            audits: tx
+                .audits_open(&w.party)
                 .await?
                 .into_iter()
-                .map(|a| {
-                    json!({
-                        "audit": a.id, "scrip": a.scrip, "claim": b64(&a.claim),
-                        "amount_micros": a.amount, "deadline_ms": a.deadline,
-                    })
+                .map(|a| api::AuditDemand {
+                    audit: a.id,
+                    scrip: a.scrip,
+                    claim: b64(&a.claim),
+                    amount_micros: a.amount,
+                    deadline_ms: a.deadline,
                 })
                 .collect(),
-        ),
-        Listing::Disputes => (
-            "disputes",
-            tx.disputes_open(&w.party)
+        }),
+        Listing::Disputes => Reply::of(&api::Disputes {
+            disputes: tx
+                .disputes_open(&w.party)
                 .await?
                 .iter()
-                .map(dispute_json)
+                .map(dispute_view)
                 .collect(),
-        ),
-        Listing::Recalls => (
-            "recalls",
-            tx.recalls_open(&w.party)
+        }),
+        Listing::Recalls => Reply::of(&api::Recalls {
+            recalls: tx
+                .recalls_open(&w.party)
                 .await?
                 .into_iter()
-                .map(|(r, d)| json!({ "recall": b64(&r), "deadline_ms": d }))
+                .map(|(r, d)| api::RecallNotice {
+                    recall: b64(&r),
+                    deadline_ms: d,
+                })
                 .collect(),
-        ),
-    };
-    Ok(Reply::ok(json!({ name: list })))
+        }),
+    })
 }
 
 work!(OpenItems, open_items);
@@ -593,7 +614,10 @@ async fn open_account(w: &OpenAccount, tx: &mut Tx) -> WorkResult {
     }
     tx.account_insert(&w.id, &w.kind, &w.key.to_string(), w.now.0)
         .await?;
-    let reply = Reply::ok(json!({ "account": w.id.to_string(), "kind": w.kind }));
+    let reply = Reply::of(&api::AccountOpened {
+        account: w.id.to_string(),
+        kind: w.kind.clone(),
+    });
     remember(tx, "open", &w.idempotency_key, &w.hash, reply, w.now).await
 }
 
@@ -643,7 +667,10 @@ async fn funding(w: &Funding, tx: &mut Tx) -> WorkResult {
     let reference = format!("{scope}:{}", w.idempotency_key);
     tx.post(&[posting], &reference, w.now.0).await?;
     let balance = tx.balance(account).await?;
-    let reply = Reply::ok(json!({ "account": w.account.to_string(), "balance_micros": balance }));
+    let reply = Reply::of(&api::Balance {
+        account: w.account.to_string(),
+        balance_micros: balance,
+    });
     remember(tx, scope, &w.idempotency_key, &w.hash, reply, w.now).await
 }
 
@@ -750,11 +777,11 @@ async fn issue(w: &Issue, tx: &mut Tx) -> WorkResult {
     }
     tx.post(&[posting], &format!("issue:{scrip_id}"), w.now.0)
         .await?;
-    let mut reply = Reply::ok(json!({
-        "scrip_id": scrip_id,
-        "scrip": b64(scrip.as_bytes()),
-        "bank_key_id": w.key_id,
-    }));
+    let mut reply = Reply::of(&api::Issued {
+        scrip_id,
+        scrip: b64(scrip.as_bytes()),
+        bank_key_id: w.key_id,
+    });
     reply.effects.push(Effect::Issued(posting.amount.0));
     remember(tx, &scope, &key, &hash, reply, w.now).await
 }
@@ -866,12 +893,16 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
         cert: cert.as_bytes().to_vec(),
     };
     tx.vendor_put(&vendor.to_string(), &row, w.now.0).await?;
-    let reply = Reply::ok(json!({
-        "vendor": vendor.to_string(),
-        "key_id": key_id,
-        "vendor_cert": b64(cert.as_bytes()),
-        "bond_micros": if existing.is_none() { policy.bond_micros } else { 0 },
-    }));
+    let reply = Reply::of(&api::Registered {
+        vendor: vendor.to_string(),
+        key_id,
+        vendor_cert: b64(cert.as_bytes()),
+        bond_micros: if existing.is_none() {
+            policy.bond_micros
+        } else {
+            0
+        },
+    });
     remember(tx, &scope, &key, &hash, reply, w.now).await
 }
 
@@ -928,10 +959,10 @@ async fn hand_on(w: &HandOn, tx: &mut Tx) -> WorkResult {
     let (bank_key, key_id) = w.bank.keys.active();
     let cert = book.hand_on(w.now, w.order.clone(), bank_key, key_id)?;
     tx.scrip_update(&book).await?;
-    Ok(Reply::ok(json!({
-        "transfer": b64(cert.as_bytes()),
-        "scrip": b64(book.signed_scrip().as_bytes()),
-    })))
+    Ok(Reply::of(&api::Handed {
+        transfer: b64(cert.as_bytes()),
+        scrip: b64(book.signed_scrip().as_bytes()),
+    }))
 }
 
 // ---- capture and audits --------------------------------------------------------------------
@@ -1023,13 +1054,18 @@ async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
                 audit = Some(audit_id);
             }
         }
-        results.push(json!({
-            "scrip": id, "segment": claim.segment, "amount_micros": captured.amount.0, "audit": audit,
-        }));
+        results.push(api::CapturedClaim {
+            scrip: id,
+            segment: claim.segment,
+            amount_micros: captured.amount.0,
+            audit,
+        });
     }
-    let mut reply = Reply::ok(json!({
-        "batch": key, "credited_micros": credited.0, "claims": results,
-    }));
+    let mut reply = Reply::of(&api::Captured {
+        batch: key.clone(),
+        credited_micros: credited.0,
+        claims: results,
+    });
     reply.effects = effects;
     remember(tx, &scope, &key, &hash, reply, w.now).await
 }
@@ -1072,8 +1108,8 @@ impl Bank {
         orders: &[Signed<PaymentOrder>],
     ) -> Option<Precomputed> {
         let id = audit_id.to_owned();
-        let snapshot = self
-            .read(read_fn(move |tx: &mut Tx| {
+        let (a, account, before) = self
+            .fetch(move |tx: &mut Tx| {
                 let id = id.clone();
                 Box::pin(async move {
                     let a = tx
@@ -1085,23 +1121,15 @@ impl Bank {
                         .await?
                         .ok_or_else(ApiError::unknown_vendor)?;
                     let book = tx.scrip_lock(&a.scrip).await?.ok_or_else(scrip_not_found)?;
-                    Ok(Reply::ok(json!({
-                        "vendor": a.vendor, "account": vendor.account.to_string(),
-                        "claim": b64(&a.claim), "cursor": b64(&a.cursor), "ppm": a.ppm,
-                        "book": b64(&book.to_bytes()),
-                    })))
+                    Ok((a, vendor.account, book))
                 })
-            }))
+            })
             .await
             .ok()?;
-        let b = snapshot.body;
-        let bytes = |k: &str| unb64(k, b[k].as_str().unwrap_or_default()).ok();
-        let vendor = VendorId::from_hex(b["vendor"].as_str()?).ok()?;
-        let account = AccountId::from_hex(b["account"].as_str()?).ok()?;
-        let claim = Claim::from_bytes(&bytes("claim")?).ok()?;
-        let from = Cursor::from_bytes(&bytes("cursor")?).ok()?;
-        let before = core_bank::ScripBook::from_bytes(&bytes("book")?).ok()?;
-        let ppm = b["ppm"].as_u64()?;
+        let vendor = VendorId::from_hex(&a.vendor).ok()?;
+        let claim = Claim::from_bytes(&a.claim).ok()?;
+        let from = Cursor::from_bytes(&a.cursor).ok()?;
+        let ppm = a.ppm;
         let policy = self.settings.policy;
         let orders = orders.to_vec();
         tokio::task::spawn_blocking(move || {
@@ -1186,14 +1214,14 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
     tx.post(&outcome.postings, &format!("audit:{}", w.audit_id), w.now.0)
         .await?;
     tx.scrip_update(&book).await?;
-    let body = json!({
-        "audit": w.audit_id,
-        "claimed_micros": audit.amount,
-        "proven_micros": outcome.proven.0,
-        "overclaim_micros": outcome.overclaim.0,
-        "penalty_micros": outcome.penalty.0,
-        "answered": w.hash.is_some(),
-    });
+    let body = api::AuditOutcome {
+        audit: w.audit_id.clone(),
+        claimed_micros: audit.amount,
+        proven_micros: outcome.proven.0,
+        overclaim_micros: outcome.overclaim.0,
+        penalty_micros: outcome.penalty.0,
+        answered: w.hash.is_some(),
+    };
     tx.audit_close(
         &w.audit_id,
         if w.hash.is_some() {
@@ -1201,10 +1229,10 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
         } else {
             AuditState::Expired
         },
-        &body.to_string(),
+        &serde_json::to_string(&body).map_err(ApiError::internal)?,
     )
     .await?;
-    let mut reply = Reply::ok(body);
+    let mut reply = Reply::of(&body);
     reply
         .effects
         .push(Effect::Audited(outcome.overclaim > Micros::ZERO));
@@ -1243,8 +1271,9 @@ async fn redeem(w: &Redeem, tx: &mut Tx) -> WorkResult {
             tx.post(&closing.postings, &format!("redeem:{id}"), w.now.0)
                 .await?;
             tx.scrip_update(&book).await?;
-            let mut reply =
-                Reply::ok(json!({ "status": "redeemed", "refund_micros": closing.refund.0 }));
+            let mut reply = Reply::of(&api::Redemption::Redeemed {
+                refund_micros: closing.refund.0,
+            });
             reply.effects.push(Effect::Refunded(closing.refund.0));
             remember(tx, "redeem", &digest, &hash, reply, w.now).await
         }
@@ -1261,12 +1290,14 @@ async fn redeem(w: &Redeem, tx: &mut Tx) -> WorkResult {
             let origin = match holder {
                 Holder::Vendor(v) => tx.vendor_get(&v.to_string()).await?.map(|r| r.origin),
                 Holder::Bank => None,
-            };
-            Ok(Reply {
-                status: 202,
-                body: json!({ "status": "pending", "holder": holder_text(holder), "origin": origin }),
-                effects: Vec::new(),
-            })
+            }
+            .ok_or_else(|| ApiError::internal("a pending redemption's holder has no vendor row"))?;
+            let mut reply = Reply::of(&api::Redemption::Pending {
+                holder: holder_text(holder),
+                origin,
+            });
+            reply.status = 202;
+            Ok(reply)
         }
     }
 }
@@ -1326,7 +1357,9 @@ async fn returned(w: &Returned, tx: &mut Tx) -> WorkResult {
     .await?;
     tx.scrip_update(&book).await?;
     tx.recalls_close(&id, RecallEnd::Answered).await?;
-    let mut reply = Reply::ok(json!({ "status": "closed", "refund_micros": closing.refund.0 }));
+    let mut reply = Reply::of(&api::Redemption::Closed {
+        refund_micros: closing.refund.0,
+    });
     reply.effects = effects;
     reply.effects.push(Effect::Refunded(closing.refund.0));
     remember(tx, "returned", &digest, &hash, reply, w.now).await
@@ -1377,9 +1410,10 @@ async fn start_recall(w: &StartRecall, tx: &mut Tx) -> WorkResult {
     )
     .await?;
     tx.scrip_update(&book).await?;
-    let reply = Reply::ok(
-        json!({ "recall": b64(recall.as_bytes()), "holder": holder_text(book.known_holder()) }),
-    );
+    let reply = Reply::of(&api::RecallIssued {
+        recall: b64(recall.as_bytes()),
+        holder: holder_text(book.known_holder()),
+    });
     remember(tx, "recall", &w.idempotency_key, &w.hash, reply, w.now).await
 }
 
@@ -1397,14 +1431,14 @@ work!(SweepScrip, sweep_scrip);
 
 async fn sweep_scrip(w: &SweepScrip, tx: &mut Tx) -> WorkResult {
     let mut book = tx.scrip_lock(&w.scrip).await?.ok_or_else(scrip_not_found)?;
-    let mut reply = Reply::ok(json!({ "scrip": w.scrip, "action": "none" }));
+    // The sweep counts what it did; the reply carries only the effects to count.
+    let mut reply = Reply::ok(serde_json::Value::Null);
     match book.sweep_action(w.now) {
         SweepAction::None => {}
         SweepAction::ExpireHeld => {
             let closing = book.expire_held()?;
             tx.post(&closing.postings, &format!("expire:{}", w.scrip), w.now.0)
                 .await?;
-            reply.body = json!({ "scrip": w.scrip, "action": "refunded", "refund_micros": closing.refund.0 });
             reply.effects.push(Effect::Refunded(closing.refund.0));
         }
         SweepAction::Recall => {
@@ -1419,15 +1453,12 @@ async fn sweep_scrip(w: &SweepScrip, tx: &mut Tx) -> WorkResult {
                 deadline.0,
             )
             .await?;
-            reply.body =
-                json!({ "scrip": w.scrip, "action": "recalled", "deadline_ms": deadline.0 });
         }
         SweepAction::Forfeit => {
             let closing = book.forfeit(w.now)?;
             tx.post(&closing.postings, &format!("forfeit:{}", w.scrip), w.now.0)
                 .await?;
             tx.recalls_close(&w.scrip, RecallEnd::Forfeited).await?;
-            reply.body = json!({ "scrip": w.scrip, "action": "forfeited", "refund_micros": closing.refund.0 });
             reply.effects.push(Effect::Refunded(closing.refund.0));
         }
     }
@@ -1479,28 +1510,30 @@ async fn file_dispute(w: &FileDispute, tx: &mut Tx) -> WorkResult {
         .dispute_lock(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("dispute"))?;
-    Ok(Reply::ok(dispute_json(&row)))
+    Ok(Reply::of(&dispute_view(&row)))
 }
 
 /// A dispute's public state. The goods are not in it: they are paid content, read by the
 /// customer alone with a request signed by the scrip key (`GET …/goods`, §6.2).
 #[must_use]
-pub fn dispute_json(row: &DisputeRow) -> serde_json::Value {
+pub fn dispute_view(row: &DisputeRow) -> api::DisputeView {
     let ruling = row
         .ruling
         .as_deref()
         .and_then(|r| Signed::<netcents_core::objects::Ruling>::decode(r).ok());
-    json!({
-        "dispute": row.id,
-        "scrip": row.scrip,
-        "vendor": row.vendor,
-        "state": row.state.name(),
-        "deadline_ms": row.deadline,
-        "signed": b64(&row.dispute),
-        "ruling": row.ruling.as_deref().map(b64),
-        "verdict": ruling.as_ref().map(|r| r.unverified().verdict.name()),
-        "refund_micros": ruling.as_ref().map(|r| r.unverified().refund.0),
-    })
+    api::DisputeView {
+        dispute: row.id.clone(),
+        scrip: row.scrip.clone(),
+        vendor: row.vendor.clone(),
+        state: row.state.name().into(),
+        deadline_ms: row.deadline,
+        signed: b64(&row.dispute),
+        ruling: row.ruling.as_deref().map(b64),
+        verdict: ruling
+            .as_ref()
+            .map(|r| r.unverified().verdict.name().into()),
+        refund_micros: ruling.as_ref().map(|r| r.unverified().refund.0),
+    }
 }
 
 /// The vendor's answer to a dispute: goods and orders, signed.
@@ -1536,7 +1569,7 @@ async fn answer_dispute(w: &AnswerDispute, tx: &mut Tx) -> WorkResult {
         .dispute_lock(&w.id)
         .await?
         .ok_or_else(|| ApiError::not_found("dispute"))?;
-    Ok(Reply::ok(dispute_json(&row)))
+    Ok(Reply::of(&dispute_view(&row)))
 }
 
 /// Rules on a dispute once answered or past its deadline, and applies the ruling's postings.
@@ -1566,7 +1599,7 @@ async fn rule(w: &Rule, tx: &mut Tx) -> WorkResult {
         .await?
         .ok_or_else(|| ApiError::not_found("dispute"))?;
     if row.state == DisputeState::Ruled {
-        return Ok(Reply::ok(dispute_json(&row)));
+        return Ok(Reply::of(&dispute_view(&row)));
     }
     if row.state == DisputeState::Open && w.now.0 < row.deadline {
         return Err(ApiError::conflict(
@@ -1632,7 +1665,7 @@ async fn rule(w: &Rule, tx: &mut Tx) -> WorkResult {
         .dispute_lock(&w.id)
         .await?
         .ok_or_else(|| ApiError::not_found("dispute"))?;
-    let mut reply = Reply::ok(dispute_json(&row));
+    let mut reply = Reply::of(&dispute_view(&row));
     reply.effects.push(Effect::Ruled);
     Ok(reply)
 }
@@ -1699,18 +1732,18 @@ async fn check_books(_: &CheckBooks, tx: &mut Tx) -> WorkResult {
             "deposits counted {counted}, postings say {deposited}"
         ));
     }
-    Ok(Reply::ok(json!({
-        "balanced": problems.is_empty(),
-        "problems": problems,
-        "float_micros": float.to_string(),
-        "outstanding_micros": outstanding.to_string(),
-        "deposited_micros": deposited.to_string(),
-        "penalties_micros": posted.get("penalties").copied().unwrap_or(0).to_string(),
-        "accounts": posted.len(),
+    Ok(Reply::of(&api::BooksCheck {
+        balanced: problems.is_empty(),
+        problems,
+        float_micros: float.to_string(),
+        outstanding_micros: outstanding.to_string(),
+        deposited_micros: deposited.to_string(),
+        penalties_micros: posted.get("penalties").copied().unwrap_or(0).to_string(),
+        accounts: posted.len() as u64,
         // Every account and bond opened, posted to or not: a refused request adds none.
-        "balances": cached.len(),
-        "scrips": scrips,
-    })))
+        balances: cached.len() as u64,
+        scrips,
+    }))
 }
 
 #[cfg(test)]

@@ -20,8 +20,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{Parser, Subcommand};
 use netcents_core::{Currency, Digest, Micros, PublicKey, TimestampMs};
 use netcents_wallet::{Approval, BankInfo, State, WalletError};
@@ -106,7 +104,7 @@ const FORMAT: &str = "netcents-wallet";
 const DAY_MS: u64 = 86_400_000;
 
 fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    netcents_api::b64::encode(bytes)
 }
 
 fn now() -> TimestampMs {

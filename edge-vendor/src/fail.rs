@@ -147,8 +147,7 @@ impl From<worker::Error> for Failure {
 
 /// base64url without padding: how every signed object travels.
 pub fn b64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    netcents_api::b64::encode(bytes)
 }
 
 /// Decodes base64url (padding optional) of the field `field`.
@@ -156,15 +155,7 @@ pub fn b64(bytes: &[u8]) -> String {
 /// # Errors
 /// `bad_base64` naming the field.
 pub fn unb64(field: &str, text: &str) -> Result<Vec<u8>, Failure> {
-    use base64::Engine as _;
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    const ENGINE: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::URL_SAFE,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-    ENGINE
-        .decode(text.trim())
-        .map_err(|_| Failure::bad_base64(field))
+    netcents_api::b64::decode(text).map_err(|_| Failure::bad_base64(field))
 }
 
 /// Decodes a signed object from base64url, naming the field in any error.

@@ -82,7 +82,7 @@ fn cors(h: &Headers) -> worker::Result<()> {
     )
 }
 
-fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
+fn json_response<T: serde::Serialize>(status: u16, body: &T) -> worker::Result<Response> {
     let r = Response::from_json(body)?.with_status(status);
     cors(r.headers())?;
     Ok(r)
@@ -204,17 +204,17 @@ fn offer_response(
         &cfg.key,
     );
     let offer_text = b64(offer.as_bytes());
-    let body = json!({
-        "code": "payment_required",
-        "hint": "pay the offer: retry with the payment order (see WWW-Authenticate)",
-        "offer": offer_text,
-        "vendor_cert": b64(cfg.cert.as_bytes()),
-        "price_micros": price.micros.0,
-        "currency": price.currency.as_str(),
-        "vendor": cfg.vendor.to_string(),
-        "item": path,
-        "valid_until_ms": offer.unverified().valid_until.0,
-    });
+    let body = netcents_api::vendor::Offered {
+        code: "payment_required".into(),
+        hint: "pay the offer: retry with the payment order (see WWW-Authenticate)".into(),
+        offer: offer_text.clone(),
+        vendor_cert: b64(cfg.cert.as_bytes()),
+        price_micros: price.micros.0,
+        currency: price.currency.as_str().into(),
+        vendor: cfg.vendor.to_string(),
+        item: path.to_owned(),
+        valid_until_ms: offer.unverified().valid_until.0,
+    };
     let r = json_response(402, &body)?;
     r.headers().set(
         "www-authenticate",
@@ -343,12 +343,29 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
     if let Some(op) = path.strip_prefix("/netcents/v1/") {
         let body = |v: &Value| -> Result<Response, Failure> { Ok(json_response(200, v)?) };
         return match (method.clone(), op) {
-            (Method::Get, "vendor") => body(&json!({
-                "vendor": cfg.vendor.to_string(),
-                "vendor_cert": b64(cfg.cert.as_bytes()),
-                "currency": cfg.prices.currency().as_str(),
-                "prices": cfg.prices.rules().iter().map(|r| json!({ "path": r.path(), "price_micros": r.price().0 })).collect::<Vec<_>>(),
-            })),
+            (Method::Get, "vendor") => Ok(json_response(
+                200,
+                &netcents_api::vendor::VendorInfo {
+                    vendor: cfg.vendor.to_string(),
+                    vendor_cert: b64(cfg.cert.as_bytes()),
+                    currency: cfg.prices.currency().as_str().into(),
+                    prices: cfg
+                        .prices
+                        .rules()
+                        .iter()
+                        .map(|r| netcents_api::vendor::PriceRule {
+                            path: r.path().into(),
+                            price_micros: r.price().0,
+                        })
+                        .collect(),
+                },
+            )?),
+            (Method::Get, "openapi.json") => {
+                let r = Response::ok(include_str!("../../docs/openapi/vendor.json"))?;
+                r.headers().set("content-type", "application/json")?;
+                cors(r.headers())?;
+                Ok(r)
+            }
             (Method::Post, "transfer") => {
                 let b: Value = serde_json::from_str(&req.text().await?)
                     .map_err(|e| Failure::bad_json(e.to_string()))?;

@@ -7,7 +7,6 @@
 use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
-use base64::Engine as _;
 use netcents_core::objects::{Offer, PaymentOrder, Receipt, VendorCert};
 use netcents_core::{
     AccountId, Amount, Currency, Digest, Micros, Nonce, SecretKey, Signed, TimestampMs, VendorId,
@@ -20,13 +19,11 @@ const FACE: u64 = 5_000_000;
 const NOW: TimestampMs = TimestampMs(1_700_000_000_000);
 
 fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    netcents_api::b64::encode(bytes)
 }
 
 fn unb64(text: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()
+    netcents_api::b64::decode(text).ok()
 }
 
 /// A wallet holding one scrip of `FACE`, and a vendor the bank certified for `SITE`.

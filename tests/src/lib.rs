@@ -12,6 +12,7 @@
 )]
 
 pub mod onboard;
+pub mod openapi;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use netcents_core::objects::{
     AccountRequest, Action, Dispute, Offer, PaymentOrder, Receipt, Scrip, VendorCert,
 };
@@ -38,14 +38,12 @@ pub const CAPTURE_TOKEN: &str = "edge-test-capture-token";
 
 /// base64url without padding.
 pub fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    netcents_api::b64::encode(bytes)
 }
 
 /// Decodes base64url.
 pub fn unb64(text: &str) -> Vec<u8> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim_end_matches('='))
-        .expect("base64url")
+    netcents_api::b64::decode(text).expect("base64url")
 }
 
 /// Decodes a signed object from base64url.
@@ -340,6 +338,7 @@ pub async fn send(
     body: Option<&Value>,
     operator: bool,
 ) -> (u16, Value) {
+    let verb = method.to_string();
     let mut req = c.request(method, url);
     if let Some(b) = body {
         req = req.json(b);
@@ -353,10 +352,9 @@ pub async fn send(
         .unwrap_or_else(|e| panic!("request to {url}: {e}"));
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    let answer = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    openapi::conforms(&verb, url, body, status, &answer);
+    (status, answer)
 }
 
 /// The bank binary, on SQLite in a temp dir, every claim audited.
@@ -689,6 +687,7 @@ pub async fn offer(c: &reqwest::Client, url: &str, bank_key: &PublicKey) -> Offe
         .get("www-authenticate")
         .map(|h| h.to_str().unwrap().to_owned());
     let body: Value = res.json().await.unwrap();
+    openapi::conforms("GET", url, None, 402, &body);
     let www = www.expect("a 402 carries WWW-Authenticate");
     assert!(
         www.starts_with("NetCents ") && www.contains(body["offer"].as_str().unwrap()),
@@ -742,6 +741,10 @@ pub async fn send_payment(c: &reqwest::Client, url: &str, bundle: &Value, via: V
         serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("an error answer is JSON: {status} {text}"))
     };
+    match via {
+        Via::Header => openapi::conforms("GET", url, None, status, &body),
+        Via::Post => openapi::conforms("POST", url, Some(bundle), status, &body),
+    }
     Paid {
         status,
         body,
@@ -1073,6 +1076,7 @@ const vendor :Workerd.Worker = (
             .unwrap();
         let s = res.status().as_u16();
         let v: Value = res.json().await.unwrap();
+        openapi::conforms("POST", &self.at("/netcents/v1/capture"), None, s, &v);
         assert_eq!(
             s,
             200,

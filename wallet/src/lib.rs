@@ -347,8 +347,7 @@ pub enum Approval {
 }
 
 fn b64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    netcents_api::b64::encode(bytes)
 }
 
 /// Decodes base64url (padding optional) of `field`.
@@ -356,14 +355,7 @@ fn b64(bytes: &[u8]) -> String {
 /// # Errors
 /// `bad_base64`.
 pub fn unb64(field: &str, text: &str) -> Result<Vec<u8>, WalletError> {
-    use base64::Engine as _;
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    const ENGINE: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::URL_SAFE,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-    ENGINE
-        .decode(text.trim())
+    netcents_api::b64::decode(text)
         .map_err(|_| WalletError::new("bad_base64", format!("field `{field}` is not base64url")))
 }
 

@@ -50,6 +50,12 @@ impl Reply {
             effects: Vec::new(),
         }
     }
+
+    /// A 200 answer with one of the API's bodies (`netcents_api`).
+    #[must_use]
+    pub fn of<T: serde::Serialize>(body: &T) -> Self {
+        Self::ok(serde_json::to_value(body).expect("an API body is plain fields and serialises"))
+    }
 }
 
 /// The outcome of a unit of work.

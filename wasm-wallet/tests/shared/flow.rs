@@ -67,15 +67,11 @@ pub fn num(v: &JsValue, k: &str) -> u64 {
 }
 
 pub fn b64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    netcents_api::b64::encode(bytes)
 }
 
 pub fn unb64(text: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .expect("base64url")
+    netcents_api::b64::decode(text).expect("base64url")
 }
 
 pub fn now() -> TimestampMs {
