@@ -14,8 +14,8 @@ use netcents_api::bank as api;
 use netcents_core::arbiter::{self, VendorAnswer};
 use netcents_core::auth::Listing;
 use netcents_core::bank::{
-    self as core_bank, KeyLookup, LedgerAccount, Policy, Posting, PostingKind, ScripStatus,
-    SweepAction,
+    self as core_bank, KeyLookup, LedgerAccount, Policy, Posting, PostingKind, RedeemStep,
+    ScripStatus, SweepAction,
 };
 use netcents_core::custody::Cursor;
 use netcents_core::objects::{
@@ -1255,9 +1255,15 @@ pub struct Redeem {
 }
 work!(Redeem, redeem);
 
+/// The request hash of a redemption: its order (by digest, which the hand-over certificate names
+/// as its authority) and the account credited.
+fn redemption_hash(order_digest: &str, account: &AccountId) -> String {
+    request_hash(&[order_digest.as_bytes(), &account.0])
+}
+
 async fn redeem(w: &Redeem, tx: &mut Tx) -> WorkResult {
     let digest = w.order.digest().to_string();
-    let hash = request_hash(&[w.order.as_bytes(), &w.account.0]);
+    let hash = redemption_hash(&digest, &w.account);
     if let Some(r) = replay(tx, "redeem", &digest, &hash, "order").await? {
         return Ok(r);
     }
@@ -1267,7 +1273,7 @@ async fn redeem(w: &Redeem, tx: &mut Tx) -> WorkResult {
     let id = w.order.unverified().scrip.to_string();
     let mut book = tx.scrip_lock(&id).await?.ok_or_else(scrip_not_found)?;
     match book.redeem(w.now, w.order.clone(), w.account)? {
-        Some(closing) => {
+        RedeemStep::Close(closing) => {
             tx.post(&closing.postings, &format!("redeem:{id}"), w.now.0)
                 .await?;
             tx.scrip_update(&book).await?;
@@ -1277,7 +1283,7 @@ async fn redeem(w: &Redeem, tx: &mut Tx) -> WorkResult {
             reply.effects.push(Effect::Refunded(closing.refund.0));
             remember(tx, "redeem", &digest, &hash, reply, w.now).await
         }
-        None => {
+        RedeemStep::AskHolder(holder) => {
             // A vendor holds it: the holder hands it to the bank with this order as authority,
             // and the certificate comes back through POST /v1/returned.
             tx.redemption_insert(&digest, &id, &w.account, w.now.0)
@@ -1286,14 +1292,13 @@ async fn redeem(w: &Redeem, tx: &mut Tx) -> WorkResult {
             if tx.backend() == Backend::Postgres {
                 tx.idem_release("redeem", &digest).await?;
             }
-            let holder = book.known_holder();
-            let origin = match holder {
-                Holder::Vendor(v) => tx.vendor_get(&v.to_string()).await?.map(|r| r.origin),
-                Holder::Bank => None,
-            }
-            .ok_or_else(|| ApiError::internal("a pending redemption's holder has no vendor row"))?;
+            let origin = tx
+                .vendor_get(&holder.to_string())
+                .await?
+                .ok_or_else(ApiError::unknown_vendor)?
+                .origin;
             let mut reply = Reply::of(&api::Redemption::Pending {
-                holder: holder_text(holder),
+                holder: holder.to_string(),
                 origin,
             });
             reply.status = 202;
@@ -1360,6 +1365,22 @@ async fn returned(w: &Returned, tx: &mut Tx) -> WorkResult {
     let mut reply = Reply::of(&api::Redemption::Closed {
         refund_micros: closing.refund.0,
     });
+    // The redemption's own answer from now on: its order sent again gets this, not a new
+    // answer from the closed scrip (§6).
+    if let Some(account) = account
+        && tx.idem_get("redeem", &authority).await?.is_none()
+    {
+        let key = redemption_hash(&authority, &account);
+        tx.idem_put(
+            "redeem",
+            &authority,
+            &key,
+            reply.status,
+            &reply.body,
+            w.now.0,
+        )
+        .await?;
+    }
     reply.effects = effects;
     reply.effects.push(Effect::Refunded(closing.refund.0));
     remember(tx, "returned", &digest, &hash, reply, w.now).await

@@ -307,6 +307,19 @@ pub fn penalise(
     (postings, Micros(clawed), Micros(charged))
 }
 
+/// What a redemption order leads to (§5.8), from [`ScripBook::redeem`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedeemStep {
+    /// The bank held the scrip, or it was closed already: this refund, now.
+    Close(Closing),
+    /// A vendor holds the scrip: the shell sends the order to this vendor as a transfer
+    /// request and calls [`ScripBook::returned`] with its hand-over. It is the holder the
+    /// verified order names, since the customer's order follows the scrip from vendor to vendor
+    /// and the bank learns of a move only when a vendor captures; the bank's own record
+    /// when the order names the bank.
+    AskHolder(VendorId),
+}
+
 /// What a scrip's refund pays and to whom.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Closing {
@@ -895,8 +908,7 @@ impl ScripBook {
     }
 
     /// A redemption order (§5.8), verified here with the scrip key: if the bank holds the scrip
-    /// it closes it at once; otherwise the shell asks the holder named in the order for the
-    /// scrip (a transfer request with this order) and calls [`ScripBook::returned`].
+    /// it closes it at once; otherwise it names the holder to ask ([`RedeemStep::AskHolder`]).
     ///
     /// # Errors
     /// [`Rejection::BadOffer`] unless the order is a redemption for `account`;
@@ -906,7 +918,7 @@ impl ScripBook {
         now: TimestampMs,
         order: Signed<PaymentOrder>,
         account: AccountId,
-    ) -> Result<Option<Closing>, Error> {
+    ) -> Result<RedeemStep, Error> {
         let po = order.unverified();
         if po.scrip != self.scrip().id {
             return Err(Rejection::WrongScrip.into());
@@ -924,7 +936,7 @@ impl ScripBook {
         if self.status == ScripStatus::Closed
             || matches!(self.status, ScripStatus::Forfeited { .. })
         {
-            return self.payout_unclaimed(account).map(Some);
+            return self.payout_unclaimed(account).map(RedeemStep::Close);
         }
         match &self.held {
             Some(custody) if custody.handed_on().is_none() => {
@@ -936,9 +948,16 @@ impl ScripBook {
                 }
                 let refund = custody.balance();
                 let _ = now;
-                Ok(Some(self.close(refund, Some(account))))
+                Ok(RedeemStep::Close(self.close(refund, Some(account))))
             }
-            _ => Ok(None),
+            _ => match (order.body().holder, self.known_holder()) {
+                (Holder::Vendor(v), _) | (Holder::Bank, Holder::Vendor(v)) => {
+                    Ok(RedeemStep::AskHolder(v))
+                }
+                // The bank's record says it holds the scrip but its custody was handed on: a
+                // record that contradicts itself.
+                (Holder::Bank, Holder::Bank) => Err(Rejection::NotHolder.into()),
+            },
         }
     }
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::{BANK_KEY_ID, EXPIRES_AT, Fixture, NOW, Store};
 use netcents_core::arbiter::{self, VendorAnswer};
-use netcents_core::bank::{KeyLookup, LedgerAccount, ScripBook};
+use netcents_core::bank::{KeyLookup, LedgerAccount, RedeemStep, ScripBook};
 use netcents_core::custody::Custody;
 use netcents_core::objects::{
     CaptureBatch, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Statement, Transfer,
@@ -658,7 +658,10 @@ fn redemption_returns_what_is_left_once() {
     w.pay(w.f.a, 1_000, 1).expect("paid");
     let order = w.wallet.redeem(&w.f.account);
     // The bank no longer holds it: it asks the holder named in the order.
-    assert_eq!(w.book.redeem(NOW, order.clone(), w.f.account), Ok(None));
+    assert_eq!(
+        w.book.redeem(NOW, order.clone(), w.f.account),
+        Ok(RedeemStep::AskHolder(w.f.a))
+    );
     let (chain, cert) = w
         .hand_on(Holder::Vendor(w.f.a), order)
         .expect("A hands it back");
@@ -687,6 +690,22 @@ fn redemption_returns_what_is_left_once() {
         Micros(1_000)
     );
     assert_eq!(w.book.outstanding(), Micros::ZERO);
+}
+
+/// The bank learns of a move between vendors only at capture; the customer's order names the
+/// holder it paid last, and that is the holder the bank asks.
+#[test]
+fn a_redemption_asks_the_holder_the_order_names_not_the_bank_s_record() {
+    let mut w = World::new();
+    w.pay(w.f.a, 1_000, 1).expect("paid at A");
+    w.pay(w.f.b, 1_000, 2).expect("floats to B");
+    assert_eq!(w.book.known_holder(), Holder::Vendor(w.f.a), "no capture yet");
+    let order = w.wallet.redeem(&w.f.account);
+    assert_eq!(order.unverified().holder, Holder::Vendor(w.f.b));
+    assert_eq!(
+        w.book.redeem(NOW, order, w.f.account),
+        Ok(RedeemStep::AskHolder(w.f.b))
+    );
 }
 
 #[test]

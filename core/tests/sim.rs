@@ -17,8 +17,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use netcents_core::bank::{
-    self, KeyLookup, Ledger, LedgerAccount, Policy, PostingKind, ScripBook, ScripStatus,
-    SweepAction,
+    self, KeyLookup, Ledger, LedgerAccount, Policy, PostingKind, RedeemStep, ScripBook,
+    ScripStatus, SweepAction,
 };
 use netcents_core::custody::{Custody, Terms};
 use netcents_core::objects::{
@@ -1000,14 +1000,14 @@ impl Sim {
             return;
         };
         match book.redeem(now, order.clone(), account) {
-            Ok(Some(closing)) => {
+            Ok(RedeemStep::Close(closing)) => {
                 self.ledger.apply(&closing.postings).expect("refund posts");
                 self.stats.redemptions += 1;
             }
-            Ok(None) => {
+            Ok(RedeemStep::AskHolder(holder)) => {
                 self.net.push(Msg::TransferRequest {
                     requester: Requester::Bank { account },
-                    holder: order.unverified().holder,
+                    holder: Holder::Vendor(holder),
                     order,
                 });
             }

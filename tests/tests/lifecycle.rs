@@ -911,3 +911,88 @@ async fn the_bank_restarts_in_the_middle_and_nothing_is_lost() {
         "the float is the two live scrip's balances: {books}"
     );
 }
+
+/// Redemption of a scrip that floated from A to B before either captured: the bank's own
+/// record still names A, the customer's order names B (§5.8 step 4), and B is the holder the
+/// bank names. Once closed, the same order sent again gets the answer that closed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redemption_names_the_holder_the_order_names_and_is_answered_once() {
+    let bank = Bank::start().await;
+    let (a, b) = tokio::join!(
+        Vendor::start(&bank, "redeem-a"),
+        Vendor::start(&bank, "redeem-b")
+    );
+    let c = http();
+    let cust = Customer::open(&bank, 1_000_000).await;
+    let mut w = cust.scrip(&bank, FACE, HOUR).await;
+    ok(&w.buy(&c, &a.at(ARTICLE), Via::Post).await, "at A", &a);
+    ok(
+        &w.buy(&c, &b.at(ARTICLE), Via::Post).await,
+        "floats to B",
+        &b,
+    );
+    let status = scrip_status(&bank, &w).await;
+    assert_eq!(
+        status["holder"],
+        a.creds.vendor.to_string(),
+        "the bank has not heard of B: {status}"
+    );
+
+    let order = w.scrip.redeem(&cust.account);
+    let body = json!({ "account": cust.account.to_string(), "order": b64(order.as_bytes()) });
+    let redeem_url = format!("{}/v1/redeem", bank.url);
+    let (s, v) = send(&c, Method::POST, &redeem_url, Some(&body), false).await;
+    assert_eq!((s, &v["status"]), (202, &json!("pending")), "{v}");
+    assert_eq!(
+        v["holder"],
+        b.creds.vendor.to_string(),
+        "the order's holder: {v}"
+    );
+    assert_eq!(v["origin"], b.url.as_str(), "{v}");
+    let (s, t) = send(
+        &c,
+        Method::POST,
+        &b.at("/netcents/v1/transfer"),
+        Some(&json!({ "order": b64(order.as_bytes()) })),
+        false,
+    )
+    .await;
+    assert_eq!(s, 200, "B hands the scrip to the bank: {t}");
+    let before = bank.balance(&cust.account).await;
+    let back = json!({ "chain": t["chain"], "transfer": t["transfer"] });
+    let returned_url = format!("{}/v1/returned", bank.url);
+    let (s, closed) = send(&c, Method::POST, &returned_url, Some(&back), false).await;
+    assert_eq!(s, 200, "{closed}");
+    let left = FACE - 2 * PRICE;
+    assert_eq!(closed, json!({ "status": "closed", "refund_micros": left }));
+    assert_eq!(bank.balance(&cust.account).await, before + left);
+
+    // The wallet lost the answer and sends its order again: the answer that closed it.
+    let (s, again) = send(&c, Method::POST, &redeem_url, Some(&body), false).await;
+    assert_eq!(
+        (s, &again),
+        (200, &closed),
+        "the same order, the same answer"
+    );
+    assert_eq!(
+        bank.balance(&cust.account).await,
+        before + left,
+        "refunded once"
+    );
+    // Another account with the same order is a different request.
+    let other = Customer::open(&bank, 1).await;
+    let stolen = json!({ "account": other.account.to_string(), "order": b64(order.as_bytes()) });
+    let (s, v) = send(&c, Method::POST, &redeem_url, Some(&stolen), false).await;
+    assert_eq!(
+        (s, &v["code"]),
+        (409, &json!("idempotency_conflict")),
+        "{v}"
+    );
+    let (ca, cb) = (a.capture().await, b.capture().await);
+    assert_eq!(
+        (&ca["refused"], &cb["refused"]),
+        (&json!([]), &json!([])),
+        "{ca} {cb}"
+    );
+    bank.check_balanced().await;
+}
