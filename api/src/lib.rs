@@ -10,7 +10,6 @@
 //! ids and public keys in lower-case hex, amounts as integers of micro-units.
 
 #![cfg_attr(not(feature = "openapi"), no_std)]
-#![warn(missing_docs, unreachable_pub)]
 
 extern crate alloc;
 

@@ -699,7 +699,11 @@ fn a_redemption_asks_the_holder_the_order_names_not_the_bank_s_record() {
     let mut w = World::new();
     w.pay(w.f.a, 1_000, 1).expect("paid at A");
     w.pay(w.f.b, 1_000, 2).expect("floats to B");
-    assert_eq!(w.book.known_holder(), Holder::Vendor(w.f.a), "no capture yet");
+    assert_eq!(
+        w.book.known_holder(),
+        Holder::Vendor(w.f.a),
+        "no capture yet"
+    );
     let order = w.wallet.redeem(&w.f.account);
     assert_eq!(order.unverified().holder, Holder::Vendor(w.f.b));
     assert_eq!(

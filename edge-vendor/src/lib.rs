@@ -23,11 +23,19 @@ use worker::{
     Context, Env, Headers, Method, Request, Response, ScheduleContext, ScheduledEvent, event,
 };
 
+#[allow(
+    missing_docs,
+    reason = "the durable_object macro generates undocumented methods; the module's own items are documented"
+)]
 pub mod book;
 pub mod config;
 pub mod fail;
 pub mod net;
 pub mod payment;
+#[allow(
+    missing_docs,
+    reason = "the durable_object macro generates undocumented methods; the module's own items are documented"
+)]
 pub mod scrip;
 pub mod selftest;
 pub mod settle;

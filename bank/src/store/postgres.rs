@@ -11,7 +11,7 @@ use super::{Backend, Store, StoreOptions, Tx, Work, WorkResult};
 const ATTEMPTS: u32 = 8;
 
 /// PostgreSQL, shareable by many bank processes.
-pub struct PostgresStore {
+pub(super) struct PostgresStore {
     pool: AnyPool,
 }
 

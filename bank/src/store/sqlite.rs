@@ -12,7 +12,7 @@ use crate::error::ApiError;
 type Job = (Arc<dyn Work>, oneshot::Sender<WorkResult>);
 
 /// SQLite: a pool for reads and one writer task for every change.
-pub struct SqliteStore {
+pub(crate) struct SqliteStore {
     pool: AnyPool,
     writer: mpsc::Sender<Job>,
 }

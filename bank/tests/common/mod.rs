@@ -1,6 +1,11 @@
 //! Test harness: the bank in process or as the real binary, SQLite or a private PostgreSQL
 //! cluster, and the customer's and vendors' side of the protocol driven through the core.
 #![allow(
+    unreachable_pub,
+    missing_docs,
+    reason = "test support: each test binary includes this module as its own and uses part of it"
+)]
+#![allow(
     dead_code,
     clippy::unwrap_used,
     clippy::missing_panics_doc,

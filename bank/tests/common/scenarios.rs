@@ -1,4 +1,9 @@
 //! Scenarios run against every way of reaching the bank (in process, binary) and every store.
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    reason = "test support: each test binary includes this module as its own and uses part of it"
+)]
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc, reason = "tests")]
 
 use netcents_bank::bank::{b64, unb64};

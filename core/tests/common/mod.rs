@@ -1,7 +1,11 @@
 //! Fixed parties and objects shared by the vector, property and benchmark code: every key comes
 //! from a fixed seed and every time is fixed, so the same objects encode to the same bytes on
 //! every platform.
-
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    reason = "test support: each test binary includes this module as its own and uses part of it"
+)]
 #![allow(dead_code, reason = "each test file uses part of the fixture")]
 
 use netcents_core::custody::{Custody, Terms};

@@ -1,6 +1,11 @@
 //! The committed test vectors (`core/vectors/vectors.txt`): their format, and the context in
 //! which each expectation is checked. Shared by `core/tests/vectors.rs` (native) and the
 //! wallet's WASM tests, so both reach their verdicts by the same code.
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    reason = "test support: each test binary includes this module as its own and uses part of it"
+)]
 
 use netcents_core::bank::{KeyLookup, ScripBook};
 use netcents_core::custody::Custody;

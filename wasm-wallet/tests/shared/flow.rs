@@ -3,6 +3,11 @@
 //! purchase at vendor B on another site (the scrip floats from A to B), a lying receipt (a
 //! signed dispute), a forged receipt, an over-budget refusal, a page asking for another site's
 //! goods, and a redemption. The bank and the vendors are the core's own state machines.
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    reason = "test support: each test binary includes this module as its own and uses part of it"
+)]
 
 use js_sys::{JSON, Promise, Reflect};
 use netcents_core::bank::{self, ScripBook};

@@ -1,5 +1,10 @@
 //! The shared test vectors (`core/vectors/vectors.txt`, format in `core/tests/vectors.rs`):
 //! the wallet in WASM must build the same bytes and reach the same verdicts as native code.
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    reason = "test support: each test binary includes this module as its own and uses part of it"
+)]
 
 use netcents_core::Nonce;
 use netcents_core::wallet::WalletScrip;
