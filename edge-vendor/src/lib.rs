@@ -419,7 +419,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
                         ));
                     }
                 }
-                body(&settle::capture(env, &cfg).await?)
+                Ok(json_response(200, &settle::capture(env, &cfg).await?)?)
             }
             (Method::Post, "selftest") if cfg.selftest => {
                 let url = req.url()?;
@@ -478,7 +478,15 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Err(e) => Err(e),
     };
     match result {
-        Ok(v) => worker::console_log!("capture: {v}"),
+        Ok(run) => worker::console_log!(
+            "capture: {} claims, {} credited, {} refused; answered {} audits, {} recalls, {} disputes",
+            run.claims,
+            run.credited_micros,
+            run.refused.len(),
+            run.audits_answered,
+            run.recalls_answered,
+            run.disputes_answered
+        ),
         Err(f) => worker::console_error!("capture failed: {} {}", f.code, f.hint),
     }
 }

@@ -2,6 +2,8 @@
 //! answers to audit demands (§5.6), recalls (§5.9) and the arbiter's requests for goods or
 //! orders (§5.7). Run by the Cron Trigger and by `POST /netcents/v1/capture`.
 
+use netcents_api::ErrorBody;
+use netcents_api::vendor::{CaptureRun, RefusedClaim};
 use netcents_core::auth::{Listing, Message};
 use netcents_core::objects::{CaptureBatch, Claim, Dispute, DisputeKind, Recall};
 use netcents_core::signed::{AnswerKind, answer_message};
@@ -93,7 +95,7 @@ async fn store_and_send(
 ///
 /// # Errors
 /// The bank or a Durable Object failing.
-pub async fn capture(env: &Env, cfg: &Config) -> Result<Value, Failure> {
+pub async fn capture(env: &Env, cfg: &Config) -> Result<CaptureRun, Failure> {
     let mut credited = 0u64;
     let mut refused = Vec::new();
     if let Some(text) = book(env, "batch_get", &json!({})).await?["batch"].as_str() {
@@ -101,7 +103,12 @@ pub async fn capture(env: &Env, cfg: &Config) -> Result<Value, Failure> {
         if status == 200 {
             credited += v["credited_micros"].as_u64().unwrap_or(0);
         } else {
-            refused.push(v);
+            // The batch in flight was refused as a whole: each of its claims is reported, and
+            // is in the claims below again if its custody still has something to capture.
+            let batch: Signed<CaptureBatch> = signed("batch", text)?;
+            for claim in &batch.unverified().claims {
+                refused.push(refusal(claim, &v));
+            }
         }
     }
     let scrips = book(env, "list", &json!({})).await?;
@@ -135,20 +142,35 @@ pub async fn capture(env: &Env, cfg: &Config) -> Result<Value, Failure> {
                 if status == 200 {
                     credited += v["credited_micros"].as_u64().unwrap_or(0);
                 } else {
-                    refused.push(json!({ "scrip": claim.scrip.to_string(), "segment": claim.segment, "answer": v }));
+                    refused.push(refusal(claim, &v));
                 }
             }
         } else {
-            refused.push(json!({ "scrip": chunk[0].scrip.to_string(), "segment": chunk[0].segment, "answer": v }));
+            refused.push(refusal(&chunk[0], &v));
         }
     }
     let audits = answer_audits(env, cfg).await?;
     let recalls = answer_recalls(env, cfg).await?;
     let disputes = answer_disputes(env, cfg).await?;
-    Ok(json!({
-        "claims": count, "credited_micros": credited, "refused": refused,
-        "audits_answered": audits, "recalls_answered": recalls, "disputes_answered": disputes,
-    }))
+    Ok(CaptureRun {
+        claims: count as u64,
+        credited_micros: credited,
+        refused,
+        audits_answered: audits,
+        recalls_answered: recalls,
+        disputes_answered: disputes,
+    })
+}
+
+/// A claim the bank refused, with the bank's error answer.
+fn refusal(claim: &Claim, answer: &Value) -> RefusedClaim {
+    RefusedClaim {
+        scrip: claim.scrip.to_string(),
+        segment: claim.segment,
+        answer: serde_json::from_value(answer.clone()).unwrap_or_else(|_| {
+            ErrorBody::new("unreachable", "the bank's answer was not an error body")
+        }),
+    }
 }
 
 /// Reads one of this vendor's lists at the bank, signed with the vendor key (§6.2): audit
