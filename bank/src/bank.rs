@@ -20,8 +20,9 @@ use netcents_core::bank::{
 use netcents_core::custody::Cursor;
 use netcents_core::objects::{
     AccountRequest, Action, CaptureBatch, Claim, Dispute, DisputeKind, PaymentOrder, Transfer,
-    VendorCert, Verdict,
+    Verdict,
 };
+use netcents_core::registrar::{Refused as RegistrationRefused, Registrar, VendorRecord};
 use netcents_core::wire::{Decode as _, Encode as _};
 use netcents_core::{
     AccountId, Currency, Digest, Holder, Micros, Nonce, PublicKey, Rejection, Signed, TimestampMs,
@@ -786,16 +787,7 @@ async fn issue(w: &Issue, tx: &mut Tx) -> WorkResult {
     remember(tx, &scope, &key, &hash, reply, w.now).await
 }
 
-/// What authorises a registered vendor's new key (§6.2).
-#[derive(Clone, Copy, Debug)]
-pub enum Rekey {
-    /// Nothing: a new key is refused (the same key renews the certificate).
-    Unproven,
-    /// The current vendor key's signature over `auth::Message::rekey`.
-    Signed([u8; 64]),
-    /// The operator's token (a vendor that lost its key).
-    Operator,
-}
+pub use netcents_core::registrar::Rekey;
 
 /// Registers a vendor (or renews or re-keys it) for a verified account request, posting the
 /// bond at the first registration.
@@ -822,115 +814,84 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
         return Ok(r);
     }
     w.bank.check_window(&w.request, w.now)?;
-    let Action::RegisterVendor {
-        key: vendor_key,
-        origins,
-    } = &req.action
-    else {
-        return Err(ApiError::bad_field(
-            "action",
-            "this endpoint registers vendors; issue scrip at /v1/issue",
-        ));
-    };
-    let Some(origin) = origins.first() else {
-        return Err(ApiError::bad_field("origins", "give at least one origin"));
-    };
     let (kind, _) = tx
         .account_get(&req.account)
         .await?
         .ok_or_else(ApiError::unknown_account)?;
-    if kind != "vendor" {
-        return Err(ApiError::bad_field(
-            "account",
-            "only a vendor account can register a vendor",
-        ));
-    }
-    let existing = tx.vendor_of_account(&req.account).await?;
-    let vendor = match &existing {
-        Some(id) => VendorId::from_hex(id).map_err(ApiError::internal)?,
-        None => w.new_id,
-    };
-    let key_id = match &existing {
-        None => 1,
+    let current = match tx.vendor_of_account(&req.account).await? {
+        None => None,
         Some(id) => {
-            let current = tx
-                .vendor_get(id)
+            let row = tx
+                .vendor_get(&id)
                 .await?
                 .ok_or_else(ApiError::unknown_vendor)?;
-            next_key_id(&current, vendor, vendor_key, w.rekey)?
+            Some(VendorRecord {
+                vendor: VendorId::from_hex(&id).map_err(ApiError::internal)?,
+                key: key_from_hex(&row.public_key)?,
+                key_id: row.key_id,
+            })
         }
     };
-    let policy = &w.bank.settings.policy;
-    if existing.is_none() && policy.bond_micros > 0 {
-        // The bond: penalties and rulings are taken from it when the account runs dry.
-        let bond = Posting {
-            debit: LedgerAccount::Account(req.account),
-            credit: LedgerAccount::Bond(req.account),
-            amount: Micros(policy.bond_micros),
-            kind: PostingKind::BondPosted,
-        };
-        tx.post(&[bond], &format!("bond:{vendor}"), w.now.0).await?;
-    }
     let (bank_key, bank_key_id) = w.bank.keys.active();
-    let cert = Signed::sign(
-        VendorCert {
-            vendor,
-            bank_key_id,
-            key: *vendor_key,
-            key_id,
-            account: req.account,
-            origins: origins.clone(),
-            valid_from: w.now,
-            valid_until: TimestampMs(w.now.0.saturating_add(w.bank.settings.vendor_cert_life_ms)),
+    let registrar = Registrar {
+        policy: &w.bank.settings.policy,
+        cert_life_ms: w.bank.settings.vendor_cert_life_ms,
+        bank: netcents_core::Signer {
+            key: bank_key,
+            key_id: bank_key_id,
         },
-        bank_key,
-    );
+    };
+    let r = registrar
+        .register(
+            w.now,
+            &w.request,
+            kind == "vendor",
+            current.as_ref(),
+            w.new_id,
+            w.rekey,
+        )
+        .map_err(registration_refused)?;
+    if let Some(bond) = &r.bond {
+        // The bond: penalties and rulings are taken from it when the account runs dry.
+        tx.post(
+            std::slice::from_ref(bond),
+            &format!("bond:{}", r.vendor),
+            w.now.0,
+        )
+        .await?;
+    }
     let row = VendorRow {
         account: req.account,
-        key_id,
-        public_key: vendor_key.to_string(),
-        origin: origin.clone(),
-        cert: cert.as_bytes().to_vec(),
+        key_id: r.key_id,
+        public_key: r.cert.unverified().key.to_string(),
+        origin: r.origin.clone(),
+        cert: r.cert.as_bytes().to_vec(),
     };
-    tx.vendor_put(&vendor.to_string(), &row, w.now.0).await?;
+    tx.vendor_put(&r.vendor.to_string(), &row, w.now.0).await?;
     let reply = Reply::of(&api::Registered {
-        vendor: vendor.to_string(),
-        key_id,
-        vendor_cert: b64(cert.as_bytes()),
-        bond_micros: if existing.is_none() {
-            policy.bond_micros
-        } else {
-            0
-        },
+        vendor: r.vendor.to_string(),
+        key_id: r.key_id,
+        vendor_cert: b64(r.cert.as_bytes()),
+        bond_micros: r.bond_micros().0,
     });
     remember(tx, &scope, &key, &hash, reply, w.now).await
 }
 
-/// The key id a registered vendor gets: the same for its current key (a renewal), the next for
-/// a new key the current key consented to, or the operator allowed. Every past key stays on
-/// record, so what it signed keeps verifying (§5.10).
-fn next_key_id(
-    current: &VendorRow,
-    vendor: VendorId,
-    new_key: &PublicKey,
-    rekey: Rekey,
-) -> Result<u32, ApiError> {
-    if current.public_key == new_key.to_string() {
-        return Ok(current.key_id);
-    }
-    match rekey {
-        Rekey::Unproven => return Err(ApiError::rekey_unauthorized()),
-        Rekey::Operator => {}
-        Rekey::Signed(signature) => {
-            let key = key_from_hex(&current.public_key)?;
-            netcents_core::auth::Message::rekey(vendor, current.key_id, new_key)
-                .verify(&key, &signature)?;
+/// The answer to a refused registration.
+fn registration_refused(r: RegistrationRefused) -> ApiError {
+    match r {
+        RegistrationRefused::NotARegistration => ApiError::bad_field(
+            "action",
+            "this endpoint registers vendors; issue scrip at /v1/issue",
+        ),
+        RegistrationRefused::NoOrigin => ApiError::bad_field("origins", "give at least one origin"),
+        RegistrationRefused::NotAVendorAccount => {
+            ApiError::bad_field("account", "only a vendor account can register a vendor")
         }
+        RegistrationRefused::RekeyUnauthorized => ApiError::rekey_unauthorized(),
+        RegistrationRefused::BadSignature => netcents_core::Error::BadSignature.into(),
+        RegistrationRefused::KeyIdsExhausted => ApiError::internal("vendor key ids exhausted"),
     }
-    current
-        .key_id
-        .checked_add(1)
-        .ok_or_else(|| ApiError::internal("vendor key ids exhausted"))
 }
 
 // ---- the bank as first holder --------------------------------------------------------------

@@ -28,6 +28,7 @@ pub mod custody;
 pub mod error;
 pub mod item;
 pub mod objects;
+pub mod registrar;
 pub mod signed;
 pub mod types;
 pub mod vendor;
