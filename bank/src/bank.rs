@@ -958,19 +958,33 @@ async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
     let mut results = Vec::with_capacity(batch.claims.len());
     let mut effects = Vec::new();
     let mut credited = Micros::ZERO;
-    for (i, claim) in batch.claims.iter().enumerate() {
+    // Every book the batch claims, locked in one order (the scrip ids sorted), then one call
+    // decides the whole batch: all claims or none (§5.5).
+    let mut ids: Vec<netcents_core::ScripId> = batch.claims.iter().map(|c| c.scrip).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut books = std::collections::BTreeMap::new();
+    for id in ids {
+        if let Some(book) = tx.scrip_lock(&id.to_string()).await? {
+            books.insert(id, book);
+        }
+    }
+    let captures = core_bank::capture_batch(&w.batch, &mut books, &keys).map_err(|(i, e)| {
+        let e = ApiError::from(e);
+        ApiError {
+            hint: format!("claim {i}: {}", e.hint),
+            ..e
+        }
+    })?;
+    for (i, (claim, captured)) in batch.claims.iter().zip(captures).enumerate() {
         let at = |e: ApiError| ApiError {
             hint: format!("claim {i}: {}", e.hint),
             ..e
         };
         let id = claim.scrip.to_string();
-        let mut book = tx
-            .scrip_lock(&id)
-            .await?
-            .ok_or_else(|| at(scrip_not_found()))?;
-        let captured = book
-            .capture(batch.vendor, claim, &keys)
-            .map_err(|e| at(e.into()))?;
+        let book = books
+            .get_mut(&claim.scrip)
+            .ok_or_else(|| ApiError::internal("a captured claim's book"))?;
         tx.post(
             &captured.postings,
             &format!("capture:{}:{key}", batch.vendor),
@@ -979,9 +993,8 @@ async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
         .await
         .map_err(at)?;
         effects.extend(
-            charge_overclaims(tx, &mut book, &keys, &captured.overclaims, policy, w.now).await?,
+            charge_overclaims(tx, book, &keys, &captured.overclaims, policy, w.now).await?,
         );
-        tx.scrip_update(&book).await?;
         credited = credited.checked_add(captured.amount)?;
         let mut audit = None;
         if captured.amount > Micros::ZERO {
@@ -1021,6 +1034,9 @@ async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
             amount_micros: captured.amount.0,
             audit,
         });
+    }
+    for book in books.values() {
+        tx.scrip_update(book).await?;
     }
     let mut reply = Reply::of(&api::Captured {
         batch: key.clone(),

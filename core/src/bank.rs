@@ -11,10 +11,11 @@ use alloc::vec::Vec;
 use crate::custody::{Cursor, Custody, chain_genesis, chain_step};
 use crate::error::{DecodeError, Error, Rejection};
 use crate::objects::{
-    AccountRequest, Action, Claim, PaymentOrder, Recall, Scrip, Transfer, redemption_digest,
+    AccountRequest, Action, CaptureBatch, Claim, PaymentOrder, Recall, Scrip, Transfer,
+    redemption_digest,
 };
 use crate::signed::{SecretKey, Signed, Signer, Verified};
-use crate::types::{AccountId, Digest, Holder, Micros, PublicKey, TimestampMs, VendorId};
+use crate::types::{AccountId, Digest, Holder, Micros, PublicKey, ScripId, TimestampMs, VendorId};
 use crate::wire::{Decode, Encode, Reader, Writer, wire_struct};
 
 /// One in a million: probabilities are integers of parts per million.
@@ -268,6 +269,41 @@ pub enum SweepAction {
     Recall,
     /// The recall's deadline passed unanswered: forfeit ([`ScripBook::forfeit`]).
     Forfeit,
+}
+
+/// Captures a vendor's verified batch (§5.5): every claim, or none.
+///
+/// `books` holds the book of each scrip the batch claims, as the shell loaded (and locked) them.
+/// The claims are captured in order on copies, so two claims on one scrip see each other. If a
+/// claim is refused, the error names its index and no book changes; otherwise every book the
+/// batch claims is replaced by its copy, and the captures come back in claim order for the
+/// shell to post, charge ([`penalise`] through [`ScripBook::charge_overclaim`]) and audit.
+///
+/// # Errors
+/// The index of the first refused claim and why: [`Rejection::UnknownScrip`] for a scrip not
+/// in `books`, or the errors of [`ScripBook::capture`].
+pub fn capture_batch(
+    batch: &Verified<CaptureBatch>,
+    books: &mut BTreeMap<ScripId, ScripBook>,
+    keys: &impl KeyLookup,
+) -> Result<Vec<Captured>, (usize, Error)> {
+    let vendor = batch.body().vendor;
+    let mut next: BTreeMap<ScripId, ScripBook> = BTreeMap::new();
+    let mut captures = Vec::with_capacity(batch.body().claims.len());
+    for (i, claim) in batch.body().claims.iter().enumerate() {
+        let book = match next.entry(claim.scrip) {
+            alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            alloc::collections::btree_map::Entry::Vacant(e) => {
+                let loaded = books
+                    .get(&claim.scrip)
+                    .ok_or((i, Error::from(Rejection::UnknownScrip)))?;
+                e.insert(loaded.clone())
+            }
+        };
+        captures.push(book.capture(vendor, claim, keys).map_err(|e| (i, e))?);
+    }
+    books.extend(next);
+    Ok(captures)
 }
 
 /// The postings that claw an over-claim back to the float and charge its penalty: from the

@@ -6,17 +6,17 @@ mod common;
 
 use common::{BANK_KEY_ID, EXPIRES_AT, Fixture, NOW, Store};
 use netcents_core::arbiter::{self, VendorAnswer};
-use netcents_core::bank::{KeyLookup, LedgerAccount, RedeemStep, ScripBook};
+use netcents_core::bank::{self, KeyLookup, LedgerAccount, RedeemStep, ScripBook};
 use netcents_core::custody::Custody;
 use netcents_core::objects::{
-    CaptureBatch, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Statement, Transfer,
-    Verdict,
+    CaptureBatch, Claim, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Statement,
+    Transfer, Verdict,
 };
 use netcents_core::vendor::{Desk, Payment, Step};
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::{
-    AccountId, Digest, Error, Holder, Micros, Nonce, PublicKey, Rejection, SecretKey, Signed,
-    Signer, TimestampMs, VendorId,
+    AccountId, Digest, Error, Holder, Micros, Nonce, PublicKey, Rejection, ScripId, SecretKey,
+    Signed, Signer, TimestampMs, VendorId,
 };
 
 /// The wallet, the bank's book and two vendors, each vendor being the production desk
@@ -690,6 +690,55 @@ fn redemption_returns_what_is_left_once() {
         Micros(1_000)
     );
     assert_eq!(w.book.outstanding(), Micros::ZERO);
+}
+
+/// A batch is captured whole or not at all (§5.5): a refused claim leaves every book as it was,
+/// even the books of the claims before it.
+#[test]
+fn a_batch_is_captured_whole_or_not_at_all() {
+    let mut w = World::new();
+    w.pay(w.f.a, 1_000, 1).expect("paid at A");
+    let claim = w.a().and_then(Custody::claim).expect("a claim");
+    let sign = |claims: Vec<Claim>| {
+        let b = Signed::sign(
+            CaptureBatch {
+                vendor: w.f.a,
+                key_id: 1,
+                batch: Nonce([2; 16]),
+                at: NOW,
+                claims,
+            },
+            &w.f.vendor_a,
+        );
+        b.verify(&w.f.vendor_a.public()).expect("signed")
+    };
+    let id = claim.scrip;
+    let mut books = std::collections::BTreeMap::from([(id, w.book.clone())]);
+    // The same claim twice: the second is already captured, so neither is.
+    let twice = sign(vec![claim.clone(), claim.clone()]);
+    let refused = bank::capture_batch(&twice, &mut books, &Keys(&w.f));
+    assert_eq!(
+        refused.map(|_| ()),
+        Err((1, Rejection::AlreadyCaptured.into()))
+    );
+    assert_eq!(books[&id], w.book, "nothing changed");
+    let mut unknown = claim.clone();
+    unknown.scrip = ScripId([9; 16]);
+    let refused = bank::capture_batch(&sign(vec![claim.clone(), unknown]), &mut books, &Keys(&w.f));
+    assert_eq!(
+        refused.map(|_| ()),
+        Err((1, Rejection::UnknownScrip.into()))
+    );
+    assert_eq!(books[&id], w.book, "nothing changed");
+    let once = sign(vec![claim]);
+    let captured = bank::capture_batch(&once, &mut books, &Keys(&w.f)).expect("captured");
+    assert_eq!(captured.len(), 1);
+    assert_eq!(captured[0].amount, Micros(1_000));
+    assert_eq!(
+        books[&id].captured_total(),
+        Micros(1_000),
+        "the book is the one captured"
+    );
 }
 
 /// The bank learns of a move between vendors only at capture; the customer's order names the

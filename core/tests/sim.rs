@@ -86,6 +86,9 @@ enum Msg {
     CaptureReply {
         vendor: usize,
         accepted: Vec<Claim>,
+        /// The claims of a batch of several that the bank refused as a whole: the vendor sends
+        /// each alone, as the Worker does (§5.5).
+        refused: Vec<Claim>,
     },
 }
 
@@ -583,7 +586,14 @@ impl Sim {
             Msg::Recall { vendor, recall } => self.vendor_recall(vendor, recall),
             Msg::RecallReply { scrip, result } => self.recall_reply(scrip, result),
             Msg::Capture { vendor, batch } => self.bank_capture(vendor, batch),
-            Msg::CaptureReply { vendor, accepted } => {
+            Msg::CaptureReply {
+                vendor,
+                accepted,
+                refused,
+            } => {
+                for claim in refused {
+                    self.send_batch(vendor, vec![claim]);
+                }
                 let vp = &mut self.vendors[vendor];
                 for claim in accepted {
                     let stored = vp
@@ -829,8 +839,6 @@ impl Sim {
     }
 
     fn capture(&mut self, v: usize) {
-        let now = self.now();
-        let batch_id = Nonce(id16(&mut self.rng));
         let cheat_roll = self.below(4);
         let cheat_amount = Micros(1 + self.below(500));
         let vp = &mut self.vendors[v];
@@ -857,6 +865,14 @@ impl Sim {
         if claims.is_empty() {
             return;
         }
+        self.send_batch(v, claims);
+    }
+
+    /// Vendor `v` signs a batch of `claims` and sends it to the bank.
+    fn send_batch(&mut self, v: usize, claims: Vec<Claim>) {
+        let now = self.now();
+        let batch_id = Nonce(id16(&mut self.rng));
+        let vp = &self.vendors[v];
         let batch = Signed::sign(
             CaptureBatch {
                 vendor: vp.id,
@@ -899,18 +915,35 @@ impl Sim {
         let vid = self.vendors[v].id;
         let key = self.certs[&vid].body().key;
         let batch = batch.verify(&key).expect("vendor signed");
+        // The bank's rule, the production call: the whole batch or none of it.
+        let mut books: BTreeMap<ScripId, ScripBook> = batch
+            .body()
+            .claims
+            .iter()
+            .filter_map(|c| Some((c.scrip, self.books.get(&c.scrip)?.clone())))
+            .collect();
+        let keys = Keys {
+            bank: self.bank_key.public(),
+            certs: &self.certs,
+        };
+        let captures = match bank::capture_batch(&batch, &mut books, &keys) {
+            Ok(captures) => captures,
+            Err(_) => {
+                // Refused as a whole, changing nothing (a duplicate batch lands here).
+                let claims = &batch.body().claims;
+                if claims.len() > 1 {
+                    self.net.push(Msg::CaptureReply {
+                        vendor: v,
+                        accepted: Vec::new(),
+                        refused: claims.clone(),
+                    });
+                }
+                return;
+            }
+        };
+        self.books.extend(books);
         let mut accepted = Vec::new();
-        for claim in &batch.body().claims {
-            let keys = Keys {
-                bank: self.bank_key.public(),
-                certs: &self.certs,
-            };
-            let Some(book) = self.books.get_mut(&claim.scrip) else {
-                continue;
-            };
-            let Ok(captured) = book.capture(vid, claim, &keys) else {
-                continue; // refused claims change nothing; a duplicate batch lands here
-            };
+        for (claim, captured) in batch.body().claims.iter().zip(captures) {
             self.ledger
                 .apply(&captured.postings)
                 .expect("capture posts");
@@ -970,6 +1003,7 @@ impl Sim {
         self.net.push(Msg::CaptureReply {
             vendor: v,
             accepted,
+            refused: Vec::new(),
         });
     }
 
