@@ -443,9 +443,10 @@ impl Bank {
         request: &Verified<AccountRequest>,
         now: TimestampMs,
     ) -> Result<(), ApiError> {
-        let at = request.body().at.0;
-        if at.abs_diff(now.0) > self.settings.request_window_ms {
-            return Err(ApiError::replay(at, now.0, self.settings.request_window_ms));
+        let at = request.body().at;
+        let window = self.settings.request_window_ms;
+        if !netcents_core::auth::within_window(at, now, window) {
+            return Err(ApiError::replay(at.0, now.0, window));
         }
         Ok(())
     }
