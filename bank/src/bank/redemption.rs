@@ -166,6 +166,10 @@ async fn start_recall(w: &StartRecall, tx: &mut Tx) -> WorkResult {
         return Ok(r);
     }
     let mut book = tx.scrip_lock(&w.scrip).await?.ok_or_else(scrip_not_found)?;
+    // The operator's route is stricter than `ScripBook::recall`, which the sweep also calls:
+    // an operator's request never moves the deadline of a recall already running (the holder
+    // was promised it), and a scrip the bank holds has no holder to ask. Both are refusals of
+    // this route, answered with its own codes (§9), not rules of the protocol.
     if book.status() != ScripStatus::Live {
         return Err(ApiError::conflict(
             "not_live",
