@@ -1213,8 +1213,23 @@ wire_struct!(Segment {
 });
 
 /// The stored form of a scrip's book (a database row).
+impl ScripBook {
+    /// What every book the code builds holds (§10: captured + refunded ≤ face), checked on the
+    /// stored form read back and asserted before it is written.
+    fn stored_ok(&self) -> Result<(), DecodeError> {
+        let face = self.scrip().face.micros;
+        match self.captured.checked_add(self.refunded) {
+            Ok(total) if total <= face => Ok(()),
+            _ => Err(DecodeError::BadValue(
+                "book captured and refunded beyond the face value",
+            )),
+        }
+    }
+}
+
 impl Encode for ScripBook {
     fn encode(&self, w: &mut Writer) {
+        debug_assert_eq!(self.stored_ok(), Ok(()), "a book the code built");
         w.u8(BOOK_VERSION);
         w.put(&self.scrip);
         w.list(&self.segments);
@@ -1244,7 +1259,7 @@ impl Decode for ScripBook {
         if version != BOOK_VERSION && version != 1 {
             return Err(DecodeError::UnknownVersion(version));
         }
-        Ok(Self {
+        let book = Self {
             scrip: r.get()?,
             segments: r.list(crate::objects::MAX_CHAIN + 2)?,
             held: r.option()?,
@@ -1263,6 +1278,8 @@ impl Decode for ScripBook {
             } else {
                 r.list(MAX_VOIDS)?
             },
-        })
+        };
+        book.stored_ok()?;
+        Ok(book)
     }
 }

@@ -557,8 +557,34 @@ impl Custody {
 
 /// The stored form of a custody, for a Durable Object or a database row: a state version byte,
 /// then the fields. Only ever read back by the party that wrote it.
+impl Custody {
+    /// What every custody the code builds holds, checked on the stored form read back (a row
+    /// that breaks it is refused) and asserted before it is written.
+    fn stored_ok(&self) -> Result<(), DecodeError> {
+        let face = self.scrip().face.micros;
+        let c = &self.captured;
+        if self.balance_in > face || self.balance > self.balance_in {
+            return Err(DecodeError::BadValue(
+                "custody balance above what it was handed",
+            ));
+        }
+        if c.balance > self.balance_in || c.balance < self.balance || c.seq > self.last_seq {
+            return Err(DecodeError::BadValue(
+                "custody capture cursor beyond its orders",
+            ));
+        }
+        if self.closed_acknowledged && self.handed_on.is_none() {
+            return Err(DecodeError::BadValue(
+                "custody closing acknowledged but never handed on",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Encode for Custody {
     fn encode(&self, w: &mut Writer) {
+        debug_assert_eq!(self.stored_ok(), Ok(()), "a custody the code built");
         w.u8(STATE_VERSION);
         w.put(&self.scrip);
         w.put(&self.me);
@@ -581,7 +607,7 @@ impl Decode for Custody {
         if version != STATE_VERSION {
             return Err(DecodeError::UnknownVersion(version));
         }
-        Ok(Self {
+        let custody = Self {
             scrip: r.get()?,
             me: r.get()?,
             segment: r.u32()?,
@@ -594,6 +620,8 @@ impl Decode for Custody {
             captured: r.get()?,
             last: r.get()?,
             closed_acknowledged: r.bool()?,
-        })
+        };
+        custody.stored_ok()?;
+        Ok(custody)
     }
 }

@@ -336,6 +336,10 @@ impl Decode for PendingItem {
 /// The stored form, for `IndexedDB` or a file. It contains the scrip's secret key.
 impl Encode for WalletScrip {
     fn encode(&self, w: &mut Writer) {
+        debug_assert!(
+            self.balance <= self.scrip().face.micros,
+            "a wallet scrip the code built holds at most its face value"
+        );
         w.u8(STATE_VERSION);
         w.put(&self.scrip);
         w.raw(&self.key.to_seed());
@@ -358,11 +362,16 @@ impl Decode for WalletScrip {
         if key.public() != scrip.unverified().key {
             return Err(DecodeError::BadKey);
         }
+        let holder = r.get()?;
+        let balance: Micros = r.get()?;
+        if balance > scrip.unverified().face.micros {
+            return Err(DecodeError::BadValue("wallet balance above the face value"));
+        }
         Ok(Self {
             scrip,
             key,
-            holder: r.get()?,
-            balance: r.get()?,
+            holder,
+            balance,
             seq: r.u64()?,
             pending: r.option::<PendingItem>()?.map(|p| p.0),
             receipts: r

@@ -244,3 +244,114 @@ fn verdicts_and_scrip_statuses_have_their_wire_names() {
         ["live", "recalling", "closed", "forfeited"]
     );
 }
+
+/// `bytes` with the 8 bytes at `at` replaced by `v` (big-endian, as `Writer::u64` writes).
+fn with_u64(bytes: &[u8], at: usize, v: u64) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b[at..at + 8].copy_from_slice(&v.to_be_bytes());
+    b
+}
+
+/// Where two `v`s stand side by side in `bytes` (a custody's `balance_in` and `balance`).
+fn pair_at(bytes: &[u8], v: u64) -> usize {
+    let pair = [v.to_be_bytes(), v.to_be_bytes()].concat();
+    bytes
+        .windows(16)
+        .position(|w| w == pair.as_slice())
+        .expect("the pair")
+}
+
+#[test]
+fn a_stored_custody_that_breaks_its_invariants_is_refused() {
+    use netcents_core::custody::Custody;
+    let f = Fixture::new();
+    let (custody, ..) = f.custody_at_a();
+    let bytes = custody.to_bytes();
+    assert_eq!(
+        Custody::from_bytes(&bytes).map(|c| c.to_bytes()),
+        Ok(bytes.clone())
+    );
+    let (balance, face) = (custody.balance().0, f.scrip.body().face.micros.0);
+    let at = pair_at(&bytes, balance);
+    let cases = [
+        (
+            "more than it was handed",
+            with_u64(&bytes, at + 8, balance + 1),
+        ),
+        (
+            "handed more than the face",
+            with_u64(&with_u64(&bytes, at, face + 1), at + 8, face + 1),
+        ),
+        // The capture cursor stands at the balance handed in: a custody handed less, or one
+        // whose balance is above the cursor, does not add up.
+        (
+            "cursor above what was handed",
+            with_u64(&with_u64(&bytes, at, balance - 1), at + 8, balance - 1),
+        ),
+        ("balance above the cursor", {
+            let b = with_u64(&bytes, at, face);
+            with_u64(&b, at + 8, balance + 1)
+        }),
+        ("closing acknowledged, never handed on", {
+            let mut b = bytes.clone();
+            *b.last_mut().expect("bytes") = 1;
+            b
+        }),
+    ];
+    for (what, b) in cases {
+        assert!(
+            matches!(Custody::from_bytes(&b), Err(DecodeError::BadValue(_))),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn a_stored_book_or_wallet_scrip_beyond_the_face_value_is_refused() {
+    use netcents_core::bank::ScripBook;
+    use netcents_core::wallet::WalletScrip;
+    let f = Fixture::new();
+    let face = f.scrip.body().face.micros.0;
+    // A fresh book ends with captured, refunded, unclaimed (8 bytes each), the status and an
+    // empty list of void orders.
+    let book = ScripBook::new(&f.scrip).to_bytes();
+    let captured = book.len() - 29;
+    assert_eq!(
+        ScripBook::from_bytes(&with_u64(&book, captured, face)).map(|_| ()),
+        Ok(())
+    );
+    let halves = with_u64(
+        &with_u64(&book, captured, face / 2),
+        captured + 8,
+        face / 2 + 1,
+    );
+    for (what, b) in [
+        (
+            "captured beyond the face",
+            with_u64(&book, captured, face + 1),
+        ),
+        ("captured and refunded beyond the face", halves),
+        (
+            "a sum that overflows",
+            with_u64(&with_u64(&book, captured, Micros::MAX.0), captured + 8, 1),
+        ),
+    ] {
+        assert!(
+            matches!(ScripBook::from_bytes(&b), Err(DecodeError::BadValue(_))),
+            "{what}"
+        );
+    }
+    // A wallet scrip ends with its balance, its sequence number, no pending order and no receipts.
+    let ws = WalletScrip::new(&f.scrip, f.scrip_key.clone())
+        .expect("its own key")
+        .to_bytes();
+    let balance = ws.len() - 21;
+    assert_eq!(
+        WalletScrip::from_bytes(&with_u64(&ws, balance, face)).map(|w| w.balance().0),
+        Ok(face)
+    );
+    assert!(matches!(
+        WalletScrip::from_bytes(&with_u64(&ws, balance, face + 1)),
+        Err(DecodeError::BadValue(_))
+    ));
+}
