@@ -563,14 +563,21 @@ impl Custody {
     fn stored_ok(&self) -> Result<(), DecodeError> {
         let face = self.scrip().face.micros;
         let c = &self.captured;
-        if self.balance_in > face || self.balance > self.balance_in {
+        // balance ≤ the capture cursor's balance ≤ balance handed in ≤ face, and the cursor's
+        // sequence number is at most the last accepted.
+        if self.balance_in > face {
             return Err(DecodeError::BadValue(
-                "custody balance above what it was handed",
+                "custody handed more than the face value",
             ));
         }
-        if c.balance > self.balance_in || c.balance < self.balance || c.seq > self.last_seq {
+        if c.balance > self.balance_in || c.balance < self.balance {
             return Err(DecodeError::BadValue(
-                "custody capture cursor beyond its orders",
+                "custody balance outside its capture cursor and what it was handed",
+            ));
+        }
+        if c.seq > self.last_seq {
+            return Err(DecodeError::BadValue(
+                "custody capture cursor beyond its last order",
             ));
         }
         if self.closed_acknowledged && self.handed_on.is_none() {

@@ -273,6 +273,11 @@ fn a_stored_custody_that_breaks_its_invariants_is_refused() {
     );
     let (balance, face) = (custody.balance().0, f.scrip.body().face.micros.0);
     let at = pair_at(&bytes, balance);
+    // The stored form ends with the capture cursor (seq, balance, head), no last receipt and
+    // the closing flag.
+    let cursor = bytes.len() - 50;
+    assert_eq!(bytes[cursor + 8..cursor + 16], balance.to_be_bytes());
+    assert_eq!(custody.captured().seq, custody.last_seq());
     let cases = [
         (
             "more than it was handed",
@@ -292,6 +297,10 @@ fn a_stored_custody_that_breaks_its_invariants_is_refused() {
             let b = with_u64(&bytes, at, face);
             with_u64(&b, at + 8, balance + 1)
         }),
+        (
+            "cursor beyond its last order",
+            with_u64(&bytes, cursor, custody.last_seq() + 1),
+        ),
         ("closing acknowledged, never handed on", {
             let mut b = bytes.clone();
             *b.last_mut().expect("bytes") = 1;
