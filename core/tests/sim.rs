@@ -1,9 +1,13 @@
 //! Deterministic simulation (`docs/PROTOCOL.md` §10): many wallets, several vendors (some of
 //! them cheating) and the bank exchange messages through a network that drops, duplicates and
-//! reorders them, while vendors crash and scrip expires. After every step the invariants are
-//! checked: money is conserved, a scrip has at most one holder, no scrip is overspent. At the
-//! end, over-claims must have been audited at the rate the policy promises, and every audited
-//! over-claim caught and penalised.
+//! reorders them, while vendors crash and scrip expires. The parties are the production
+//! machines: each wallet is `netcents_wallet::State` (the browser's and the command line's),
+//! each vendor runs `vendor::Desk` (the Worker's), the bank runs the core's book and capture
+//! (the bank's); this file only carries messages and does what each shell does around them.
+//! After every step the invariants are checked: money is conserved, a scrip has at most one
+//! holder, no scrip is overspent, and the honest wallets' mirrors agree with what vendors
+//! accepted. At the end, over-claims must have been audited at the rate the policy promises,
+//! and every audited over-claim caught and penalised.
 //!
 //! A failing run prints its seed; `NETCENTS_SIM_SEED=<seed> NETCENTS_SIM_STEPS=<n> cargo test
 //! -p netcents-core --test sim -- replay` replays it.
@@ -22,15 +26,15 @@ use netcents_core::bank::{
 };
 use netcents_core::custody::{Custody, Terms};
 use netcents_core::objects::{
-    AccountRequest, Action, CaptureBatch, Claim, Offer, PaymentOrder, Recall, Scrip, Transfer,
-    VendorCert,
+    AccountRequest, CaptureBatch, Claim, Offer, PaymentOrder, Recall, Scrip, Transfer, VendorCert,
 };
+use netcents_core::objects::{Receipt, Refusal};
 use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
-use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::{
     AccountId, Amount, Currency, Error, Holder, Micros, Nonce, PublicKey, Rejection, ScripId,
     SecretKey, Signed, Signer, TimestampMs, VendorId, Verified,
 };
+use netcents_wallet::{Approval, BankInfo, State};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
@@ -43,7 +47,34 @@ fn usd() -> Currency {
 #[derive(Clone, Debug)]
 enum Requester {
     Vendor(usize),
-    Bank { account: AccountId },
+    /// The bank, redeeming a scrip of `wallet` to `account`.
+    Bank {
+        account: AccountId,
+        wallet: usize,
+    },
+}
+
+/// A vendor's answer to a payment, as the Worker sends it: the receipt, or the code with the
+/// signed refusal and the transfer certificate when the desk gave them.
+#[derive(Clone, Debug)]
+enum PayAnswer {
+    Receipt(Signed<Receipt>),
+    Refused {
+        code: &'static str,
+        refusal: Option<Signed<Refusal>>,
+        transfer: Option<Signed<Transfer>>,
+    },
+}
+
+impl PayAnswer {
+    /// A refusal with nothing signed: the wallet learns only the code.
+    fn bare(e: &Error) -> Self {
+        Self::Refused {
+            code: e.code(),
+            refusal: None,
+            transfer: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -59,7 +90,7 @@ enum Msg {
         wallet: usize,
         vendor: usize,
         scrip: ScripId,
-        result: Result<Signed<netcents_core::objects::Receipt>, Error>,
+        answer: PayAnswer,
     },
     TransferRequest {
         requester: Requester,
@@ -125,6 +156,11 @@ struct VendorParty {
 }
 
 impl VendorParty {
+    /// The origin its certificate names: the site its pages are on.
+    fn site(&self) -> String {
+        format!("https://vendor-{}.example", self.id)
+    }
+
     /// The desk of `sid`, loaded from the store if this vendor has none in memory.
     fn desk(&mut self, sid: ScripId) -> &mut Desk {
         self.parts(sid).0
@@ -203,10 +239,18 @@ impl Archive for ScripArchive<'_> {
     }
 }
 
+/// A customer: the production wallet machine (`netcents_wallet::State`, the one the browser
+/// and command-line wallets drive), and what its shell keeps beside it.
 struct WalletParty {
+    wallet: State,
     account: AccountId,
-    key: SecretKey,
-    scrips: Vec<WalletScrip>,
+    /// The account key's public half, which the bank learned at the opening.
+    account_key: PublicKey,
+    /// The scrip the wallet was issued, by id.
+    scrips: Vec<ScripId>,
+    /// Scrip whose redemption is signed and not yet refunded: the shell sends the same order
+    /// again.
+    redeeming: Vec<ScripId>,
     double_spender: bool,
 }
 
@@ -230,6 +274,13 @@ struct Stats {
     forfeits: u64,
     double_spend_attempts: u64,
     receipts_mismatched: u64,
+    /// Issuance answers lost on the way back: the wallet sends the stored request again.
+    issue_answers_lost: u64,
+    /// Refusals that came with the vendor's signed refusal (the wallet drops the order).
+    signed_refusals: u64,
+    /// Orders still awaiting an answer at the end (the wallet keeps them until a receipt, a
+    /// signed refusal or a ruling).
+    pending_at_end: u64,
     refusals: BTreeMap<&'static str, u64>,
 }
 
@@ -238,8 +289,10 @@ struct Sim {
     now: u64,
     policy: Policy,
     bank_key: SecretKey,
-    arbiter_key: SecretKey,
     books: BTreeMap<ScripId, ScripBook>,
+    /// The bank's stored answers to issuance requests, by account and request id: the same
+    /// request is answered with the same scrip (the bank's idempotency).
+    issued: BTreeMap<(AccountId, Nonce), Signed<Scrip>>,
     ledger: Ledger,
     certs: BTreeMap<VendorId, Verified<VendorCert>>,
     vendors: Vec<VendorParty>,
@@ -266,6 +319,27 @@ impl KeyLookup for Keys<'_> {
     fn account_of(&self, vendor: VendorId) -> Option<AccountId> {
         self.certs.get(&vendor).map(|c| c.body().account)
     }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    netcents_api::b64::encode(bytes)
+}
+
+fn unb64(text: &str) -> Vec<u8> {
+    netcents_api::b64::decode(text).expect("base64url from the wallet")
+}
+
+fn decode<T: netcents_core::signed::Body>(text: &str) -> Signed<T> {
+    Signed::decode(&unb64(text)).expect("a signed object from the wallet")
+}
+
+/// A public key from the 64 hex digits a wallet's account opening carries.
+fn public_from_hex(text: &str) -> PublicKey {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex");
+    }
+    PublicKey::from_bytes(&bytes).expect("a valid key")
 }
 
 fn id16(rng: &mut ChaCha8Rng) -> [u8; 16] {
@@ -299,7 +373,7 @@ impl Sim {
                     key: key.public(),
                     key_id: 1,
                     account,
-                    origins: vec![format!("https://vendor{i}.example")],
+                    origins: vec![format!("https://vendor-{id}.example")],
                     valid_from: TimestampMs(0),
                     valid_until: TimestampMs(u64::MAX),
                 },
@@ -335,10 +409,23 @@ impl Sim {
                 cheats: BTreeMap::new(),
             });
         }
+        let bank_info = BankInfo {
+            currency: usd(),
+            keys: vec![(BANK_KEY_ID, bank_key.public())],
+            arbiter: arbiter_key.public(),
+        };
         let mut wallets = Vec::new();
         for i in 0..12 {
-            let key = SecretKey::generate(&mut rng);
+            let mut wallet = State::new();
+            wallet.set_bank(bank_info.clone()).expect("a new wallet");
+            let opening = wallet.account_opening(&mut rng);
             let account = AccountId(id16(&mut rng));
+            wallet
+                .set_account(&account.to_string())
+                .expect("the bank's account id");
+            for v in &vendors {
+                wallet.set_budget(&v.site(), Micros(u64::MAX / 4));
+            }
             ledger
                 .apply(&[bank::Posting {
                     debit: LedgerAccount::External,
@@ -348,9 +435,11 @@ impl Sim {
                 }])
                 .expect("deposit");
             wallets.push(WalletParty {
+                wallet,
                 account,
-                key,
+                account_key: public_from_hex(&opening.public_key),
                 scrips: Vec::new(),
+                redeeming: Vec::new(),
                 double_spender: i == 0,
             });
         }
@@ -359,8 +448,8 @@ impl Sim {
             now: 1_000_000,
             policy,
             bank_key,
-            arbiter_key,
             books: BTreeMap::new(),
+            issued: BTreeMap::new(),
             ledger,
             certs,
             vendors,
@@ -430,42 +519,80 @@ impl Sim {
             _ => self.sweep(),
         }
         self.check();
+        if self.stats.steps.is_multiple_of(64) {
+            self.check_wallets();
+        }
     }
 
+    /// A wallet buys scrip as the wallets' shells do: the machine signs and stores the request
+    /// before it is sent, and a request whose answer was lost is sent again, unchanged.
     fn buy(&mut self) {
         let w = self.below(self.wallets.len() as u64) as usize;
-        let face = Micros(50_000 + self.below(200_000));
-        let expires = TimestampMs(self.now + 20_000 + self.below(200_000));
-        let scrip_key = SecretKey::generate(&mut self.rng);
-        let request_id = Nonce(id16(&mut self.rng));
-        let wallet = &self.wallets[w];
-        let request = Signed::sign(
-            AccountRequest {
-                account: wallet.account,
-                request_id,
-                at: self.now(),
-                action: Action::Issue {
-                    face: Amount {
-                        currency: usd(),
-                        micros: face,
-                    },
-                    key: scrip_key.public(),
-                    expires_at: expires,
-                },
-            },
-            &wallet.key,
-        )
-        .verify(&wallet.key.public())
-        .expect("own request verifies");
+        let now = self.now();
+        let mut requests = self.wallets[w].wallet.unanswered_issues();
+        if requests.is_empty() {
+            let face = Micros(50_000 + self.below(200_000));
+            let lifetime = 20_000 + self.below(200_000);
+            let party = &mut self.wallets[w];
+            match party
+                .wallet
+                .issue_request(now, face, lifetime, &mut self.rng)
+            {
+                Ok(r) => requests.push(r),
+                Err(e) => panic!("an honest issuance request: {e:?}"),
+            }
+        }
+        for r in requests {
+            let request: Signed<AccountRequest> =
+                Signed::decode(&unb64(&r.request)).expect("the wallet's request decodes");
+            match self.bank_issue(w, request) {
+                Ok(scrip) => {
+                    if self.below(5) == 0 {
+                        // The answer is lost: the request stays stored in the wallet.
+                        self.stats.issue_answers_lost += 1;
+                        continue;
+                    }
+                    let party = &mut self.wallets[w];
+                    // A scrip the wallet has already is `unknown_scrip`: nothing changes.
+                    if let Ok(id) = party.wallet.on_issued(now, &b64(scrip.as_bytes())) {
+                        party.scrips.push(scrip.unverified().id);
+                        assert_eq!(id, scrip.unverified().id.to_string());
+                    }
+                }
+                Err(code) => {
+                    let forgotten = self.wallets[w].wallet.issue_refused(&r.scrip_id, code);
+                    assert!(forgotten, "a final refusal forgets the request: {code}");
+                }
+            }
+        }
+    }
+
+    /// The bank's issuance, as its shell runs it: the account's key checks the request, the
+    /// same request gets the stored answer, a new one is issued if the account covers it.
+    fn bank_issue(
+        &mut self,
+        w: usize,
+        request: Signed<AccountRequest>,
+    ) -> Result<Signed<Scrip>, &'static str> {
+        let party = &self.wallets[w];
+        let request = request.verify(&party.account_key).map_err(|e| e.code())?;
+        let key = (request.body().account, request.body().request_id);
+        if request.body().account != party.account {
+            return Err("unknown_account");
+        }
+        if let Some(scrip) = self.issued.get(&key) {
+            return Ok(scrip.clone());
+        }
         let (scrip, book, posting) =
             bank::issue(self.now(), &request, &self.bank_key, BANK_KEY_ID).expect("issues");
         if self.ledger.apply(&[posting]).is_err() {
-            return; // account empty: nothing issued, nothing changed
+            return Err("insufficient_balance"); // account empty: nothing issued, nothing changed
         }
-        self.books.insert(scrip.body().id, book);
-        let ws = WalletScrip::new(&scrip, scrip_key).expect("own key");
-        self.wallets[w].scrips.push(ws);
+        let scrip = scrip.into_signed();
+        self.books.insert(scrip.unverified().id, book);
+        self.issued.insert(key, scrip.clone());
         self.stats.issued += 1;
+        Ok(scrip)
     }
 
     fn offer(&mut self, v: usize, price: Micros) -> Verified<Offer> {
@@ -488,68 +615,111 @@ impl Sim {
         )
     }
 
+    /// A wallet pays, as its shell does: a scrip with an order awaiting its answer sends that
+    /// order again, unchanged; otherwise the wallet machine checks a vendor's offer and
+    /// certificate, chooses the scrip and signs the order within the site's budget.
     fn wallet_pays(&mut self) {
         let w = self.below(self.wallets.len() as u64) as usize;
         if self.wallets[w].scrips.is_empty() {
             return;
         }
         let s = self.below(self.wallets[w].scrips.len() as u64) as usize;
-        let now = self.now();
-        if let Some(p) = self.wallets[w].scrips[s].pending().cloned() {
+        let sid = self.wallets[w].scrips[s];
+        if let Ok(p) = self.wallets[w].wallet.pending_payment(&sid.to_string()) {
             // A retry after a timeout: the same order again.
-            let Holder::Vendor(vid) = p.order.unverified().payee else {
+            let order: Signed<PaymentOrder> = decode(&p.order);
+            let Holder::Vendor(vid) = order.unverified().payee else {
                 return;
             };
             let vendor = self.vendor_index(vid);
-            let scrip = self.wallets[w].scrips[s].signed_scrip().clone();
             self.net.push(Msg::Pay {
                 wallet: w,
                 vendor,
-                order: p.order,
-                offer: p.offer,
-                scrip,
+                order,
+                offer: decode(&p.offer),
+                scrip: decode(&p.scrip),
             });
             return;
         }
-        if now >= self.wallets[w].scrips[s].scrip().expires_at {
-            return;
-        }
-        // Mostly the fast path at the holder; sometimes the scrip floats to another vendor.
-        let v = match self.wallets[w].scrips[s].holder() {
-            Holder::Vendor(id) if self.below(10) < 7 => self.vendor_index(id),
+        // Mostly the fast path at the scrip's holder; sometimes the scrip floats to another
+        // vendor.
+        let held_at = self.holder_of(w, sid);
+        let v = match held_at {
+            Some(v) if self.below(10) < 7 => v,
             _ => self.below(self.vendors.len() as u64) as usize,
         };
         let price = Micros(1 + self.below(3_000));
-        let offer = self.offer(v, price);
         let double = self.wallets[w].double_spender && self.below(3) == 0;
-        let mut twin = self.wallets[w].scrips[s].clone();
-        let ws = &mut self.wallets[w].scrips[s];
-        let Ok(order) = ws.pay(now, &offer) else {
+        let twin = double.then(|| self.wallets[w].wallet.clone());
+        let Some(payment) = self.wallet_order(w, v, price) else {
             return;
         };
-        let scrip = ws.signed_scrip().clone();
+        let order: Signed<PaymentOrder> = decode(&payment.order);
+        let scrip: Signed<Scrip> = decode(&payment.scrip);
         self.net.push(Msg::Pay {
             wallet: w,
             vendor: v,
-            order,
-            offer: offer.signed().clone(),
+            order: order.clone(),
+            offer: decode(&payment.offer),
             scrip: scrip.clone(),
         });
-        if double {
-            // The same money, the same sequence number, at another vendor at once.
-            self.stats.double_spend_attempts += 1;
+        if let Some(twin) = twin {
+            // The same money, the same sequence number, at another vendor at once: a copy of
+            // the wallet made before the payment pays another vendor.
             let v2 =
                 (v + 1 + self.below(self.vendors.len() as u64 - 1) as usize) % self.vendors.len();
-            let offer2 = self.offer(v2, price);
-            if let Ok(order2) = twin.pay(now, &offer2) {
-                self.net.push(Msg::Pay {
-                    wallet: w,
-                    vendor: v2,
-                    order: order2,
-                    offer: offer2.signed().clone(),
-                    scrip,
-                });
+            let kept = std::mem::replace(&mut self.wallets[w].wallet, twin);
+            let second = self.wallet_order(w, v2, price);
+            self.wallets[w].wallet = kept;
+            let Some(second) = second else { return };
+            let order2: Signed<PaymentOrder> = decode(&second.order);
+            if order2.unverified().scrip != order.unverified().scrip
+                || order2.unverified().seq != order.unverified().seq
+            {
+                return; // the copy chose another scrip: no double spend
             }
+            self.stats.double_spend_attempts += 1;
+            self.net.push(Msg::Pay {
+                wallet: w,
+                vendor: v2,
+                order: order2,
+                offer: decode(&second.offer),
+                scrip,
+            });
+        }
+    }
+
+    /// The vendor that the wallet believes holds `sid`, if a vendor does.
+    fn holder_of(&self, w: usize, sid: ScripId) -> Option<usize> {
+        let summary = self.wallets[w].wallet.summary(self.now());
+        let view = summary.scrips.iter().find(|s| s.id == sid.to_string())?;
+        self.vendors.iter().position(|v| v.site() == view.holder)
+    }
+
+    /// Vendor `v` offers an item at `price` (its 402 answer); wallet `w`'s machine pays it
+    /// within the vendor's site budget, or declines (no scrip covers the price).
+    fn wallet_order(
+        &mut self,
+        w: usize,
+        v: usize,
+        price: Micros,
+    ) -> Option<netcents_wallet::Payment> {
+        let offer = self.offer(v, price);
+        let site = self.vendors[v].site();
+        let url = format!("{site}{}", offer.body().item);
+        let cert = b64(self.certs[&self.vendors[v].id].signed().as_bytes());
+        let now = self.now();
+        match self.wallets[w].wallet.pay(
+            now,
+            &site,
+            &url,
+            &b64(offer.signed().as_bytes()),
+            &cert,
+            Approval::Budget,
+        ) {
+            Ok(p) => Some(p),
+            Err(e) if e.code == "insufficient_balance" => None,
+            Err(e) => panic!("an honest offer is paid or declined for want of scrip: {e:?}"),
         }
     }
 
@@ -569,10 +739,10 @@ impl Sim {
             } => self.vendor_pay(vendor, wallet, order, offer, scrip),
             Msg::PayReply {
                 wallet,
-                vendor,
+                vendor: _,
                 scrip,
-                result,
-            } => self.wallet_reply(wallet, vendor, scrip, result),
+                answer,
+            } => self.wallet_reply(wallet, scrip, answer),
             Msg::TransferRequest {
                 requester,
                 holder,
@@ -627,7 +797,7 @@ impl Sim {
                 wallet,
                 vendor: v,
                 scrip: sid,
-                result: Err(Error::BadSignature),
+                answer: PayAnswer::bare(&Error::BadSignature),
             });
             return;
         };
@@ -657,7 +827,7 @@ impl Sim {
     ) {
         let sid = order.unverified().scrip;
         let vp = &mut self.vendors[v];
-        let result = match step {
+        let answer = match step {
             Step::Answer {
                 receipt, writes, ..
             } => {
@@ -666,11 +836,15 @@ impl Sim {
                     self.stats.accepted += 1;
                 }
                 vp.store.write(sid, writes);
-                Ok(receipt)
+                PayAnswer::Receipt(receipt)
             }
             Step::Refuse(r) => {
                 vp.store.write(sid, r.writes);
-                Err(r.error)
+                PayAnswer::Refused {
+                    code: r.error.code(),
+                    refusal: r.refusal,
+                    transfer: r.transfer,
+                }
             }
             Step::AskHolder { holder, request } => {
                 vp.waiting.insert(sid, (wallet, order, offer, scrip));
@@ -686,7 +860,7 @@ impl Sim {
             wallet,
             vendor: v,
             scrip: sid,
-            result,
+            answer,
         });
     }
 
@@ -735,7 +909,7 @@ impl Sim {
         result: Result<(Vec<Signed<Transfer>>, Signed<Transfer>), Error>,
     ) {
         match requester {
-            Requester::Bank { account } => {
+            Requester::Bank { account, wallet } => {
                 let Ok((chain, cert)) = result else { return };
                 let keys = Keys {
                     bank: self.bank_key.public(),
@@ -748,6 +922,7 @@ impl Sim {
                     self.ledger.apply(&closing.postings).expect("refund posts");
                     self.charge(sid, &closing.overclaims);
                     self.stats.redemptions += 1;
+                    self.redeemed(wallet, sid, closing.refund);
                 }
             }
             Requester::Vendor(v) => {
@@ -758,11 +933,12 @@ impl Sim {
                 let (chain, cert) = match result {
                     Ok(x) => x,
                     Err(e) => {
+                        // The holder's refusal, relayed as the Worker relays it: unsigned.
                         self.net.push(Msg::PayReply {
                             wallet,
                             vendor: v,
                             scrip: sid,
-                            result: Err(e),
+                            answer: PayAnswer::bare(&e),
                         });
                         return;
                     }
@@ -802,38 +978,41 @@ impl Sim {
         }
     }
 
-    fn wallet_reply(
-        &mut self,
-        w: usize,
-        v: usize,
-        sid: ScripId,
-        result: Result<Signed<netcents_core::objects::Receipt>, Error>,
-    ) {
-        let vendor_key = self.vendors[v].key.public();
-        let Some(ws) = self.wallets[w]
-            .scrips
-            .iter_mut()
-            .find(|s| s.scrip().id == sid)
-        else {
-            return;
-        };
-        let Some(pending) = ws.pending() else {
-            return; // a duplicate answer
-        };
-        match result {
-            Ok(receipt) => {
-                if receipt.unverified().order != pending.order.digest() {
-                    return; // an answer to an earlier order
-                }
-                let receipt = receipt.verify(&vendor_key).expect("vendor signed");
-                match ws.on_receipt(&receipt).expect("pending order") {
-                    ReceiptCheck::Matches => {}
-                    ReceiptCheck::Contradicts(_) => self.stats.receipts_mismatched += 1,
+    /// The answer reaches the wallet's shell, which hands it to the machine as the pages do:
+    /// a receipt is checked; a refusal settles the order only with the vendor's signature.
+    fn wallet_reply(&mut self, w: usize, sid: ScripId, answer: PayAnswer) {
+        let now = self.now();
+        let id = sid.to_string();
+        let wallet = &mut self.wallets[w].wallet;
+        match answer {
+            PayAnswer::Receipt(receipt) => {
+                // A duplicate, or the answer to an earlier order, is refused by the machine
+                // and changes nothing.
+                if let Ok(outcome) =
+                    wallet.on_receipt(now, &id, &b64(receipt.as_bytes()), &mut self.rng)
+                    && !outcome.matches
+                {
+                    self.stats.receipts_mismatched += 1;
                 }
             }
-            Err(e) => {
-                *self.stats.refusals.entry(e.code()).or_default() += 1;
-                ws.on_refused();
+            PayAnswer::Refused {
+                code,
+                refusal,
+                transfer,
+            } => {
+                *self.stats.refusals.entry(code).or_default() += 1;
+                let refusal = refusal.map(|r| b64(r.as_bytes()));
+                let transfer = transfer.map(|t| b64(t.as_bytes()));
+                if let Ok(outcome) = wallet.on_refused(
+                    now,
+                    &id,
+                    refusal.as_deref(),
+                    transfer.as_deref(),
+                    &mut self.rng,
+                ) && outcome.refused
+                {
+                    self.stats.signed_refusals += 1;
+                }
             }
         }
     }
@@ -1015,38 +1194,66 @@ impl Sim {
         self.net.retain(|m| !m.touches_vendor(v));
     }
 
+    /// A wallet redeems a scrip with no order pending: the machine signs the redemption order
+    /// once and gives the same order on every retry; the bank refunds at once or asks the
+    /// holder the order names.
     fn redeem(&mut self) {
         let w = self.below(self.wallets.len() as u64) as usize;
-        let wallet = &mut self.wallets[w];
-        let Some(i) = wallet.scrips.iter().position(|s| s.pending().is_none()) else {
-            return;
+        let retry = self.below(2) == 0;
+        let party = &mut self.wallets[w];
+        let sid = if retry && !party.redeeming.is_empty() {
+            party.redeeming[0]
+        } else {
+            let Some(sid) = party
+                .scrips
+                .iter()
+                .copied()
+                .find(|s| party.wallet.pending_payment(&s.to_string()).is_err())
+            else {
+                return;
+            };
+            sid
         };
-        let mut ws = wallet.scrips.swap_remove(i);
-        let account = wallet.account;
-        let order = ws.redeem(&account);
+        let redemption = party
+            .wallet
+            .redeem(&sid.to_string())
+            .expect("a scrip with no order pending is redeemed");
+        if !party.redeeming.contains(&sid) {
+            party.scrips.retain(|s| *s != sid);
+            party.redeeming.push(sid);
+        }
+        let account = party.account;
+        let order: Signed<PaymentOrder> = decode(&redemption.order);
         let now = self.now();
-        let keys = Keys {
-            bank: self.bank_key.public(),
-            certs: &self.certs,
-        };
-        let _ = keys;
-        let Some(book) = self.books.get_mut(&ws.scrip().id) else {
+        let Some(book) = self.books.get_mut(&sid) else {
             return;
         };
         match book.redeem(now, order.clone(), account) {
             Ok(RedeemStep::Close(closing)) => {
                 self.ledger.apply(&closing.postings).expect("refund posts");
                 self.stats.redemptions += 1;
+                self.redeemed(w, sid, closing.refund);
             }
             Ok(RedeemStep::AskHolder(holder)) => {
                 self.net.push(Msg::TransferRequest {
-                    requester: Requester::Bank { account },
+                    requester: Requester::Bank { account, wallet: w },
                     holder: Holder::Vendor(holder),
                     order,
                 });
             }
             Err(_) => {}
         }
+    }
+
+    /// The bank's refund reaches the wallet.
+    fn redeemed(&mut self, w: usize, sid: ScripId, refund: Micros) {
+        let now = self.now();
+        let party = &mut self.wallets[w];
+        party.redeeming.retain(|s| *s != sid);
+        party
+            .wallet
+            .on_redeemed(now, &sid.to_string(), refund)
+            .expect("the wallet's own scrip");
     }
 
     fn sweep(&mut self) {
@@ -1189,7 +1396,37 @@ impl Sim {
         }
     }
 
-    fn finish(&self) {
+    /// Every honest wallet's mirror agrees with what the vendors accepted: a scrip with no order
+    /// pending has the balance its face less every accepted order leaves (an order the wallet
+    /// dropped on a signed refusal was never accepted; one accepted was answered by a receipt).
+    fn check_wallets(&self) {
+        for party in self.wallets.iter().filter(|p| !p.double_spender) {
+            for view in party.wallet.summary(self.now()).scrips {
+                // Paying: an order may be accepted and its answer on the way. Redeeming: the
+                // mirror shows what the redemption order leaves (nothing).
+                if view.paying.is_some() || matches!(view.status, "redeeming" | "redeemed") {
+                    continue;
+                }
+                let sid = ScripId::from_hex(&view.id).expect("a scrip id");
+                let spent = self.accepted_total.get(&sid).copied().unwrap_or(0);
+                assert_eq!(
+                    view.balance_micros,
+                    view.face_micros - spent,
+                    "the wallet's mirror of scrip {sid} disagrees with what vendors accepted"
+                );
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.check_wallets();
+        let now = self.now();
+        self.stats.pending_at_end = self
+            .wallets
+            .iter()
+            .flat_map(|p| p.wallet.summary(now).scrips)
+            .filter(|s| s.paying.is_some())
+            .count() as u64;
         for a in &self.audits {
             assert_eq!(
                 a.overclaim, a.expected,
@@ -1207,7 +1444,6 @@ fn run(seed: u64, steps: u64) -> Stats {
             sim.step();
         }
         sim.finish();
-        let _ = &sim.arbiter_key;
         sim.stats
     });
     match outcome {
@@ -1248,6 +1484,12 @@ fn simulation_100k_steps() {
         total.forfeits += s.forfeits;
         total.double_spend_attempts += s.double_spend_attempts;
         total.receipts_mismatched += s.receipts_mismatched;
+        total.issue_answers_lost += s.issue_answers_lost;
+        total.signed_refusals += s.signed_refusals;
+        total.pending_at_end += s.pending_at_end;
+        for (code, n) in s.refusals {
+            *total.refusals.entry(code).or_default() += n;
+        }
     }
     eprintln!("{total:?}");
     assert!(total.steps >= 100_000);
@@ -1257,6 +1499,10 @@ fn simulation_100k_steps() {
     assert!(total.captured_claims > 1_000, "too few captures: {total:?}");
     assert!(total.double_spend_attempts > 100, "{total:?}");
     assert!(total.redemptions > 10, "{total:?}");
+    // The wallets recover from lost answers: issuance requests are sent again, and signed
+    // refusals settle orders.
+    assert!(total.issue_answers_lost > 10, "{total:?}");
+    assert!(total.signed_refusals > 10, "{total:?}");
     assert_eq!(
         total.receipts_mismatched, 0,
         "honest vendors sign what was agreed"
