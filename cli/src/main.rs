@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
-use netcents_core::{Currency, Digest, Micros, PublicKey, TimestampMs};
+use netcents_core::{Micros, TimestampMs};
 use netcents_wallet::{Approval, BankInfo, State, WalletError};
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
@@ -251,42 +251,15 @@ fn client() -> Result<reqwest::blocking::Client> {
         .build()?)
 }
 
-fn public_key(v: &Value) -> Result<PublicKey> {
-    let hex = v
-        .as_str()
-        .ok_or_else(|| anyhow!("the bank's key set lacks a key"))?;
-    let bytes = Digest::from_hex(hex).map_err(|_| anyhow!("bad public key"))?;
-    PublicKey::from_bytes(&bytes.0).map_err(|e| anyhow!("bad public key: {e}"))
-}
-
 /// The bank's keys and currency (`GET /v1/keys`).
 fn fetch_bank(http: &reqwest::blocking::Client, bank: &str) -> Result<BankInfo> {
-    let v: Value = http
+    let keys: netcents_api::bank::Keys = http
         .get(format!("{bank}/v1/keys"))
         .send()
         .with_context(|| format!("the bank at {bank} does not answer"))?
         .json()
-        .context("the bank's key set is not JSON")?;
-    let keys = v["bank"]
-        .as_array()
-        .ok_or_else(|| anyhow!("the bank's key set has no keys"))?
-        .iter()
-        .map(|k| {
-            let id = k["key_id"]
-                .as_u64()
-                .and_then(|i| u32::try_from(i).ok())
-                .ok_or_else(|| anyhow!("a bank key without an id"))?;
-            Ok((id, public_key(&k["public_key"])?))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let currency = v["currency"]
-        .as_str()
-        .ok_or_else(|| anyhow!("the bank names no currency"))?;
-    Ok(BankInfo {
-        currency: Currency::new(currency).map_err(|e| anyhow!("currency: {e}"))?,
-        keys,
-        arbiter: public_key(&v["arbiter"]["public_key"])?,
-    })
+        .context("the bank's key set is not the JSON of `GET /v1/keys`")?;
+    BankInfo::from_keys(&keys).map_err(wallet)
 }
 
 fn init(path: PathBuf, bank: String) -> Result<()> {

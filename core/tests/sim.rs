@@ -514,6 +514,8 @@ impl Sim {
             95 => {
                 let v = self.below(self.vendors.len() as u64) as usize;
                 self.crash(v);
+                let w = self.below(self.wallets.len() as u64) as usize;
+                self.wallet_restarts(w);
             }
             96 => self.redeem(),
             _ => self.sweep(),
@@ -1184,6 +1186,18 @@ impl Sim {
             accepted,
             refused: Vec::new(),
         });
+    }
+
+    /// A wallet's page is closed and opened again: the machine is what its shell stored
+    /// (`State::to_bytes`, written after every transition and before anything is sent).
+    fn wallet_restarts(&mut self, w: usize) {
+        let stored = self.wallets[w].wallet.to_bytes();
+        self.wallets[w].wallet = State::from_bytes(&stored).expect("the stored wallet reads back");
+        assert_eq!(
+            self.wallets[w].wallet.to_bytes(),
+            stored,
+            "the stored form round-trips"
+        );
     }
 
     fn crash(&mut self, v: usize) {

@@ -1,6 +1,6 @@
 //! End-to-end harness for the edge vendor: the real bank binary and edge vendors running in
-//! workerd under `wrangler dev`, driven over loopback HTTP by a wallet made of
-//! `netcents_core::wallet::WalletScrip`.
+//! workerd under `wrangler dev`, driven over loopback HTTP by the wallet machine the browser
+//! and command-line wallets run (`netcents_wallet::State`).
 //!
 //! Every tool the tests need is looked up first, and a missing one fails the test with a
 //! message that says how to get it: nothing is skipped silently.
@@ -21,12 +21,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use netcents_core::objects::{
-    AccountRequest, Action, Dispute, Offer, PaymentOrder, Receipt, Scrip, VendorCert,
+    AccountRequest, Action, Dispute, Offer, PaymentOrder, Receipt, VendorCert,
 };
-use netcents_core::wallet::{ReceiptCheck, WalletScrip};
+use netcents_core::wallet::WalletScrip;
 use netcents_core::{
-    AccountId, Amount, Currency, Digest, Nonce, PublicKey, SecretKey, Signed, TimestampMs, Verified,
+    AccountId, Digest, Nonce, PublicKey, ScripId, SecretKey, Signed, TimestampMs, Verified,
 };
+use netcents_wallet::{Approval, BankInfo, State};
 use rand_core::{OsRng, RngCore as _};
 use serde_json::{Value, json};
 
@@ -472,6 +473,20 @@ impl Bank {
         PublicKey::from_bytes(&Digest::from_hex(hex).unwrap().0).unwrap()
     }
 
+    /// The bank's `GET /v1/keys` answer.
+    pub async fn keys(&self) -> netcents_api::bank::Keys {
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::GET,
+            &format!("{}/v1/keys", self.url),
+            None,
+            false,
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        serde_json::from_value(v).expect("the body of `GET /v1/keys`")
+    }
+
     /// The bank's key with id 1.
     pub async fn key(&self) -> PublicKey {
         let (s, v) = send(
@@ -570,10 +585,6 @@ pub struct Customer {
     pub account: AccountId,
 }
 
-fn usd() -> Currency {
-    Currency::new("USD").unwrap()
-}
-
 /// Signs an account request.
 pub fn request(account: &AccountId, key: &SecretKey, action: Action) -> Signed<AccountRequest> {
     Signed::sign(
@@ -596,37 +607,39 @@ impl Customer {
         Self { key, account }
     }
 
-    /// Buys a scrip of `face` expiring in `life_ms`.
+    /// Buys a scrip of `face` expiring in `life_ms`, through the wallet machine the browser
+    /// and command-line wallets run: it signs and keeps the request, the bank answers, the
+    /// machine checks the scrip and keeps it.
     pub async fn scrip(&self, bank: &Bank, face: u64, life_ms: u64) -> Wallet {
-        let scrip_key = SecretKey::generate(&mut OsRng);
-        let req = request(
-            &self.account,
-            &self.key,
-            Action::Issue {
-                face: Amount {
-                    currency: usd(),
-                    micros: netcents_core::Micros(face),
-                },
-                key: scrip_key.public(),
-                expires_at: TimestampMs(now_ms() + life_ms),
-            },
-        );
+        let keys = bank.keys().await;
+        let info = BankInfo::from_keys(&keys).expect("the bank's keys");
+        let mut machine = State::for_account(info, self.account, self.key.clone());
+        let now = TimestampMs(now_ms());
+        let req = machine
+            .issue_request(now, netcents_core::Micros(face), life_ms, &mut OsRng)
+            .expect("the wallet signs an issuance request");
+        let id = ScripId::from_hex(&req.scrip_id).unwrap();
+        let key = machine.issuing_key(id).expect("the request's scrip key");
         let (s, v) = send(
             &http(),
             reqwest::Method::POST,
             &format!("{}/v1/issue", bank.url),
-            Some(&json!({ "request": b64(req.as_bytes()) })),
+            Some(&json!({ "request": req.request })),
             false,
         )
         .await;
         assert_eq!(s, 200, "issuance: {v}");
-        let scrip: Signed<Scrip> = decode(v["scrip"].as_str().unwrap());
-        let scrip = scrip.verify(&bank.key().await).unwrap();
+        let issued = machine
+            .on_issued(now, v["scrip"].as_str().unwrap())
+            .expect("the wallet accepts its scrip");
+        assert_eq!(issued, req.scrip_id);
         Wallet {
-            scrip: WalletScrip::new(&scrip, scrip_key.clone()).unwrap(),
-            key: scrip_key,
+            machine,
+            id,
+            key,
             bank_key: bank.key().await,
             holder_cert: None,
+            refusal: None,
         }
     }
 }
@@ -659,19 +672,25 @@ pub struct Paid {
     pub replay: bool,
 }
 
-/// A customer's scrip: the core's wallet state, plus the certificate of the vendor the wallet
-/// believes holds the scrip (sent with a first purchase elsewhere, so the new vendor can find
-/// the holder).
+/// A customer's scrip in the wallet machine the browser and command-line wallets run
+/// (`netcents_wallet::State`), plus the certificate of the vendor the wallet believes holds the
+/// scrip (sent with a first purchase elsewhere, so the new vendor can find the holder). Honest
+/// payments go through the machine ([`Wallet::buy`]); a test that signs what an honest wallet
+/// never would uses the machine's own mirror ([`Wallet::scrip_mut`]).
 #[derive(Clone, Debug)]
 pub struct Wallet {
-    /// The core's wallet.
-    pub scrip: WalletScrip,
+    /// The wallet machine, holding this scrip.
+    pub machine: State,
+    /// The scrip's id.
+    pub id: ScripId,
     /// The scrip key (tests sign malformed orders with it).
     pub key: SecretKey,
     /// The bank's key.
     pub bank_key: PublicKey,
     /// The holder's vendor certificate, base64url.
     pub holder_cert: Option<String>,
+    /// What the machine made of the last refusal it was handed.
+    pub refusal: Option<netcents_wallet::RefusalOutcome>,
 }
 
 /// Asks `url` (a priced path) for an offer.
@@ -760,46 +779,119 @@ impl Wallet {
         json!({
             "order": b64(order.as_bytes()),
             "offer": b64(offered.offer.as_bytes()),
-            "scrip": b64(self.scrip.signed_scrip().as_bytes()),
+            "scrip": b64(self.scrip().signed_scrip().as_bytes()),
             "holder_cert": self.holder_cert,
         })
     }
 
-    /// Buys `url` (offer, order, payment); on success checks the receipt against the mirror.
+    /// The machine's mirror of the scrip.
+    pub fn scrip(&self) -> &WalletScrip {
+        self.machine
+            .scrip(self.id)
+            .expect("the wallet holds its scrip")
+    }
+
+    /// The machine's mirror of the scrip, for a test that signs orders itself.
+    pub fn scrip_mut(&mut self) -> &mut WalletScrip {
+        self.machine
+            .scrip_mut(self.id)
+            .expect("the wallet holds its scrip")
+    }
+
+    /// Buys `url` as the wallets do: the machine checks the offer and the certificate, chooses
+    /// the scrip and signs the order; the vendor's answer goes back to the machine
+    /// ([`Wallet::settle`]).
     pub async fn buy(&mut self, c: &reqwest::Client, url: &str, via: Via) -> Paid {
+        self.buy_sending(c, url, via, None).await
+    }
+
+    /// Like [`Wallet::buy`], but the bundle carries `holder_cert` (none, or another vendor's)
+    /// where the machine would send the holder's certificate: a wallet that lost it, or lies.
+    pub async fn buy_claiming_holder(
+        &mut self,
+        c: &reqwest::Client,
+        url: &str,
+        via: Via,
+        holder_cert: Option<String>,
+    ) -> Paid {
+        self.buy_sending(c, url, via, Some(holder_cert)).await
+    }
+
+    async fn buy_sending(
+        &mut self,
+        c: &reqwest::Client,
+        url: &str,
+        via: Via,
+        holder_cert: Option<Option<String>>,
+    ) -> Paid {
         let offered = offer(c, url, &self.bank_key).await;
-        let order = self
-            .scrip
-            .pay(TimestampMs(now_ms()), &offered.offer)
+        // The URL as a page hands it to the wallet: parsed as `fetch` parses it (dot segments
+        // resolved), which is also what the request sent.
+        let parsed = reqwest::Url::parse(url).expect("an absolute URL");
+        let url = parsed.as_str();
+        let site = origin(url);
+        let payment = self
+            .machine
+            .pay(
+                TimestampMs(now_ms()),
+                &site,
+                url,
+                offered.body["offer"].as_str().unwrap(),
+                &offered.vendor_cert,
+                Approval::Once,
+            )
             .expect("the wallet signs");
-        let paid = send_payment(c, url, &self.bundle(&order, &offered), via).await;
+        assert_eq!(
+            payment.scrip_id,
+            self.id.to_string(),
+            "the wallet's one scrip pays"
+        );
+        let bundle = json!({
+            "order": payment.order,
+            "offer": payment.offer,
+            "scrip": payment.scrip,
+            "holder_cert": holder_cert.unwrap_or(payment.holder_cert),
+        });
+        let paid = send_payment(c, url, &bundle, via).await;
         self.settle(&offered, &paid);
         paid
     }
 
-    /// Updates the wallet with the vendor's answer to the pending order.
+    /// Hands the vendor's answer to the pending order to the machine, as the wallets' shells
+    /// do: a receipt is checked against the mirror (and must match); a refusal settles the
+    /// order only with the vendor's signed refusal (and the transfer certificate, when the
+    /// scrip had reached the vendor); without one the order stays pending.
     pub fn settle(&mut self, offered: &Offered, paid: &Paid) {
+        self.machine.remember_vendor(offered.cert.signed().clone());
+        let now = TimestampMs(now_ms());
+        let id = self.id.to_string();
         if paid.status == 200 {
             let receipt = paid
                 .receipt
-                .clone()
-                .expect("a paid answer carries X-NetCents-Receipt")
-                .verify(&offered.cert.body().key)
-                .expect("the receipt verifies with the vendor's key");
-            let check = self
-                .scrip
-                .on_receipt(&receipt)
+                .as_ref()
+                .expect("a paid answer carries X-NetCents-Receipt");
+            let outcome = self
+                .machine
+                .on_receipt(now, &id, &b64(receipt.as_bytes()), &mut OsRng)
                 .expect("the receipt answers the order");
-            assert_eq!(
-                check,
-                ReceiptCheck::Matches,
-                "the receipt matches the wallet's mirror"
-            );
+            assert!(outcome.matches, "the receipt matches the wallet's mirror");
             self.holder_cert = Some(offered.vendor_cert.clone());
-        } else if self.scrip.pending().is_some() {
-            self.scrip.on_refused();
+        } else if self.scrip().pending().is_some() {
+            let field = |k: &str| paid.body[k].as_str();
+            self.refusal = Some(
+                self.machine
+                    .on_refused(now, &id, field("refusal"), field("transfer"), &mut OsRng)
+                    .expect("a refusal the machine can check"),
+            );
         }
     }
+}
+
+/// The origin (`scheme://host:port`) of an absolute URL.
+fn origin(url: &str) -> String {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after..].find('/').map_or(url.len(), |i| after + i);
+    url[..end].to_owned()
 }
 
 /// An edge vendor in workerd under `wrangler dev`.

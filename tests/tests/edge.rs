@@ -1,5 +1,5 @@
 //! The edge vendor over real HTTP: the bank binary and two vendors in workerd (`wrangler
-//! dev`), paid by a wallet built on `netcents_core::wallet::WalletScrip`.
+//! dev`), paid by the wallet machine the browser and command-line wallets run (`netcents_wallet::State`).
 #![allow(
     clippy::unwrap_used,
     reason = "tests: a failed unwrap is a failed test"
@@ -50,7 +50,10 @@ async fn payments_float_between_vendors_and_are_captured() {
     let mut first_bundle = None;
     for (i, via) in [Via::Post, Via::Header, Via::Post].into_iter().enumerate() {
         let offered = offer(&c, &a.at(ARTICLE), &w.bank_key).await;
-        let order = w.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+        let order = w
+            .scrip_mut()
+            .pay(TimestampMs(now_ms()), &offered.offer)
+            .unwrap();
         let bundle = w.bundle(&order, &offered);
         let p = send_payment(&c, &a.at(ARTICLE), &bundle, via).await;
         ok(&p, "fast-path purchase at A", &a);
@@ -60,7 +63,7 @@ async fn payments_float_between_vendors_and_are_captured() {
             first_bundle = Some((bundle, p.receipt.clone().unwrap()));
         }
     }
-    assert_eq!(w.scrip.balance().0, FACE - 4 * PRICE);
+    assert_eq!(w.scrip().balance().0, FACE - 4 * PRICE);
 
     // The same PO again gets the same receipt and content, never a second charge: the last
     // order (kept by the custody) and an older one (kept by digest).
@@ -73,9 +76,12 @@ async fn payments_float_between_vendors_and_are_captured() {
         old_receipt.as_bytes(),
         "the same receipt"
     );
-    let last = w.scrip.receipts().last().unwrap().clone();
+    let last = w.scrip().receipts().last().unwrap().clone();
     let offered = offer(&c, &a.at(ARTICLE), &w.bank_key).await;
-    let order = w.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+    let order = w
+        .scrip_mut()
+        .pay(TimestampMs(now_ms()), &offered.offer)
+        .unwrap();
     let bundle = w.bundle(&order, &offered);
     let p1 = send_payment(&c, &a.at(ARTICLE), &bundle, Via::Header).await;
     let p2 = send_payment(&c, &a.at(ARTICLE), &bundle, Via::Header).await;
@@ -137,8 +143,8 @@ async fn payments_float_between_vendors_and_are_captured() {
     let p = w.buy(&c, &a.at(ARTICLE), Via::Header).await;
     ok(&p, "the scrip comes back to A", &a);
     at_a += PRICE;
-    assert_eq!(w.scrip.balance().0, FACE - 8 * PRICE);
-    assert_eq!(w.scrip.holder(), Holder::Vendor(a.creds.vendor));
+    assert_eq!(w.scrip().balance().0, FACE - 8 * PRICE);
+    assert_eq!(w.scrip().holder(), Holder::Vendor(a.creds.vendor));
 
     // Concurrent double spends: copies of one wallet sign the same sequence number and pay
     // both vendors at once. (1) A scrip fresh from the bank, (2) a scrip held at A.
@@ -163,7 +169,7 @@ async fn payments_float_between_vendors_and_are_captured() {
             let mut copy: Wallet = base.clone();
             let offered = offer(&c, &url, &copy.bank_key).await;
             let order = copy
-                .scrip
+                .scrip_mut()
                 .pay(TimestampMs(now_ms()), &offered.offer)
                 .unwrap();
             let bundle = copy.bundle(&order, &offered);
@@ -289,7 +295,7 @@ fn hand_signed(
 ) -> Signed<PaymentOrder> {
     Signed::sign(
         PaymentOrder {
-            scrip: w.scrip.scrip().id,
+            scrip: w.scrip().scrip().id,
             payee: Holder::Vendor(payee),
             offer: offer.digest(),
             price: Micros(price),
@@ -332,8 +338,8 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let url = a.at(ARTICLE);
     let av = a.creds.vendor;
     let ha = Holder::Vendor(av);
-    let balance = w.scrip.balance().0;
-    let seq = w.scrip.seq();
+    let balance = w.scrip().balance().0;
+    let seq = w.scrip().seq();
     let of = offer(&c, &url, &w.bank_key).await;
     let good = hand_signed(
         &w,
@@ -494,17 +500,17 @@ async fn bad_input_is_refused_and_changes_nothing() {
 
     // Unknown holder: held by B, but the wallet sends no (or the wrong) holder certificate.
     let mut lost = w.clone();
-    lost.holder_cert = None;
     refused(
-        &lost.buy(&c, &url, Via::Header).await,
+        &lost.buy_claiming_holder(&c, &url, Via::Header, None).await,
         422,
         "unknown_holder",
         "no certificate of the holder",
     );
     let mut lost = w.clone();
-    lost.holder_cert = Some(a.creds.cert.clone());
     refused(
-        &lost.buy(&c, &url, Via::Header).await,
+        &lost
+            .buy_claiming_holder(&c, &url, Via::Header, Some(a.creds.cert.clone()))
+            .await,
         422,
         "unknown_holder",
         "the certificate of another vendor",
@@ -516,10 +522,10 @@ async fn bad_input_is_refused_and_changes_nothing() {
         &w.key,
         av,
         &of.offer,
-        w.scrip.seq() + 1,
+        w.scrip().seq() + 1,
         nobody,
         PRICE,
-        w.scrip.balance().0 - PRICE,
+        w.scrip().balance().0 - PRICE,
     );
     let mut bundle = w.bundle(&po, &of);
     bundle["holder_cert"] = Value::Null;
@@ -533,7 +539,10 @@ async fn bad_input_is_refused_and_changes_nothing() {
     // A first purchase without the scrip, and with a scrip the bank never signed.
     let mut fresh = cust.scrip(&bank, FACE, HOUR).await;
     let of = offer(&c, &url, &fresh.bank_key).await;
-    let order = fresh.scrip.pay(TimestampMs(now_ms()), &of.offer).unwrap();
+    let order = fresh
+        .scrip_mut()
+        .pay(TimestampMs(now_ms()), &of.offer)
+        .unwrap();
     let mut bundle = fresh.bundle(&order, &of);
     bundle["scrip"] = Value::Null;
     refused(
@@ -543,7 +552,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "a first purchase without the scrip",
     );
     let fake_key = SecretKey::generate(&mut OsRng);
-    let mut body = fresh.scrip.scrip().clone();
+    let mut body = fresh.scrip().scrip().clone();
     body.face.micros = Micros(FACE * 1000);
     bundle["scrip"] = json!(b64(Signed::sign(body, &fake_key).as_bytes()));
     refused(
@@ -553,16 +562,19 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "a scrip the bank did not sign",
     );
     // The refused first purchase left the scrip at the bank: the same order now succeeds.
-    bundle["scrip"] = json!(b64(fresh.scrip.signed_scrip().as_bytes()));
+    bundle["scrip"] = json!(b64(fresh.scrip().signed_scrip().as_bytes()));
     let p = send_payment(&c, &url, &bundle, Via::Post).await;
     ok(&p, "the first purchase, sent properly", &a);
     fresh.settle(&of, &p);
     // The Worker now remembers that scrip as verified; the same scrip with another signature
     // (the same body, signed by someone else) is no such scrip and is refused.
     let of = offer(&c, &url, &fresh.bank_key).await;
-    let order = fresh.scrip.pay(TimestampMs(now_ms()), &of.offer).unwrap();
+    let order = fresh
+        .scrip_mut()
+        .pay(TimestampMs(now_ms()), &of.offer)
+        .unwrap();
     let mut bundle = fresh.bundle(&order, &of);
-    let same_body = fresh.scrip.scrip().clone();
+    let same_body = fresh.scrip().scrip().clone();
     bundle["scrip"] = json!(b64(Signed::sign(same_body, &fake_key).as_bytes()));
     refused(
         &send_payment(&c, &url, &bundle, Via::Post).await,
@@ -570,7 +582,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "bad_signature",
         "a known scrip's body under another signature",
     );
-    bundle["scrip"] = json!(b64(fresh.scrip.signed_scrip().as_bytes()));
+    bundle["scrip"] = json!(b64(fresh.scrip().signed_scrip().as_bytes()));
     let p = send_payment(&c, &url, &bundle, Via::Post).await;
     ok(&p, "the same order with the bank's scrip", &a);
     fresh.settle(&of, &p);
@@ -595,7 +607,10 @@ async fn bad_input_is_refused_and_changes_nothing() {
         FACE - PRICE,
     );
     let early_copy = short.clone();
-    let order = short.scrip.pay(TimestampMs(now_ms()), &of.offer).unwrap();
+    let order = short
+        .scrip_mut()
+        .pay(TimestampMs(now_ms()), &of.offer)
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
     refused(
         &send_payment(&c, &url, &early_copy.bundle(&order, &of), Via::Post).await,
@@ -674,6 +689,13 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
         "stale_sequence",
         "the holder refuses a transfer with a used number",
     );
+    // B relays the holder's refusal unsigned: the wallet machine cannot tell it from a page's
+    // word, so the order stays pending (§12.3). The copy's user gives it up by hand.
+    assert!(
+        behind.scrip().pending().is_some(),
+        "an unsigned refusal settles nothing"
+    );
+    behind.scrip_mut().on_refused();
     // Its next order is above A's number but signs a balance A no longer has.
     let p = behind.buy(&c, &b.at(ARTICLE), Via::Post).await;
     refused(
@@ -689,27 +711,40 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
     let holder_cert = holder_cert.verify(&behind.bank_key).unwrap();
     let cert = cert.verify(&holder_cert.body().key).unwrap();
     assert_eq!(cert.body().to, Holder::Vendor(b.creds.vendor));
-    let dispute = behind.scrip.on_transfer_balance(&cert);
+    // The machine checked B's signed refusal and the certificate, moved its mirror to the
+    // handed-over balance and signed the balance dispute against A.
+    let outcome = behind
+        .refusal
+        .take()
+        .expect("the machine settled the refusal");
     assert!(
-        dispute.is_some(),
+        outcome.refused,
+        "B signed the refusal of exactly this order"
+    );
+    assert!(
+        outcome.dispute.is_some(),
         "the handed-over balance is below the copy's mirror: evidence"
     );
-    behind.holder_cert = None;
+    assert_eq!(behind.scrip().balance().0, FACE - 2 * PRICE);
+    assert_eq!(behind.scrip().holder(), Holder::Vendor(b.creds.vendor));
     let p = behind.buy(&c, &b.at(ARTICLE), Via::Post).await;
     ok(&p, "B, now the holder, accepts the corrected order", &b);
-    assert_eq!(behind.scrip.balance().0, FACE - 3 * PRICE);
+    assert_eq!(behind.scrip().balance().0, FACE - 3 * PRICE);
 
     // Non-delivery: the customer pays, keeps the order pending, and disputes.
     let mut d = cust.scrip(&bank, FACE, HOUR).await;
     let offered = offer(&c, &a.at(ARTICLE), &d.bank_key).await;
-    let order = d.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+    let order = d
+        .scrip_mut()
+        .pay(TimestampMs(now_ms()), &offered.offer)
+        .unwrap();
     ok(
         &send_payment(&c, &a.at(ARTICLE), &d.bundle(&order, &offered), Via::Post).await,
         "paid",
         &a,
     );
-    let kind = d.scrip.non_delivery().unwrap();
-    let dispute = d.scrip.dispute(
+    let kind = d.scrip().non_delivery().unwrap();
+    let dispute = d.scrip().dispute(
         TimestampMs(now_ms()),
         netcents_e2e::nonce(),
         a.creds.vendor,
@@ -747,7 +782,7 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
         &c,
         reqwest::Method::POST,
         &format!("{}/v1/operator/recall", bank.url),
-        Some(&json!({ "idempotency_key": "recall-1", "scrip": d.scrip.scrip().id.to_string(), "deadline_ms": now_ms() + 600_000 })),
+        Some(&json!({ "idempotency_key": "recall-1", "scrip": d.scrip().scrip().id.to_string(), "deadline_ms": now_ms() + 600_000 })),
         true,
     )
     .await;
@@ -762,7 +797,7 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
         before + FACE - PRICE,
         "the balance is refunded"
     );
-    d.scrip.forget_pending();
+    d.scrip_mut().forget_pending();
     let p = d.buy(&c, &a.at(ARTICLE), Via::Post).await;
     // (This wallet never saw its receipt, so its order names the bank as holder: A, frozen,
     // asks the bank, which no longer hands the scrip out.)
@@ -792,9 +827,12 @@ async fn an_order_never_sent_gets_neither_money_nor_goods_from_the_arbiter() {
     let vendor_before = bank.balance(&a.creds.account).await;
     let customer_before = bank.balance(&cust.account).await;
     let offered = offer(&c, &a.at(ARTICLE), &d.bank_key).await;
-    let order = d.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
-    let kind = d.scrip.non_delivery().unwrap();
-    let dispute = d.scrip.dispute(
+    let order = d
+        .scrip_mut()
+        .pay(TimestampMs(now_ms()), &offered.offer)
+        .unwrap();
+    let kind = d.scrip().non_delivery().unwrap();
+    let dispute = d.scrip().dispute(
         TimestampMs(now_ms()),
         netcents_e2e::nonce(),
         a.creds.vendor,
@@ -854,7 +892,10 @@ async fn the_worker_and_the_vendor_desk_sign_the_same_bytes() {
     let mut paid = Vec::new();
     for _ in 0..2 {
         let offered = offer(&c, &a.at(ARTICLE), &w.bank_key).await;
-        let order = w.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+        let order = w
+            .scrip_mut()
+            .pay(TimestampMs(now_ms()), &offered.offer)
+            .unwrap();
         let p = send_payment(&c, &a.at(ARTICLE), &w.bundle(&order, &offered), Via::Post).await;
         ok(&p, "purchase at A", &a);
         w.settle(&offered, &p);
@@ -862,7 +903,7 @@ async fn the_worker_and_the_vendor_desk_sign_the_same_bytes() {
     }
     let offered_b = offer(&c, &b.at(ARTICLE), &w.bank_key).await;
     let to_b = w
-        .scrip
+        .scrip_mut()
         .pay(TimestampMs(now_ms()), &offered_b.offer)
         .unwrap();
     let (s, handed) = netcents_e2e::send(
@@ -895,8 +936,12 @@ async fn the_worker_and_the_vendor_desk_sign_the_same_bytes() {
         key: &key,
         key_id: cert.body().key_id,
     };
-    let scrip: netcents_core::Verified<Scrip> =
-        w.scrip.signed_scrip().clone().verify(&w.bank_key).unwrap();
+    let scrip: netcents_core::Verified<Scrip> = w
+        .scrip()
+        .signed_scrip()
+        .clone()
+        .verify(&w.bank_key)
+        .unwrap();
     let mut desk = Desk::load(a.creds.vendor, None, Vec::new());
     let now = TimestampMs(now_ms());
     for (i, (order, offered, worker_receipt)) in paid.iter().enumerate() {

@@ -81,7 +81,7 @@ async fn scrip_status(bank: &Bank, w: &Wallet) -> Value {
     let (s, v) = send(
         &http(),
         Method::GET,
-        &format!("{}/v1/operator/scrip/{}", bank.url, w.scrip.scrip().id),
+        &format!("{}/v1/operator/scrip/{}", bank.url, w.scrip().scrip().id),
         None,
         true,
     )
@@ -223,7 +223,7 @@ impl Cheater {
         price: u64,
     ) -> (Verified<Receipt>, Signed<PaymentOrder>) {
         let offer = self.offer(price);
-        let order = w.scrip.pay(TimestampMs(now_ms()), &offer).unwrap();
+        let order = w.scrip_mut().pay(TimestampMs(now_ms()), &offer).unwrap();
         if self.custody.is_none() {
             self.take_scrip(bank, &order).await;
         }
@@ -366,9 +366,12 @@ async fn an_audit_catches_a_cheating_vendor_and_the_penalty_is_posted() {
     let mut w = cust.scrip(&bank, FACE, HOUR).await;
     for _ in 0..3 {
         let (receipt, _) = cheater.sell(&bank, &mut w, PRICE).await;
-        assert_eq!(w.scrip.on_receipt(&receipt).unwrap(), ReceiptCheck::Matches);
+        assert_eq!(
+            w.scrip_mut().on_receipt(&receipt).unwrap(),
+            ReceiptCheck::Matches
+        );
     }
-    assert_eq!(w.scrip.balance().0, FACE - 3 * PRICE);
+    assert_eq!(w.scrip().balance().0, FACE - 3 * PRICE);
     let status = scrip_status(&bank, &w).await;
     assert_eq!(
         status["holder"],
@@ -444,7 +447,10 @@ async fn an_audit_catches_a_cheating_vendor_and_the_penalty_is_posted() {
         .captured_to(&honest)
         .unwrap();
     let (receipt, _) = cheater.sell(&bank, &mut w, PRICE).await;
-    assert_eq!(w.scrip.on_receipt(&receipt).unwrap(), ReceiptCheck::Matches);
+    assert_eq!(
+        w.scrip_mut().on_receipt(&receipt).unwrap(),
+        ReceiptCheck::Matches
+    );
     let next = cheater.custody.as_ref().unwrap().claim().unwrap();
     assert_eq!(next.balance_from.0, FACE - 3 * PRICE);
     let (s, v) = cheater.capture(&bank, next).await;
@@ -484,10 +490,10 @@ async fn a_dispute_on_an_order_never_sent_is_void_and_costs_the_vendor_nothing()
     for _ in 0..3 {
         // An offer for a dear item, paid by an order that never reaches the vendor.
         let offer = cheater.offer(10 * PRICE);
-        w.scrip.pay(TimestampMs(now_ms()), &offer).unwrap();
-        let kind = w.scrip.non_delivery().unwrap();
+        w.scrip_mut().pay(TimestampMs(now_ms()), &offer).unwrap();
+        let kind = w.scrip().non_delivery().unwrap();
         let dispute = w
-            .scrip
+            .scrip()
             .dispute(TimestampMs(now_ms()), nonce(), cheater.creds.vendor, kind);
         ids.push(
             file(&bank, &dispute).await["dispute"]
@@ -495,7 +501,7 @@ async fn a_dispute_on_an_order_never_sent_is_void_and_costs_the_vendor_nothing()
                 .unwrap()
                 .to_owned(),
         );
-        w.scrip.forget_pending();
+        w.scrip_mut().forget_pending();
     }
     for id in &ids {
         let (state, ruling) = ruled(&bank, id).await;
@@ -532,9 +538,9 @@ async fn a_vendor_that_captures_an_order_ruled_void_is_caught_and_penalised() {
     let mut w = cust.scrip(&bank, FACE, HOUR).await;
     let (receipt, order) = cheater.sell(&bank, &mut w, PRICE).await;
     assert_eq!(receipt.body().order, order.digest());
-    let kind = w.scrip.non_delivery().unwrap();
+    let kind = w.scrip().non_delivery().unwrap();
     let dispute = w
-        .scrip
+        .scrip()
         .dispute(TimestampMs(now_ms()), nonce(), cheater.creds.vendor, kind);
     let customer_before = bank.balance(&cust.account).await;
     let vendor_before = account(&bank, &cheater.creds.account).await;
@@ -582,11 +588,11 @@ async fn a_vendor_that_captures_an_order_ruled_void_is_caught_and_penalised() {
         "the price is the customer's again: {status}"
     );
     // The same evidence again is the same dispute: ruled once.
-    let again = w.scrip.dispute(
+    let again = w.scrip().dispute(
         TimestampMs(now_ms()),
         nonce(),
         cheater.creds.vendor,
-        w.scrip.non_delivery().unwrap(),
+        w.scrip().non_delivery().unwrap(),
     );
     let (s, v) = bank.file_dispute(&again).await;
     assert_eq!(
@@ -607,7 +613,10 @@ async fn a_receipt_that_contradicts_the_order_is_refunded() {
     let cust = Customer::open(&bank, 1_000_000).await;
     let mut w = cust.scrip(&bank, FACE, HOUR).await;
     let (receipt, _) = cheater.sell(&bank, &mut w, PRICE).await;
-    assert_eq!(w.scrip.on_receipt(&receipt).unwrap(), ReceiptCheck::Matches);
+    assert_eq!(
+        w.scrip_mut().on_receipt(&receipt).unwrap(),
+        ReceiptCheck::Matches
+    );
 
     // The second payment is accepted, but the receipt says SHORT less is left.
     let (real, order) = cheater.sell(&bank, &mut w, PRICE).await;
@@ -621,7 +630,7 @@ async fn a_receipt_that_contradicts_the_order_is_refunded() {
     )
     .verify(&cheater.key.public())
     .unwrap();
-    let check = w.scrip.on_receipt(&lie).unwrap();
+    let check = w.scrip_mut().on_receipt(&lie).unwrap();
     let ReceiptCheck::Contradicts(kind) = check else {
         panic!("the wallet accepted a receipt below its order: {check:?}");
     };
@@ -630,13 +639,13 @@ async fn a_receipt_that_contradicts_the_order_is_refunded() {
         "the evidence carries the order: {kind:?}"
     );
     assert_eq!(
-        w.scrip.balance().0,
+        w.scrip().balance().0,
         FACE - 2 * PRICE,
         "the wallet keeps its own figure"
     );
 
     let dispute = w
-        .scrip
+        .scrip()
         .dispute(TimestampMs(now_ms()), nonce(), cheater.creds.vendor, *kind);
     let customer_before = bank.balance(&cust.account).await;
     let vendor_before = bank.balance(&cheater.creds.account).await;
@@ -748,7 +757,7 @@ async fn the_bank_restarts_in_the_middle_and_nothing_is_lost() {
     let snapshot = |bank: &Bank| {
         let bank_url = bank.url.clone();
         let ids = [cust.account, a.creds.account, b.creds.account];
-        let scrips = [w.scrip.scrip().id, kept.scrip.scrip().id];
+        let scrips = [w.scrip().scrip().id, kept.scrip().scrip().id];
         async move {
             let c = http();
             let mut out = Vec::new();
@@ -864,7 +873,7 @@ async fn the_bank_restarts_in_the_middle_and_nothing_is_lost() {
 
     // Redemption of the scrip B holds: the bank asks for it, B hands it back, the rest is
     // refunded.
-    let order = w.scrip.redeem(&cust.account);
+    let order = w.scrip_mut().redeem(&cust.account);
     let (s, v) = send(
         &c,
         Method::POST,
@@ -938,7 +947,7 @@ async fn a_redemption_names_the_holder_the_order_names_and_is_answered_once() {
         "the bank has not heard of B: {status}"
     );
 
-    let order = w.scrip.redeem(&cust.account);
+    let order = w.scrip_mut().redeem(&cust.account);
     let body = json!({ "account": cust.account.to_string(), "order": b64(order.as_bytes()) });
     let redeem_url = format!("{}/v1/redeem", bank.url);
     let (s, v) = send(&c, Method::POST, &redeem_url, Some(&body), false).await;

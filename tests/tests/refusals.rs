@@ -41,8 +41,8 @@ async fn refusals_of_signed_orders_are_signed() {
     let url = a.at(ARTICLE);
     assert_eq!(w.buy(&c, &url, Via::Post).await.status, 200);
     let me = Holder::Vendor(a.creds.vendor);
-    let sid = w.scrip.scrip().id;
-    let (seq, balance) = (w.scrip.seq(), w.scrip.balance().0);
+    let sid = w.scrip().scrip().id;
+    let (seq, balance) = (w.scrip().seq(), w.scrip().balance().0);
     let of = offer(&c, &url, &w.bank_key).await;
     let dear = offer(&c, &a.at(DEAR_PAGE), &w.bank_key).await;
     let sign =
@@ -89,7 +89,7 @@ async fn refusals_of_signed_orders_are_signed() {
             (r.vendor, r.scrip, r.order, r.seq, r.code.as_str()),
             (
                 a.creds.vendor,
-                w.scrip.scrip().id,
+                w.scrip().scrip().id,
                 order.digest(),
                 order.unverified().seq,
                 *code

@@ -173,7 +173,10 @@ async fn a_payment_answers_only_for_its_item() {
     let mut bundles = Vec::new();
     for _ in 0..2 {
         let offered = offer(&c, &a.at(ARTICLE), &w.bank_key).await;
-        let order = w.scrip.pay(TimestampMs(now_ms()), &offered.offer).unwrap();
+        let order = w
+            .scrip_mut()
+            .pay(TimestampMs(now_ms()), &offered.offer)
+            .unwrap();
         let bundle = w.bundle(&order, &offered);
         let p = send_payment(&c, &a.at(ARTICLE), &bundle, Via::Post).await;
         assert_eq!(p.status, 200, "{:?}", p.body);
@@ -359,7 +362,7 @@ async fn refused_payments_write_nothing() {
         let mut bundle =
             json!({ "order": b64(order.as_bytes()), "offer": b64(of.offer.as_bytes()) });
         if i % 2 == 1 {
-            let mut body: Scrip = at_bank.scrip.scrip().clone();
+            let mut body: Scrip = at_bank.scrip().scrip().clone();
             body.id = ScripId(id);
             body.key = key.public();
             bundle["scrip"] = json!(b64(Signed::sign(body, &key).as_bytes()));
@@ -378,8 +381,8 @@ async fn refused_payments_write_nothing() {
     // orders above the balance, orders for another item, on the scrip this vendor holds;
     // forged signatures and foreign offers on the scrip the bank holds.
     let mut bundles = Vec::new();
-    let seq = held.scrip.seq();
-    let balance = held.scrip.balance().0;
+    let seq = held.scrip().seq();
+    let balance = held.scrip().balance().0;
     let dear = offer(&c, &a.at(DEAR_PAGE), &held.bank_key).await;
     for i in 0..300u64 {
         let stranger = SecretKey::generate(&mut OsRng);
@@ -387,7 +390,7 @@ async fn refused_payments_write_nothing() {
             |key: &SecretKey, seq: u64, price: u64, after: u64, offer: &netcents_e2e::Offered| {
                 Signed::sign(
                     PaymentOrder {
-                        scrip: held.scrip.scrip().id,
+                        scrip: held.scrip().scrip().id,
                         payee: me,
                         offer: offer.offer.digest(),
                         price: Micros(price),
@@ -416,7 +419,7 @@ async fn refused_payments_write_nothing() {
         };
         bundles.push(held.bundle(&order, offered));
         let first = forged_order(
-            at_bank.scrip.scrip().id,
+            at_bank.scrip().scrip().id,
             &stranger,
             me,
             of.offer.digest(),

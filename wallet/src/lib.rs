@@ -96,6 +96,31 @@ pub struct BankInfo {
 }
 
 impl BankInfo {
+    /// Reads the bank's answer to `GET /v1/keys` (the one reading every wallet shares).
+    ///
+    /// # Errors
+    /// `bad_value` for a currency or a key that does not parse.
+    pub fn from_keys(keys: &netcents_api::bank::Keys) -> Result<Self, WalletError> {
+        let key = |field: &str, hex: &str| {
+            let digest = netcents_core::Digest::from_hex(hex).map_err(|_| {
+                WalletError::new("bad_value", format!("`{field}` is not 64 hex digits"))
+            })?;
+            PublicKey::from_bytes(&digest.0).map_err(|_| {
+                WalletError::new("bad_value", format!("`{field}` is not an Ed25519 key"))
+            })
+        };
+        Ok(Self {
+            currency: Currency::new(&keys.currency)
+                .map_err(|_| WalletError::new("bad_value", "`currency` is not a currency code"))?,
+            keys: keys
+                .bank
+                .iter()
+                .map(|k| Ok((k.key_id, key("bank[].public_key", &k.public_key)?)))
+                .collect::<Result<_, WalletError>>()?,
+            arbiter: key("arbiter.public_key", &keys.arbiter.public_key)?,
+        })
+    }
+
     fn key(&self, id: u32) -> Result<&PublicKey, WalletError> {
         self.keys
             .iter()
@@ -298,7 +323,7 @@ pub struct PendingPayment {
 }
 
 /// What became of a refusal the page reported.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Clone, Debug)]
 pub struct RefusalOutcome {
     /// `true`: the vendor's signed refusal of exactly this order was checked; the order is
     /// dropped and its price is back in the site's budget. `false`: only the page's word; the
@@ -683,7 +708,12 @@ impl State {
                 "the paid URL is not on the asking site, and the vendor's certificate does not name the site",
             ));
         }
-        if o.item != path && o.item != url {
+        // The item is what the vendor's reading of the requested path names (§12.2, "Items":
+        // one canonical name per item), so `/%70aid/a.html` asks for the item `/paid/a.html`.
+        let names_item = o.item == path
+            || o.item == url
+            || netcents_core::item::canonical_path(path).is_ok_and(|name| name == o.item);
+        if !names_item {
             return Err(WalletError::new(
                 "wrong_item",
                 format!("the offer sells `{}`, not `{path}`", o.item),
@@ -1982,6 +2012,54 @@ mod tests {
             bank,
         );
         (s, cert, id)
+    }
+
+    /// An offer of vendor A for `item` at 1000, valid until 500 000.
+    fn offer_of(vendor: &SecretKey, item: &str) -> Signed<Offer> {
+        Signed::sign(
+            Offer {
+                vendor: VendorId([0xaa; 16]),
+                key_id: 1,
+                item: item.into(),
+                price: Amount {
+                    currency: Currency::new("USD").expect("USD"),
+                    micros: Micros(1_000),
+                },
+                nonce: Nonce([1; 16]),
+                valid_until: TimestampMs(500_000),
+                goods_digest: None,
+            },
+            vendor,
+        )
+    }
+
+    #[test]
+    fn an_offer_is_for_the_item_the_url_names_in_its_one_canonical_spelling() {
+        let bank = SecretKey::from_seed(&[0xb0; 32]);
+        let vendor = SecretKey::from_seed(&[0xc0; 32]);
+        let (s, cert, _) = funded(&bank, &vendor);
+        let offer = b64(offer_of(&vendor, "/paid/article.html").as_bytes());
+        let cert = b64(cert.as_bytes());
+        let quote = |url: &str| {
+            s.quote(TimestampMs(2_000), "https://a.example", url, &offer, &cert)
+                .map(|q| q.item)
+                .map_err(|e| e.code)
+        };
+        for same in [
+            "https://a.example/paid/article.html",
+            "https://a.example/%70aid/article.html",
+            "https://a.example/paid/article%2ehtml?x=1",
+        ] {
+            assert_eq!(quote(same), Ok("/paid/article.html".into()), "{same}");
+        }
+        for other in [
+            "https://a.example/paid/other.html",
+            "https://a.example/paid/article.html/",
+            "https://a.example/paid%2Farticle.html",
+            "https://a.example/free/../paid/article.html",
+        ] {
+            assert_eq!(quote(other), Err("wrong_item".into()), "{other}");
+        }
     }
 
     #[test]

@@ -92,13 +92,13 @@ async fn main() {
         for i in 1..=per_scrip as u64 {
             let order = Signed::sign(
                 PaymentOrder {
-                    scrip: w.scrip.scrip().id,
+                    scrip: w.scrip().scrip().id,
                     payee: Holder::Vendor(vendor.creds.vendor),
                     offer: offered.offer.digest(),
                     price: Micros(PRICE),
-                    seq: w.scrip.seq() + i,
+                    seq: w.scrip().seq() + i,
                     holder: Holder::Vendor(vendor.creds.vendor),
-                    balance_after: Micros(w.scrip.balance().0 - i * PRICE),
+                    balance_after: Micros(w.scrip().balance().0 - i * PRICE),
                 },
                 &w.key,
             );
