@@ -1,5 +1,6 @@
 //! The edge vendor over real HTTP: the bank binary and two vendors in workerd (`wrangler
-//! dev`), paid by the wallet machine the browser and command-line wallets run (`netcents_wallet::State`).
+//! dev`), paid by the wallet machine the browser and command-line wallets run
+//! (`netcents_wallet::State`).
 #![allow(
     clippy::unwrap_used,
     reason = "tests: a failed unwrap is a failed test"
