@@ -198,6 +198,44 @@ struct Segment {
     closing_captured: bool,
 }
 
+impl Segment {
+    /// Whether `claim` of `vendor` continues this segment where its last capture ended: the
+    /// vendor held it, its closing claim is not captured yet, the claim starts at the cursor,
+    /// and a closing certificate sent with it hands on exactly where the claim ends.
+    fn continued_by(&self, vendor: VendorId, claim: &Claim) -> Result<(), Error> {
+        if self.holder != Holder::Vendor(vendor) {
+            return Err(Rejection::NotHolder.into());
+        }
+        if self.closing_captured {
+            return Err(Rejection::AlreadyCaptured.into());
+        }
+        if claim.seq_from != self.cursor.seq || claim.balance_from != self.cursor.balance {
+            return Err(if claim.seq_to <= self.cursor.seq {
+                Rejection::AlreadyCaptured
+            } else {
+                Rejection::CustodyBroken("claim does not start where the last capture ended")
+            }
+            .into());
+        }
+        if let Some(cb) = &claim.closed_by {
+            let t = cb.unverified();
+            if t.from != Holder::Vendor(vendor)
+                || t.segment != claim.segment + 1
+                || t.balance != claim.balance_to
+                || t.last_seq != claim.seq_to
+                || t.chain_head != claim.head_to
+            {
+                return Err(
+                    Rejection::CustodyBroken("closing certificate differs from the claim").into(),
+                );
+            }
+            // The claim and its closing certificate come together: the caller links it after
+            // the cursor moved.
+        }
+        Ok(())
+    }
+}
+
 /// Where a scrip stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScripStatus {
@@ -698,34 +736,7 @@ impl ScripBook {
             .segments
             .get(k)
             .ok_or(Rejection::CustodyBroken("unknown segment"))?;
-        if seg.holder != Holder::Vendor(vendor) {
-            return Err(Rejection::NotHolder.into());
-        }
-        if seg.closing_captured {
-            return Err(Rejection::AlreadyCaptured.into());
-        }
-        if claim.seq_from != seg.cursor.seq || claim.balance_from != seg.cursor.balance {
-            return Err(if claim.seq_to <= seg.cursor.seq {
-                Rejection::AlreadyCaptured
-            } else {
-                Rejection::CustodyBroken("claim does not start where the last capture ended")
-            }
-            .into());
-        }
-        if let Some(cb) = &claim.closed_by {
-            let t = cb.unverified();
-            if t.from != Holder::Vendor(vendor)
-                || t.segment != claim.segment + 1
-                || t.balance != claim.balance_to
-                || t.last_seq != claim.seq_to
-                || t.chain_head != claim.head_to
-            {
-                return Err(
-                    Rejection::CustodyBroken("closing certificate differs from the claim").into(),
-                );
-            }
-            // The claim and its closing certificate come together: link after the cursor moved.
-        }
+        seg.continued_by(vendor, claim)?;
         let seg = &mut next.segments[k];
         if let Some((balance_out, seq_out)) = seg.closed
             && (claim.balance_to < balance_out || claim.seq_to > seq_out)

@@ -318,6 +318,29 @@ impl Custody {
         Ok(())
     }
 
+    /// Whether `po` continues this holder's record: a sequence number above the last one
+    /// accepted, a price the balance covers, and the balance the customer signed is the one
+    /// left after it. Returns that balance.
+    fn continues(&self, po: &PaymentOrder) -> Result<Micros, Rejection> {
+        if po.seq <= self.last_seq {
+            return Err(Rejection::StaleSequence {
+                last_seq: self.last_seq,
+            });
+        }
+        let balance_after =
+            self.balance
+                .checked_sub(po.price)
+                .map_err(|_| Rejection::InsufficientBalance {
+                    balance_micros: self.balance.0,
+                })?;
+        if po.balance_after != balance_after {
+            return Err(Rejection::BalanceMismatch {
+                balance_micros: self.balance.0,
+            });
+        }
+        Ok(balance_after)
+    }
+
     /// The fast path (§5.3): verifies the order with the scrip key and checks it against the
     /// offer, the terms and this holder's record; on success debits the price and signs a
     /// receipt.
@@ -359,24 +382,7 @@ impl Custody {
         self.check_live(now)?;
         check_offer(now, me, self.scrip(), po, offer, terms)?;
         let o = offer.unverified();
-        if po.seq <= self.last_seq {
-            return Err(Rejection::StaleSequence {
-                last_seq: self.last_seq,
-            }
-            .into());
-        }
-        let balance_after =
-            self.balance
-                .checked_sub(po.price)
-                .map_err(|_| Rejection::InsufficientBalance {
-                    balance_micros: self.balance.0,
-                })?;
-        if po.balance_after != balance_after {
-            return Err(Rejection::BalanceMismatch {
-                balance_micros: self.balance.0,
-            }
-            .into());
-        }
+        let balance_after = self.continues(po)?;
         // Signature last: the cheap checks above refuse garbage without spending a verify.
         let order = order.verify(&self.scrip().key)?;
         let digest = order.digest();

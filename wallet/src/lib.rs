@@ -845,6 +845,13 @@ impl State {
                 .map(|c| b64(c.as_bytes()));
         }
         self.remember_cert(cert.into_signed());
+        self.charge_budget(site, order_digest, price, approval);
+        Ok(payment)
+    }
+
+    /// Counts a payment signed for `site` against its budget, as the user approved it: within
+    /// the budget it is held until evidence settles the order; `AllowSite` raises the budget.
+    fn charge_budget(&mut self, site: &str, order: Digest, price: Micros, approval: Approval) {
         let budget = match self.budgets.iter_mut().position(|b| b.site == site) {
             Some(i) => &mut self.budgets[i],
             None => {
@@ -861,7 +868,7 @@ impl State {
             Approval::Budget => {
                 budget.spent_micros = budget.spent_micros.saturating_add(price.0);
                 self.holds.push(Hold {
-                    order: order_digest,
+                    order,
                     site: site.into(),
                     price,
                 });
@@ -871,7 +878,6 @@ impl State {
                 budget.limit_micros = budget.spent_micros.saturating_add(more.0);
             }
         }
-        Ok(payment)
     }
 
     fn remember_cert(&mut self, cert: Signed<VendorCert>) {
