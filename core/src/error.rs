@@ -200,6 +200,26 @@ impl Error {
         )
     }
 
+    /// The final refusal (see [`Error::is_final_refusal`]) that another party answered with
+    /// `code`, as this party's error; `None` for any other code. The figures a code carries
+    /// in its answer (a balance, a sequence number) are the other party's and are not kept:
+    /// they read zero here.
+    #[must_use]
+    pub fn final_refusal_of(code: &str) -> Option<Self> {
+        let r = match code {
+            "stale_sequence" => Rejection::StaleSequence { last_seq: 0 },
+            "scrip_frozen" => Rejection::Frozen,
+            "insufficient_balance" => Rejection::InsufficientBalance { balance_micros: 0 },
+            "balance_mismatch" => Rejection::BalanceMismatch { balance_micros: 0 },
+            "scrip_expired" => Rejection::Expired,
+            "currency_mismatch" => Rejection::CurrencyMismatch,
+            "order_void" => Rejection::Void,
+            "bad_offer" => Rejection::BadOffer,
+            _ => return None,
+        };
+        Some(Self::Rejected(r))
+    }
+
     /// The HTTP status a shell answers this error with.
     #[must_use]
     pub fn http_status(&self) -> u16 {
@@ -419,6 +439,21 @@ mod tests {
             );
             assert!(!format!("{e}").is_empty(), "{name} has a hint");
         }
+    }
+
+    #[test]
+    fn a_final_refusal_is_read_back_from_its_code_and_no_other_code_is() {
+        for (e, name) in every() {
+            let back = Error::final_refusal_of(e.code());
+            if e.is_final_refusal() {
+                let back = back.unwrap_or_else(|| panic!("{name}: a final refusal not read back"));
+                assert_eq!(back.code(), e.code(), "{name}");
+                assert!(back.is_final_refusal(), "{name}");
+            } else {
+                assert_eq!(back, None, "{name}: {} is not a final refusal", e.code());
+            }
+        }
+        assert_eq!(Error::final_refusal_of("unreachable"), None);
     }
 
     #[test]

@@ -17,7 +17,10 @@
 //!    - [`Step::AskHolder`]: send the request to the holder named (the bank's transfer route, or
 //!      the holding vendor's first origin), verify the certificate with the holder's key, and
 //!      call [`Desk::handle_transfer_answer`], which returns a [`Step`] again (never
-//!      `AskHolder`). A holder that refuses or cannot be reached is the shell's answer.
+//!      `AskHolder`). A holder that refuses (an answer with a code) goes to
+//!      [`Desk::handle_transfer_refused`], whose [`Refused`] (if any) is written and answered
+//!      like a refusal of the desk's own; a holder that cannot be reached, or answers nothing readable, is the
+//!      shell's answer (the order may still move the scrip: the wallet sends it again).
 //! 3. A transfer request from another holder: [`Desk::handle_transfer_request`].
 //! 4. A recall by the bank (verified with the bank's key): [`Desk::handle_recall`].
 //! 5. The bank's acknowledgement of a captured claim: [`Desk::handle_capture_ack`].
@@ -302,6 +305,33 @@ impl Desk {
         };
         self.current = Some(custody);
         Ok(step)
+    }
+
+    /// The holder refused this desk's transfer request for payment `p`, answering `code`. A
+    /// code after which the holder can never hand the scrip on for this order (one of
+    /// [`Error::is_final_refusal`]'s: a used sequence number, a scrip handed on or expired, a
+    /// balance that does not cover it) ends the payment here too: the desk declares the order
+    /// void, never to accept it whatever a later transfer brings, and signs the refusal, so the
+    /// wallet can settle the order and sign its next one (§12.3). For any other code the
+    /// desk has nothing to add (`None`): the shell relays the holder's answer, nothing
+    /// changes, and the same order may pass later.
+    pub fn handle_transfer_refused(
+        &mut self,
+        p: &Payment<'_>,
+        code: &str,
+        signer: Signer<'_>,
+    ) -> Option<Refused> {
+        let error = Error::final_refusal_of(code)?;
+        let key = self.scrip_key(p);
+        let mut refused = self.refused(signer, &p.order, key, error);
+        if refused.refusal.is_some() {
+            let digest = p.order.digest();
+            if !self.voided.contains(&digest) {
+                self.voided.push(digest);
+            }
+            refused.writes.void = Some(digest);
+        }
+        Some(refused)
     }
 
     /// A transfer request from the next holder (§5.4): freeze and sign, or the same

@@ -678,3 +678,59 @@ fn a_void_order_at_a_vendor_that_never_held_the_scrip_is_refused_with_a_signatur
         (String::from("order_void"), false, Writes::default())
     );
 }
+
+#[test]
+fn a_holder_that_refuses_for_good_ends_the_payment_with_a_signed_refusal_and_a_void_order() {
+    let f = Fixture::new();
+    let mut desk = Desk::load(f.a, None, Vec::new());
+    let offer = f.offer(f.a, 1_000, 1);
+    let order = f.order(f.a, &offer, 1_000, 1, Holder::Vendor(f.b), 999_000);
+    let p = payment(&f, &order, &offer, 1_000, true);
+    let ask = |desk: &mut Desk| {
+        desk.handle_payment(NOW, &(), &p, f.signer_a())
+            .expect("no store error")
+    };
+    assert!(matches!(ask(&mut desk), Step::AskHolder { .. }));
+
+    // A holder that is unknown, busy or unreachable says nothing final: nothing changes, and
+    // the same order asks the holder again.
+    for code in [
+        "not_holder",
+        "unknown_scrip",
+        "unreachable",
+        "bad_signature",
+    ] {
+        assert_eq!(desk.handle_transfer_refused(&p, code, f.signer_a()), None);
+        assert!(matches!(ask(&mut desk), Step::AskHolder { .. }), "{code}");
+    }
+
+    // The holder accepted a later order (the wallet's copy was behind): the order can never
+    // move the scrip. The desk refuses it for good, signed, and declares it void.
+    let ended = desk
+        .handle_transfer_refused(&p, "stale_sequence", f.signer_a())
+        .expect("a final refusal");
+    assert_eq!(ended.error.code(), "stale_sequence");
+    assert_eq!(
+        ended.writes.void,
+        Some(order.digest()),
+        "the void is stored"
+    );
+    assert_eq!(ended.writes.segment, None);
+    let refusal = ended
+        .refusal
+        .expect("signed")
+        .verify(&f.vendor_a.public())
+        .expect("with the payee's key");
+    let r = refusal.body();
+    assert_eq!((r.vendor, r.order, r.seq), (f.a, order.digest(), 1));
+    assert_eq!(r.code, "stale_sequence");
+    assert_eq!(desk.voided(), &[order.digest()]);
+
+    // The same order again is never sent to the holder: refused as void, signed again.
+    let (code, signed, writes) = refused(ask(&mut desk));
+    assert_eq!((code.as_str(), signed), ("order_void", true));
+    assert_eq!(writes, Writes::default());
+    // And a desk loaded again from its store keeps the promise.
+    let mut reloaded = Desk::load(f.a, None, vec![order.digest()]);
+    assert_eq!(refused(ask(&mut reloaded)).0, "order_void");
+}

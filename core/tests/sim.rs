@@ -278,8 +278,8 @@ struct Stats {
     issue_answers_lost: u64,
     /// Refusals that came with the vendor's signed refusal (the wallet drops the order).
     signed_refusals: u64,
-    /// Orders still awaiting an answer at the end (the wallet keeps them until a receipt, a
-    /// signed refusal or a ruling).
+    /// Orders awaiting an answer when the run stops (in flight, or not sent again yet); the
+    /// quiet end settles each of them.
     pending_at_end: u64,
     refusals: BTreeMap<&'static str, u64>,
 }
@@ -932,23 +932,49 @@ impl Sim {
                 else {
                     return; // crashed since, or a duplicate: the wallet retries
                 };
-                let (chain, cert) = match result {
-                    Ok(x) => x,
-                    Err(e) => {
-                        // The holder's refusal, relayed as the Worker relays it: unsigned.
-                        self.net.push(Msg::PayReply {
-                            wallet,
-                            vendor: v,
-                            scrip: sid,
-                            answer: PayAnswer::bare(&e),
-                        });
-                        return;
-                    }
-                };
                 let verified = scrip
                     .clone()
                     .verify(&self.bank_key.public())
                     .expect("checked on arrival");
+                let (chain, cert) = match result {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // The holder refused: the desk ends the payment for good (signed, the
+                        // order void) when the holder's code says it can never pass, as the
+                        // Worker does; otherwise the holder's answer goes back unsigned.
+                        let o = offer.unverified().clone();
+                        let payment = Payment {
+                            order: order.clone(),
+                            offer: offer.clone(),
+                            terms: Terms {
+                                item: &o.item,
+                                price: o.price,
+                            },
+                            scrip: Some(verified),
+                        };
+                        let vp = &mut self.vendors[v];
+                        let (desk, store, signer) = vp.parts(sid);
+                        let answer = match desk.handle_transfer_refused(&payment, e.code(), signer)
+                        {
+                            Some(r) => {
+                                store.write(sid, r.writes);
+                                PayAnswer::Refused {
+                                    code: r.error.code(),
+                                    refusal: r.refusal,
+                                    transfer: r.transfer,
+                                }
+                            }
+                            None => PayAnswer::bare(&e),
+                        };
+                        self.net.push(Msg::PayReply {
+                            wallet,
+                            vendor: v,
+                            scrip: sid,
+                            answer,
+                        });
+                        return;
+                    }
+                };
                 let from_key = self
                     .keys()
                     .key_of(cert.unverified().from, cert.unverified().key_id)
@@ -1432,6 +1458,47 @@ impl Sim {
         }
     }
 
+    /// Nothing stays stuck: once the network goes quiet (everything in flight is delivered,
+    /// nothing dropped) and each wallet sends its pending orders again, as its shell does on
+    /// the next use, every order is settled by a receipt or a signed refusal.
+    fn settle_quietly(&mut self) {
+        for w in 0..self.wallets.len() {
+            for sid in self.wallets[w].scrips.clone() {
+                let Ok(p) = self.wallets[w].wallet.pending_payment(&sid.to_string()) else {
+                    continue;
+                };
+                let order: Signed<PaymentOrder> = decode(&p.order);
+                let Holder::Vendor(vid) = order.unverified().payee else {
+                    continue;
+                };
+                let vendor = self.vendor_index(vid);
+                self.net.push(Msg::Pay {
+                    wallet: w,
+                    vendor,
+                    order,
+                    offer: decode(&p.offer),
+                    scrip: decode(&p.scrip),
+                });
+            }
+        }
+        let mut budget = 1_000_000;
+        while !self.net.is_empty() {
+            self.deliver();
+            budget -= 1;
+            assert!(budget > 0, "the network never goes quiet");
+        }
+        let now = self.now();
+        for (w, party) in self.wallets.iter().enumerate() {
+            for view in party.wallet.summary(now).scrips {
+                assert!(
+                    view.paying.is_none(),
+                    "wallet {w}: the order of scrip {} stays pending once the network is quiet",
+                    view.id
+                );
+            }
+        }
+    }
+
     fn finish(&mut self) {
         self.check_wallets();
         let now = self.now();
@@ -1441,6 +1508,9 @@ impl Sim {
             .flat_map(|p| p.wallet.summary(now).scrips)
             .filter(|s| s.paying.is_some())
             .count() as u64;
+        self.settle_quietly();
+        self.check();
+        self.check_wallets();
         for a in &self.audits {
             assert_eq!(
                 a.overclaim, a.expected,

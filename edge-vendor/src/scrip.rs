@@ -400,17 +400,36 @@ impl ScripCustody {
                     // Reset on every path out, a dropped request included.
                     let _flag = Flag::raise(&self.acquiring);
                     self.ask_holder(cfg, now, holder, &request, req.holder_cert.as_deref())
-                        .await?
+                        .await
                 };
-                let (chain, cert) = answer;
-                cache.desk().handle_transfer_answer(
-                    now,
-                    &archive,
-                    &p,
-                    chain,
-                    &cert,
-                    cfg.signer(),
-                )?
+                match answer {
+                    Ok((chain, cert)) => cache.desk().handle_transfer_answer(
+                        now,
+                        &archive,
+                        &p,
+                        chain,
+                        &cert,
+                        cfg.signer(),
+                    )?,
+                    // The holder refused: the desk ends the payment for good when the holder's
+                    // code says the order can never pass (signed, the order void); otherwise
+                    // the holder's answer goes back as it came.
+                    Err(NoTransfer::Refused(f)) => {
+                        let Some(r) =
+                            cache
+                                .desk()
+                                .handle_transfer_refused(&p, &f.code, cfg.signer())
+                        else {
+                            return Err(f);
+                        };
+                        self.write(&mut cache.tables, &r.writes)?;
+                        return Err(match r.refusal {
+                            Some(refusal) => f.with("refusal", b64(refusal.as_bytes())),
+                            None => f,
+                        });
+                    }
+                    Err(NoTransfer::Failed(f)) => return Err(f),
+                }
             }
             step => step,
         };
@@ -472,7 +491,7 @@ impl ScripCustody {
         holder: Holder,
         order: &Verified<PaymentOrder>,
         holder_cert: Option<&str>,
-    ) -> std::result::Result<(Vec<Signed<Transfer>>, Verified<Transfer>), Failure> {
+    ) -> std::result::Result<(Vec<Signed<Transfer>>, Verified<Transfer>), NoTransfer> {
         let request = json!({ "order": b64(order.signed().as_bytes()) });
         let request = Some(&request);
         Ok(match holder {
@@ -497,7 +516,8 @@ impl ScripCustody {
                 if hc.body().vendor != holder {
                     return Err(Failure::unknown_holder(
                         "`holder_cert` certifies another vendor than the order's holder",
-                    ));
+                    )
+                    .into());
                 }
                 let origin = hc.body().origins[0].trim_end_matches('/');
                 let url = format!("{origin}/netcents/v1/transfer");
@@ -658,18 +678,44 @@ impl Drop for Flag<'_> {
     }
 }
 
+/// Why the holder did not hand the scrip on.
+enum NoTransfer {
+    /// The holder answered with a refusal (a 4xx with a code): it did not hand the scrip on
+    /// for this order.
+    Refused(Failure),
+    /// Anything else: the holder unknown, unreachable, or its answer unreadable. It may have
+    /// handed the scrip on: the same order asks again.
+    Failed(Failure),
+}
+
+impl From<Failure> for NoTransfer {
+    fn from(f: Failure) -> Self {
+        Self::Failed(f)
+    }
+}
+
+impl From<Error> for NoTransfer {
+    fn from(e: Error) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
 /// The holder refused the transfer: its answer, relayed (the code is the holder's: the
 /// wallet's view of the scrip is wrong, e.g. `stale_sequence` or `scrip_frozen`).
-fn holder_refused(status: u16, v: &Value) -> Failure {
+fn holder_refused(status: u16, v: &Value) -> NoTransfer {
     if (400..500).contains(&status) && v["code"].is_string() {
         let mut f = Failure::from_body(status, v);
         f.hint = format!("the holder refused the transfer: {}", f.hint);
-        f
+        // Evidence in a wallet's answer is this vendor's own: nothing the holder put there.
+        for evidence in ["refusal", "transfer", "holder_cert"] {
+            f.extra.remove(evidence);
+        }
+        NoTransfer::Refused(f)
     } else {
-        Failure::new(
+        NoTransfer::Failed(Failure::new(
             502,
             "unreachable",
             format!("the holder answered the transfer request with status {status}: {v}"),
-        )
+        ))
     }
 }

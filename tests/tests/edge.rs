@@ -690,13 +690,16 @@ async fn balance_mismatch_is_recoverable_and_goods_reach_the_arbiter() {
         "stale_sequence",
         "the holder refuses a transfer with a used number",
     );
-    // B relays the holder's refusal unsigned: the wallet machine cannot tell it from a page's
-    // word, so the order stays pending (§12.3). The copy's user gives it up by hand.
+    // The order can never pass: B refuses it for good with its signature (and will never
+    // accept it), so the wallet machine settles it and the scrip is free for the next order.
+    let settled = behind.refusal.take().expect("the machine saw the refusal");
     assert!(
-        behind.scrip().pending().is_some(),
-        "an unsigned refusal settles nothing"
+        settled.refused,
+        "B signed the refusal of the order: {:?}",
+        p.body
     );
-    behind.scrip_mut().on_refused();
+    assert_eq!(settled.code, "stale_sequence");
+    assert!(behind.scrip().pending().is_none(), "the order is settled");
     // Its next order is above A's number but signs a balance A no longer has.
     let p = behind.buy(&c, &b.at(ARTICLE), Via::Post).await;
     refused(
