@@ -1294,3 +1294,108 @@ impl Decode for ScripBook {
         Ok(book)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects::Transfer;
+
+    const ME: VendorId = VendorId([0xaa; 16]);
+
+    /// Segment 1 held by `ME`, captured up to sequence number 5 and a balance of 900.
+    fn segment() -> Segment {
+        Segment {
+            holder: Holder::Vendor(ME),
+            opened_by: Digest([1; 32]),
+            balance_in: Micros(1_000),
+            cursor: Cursor {
+                seq: 5,
+                balance: Micros(900),
+                head: Digest([2; 32]),
+            },
+            closed: None,
+            closing_captured: false,
+        }
+    }
+
+    /// A claim continuing `segment()` to sequence number 8 and a balance of 600.
+    fn claim() -> Claim {
+        Claim {
+            scrip: ScripId([3; 16]),
+            segment: 1,
+            seq_from: 5,
+            seq_to: 8,
+            balance_from: Micros(900),
+            balance_to: Micros(600),
+            head_to: Digest([4; 32]),
+            custody: Vec::new(),
+            closed_by: None,
+        }
+    }
+
+    /// The certificate closing segment 1 exactly where `claim()` ends, changed by `edit`.
+    fn closing(edit: impl FnOnce(&mut Transfer)) -> Signed<Transfer> {
+        let mut t = Transfer {
+            scrip: ScripId([3; 16]),
+            from: Holder::Vendor(ME),
+            key_id: 1,
+            to: Holder::Vendor(VendorId([0xbb; 16])),
+            segment: 2,
+            balance: Micros(600),
+            last_seq: 8,
+            chain_head: Digest([4; 32]),
+            authority: Digest([5; 32]),
+            at: TimestampMs(1),
+        };
+        edit(&mut t);
+        Signed::sign(t, &SecretKey::from_seed(&[9; 32]))
+    }
+
+    fn code(r: Result<(), Error>) -> &'static str {
+        r.err().map_or("ok", |e| e.code())
+    }
+
+    #[test]
+    fn a_claim_continues_its_segment_only_from_the_cursor_and_closes_it_only_as_certified() {
+        let seg = segment();
+        assert_eq!(code(seg.continued_by(ME, &claim())), "ok");
+        assert_eq!(
+            code(seg.continued_by(VendorId([0xbb; 16]), &claim())),
+            "not_holder"
+        );
+        // The right sequence number with another balance, or the reverse: not where the last
+        // capture ended.
+        let mut c = claim();
+        c.balance_from = Micros(901);
+        assert_eq!(code(seg.continued_by(ME, &c)), "custody_broken");
+        let mut c = claim();
+        c.seq_from = 4;
+        assert_eq!(code(seg.continued_by(ME, &c)), "custody_broken");
+        // A claim that ends at or before the cursor was captured already.
+        let mut c = claim();
+        c.seq_from = 3;
+        c.seq_to = 5;
+        assert_eq!(code(seg.continued_by(ME, &c)), "already_captured");
+        let mut closed = segment();
+        closed.closing_captured = true;
+        assert_eq!(code(closed.continued_by(ME, &claim())), "already_captured");
+
+        // The closing certificate must hand on exactly where the claim ends, each field.
+        let mut c = claim();
+        c.closed_by = Some(closing(|_| {}));
+        assert_eq!(code(seg.continued_by(ME, &c)), "ok");
+        type Edit = fn(&mut Transfer);
+        let edits: [(&str, Edit); 5] = [
+            ("from", |t| t.from = Holder::Vendor(VendorId([0xcc; 16]))),
+            ("segment", |t| t.segment = 3),
+            ("balance", |t| t.balance = Micros(601)),
+            ("last_seq", |t| t.last_seq = 9),
+            ("chain_head", |t| t.chain_head = Digest([6; 32])),
+        ];
+        for (field, edit) in edits {
+            let mut c = claim();
+            c.closed_by = Some(closing(edit));
+            assert_eq!(code(seg.continued_by(ME, &c)), "custody_broken", "{field}");
+        }
+    }
+}

@@ -333,6 +333,25 @@ fn decode<T: netcents_core::signed::Body>(text: &str) -> Signed<T> {
     Signed::decode(&unb64(text)).expect("a signed object from the wallet")
 }
 
+/// The payment a vendor's shell hands its desk: the sim's vendors sell what they offered, so
+/// the terms are the offer's own item and price.
+fn payment_of<'a>(
+    o: &'a Offer,
+    order: &Signed<PaymentOrder>,
+    offer: &Signed<Offer>,
+    scrip: Verified<Scrip>,
+) -> Payment<'a> {
+    Payment {
+        order: order.clone(),
+        offer: offer.clone(),
+        terms: Terms {
+            item: &o.item,
+            price: o.price,
+        },
+        scrip: Some(scrip),
+    }
+}
+
 /// A public key from the 64 hex digits a wallet's account opening carries.
 fn public_from_hex(text: &str) -> PublicKey {
     let mut bytes = [0u8; 32];
@@ -804,15 +823,7 @@ impl Sim {
             return;
         };
         let o = offer.unverified().clone();
-        let payment = Payment {
-            order: order.clone(),
-            offer: offer.clone(),
-            terms: Terms {
-                item: &o.item,
-                price: o.price,
-            },
-            scrip: Some(verified),
-        };
+        let payment = payment_of(&o, &order, &offer, verified);
         let vp = &mut self.vendors[v];
         let (desk, store, signer) = vp.parts(sid);
         let Ok(step) = desk.handle_payment(now, &store.archive(sid), &payment, signer);
@@ -943,15 +954,7 @@ impl Sim {
                         // order void) when the holder's code says it can never pass, as the
                         // Worker does; otherwise the holder's answer goes back unsigned.
                         let o = offer.unverified().clone();
-                        let payment = Payment {
-                            order: order.clone(),
-                            offer: offer.clone(),
-                            terms: Terms {
-                                item: &o.item,
-                                price: o.price,
-                            },
-                            scrip: Some(verified),
-                        };
+                        let payment = payment_of(&o, &order, &offer, verified);
                         let vp = &mut self.vendors[v];
                         let (desk, store, signer) = vp.parts(sid);
                         let answer = match desk.handle_transfer_refused(&payment, e.code(), signer)
@@ -982,15 +985,7 @@ impl Sim {
                 let cert = cert.verify(&from_key).expect("holder signature");
                 let now = self.now();
                 let o = offer.unverified().clone();
-                let payment = Payment {
-                    order: order.clone(),
-                    offer: offer.clone(),
-                    terms: Terms {
-                        item: &o.item,
-                        price: o.price,
-                    },
-                    scrip: Some(verified),
-                };
+                let payment = payment_of(&o, &order, &offer, verified);
                 let vp = &mut self.vendors[v];
                 let (desk, store, signer) = vp.parts(sid);
                 let Ok(step) = desk.handle_transfer_answer(

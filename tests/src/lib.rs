@@ -460,17 +460,7 @@ impl Bank {
 
     /// The arbiter's key, from `/v1/keys`.
     pub async fn arbiter_key(&self) -> PublicKey {
-        let (s, v) = send(
-            &http(),
-            reqwest::Method::GET,
-            &format!("{}/v1/keys", self.url),
-            None,
-            false,
-        )
-        .await;
-        assert_eq!(s, 200, "{v}");
-        let hex = v["arbiter"]["public_key"].as_str().unwrap();
-        PublicKey::from_bytes(&Digest::from_hex(hex).unwrap().0).unwrap()
+        self.info().await.arbiter
     }
 
     /// The bank's `GET /v1/keys` answer.
@@ -487,19 +477,14 @@ impl Bank {
         serde_json::from_value(v).expect("the body of `GET /v1/keys`")
     }
 
-    /// The bank's key with id 1.
+    /// The bank's keys as a wallet reads them.
+    pub async fn info(&self) -> BankInfo {
+        BankInfo::from_keys(&self.keys().await).expect("the bank's keys")
+    }
+
+    /// The bank's first key (the tests' bank has one).
     pub async fn key(&self) -> PublicKey {
-        let (s, v) = send(
-            &http(),
-            reqwest::Method::GET,
-            &format!("{}/v1/keys", self.url),
-            None,
-            false,
-        )
-        .await;
-        assert_eq!(s, 200, "{v}");
-        let hex = v["bank"][0]["public_key"].as_str().unwrap();
-        PublicKey::from_bytes(&Digest::from_hex(hex).unwrap().0).unwrap()
+        self.info().await.keys[0].1
     }
 
     /// An account's balance.
@@ -611,9 +596,7 @@ impl Customer {
     /// and command-line wallets run: it signs and keeps the request, the bank answers, the
     /// machine checks the scrip and keeps it.
     pub async fn scrip(&self, bank: &Bank, face: u64, life_ms: u64) -> Wallet {
-        let keys = bank.keys().await;
-        let info = BankInfo::from_keys(&keys).expect("the bank's keys");
-        let mut machine = State::for_account(info, self.account, self.key.clone());
+        let mut machine = State::for_account(bank.info().await, self.account, self.key.clone());
         let now = TimestampMs(now_ms());
         let req = machine
             .issue_request(now, netcents_core::Micros(face), life_ms, &mut OsRng)

@@ -2073,21 +2073,7 @@ mod tests {
         let bank = SecretKey::from_seed(&[0xb0; 32]);
         let vendor = SecretKey::from_seed(&[0xc0; 32]);
         let (mut s, cert, scrip_id) = funded(&bank, &vendor);
-        let offer = Signed::sign(
-            Offer {
-                vendor: VendorId([0xaa; 16]),
-                key_id: 1,
-                item: "/paid/article.html".into(),
-                price: Amount {
-                    currency: Currency::new("USD").expect("USD"),
-                    micros: Micros(1_000),
-                },
-                nonce: Nonce([1; 16]),
-                valid_until: TimestampMs(500_000),
-                goods_digest: None,
-            },
-            &vendor,
-        );
+        let offer = offer_of(&vendor, "/paid/article.html");
         let p = s
             .pay(
                 TimestampMs(2_000),
