@@ -2040,6 +2040,97 @@ mod tests {
     }
 
     #[test]
+    fn a_budget_pays_without_asking_until_it_is_spent_and_a_signed_refusal_gives_it_back() {
+        let bank = SecretKey::from_seed(&[0xb0; 32]);
+        let vendor = SecretKey::from_seed(&[0xc0; 32]);
+        let (mut s, cert, scrip_id) = funded(&bank, &vendor);
+        let site = "https://a.example";
+        let url = "https://a.example/paid/article.html";
+        let offer = b64(offer_of(&vendor, "/paid/article.html").as_bytes());
+        let cert = b64(cert.as_bytes());
+        let spent = |s: &State| {
+            s.summary(TimestampMs(2_000))
+                .budgets
+                .iter()
+                .find(|b| b.site == site)
+                .map(|b| (b.limit_micros, b.spent_micros, b.pending_micros))
+        };
+        let pay = |s: &mut State, approval| {
+            s.pay(TimestampMs(2_000), site, url, &offer, &cert, approval)
+                .map_err(|e| e.code)
+        };
+        // No budget: the user is asked, and a payment approved once charges no budget.
+        assert_eq!(
+            pay(&mut s, Approval::Budget).err().as_deref(),
+            Some("needs_approval")
+        );
+        let once = pay(&mut s, Approval::Once).expect("approved once");
+        assert_eq!(spent(&s), Some((0, 0, 0)));
+        let order: Signed<PaymentOrder> =
+            Signed::decode(&unb64("o", &once.order).expect("b64")).expect("order");
+        let scrip_key = order_key(&s, &scrip_id);
+        let refusal = |order: &Signed<PaymentOrder>| {
+            let r = Refusal::of(
+                VendorId([0xaa; 16]),
+                1,
+                &order.clone().verify(&scrip_key).expect("own order"),
+                &Error::from(netcents_core::Rejection::BadOffer),
+            );
+            b64(Signed::sign(r, &vendor).as_bytes())
+        };
+        let r = refusal(&order);
+        s.on_refused(
+            TimestampMs(2_000),
+            &scrip_id,
+            Some(&r),
+            None,
+            &mut Counting(1),
+        )
+        .expect("settled");
+
+        // The user allows the site 1500 more: the price is charged, held until evidence.
+        pay(&mut s, Approval::AllowSite(Micros(1_500))).expect("approved with a budget");
+        assert_eq!(spent(&s), Some((1_500, 0, 0)), "AllowSite sets the limit");
+        let order = s.pending_payment(&scrip_id).expect("pending").order;
+        let order: Signed<PaymentOrder> =
+            Signed::decode(&unb64("o", &order).expect("b64")).expect("order");
+        s.on_refused(
+            TimestampMs(2_000),
+            &scrip_id,
+            Some(&refusal(&order)),
+            None,
+            &mut Counting(2),
+        )
+        .expect("settled");
+        let within = pay(&mut s, Approval::Budget).expect("within the budget");
+        assert_eq!(within.price_micros, 1_000);
+        assert_eq!(spent(&s), Some((1_500, 1_000, 1_000)), "charged and held");
+        // Only 500 left: the next is asked for.
+        assert_eq!(
+            pay(&mut s, Approval::Budget).err().as_deref(),
+            Some("needs_approval")
+        );
+        let order = s.pending_payment(&scrip_id).expect("pending").order;
+        let order: Signed<PaymentOrder> =
+            Signed::decode(&unb64("o", &order).expect("b64")).expect("order");
+        // A page's word changes nothing; the vendor's signed refusal gives the price back.
+        let page = s
+            .on_refused(TimestampMs(2_000), &scrip_id, None, None, &mut Counting(3))
+            .expect("noted");
+        assert!(!page.refused);
+        assert_eq!(spent(&s), Some((1_500, 1_000, 1_000)));
+        s.on_refused(
+            TimestampMs(2_000),
+            &scrip_id,
+            Some(&refusal(&order)),
+            None,
+            &mut Counting(4),
+        )
+        .expect("settled");
+        assert_eq!(spent(&s), Some((1_500, 0, 0)), "the budget is back");
+    }
+
+    #[test]
     fn an_offer_is_for_the_item_the_url_names_in_its_one_canonical_spelling() {
         let bank = SecretKey::from_seed(&[0xb0; 32]);
         let vendor = SecretKey::from_seed(&[0xc0; 32]);
@@ -2051,6 +2142,18 @@ mod tests {
                 .map(|q| q.item)
                 .map_err(|e| e.code)
         };
+        // An item named by the whole URL is that URL's.
+        let whole = b64(offer_of(&vendor, "https://a.example/paid/x.html").as_bytes());
+        assert!(
+            s.quote(
+                TimestampMs(2_000),
+                "https://a.example",
+                "https://a.example/paid/x.html",
+                &whole,
+                &cert
+            )
+            .is_ok()
+        );
         for same in [
             "https://a.example/paid/article.html",
             "https://a.example/%70aid/article.html",
