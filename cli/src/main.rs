@@ -3,12 +3,15 @@
 //! It drives the same wallet machine as the browser wallet (`netcents_wallet::State`): the
 //! machine decides (which scrip pays, whether an offer is acceptable, what a receipt or a
 //! refusal means, what to send again), and this shell does the I/O. The state is kept in one
-//! file (`--wallet`, default `~/.netcents/wallet.json`, mode 0600), written durably (temporary
-//! file, fsync, rename) **before** anything leaves the wallet: an issuance request is stored
-//! with its scrip key before it is sent, a payment order before it is paid, a redemption order
-//! before it is redeemed. A run cut short (a crash, a kill, a timeout) leaves the request
-//! stored, and the next run sends the same bytes again: the bank issues the same scrip, the
-//! vendor answers with the same receipt, nothing is signed or charged twice.
+//! file (`--wallet`, default `~/.netcents/wallet.json`, mode 0600), written durably (a
+//! temporary file of the run's own, fsync, rename) **before** anything leaves the wallet: an
+//! issuance request is stored with its scrip key before it is sent, a payment order before it
+//! is paid, a redemption order before it is redeemed. A run cut short (a crash, a kill, a
+//! timeout) leaves the request stored, and the next run sends the same bytes again: the bank
+//! issues the same scrip, the vendor answers with the same receipt, nothing is signed or
+//! charged twice. A run holds the wallet's lock (`<wallet>.lock`) from loading to its end, so
+//! runs at once (scripts and agents run in parallel) take turns, each starting from what the
+//! one before saved.
 //!
 //! `netcents pay <url>` follows a `402 Payment Required` offer: the machine checks the vendor's
 //! certificate with the bank's key and the offer with the vendor's key, the run refuses
@@ -139,10 +142,39 @@ struct Wallet {
     bank: String,
     state: State,
     http: reqwest::blocking::Client,
+    /// The wallet's lock, held for the whole run (released when the process ends).
+    _lock: fs::File,
+}
+
+/// Takes the wallet's lock (`<wallet>.lock`) for the rest of this run. Runs at once (scripts
+/// and agents run in parallel) take turns: each loads the state the one before it saved, so no
+/// two runs sign from the same state and no run's writes are lost.
+fn lock(path: &Path) -> Result<fs::File> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let file = open_private(Path::new(&name), false)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "netcents: another run is using {}; waiting for it",
+                path.display()
+            );
+            file.lock()?;
+        }
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()));
+        }
+    }
+    Ok(file)
 }
 
 impl Wallet {
     fn load(path: PathBuf) -> Result<Self> {
+        let lock = lock(&path)?;
         let text = fs::read_to_string(&path).with_context(|| {
             format!(
                 "no wallet at {}: create one with `netcents init --bank URL`",
@@ -165,24 +197,42 @@ impl Wallet {
             bank: file.bank,
             state,
             http: client()?,
+            _lock: lock,
         })
     }
 
-    /// Writes the state durably: a temporary file, fsync, rename.
+    /// Writes the state durably: a temporary file of this run's own, fsync, rename over the
+    /// wallet, fsync of the folder.
     fn save(&self) -> Result<()> {
-        if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir)?;
-        }
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        fs::create_dir_all(dir)?;
         let file = File {
             format: FORMAT.into(),
             bank: self.bank.clone(),
             state: b64(&self.state.to_bytes()),
         };
-        let tmp = self.path.with_extension("json.tmp");
-        let mut f = open_private(&tmp)?;
-        f.write_all(serde_json::to_string_pretty(&file)?.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, &self.path)?;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut tmp = self.path.as_os_str().to_owned();
+        tmp.push(format!(".{}.{nanos}.tmp", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let written = (|| -> Result<()> {
+            let mut f = open_private(&tmp, true)?;
+            f.write_all(serde_json::to_string_pretty(&file)?.as_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, &self.path)?;
+            Ok(())
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written.with_context(|| format!("saving the wallet to {}", self.path.display()))?;
+        #[cfg(unix)]
+        fs::File::open(dir)?.sync_all()?;
         Ok(())
     }
 
@@ -197,10 +247,42 @@ impl Wallet {
     }
 
     /// Sends again what an earlier run stored and never saw answered: issuance requests (the
-    /// bank issues the same scrip for the same request).
+    /// bank issues the same scrip for the same request) and payment orders (the vendor answers
+    /// the same order with its receipt, or refuses it with its signature). A pending order
+    /// blocks its scrip until it is settled, so it is sent on the next use of the wallet, not
+    /// left for the user to find.
     fn recover(&mut self) -> Result<()> {
         for req in self.state.unanswered_issues() {
             self.send_issue(&req.request, &req.scrip_id)?;
+        }
+        let pending: Vec<(String, String)> = self
+            .state
+            .summary(now())
+            .scrips
+            .into_iter()
+            .filter_map(|s| s.paying.map(|p| (s.id, p.url)))
+            .filter(|(_, url)| !url.is_empty())
+            .collect();
+        for (scrip_id, url) in pending {
+            match send_pending(self, &scrip_id, &url, false) {
+                Ok(Settled::Paid(_)) => {
+                    eprintln!("netcents: an earlier payment for {url} went through: receipt kept");
+                }
+                Ok(Settled::Refused {
+                    pending: false,
+                    body,
+                    ..
+                }) => eprintln!(
+                    "netcents: an earlier payment for {url} was refused ({}): nothing was paid",
+                    body["code"].as_str().unwrap_or("?")
+                ),
+                Ok(Settled::Refused { pending: true, .. }) => eprintln!(
+                    "netcents: an earlier payment for {url} is still unanswered; it is sent again on the next run"
+                ),
+                Err(e) => eprintln!(
+                    "netcents: an earlier payment for {url} is still unanswered ({e:#}); it is sent again on the next run"
+                ),
+            }
         }
         Ok(())
     }
@@ -228,20 +310,26 @@ impl Wallet {
     }
 }
 
+/// Opens `path` for writing, readable by its owner only; `truncate` empties it.
 #[cfg(unix)]
-fn open_private(path: &Path) -> Result<fs::File> {
+fn open_private(path: &Path, truncate: bool) -> Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt as _;
     Ok(fs::OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
+        .truncate(truncate)
         .mode(0o600)
         .open(path)?)
 }
 
+/// Opens `path` for writing; `truncate` empties it.
 #[cfg(not(unix))]
-fn open_private(path: &Path) -> Result<fs::File> {
-    Ok(fs::File::create(path)?)
+fn open_private(path: &Path, truncate: bool) -> Result<fs::File> {
+    Ok(fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(truncate)
+        .open(path)?)
 }
 
 fn client() -> Result<reqwest::blocking::Client> {
@@ -263,6 +351,7 @@ fn fetch_bank(http: &reqwest::blocking::Client, bank: &str) -> Result<BankInfo> 
 }
 
 fn init(path: PathBuf, bank: String) -> Result<()> {
+    let lock = lock(&path)?;
     if path.exists() {
         bail!("a wallet exists at {} already", path.display());
     }
@@ -276,6 +365,7 @@ fn init(path: PathBuf, bank: String) -> Result<()> {
         bank,
         state,
         http,
+        _lock: lock,
     };
     // The account key is stored before the opening is sent.
     w.save()?;

@@ -153,26 +153,32 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
 /// A proxy in front of the bank that forwards every request and, while `stall` is set, keeps
 /// the bank's answer to an issuance to itself: the bank has issued (and debited the account),
 /// the wallet never hears of it.
+/// A proxy in front of `upstream` that, while `stall` is set, forwards each request whose
+/// request line starts with `held` and keeps the answer from the client (`holding` counts
+/// them): the server did the work, the client never hears of it.
 struct Stalling {
     url: String,
     stall: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    holding: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Stalling {
-    async fn start(bank: &str) -> Self {
+    async fn start(bank: &str, held: &'static str) -> Self {
         use std::sync::atomic::Ordering;
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let upstream = bank.trim_start_matches("http://").to_owned();
         let stall = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let holding = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let flag = stall.clone();
+        let count = holding.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     return;
                 };
-                let (upstream, flag) = (upstream.clone(), flag.clone());
+                let (upstream, flag, count) = (upstream.clone(), flag.clone(), count.clone());
                 tokio::spawn(async move {
                     // The request: headers, then the body its length announces.
                     let mut req = Vec::new();
@@ -216,8 +222,9 @@ impl Stalling {
                     bank.write_all(&forward).await.unwrap();
                     let mut answer = Vec::new();
                     bank.read_to_end(&mut answer).await.unwrap();
-                    if flag.load(Ordering::SeqCst) && head.starts_with("POST /v1/issue ") {
+                    if flag.load(Ordering::SeqCst) && head.starts_with(held) {
                         // Held until the wallet is killed.
+                        count.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(std::time::Duration::from_secs(120)).await;
                         return;
                     }
@@ -226,7 +233,11 @@ impl Stalling {
                 });
             }
         });
-        Self { url, stall }
+        Self {
+            url,
+            stall,
+            holding,
+        }
     }
 }
 
@@ -237,7 +248,7 @@ impl Stalling {
 async fn an_issuance_survives_a_kill_between_sending_and_saving() {
     use std::sync::atomic::Ordering;
     let bank = Bank::start().await;
-    let proxy = Stalling::start(&bank.url).await;
+    let proxy = Stalling::start(&bank.url, "POST /v1/issue ").await;
     let dir = TempDir::new("cli-kill");
     let cli = Cli {
         wallet: dir.0.join("wallet.json"),
@@ -276,4 +287,118 @@ async fn an_issuance_survives_a_kill_between_sending_and_saving() {
     assert!(cli.ok(&["balance"]).contains("total 0.150000"));
     assert_eq!(bank.balance(&account).await, 850_000);
     bank.check_balanced().await;
+}
+
+/// Scripts and agents run `netcents` in parallel: runs at once take turns on the wallet file,
+/// every payment is kept, and the wallet agrees with what the vendor was paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runs_at_once_take_turns_and_nothing_is_lost() {
+    const RUNS: usize = 8;
+    let bank = Bank::start().await;
+    let a = Vendor::start(&bank, "a").await;
+    let dir = TempDir::new("cli-parallel");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+    cli.ok(&["buy", "100000"]);
+
+    let url = a.at(ARTICLE);
+    let runs: Vec<_> = (0..RUNS)
+        .map(|_| {
+            let wallet = cli.wallet.clone();
+            let url = url.clone();
+            std::thread::spawn(move || {
+                Command::new(cli_bin())
+                    .args(["pay", &url])
+                    .env("NETCENTS_WALLET", wallet)
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for run in runs {
+        let out = run.join().unwrap();
+        assert!(
+            out.status.success(),
+            "a run at once with others failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("A paid article"));
+    }
+    // Every payment is in the wallet: eight receipts, and the balance they leave.
+    let history = cli.ok(&["history"]);
+    assert_eq!(history.lines().count(), RUNS, "{history}");
+    let balance = cli.ok(&["balance"]);
+    let left = 100_000 - RUNS as u64 * 1_000;
+    assert!(balance.contains(&format!("total 0.{left:06}")), "{balance}");
+    // The wallet's next order continues where the vendor's custody is: the fast path.
+    let page = cli.ok(&["pay", &url]);
+    assert!(page.contains("A paid article"), "{page}");
+    // Nothing is left behind but the wallet and its lock.
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["wallet.json", "wallet.json.lock"]);
+    assert_eq!(mode(&dir.0.join("wallet.json.lock")), 0o600);
+}
+
+/// A payment whose answer never arrived (the run was killed waiting for it) blocks nothing: the
+/// next run sends the stored order again, keeps its receipt, and the scrip pays on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_payment_whose_answer_was_lost_is_settled_by_the_next_run() {
+    use std::sync::atomic::Ordering;
+    let bank = Bank::start().await;
+    let a = Vendor::start(&bank, "a").await;
+    let proxy = Stalling::start(&a.url, "POST /paid/").await;
+    let dir = TempDir::new("cli-lost-answer");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+    cli.ok(&["buy", "100000"]);
+
+    // The vendor accepts the order; its answer never reaches the wallet.
+    proxy.stall.store(true, Ordering::SeqCst);
+    let mut child = Command::new(cli_bin())
+        .args(["pay", &format!("{}{ARTICLE}", proxy.url)])
+        .env("NETCENTS_WALLET", &cli.wallet)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while proxy.holding.load(Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the payment never reached the vendor"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success(), "killed before the answer");
+    proxy.stall.store(false, Ordering::SeqCst);
+    assert!(
+        cli.ok(&["history"]).is_empty(),
+        "no receipt yet: the order is pending"
+    );
+
+    // The wallet's only scrip has that order pending. The next run, whatever it is for, sends
+    // it again first and keeps the receipt; then the same scrip pays the next purchase.
+    let out = cli.run(&["balance"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("an earlier payment") && err.contains("went through"),
+        "{err}"
+    );
+    let page = cli.ok(&["pay", &a.at(ARTICLE)]);
+    assert!(page.contains("A paid article"), "{page}");
+    let history = cli.ok(&["history"]);
+    assert_eq!(history.lines().count(), 2, "{history}");
+    assert!(cli.ok(&["balance"]).contains("total 0.098000"));
 }
