@@ -1,7 +1,7 @@
 // The wallet's main page: balance, scrip, history with receipts, sites and budgets, disputes.
 
 import {
-  openWallet, ensureAccount, buyScrip, retryIssues, redeem, resend, syncDisputes, money, shortId, when,
+  openWallet, ensureAccount, buyScrip, retryIssues, redeem, resend, resendPending, syncDisputes, money, shortId, when,
   siteName, h, bankGet, bankPost,
 } from "./wallet.js";
 
@@ -283,6 +283,7 @@ async function render() {
   try {
     const w = await openWallet();
     await retryIssues(w);
+    await resendPending(w);
     await render();
   } catch (e) {
     app.replaceChildren(h("div.empty", {}, `The wallet could not start: ${e.hint ?? e.message}`));

@@ -4,7 +4,7 @@
 // payment order, hands it to the page to post to the vendor, and checks the receipt the page
 // brings back. Keys never leave this origin; the page only ever sees public signed objects.
 
-import { openWallet, money, siteName, h, resend, syncDisputes } from "./wallet.js";
+import { openWallet, money, siteName, h, resend, resendPending, syncDisputes } from "./wallet.js";
 import { check, VERSION } from "../messages.js";
 
 const view = document.getElementById("view");
@@ -227,7 +227,8 @@ function unconfirmed(code) {
   if (!s.account) {
     status("bad", "No wallet yet", "Create your wallet and buy scrip first.", h("div.actions", { style: "justify-content:center" }, h("button.primary", { onclick: () => window.open("./", "_blank") }, "Open wallet")));
   }
-  let queue = Promise.resolve();
+  // A payment left pending (its answer lost) blocks its scrip: settle it first, then pay.
+  let queue = s.scrips.some((x) => x.paying) ? resendPending(w) : Promise.resolve();
   window.addEventListener("message", (ev) => {
     // Only the window that opened us, from the origin it claimed.
     if (ev.source !== opener || ev.origin !== site) return;

@@ -153,6 +153,23 @@ export async function resend(w, scripId) {
   throw new NetCentsError(e.code ?? `http_${res.status}`, e.hint ?? "the vendor did not answer the payment", { pending: true });
 }
 
+/**
+ * Sends every pending payment again, unchanged (when the wallet opens and before the payment
+ * window pays): a pending order blocks its scrip until a receipt or the vendor's signed refusal
+ * settles it, so the wallet does not wait for the user to find it. An order still unanswered
+ * stays pending and is sent again on the next use.
+ */
+export async function resendPending(w) {
+  const s = await w.summary();
+  for (const x of s.scrips.filter((x) => x.paying)) {
+    try {
+      await resend(w, x.id);
+    } catch {
+      // Still pending: sent again on the next use.
+    }
+  }
+}
+
 /** Files the signed disputes not yet sent, and refreshes the state of the others. */
 export async function syncDisputes(w) {
   for (const dispute of await w.unsentDisputes()) {
