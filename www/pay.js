@@ -263,8 +263,9 @@ export class NetCentsPay extends HTMLElement {
       needs_approval: "This payment needs your approval in the wallet.",
       popup_blocked: "Your browser blocked the wallet window. Allow pop-ups for this site and try again.",
       wallet_closed: "The wallet window was closed before paying.",
+      network: "The shop did not answer. Your wallet keeps the payment and sends it again by itself; you are never charged twice for it.",
     };
-    const text = messages[e.code] ?? `Payment failed: ${e.hint ?? e.message}`;
+    const text = messages[e.code] ?? `The payment did not go through: ${e.hint ?? e.message}`;
     this.error = text;
     this.render(this.offer ? `Continue reading for <b>${priceText(this.offer.price_micros, this.offer.currency)}</b>.` : "", false, text);
     this.dispatchEvent(new CustomEvent("netcents-error", { bubbles: true, detail: { code: e.code, hint: e.hint ?? e.message } }));

@@ -602,15 +602,23 @@ fn balance(w: &Wallet) -> Result<()> {
         Micros(v["balance_micros"].as_u64().unwrap_or(0))
     );
     let mut total = 0u64;
+    let mut pending = 0u64;
     for v in &s.scrips {
         if v.status == "redeemed" {
             continue;
         }
-        let note = match v.status {
-            "paying" => " (a payment awaits its answer)",
-            "expired" => " (expired)",
-            "redeeming" => " (being redeemed)",
-            _ => "",
+        let note = match (&v.paying, v.status) {
+            (Some(p), _) => {
+                pending += p.price_micros;
+                format!(
+                    " ({} in a payment for {} that awaits its answer; sent again on the next run)",
+                    Micros(p.price_micros),
+                    p.url
+                )
+            }
+            (None, "expired") => " (expired)".into(),
+            (None, "redeeming") => " (being redeemed)".into(),
+            (None, _) => String::new(),
         };
         println!(
             "scrip {}  {} of {}  held by {}{note}",
@@ -627,7 +635,17 @@ fn balance(w: &Wallet) -> Result<()> {
             s.issuing
         );
     }
-    println!("total {} {}", Micros(total), s.currency.unwrap_or_default());
+    let currency = s.currency.unwrap_or_default();
+    if pending == 0 {
+        println!("total {} {currency}", Micros(total));
+    } else {
+        println!(
+            "total {} {currency}: {} settled, {} in payments that await their answer",
+            Micros(total),
+            Micros(total.saturating_sub(pending)),
+            Micros(pending)
+        );
+    }
     Ok(())
 }
 

@@ -155,10 +155,12 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
 /// the wallet never hears of it.
 /// A proxy in front of `upstream` that, while `stall` is set, forwards each request whose
 /// request line starts with `held` and keeps the answer from the client (`holding` counts
-/// them): the server did the work, the client never hears of it.
+/// them): the server did the work, the client never hears of it. While `down` is set it drops
+/// every connection unanswered.
 struct Stalling {
     url: String,
     stall: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
     holding: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
@@ -171,13 +173,19 @@ impl Stalling {
         let upstream = bank.trim_start_matches("http://").to_owned();
         let stall = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let holding = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stall.clone();
         let count = holding.clone();
+        let cut = down.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     return;
                 };
+                if cut.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
                 let (upstream, flag, count) = (upstream.clone(), flag.clone(), count.clone());
                 tokio::spawn(async move {
                     // The request: headers, then the body its length announces.
@@ -236,6 +244,7 @@ impl Stalling {
         Self {
             url,
             stall,
+            down,
             holding,
         }
     }
@@ -382,10 +391,32 @@ async fn a_payment_whose_answer_was_lost_is_settled_by_the_next_run() {
     child.kill().unwrap();
     assert!(!child.wait().unwrap().success(), "killed before the answer");
     proxy.stall.store(false, Ordering::SeqCst);
+
+    // The vendor is out of reach: the next run tries, keeps the order, and says what is pending.
+    proxy.down.store(true, Ordering::SeqCst);
+    let out = cli.run(&["balance"]);
+    assert!(out.status.success());
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("0.001000 in a payment for") && shown.contains("awaits its answer"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "total 0.100000 USD: 0.099000 settled, 0.001000 in payments that await their answer"
+        ),
+        "{shown}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("still unanswered"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         cli.ok(&["history"]).is_empty(),
         "no receipt yet: the order is pending"
     );
+    proxy.down.store(false, Ordering::SeqCst);
 
     // The wallet's only scrip has that order pending. The next run, whatever it is for, sends
     // it again first and keeps the receipt; then the same scrip pays the next purchase.
