@@ -45,6 +45,10 @@ body! {
         pub item: String,
         /// When the offer lapses.
         pub valid_until_ms: u64,
+        /// How long a payment gives access to the item, in milliseconds: the paid answer's
+        /// access token (`X-NetCents-Access`, and a cookie) opens it again without paying until
+        /// then. 0: every request pays.
+        pub access_ms: u64,
     }
 }
 

@@ -265,7 +265,7 @@ impl Wallet {
             .collect();
         for (scrip_id, url) in pending {
             match send_pending(self, &scrip_id, &url, false) {
-                Ok(Settled::Paid(_)) => {
+                Ok(Settled::Paid(..)) => {
                     eprintln!("netcents: an earlier payment for {url} went through: receipt kept");
                 }
                 Ok(Settled::Refused {
@@ -411,6 +411,8 @@ fn origin_of(url: &str) -> Result<String> {
 struct Answer {
     status: u16,
     receipt: Option<String>,
+    /// The access token of a paid answer.
+    access: Option<String>,
     content: Vec<u8>,
 }
 
@@ -427,22 +429,25 @@ fn send_payment(w: &Wallet, url: &str, bundle: &Value, header: bool) -> Result<A
         format!("paying {url}: no answer; run the same command again to resend the same order")
     })?;
     let status = res.status().as_u16();
-    let receipt = res
-        .headers()
-        .get("x-netcents-receipt")
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (receipt, access) = (header("x-netcents-receipt"), header("x-netcents-access"));
     Ok(Answer {
         status,
         receipt,
+        access,
         content: res.bytes()?.to_vec(),
     })
 }
 
 /// What the machine made of a vendor's answer to a payment.
 enum Settled {
-    /// Paid: the content.
-    Paid(Vec<u8>),
+    /// Paid: the content, and the access token that opens it again.
+    Paid(Vec<u8>, Option<String>),
     /// Refused. `pending`: the machine keeps the order pending (the refusal was not the
     /// vendor's signed word for exactly this order), so the same bytes may be sent again.
     Refused {
@@ -466,7 +471,7 @@ fn settle(w: &mut Wallet, scrip_id: &str, a: Answer) -> Result<Settled> {
         if outcome.dispute.is_some() {
             eprintln!("the receipt contradicts what was signed: run `netcents dispute`");
         }
-        return Ok(Settled::Paid(a.content));
+        return Ok(Settled::Paid(a.content, a.access));
     }
     let body: Value = serde_json::from_slice(&a.content).unwrap_or(Value::Null);
     let outcome = w
@@ -508,19 +513,30 @@ fn pay(
     output: Option<&Path>,
     header: bool,
 ) -> Result<()> {
-    let res = w
-        .http
-        .get(url)
-        .send()
-        .with_context(|| format!("GET {url}"))?;
+    // Bought before and the access still lasts: the vendor's token opens it again, unpaid.
+    let pass = w.state.access(now(), url).map(str::to_owned);
+    let mut get = w.http.get(url);
+    if let Some(token) = &pass {
+        get = get.header("X-NetCents-Access", token);
+    }
+    let res = get.send().with_context(|| format!("GET {url}"))?;
     let status = res.status().as_u16();
     if status == 200 {
+        if pass.is_some() {
+            eprintln!("read again with the access bought earlier: nothing paid");
+        }
         return deliver(res.bytes()?.as_ref(), output);
     }
     let body: Value = res.json().unwrap_or(Value::Null);
     if status != 402 {
         return Err(refused(url, status, &body));
     }
+    if pass.is_some() {
+        // The vendor no longer honours the token: it is forgotten, and the item paid again.
+        w.state.access_refused(url);
+        w.save()?;
+    }
+    let access_ms = body["access_ms"].as_u64().unwrap_or(0);
     let (offer, cert) = match (body["offer"].as_str(), body["vendor_cert"].as_str()) {
         (Some(o), Some(c)) => (o.to_owned(), c.to_owned()),
         _ => bail!("the 402 answer of {url} has no offer and vendor_cert"),
@@ -558,7 +574,11 @@ fn pay(
         answer = send_pending(w, &p.scrip_id, url, header)?;
     }
     match answer {
-        Settled::Paid(content) => {
+        Settled::Paid(content, access) => {
+            if let Some(token) = access {
+                w.state.on_access(now(), url, &token, access_ms);
+                w.save()?;
+            }
             *cap -= quote.price_micros;
             eprintln!(
                 "paid {} {} to vendor {} for {}",

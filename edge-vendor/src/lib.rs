@@ -222,6 +222,7 @@ fn offer_response(
         vendor: cfg.vendor.to_string(),
         item: path.to_owned(),
         valid_until_ms: offer.unverified().valid_until.0,
+        access_ms: cfg.access_ttl_ms,
     };
     let r = json_response(402, &body)?;
     r.headers().set(

@@ -13,6 +13,8 @@ use netcents_e2e::{Bank, TOKEN, TempDir, Vendor, http, onboard, root};
 
 const ARTICLE: &str = "/paid/article.html";
 const EXPENSIVE: &str = "/paid/expensive.html";
+const OTHER: &str = "/paid/other.html";
+const OTHER_MARK: &str = "Another paid page";
 
 fn cli_bin() -> PathBuf {
     let bin = root().join("target/debug/netcents");
@@ -96,18 +98,27 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
     // First purchase at A (the scrip comes from the bank), then the fast path.
     let page = cli.ok(&["pay", &a.at(ARTICLE)]);
     assert!(page.contains("A paid article"), "{page}");
-    let saved = dir.0.join("article.html");
+    let saved = dir.0.join("other.html");
     cli.ok(&[
         "pay",
         "--header",
-        &a.at(ARTICLE),
+        &a.at(OTHER),
         "-o",
         saved.to_str().unwrap(),
     ]);
     assert!(
         std::fs::read_to_string(&saved)
             .unwrap()
-            .contains("A paid article")
+            .contains(OTHER_MARK)
+    );
+    // Bought before, and the access lasts: read again with the vendor's token, nothing paid.
+    let out = cli.run(&["pay", &a.at(ARTICLE)]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("A paid article"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing paid"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     // The scrip floats to B.
     let page = cli.ok(&["pay", &b.at(ARTICLE)]);
@@ -129,7 +140,7 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
 
     // The spending cap of a run: a price above it is refused before anything is signed.
     let before = cli.file();
-    let err = cli.fails(&["pay", "--cap", "10", &a.at(ARTICLE)]);
+    let err = cli.fails(&["pay", "--cap", "10", &b.at(OTHER)]);
     assert!(err.contains("--cap"), "{err}");
     let err = cli.fails(&["pay", "--cap", "100000000000", &a.at(EXPENSIVE)]);
     assert!(err.contains("no scrip can pay"), "{err}");
@@ -150,9 +161,6 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
     bank.check_balanced().await;
 }
 
-/// A proxy in front of the bank that forwards every request and, while `stall` is set, keeps
-/// the bank's answer to an issuance to itself: the bank has issued (and debited the account),
-/// the wallet never hears of it.
 /// A proxy in front of `upstream` that, while `stall` is set, forwards each request whose
 /// request line starts with `held` and keeps the answer from the client (`holding` counts
 /// them): the server did the work, the client never hears of it. While `down` is set it drops
@@ -314,22 +322,28 @@ async fn runs_at_once_take_turns_and_nothing_is_lost() {
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
     cli.ok(&["buy", "100000"]);
 
-    let url = a.at(ARTICLE);
-    let runs: Vec<_> = (0..RUNS)
-        .map(|_| {
-            let wallet = cli.wallet.clone();
-            let url = url.clone();
-            std::thread::spawn(move || {
-                Command::new(cli_bin())
-                    .args(["pay", &url])
-                    .env("NETCENTS_WALLET", wallet)
-                    .output()
-                    .unwrap()
-            })
-        })
+    // Eight URLs of the same article (the query is not part of the item): eight payments.
+    let urls: Vec<String> = (0..RUNS)
+        .map(|i| format!("{}?copy={i}", a.at(ARTICLE)))
         .collect();
-    for run in runs {
-        let out = run.join().unwrap();
+    let at_once = |urls: &[String]| -> Vec<std::process::Output> {
+        let runs: Vec<_> = urls
+            .iter()
+            .map(|url| {
+                let wallet = cli.wallet.clone();
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    Command::new(cli_bin())
+                        .args(["pay", &url])
+                        .env("NETCENTS_WALLET", wallet)
+                        .output()
+                        .unwrap()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    };
+    for out in at_once(&urls) {
         assert!(
             out.status.success(),
             "a run at once with others failed:\n{}",
@@ -343,9 +357,15 @@ async fn runs_at_once_take_turns_and_nothing_is_lost() {
     let balance = cli.ok(&["balance"]);
     let left = 100_000 - RUNS as u64 * 1_000;
     assert!(balance.contains(&format!("total 0.{left:06}")), "{balance}");
+    // The same eight at once again: each reads with the access it bought, nothing is paid.
+    for out in at_once(&urls) {
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nothing paid"));
+    }
+    assert_eq!(cli.ok(&["history"]).lines().count(), RUNS);
     // The wallet's next order continues where the vendor's custody is: the fast path.
-    let page = cli.ok(&["pay", &url]);
-    assert!(page.contains("A paid article"), "{page}");
+    let page = cli.ok(&["pay", &a.at(OTHER)]);
+    assert!(page.contains(OTHER_MARK), "{page}");
     // Nothing is left behind but the wallet and its lock.
     let mut names: Vec<String> = std::fs::read_dir(&dir.0)
         .unwrap()

@@ -41,7 +41,11 @@ const ISSUE_REFUSALS_FINAL: [&str; 6] = [
 ];
 
 /// The stored form's version. Version 1 had no budget holds; it is still read (with none).
-const STATE_VERSION: u8 = 2;
+const STATE_VERSION: u8 = 3;
+/// Most access passes kept; the oldest are dropped first.
+const MAX_PASSES: usize = 1_000;
+/// Longest access token kept.
+const MAX_TOKEN_LEN: usize = 1_024;
 /// Longest site (an origin) kept for a budget or a payment.
 const MAX_SITE_LEN: usize = 256;
 /// Most history entries kept; the oldest are dropped first (receipts stay in each scrip too).
@@ -188,6 +192,18 @@ struct Hold {
     price: Micros,
 }
 
+/// Access to an item bought: the vendor's token, presented instead of paying again until it
+/// lapses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Pass {
+    /// The URL bought.
+    url: String,
+    /// The vendor's access token (`X-NetCents-Access`).
+    token: String,
+    /// When the vendor stops honouring it.
+    until: TimestampMs,
+}
+
 /// One line of the history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Event {
@@ -242,6 +258,7 @@ pub struct State {
     budgets: Vec<Budget>,
     disputes: Vec<DisputeRecord>,
     holds: Vec<Hold>,
+    passes: Vec<Pass>,
 }
 
 /// The request to open the customer's account (`POST /v1/accounts`).
@@ -1310,6 +1327,41 @@ impl State {
         Ok(())
     }
 
+    // ---- access to what was bought ----------------------------------------------------------
+
+    /// The vendor's access token for `url`, paid for at `now` with `access_ms` of access (the
+    /// vendor's 402 answer states it): kept to be presented instead of paying again while it
+    /// lasts. A token too long to be a vendor's, or no access period, keeps nothing.
+    pub fn on_access(&mut self, now: TimestampMs, url: &str, token: &str, access_ms: u64) {
+        if access_ms == 0 || token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return;
+        }
+        self.passes.retain(|p| p.url != url && p.until > now);
+        self.passes.push(Pass {
+            url: url.chars().take(MAX_SITE_LEN * 16).collect(),
+            token: token.into(),
+            until: TimestampMs(now.0.saturating_add(access_ms)),
+        });
+        if self.passes.len() > MAX_PASSES {
+            let excess = self.passes.len() - MAX_PASSES;
+            self.passes.drain(..excess);
+        }
+    }
+
+    /// The access token to present for `url` instead of paying again, while it lasts.
+    #[must_use]
+    pub fn access(&self, now: TimestampMs, url: &str) -> Option<&str> {
+        self.passes
+            .iter()
+            .find(|p| p.url == url && now < p.until)
+            .map(|p| p.token.as_str())
+    }
+
+    /// The vendor no longer honours the token for `url` (it answered with an offer): forget it.
+    pub fn access_refused(&mut self, url: &str) {
+        self.passes.retain(|p| p.url != url);
+    }
+
     // ---- budgets ---------------------------------------------------------------------------
 
     /// Sets what a site may spend without a prompt from now on (0 revokes).
@@ -1831,6 +1883,24 @@ impl Decode for Hold {
     }
 }
 
+impl Encode for Pass {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&Text(&self.url));
+        w.put(&Text(&self.token));
+        w.put(&self.until);
+    }
+}
+
+impl Decode for Pass {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            url: text(r)?,
+            token: r.text(MAX_TOKEN_LEN)?,
+            until: r.get()?,
+        })
+    }
+}
+
 impl Encode for DisputeRecord {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.signed);
@@ -1910,6 +1980,7 @@ impl Encode for State {
         w.list(&self.budgets);
         w.list(&self.disputes);
         w.list(&self.holds);
+        w.list(&self.passes);
     }
 }
 
@@ -1924,7 +1995,7 @@ impl Decode for SeedItem {
 impl Decode for State {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8()?;
-        if version != 1 && version != STATE_VERSION {
+        if !(1..=STATE_VERSION).contains(&version) {
             return Err(DecodeError::UnknownVersion(version));
         }
         let mut state = Self {
@@ -1942,9 +2013,13 @@ impl Decode for State {
             budgets: r.list(MAX_LIST)?,
             disputes: r.list(MAX_LIST)?,
             holds: Vec::new(),
+            passes: Vec::new(),
         };
         if version >= 2 {
             state.holds = r.list(MAX_LIST)?;
+        }
+        if version >= 3 {
+            state.passes = r.list(MAX_PASSES)?;
         }
         Ok(state)
     }
@@ -2311,7 +2386,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_wallet_of_version_1_is_read_with_no_holds() {
+    fn stored_wallets_of_earlier_versions_are_read_with_what_they_lacked_empty() {
         let mut s = State::new();
         s.set_budget("http://shop.test", Micros(5_000));
         s.holds.push(Hold {
@@ -2319,18 +2394,88 @@ mod tests {
             site: "http://shop.test".into(),
             price: Micros(2_500),
         });
-        let v2 = s.to_bytes();
-        assert_eq!(State::from_bytes(&v2).expect("v2").holds, s.holds);
+        s.on_access(TimestampMs(1_000), "http://shop.test/a", "token-a", 60_000);
+        let v3 = s.to_bytes();
+        let back = State::from_bytes(&v3).expect("v3");
+        assert_eq!(
+            (back.holds, back.passes),
+            (s.holds.clone(), s.passes.clone())
+        );
+        // Version 2 ended after the holds, where version 3 lists the access passes.
+        s.passes.clear();
+        let mut v2 = s.to_bytes();
+        v2.truncate(v2.len() - 4);
+        v2[0] = 2;
+        let back = State::from_bytes(&v2).expect("v2");
+        assert!(back.passes.is_empty());
+        assert_eq!(back.holds, s.holds);
         // Version 1 ended after the disputes, where version 2 lists the holds.
         s.holds.clear();
         let mut v1 = s.to_bytes();
-        v1.truncate(v1.len() - 4);
+        v1.truncate(v1.len() - 8);
         v1[0] = 1;
         let back = State::from_bytes(&v1).expect("v1");
         assert!(back.holds.is_empty());
         assert_eq!(back.budgets, s.budgets);
         v1[0] = 3;
-        assert!(State::from_bytes(&v1).is_err());
+        assert!(
+            State::from_bytes(&v1).is_err(),
+            "a version 3 lacks the last lists"
+        );
+        v1[0] = 4;
+        assert!(
+            State::from_bytes(&v1).is_err(),
+            "a later version is not read"
+        );
+    }
+
+    #[test]
+    fn an_item_bought_is_read_again_with_its_token_until_the_access_lapses() {
+        let mut s = State::new();
+        let url = "https://a.example/paid/a.html";
+        assert_eq!(s.access(TimestampMs(0), url), None);
+        s.on_access(TimestampMs(1_000), url, "t1", 0);
+        assert_eq!(
+            s.access(TimestampMs(1_000), url),
+            None,
+            "no access period, no pass"
+        );
+        s.on_access(TimestampMs(1_000), url, "t1", 600_000);
+        assert_eq!(s.access(TimestampMs(1_000), url), Some("t1"));
+        assert_eq!(s.access(TimestampMs(600_999), url), Some("t1"));
+        assert_eq!(s.access(TimestampMs(601_000), url), None, "lapsed");
+        assert_eq!(
+            s.access(TimestampMs(1_000), "https://a.example/paid/b.html"),
+            None
+        );
+        // Bought again: the newer token replaces the older.
+        s.on_access(TimestampMs(2_000), url, "t2", 600_000);
+        assert_eq!(s.access(TimestampMs(2_000), url), Some("t2"));
+        assert_eq!(s.passes.len(), 1);
+        s.on_access(
+            TimestampMs(2_000),
+            url,
+            &"x".repeat(MAX_TOKEN_LEN + 1),
+            600_000,
+        );
+        assert_eq!(
+            s.access(TimestampMs(2_000), url),
+            Some("t2"),
+            "no oversized token"
+        );
+        // The vendor refused it: forgotten.
+        s.access_refused(url);
+        assert_eq!(s.access(TimestampMs(2_000), url), None);
+        // The list stays bounded.
+        for i in 0..=MAX_PASSES {
+            s.on_access(TimestampMs(3_000), &format!("{url}?{i}"), "t", 600_000);
+        }
+        assert_eq!(s.passes.len(), MAX_PASSES);
+        assert_eq!(
+            s.access(TimestampMs(3_000), &format!("{url}?0")),
+            None,
+            "oldest first"
+        );
     }
 
     #[test]
