@@ -110,13 +110,18 @@ export function bankBinary() {
   return found;
 }
 
-export async function startBank() {
-  const dir = scratch("bank");
+/**
+ * Starts the bank. `dir`: where it keeps its database and keys (kept across restarts; a
+ * scratch folder by default); `sweepSecs`: how often it sweeps (expiry, recalls, audits,
+ * rulings; 0, the tests' default, sweeps only when asked).
+ */
+export async function startBank({ dir = scratch("bank"), sweepSecs = 0 } = {}) {
+  mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   const g = spawnGroup("the bank", bankBinary(), [
     "--database-url", `sqlite://${dir}/bank.db`, "--key-dir", join(dir, "keys"), "serve", "--listen", `${HOST}:${port}`,
-    "--operator-token", OPERATOR_TOKEN, "--sweep-secs", "0", "--dev-origins",
+    "--operator-token", OPERATOR_TOKEN, "--sweep-secs", String(sweepSecs), "--dev-origins",
   ], { cwd: dir, log: join(dir, "bank.log"), env: { RUST_LOG: "warn" } });
   await waitUntil(g, "/healthz", async () => (await fetch(`${url}/healthz`)).ok, 30_000);
   return { url, dir };
@@ -220,8 +225,11 @@ function shopAssets(shop, walletOrigin) {
   return out;
 }
 
-/** Registers a vendor selling `www/<shop>` and starts it in workerd. */
-export async function startVendor(bank, shop, walletOrigin) {
+/**
+ * Registers a vendor selling `www/<shop>` and starts it in workerd. `scheduled`: it gets its
+ * cron trigger (the capture run) and `capture()` fires it, as Cloudflare would on schedule.
+ */
+export async function startVendor(bank, shop, walletOrigin, { scheduled = false } = {}) {
   const dir = scratch(shop);
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
@@ -253,18 +261,21 @@ class_name = "VendorBook"
 [[migrations]]
 tag = "v1"
 new_sqlite_classes = ["ScripCustody", "VendorBook"]
-`);
+${scheduled ? '[triggers]\ncrons = ["*/5 * * * *"]\n' : ""}`);
   const wrangler = join(ROOT, "js/node_modules/.bin/wrangler");
   if (!existsSync(wrangler)) throw new Error("wrangler is missing: run (cd js && npm ci)");
   const g = spawnGroup(`wrangler dev (${shop})`, wrangler, [
     "dev", "--local", "-c", "wrangler.toml", "--ip", HOST, "--port", String(port), "--inspector-port", String(await freePort()),
     "--persist-to", join(dir, "state"), "--show-interactive-dev-session=false", "--log-level", "warn",
+    ...(scheduled ? ["--test-scheduled"] : []),
   ], {
     cwd: dir, log: join(dir, "wrangler.log"),
     env: { CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true", WRANGLER_LOG_PATH: join(dir, "logs"), WRANGLER_REGISTRY_PATH: join(dir, "registry"), XDG_CONFIG_HOME: join(dir, "config") },
   });
   await waitUntil(g, "/netcents/v1/vendor", async () => (await fetch(`${url}/netcents/v1/vendor`)).status === 200, 90_000);
-  return { url, port, shop, ...creds, dir };
+  // The capture run, as the cron trigger starts it (`wrangler dev` runs triggers on request).
+  const capture = async () => (await fetch(`${url}/__scheduled?cron=*/5+*+*+*+*`)).ok;
+  return { url, port, shop, ...creds, dir, capture };
 }
 
 // ---- the wallet's origin ---------------------------------------------------------------------
