@@ -699,7 +699,8 @@ async fn scrip_status(
 }
 
 /// Runs the sweep once: expired scrip refunded or recalled, lapsed recalls forfeited, audit
-/// demands past their deadline settled as unanswered, unanswered disputes ruled.
+/// demands past their deadline settled as unanswered, disputes ruled once answered or once
+/// their deadline passed unanswered.
 ///
 /// # Errors
 /// The store's errors.
@@ -749,7 +750,8 @@ pub async fn sweep(bank: &Arc<Bank>) -> Result<api::SweepCounts, ApiError> {
             }
         }
     }
-    // A vendor that never answers a dispute does not hold the customer's money back.
+    // A dispute ends by itself: a vendor that never answers does not hold the customer's money
+    // back, and an answered one needs nobody to ask for the ruling.
     let mut disputes = 0u64;
     for id in due_disputes {
         let work = bank::Rule {

@@ -979,14 +979,18 @@ impl Tx {
         rows.iter().map(audit_row).collect()
     }
 
-    /// Ids of disputes whose vendor did not answer by the deadline.
+    /// Ids of disputes ready for a ruling: answered by the vendor, or not answered by the
+    /// deadline.
     pub async fn disputes_due(&mut self, now: u64, limit: i64) -> Result<Vec<String>, ApiError> {
-        let rows =
-            sqlx::query("SELECT id FROM disputes WHERE state = 0 AND deadline <= $1 LIMIT $2")
-                .bind(to_i64(now, "now")?)
-                .bind(limit)
-                .fetch_all(&mut *self.conn)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT id FROM disputes WHERE state = $1 OR (state = $2 AND deadline <= $3) LIMIT $4",
+        )
+        .bind(DisputeState::Answered.to_sql())
+        .bind(DisputeState::Open.to_sql())
+        .bind(to_i64(now, "now")?)
+        .bind(limit)
+        .fetch_all(&mut *self.conn)
+        .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 

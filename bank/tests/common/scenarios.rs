@@ -874,10 +874,12 @@ pub async fn arbiter(c: &Client) {
         )
         .await;
     assert_eq!(s, 200, "{r}");
-    let (s, r) = c
-        .post(&format!("/v1/arbiter/disputes/{id2}/ruling"), json!({}))
-        .await;
-    assert_eq!(s, 200, "{r}");
+    // Nobody asks for the ruling: the next sweep rules on the answered dispute by itself (the
+    // unanswered one still has time).
+    let (s, r) = c.op_post("/v1/operator/sweep", json!({})).await;
+    assert_eq!((s, r["disputes"].as_u64()), (200, Some(1)), "{r}");
+    let (s, r) = c.get(&format!("/v1/arbiter/disputes/{id2}")).await;
+    assert_eq!((s, r["state"].as_str()), (200, Some("ruled")), "{r}");
     assert_eq!(r["verdict"], "delivered");
     assert_eq!(
         r["goods"],
