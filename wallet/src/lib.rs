@@ -46,6 +46,8 @@ const STATE_VERSION: u8 = 3;
 const MAX_PASSES: usize = 1_000;
 /// Longest access token kept.
 const MAX_TOKEN_LEN: usize = 1_024;
+/// Longest URL an access pass is kept for.
+const MAX_URL_LEN: usize = 4_096;
 /// Longest site (an origin) kept for a budget or a payment.
 const MAX_SITE_LEN: usize = 256;
 /// Most history entries kept; the oldest are dropped first (receipts stay in each scrip too).
@@ -1331,20 +1333,24 @@ impl State {
 
     /// The vendor's access token for `url`, paid for at `now` with `access_ms` of access (the
     /// vendor's 402 answer states it): kept to be presented instead of paying again while it
-    /// lasts. A token too long to be a vendor's, or no access period, keeps nothing.
+    /// lasts. No access period, no token, or a token or URL too long to keep: nothing is kept.
+    /// Lapsed passes are dropped, and the oldest when there are too many.
     pub fn on_access(&mut self, now: TimestampMs, url: &str, token: &str, access_ms: u64) {
-        if access_ms == 0 || token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        if access_ms == 0
+            || token.is_empty()
+            || token.len() > MAX_TOKEN_LEN
+            || url.len() > MAX_URL_LEN
+        {
             return;
         }
         self.passes.retain(|p| p.url != url && p.until > now);
         self.passes.push(Pass {
-            url: url.chars().take(MAX_SITE_LEN * 16).collect(),
+            url: url.into(),
             token: token.into(),
             until: TimestampMs(now.0.saturating_add(access_ms)),
         });
-        if self.passes.len() > MAX_PASSES {
-            let excess = self.passes.len() - MAX_PASSES;
-            self.passes.drain(..excess);
+        while self.passes.len() > MAX_PASSES {
+            self.passes.remove(0);
         }
     }
 
@@ -1894,7 +1900,7 @@ impl Encode for Pass {
 impl Decode for Pass {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
-            url: text(r)?,
+            url: r.text(MAX_URL_LEN)?,
             token: r.text(MAX_TOKEN_LEN)?,
             until: r.get()?,
         })
@@ -2435,11 +2441,32 @@ mod tests {
         let url = "https://a.example/paid/a.html";
         assert_eq!(s.access(TimestampMs(0), url), None);
         s.on_access(TimestampMs(1_000), url, "t1", 0);
-        assert_eq!(
-            s.access(TimestampMs(1_000), url),
-            None,
-            "no access period, no pass"
+        s.on_access(TimestampMs(1_000), url, "", 600_000);
+        s.on_access(
+            TimestampMs(1_000),
+            &"u".repeat(MAX_URL_LEN + 1),
+            "t1",
+            600_000,
         );
+        assert!(
+            s.passes.is_empty(),
+            "no access period, no token or a URL too long: no pass"
+        );
+        let longest = format!("https://a.example/{}", "u".repeat(MAX_URL_LEN - 18));
+        s.on_access(
+            TimestampMs(1_000),
+            &longest,
+            &"t".repeat(MAX_TOKEN_LEN),
+            1_000,
+        );
+        assert!(
+            s.access(TimestampMs(1_999), &longest).is_some(),
+            "the longest are kept"
+        );
+        // A pass that lapsed is dropped when the next is kept.
+        s.on_access(TimestampMs(2_000), "https://a.example/other", "t0", 600_000);
+        assert_eq!(s.passes.len(), 1, "the lapsed pass is gone");
+        s.passes.clear();
         s.on_access(TimestampMs(1_000), url, "t1", 600_000);
         assert_eq!(s.access(TimestampMs(1_000), url), Some("t1"));
         assert_eq!(s.access(TimestampMs(600_999), url), Some("t1"));
