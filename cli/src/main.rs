@@ -89,6 +89,82 @@ enum Cmd {
         #[arg(long)]
         scrip: Option<String>,
     },
+    /// Write the whole wallet (keys, scrip, pending orders, receipts), sealed under a
+    /// passphrase, to a backup file that the browser wallet and `netcents import` open.
+    Export {
+        /// The backup file to write (it must not exist).
+        file: PathBuf,
+        /// The passphrase (at least 10 characters); read from standard input if not set.
+        #[arg(long, env = "NETCENTS_PASSPHRASE", hide_env_values = true)]
+        passphrase: Option<String>,
+    },
+    /// Make this wallet from a backup (of the browser wallet or of `netcents export`).
+    Import {
+        /// The backup file.
+        file: PathBuf,
+        /// The bank's base URL (the bank the backup's wallet uses).
+        #[arg(long, env = "NETCENTS_BANK")]
+        bank: String,
+        /// The passphrase; read from standard input if not set.
+        #[arg(long, env = "NETCENTS_PASSPHRASE", hide_env_values = true)]
+        passphrase: Option<String>,
+    },
+}
+
+/// The passphrase given, or one line of standard input.
+fn passphrase(given: Option<String>) -> Result<String> {
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    eprint!("passphrase: ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn export(w: &Wallet, file: &Path, given: Option<String>) -> Result<()> {
+    if file.exists() {
+        bail!("{} exists already: name a new file", file.display());
+    }
+    let sealed = w
+        .state
+        .backup(&passphrase(given)?, &mut OsRng)
+        .map_err(wallet)?;
+    let mut f = open_private(file, true)?;
+    f.write_all(&sealed)?;
+    f.sync_all()?;
+    eprintln!(
+        "wallet sealed in {}: keep it and its passphrase apart",
+        file.display()
+    );
+    Ok(())
+}
+
+fn import(path: PathBuf, file: &Path, bank: String, given: Option<String>) -> Result<()> {
+    let lock = lock(&path)?;
+    if path.exists() {
+        bail!("a wallet exists at {} already", path.display());
+    }
+    let sealed = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let state = State::from_backup(&sealed, &passphrase(given)?).map_err(wallet)?;
+    let bank = bank.trim_end_matches('/').to_owned();
+    let http = client()?;
+    // The backup's wallet knows its bank's keys: a bank that contradicts them is another bank.
+    let mut check = state.clone();
+    check
+        .set_bank(fetch_bank(&http, &bank)?)
+        .map_err(wallet)
+        .with_context(|| format!("{bank} is not the bank of this backup's wallet"))?;
+    let w = Wallet {
+        path,
+        bank,
+        state: check,
+        http,
+        _lock: lock,
+    };
+    w.save()?;
+    eprintln!("wallet {} made from {}", w.path.display(), file.display());
+    Ok(())
 }
 
 /// The wallet file: the bank's URL and the machine's stored form.
@@ -799,12 +875,19 @@ fn run(cli: Cli) -> Result<()> {
         Some(p) => p,
         None => default_path()?,
     };
-    if let Cmd::Init { bank } = cli.cmd {
-        return init(path, bank);
+    match cli.cmd {
+        Cmd::Init { bank } => return init(path, bank),
+        Cmd::Import {
+            file,
+            bank,
+            passphrase,
+        } => return import(path, &file, bank, passphrase),
+        _ => {}
     }
     let mut w = Wallet::load(path)?;
     match cli.cmd {
-        Cmd::Init { .. } => unreachable!("handled above"),
+        Cmd::Init { .. } | Cmd::Import { .. } => unreachable!("handled above"),
+        Cmd::Export { file, passphrase } => export(&w, &file, passphrase),
         Cmd::Account => {
             let s = w.state.summary(now());
             println!(

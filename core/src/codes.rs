@@ -114,6 +114,8 @@ pub const CODES: &[Code] = &[
     code("wrong_site", 0, &[Wallet]),
     code("wrong_item", 0, &[Wallet]),
     code("bank_changed", 0, &[Wallet]),
+    code("bad_backup", 0, &[Wallet]),
+    code("wrong_passphrase", 0, &[Wallet]),
     code("no_account", 0, &[Wallet]),
     code("no_account_key", 0, &[Wallet]),
     code("no_bank", 0, &[Wallet]),

@@ -149,6 +149,43 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
     let history = cli.ok(&["history"]);
     assert_eq!(history.lines().count(), 3, "{history}");
 
+    // A backup sealed under a passphrase makes the same wallet elsewhere.
+    let backup = dir.0.join("wallet.backup");
+    let secret = "a long enough passphrase";
+    cli.ok(&["export", backup.to_str().unwrap(), "--passphrase", secret]);
+    assert_eq!(mode(&backup), 0o600, "the backup holds the keys, sealed");
+    assert!(
+        cli.fails(&["export", backup.to_str().unwrap(), "--passphrase", secret])
+            .contains("exists already"),
+        "an export never overwrites a file"
+    );
+    let copy = Cli {
+        wallet: dir.0.join("copy.json"),
+    };
+    let import = |pass: &str| {
+        copy.run(&[
+            "import",
+            backup.to_str().unwrap(),
+            "--bank",
+            &bank.url,
+            "--passphrase",
+            pass,
+        ])
+    };
+    let wrong = import("another passphrase");
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("wrong_passphrase"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    assert!(!copy.wallet.exists(), "a failed import makes no wallet");
+    assert!(import(secret).status.success());
+    assert_eq!(copy.ok(&["history"]), cli.ok(&["history"]));
+    assert_eq!(copy.ok(&["balance"]), cli.ok(&["balance"]));
+    assert_eq!(copy.ok(&["account"]), cli.ok(&["account"]));
+    std::fs::remove_file(&copy.wallet).unwrap();
+
     // Redemption: the bank asks B (the holder) for the scrip and credits what is left.
     let out = cli.ok(&["redeem"]);
     assert!(out.contains("0.097000 back"), "{out}");

@@ -27,6 +27,7 @@ use netcents_core::{
 use rand_core::CryptoRngCore;
 use serde::Serialize;
 
+pub mod backup;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
