@@ -28,6 +28,20 @@ let shopB;
 let ctx;
 
 const figures = {};
+
+/** A browser with its own profile (its own storage). */
+function launch(profile) {
+  return chromium.launchPersistentContext(scratch(profile), {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1200, height: 820 },
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync",
+      "--host-resolver-rules=MAP wallet.test 127.0.0.1, MAP shop-a.test 127.0.0.1, MAP shop-b.test 127.0.0.1",
+    ],
+  });
+}
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
 
 before(async () => {
@@ -40,16 +54,7 @@ before(async () => {
   shopA = `http://shop-a.test:${vendorA.port}`;
   shopB = `http://shop-b.test:${vendorB.port}`;
   figures.start_bank_two_vendors_wallet_ms = Date.now() - started;
-  ctx = await chromium.launchPersistentContext(scratch("profile"), {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    viewport: { width: 1200, height: 820 },
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync",
-      "--host-resolver-rules=MAP wallet.test 127.0.0.1, MAP shop-a.test 127.0.0.1, MAP shop-b.test 127.0.0.1",
-    ],
-  });
+  ctx = await launch("profile");
   ctx.on("requestfinished", (r) => {
     const t = r.timing();
     if (t.responseEnd > 1000) console.error(`slow ${r.method()} ${r.url()} ${Math.round(t.responseEnd)} ms`);
@@ -592,3 +597,39 @@ test("a refusal the vendor did not sign gives nothing back: the wallet's own res
   await page.close();
 });
 
+
+test("a wallet backed up in one browser is restored in another, and only with its passphrase", async () => {
+  const wallet = await walletPage();
+  const before = await summary(wallet);
+  assert.ok(before.account, "a wallet with an account");
+  await wallet.fill("#backup-pass", "a long enough passphrase");
+  const [download] = await Promise.all([wallet.waitForEvent("download"), wallet.click("#backup")]);
+  const file = join(scratch("backup"), "netcents-wallet.backup");
+  await download.saveAs(file);
+
+  const other = await launch("profile-restored");
+  try {
+    const page = await other.newPage();
+    await page.goto(`${walletOrigin}/wallet/`);
+    await page.waitForSelector("body[data-ready='1']");
+    // Another passphrase: a sentence, and still no wallet.
+    await page.setInputFiles("#restore-file", file);
+    await page.fill("#restore-pass", "not the passphrase");
+    await page.click("#restore");
+    await page.locator(".toast.bad").waitFor();
+    assert.match(await page.locator(".toast.bad").textContent(), /does not open with this passphrase/);
+    assert.ok(!(await summary(page)).account, "no wallet was made");
+    await page.setInputFiles("#restore-file", file);
+    await page.fill("#restore-pass", "a long enough passphrase");
+    await page.click("#restore");
+    await page.waitForSelector("#spendable");
+    const restored = await summary(page);
+    assert.equal(restored.account, before.account);
+    assert.equal(restored.account_public_key, before.account_public_key);
+    assert.deepEqual(restored.scrips.map((x) => x.id).sort(), before.scrips.map((x) => x.id).sort());
+    assert.equal(restored.history.length, before.history.length);
+    await shot(page, "19-wallet-restored");
+  } finally {
+    await other.close();
+  }
+});

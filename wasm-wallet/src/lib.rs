@@ -218,6 +218,8 @@ enum Op {
     Redeem(String),
     OnRedeemed(String, Micros),
     SetBudget(String, Micros),
+    Backup(String),
+    Restore(Vec<u8>, String),
 }
 
 impl Op {
@@ -229,6 +231,7 @@ impl Op {
                 | Self::Quote { .. }
                 | Self::UnsentDisputes
                 | Self::PendingPayment(_)
+                | Self::Backup(_)
         )
     }
 }
@@ -280,6 +283,20 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
         Op::OnRedeemed(id, refund) => s.on_redeemed(t, &id, refund).map(|()| JsValue::UNDEFINED),
         Op::SetBudget(site, limit) => {
             s.set_budget(&site, limit);
+            Ok(JsValue::UNDEFINED)
+        }
+        Op::Backup(passphrase) => {
+            let sealed = s.backup(&passphrase, &mut rng())?;
+            Ok(Uint8Array::from(sealed.as_slice()).into())
+        }
+        Op::Restore(sealed, passphrase) => {
+            if s.summary(t).account_public_key.is_some() {
+                return Err(WalletError::new(
+                    "bad_value",
+                    "this browser has a wallet already: a backup is restored into a new one only",
+                ));
+            }
+            *s = State::from_backup(&sealed, &passphrase)?;
             Ok(JsValue::UNDEFINED)
         }
     }
@@ -588,5 +605,19 @@ impl Wallet {
     #[wasm_bindgen(js_name = setBudget, unchecked_return_type = "Promise<void>")]
     pub fn set_budget(&self, site: String, limit_micros: f64) -> js_sys::Promise {
         self.call_with(micros("limit_micros", limit_micros).map(|l| Op::SetBudget(site, l)))
+    }
+
+    /// The whole wallet sealed under `passphrase` (at least 10 characters): a backup file's
+    /// bytes, which `restore` here or `netcents import` opens.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn backup(&self, passphrase: String) -> js_sys::Promise {
+        self.call(Op::Backup(passphrase))
+    }
+
+    /// Makes this (new, empty) wallet from a backup. Fails with `wrong_passphrase`,
+    /// `bad_backup`, or `bad_value` if this browser has a wallet already.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn restore(&self, backup: Uint8Array, passphrase: String) -> js_sys::Promise {
+        self.call(Op::Restore(backup.to_vec(), passphrase))
     }
 }

@@ -65,6 +65,38 @@ async function loadDemo(account) {
   }
 }
 
+/** A wallet's backup file, sealed under a passphrase the user chooses (at least 10 characters). */
+function backupBox(w) {
+  const pass = h("input", { id: "backup-pass", type: "password", placeholder: "Passphrase (10 characters or more)", "aria-label": "Backup passphrase", autocomplete: "new-password" });
+  const save = h("button", { id: "backup" }, "Back up this wallet");
+  save.onclick = () => busy(save, async () => {
+    const sealed = await w.backup(pass.value);
+    const a = h("a", { href: URL.createObjectURL(new Blob([sealed], { type: "application/octet-stream" })), download: "netcents-wallet.backup" });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    pass.value = "";
+    toast("Backup saved. Keep the file and its passphrase apart: together they are your wallet.");
+  });
+  return h("div.actions", { style: "margin-top:0.8rem" }, pass, save);
+}
+
+/** Makes this (new) wallet from a backup file of another browser or of `netcents export`. */
+function restoreBox(w) {
+  const file = h("input", { id: "restore-file", type: "file", "aria-label": "Backup file" });
+  const pass = h("input", { id: "restore-pass", type: "password", placeholder: "Its passphrase", "aria-label": "Backup passphrase", autocomplete: "current-password" });
+  const go = h("button", { id: "restore" }, "Restore");
+  go.onclick = () => busy(go, async () => {
+    const f = file.files?.[0];
+    if (!f) throw new Error("Choose the backup file first.");
+    await w.restore(new Uint8Array(await f.arrayBuffer()), pass.value);
+    // The backup's wallet knows its bank: this bank must be the same one.
+    await w.setBank(await bankGet("/v1/keys"));
+    toast("Your wallet is back.");
+  });
+  return h("div.restore", {}, h("p", {}, "Have a backup? Restore your wallet from it."), h("div.actions", {}, file, pass, go));
+}
+
 function welcome(w) {
   const open = h("button.primary", { id: "open-account" }, "Create my wallet");
   open.onclick = () => busy(open, async () => {
@@ -80,7 +112,8 @@ function welcome(w) {
     h("div.steps", {},
       h("div.step", {}, h("b", {}, "1. Create"), "A private key is made in this window and never leaves it."),
       h("div.step", {}, h("b", {}, "2. Buy scrip"), "Move a dollar from your bank account into scrip."),
-      h("div.step", {}, h("b", {}, "3. Read"), "Click a NetCents button on any site; approve once, or set a budget.")));
+      h("div.step", {}, h("b", {}, "3. Read"), "Click a NetCents button on any site; approve once, or set a budget.")),
+    restoreBox(w));
 }
 
 function hero(w, s) {
@@ -121,7 +154,8 @@ function hero(w, s) {
         h("div", {}, "Payments", h("b", { id: "payments" }, String(paid.length))),
         h("div", {}, "Spent", h("b", {}, money(spent, cur))),
         h("div", {}, "Sites with a budget", h("b", {}, String(s.budgets.filter((b) => b.limit_micros > b.spent_micros).length))),
-        h("div", {}, "Receipts checked", h("b", {}, `${paid.filter((x) => x.check === "matches").length} of ${paid.length}`)))));
+        h("div", {}, "Receipts checked", h("b", {}, `${paid.filter((x) => x.check === "matches").length} of ${paid.length}`))),
+      backupBox(w)));
 }
 
 function scripTab(w, s) {
