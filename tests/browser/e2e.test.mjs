@@ -633,3 +633,47 @@ test("a wallet backed up in one browser is restored in another, and only with it
     await other.close();
   }
 });
+
+test("a wallet that meets another bank says so, keeps everything, and lets the user back it up or start anew", async () => {
+  const other = await launch("profile-other-bank");
+  try {
+    const page = await other.newPage();
+    await page.goto(`${walletOrigin}/wallet/`);
+    await page.waitForSelector("body[data-ready='1']");
+    await page.click("#open-account");
+    await page.waitForSelector("#spendable");
+    const made = await summary(page);
+    assert.ok(made.account);
+
+    // The page now talks to a bank with another arbiter key (the demo restarted afresh).
+    const keys = (await bankCall(bank, "GET", "/v1/keys")).body;
+    const forged = { ...keys, arbiter: { public_key: keys.bank[0].public_key } };
+    await other.route("**/v1/keys", (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(forged) }));
+    await page.reload();
+    await page.waitForSelector("body[data-ready='other-bank']");
+    assert.match(await page.textContent("#other-bank"), /belongs to another bank/);
+    assert.ok(await page.isDisabled("#start-new"), "no fresh start before the backup");
+    await shot(page, "20-wallet-other-bank");
+    await page.fill("#backup-pass", "another long passphrase");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#backup")]);
+    const file = join(scratch("backup-other"), "netcents-wallet.backup");
+    await download.saveAs(file);
+
+    // The user starts a new wallet for this bank, then (the bank being its own again) brings
+    // the old one back from the backup: nothing was lost.
+    await other.unroute("**/v1/keys");
+    await page.check("#backup-saved");
+    await Promise.all([page.waitForEvent("load"), page.click("#start-new")]);
+    await page.waitForSelector("body[data-ready='1']");
+    await page.waitForSelector("#open-account");
+    await page.setInputFiles("#restore-file", file);
+    await page.fill("#restore-pass", "another long passphrase");
+    await page.click("#restore");
+    await page.waitForSelector("#spendable");
+    const back = await summary(page);
+    assert.equal(back.account, made.account);
+    assert.equal(back.account_public_key, made.account_public_key);
+  } finally {
+    await other.close();
+  }
+});

@@ -220,6 +220,7 @@ enum Op {
     SetBudget(String, Micros),
     Backup(String),
     Restore(Vec<u8>, String),
+    Reset,
 }
 
 impl Op {
@@ -297,6 +298,10 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
                 ));
             }
             *s = State::from_backup(&sealed, &passphrase)?;
+            Ok(JsValue::UNDEFINED)
+        }
+        Op::Reset => {
+            *s = State::new();
             Ok(JsValue::UNDEFINED)
         }
     }
@@ -619,5 +624,12 @@ impl Wallet {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn restore(&self, backup: Uint8Array, passphrase: String) -> js_sys::Promise {
         self.call(Op::Restore(backup.to_vec(), passphrase))
+    }
+
+    /// Forgets this wallet: keys, scrip and history are gone from this browser. For a wallet
+    /// of another bank, once the user saved its backup and chose to start a new one here.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn reset(&self) -> js_sys::Promise {
+        self.call(Op::Reset)
     }
 }

@@ -35,7 +35,7 @@ function toast(text, bad = false) {
   setTimeout(() => t.remove(), 3500);
 }
 
-async function busy(button, work) {
+async function busy(button, work, { rerender = true } = {}) {
   button.disabled = true;
   try {
     await work();
@@ -43,7 +43,7 @@ async function busy(button, work) {
     toast(e.hint ?? e.message ?? String(e), true);
   } finally {
     button.disabled = false;
-    await render();
+    if (rerender) await render();
   }
 }
 
@@ -66,7 +66,7 @@ async function loadDemo(account) {
 }
 
 /** A wallet's backup file, sealed under a passphrase the user chooses (at least 10 characters). */
-function backupBox(w) {
+function backupBox(w, { rerender = true } = {}) {
   const pass = h("input", { id: "backup-pass", type: "password", placeholder: "Passphrase (10 characters or more)", "aria-label": "Backup passphrase", autocomplete: "new-password" });
   const save = h("button", { id: "backup" }, "Back up this wallet");
   save.onclick = () => busy(save, async () => {
@@ -77,7 +77,7 @@ function backupBox(w) {
     a.remove();
     pass.value = "";
     toast("Backup saved. Keep the file and its passphrase apart: together they are your wallet.");
-  });
+  }, { rerender });
   return h("div.actions", { style: "margin-top:0.8rem" }, pass, save);
 }
 
@@ -95,6 +95,38 @@ function restoreBox(w) {
     toast("Your wallet is back.");
   });
   return h("div.restore", {}, h("p", {}, "Have a backup? Restore your wallet from it."), h("div.actions", {}, file, pass, go));
+}
+
+/**
+ * The wallet in this browser was made with another bank than the one this page talks to (the
+ * demo restarted from scratch, or the page moved to another bank): nothing is lost, and the user
+ * chooses. Keep it: save its backup and open it where its bank is. Or start a new wallet for
+ * this bank, once the backup is saved.
+ */
+function otherBank(w, hint) {
+  const saved = h("input", { id: "backup-saved", type: "checkbox" });
+  const fresh = h("button", { id: "start-new", disabled: true }, "Start a new wallet here");
+  saved.onchange = () => {
+    fresh.disabled = !saved.checked;
+  };
+  fresh.onclick = async () => {
+    fresh.disabled = true;
+    await w.reset();
+    location.reload();
+  };
+  return h("section.welcome", { id: "other-bank" },
+    h("h1", {}, "This wallet belongs to another bank"),
+    h("p", {}, "The bank this page works with is not the one your wallet was made with ",
+      `(${hint}). Your keys and scrip are still here, untouched. Keep them: back the wallet up and `,
+      "restore the backup where its bank is. Or start a new wallet for this bank."),
+    centered(backupBox(w, { rerender: false })),
+    h("label", { style: "display:block;margin-top:1rem" }, saved, " I saved a backup of this wallet, or I do not need its scrip"),
+    centered(h("div.actions", {}, fresh)));
+}
+
+function centered(el) {
+  el.style.justifyContent = "center";
+  return el;
 }
 
 function welcome(w) {
@@ -320,11 +352,17 @@ async function render() {
     await resendPending(w);
     await render();
   } catch (e) {
+    if (e.code === "bank_changed" && e.wallet) {
+      app.replaceChildren(otherBank(e.wallet, e.hint));
+      document.body.dataset.ready = "other-bank";
+      return;
+    }
     app.replaceChildren(h("div.empty", {}, `The wallet could not start: ${e.hint ?? e.message}`));
     document.body.dataset.ready = "error";
   }
 })();
 
 // Another window of this wallet (the payment window) changed the state: show it.
-window.addEventListener("focus", () => render());
-new BroadcastChannel("netcents-wallet").onmessage = () => render();
+const refresh = () => document.body.dataset.ready === "1" && render().catch(() => {});
+window.addEventListener("focus", refresh);
+new BroadcastChannel("netcents-wallet").onmessage = refresh;

@@ -15,7 +15,13 @@ export function openWallet() {
     await init();
     const w = await Wallet.open(DB_NAME);
     const keys = await bankGet("/v1/keys");
-    await w.setBank(keys);
+    try {
+      await w.setBank(keys);
+    } catch (e) {
+      // A wallet made with another bank: the page offers a way forward with this wallet.
+      if (e.code === "bank_changed") throw new NetCentsError("bank_changed", e.hint, { wallet: w });
+      throw e;
+    }
     return w;
   })();
   return opened;
