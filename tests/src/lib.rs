@@ -11,6 +11,7 @@
     reason = "test harness: a failed unwrap is a failed test"
 )]
 
+pub mod chaos;
 pub mod onboard;
 pub mod openapi;
 
