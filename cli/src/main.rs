@@ -360,7 +360,68 @@ impl Wallet {
                 ),
             }
         }
+        self.follow_disputes()
+    }
+
+    /// Follows each dispute to its ruling: files the disputes signed but never filed, and asks
+    /// the arbiter about the others until it has ruled. The signed ruling is checked in the
+    /// wallet (a refund or void settles the pending payment it names). An arbiter out of reach
+    /// is asked again on the next run.
+    fn follow_disputes(&mut self) -> Result<()> {
+        for d in self.state.unsent_disputes() {
+            if let Err(e) = file_dispute(self, &d) {
+                eprintln!(
+                    "netcents: a dispute is not filed yet ({e:#}); it is sent on the next run"
+                );
+            }
+        }
+        let open: Vec<String> = self
+            .state
+            .summary(now())
+            .disputes
+            .into_iter()
+            .filter(|d| d.state != "ruled" && d.state != "unsent")
+            .map(|d| d.id)
+            .collect();
+        for id in open {
+            let url = format!("{}/v1/arbiter/disputes/{id}", self.bank);
+            let answer = self.http.get(&url).send().ok().and_then(|r| {
+                let ok = r.status().is_success();
+                r.json::<Value>().ok().filter(|_| ok)
+            });
+            let Some(v) = answer else {
+                eprintln!(
+                    "netcents: the arbiter did not answer about dispute {id}; asked again on the next run"
+                );
+                continue;
+            };
+            self.on_dispute_answer(&id, &v)?;
+        }
         Ok(())
+    }
+
+    /// What the arbiter said of dispute `id`: its signed ruling, or its state until then.
+    fn on_dispute_answer(&mut self, id: &str, v: &Value) -> Result<()> {
+        match v["ruling"].as_str() {
+            Some(ruling) => {
+                let settled = self.state.on_ruling(now(), ruling).map_err(wallet)?;
+                eprintln!(
+                    "netcents: the arbiter ruled on dispute {id}: {}{}",
+                    v["verdict"].as_str().unwrap_or("?"),
+                    if settled {
+                        "; the payment it names is settled"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            None => self.state.on_dispute_state(
+                id,
+                v["state"].as_str().unwrap_or_default(),
+                v["verdict"].as_str().unwrap_or_default(),
+            ),
+        }
+        self.save()
     }
 
     /// Sends an issuance request stored before; keeps the scrip, or forgets a request the bank
@@ -725,6 +786,17 @@ fn balance(w: &Wallet) -> Result<()> {
         );
         total += v.balance_micros;
     }
+    for d in &s.disputes {
+        let state = match d.state.as_str() {
+            "ruled" => format!("ruled: {}", d.verdict),
+            "unsent" => "not filed yet; filed on the next run".into(),
+            other => format!("{other}; followed to its ruling on each run"),
+        };
+        println!(
+            "dispute {}  {} about scrip {} with {}: {state}",
+            d.id, d.kind, d.scrip, d.vendor
+        );
+    }
     if s.issuing > 0 {
         println!(
             "{} issuance request(s) await the bank's answer: run `netcents buy` again",
@@ -767,12 +839,8 @@ fn file_dispute(w: &mut Wallet, dispute: &str) -> Result<()> {
     if status != 200 {
         return Err(refused("the dispute", status, &v));
     }
-    w.state.on_dispute_state(
-        v["dispute"].as_str().unwrap_or_default(),
-        v["state"].as_str().unwrap_or_default(),
-        v["verdict"].as_str().unwrap_or_default(),
-    );
-    w.save()?;
+    let id = v["dispute"].as_str().unwrap_or_default().to_owned();
+    w.on_dispute_answer(&id, &v)?;
     println!("dispute filed: {v}");
     Ok(())
 }

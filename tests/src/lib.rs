@@ -885,6 +885,9 @@ pub struct Vendor {
     /// Its onboarding (keys, certificate, account).
     pub creds: onboard::Credentials,
     group: Group,
+    name: String,
+    port: u16,
+    starts: u32,
     _dir: TempDir,
 }
 
@@ -894,7 +897,6 @@ pub const PRICES: &str = r#"[{"path": "/paid/expensive.html", "price_micros": 10
 impl Vendor {
     /// Registers a vendor with the bank and starts it in workerd, waiting until it answers.
     pub async fn start(bank: &Bank, name: &str) -> Self {
-        let wrangler = wrangler_bin();
         let main = worker_build();
         let dir = TempDir::new(name);
         let port = free_port();
@@ -939,6 +941,35 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             bank = bank.url,
         );
         std::fs::write(dir.0.join("wrangler.toml"), toml).unwrap();
+        let group = Self::spawn(&dir, name, port, &creds, 0).await;
+        Self {
+            url,
+            creds,
+            group,
+            name: name.to_owned(),
+            port,
+            starts: 1,
+            _dir: dir,
+        }
+    }
+
+    /// Kills the vendor (`wrangler dev` and its workerd, SIGKILL) and starts it again on the same
+    /// stored state and port, waiting until it answers: what a crashed or redeployed Worker sees.
+    pub async fn restart(&mut self) {
+        self.group.kill();
+        self.group = Self::spawn(&self._dir, &self.name, self.port, &self.creds, self.starts).await;
+        self.starts += 1;
+    }
+
+    async fn spawn(
+        dir: &TempDir,
+        name: &str,
+        port: u16,
+        creds: &onboard::Credentials,
+        n: u32,
+    ) -> Group {
+        let wrangler = wrangler_bin();
+        let url = format!("http://127.0.0.1:{port}");
         let mut cmd = Command::new(&wrangler);
         cmd.current_dir(&dir.0)
             .args([
@@ -969,7 +1000,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         let mut group = Group::spawn(
             &format!("wrangler dev ({name})"),
             cmd,
-            &dir.0.join("wrangler.log"),
+            &dir.0.join(format!("wrangler-{n}.log")),
         );
         let c = http();
         let deadline = Instant::now() + Duration::from_secs(90);
@@ -997,15 +1028,10 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         }
         let mut log = std::fs::OpenOptions::new()
             .append(true)
-            .open(dir.0.join("wrangler.log"))
+            .open(dir.0.join(format!("wrangler-{n}.log")))
             .unwrap();
         writeln!(log, "-- ready").unwrap();
-        Self {
-            url,
-            creds,
-            group,
-            _dir: dir,
-        }
+        group
     }
 
     /// The same Worker under plain `workerd serve` (no wrangler, no node, no dev proxy), for the
@@ -1127,6 +1153,9 @@ const vendor :Workerd.Worker = (
             url,
             creds,
             group,
+            name: name.to_owned(),
+            port,
+            starts: 1,
             _dir: dir,
         }
     }

@@ -200,11 +200,13 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
 
 /// A proxy in front of `upstream` that, while `stall` is set, forwards each request whose
 /// request line starts with `held` and keeps the answer from the client (`holding` counts
-/// them): the server did the work, the client never hears of it. While `down` is set it drops
-/// every connection unanswered.
+/// them): the server did the work, the client never hears of it. While `lose` is set, those
+/// requests are dropped before they reach the server. While `down` is set it drops every
+/// connection unanswered.
 struct Stalling {
     url: String,
     stall: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    lose: std::sync::Arc<std::sync::atomic::AtomicBool>,
     down: std::sync::Arc<std::sync::atomic::AtomicBool>,
     holding: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -219,7 +221,9 @@ impl Stalling {
         let stall = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let holding = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lose = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stall.clone();
+        let lost = lose.clone();
         let count = holding.clone();
         let cut = down.clone();
         tokio::spawn(async move {
@@ -231,7 +235,8 @@ impl Stalling {
                     drop(client);
                     continue;
                 }
-                let (upstream, flag, count) = (upstream.clone(), flag.clone(), count.clone());
+                let (upstream, flag, count, lost) =
+                    (upstream.clone(), flag.clone(), count.clone(), lost.clone());
                 tokio::spawn(async move {
                     // The request: headers, then the body its length announces.
                     let mut req = Vec::new();
@@ -262,6 +267,9 @@ impl Stalling {
                         }
                         req.extend_from_slice(&buf[..n]);
                     }
+                    if lost.load(Ordering::SeqCst) && head.starts_with(held) {
+                        return;
+                    }
                     // One request a connection, each way.
                     let mut lines: Vec<&str> = head
                         .trim_end()
@@ -289,6 +297,7 @@ impl Stalling {
         Self {
             url,
             stall,
+            lose,
             down,
             holding,
         }
@@ -489,4 +498,69 @@ async fn a_payment_whose_answer_was_lost_is_settled_by_the_next_run() {
     let history = cli.ok(&["history"]);
     assert_eq!(history.lines().count(), 2, "{history}");
     assert!(cli.ok(&["balance"]).contains("total 0.098000"));
+}
+
+/// A payment whose order never reached the vendor, and a vendor that never answers: the
+/// customer files a dispute, the bank's sweep rules it when the answer period lapses, and the
+/// wallet follows it to that ruling on its next runs: the void order is dropped and the same
+/// scrip pays on. Before, the CLI filed disputes and never asked about them again, so the
+/// payment stayed pending for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dispute_nobody_answers_is_ruled_and_the_wallet_follows_it() {
+    use std::sync::atomic::Ordering;
+    let bank = Bank::start_with(&[("--sweep-secs", "1"), ("--answer-secs", "2")]).await;
+    let a = Vendor::start(&bank, "a").await;
+    let proxy = Stalling::start(&a.url, "POST /paid/").await;
+    let dir = TempDir::new("cli-dispute");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+    cli.ok(&["buy", "100000"]);
+
+    proxy.lose.store(true, Ordering::SeqCst);
+    cli.fails(&["pay", &format!("{}{ARTICLE}", proxy.url)]);
+    let filed = cli.ok(&["dispute"]);
+    assert!(filed.contains("dispute filed"), "{filed}");
+    let shown = cli.ok(&["balance"]);
+    assert!(
+        shown.contains("non_delivery") && shown.contains("followed to its ruling"),
+        "{shown}"
+    );
+
+    // Nobody answers for the vendor (it never captures here): the sweep rules the lapsed
+    // dispute, and a later run of the wallet learns the signed ruling.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let shown = loop {
+        let out = cli.run(&["balance"]);
+        assert!(out.status.success(), "{out:?}");
+        let shown = String::from_utf8_lossy(&out.stdout).to_string();
+        if shown.contains("ruled:") {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("the arbiter ruled on dispute"), "{err}");
+            break shown;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dispute was never ruled:\n{shown}\n{}",
+            bank.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert!(shown.contains("ruled: void"), "{shown}");
+    assert!(
+        !shown.contains("awaits its answer") && shown.contains("total 0.100000 USD"),
+        "the void order is dropped, the scrip whole:\n{shown}"
+    );
+
+    // The same scrip pays on, and nothing was taken for the void order.
+    proxy.lose.store(false, Ordering::SeqCst);
+    let page = cli.ok(&["pay", &a.at(ARTICLE)]);
+    assert!(page.contains("A paid article"), "{page}");
+    assert_eq!(cli.ok(&["history"]).lines().count(), 1);
+    assert!(cli.ok(&["balance"]).contains("total 0.099000"));
+    a.capture().await;
+    bank.check_balanced().await;
 }
