@@ -1135,7 +1135,7 @@ impl State {
         let r = ruling.body();
         let record = self
             .disputes
-            .iter_mut()
+            .iter()
             .find(|d| d.signed.digest() == r.dispute)
             .ok_or_else(|| Error::from(netcents_core::Rejection::BadEvidence("no such dispute")))?;
         let d = record.signed.unverified();
@@ -1146,8 +1146,15 @@ impl State {
             DisputeKind::NonDelivery { order, .. } => Some(order.clone()),
             DisputeKind::Balance { .. } => None,
         };
-        record.state = "ruled".into();
-        record.verdict = verdict_name(r.verdict).into();
+        // The arbiter rules on the evidence once: every record of it is ruled (a wallet stored
+        // by an earlier version may hold the same evidence signed twice).
+        let evidence = d.evidence_id();
+        for record in &mut self.disputes {
+            if record.signed.unverified().evidence_id() == evidence {
+                record.state = "ruled".into();
+                record.verdict = verdict_name(r.verdict).into();
+            }
+        }
         let Some(order) = disputed else {
             return Ok(false);
         };
@@ -1175,6 +1182,16 @@ impl State {
         rng.fill_bytes(&mut nonce);
         let entry = self.entry(scrip_id)?;
         let signed = entry.scrip.dispute(now, Nonce(nonce), vendor, kind);
+        // The same evidence is one dispute at the arbiter (§6): disputing it again gives the
+        // dispute signed the first time, which is followed to its ruling like any other.
+        let evidence = signed.unverified().evidence_id();
+        if let Some(known) = self
+            .disputes
+            .iter()
+            .find(|d| d.signed.unverified().evidence_id() == evidence)
+        {
+            return Ok(b64(known.signed.as_bytes()));
+        }
         let out = b64(signed.as_bytes());
         self.disputes.push(DisputeRecord {
             signed,
@@ -2210,6 +2227,76 @@ mod tests {
         )
         .expect("settled");
         assert_eq!(spent(&s), Some((1_500, 0, 0)), "the budget is back");
+    }
+
+    #[test]
+    fn the_same_evidence_disputed_twice_is_one_dispute_and_its_ruling_settles_every_record() {
+        let bank = SecretKey::from_seed(&[0xb0; 32]);
+        let vendor = SecretKey::from_seed(&[0xc0; 32]);
+        let arbiter = SecretKey::from_seed(&[0xa0; 32]);
+        let (mut s, cert, scrip_id) = funded(&bank, &vendor);
+        let offer = b64(offer_of(&vendor, "/paid/article.html").as_bytes());
+        s.pay(
+            TimestampMs(2_000),
+            "https://a.example",
+            "https://a.example/paid/article.html",
+            &offer,
+            &b64(cert.as_bytes()),
+            Approval::Once,
+        )
+        .expect("paid");
+        let first = s
+            .non_delivery(TimestampMs(3_000), &scrip_id, &mut Counting(7))
+            .expect("disputed");
+        let again = s
+            .non_delivery(TimestampMs(9_000), &scrip_id, &mut Counting(8))
+            .expect("disputed again");
+        assert_eq!(first, again, "the dispute signed the first time");
+        assert_eq!(s.summary(TimestampMs(9_000)).disputes.len(), 1);
+        assert_eq!(s.unsent_disputes(), vec![first.clone()]);
+
+        // A wallet of an earlier version holds the same evidence signed twice: one ruling on
+        // either rules both, and the void order is settled.
+        let signed: Signed<Dispute> = Signed::decode(&unb64("d", &first).expect("b64")).expect("d");
+        let kind = signed.unverified().kind.clone();
+        let twin = s.entry(&scrip_id).expect("scrip").scrip.dispute(
+            TimestampMs(9_000),
+            Nonce([9; 16]),
+            VendorId([0xaa; 16]),
+            kind,
+        );
+        assert_ne!(twin.digest(), signed.digest());
+        s.disputes.push(DisputeRecord {
+            signed: twin.clone(),
+            state: "open".into(),
+            verdict: String::new(),
+        });
+        let ruling = Signed::sign(
+            Ruling {
+                dispute: twin.digest(),
+                scrip: signed.unverified().scrip,
+                vendor: VendorId([0xaa; 16]),
+                verdict: Verdict::Void,
+                refund: Micros(0),
+                at: TimestampMs(10_000),
+            },
+            &arbiter,
+        );
+        assert!(
+            s.on_ruling(TimestampMs(10_000), &b64(ruling.as_bytes()))
+                .expect("ruled"),
+            "the void order is settled"
+        );
+        let summary = s.summary(TimestampMs(10_000));
+        assert!(
+            summary
+                .disputes
+                .iter()
+                .all(|d| d.state == "ruled" && d.verdict == "void"),
+            "{:?}",
+            summary.disputes
+        );
+        assert!(summary.scrips.iter().all(|x| x.paying.is_none()));
     }
 
     #[test]
