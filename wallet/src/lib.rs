@@ -2300,6 +2300,98 @@ mod tests {
     }
 
     #[test]
+    fn a_ruling_settles_only_the_pending_order_of_its_own_dispute_and_only_when_void_or_refund() {
+        let bank = SecretKey::from_seed(&[0xb0; 32]);
+        let vendor = SecretKey::from_seed(&[0xc0; 32]);
+        let arbiter = SecretKey::from_seed(&[0xa0; 32]);
+        let (mut s, cert, scrip_id) = funded(&bank, &vendor);
+        let offer = b64(offer_of(&vendor, "/paid/article.html").as_bytes());
+        s.pay(
+            TimestampMs(2_000),
+            "https://a.example",
+            "https://a.example/paid/article.html",
+            &offer,
+            &b64(cert.as_bytes()),
+            Approval::Once,
+        )
+        .expect("paid");
+        let filed = s
+            .non_delivery(TimestampMs(3_000), &scrip_id, &mut Counting(7))
+            .expect("disputed");
+        let dispute: Signed<Dispute> =
+            Signed::decode(&unb64("d", &filed).expect("b64")).expect("d");
+        let scrip = dispute.unverified().scrip;
+        let ruling = |dispute: Digest, scrip: ScripId, vendor: VendorId, verdict: Verdict| {
+            let refund = Micros(if verdict == Verdict::Refund { 1_000 } else { 0 });
+            let r = Ruling {
+                dispute,
+                scrip,
+                vendor,
+                verdict,
+                refund,
+                at: TimestampMs(10_000),
+            };
+            b64(Signed::sign(r, &arbiter).as_bytes())
+        };
+        let pending = |s: &State| s.summary(TimestampMs(10_000)).scrips[0].paying.is_some();
+        let a = VendorId([0xaa; 16]);
+        // A ruling on no dispute of this wallet, or naming another scrip or vendor: refused.
+        for bad in [
+            ruling(Digest([7; 32]), scrip, a, Verdict::Void),
+            ruling(dispute.digest(), ScripId([7; 16]), a, Verdict::Void),
+            ruling(dispute.digest(), scrip, VendorId([7; 16]), Verdict::Void),
+        ] {
+            assert!(s.on_ruling(TimestampMs(10_000), &bad).is_err());
+            assert!(pending(&s), "nothing settled");
+            assert_eq!(s.summary(TimestampMs(10_000)).disputes[0].state, "unsent");
+        }
+        // Delivered (or dismissed): recorded; the order stays pending until its receipt.
+        let mut kept = s.clone();
+        assert!(
+            !kept
+                .on_ruling(
+                    TimestampMs(10_000),
+                    &ruling(dispute.digest(), scrip, a, Verdict::Delivered)
+                )
+                .expect("ruled")
+        );
+        assert!(pending(&kept));
+        assert_eq!(
+            kept.summary(TimestampMs(10_000)).disputes[0].verdict,
+            "delivered"
+        );
+        // A refund settles it.
+        assert!(
+            s.on_ruling(
+                TimestampMs(10_000),
+                &ruling(dispute.digest(), scrip, a, Verdict::Refund)
+            )
+            .expect("ruled")
+        );
+        assert!(!pending(&s));
+        // A void ruling on an order that is no longer pending settles nothing else: the next
+        // order stays pending.
+        let offer = b64(offer_of(&vendor, "/paid/other.html").as_bytes());
+        s.pay(
+            TimestampMs(11_000),
+            "https://a.example",
+            "https://a.example/paid/other.html",
+            &offer,
+            &b64(cert.as_bytes()),
+            Approval::Once,
+        )
+        .expect("paid again");
+        assert!(
+            !s.on_ruling(
+                TimestampMs(12_000),
+                &ruling(dispute.digest(), scrip, a, Verdict::Void)
+            )
+            .expect("recorded")
+        );
+        assert!(pending(&s), "the newer order is untouched");
+    }
+
+    #[test]
     fn an_offer_is_for_the_item_the_url_names_in_its_one_canonical_spelling() {
         let bank = SecretKey::from_seed(&[0xb0; 32]);
         let vendor = SecretKey::from_seed(&[0xc0; 32]);
