@@ -55,10 +55,10 @@ check() {
 }
 
 run_tests() {
-  say "build the bank binary and the Worker for the end-to-end tests"
-  cargo build -p netcents-bank -p netcents-cli
+  say "build the bank, the command-line wallet, the vendor server and the Worker for the end-to-end tests"
+  cargo build -p netcents-bank -p netcents-cli -p netcents-vendor
   edge_build
-  say "cargo test --workspace: core (vectors, properties, flows, the 100,000-step simulation), the bank on SQLite and PostgreSQL, the vendors in workerd, the command-line wallet"
+  say "cargo test --workspace: core (vectors, properties, flows, the 100,000-step simulation), the bank on SQLite and PostgreSQL, the vendors in workerd and on their own server, the command-line wallet"
   cargo test --workspace "$@"
   say "the browser wallet: WASM tests in Node and Chromium, then the end-to-end test in Chromium"
   wallet_test

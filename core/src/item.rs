@@ -211,6 +211,30 @@ impl PriceList {
         Self { rules, currency }
     }
 
+    /// The price list a vendor is configured with: `currency` and the rules `(path, micros)`
+    /// in order, each path an item name in canonical form or a prefix ending in `*`. A rule
+    /// the request paths can never equal would price nothing, or worse, price a spelling the
+    /// content source reads as another item, so it is refused with the canonical spelling.
+    ///
+    /// # Errors
+    /// A sentence naming what is wrong, for the operator.
+    pub fn from_lines(currency: &str, lines: &[(String, u64)]) -> Result<Self, String> {
+        let currency = Currency::new(currency)
+            .map_err(|_| alloc::format!("CURRENCY {currency:?}: three capital letters"))?;
+        let mut rules = Vec::with_capacity(lines.len());
+        for (path, micros) in lines {
+            let rule = PriceRule::new(path, Micros(*micros)).map_err(|e| {
+                let hint = match canonical_path(path.trim_end_matches('*')) {
+                    Ok(c) if c != path.trim_end_matches('*') => alloc::format!(" (write {c:?})"),
+                    _ => String::new(),
+                };
+                alloc::format!("PRICES: path {path:?}: {e}{hint}")
+            })?;
+            rules.push(rule);
+        }
+        Ok(Self::new(currency, rules))
+    }
+
     /// The price of the item named `canonical`, or `None` if it is not sold. A name that is
     /// not canonical (not an answer of [`canonical_path`]) is never sold: pricing a raw path
     /// is the mistake this module exists to prevent.

@@ -20,6 +20,7 @@
 
 extern crate alloc;
 
+pub mod access;
 pub mod arbiter;
 pub mod auth;
 pub mod bank;

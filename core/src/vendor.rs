@@ -172,6 +172,95 @@ pub struct RecallRefused {
     pub handed_on: Option<Box<Signed<Transfer>>>,
 }
 
+/// Why a payment is refused before any storage is read or written (§12.2): the checks a
+/// vendor runs on the bundle `{order, offer, scrip}` with no state, so that garbage, forged
+/// orders and random scrip ids cost one request each and never reach the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleFault {
+    /// The order pays another party.
+    WrongPayee,
+    /// The offer is not this vendor's (another vendor's, or its signature fails).
+    NotOurOffer,
+    /// The offer is for another item than the one asked for.
+    OtherItem,
+    /// Another price than the price list's, or the order pays another offer or price.
+    OtherTerms,
+    /// The bundle carries no scrip.
+    NoScrip,
+    /// The scrip is not the one the order spends.
+    WrongScrip,
+}
+
+impl BundleFault {
+    /// The protocol error it is answered with.
+    #[must_use]
+    pub fn error(self) -> Error {
+        match self {
+            Self::WrongPayee => Rejection::WrongPayee,
+            Self::NotOurOffer | Self::OtherItem | Self::OtherTerms => Rejection::BadOffer,
+            Self::NoScrip => Rejection::UnknownScrip,
+            Self::WrongScrip => Rejection::WrongScrip,
+        }
+        .into()
+    }
+
+    /// The reason, for the error's hint.
+    #[must_use]
+    pub fn why(self) -> &'static str {
+        match self {
+            Self::WrongPayee => "the order pays another party",
+            Self::NotOurOffer => "it is not this vendor's offer",
+            Self::OtherItem => "it is for another item than the one asked for",
+            Self::OtherTerms => {
+                "another price than the price list's, or not the offer the order pays"
+            }
+            Self::NoScrip => "send the scrip with the order",
+            Self::WrongScrip => "the scrip is not the one the order spends",
+        }
+    }
+}
+
+/// The stateless checks of a payment to vendor `me` (whose offer key is `offer_key`) for
+/// `item` (canonical) at `price`: the order pays `me` and the offer it carries, the offer is
+/// `me`'s own (its signature), for that item at that price, and the bundle's scrip is the one
+/// the order spends. The shell then verifies the scrip with the bank's key and the order with
+/// the scrip key, before its store is touched.
+///
+/// # Errors
+/// The first [`BundleFault`].
+pub fn check_bundle(
+    me: VendorId,
+    offer_key: &PublicKey,
+    item: &str,
+    price: crate::types::Amount,
+    order: &Signed<PaymentOrder>,
+    offer: &Signed<Offer>,
+    scrip: Option<&Signed<Scrip>>,
+) -> Result<(), BundleFault> {
+    let po = order.unverified();
+    if po.payee != Holder::Vendor(me) {
+        return Err(BundleFault::WrongPayee);
+    }
+    let o = offer.unverified();
+    if o.vendor != me || offer.clone().verify(offer_key).is_err() {
+        return Err(BundleFault::NotOurOffer);
+    }
+    if o.item != item {
+        // A replayed or reused order sent to another path: it pays for its own item only.
+        return Err(BundleFault::OtherItem);
+    }
+    if o.price != price || po.offer != offer.digest() || po.price != price.micros {
+        return Err(BundleFault::OtherTerms);
+    }
+    let Some(scrip) = scrip else {
+        return Err(BundleFault::NoScrip);
+    };
+    if scrip.unverified().id != po.scrip {
+        return Err(BundleFault::WrongScrip);
+    }
+    Ok(())
+}
+
 /// One vendor's desk for one scrip. See the module's call order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desk {

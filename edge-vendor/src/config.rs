@@ -14,9 +14,9 @@
 //! | `VENDOR_CERT` | secret | the bank-signed vendor certificate, base64url |
 //! | `CAPTURE_TOKEN` | secret | optional: if set, `POST /netcents/v1/capture` needs `Authorization: Bearer <token>` |
 
-use netcents_core::item::{PriceList, PriceRule, canonical_path};
+use netcents_core::item::PriceList;
 use netcents_core::objects::VendorCert;
-use netcents_core::{Currency, Micros, SecretKey, Signed, VendorId};
+use netcents_core::{SecretKey, Signed, VendorId};
 use serde::Deserialize;
 use worker::Env;
 
@@ -33,29 +33,18 @@ struct PriceLine {
     price_micros: u64,
 }
 
-/// Parses the `PRICES` JSON into the core's price list. Every path must be an item name in
-/// canonical form (`docs/PROTOCOL.md` §12.2): a rule the request paths can never equal would
-/// price nothing, or worse, price a spelling the content source reads as another item.
+/// Parses the `PRICES` JSON into the core's price list (`PriceList::from_lines`).
 ///
 /// # Errors
 /// A description of what is wrong.
 pub fn parse_prices(json: &str, currency: &str) -> Result<PriceList, String> {
     let lines: Vec<PriceLine> =
         serde_json::from_str(json).map_err(|e| format!("PRICES is not a price list: {e}"))?;
-    let currency = Currency::new(currency)
-        .map_err(|_| format!("CURRENCY {currency:?}: three capital letters"))?;
-    let mut rules = Vec::with_capacity(lines.len());
-    for l in &lines {
-        let rule = PriceRule::new(&l.path, Micros(l.price_micros)).map_err(|e| {
-            let hint = match canonical_path(l.path.trim_end_matches('*')) {
-                Ok(c) if c != l.path.trim_end_matches('*') => format!(" (write {c:?})"),
-                _ => String::new(),
-            };
-            format!("PRICES: path {:?}: {e}{hint}", l.path)
-        })?;
-        rules.push(rule);
-    }
-    Ok(PriceList::new(currency, rules))
+    let lines: Vec<(String, u64)> = lines
+        .into_iter()
+        .map(|l| (l.path, l.price_micros))
+        .collect();
+    PriceList::from_lines(currency, &lines)
 }
 
 /// Everything the Worker and its Durable Objects read from the environment.
@@ -177,6 +166,7 @@ impl Config {
 )]
 mod tests {
     use super::*;
+    use netcents_core::Micros;
 
     #[test]
     fn first_matching_rule_prices_the_item() {

@@ -264,7 +264,7 @@ async fn sell(
         && cfg.access_ttl_ms > 0
         && presented_tokens(&req)
             .iter()
-            .any(|t| cfg.token_key.check(t, item, now.0))
+            .any(|t| token::check(&cfg.token_key, t, item, now.0))
     {
         return serve_content(env, cfg, item, Headers::new()).await;
     }
@@ -318,7 +318,7 @@ async fn sell(
         let paid_for = &payment.offer.unverified().item;
         let receipt_digest = Digest::of(b"object", &[&unb64("receipt", receipt)?]);
         let expires = now.0.saturating_add(cfg.access_ttl_ms);
-        let token = cfg.token_key.issue(paid_for, expires, &receipt_digest);
+        let token = token::issue(&cfg.token_key, paid_for, expires, &receipt_digest);
         headers.set(ACCESS_HEADER, &token)?;
         // A canonical name holds no `;` or `,`: it is a safe cookie path.
         headers.set(

@@ -11,7 +11,8 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 
 use netcents_core::objects::{Offer, PaymentOrder, Scrip};
-use netcents_core::{Amount, Digest, Holder, Rejection, Signed, Verified};
+use netcents_core::vendor::BundleFault;
+use netcents_core::{Amount, Digest, Signed, Verified};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -62,10 +63,17 @@ pub struct Bundle {
     pub scrip: Option<Signed<Scrip>>,
 }
 
-fn bad_offer(why: &str) -> Failure {
-    let mut f = Failure::from(Rejection::BadOffer);
-    f.hint = format!("{}: {why}", f.hint);
-    f
+/// A bundle refused before storage, with the reason in the hint.
+fn fault(f: BundleFault) -> Failure {
+    let mut out = Failure::from(f.error());
+    match f {
+        BundleFault::NotOurOffer | BundleFault::OtherItem | BundleFault::OtherTerms => {
+            out.hint = format!("{}: {}", out.hint, f.why());
+        }
+        BundleFault::NoScrip => out = out.in_field("scrip").with("need", "scrip"),
+        BundleFault::WrongPayee | BundleFault::WrongScrip => {}
+    }
+    out
 }
 
 fn text<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
@@ -101,34 +109,22 @@ impl Bundle {
         item: &str,
         price: Amount,
     ) -> Result<Verified<PaymentOrder>, Failure> {
-        let po = self.order.unverified();
-        if po.payee != Holder::Vendor(cfg.vendor) {
-            return Err(Rejection::WrongPayee.into());
-        }
-        let offer = self.offer.unverified();
-        if offer.vendor != cfg.vendor || self.offer.clone().verify(&cfg.key.public()).is_err() {
-            return Err(bad_offer("it is not this vendor's offer"));
-        }
-        if offer.item != item {
-            // A replayed or reused order sent to another path: it pays for its own item only.
-            return Err(bad_offer("it is for another item than the one asked for"));
-        }
-        if offer.price != price || po.offer != self.offer.digest() || po.price != price.micros {
-            return Err(bad_offer(
-                "another price than the price list's, or not the offer the order pays",
-            ));
-        }
+        netcents_core::vendor::check_bundle(
+            cfg.vendor,
+            &cfg.key.public(),
+            item,
+            price,
+            &self.order,
+            &self.offer,
+            self.scrip.as_ref(),
+        )
+        .map_err(fault)?;
         // Without the scrip the order's signature cannot be checked here, and calling the
         // scrip's object at all makes workerd create its database (8 KB per scrip id, measured
         // by tests/tests/seams.rs): so every bundle carries the scrip (every wallet sends it).
         let Some(scrip) = &self.scrip else {
-            return Err(Failure::from(Rejection::UnknownScrip)
-                .in_field("scrip")
-                .with("need", "scrip"));
+            return Err(fault(BundleFault::NoScrip));
         };
-        if scrip.unverified().id != po.scrip {
-            return Err(Rejection::WrongScrip.into());
-        }
         let key = scrip_key(cfg, scrip).await?;
         let order = self
             .order

@@ -888,6 +888,8 @@ pub struct Vendor {
     name: String,
     port: u16,
     starts: u32,
+    /// A vendor on its own server (`netcents-vendor`), not a Worker.
+    server: bool,
     _dir: TempDir,
 }
 
@@ -949,6 +951,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             name: name.to_owned(),
             port,
             starts: 1,
+            server: false,
             _dir: dir,
         }
     }
@@ -957,8 +960,96 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
     /// stored state and port, waiting until it answers: what a crashed or redeployed Worker sees.
     pub async fn restart(&mut self) {
         self.group.kill();
-        self.group = Self::spawn(&self._dir, &self.name, self.port, &self.creds, self.starts).await;
+        self.group = if self.server {
+            Self::spawn_server(&self._dir, &self.name, self.port, &self.creds, self.starts).await
+        } else {
+            Self::spawn(&self._dir, &self.name, self.port, &self.creds, self.starts).await
+        };
         self.starts += 1;
+    }
+
+    /// Registers a vendor with the bank and starts it on its own server (the `netcents-vendor`
+    /// binary: the tower layer over a folder of content, SQLite), with the test vendors' price
+    /// list and content, waiting until it answers.
+    pub async fn start_server(bank: &Bank, name: &str) -> Self {
+        let dir = TempDir::new(name);
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
+        std::fs::write(
+            dir.0.join(".dev.vars"),
+            format!(
+                "{}CAPTURE_TOKEN={CAPTURE_TOKEN}\nBANK_URL={}\nCURRENCY=USD\nPRICES={PRICES}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\n",
+                creds.dev_vars(),
+                bank.url
+            ),
+        )
+        .unwrap();
+        let group = Self::spawn_server(&dir, name, port, &creds, 0).await;
+        Self {
+            url,
+            creds,
+            group,
+            name: name.to_owned(),
+            port,
+            starts: 1,
+            server: true,
+            _dir: dir,
+        }
+    }
+
+    async fn spawn_server(
+        dir: &TempDir,
+        name: &str,
+        port: u16,
+        creds: &onboard::Credentials,
+        n: u32,
+    ) -> Group {
+        let bin = target_dir().join("debug/netcents-vendor");
+        assert!(
+            bin.exists(),
+            "the vendor server is missing ({}): run `cargo build -p netcents-vendor` (./x test does)",
+            bin.display()
+        );
+        let mut cmd = Command::new(bin);
+        cmd.current_dir(&dir.0)
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--content",
+                &root().join("edge-vendor/public").display().to_string(),
+                "--db",
+                &dir.0.join("vendor.db").display().to_string(),
+                "--vars",
+                &dir.0.join(".dev.vars").display().to_string(),
+                "--settle-secs",
+                "0",
+            ])
+            .env("RUST_LOG", "warn");
+        let mut group = Group::spawn(
+            &format!("netcents-vendor ({name})"),
+            cmd,
+            &dir.0.join(format!("vendor-{n}.log")),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let c = http();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            group.assert_running();
+            if let Ok(r) = c.get(format!("{url}/netcents/v1/vendor")).send().await {
+                let v: Value = r.json().await.unwrap_or_default();
+                if v["vendor"] == creds.vendor.to_string() {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "netcents-vendor ({name}) did not become ready:\n{}",
+                group.tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        group
     }
 
     async fn spawn(
@@ -1156,6 +1247,7 @@ const vendor :Workerd.Worker = (
             name: name.to_owned(),
             port,
             starts: 1,
+            server: false,
             _dir: dir,
         }
     }

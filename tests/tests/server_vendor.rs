@@ -1,0 +1,159 @@
+//! A vendor on its own server (`netcents-vendor`: the tower layer in axum, SQLite) beside a
+//! vendor in workerd, across real processes, paid by the command-line wallet: one scrip floats
+//! Worker → server → Worker → server, every payment is captured by the vendor that took it,
+//! and the books balance.
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use netcents_core::AccountId;
+use netcents_e2e::{Bank, TOKEN, TempDir, Vendor, http, onboard, openapi, root};
+use serde_json::Value;
+
+const ARTICLE: &str = "/paid/article.html";
+const OTHER: &str = "/paid/other.html";
+const PRICE: u64 = 1_000;
+
+fn cli_bin() -> PathBuf {
+    let bin = root().join("target/debug/netcents");
+    assert!(
+        bin.exists(),
+        "the command-line wallet is not built: run `cargo build -p netcents-cli` (./x test does)"
+    );
+    bin
+}
+
+struct Cli {
+    wallet: PathBuf,
+}
+
+impl Cli {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(cli_bin())
+            .args(args)
+            .env("NETCENTS_WALLET", &self.wallet)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "netcents {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+}
+
+async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = http().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_scrip_floats_between_a_worker_and_a_server_vendor_and_each_captures_its_takings() {
+    let bank = Bank::start().await;
+    let w = Vendor::start(&bank, "worker").await;
+    let s = Vendor::start_server(&bank, "server").await;
+
+    // The server vendor answers as a vendor: its info, a 402 offer that conforms to the
+    // vendor's document, and errors as {code, hint}.
+    let (status, info) = get(&s.at("/netcents/v1/vendor"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(info["vendor"], s.creds.vendor.to_string());
+    let (status, offer) = get(&s.at(ARTICLE), &[]).await;
+    assert_eq!(status, 402, "{offer}");
+    openapi::conforms("GET", &s.at(ARTICLE), None, status, &offer);
+    assert_eq!(offer["price_micros"], PRICE);
+    assert_eq!(offer["item"], ARTICLE);
+    let (status, bad) = get(&s.at(ARTICLE), &[("x-netcents-payment", "not base64!")]).await;
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (400, Some("bad_base64")),
+        "{bad}"
+    );
+    let (status, none) = get(&s.at("/paid/missing.html"), &[]).await;
+    assert_eq!(
+        (status, none["code"].as_str()),
+        (404, Some("not_found")),
+        "{none}"
+    );
+    let (status, unknown) = get(&s.at("/netcents/v1/nothing"), &[]).await;
+    assert_eq!(
+        (status, unknown["code"].as_str()),
+        (404, Some("unknown_route"))
+    );
+    let free = http().get(s.at("/index.html")).send().await.unwrap();
+    assert_eq!(free.status().as_u16(), 200, "free content passes through");
+
+    let dir = TempDir::new("server-vendor");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let account = AccountId::from_hex(cli.ok(&["account"]).0.trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+    cli.ok(&["buy", "100000"]);
+    let w_before = bank.balance(&w.creds.account).await;
+    let s_before = bank.balance(&s.creds.account).await;
+
+    // Worker (from the bank) → server (from the Worker) → server again (its fast path) →
+    // Worker (from the server) → server (the scrip comes back: a new segment).
+    let steps = [
+        (&w, ARTICLE),
+        (&s, ARTICLE),
+        (&s, OTHER),
+        (&w, OTHER),
+        (&s, "/paid/article.html?again"),
+    ];
+    for (v, path) in steps {
+        let (page, _) = cli.ok(&["pay", &v.at(path)]);
+        assert!(page.contains("paid"), "{page}");
+    }
+    // Read again with the access bought: nothing paid.
+    let (_, err) = cli.ok(&["pay", &s.at(OTHER)]);
+    assert!(err.contains("nothing paid"), "{err}");
+    let (history, _) = cli.ok(&["history"]);
+    assert_eq!(history.lines().count(), 5, "{history}");
+    let (balance, _) = cli.ok(&["balance"]);
+    assert!(balance.contains("total 0.095000"), "{balance}");
+    assert!(balance.contains(&format!("held by {}", s.url)), "{balance}");
+
+    // Each captures what it took, and answers the audits of its claims (every capture is
+    // audited here).
+    let mut audits = [0, 0];
+    for _ in 0..2 {
+        for (i, v) in [&s, &w].into_iter().enumerate() {
+            let run = v.capture().await;
+            assert!(run["refused"].as_array().unwrap().is_empty(), "{run}");
+            audits[i] += run["audits_answered"].as_u64().unwrap();
+        }
+    }
+    assert!(
+        audits[0] >= 1 && audits[1] >= 1,
+        "audits answered: {audits:?}"
+    );
+    assert_eq!(bank.balance(&s.creds.account).await - s_before, 3 * PRICE);
+    assert_eq!(bank.balance(&w.creds.account).await - w_before, 2 * PRICE);
+
+    // The server vendor holds the scrip: redemption goes through it.
+    cli.ok(&["redeem"]);
+    s.capture().await;
+    assert_eq!(bank.balance(&account).await, 1_000_000 - 5 * PRICE);
+    bank.check_balanced().await;
+}

@@ -1,0 +1,346 @@
+//! NetCents for vendors on their own servers (`docs/PROTOCOL.md` §5.3–§5.7, §5.9, §12.2): a
+//! tower [`layer::NetCentsLayer`] that sells the routes of any tower or axum service for
+//! NetCents payments, with an embedded SQLite [`store::Store`], and the off-path dealings with
+//! the bank (capture, audits, recalls, disputes) in [`Vendor::settle`].
+//!
+//! The HTTP shape is a Worker vendor's (`edge-vendor/README.md`): a priced path answers `402`
+//! with a signed offer; the same request with the payment (`X-NetCents-Payment`, or a POST of
+//! the bundle) gets the content with the receipt and an access token;
+//! `/netcents/v1/{vendor,transfer,recall,capture}` serve the vendor's own routes. Every rule
+//! is `netcents-core`'s: the desk (`netcents_core::vendor::Desk`) decides each payment,
+//! transfer and recall; this crate loads, calls it, saves and answers.
+//!
+//! ```no_run
+//! # async fn run(config: netcents_vendor::Config) -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, routing::get};
+//! let vendor = netcents_vendor::Vendor::open(config, "vendor.db".as_ref()).await?;
+//! let app = Router::new()
+//!     .route("/paid/article.html", get(|| async { "A paid article" }))
+//!     .layer(vendor.layer());
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex as StdMutex};
+
+use netcents_core::access::TokenKey;
+use netcents_core::item::PriceList;
+use netcents_core::objects::VendorCert;
+use netcents_core::{PublicKey, ScripId, SecretKey, Signed, TimestampMs, VendorId, Verified};
+use serde::Deserialize;
+
+pub mod fail;
+pub mod layer;
+mod scrip;
+mod settle;
+pub mod store;
+
+pub use fail::Failure;
+pub use netcents_api::vendor::CaptureRun;
+
+/// The configuration: the names a Worker vendor reads (`edge-vendor/src/config.rs`).
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The vendor's signing key.
+    pub key: SecretKey,
+    /// The key of access tokens (derived from the signing seed).
+    pub token_key: TokenKey,
+    /// The bank-signed vendor certificate.
+    pub cert: Signed<VendorCert>,
+    /// This vendor.
+    pub vendor: VendorId,
+    /// The bank's base URL, without a trailing slash.
+    pub bank_url: String,
+    /// The price list, over canonical item names.
+    pub prices: PriceList,
+    /// Access period (0: no access tokens).
+    pub access_ttl_ms: u64,
+    /// Offer lifetime.
+    pub offer_ttl_ms: u64,
+    /// The bearer token `POST /netcents/v1/capture` needs, if any.
+    pub capture_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceLine {
+    path: String,
+    price_micros: u64,
+}
+
+impl Config {
+    /// Reads the configuration through `var` (environment variables, a `.dev.vars` file…):
+    /// `VENDOR_KEY`, `VENDOR_CERT`, `BANK_URL`, `PRICES`, `CURRENCY`, `ACCESS_TTL_SECONDS`,
+    /// `OFFER_TTL_SECONDS`, `CAPTURE_TOKEN`, and `VENDOR_ID` checked if set.
+    ///
+    /// # Errors
+    /// A sentence naming what is missing or malformed.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let seed_hex =
+            var("VENDOR_KEY").ok_or("VENDOR_KEY is missing (the vendor's seed, 64 hex digits)")?;
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(seed_hex.trim(), &mut seed)
+            .map_err(|_| "VENDOR_KEY must be 64 hex digits")?;
+        let key = SecretKey::from_seed(&seed);
+        let cert_text = var("VENDOR_CERT").ok_or("VENDOR_CERT is missing")?;
+        let cert: Signed<VendorCert> = fail::signed("VENDOR_CERT", cert_text.trim())
+            .map_err(|e| format!("VENDOR_CERT: {}", e.hint))?;
+        if cert.unverified().key != key.public() {
+            return Err("VENDOR_CERT certifies another key than VENDOR_KEY".into());
+        }
+        let vendor = cert.unverified().vendor;
+        if let Some(id) = var("VENDOR_ID")
+            && id.trim() != vendor.to_string()
+        {
+            return Err(format!(
+                "VENDOR_ID {id} differs from the certificate's vendor {vendor}"
+            ));
+        }
+        let lines: Vec<PriceLine> =
+            serde_json::from_str(&var("PRICES").unwrap_or_else(|| "[]".into()))
+                .map_err(|e| format!("PRICES is not a price list: {e}"))?;
+        let lines: Vec<(String, u64)> = lines
+            .into_iter()
+            .map(|l| (l.path, l.price_micros))
+            .collect();
+        let prices =
+            PriceList::from_lines(&var("CURRENCY").unwrap_or_else(|| "USD".into()), &lines)?;
+        let number = |name: &str, default: u64| -> Result<u64, String> {
+            var(name).map_or(Ok(default), |v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| format!("{name} must be a whole number"))
+            })
+        };
+        Ok(Self {
+            token_key: TokenKey::derive(&seed),
+            key,
+            cert,
+            vendor,
+            bank_url: var("BANK_URL")
+                .ok_or("BANK_URL is missing")?
+                .trim()
+                .trim_end_matches('/')
+                .to_owned(),
+            prices,
+            access_ttl_ms: number("ACCESS_TTL_SECONDS", 600)?.saturating_mul(1000),
+            offer_ttl_ms: number("OFFER_TTL_SECONDS", 300)?.saturating_mul(1000),
+            capture_token: var("CAPTURE_TOKEN"),
+        })
+    }
+
+    /// The vendor key with its key id, for everything this vendor signs.
+    #[must_use]
+    pub fn signer(&self) -> netcents_core::Signer<'_> {
+        netcents_core::Signer {
+            key: &self.key,
+            key_id: self.cert.unverified().key_id,
+        }
+    }
+}
+
+/// A vendor: its configuration, its store, its HTTP client and the per-scrip serialisation.
+/// Cheap to clone (one shared state).
+#[derive(Clone)]
+pub struct Vendor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: Config,
+    store: store::Store,
+    http: reqwest::Client,
+    /// The bank's keys by key id, read once and again on an unknown id.
+    bank_keys: StdMutex<HashMap<u32, PublicKey>>,
+    /// One lock per scrip with an operation running: one operation at a time per scrip.
+    locks: StdMutex<HashMap<ScripId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Scrip this vendor is asking another holder for: a transfer request or a recall for
+    /// them is answered `not_holder` at once (two vendors asking each other would wait on each
+    /// other until their requests time out).
+    acquiring: StdMutex<std::collections::HashSet<ScripId>>,
+    /// The goods of an item, from the first service the layer wrapped (disputes).
+    content: std::sync::OnceLock<layer::ContentFn>,
+}
+
+/// Milliseconds since the Unix epoch.
+#[must_use]
+pub fn now() -> TimestampMs {
+    TimestampMs(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+    )
+}
+
+impl Vendor {
+    /// Opens the vendor with its store at `db` (created if missing).
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn open(cfg: Config, db: &Path) -> Result<Self, sqlx::Error> {
+        let store = store::Store::open(db).await?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cfg,
+                store,
+                http,
+                bank_keys: StdMutex::new(HashMap::new()),
+                locks: StdMutex::new(HashMap::new()),
+                acquiring: StdMutex::new(std::collections::HashSet::new()),
+                content: std::sync::OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.inner.cfg
+    }
+
+    /// The tower layer that sells the priced routes of the service it wraps.
+    #[must_use]
+    pub fn layer(&self) -> layer::NetCentsLayer {
+        layer::NetCentsLayer::new(self.clone())
+    }
+
+    /// Captures what there is to capture, then answers audits, recalls and disputes (the
+    /// Worker's cron run). `content` gives the goods of an item for a dispute's answer.
+    ///
+    /// # Errors
+    /// The bank unreachable, or the store failing.
+    pub async fn settle(&self) -> Result<CaptureRun, Failure> {
+        settle::run(self).await
+    }
+
+    /// Runs [`Vendor::settle`] every `every`, logging each run, until the process ends.
+    pub fn spawn_settler(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let v = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match v.settle().await {
+                    Ok(run) => tracing::info!(
+                        claims = run.claims,
+                        credited = run.credited_micros,
+                        refused = run.refused.len(),
+                        audits = run.audits_answered,
+                        recalls = run.recalls_answered,
+                        disputes = run.disputes_answered,
+                        "settled"
+                    ),
+                    Err(f) => tracing::warn!("settling failed: {} {}", f.code, f.hint),
+                }
+            }
+        })
+    }
+
+    /// The bank's key `id`.
+    async fn bank_key(&self, id: u32) -> Result<PublicKey, Failure> {
+        if let Some(k) = self.lock_keys().get(&id) {
+            return Ok(*k);
+        }
+        let url = format!("{}/v1/keys", self.inner.cfg.bank_url);
+        let keys: netcents_api::bank::Keys = self
+            .inner
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| Failure::unreachable(format!("the bank at {url}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| Failure::unreachable(format!("the bank's keys at {url}: {e}")))?;
+        let mut known = self.lock_keys();
+        for k in &keys.bank {
+            if let Ok(d) = netcents_core::Digest::from_hex(&k.public_key)
+                && let Ok(pk) = PublicKey::from_bytes(&d.0)
+            {
+                known.insert(k.key_id, pk);
+            }
+        }
+        known
+            .get(&id)
+            .copied()
+            .ok_or_else(|| netcents_core::Rejection::UnknownKey.into())
+    }
+
+    fn lock_keys(&self) -> std::sync::MutexGuard<'_, HashMap<u32, PublicKey>> {
+        self.inner
+            .bank_keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A vendor certificate, verified with the bank's key and valid now.
+    async fn verify_cert(&self, cert: Signed<VendorCert>) -> Result<Verified<VendorCert>, Failure> {
+        let key = self.bank_key(cert.unverified().bank_key_id).await?;
+        Ok(cert.verify_at(&key, now())?)
+    }
+
+    /// POSTs JSON to `url`; the status and the JSON answer (`null` if none).
+    async fn post(
+        &self,
+        who: &str,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, serde_json::Value), Failure> {
+        let res = self
+            .inner
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| Failure::unreachable(format!("{who} at {url}: {e}")))?;
+        let status = res.status().as_u16();
+        Ok((status, res.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// GETs JSON from `url`.
+    async fn get(&self, who: &str, url: &str) -> Result<(u16, serde_json::Value), Failure> {
+        let res = self
+            .inner
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| Failure::unreachable(format!("{who} at {url}: {e}")))?;
+        let status = res.status().as_u16();
+        Ok((status, res.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// Runs `f` as the only operation on `scrip` in this process.
+    async fn serialised<T>(&self, scrip: ScripId, f: impl std::future::Future<Output = T>) -> T {
+        let lock = {
+            let mut locks = self
+                .inner
+                .locks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            locks.entry(scrip).or_default().clone()
+        };
+        let out = {
+            let _held = lock.lock().await;
+            f.await
+        };
+        let mut locks = self
+            .inner
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Two references: the map's and ours; nobody else waits on it.
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(&scrip);
+        }
+        out
+    }
+}

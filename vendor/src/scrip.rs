@@ -1,0 +1,334 @@
+//! The operations on one scrip, each run alone for its scrip ([`Vendor::serialised`]): load
+//! the desk from the store, call it, write what it says in one transaction, answer. The same
+//! operations as a Worker's Durable Object (`edge-vendor/src/scrip.rs`).
+
+use netcents_core::custody::Terms;
+use netcents_core::objects::{Claim, Offer, PaymentOrder, Recall, Scrip, Transfer, VendorCert};
+use netcents_core::vendor::{Handover, Payment, Step};
+use netcents_core::{Amount, Error, Holder, Rejection, ScripId, Signed, Verified};
+use serde_json::{Value, json};
+
+use crate::fail::{Failure, b64, signed};
+use crate::{Vendor, now};
+
+/// A payment the layer checked (stateless checks passed, scrip and order verified).
+pub(crate) struct PaymentRequest {
+    pub order: Signed<PaymentOrder>,
+    pub offer: Signed<Offer>,
+    pub scrip: Verified<Scrip>,
+    pub holder_cert: Option<String>,
+    pub item: String,
+    pub price: Amount,
+}
+
+/// A receipt, and whether it is the receipt of an order accepted before.
+pub(crate) struct Paid {
+    pub receipt: Signed<netcents_core::objects::Receipt>,
+    pub replay: bool,
+}
+
+/// Why the holder did not hand the scrip on.
+enum NoTransfer {
+    /// It refused (a 4xx with a code): it did not hand the scrip on for this order.
+    Refused(Failure),
+    /// Unknown, unreachable or unreadable: it may have; the same order asks again.
+    Failed(Failure),
+}
+
+impl From<Failure> for NoTransfer {
+    fn from(f: Failure) -> Self {
+        Self::Failed(f)
+    }
+}
+
+impl From<Error> for NoTransfer {
+    fn from(e: Error) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+fn holder_refused(status: u16, v: &Value) -> NoTransfer {
+    if (400..500).contains(&status) && v["code"].is_string() {
+        let mut f = Failure::from_body(status, v);
+        f.hint = format!("the holder refused the transfer: {}", f.hint);
+        // Evidence in a wallet's answer is this vendor's own: nothing the holder put there.
+        for evidence in ["refusal", "transfer", "holder_cert"] {
+            f.extra.remove(evidence);
+        }
+        NoTransfer::Refused(f)
+    } else {
+        NoTransfer::Failed(Failure::unreachable(format!(
+            "the holder answered the transfer request with status {status}: {v}"
+        )))
+    }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a str, Failure> {
+    v[name]
+        .as_str()
+        .ok_or_else(|| Failure::bad_json(format!("field `{name}` (base64url text) is missing")))
+}
+
+fn handover_body(h: &Handover) -> Value {
+    json!({
+        "chain": h.chain.iter().map(|c| b64(c.as_bytes())).collect::<Vec<_>>(),
+        "transfer": b64(h.transfer.as_bytes()),
+        "scrip": b64(h.scrip.as_bytes()),
+    })
+}
+
+/// Marks a scrip as being asked for while alive.
+struct Acquiring<'a> {
+    vendor: &'a Vendor,
+    scrip: ScripId,
+}
+
+impl Drop for Acquiring<'_> {
+    fn drop(&mut self) {
+        self.vendor
+            .inner
+            .acquiring
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.scrip);
+    }
+}
+
+impl Vendor {
+    fn is_acquiring(&self, scrip: ScripId) -> bool {
+        self.inner
+            .acquiring
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&scrip)
+    }
+
+    /// A payment: the desk decides; this writes, asks the holder when told to, and answers.
+    pub(crate) async fn pay(&self, req: PaymentRequest) -> Result<Paid, Failure> {
+        let scrip = req.order.unverified().scrip;
+        self.serialised(scrip, self.pay_alone(req)).await
+    }
+
+    async fn pay_alone(&self, req: PaymentRequest) -> Result<Paid, Failure> {
+        let cfg = &self.inner.cfg;
+        let store = &self.inner.store;
+        let scrip = req.order.unverified().scrip;
+        let now = now();
+        let mut desk = store.desk(cfg.vendor, scrip).await?;
+        let archive = store.accepted_at(scrip, req.order.unverified().seq).await?;
+        let p = Payment {
+            order: req.order.clone(),
+            offer: req.offer.clone(),
+            terms: Terms {
+                item: &req.item,
+                price: req.price,
+            },
+            scrip: Some(req.scrip.clone()),
+        };
+        let step = desk.handle_payment(now, &archive, &p, cfg.signer())?;
+        let step = match step {
+            Step::AskHolder { holder, request } => {
+                let answer = {
+                    self.inner
+                        .acquiring
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(scrip);
+                    let _flag = Acquiring {
+                        vendor: self,
+                        scrip,
+                    };
+                    self.ask_holder(holder, &request, req.holder_cert.as_deref())
+                        .await
+                };
+                match answer {
+                    Ok((chain, cert)) => {
+                        desk.handle_transfer_answer(now, &archive, &p, chain, &cert, cfg.signer())?
+                    }
+                    Err(NoTransfer::Refused(f)) => {
+                        let Some(r) = desk.handle_transfer_refused(&p, &f.code, cfg.signer())
+                        else {
+                            return Err(f);
+                        };
+                        store.write(scrip, &r.writes).await?;
+                        return Err(match r.refusal {
+                            Some(refusal) => f.with("refusal", b64(refusal.as_bytes())),
+                            None => f,
+                        });
+                    }
+                    Err(NoTransfer::Failed(f)) => return Err(f),
+                }
+            }
+            step => step,
+        };
+        match step {
+            Step::Answer {
+                receipt,
+                replay,
+                writes,
+            } => {
+                store.write(scrip, &writes).await?;
+                Ok(Paid { receipt, replay })
+            }
+            Step::Refuse(r) => {
+                store.write(scrip, &r.writes).await?;
+                let mut f = Failure::from(r.error);
+                if let Some(refusal) = r.refusal {
+                    f = f.with("refusal", b64(refusal.as_bytes()));
+                }
+                if let Some(t) = r.transfer {
+                    f = f.with("transfer", b64(t.as_bytes()));
+                    if let Some(h) = req.holder_cert {
+                        f = f.with("holder_cert", h);
+                    }
+                }
+                Err(f)
+            }
+            Step::AskHolder { .. } => Err(Failure::internal("the desk asked the holder twice")),
+        }
+    }
+
+    /// Sends the transfer request to `holder`: the bank's `/v1/transfer`, or a vendor's
+    /// `/netcents/v1/transfer` at the first origin of its certificate (`holder_cert`).
+    async fn ask_holder(
+        &self,
+        holder: Holder,
+        order: &Verified<PaymentOrder>,
+        holder_cert: Option<&str>,
+    ) -> Result<(Vec<Signed<Transfer>>, Verified<Transfer>), NoTransfer> {
+        let request = json!({ "order": b64(order.signed().as_bytes()) });
+        match holder {
+            Holder::Bank => {
+                let url = format!("{}/v1/transfer", self.inner.cfg.bank_url);
+                let (status, v) = self.post("the bank", &url, &request).await?;
+                if status != 200 {
+                    return Err(holder_refused(status, &v));
+                }
+                let cert: Signed<Transfer> = signed("transfer", field(&v, "transfer")?)?;
+                let key = self.bank_key(cert.unverified().key_id).await?;
+                Ok((Vec::new(), cert.verify(&key)?))
+            }
+            Holder::Vendor(holder) => {
+                let text = holder_cert.ok_or_else(|| {
+                    Failure::new(422, "unknown_holder", format!(
+                        "the scrip is held by vendor {holder}: send `holder_cert`, its vendor certificate (from its 402 answer)"
+                    ))
+                })?;
+                let hc: Signed<VendorCert> = signed("holder_cert", text)?;
+                let hc = self.verify_cert(hc).await?;
+                if hc.body().vendor != holder {
+                    return Err(Failure::new(
+                        422,
+                        "unknown_holder",
+                        "`holder_cert` certifies another vendor than the order's holder",
+                    )
+                    .into());
+                }
+                let origin = hc.body().origins[0].trim_end_matches('/');
+                let url = format!("{origin}/netcents/v1/transfer");
+                let (status, v) = self.post("the holding vendor", &url, &request).await?;
+                if status != 200 {
+                    return Err(holder_refused(status, &v));
+                }
+                let cert: Signed<Transfer> = signed("transfer", field(&v, "transfer")?)?;
+                let mut chain = Vec::new();
+                for (i, c) in v["chain"].as_array().into_iter().flatten().enumerate() {
+                    let name = format!("chain[{i}]");
+                    let text = c.as_str().ok_or_else(|| {
+                        Failure::bad_json(format!("field `{name}` (base64url text) is missing"))
+                    })?;
+                    chain.push(signed::<Transfer>(&name, text)?);
+                }
+                Ok((chain, cert.verify(&hc.body().key)?))
+            }
+        }
+    }
+
+    /// Another holder's transfer request (`POST /netcents/v1/transfer`).
+    pub(crate) async fn transfer(&self, body: &Value) -> Result<Value, Failure> {
+        let order: Signed<PaymentOrder> = signed("order", field(body, "order")?)?;
+        let scrip = order.unverified().scrip;
+        if self.is_acquiring(scrip) {
+            return Err(Rejection::NotHolder.into());
+        }
+        self.serialised(scrip, async {
+            let mut desk = self.inner.store.desk(self.inner.cfg.vendor, scrip).await?;
+            let h = desk.handle_transfer_request(now(), order, self.inner.cfg.signer())?;
+            self.inner.store.write(scrip, &h.writes).await?;
+            let mut v = handover_body(&h);
+            v["vendor_cert"] = json!(b64(self.inner.cfg.cert.as_bytes()));
+            Ok(v)
+        })
+        .await
+    }
+
+    /// A recall by the bank, verified with the bank's key: the certificate handing the scrip
+    /// back, or the refusal (with the certificate that handed it on).
+    pub(crate) async fn recall(&self, text: &str) -> Result<Value, Failure> {
+        let recall: Signed<Recall> = signed("recall", text)?;
+        let scrip = recall.unverified().scrip;
+        if self.is_acquiring(scrip) {
+            return Err(Rejection::NotHolder.into());
+        }
+        let key = self.bank_key(recall.unverified().bank_key_id).await?;
+        let recall = recall.verify(&key)?;
+        self.serialised(scrip, async {
+            let mut desk = self.inner.store.desk(self.inner.cfg.vendor, scrip).await?;
+            match desk.handle_recall(now(), &recall, self.inner.cfg.signer()) {
+                Ok(h) => {
+                    self.inner.store.write(scrip, &h.writes).await?;
+                    let mut v = handover_body(&h);
+                    if let Some(m) = v.as_object_mut() {
+                        m.remove("scrip");
+                    }
+                    Ok(v)
+                }
+                Err(r) => {
+                    let f = Failure::from(r.error);
+                    Err(match r.handed_on {
+                        Some(t) => f.with("transfer", b64(t.as_bytes())),
+                        None => f,
+                    })
+                }
+            }
+        })
+        .await
+    }
+
+    /// The bank captured `claim`: the desk moves its segment's cursor.
+    pub(crate) async fn captured(&self, claim: &Claim) -> Result<(), Failure> {
+        let scrip = claim.scrip;
+        self.serialised(scrip, async {
+            let store = &self.inner.store;
+            let mut desk = store.desk(self.inner.cfg.vendor, scrip).await?;
+            let stored = store.custody(scrip, claim.segment).await?;
+            let writes = desk.handle_capture_ack(stored, claim)?;
+            store.write(scrip, &writes).await
+        })
+        .await
+    }
+
+    /// This vendor's answer to a non-delivery dispute on `order` (§5.7, step 4): the order it
+    /// accepted, another with its number, or void (stored first).
+    pub(crate) async fn dispute(
+        &self,
+        order: &Signed<PaymentOrder>,
+    ) -> Result<(bool, Option<Signed<PaymentOrder>>), Failure> {
+        use netcents_core::arbiter::NonDeliveryAnswer;
+        let scrip = order.unverified().scrip;
+        self.serialised(scrip, async {
+            let store = &self.inner.store;
+            let accepted = store.all_orders(scrip).await?;
+            let mut desk = store.desk(self.inner.cfg.vendor, scrip).await?;
+            let (answer, writes) = desk.answer_dispute(order, &accepted);
+            let out = match answer {
+                NonDeliveryAnswer::Accepted(o) => (true, Some(o.clone())),
+                NonDeliveryAnswer::Other(o) => (false, Some(o.clone())),
+                NonDeliveryAnswer::Void => (false, None),
+            };
+            store.write(scrip, &writes).await?;
+            Ok(out)
+        })
+        .await
+    }
+}
