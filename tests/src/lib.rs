@@ -106,6 +106,30 @@ pub fn bank_bin() -> PathBuf {
         })
 }
 
+/// The `netcents-vendor` binary: `NETCENTS_VENDOR_BIN`, or the newer of the debug and release
+/// builds.
+pub fn vendor_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("NETCENTS_VENDOR_BIN") {
+        return PathBuf::from(p);
+    }
+    let candidates = [
+        target_dir().join("debug/netcents-vendor"),
+        target_dir().join("release/netcents-vendor"),
+    ];
+    candidates
+        .iter()
+        .filter(|p| p.exists())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "the vendor server is missing ({}): build it with `cargo build -p netcents-vendor` \
+                 (./x test does), or set NETCENTS_VENDOR_BIN",
+                candidates[0].display()
+            )
+        })
+}
+
 /// `js/node_modules/.bin/wrangler`.
 pub fn wrangler_bin() -> PathBuf {
     let p = root().join("js/node_modules/.bin/wrangler");
@@ -906,7 +930,7 @@ impl Vendor {
         let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
         std::fs::write(
             dir.0.join(".dev.vars"),
-            format!("{}CAPTURE_TOKEN={CAPTURE_TOKEN}\n", creds.dev_vars()),
+            format!("{}CAPTURE_TOKEN={CAPTURE_TOKEN}\n", creds.vars()),
         )
         .unwrap();
         let assets = root().join("edge-vendor/public");
@@ -980,7 +1004,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             dir.0.join(".dev.vars"),
             format!(
                 "{}CAPTURE_TOKEN={CAPTURE_TOKEN}\nBANK_URL={}\nCURRENCY=USD\nPRICES={PRICES}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\n",
-                creds.dev_vars(),
+                creds.vars(),
                 bank.url
             ),
         )
@@ -1005,15 +1029,10 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         creds: &onboard::Credentials,
         n: u32,
     ) -> Group {
-        let bin = target_dir().join("debug/netcents-vendor");
-        assert!(
-            bin.exists(),
-            "the vendor server is missing ({}): run `cargo build -p netcents-vendor` (./x test does)",
-            bin.display()
-        );
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(vendor_bin());
         cmd.current_dir(&dir.0)
             .args([
+                "serve",
                 "--listen",
                 &format!("127.0.0.1:{port}"),
                 "--content",

@@ -1,39 +1,14 @@
 //! Vendor onboarding: open a vendor account at the bank, post the bond, register the vendor's
 //! key and origin, and write what the Worker reads as secrets (`VENDOR_KEY`, `VENDOR_CERT`).
-//! Used by the tests and by the `netcents-edge-onboard` command.
+//! The tests' side of `netcents_vendor::onboard`.
 
 use netcents_core::auth::Message;
-use netcents_core::objects::Action;
-use netcents_core::{AccountId, SecretKey, VendorId};
-use rand_core::OsRng;
+use netcents_core::{AccountId, SecretKey};
 use serde_json::json;
 
-use crate::{b64, nonce, request, send};
+use crate::{b64, nonce, send};
 
-/// What onboarding produces.
-#[derive(Clone, Debug)]
-pub struct Credentials {
-    /// The vendor id the bank assigned.
-    pub vendor: VendorId,
-    /// The vendor's account.
-    pub account: AccountId,
-    /// The account key (hex seed): it signs the vendor's requests to the bank.
-    pub account_seed: String,
-    /// The vendor's signing key (hex seed): the Worker secret `VENDOR_KEY`.
-    pub vendor_seed: String,
-    /// The bank-signed certificate, base64url: the Worker secret `VENDOR_CERT`.
-    pub cert: String,
-}
-
-impl Credentials {
-    /// The `.dev.vars` file for `wrangler dev`.
-    pub fn dev_vars(&self) -> String {
-        format!(
-            "VENDOR_KEY={}\nVENDOR_CERT={}\nVENDOR_ID={}\n",
-            self.vendor_seed, self.cert, self.vendor
-        )
-    }
-}
+pub use netcents_vendor::onboard::Credentials;
 
 /// Opens an account of `kind` (`customer` or `vendor`) for `key`.
 pub async fn open_account(
@@ -80,8 +55,9 @@ pub async fn deposit(
     assert_eq!(status, 200, "deposit: {text}");
 }
 
-/// Registers a new vendor answering at `origin`. With an operator token, first deposits
-/// `funds` into its account (the bond is taken from it).
+/// Registers a new vendor answering at `origin` (`netcents_vendor::onboard::register`, as the
+/// `netcents-vendor onboard` command does). With an operator token, first deposits `funds` into
+/// its account (the bond is taken from it).
 pub async fn register(
     c: &reqwest::Client,
     bank: &str,
@@ -89,34 +65,7 @@ pub async fn register(
     origin: &str,
     funds: u64,
 ) -> Credentials {
-    let account_key = SecretKey::generate(&mut OsRng);
-    let account = open_account(c, bank, "vendor", &account_key).await;
-    if let Some(token) = operator {
-        deposit(c, bank, token, &account, funds).await;
-    }
-    let key = SecretKey::generate(&mut OsRng);
-    let req = request(
-        &account,
-        &account_key,
-        Action::RegisterVendor {
-            key: key.public(),
-            origins: vec![origin.to_owned()],
-        },
-    );
-    let (s, v) = send(
-        c,
-        reqwest::Method::POST,
-        &format!("{bank}/v1/vendors"),
-        Some(&json!({ "request": b64(req.as_bytes()) })),
-        false,
-    )
-    .await;
-    assert_eq!(s, 200, "registering the vendor: {v}");
-    Credentials {
-        vendor: VendorId::from_hex(v["vendor"].as_str().unwrap_or_default()).expect("a vendor id"),
-        account,
-        account_seed: hex::encode(account_key.to_seed()),
-        vendor_seed: hex::encode(key.to_seed()),
-        cert: v["vendor_cert"].as_str().unwrap_or_default().to_owned(),
-    }
+    netcents_vendor::onboard::register(c, bank, operator, origin, funds)
+        .await
+        .unwrap_or_else(|e| panic!("onboarding a vendor: {e}"))
 }

@@ -157,3 +157,105 @@ async fn one_scrip_floats_between_a_worker_and_a_server_vendor_and_each_captures
     assert_eq!(bank.balance(&account).await, 1_000_000 - 5 * PRICE);
     bank.check_balanced().await;
 }
+
+/// `netcents-vendor onboard` registers a vendor and writes the configuration that
+/// `netcents-vendor serve` (and a Worker) reads; every mistake ends with a sentence and a
+/// non-zero exit, never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn onboarding_is_a_command_that_says_what_went_wrong() {
+    let bank = Bank::start().await;
+    let dir = TempDir::new("onboard");
+    let out = dir.0.join("vendor.vars");
+    let onboard = |bank: &str, origin: &str, token: &str| {
+        Command::new(netcents_e2e::vendor_bin())
+            .args(["onboard", "--bank", bank, "--origin", origin, "--out"])
+            .arg(&out)
+            .args(if token.is_empty() {
+                vec![]
+            } else {
+                vec!["--operator-token", token]
+            })
+            .env_remove("NETCENTS_OPERATOR_TOKEN")
+            .env_remove("BANK_URL")
+            .output()
+            .unwrap()
+    };
+    let port = netcents_e2e::free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    for (bank_url, origin, token, says) in [
+        (
+            "http://127.0.0.1:9",
+            origin.as_str(),
+            TOKEN,
+            "does not answer",
+        ),
+        (
+            bank.url.as_str(),
+            origin.as_str(),
+            "not-the-token",
+            "operator token is wrong",
+        ),
+        (bank.url.as_str(), "shop.example", TOKEN, "--origin"),
+        (bank.url.as_str(), origin.as_str(), "", "deposit the bond"),
+    ] {
+        let o = onboard(bank_url, origin, token);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.starts_with("netcents-vendor: ") && err.contains(says),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(!out.exists(), "nothing written on a failure");
+
+    let o = onboard(&bank.url, &origin, TOKEN);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let vars = std::fs::read_to_string(&out).unwrap();
+    for name in ["BANK_URL=", "VENDOR_KEY=", "VENDOR_CERT=", "VENDOR_ID="] {
+        assert!(vars.contains(name), "{vars}");
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // The server reads it as it is (the prices from the environment).
+    let mut server = Command::new(netcents_e2e::vendor_bin())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--settle-secs",
+            "0",
+        ])
+        .arg("--content")
+        .arg(root().join("edge-vendor/public"))
+        .arg("--db")
+        .arg(dir.0.join("vendor.db"))
+        .arg("--vars")
+        .arg(&out)
+        .env("PRICES", netcents_e2e::PRICES)
+        .spawn()
+        .unwrap();
+    let id = vars
+        .lines()
+        .find_map(|l| l.strip_prefix("VENDOR_ID="))
+        .unwrap()
+        .to_owned();
+    let mut answered = Value::Null;
+    for _ in 0..100 {
+        if let Ok(r) = http()
+            .get(format!("{origin}/netcents/v1/vendor"))
+            .send()
+            .await
+        {
+            answered = r.json().await.unwrap_or_default();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(answered["vendor"], id.as_str(), "{answered}");
+}

@@ -32,6 +32,7 @@ use serde::Deserialize;
 
 pub mod fail;
 pub mod layer;
+pub mod onboard;
 mod scrip;
 mod settle;
 pub mod store;

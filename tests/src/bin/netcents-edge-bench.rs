@@ -2,10 +2,11 @@
 //! time per paid request, beside a free static request as the baseline of the runtime's own
 //! cost (HTTP, the `wrangler dev` proxy, the asset fetch).
 //!
-//! `cargo run --release -p netcents-e2e --bin netcents-edge-bench -- [--wrangler] [scrips] [orders per scrip]`
+//! `cargo run --release -p netcents-e2e --bin netcents-edge-bench -- [--wrangler|--server] [scrips] [orders per scrip]`
 //!
 //! By default the Worker runs under plain `workerd serve` (one process, no dev proxy); with
-//! `--wrangler`, under `wrangler dev` as in the tests.
+//! `--wrangler`, under `wrangler dev` as in the tests; with `--server`, the vendor on its own
+//! server (`netcents-vendor`, release build) instead of the Worker.
 //! Needs the bank binary and the built Worker, like the tests (scripts/edge.sh: edge_bench).
 #![allow(
     clippy::unwrap_used,
@@ -61,7 +62,8 @@ impl Phase {
 async fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let wrangler = args.first().is_some_and(|a| a == "--wrangler");
-    if wrangler {
+    let server = args.first().is_some_and(|a| a == "--server");
+    if wrangler || server {
         args.remove(0);
     }
     let args: Vec<usize> = args.iter().map(|a| a.parse().expect("numbers")).collect();
@@ -69,7 +71,9 @@ async fn main() {
     let per_scrip = args.get(1).copied().unwrap_or(250);
     const PRICE: u64 = 1_000;
     let bank = Bank::start().await;
-    let vendor = if wrangler {
+    let vendor = if server {
+        Vendor::start_server(&bank, "bench").await
+    } else if wrangler {
         Vendor::start(&bank, "bench").await
     } else {
         Vendor::start_workerd(&bank, "bench").await
@@ -247,7 +251,9 @@ async fn main() {
     };
     println!(
         "{scrips} scrips in parallel, {per_scrip} paid requests each, one vendor in {}, loopback",
-        if wrangler {
+        if server {
+            "netcents-vendor (the tower layer in axum, SQLite)"
+        } else if wrangler {
             "wrangler dev"
         } else {
             "workerd serve"
@@ -281,6 +287,15 @@ async fn main() {
         per(run_paid.workerd_ticks, paid_count) - per(run_free.workerd_ticks, scrips * per_scrip)
     );
     // The protocol work alone, measured inside the Worker (same wasm engine, one request).
+    if !server {
+        selftest(&vendor).await;
+    }
+    let captured = vendor.capture().await;
+    println!("capture afterwards: {captured}");
+    bank.check_balanced().await;
+}
+
+async fn selftest(vendor: &Vendor) {
     let n = 2_000;
     let setup = vendor.selftest("setup", n).await;
     let accept = vendor.selftest("accept", n).await;
@@ -292,7 +307,4 @@ async fn main() {
         each(accept),
         each(codec)
     );
-    let captured = vendor.capture().await;
-    println!("capture afterwards: {captured}");
-    bank.check_balanced().await;
 }

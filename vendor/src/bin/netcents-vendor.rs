@@ -1,8 +1,10 @@
-//! `netcents-vendor`: a vendor on its own server. Serves a folder of content, sells the paths
-//! its price list names for NetCents payments, and settles with the bank on a timer.
+//! `netcents-vendor`: a vendor on its own server. `onboard` registers the vendor with the bank
+//! and writes its configuration; `serve` serves a folder of content, sells the paths its price
+//! list names for NetCents payments, and settles with the bank on a timer.
 //!
 //! ```sh
-//! netcents-vendor --listen 127.0.0.1:8787 --content ./public --db vendor.db --vars .dev.vars
+//! netcents-vendor onboard --bank https://bank.example --origin https://shop.example --out .dev.vars
+//! netcents-vendor serve --listen 127.0.0.1:8787 --content ./public --db vendor.db --vars .dev.vars
 //! ```
 //!
 //! The configuration is the Worker's (`VENDOR_KEY`, `VENDOR_CERT`, `BANK_URL`, `PRICES`, …),
@@ -14,9 +16,41 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-/// Sell a folder of content for NetCents payments.
+/// A NetCents vendor on its own server.
 #[derive(Parser)]
 #[command(version)]
+enum Cli {
+    /// Register this vendor with the bank and write its configuration (`VENDOR_KEY`,
+    /// `VENDOR_CERT`, `VENDOR_ID`) for a Worker (`.dev.vars`, `wrangler secret put`) or for
+    /// `serve --vars`.
+    Onboard(Onboard),
+    /// Serve a folder of content, selling the paths of the price list.
+    Serve(Args),
+}
+
+/// `onboard` options.
+#[derive(clap::Args)]
+struct Onboard {
+    /// The bank's base URL.
+    #[arg(long, env = "BANK_URL")]
+    bank: String,
+    /// The vendor's origin as customers reach it (its certificate names it).
+    #[arg(long)]
+    origin: String,
+    /// The operator's token: deposits the bond money first. Without it, the operator deposits
+    /// into the vendor account before registration.
+    #[arg(long, env = "NETCENTS_OPERATOR_TOKEN", hide_env_values = true)]
+    operator_token: Option<String>,
+    /// What to deposit with the operator's token, in micro-units.
+    #[arg(long, default_value_t = 20_000_000)]
+    deposit_micros: u64,
+    /// Where to write the configuration (mode 0600); the account key goes to `<out>.account`.
+    #[arg(long, default_value = ".dev.vars")]
+    out: PathBuf,
+}
+
+/// `serve` options.
+#[derive(clap::Args)]
 struct Args {
     /// Where to listen.
     #[arg(long, env = "NETCENTS_LISTEN", default_value = "127.0.0.1:8787")]
@@ -80,6 +114,64 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("serving: {e}"))
 }
 
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+async fn onboard(o: Onboard) -> Result<(), String> {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let creds = netcents_vendor::onboard::register(
+        &http,
+        &o.bank,
+        o.operator_token.as_deref(),
+        &o.origin,
+        o.deposit_micros,
+    )
+    .await?;
+    write_private(
+        &o.out,
+        &format!(
+            "BANK_URL={}\n{}",
+            o.bank.trim_end_matches('/'),
+            creds.vars()
+        ),
+    )?;
+    let mut account = o.out.clone().into_os_string();
+    account.push(".account");
+    write_private(
+        account.as_ref(),
+        &format!(
+            "ACCOUNT={}\nACCOUNT_KEY={}\n",
+            creds.account, creds.account_seed
+        ),
+    )?;
+    println!("vendor {} registered for {}", creds.vendor, o.origin);
+    println!(
+        "account {} (its key in {})",
+        creds.account,
+        std::path::Path::new(&account).display()
+    );
+    println!(
+        "configuration written to {}: `netcents-vendor serve --vars {0}`, or `wrangler dev` beside it",
+        o.out.display()
+    );
+    println!(
+        "for a deployed Worker: wrangler secret put VENDOR_KEY, then VENDOR_CERT, with the values in that file"
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -87,7 +179,11 @@ async fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    if let Err(e) = run(Args::parse()).await {
+    let done = match Cli::parse() {
+        Cli::Onboard(o) => onboard(o).await,
+        Cli::Serve(a) => run(a).await,
+    };
+    if let Err(e) = done {
         eprintln!("netcents-vendor: {e}");
         std::process::exit(1);
     }
