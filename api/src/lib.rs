@@ -18,6 +18,7 @@ pub mod bank;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod vendor;
+pub mod x402;
 
 use alloc::string::String;
 

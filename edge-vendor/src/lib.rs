@@ -86,7 +86,7 @@ fn cors(h: &Headers) -> worker::Result<()> {
     h.set("access-control-allow-origin", "*")?;
     h.set(
         "access-control-expose-headers",
-        "X-NetCents-Receipt, X-NetCents-Access, X-NetCents-Replay, WWW-Authenticate",
+        "X-NetCents-Receipt, X-NetCents-Access, X-NetCents-Replay, WWW-Authenticate, PAYMENT-REQUIRED, PAYMENT-RESPONSE",
     )
 }
 
@@ -191,11 +191,18 @@ fn presented_tokens(req: &Request) -> Vec<String> {
     out
 }
 
+/// The x402 network name of this vendor's bank (the key that certified the vendor).
+async fn network(cfg: &Config) -> Result<String, Failure> {
+    let key = net::bank_key(&cfg.bank_url, cfg.cert.unverified().bank_key_id).await?;
+    Ok(netcents_api::x402::network(&key.to_string()))
+}
+
 fn offer_response(
     cfg: &Config,
     path: &str,
     price: netcents_core::Amount,
     now: TimestampMs,
+    network: &str,
 ) -> Result<Response, Failure> {
     let mut nonce = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
@@ -224,7 +231,18 @@ fn offer_response(
         valid_until_ms: offer.unverified().valid_until.0,
         access_ms: cfg.access_ttl_ms,
     };
+    let url = format!(
+        "{}{path}",
+        cfg.cert
+            .unverified()
+            .origins
+            .first()
+            .map_or("", |o| o.trim_end_matches('/'))
+    );
+    let x402 = netcents_api::x402::payment_required(&body, &url, network, cfg.offer_ttl_ms / 1000);
     let r = json_response(402, &body)?;
+    r.headers()
+        .set(netcents_api::x402::PAYMENT_REQUIRED, &x402)?;
     r.headers().set(
         "www-authenticate",
         &format!("NetCents offer=\"{offer_text}\", header=\"{PAYMENT_HEADER}\""),
@@ -259,7 +277,10 @@ async fn sell(
     let now = net::now();
     // A request that carries a payment is a payment, whatever token it presents: the wallet
     // that sends an order (again) must get its receipt (§12.2).
-    let pays = req.method() == Method::Post || req.headers().get(PAYMENT_HEADER)?.is_some();
+    let signature = req.headers().get(netcents_api::x402::PAYMENT_SIGNATURE)?;
+    let pays = req.method() == Method::Post
+        || req.headers().get(PAYMENT_HEADER)?.is_some()
+        || signature.is_some();
     if !pays
         && cfg.access_ttl_ms > 0
         && presented_tokens(&req)
@@ -282,10 +303,13 @@ async fn sell(
                 "{PAYMENT_HEADER} must be base64url of JSON {{order, offer, scrip}}: {e}"
             ))
         })?
+    } else if let Some(h) = signature {
+        let bundle = netcents_api::x402::bundle_of(&h).map_err(|e| Failure::bad_json(e.0))?;
+        serde_json::to_value(bundle).map_err(|e| Failure::bad_json(e.to_string()))?
     } else {
         // Vendors sign offers only for items they sell and that exist.
         goods(env, cfg, item).await?;
-        return offer_response(cfg, item, price, now);
+        return offer_response(cfg, item, price, now, &network(cfg).await?);
     };
     // Every check that needs no storage runs before the scrip's object is called.
     let payment = payment::Bundle::decode(&bundle)?;
@@ -308,15 +332,23 @@ async fn sell(
         return Err(Failure::from_body(status, &v));
     }
     let receipt = v["receipt"].as_str().unwrap_or_default();
+    let receipt_digest = Digest::of(b"object", &[&unb64("receipt", receipt)?]);
     let headers = Headers::new();
     headers.set(RECEIPT_HEADER, receipt)?;
+    headers.set(
+        netcents_api::x402::PAYMENT_RESPONSE,
+        &netcents_api::x402::payment_response(
+            &receipt_digest.to_string(),
+            &network(cfg).await?,
+            &scrip_id,
+        ),
+    )?;
     if v["replay"] == true {
         headers.set("X-NetCents-Replay", "1")?;
     }
     if cfg.access_ttl_ms > 0 {
         // The token names the item the order paid for: the offer's (checked equal to `item`).
         let paid_for = &payment.offer.unverified().item;
-        let receipt_digest = Digest::of(b"object", &[&unb64("receipt", receipt)?]);
         let expires = now.0.saturating_add(cfg.access_ttl_ms);
         let token = token::issue(&cfg.token_key, paid_for, expires, &receipt_digest);
         headers.set(ACCESS_HEADER, &token)?;
@@ -344,7 +376,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
             .set("access-control-allow-methods", "GET, POST, OPTIONS")?;
         r.headers().set(
             "access-control-allow-headers",
-            "content-type, x-netcents-payment, x-netcents-access",
+            "content-type, x-netcents-payment, x-netcents-access, payment-signature",
         )?;
         return Ok(r);
     }

@@ -743,6 +743,40 @@ pub enum Via {
     Header,
     /// `POST` with the JSON bundle.
     Post,
+    /// As a client that speaks x402's headers only: the requirement of scheme `netcents` from
+    /// the 402's `PAYMENT-REQUIRED`, the bundle in `PAYMENT-SIGNATURE`, and the answer's
+    /// `PAYMENT-RESPONSE` checked against the receipt.
+    X402,
+}
+
+/// What an x402 client does: reads the `netcents` requirement of the 402 at `url` and sends
+/// `bundle` in `PAYMENT-SIGNATURE`.
+async fn send_x402(c: &reqwest::Client, url: &str, bundle: &Value) -> reqwest::Response {
+    let r = c.get(url).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 402);
+    let required = r
+        .headers()
+        .get(netcents_api::x402::PAYMENT_REQUIRED)
+        .expect("a 402 carries PAYMENT-REQUIRED")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let required = netcents_api::x402::read_payment_required(&required).unwrap();
+    let accepted = required
+        .accepts
+        .iter()
+        .find(|a| a.scheme == netcents_api::x402::SCHEME)
+        .expect("a netcents requirement");
+    let bundle: netcents_api::vendor::PaymentBundle =
+        serde_json::from_value(bundle.clone()).unwrap();
+    c.get(url)
+        .header(
+            netcents_api::x402::PAYMENT_SIGNATURE,
+            netcents_api::x402::payment_signature(accepted, &bundle),
+        )
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Sends a payment bundle for `url`.
@@ -755,8 +789,19 @@ pub async fn send_payment(c: &reqwest::Client, url: &str, bundle: &Value, via: V
             .await
             .unwrap(),
         Via::Post => c.post(url).json(bundle).send().await.unwrap(),
+        Via::X402 => send_x402(c, url, bundle).await,
     };
     let status = res.status().as_u16();
+    if let Some(settled) = res.headers().get(netcents_api::x402::PAYMENT_RESPONSE) {
+        let settled = netcents_api::x402::read_payment_response(settled.to_str().unwrap()).unwrap();
+        let receipt = unb64(res.headers()["x-netcents-receipt"].to_str().unwrap());
+        assert!(settled.success);
+        assert_eq!(
+            settled.transaction,
+            netcents_core::Digest::of(b"object", &[&receipt]).to_string(),
+            "PAYMENT-RESPONSE names the receipt"
+        );
+    }
     let header = |k: &str| res.headers().get(k).map(|h| h.to_str().unwrap().to_owned());
     let receipt = header("x-netcents-receipt").map(|r| decode::<Receipt>(&r));
     let token = header("x-netcents-access");
@@ -769,7 +814,7 @@ pub async fn send_payment(c: &reqwest::Client, url: &str, bundle: &Value, via: V
             .unwrap_or_else(|_| panic!("an error answer is JSON: {status} {text}"))
     };
     match via {
-        Via::Header => openapi::conforms("GET", url, None, status, &body),
+        Via::Header | Via::X402 => openapi::conforms("GET", url, None, status, &body),
         Via::Post => openapi::conforms("POST", url, Some(bundle), status, &body),
     }
     Paid {

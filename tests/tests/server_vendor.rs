@@ -259,3 +259,60 @@ async fn onboarding_is_a_command_that_says_what_went_wrong() {
     let _ = server.wait();
     assert_eq!(answered["vendor"], id.as_str(), "{answered}");
 }
+
+/// A client that speaks only x402's headers finds the `netcents` scheme in the 402 of each
+/// vendor kind (naming the bank by its key, the price, the currency and the vendor), pays in
+/// `PAYMENT-SIGNATURE`, and reads `PAYMENT-RESPONSE` naming the receipt; the native headers
+/// stay beside them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_x402_client_discovers_netcents_and_pays_either_vendor_kind() {
+    use netcents_e2e::{Customer, Via};
+    let bank = Bank::start().await;
+    let w = Vendor::start(&bank, "worker").await;
+    let s = Vendor::start_server(&bank, "server").await;
+    let bank_key = bank.key().await.to_string();
+    for v in [&w, &s] {
+        let r = http().get(v.at(ARTICLE)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 402);
+        assert!(
+            r.headers().contains_key("www-authenticate"),
+            "the native header stays"
+        );
+        let required = netcents_api::x402::read_payment_required(
+            r.headers()["payment-required"].to_str().unwrap(),
+        )
+        .unwrap();
+        let native: Value = r.json().await.unwrap();
+        assert_eq!(required.x402_version, 2);
+        assert_eq!(required.resource.url, v.at(ARTICLE));
+        let a = &required.accepts[0];
+        assert_eq!(a.scheme, "netcents");
+        assert_eq!(a.network, format!("netcents:{}", &bank_key[..32]));
+        assert_eq!(a.amount, PRICE.to_string());
+        assert_eq!(a.asset, "USD");
+        assert_eq!(a.pay_to, v.creds.vendor.to_string());
+        assert_eq!(a.extra.vendor_cert, native["vendor_cert"].as_str().unwrap());
+    }
+    // A payment of another scheme is refused with a sentence.
+    let wrong = http()
+        .get(s.at(ARTICLE))
+        .header("payment-signature", "eyJ4NDAyVmVyc2lvbiI6Mn0=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 400);
+    let body: Value = wrong.json().await.unwrap();
+    assert_eq!(body["code"], "bad_json", "{body}");
+
+    let cust = Customer::open(&bank, 1_000_000).await;
+    let mut wallet = cust.scrip(&bank, 100_000, 3_600_000).await;
+    let c = http();
+    for (v, path) in [(&s, ARTICLE), (&s, OTHER), (&w, ARTICLE)] {
+        let paid = wallet.buy(&c, &v.at(path), Via::X402).await;
+        assert_eq!(paid.status, 200, "{:?}", paid.body);
+        assert!(paid.receipt.is_some());
+    }
+    s.capture().await;
+    w.capture().await;
+    bank.check_balanced().await;
+}

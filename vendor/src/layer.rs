@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
+use netcents_api::x402;
 use netcents_core::item::canonical_path;
 use netcents_core::objects::{Offer, PaymentOrder, Scrip};
 use netcents_core::vendor::BundleFault;
@@ -54,7 +55,7 @@ pub fn cors(h: &mut HeaderMap) {
     h.insert(
         "access-control-expose-headers",
         HeaderValue::from_static(
-            "X-NetCents-Receipt, X-NetCents-Access, X-NetCents-Replay, WWW-Authenticate",
+            "X-NetCents-Receipt, X-NetCents-Access, X-NetCents-Replay, WWW-Authenticate, PAYMENT-REQUIRED, PAYMENT-RESPONSE",
         ),
     );
 }
@@ -180,7 +181,9 @@ where
         );
         h.insert(
             "access-control-allow-headers",
-            HeaderValue::from_static("content-type, x-netcents-payment, x-netcents-access"),
+            HeaderValue::from_static(
+                "content-type, x-netcents-payment, x-netcents-access, payment-signature",
+            ),
         );
         return Ok(r);
     }
@@ -313,7 +316,13 @@ fn fault(f: BundleFault) -> Failure {
     out
 }
 
-fn offer_answer(vendor: &Vendor, item: &str, price: Amount, now: TimestampMs) -> Response<Body> {
+fn offer_answer(
+    vendor: &Vendor,
+    item: &str,
+    price: Amount,
+    now: TimestampMs,
+    network: &str,
+) -> Response<Body> {
     let cfg = vendor.config();
     let mut nonce = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
@@ -342,7 +351,19 @@ fn offer_answer(vendor: &Vendor, item: &str, price: Amount, now: TimestampMs) ->
         valid_until_ms: offer.unverified().valid_until.0,
         access_ms: cfg.access_ttl_ms,
     };
+    let url = format!(
+        "{}{item}",
+        cfg.cert
+            .unverified()
+            .origins
+            .first()
+            .map_or("", |o| o.trim_end_matches('/'))
+    );
+    let x402 = x402::payment_required(&body, &url, network, cfg.offer_ttl_ms / 1000);
     let mut r = json_answer(StatusCode::PAYMENT_REQUIRED, &body);
+    if let Ok(v) = HeaderValue::from_str(&x402) {
+        r.headers_mut().insert(x402::PAYMENT_REQUIRED, v);
+    }
     if let Ok(v) = HeaderValue::from_str(&format!(
         "NetCents offer=\"{offer_text}\", header=\"X-NetCents-Payment\""
     )) {
@@ -385,7 +406,8 @@ where
     // A request that carries a payment is a payment, whatever token it presents: the wallet
     // that sends an order (again) must get its receipt (§12.2).
     let header = req.headers().get(PAYMENT_HEADER).cloned();
-    let pays = req.method() == Method::POST || header.is_some();
+    let signature = req.headers().get(x402::PAYMENT_SIGNATURE).cloned();
+    let pays = req.method() == Method::POST || header.is_some() || signature.is_some();
     if !pays
         && cfg.access_ttl_ms > 0
         && presented_tokens(req.headers())
@@ -409,10 +431,13 @@ where
                 "X-NetCents-Payment must be base64url of JSON {{order, offer, scrip}}: {e}"
             ))
         })?
+    } else if let Some(h) = signature {
+        x402::bundle_of(h.to_str().unwrap_or_default()).map_err(|e| Failure::bad_json(e.0))?
     } else {
         // Vendors sign offers only for items they sell and that exist.
         goods(inner, item).await?;
-        return Ok(offer_answer(vendor, item, price, now));
+        let network = vendor.network().await?;
+        return Ok(offer_answer(vendor, item, price, now, &network));
     };
     let order: Signed<PaymentOrder> = signed("order", &bundle.order)?;
     let offer: Signed<Offer> = signed("offer", &bundle.offer)?;
@@ -455,6 +480,16 @@ where
         })
         .await?;
     let mut h = HeaderMap::new();
+    let receipt_digest = Digest::of(b"object", &[paid.receipt.as_bytes()]);
+    let settled = x402::payment_response(
+        &receipt_digest.to_string(),
+        &vendor.network().await?,
+        &paid.receipt.unverified().scrip.to_string(),
+    );
+    h.insert(
+        x402::PAYMENT_RESPONSE,
+        HeaderValue::from_str(&settled).map_err(Failure::internal)?,
+    );
     let receipt = b64(paid.receipt.as_bytes());
     h.insert(
         RECEIPT_HEADER,
@@ -497,6 +532,14 @@ fn paid_answer(kind: Option<HeaderValue>, bytes: Vec<u8>, mut h: HeaderMap) -> R
 }
 
 impl Vendor {
+    /// The x402 network name of this vendor's bank (its key that certified the vendor).
+    async fn network(&self) -> Result<String, Failure> {
+        let key = self
+            .bank_key(self.config().cert.unverified().bank_key_id)
+            .await?;
+        Ok(x402::network(&key.to_string()))
+    }
+
     /// The goods of `item` from the wrapped service, for a dispute's answer.
     pub(crate) async fn goods_of(&self, item: &str) -> Option<Vec<u8>> {
         let f = self.inner.content.get()?;
