@@ -32,6 +32,25 @@ setup() {
   edge_setup
   say "Browser wallet tools: Chromium and ChromeDriver (Debian), playwright-core (npm)"
   wallet_setup
+  say "schemathesis $SCHEMATHESIS_VERSION (PyPI, in target/schemathesis): the APIs against their OpenAPI documents"
+  schemathesis_setup
+}
+
+SCHEMATHESIS_VERSION=4.32.5
+
+schemathesis_setup() {
+  local venv=target/schemathesis
+  if "$venv/bin/schemathesis" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
+    return
+  fi
+  if ! command -v python3 >/dev/null; then
+    apt_install python3 python3-venv
+  fi
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    apt_install python3-venv
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
 }
 
 apt_install() {

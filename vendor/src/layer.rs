@@ -460,13 +460,10 @@ where
     let Some(scrip) = scrip else {
         return Err(fault(BundleFault::NoScrip));
     };
-    let key = vendor.bank_key(scrip.unverified().bank_key_id).await?;
-    let scrip = scrip
-        .verify(&key)
-        .map_err(|e| Failure::from(e).in_field("scrip"))?;
+    let key = vendor.scrip_key(&scrip).await?;
     order
         .clone()
-        .verify(&scrip.body().key)
+        .verify(&key)
         .map_err(|e| Failure::from(e).in_field("order"))?;
     let (kind, bytes) = goods(inner, item).await?;
     let paid = vendor

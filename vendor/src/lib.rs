@@ -163,7 +163,16 @@ struct Inner {
     acquiring: StdMutex<std::collections::HashSet<ScripId>>,
     /// The goods of an item, from the first service the layer wrapped (disputes).
     content: std::sync::OnceLock<layer::ContentFn>,
+    /// The desks of recently used scrip, as last written: one process serialises each scrip's
+    /// operations, so the cache is the store's state; dropped on any failed operation.
+    desks: StdMutex<HashMap<ScripId, netcents_core::vendor::Desk>>,
+    /// Digests of scrip (whole signed bytes) verified with the bank's key: the same bytes get
+    /// the same verdict, so a scrip that pays again is not verified again.
+    verified: StdMutex<std::collections::HashSet<netcents_core::Digest>>,
 }
+
+/// Most desks and verified scrip digests kept in memory; the caches start again when full.
+const CACHED: usize = 4096;
 
 /// Milliseconds since the Unix epoch.
 #[must_use]
@@ -195,6 +204,8 @@ impl Vendor {
                 locks: StdMutex::new(HashMap::new()),
                 acquiring: StdMutex::new(std::collections::HashSet::new()),
                 content: std::sync::OnceLock::new(),
+                desks: StdMutex::new(HashMap::new()),
+                verified: StdMutex::new(std::collections::HashSet::new()),
             }),
         })
     }
@@ -317,6 +328,73 @@ impl Vendor {
             .map_err(|e| Failure::unreachable(format!("{who} at {url}: {e}")))?;
         let status = res.status().as_u16();
         Ok((status, res.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// The desk of `scrip`: from the cache, or loaded from the store. Call only inside
+    /// [`Vendor::serialised`] for that scrip.
+    async fn desk(&self, scrip: ScripId) -> Result<netcents_core::vendor::Desk, Failure> {
+        let cached = self
+            .inner
+            .desks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&scrip);
+        match cached {
+            Some(d) => Ok(d),
+            None => self.inner.store.desk(self.inner.cfg.vendor, scrip).await,
+        }
+    }
+
+    /// Keeps the desk of `scrip` after its writes succeeded.
+    fn keep_desk(&self, scrip: ScripId, desk: netcents_core::vendor::Desk) {
+        let mut desks = self
+            .inner
+            .desks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if desks.len() >= CACHED {
+            desks.clear();
+        }
+        desks.insert(scrip, desk);
+    }
+
+    /// The key of `scrip`, after checking the bank's signature once per process per scrip
+    /// bytes (the same bytes get the same verdict; only scrip that passed is remembered).
+    async fn scrip_key(
+        &self,
+        scrip: &Signed<netcents_core::objects::Scrip>,
+    ) -> Result<PublicKey, Failure> {
+        let digest = scrip.digest();
+        let known = self
+            .inner
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&digest);
+        if !known {
+            self.verified_scrip(scrip.clone()).await?;
+            let mut set = self
+                .inner
+                .verified
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if set.len() >= CACHED {
+                set.clear();
+            }
+            set.insert(digest);
+        }
+        Ok(scrip.unverified().key)
+    }
+
+    /// The scrip verified with the bank's key.
+    async fn verified_scrip(
+        &self,
+        scrip: Signed<netcents_core::objects::Scrip>,
+    ) -> Result<Verified<netcents_core::objects::Scrip>, Failure> {
+        let key = self.bank_key(scrip.unverified().bank_key_id).await?;
+        scrip
+            .verify(&key)
+            .map_err(|e| Failure::from(e).in_field("scrip"))
     }
 
     /// Runs `f` as the only operation on `scrip` in this process.

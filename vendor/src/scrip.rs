@@ -15,7 +15,7 @@ use crate::{Vendor, now};
 pub(crate) struct PaymentRequest {
     pub order: Signed<PaymentOrder>,
     pub offer: Signed<Offer>,
-    pub scrip: Verified<Scrip>,
+    pub scrip: Signed<Scrip>,
     pub holder_cert: Option<String>,
     pub item: String,
     pub price: Amount,
@@ -114,8 +114,15 @@ impl Vendor {
         let store = &self.inner.store;
         let scrip = req.order.unverified().scrip;
         let now = now();
-        let mut desk = store.desk(cfg.vendor, scrip).await?;
+        let mut desk = self.desk(scrip).await?;
         let archive = store.accepted_at(scrip, req.order.unverified().seq).await?;
+        // The scrip is verified only when the desk may need it (it does not hold it live): the
+        // fast path spends no second signature check on it.
+        let verified = if desk.wants_scrip() {
+            Some(self.verified_scrip(req.scrip.clone()).await?)
+        } else {
+            None
+        };
         let p = Payment {
             order: req.order.clone(),
             offer: req.offer.clone(),
@@ -123,7 +130,7 @@ impl Vendor {
                 item: &req.item,
                 price: req.price,
             },
-            scrip: Some(req.scrip.clone()),
+            scrip: verified,
         };
         let step = desk.handle_payment(now, &archive, &p, cfg.signer())?;
         let step = match step {
@@ -151,6 +158,7 @@ impl Vendor {
                             return Err(f);
                         };
                         store.write(scrip, &r.writes).await?;
+                        self.keep_desk(scrip, desk);
                         return Err(match r.refusal {
                             Some(refusal) => f.with("refusal", b64(refusal.as_bytes())),
                             None => f,
@@ -168,10 +176,12 @@ impl Vendor {
                 writes,
             } => {
                 store.write(scrip, &writes).await?;
+                self.keep_desk(scrip, desk);
                 Ok(Paid { receipt, replay })
             }
             Step::Refuse(r) => {
                 store.write(scrip, &r.writes).await?;
+                self.keep_desk(scrip, desk);
                 let mut f = Failure::from(r.error);
                 if let Some(refusal) = r.refusal {
                     f = f.with("refusal", b64(refusal.as_bytes()));
@@ -252,9 +262,10 @@ impl Vendor {
             return Err(Rejection::NotHolder.into());
         }
         self.serialised(scrip, async {
-            let mut desk = self.inner.store.desk(self.inner.cfg.vendor, scrip).await?;
+            let mut desk = self.desk(scrip).await?;
             let h = desk.handle_transfer_request(now(), order, self.inner.cfg.signer())?;
             self.inner.store.write(scrip, &h.writes).await?;
+            self.keep_desk(scrip, desk);
             let mut v = handover_body(&h);
             v["vendor_cert"] = json!(b64(self.inner.cfg.cert.as_bytes()));
             Ok(v)
@@ -273,10 +284,11 @@ impl Vendor {
         let key = self.bank_key(recall.unverified().bank_key_id).await?;
         let recall = recall.verify(&key)?;
         self.serialised(scrip, async {
-            let mut desk = self.inner.store.desk(self.inner.cfg.vendor, scrip).await?;
+            let mut desk = self.desk(scrip).await?;
             match desk.handle_recall(now(), &recall, self.inner.cfg.signer()) {
                 Ok(h) => {
                     self.inner.store.write(scrip, &h.writes).await?;
+                    self.keep_desk(scrip, desk);
                     let mut v = handover_body(&h);
                     if let Some(m) = v.as_object_mut() {
                         m.remove("scrip");
@@ -300,10 +312,12 @@ impl Vendor {
         let scrip = claim.scrip;
         self.serialised(scrip, async {
             let store = &self.inner.store;
-            let mut desk = store.desk(self.inner.cfg.vendor, scrip).await?;
+            let mut desk = self.desk(scrip).await?;
             let stored = store.custody(scrip, claim.segment).await?;
             let writes = desk.handle_capture_ack(stored, claim)?;
-            store.write(scrip, &writes).await
+            store.write(scrip, &writes).await?;
+            self.keep_desk(scrip, desk);
+            Ok(())
         })
         .await
     }
@@ -319,7 +333,7 @@ impl Vendor {
         self.serialised(scrip, async {
             let store = &self.inner.store;
             let accepted = store.all_orders(scrip).await?;
-            let mut desk = store.desk(self.inner.cfg.vendor, scrip).await?;
+            let mut desk = self.desk(scrip).await?;
             let (answer, writes) = desk.answer_dispute(order, &accepted);
             let out = match answer {
                 NonDeliveryAnswer::Accepted(o) => (true, Some(o.clone())),
@@ -327,6 +341,7 @@ impl Vendor {
                 NonDeliveryAnswer::Void => (false, None),
             };
             store.write(scrip, &writes).await?;
+            self.keep_desk(scrip, desk);
             Ok(out)
         })
         .await

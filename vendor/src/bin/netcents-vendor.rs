@@ -95,12 +95,18 @@ async fn run(args: Args) -> Result<(), String> {
     if args.settle_secs > 0 {
         vendor.spawn_settler(std::time::Duration::from_secs(args.settle_secs));
     }
+    let dir = args.content.clone();
     let app = axum::Router::new()
-        .fallback_service(tower_http::services::ServeDir::new(&args.content))
+        .fallback(move |req: axum::extract::Request| files(dir.clone(), req))
         .layer(vendor.layer());
+    use axum::serve::ListenerExt as _;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
-        .map_err(|e| format!("listening on {}: {e}", args.listen))?;
+        .map_err(|e| format!("listening on {}: {e}", args.listen))?
+        // Answers leave at once, not after the peer's delayed acknowledgement.
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
     tracing::info!(
         "vendor {} listening on http://{}",
         vendor.config().vendor,
@@ -170,6 +176,29 @@ async fn onboard(o: Onboard) -> Result<(), String> {
         "for a deployed Worker: wrangler secret put VENDOR_KEY, then VENDOR_CERT, with the values in that file"
     );
     Ok(())
+}
+
+/// The folder's files for GET and HEAD; anything else, and a missing file, is a vendor's error
+/// answer (`{code, hint}`), as a Worker answers.
+async fn files(dir: PathBuf, req: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    use tower::ServiceExt as _;
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return netcents_vendor::Failure::new(
+            404,
+            "unknown_route",
+            format!("{path} is not sold and only GET serves free content"),
+        )
+        .into_response();
+    }
+    let Ok(res) = tower_http::services::ServeDir::new(dir).oneshot(req).await;
+    if res.status() == axum::http::StatusCode::NOT_FOUND {
+        return netcents_vendor::Failure::new(404, "not_found", format!("no content named {path}"))
+            .into_response();
+    }
+    res.map(axum::body::Body::new)
 }
 
 #[tokio::main]
