@@ -106,4 +106,11 @@ mod tests {
         assert!(!k.check(&t[..71], "/paid/a", 10), "short");
         assert!(!k.check(b"garbage", "/paid/a", 10));
     }
+
+    #[test]
+    fn the_token_key_never_reaches_a_log() {
+        extern crate std;
+        let k = TokenKey::derive(&[7; 32]);
+        assert_eq!(std::format!("{k:?}"), "TokenKey(..)");
+    }
 }

@@ -306,6 +306,44 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_price_list_takes_canonical_rules_in_order_and_names_the_fix_of_others() {
+        let lines = |l: &[(&str, u64)]| -> Vec<(String, u64)> {
+            l.iter().map(|(p, m)| ((*p).into(), *m)).collect()
+        };
+        let p = PriceList::from_lines("USD", &lines(&[("/paid/cheap", 1), ("/paid/*", 1_000)]))
+            .unwrap();
+        assert_eq!(p.price_of("/paid/cheap").unwrap().micros, Micros(1));
+        assert_eq!(p.price_of("/paid/x/y").unwrap().micros, Micros(1_000));
+        assert_eq!(p.currency().as_str(), "USD");
+        assert!(p.price_of("/free").is_none());
+        assert_eq!(p.rules().len(), 2);
+        assert!(
+            PriceList::from_lines("usd", &[])
+                .unwrap_err()
+                .contains("CURRENCY")
+        );
+        assert!(PriceList::from_lines("USD", &lines(&[("x", 1)])).is_err());
+        let e = PriceList::from_lines("USD", &lines(&[("/café", 1)])).unwrap_err();
+        assert!(
+            e.contains("(write \"/caf%C3%A9\")"),
+            "the hint names the canonical form: {e}"
+        );
+        let e = PriceList::from_lines("USD", &lines(&[("/a/../b", 1)])).unwrap_err();
+        assert!(e.starts_with("PRICES: path \"/a/../b\""), "{e}");
+        assert!(
+            !e.contains("(write"),
+            "no canonical spelling of a path that names no item: {e}"
+        );
+        // A canonical path refused for its price: nothing to rewrite.
+        let e = PriceList::from_lines("USD", &lines(&[("/paid/x", 1_000_000_000_000_000_001)]))
+            .unwrap_err();
+        assert!(
+            e.starts_with("PRICES: path \"/paid/x\"") && !e.contains("(write"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn plain_paths_are_their_own_names() {
         for p in ["/", "/index.html", "/paid/article.html", "/a/b-c_d~e.f/g"] {
             assert_eq!(canonical_path(p).unwrap(), p);

@@ -657,3 +657,226 @@ fn handover(custody: &Custody, transfer: Signed<Transfer>, was_live: bool) -> Ha
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects::Scrip;
+    use crate::signed::SecretKey;
+    use crate::types::{Amount, Currency, Micros, Nonce, ScripId};
+
+    fn usd(micros: u64) -> Amount {
+        Amount {
+            currency: Currency::new("USD").expect("USD"),
+            micros: Micros(micros),
+        }
+    }
+
+    struct Case {
+        me: VendorId,
+        vendor: SecretKey,
+        offer: Signed<Offer>,
+        order: Signed<PaymentOrder>,
+        scrip: Signed<Scrip>,
+    }
+
+    /// A consistent bundle: vendor `me` offers `/paid/a` at 1000, the order pays it.
+    fn case() -> Case {
+        let me = VendorId([0xaa; 16]);
+        let vendor = SecretKey::from_seed(&[1; 32]);
+        let scrip_key = SecretKey::from_seed(&[2; 32]);
+        let bank = SecretKey::from_seed(&[3; 32]);
+        let scrip = Signed::sign(
+            Scrip {
+                id: ScripId([5; 16]),
+                bank_key_id: 1,
+                face: usd(10_000),
+                issued_at: TimestampMs(0),
+                expires_at: TimestampMs(1_000_000),
+                key: scrip_key.public(),
+                account: None,
+            },
+            &bank,
+        );
+        let offer = Signed::sign(
+            Offer {
+                vendor: me,
+                key_id: 1,
+                item: "/paid/a".into(),
+                price: usd(1_000),
+                nonce: Nonce([7; 16]),
+                valid_until: TimestampMs(500_000),
+                goods_digest: None,
+            },
+            &vendor,
+        );
+        let order = Signed::sign(
+            PaymentOrder {
+                scrip: ScripId([5; 16]),
+                payee: Holder::Vendor(me),
+                offer: offer.digest(),
+                price: Micros(1_000),
+                seq: 1,
+                holder: Holder::Bank,
+                balance_after: Micros(9_000),
+            },
+            &scrip_key,
+        );
+        Case {
+            me,
+            vendor,
+            offer,
+            order,
+            scrip,
+        }
+    }
+
+    fn check(
+        c: &Case,
+        item: &str,
+        price: Amount,
+        scrip: Option<&Signed<Scrip>>,
+    ) -> Result<(), BundleFault> {
+        check_bundle(
+            c.me,
+            &c.vendor.public(),
+            item,
+            price,
+            &c.order,
+            &c.offer,
+            scrip,
+        )
+    }
+
+    fn reorder(c: &Case, f: impl FnOnce(&mut PaymentOrder)) -> Signed<PaymentOrder> {
+        let mut body = c.order.unverified().clone();
+        f(&mut body);
+        Signed::sign(body, &SecretKey::from_seed(&[2; 32]))
+    }
+
+    #[test]
+    fn a_bundle_for_this_vendor_item_and_price_passes() {
+        let c = case();
+        assert_eq!(check(&c, "/paid/a", usd(1_000), Some(&c.scrip)), Ok(()));
+    }
+
+    #[test]
+    fn an_order_paying_another_party_is_refused() {
+        let mut c = case();
+        c.order = reorder(&c, |o| o.payee = Holder::Vendor(VendorId([0xbb; 16])));
+        assert_eq!(
+            check(&c, "/paid/a", usd(1_000), Some(&c.scrip)),
+            Err(BundleFault::WrongPayee)
+        );
+        c.order = reorder(&c, |o| o.payee = Holder::Bank);
+        assert_eq!(
+            check(&c, "/paid/a", usd(1_000), Some(&c.scrip)),
+            Err(BundleFault::WrongPayee)
+        );
+    }
+
+    #[test]
+    fn an_offer_of_another_vendor_or_not_signed_by_this_one_is_refused() {
+        let c = case();
+        // Signed by another key, in this vendor's name.
+        let forged = Signed::sign(
+            c.offer.unverified().clone(),
+            &SecretKey::from_seed(&[9; 32]),
+        );
+        let mut d = case();
+        d.offer = forged;
+        d.order = reorder(&d, |o| o.offer = d.offer.digest());
+        assert_eq!(
+            check(&d, "/paid/a", usd(1_000), Some(&d.scrip)),
+            Err(BundleFault::NotOurOffer)
+        );
+        // Another vendor's own offer, signed by this key.
+        let mut body = c.offer.unverified().clone();
+        body.vendor = VendorId([0xbb; 16]);
+        let mut e = case();
+        e.offer = Signed::sign(body, &e.vendor);
+        e.order = reorder(&e, |o| o.offer = e.offer.digest());
+        assert_eq!(
+            check(&e, "/paid/a", usd(1_000), Some(&e.scrip)),
+            Err(BundleFault::NotOurOffer)
+        );
+    }
+
+    #[test]
+    fn an_order_for_another_item_is_refused() {
+        let c = case();
+        assert_eq!(
+            check(&c, "/paid/b", usd(1_000), Some(&c.scrip)),
+            Err(BundleFault::OtherItem)
+        );
+    }
+
+    #[test]
+    fn another_price_or_an_order_for_another_offer_or_price_is_refused() {
+        let c = case();
+        // The price list says another price than the offer.
+        assert_eq!(
+            check(&c, "/paid/a", usd(2_000), Some(&c.scrip)),
+            Err(BundleFault::OtherTerms)
+        );
+        // The order pays another offer.
+        let mut d = case();
+        d.order = reorder(&d, |o| o.offer = Digest([1; 32]));
+        assert_eq!(
+            check(&d, "/paid/a", usd(1_000), Some(&d.scrip)),
+            Err(BundleFault::OtherTerms)
+        );
+        // The order states another price than the offer.
+        let mut e = case();
+        e.order = reorder(&e, |o| o.price = Micros(999));
+        assert_eq!(
+            check(&e, "/paid/a", usd(1_000), Some(&e.scrip)),
+            Err(BundleFault::OtherTerms)
+        );
+    }
+
+    #[test]
+    fn a_bundle_without_the_scrip_or_with_another_is_refused() {
+        let c = case();
+        assert_eq!(
+            check(&c, "/paid/a", usd(1_000), None),
+            Err(BundleFault::NoScrip)
+        );
+        let mut other = c.scrip.unverified().clone();
+        other.id = ScripId([6; 16]);
+        let other = Signed::sign(other, &SecretKey::from_seed(&[3; 32]));
+        assert_eq!(
+            check(&c, "/paid/a", usd(1_000), Some(&other)),
+            Err(BundleFault::WrongScrip)
+        );
+    }
+
+    #[test]
+    fn each_fault_has_its_code_and_a_reason() {
+        use crate::codes;
+        for (f, code) in [
+            (BundleFault::WrongPayee, "wrong_payee"),
+            (BundleFault::NotOurOffer, "bad_offer"),
+            (BundleFault::OtherItem, "bad_offer"),
+            (BundleFault::OtherTerms, "bad_offer"),
+            (BundleFault::NoScrip, "unknown_scrip"),
+            (BundleFault::WrongScrip, "wrong_scrip"),
+        ] {
+            assert_eq!(f.error().code(), code);
+            assert!(codes::lookup(code).is_some());
+            assert!(!f.why().is_empty());
+        }
+        let whys: alloc::collections::BTreeSet<&str> = [
+            BundleFault::WrongPayee,
+            BundleFault::NotOurOffer,
+            BundleFault::OtherItem,
+            BundleFault::OtherTerms,
+            BundleFault::NoScrip,
+            BundleFault::WrongScrip,
+        ]
+        .iter()
+        .map(|f| f.why())
+        .collect();
+        assert_eq!(whys.len(), 6, "a reason each");
+    }
+}
