@@ -133,8 +133,8 @@ impl From<netcents_core::DecodeError> for Failure {
     }
 }
 
-impl From<sqlx::Error> for Failure {
-    fn from(e: sqlx::Error) -> Self {
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Self {
         Self::internal(format!("store: {e}"))
     }
 }

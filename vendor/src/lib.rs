@@ -188,13 +188,13 @@ impl Vendor {
     /// Opens the vendor with its store at `db` (created if missing).
     ///
     /// # Errors
-    /// The store's.
-    pub async fn open(cfg: Config, db: &Path) -> Result<Self, sqlx::Error> {
-        let store = store::Store::open(db).await?;
+    /// The store's, as a sentence.
+    pub async fn open(cfg: Config, db: &Path) -> Result<Self, String> {
+        let store = store::Store::open(db)?;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(15))
             .build()
-            .map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+            .map_err(|e| format!("the HTTP client: {e}"))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -341,7 +341,7 @@ impl Vendor {
             .remove(&scrip);
         match cached {
             Some(d) => Ok(d),
-            None => self.inner.store.desk(self.inner.cfg.vendor, scrip).await,
+            None => self.inner.store.desk(self.inner.cfg.vendor, scrip),
         }
     }
 

@@ -115,7 +115,7 @@ impl Vendor {
         let scrip = req.order.unverified().scrip;
         let now = now();
         let mut desk = self.desk(scrip).await?;
-        let archive = store.accepted_at(scrip, req.order.unverified().seq).await?;
+        let archive = store.accepted_at(scrip, req.order.unverified().seq)?;
         // The scrip is verified only when the desk may need it (it does not hold it live): the
         // fast path spends no second signature check on it.
         let verified = if desk.wants_scrip() {
@@ -157,7 +157,7 @@ impl Vendor {
                         else {
                             return Err(f);
                         };
-                        store.write(scrip, &r.writes).await?;
+                        store.save(scrip, &r.writes).await?;
                         self.keep_desk(scrip, desk);
                         return Err(match r.refusal {
                             Some(refusal) => f.with("refusal", b64(refusal.as_bytes())),
@@ -175,12 +175,12 @@ impl Vendor {
                 replay,
                 writes,
             } => {
-                store.write(scrip, &writes).await?;
+                store.save(scrip, &writes).await?;
                 self.keep_desk(scrip, desk);
                 Ok(Paid { receipt, replay })
             }
             Step::Refuse(r) => {
-                store.write(scrip, &r.writes).await?;
+                store.save(scrip, &r.writes).await?;
                 self.keep_desk(scrip, desk);
                 let mut f = Failure::from(r.error);
                 if let Some(refusal) = r.refusal {
@@ -264,7 +264,7 @@ impl Vendor {
         self.serialised(scrip, async {
             let mut desk = self.desk(scrip).await?;
             let h = desk.handle_transfer_request(now(), order, self.inner.cfg.signer())?;
-            self.inner.store.write(scrip, &h.writes).await?;
+            self.inner.store.save(scrip, &h.writes).await?;
             self.keep_desk(scrip, desk);
             let mut v = handover_body(&h);
             v["vendor_cert"] = json!(b64(self.inner.cfg.cert.as_bytes()));
@@ -287,7 +287,7 @@ impl Vendor {
             let mut desk = self.desk(scrip).await?;
             match desk.handle_recall(now(), &recall, self.inner.cfg.signer()) {
                 Ok(h) => {
-                    self.inner.store.write(scrip, &h.writes).await?;
+                    self.inner.store.save(scrip, &h.writes).await?;
                     self.keep_desk(scrip, desk);
                     let mut v = handover_body(&h);
                     if let Some(m) = v.as_object_mut() {
@@ -313,9 +313,9 @@ impl Vendor {
         self.serialised(scrip, async {
             let store = &self.inner.store;
             let mut desk = self.desk(scrip).await?;
-            let stored = store.custody(scrip, claim.segment).await?;
+            let stored = store.custody(scrip, claim.segment)?;
             let writes = desk.handle_capture_ack(stored, claim)?;
-            store.write(scrip, &writes).await?;
+            store.save(scrip, &writes).await?;
             self.keep_desk(scrip, desk);
             Ok(())
         })
@@ -332,7 +332,7 @@ impl Vendor {
         let scrip = order.unverified().scrip;
         self.serialised(scrip, async {
             let store = &self.inner.store;
-            let accepted = store.all_orders(scrip).await?;
+            let accepted = store.all_orders(scrip)?;
             let mut desk = self.desk(scrip).await?;
             let (answer, writes) = desk.answer_dispute(order, &accepted);
             let out = match answer {
@@ -340,7 +340,7 @@ impl Vendor {
                 NonDeliveryAnswer::Other(o) => (false, Some(o.clone())),
                 NonDeliveryAnswer::Void => (false, None),
             };
-            store.write(scrip, &writes).await?;
+            store.save(scrip, &writes).await?;
             self.keep_desk(scrip, desk);
             Ok(out)
         })

@@ -38,7 +38,7 @@ pub(crate) async fn run(v: &Vendor) -> Result<CaptureRun, Failure> {
     let store = &v.inner.store;
     let mut credited = 0u64;
     let mut refused = Vec::new();
-    if let Some(text) = store.batch().await? {
+    if let Some(text) = store.batch()? {
         let (status, answer) = send_batch(v, &text).await?;
         if status == 200 {
             credited += answer["credited_micros"].as_u64().unwrap_or(0);
@@ -50,7 +50,7 @@ pub(crate) async fn run(v: &Vendor) -> Result<CaptureRun, Failure> {
         }
     }
     let mut claims = Vec::new();
-    for (scrip, custody) in store.open_segments().await? {
+    for (scrip, custody) in store.open_segments()? {
         if custody.is_settled() {
             store.mark_settled(scrip, custody.segment()).await?;
         } else if let Some(c) = custody.claim() {
@@ -162,8 +162,7 @@ async fn answer_audits(v: &Vendor) -> Result<u64, Failure> {
         let raw = v
             .inner
             .store
-            .orders(claim.scrip, claim.segment, claim.seq_from, claim.seq_to)
-            .await?;
+            .orders(claim.scrip, claim.segment, claim.seq_from, claim.seq_to)?;
         let signature =
             b64(&cfg
                 .key
@@ -246,8 +245,7 @@ async fn answer_disputes(v: &Vendor) -> Result<u64, Failure> {
                 None,
                 v.inner
                     .store
-                    .all_orders(scrip)
-                    .await?
+                    .all_orders(scrip)?
                     .iter()
                     .map(|o| o.as_bytes().to_vec())
                     .collect(),

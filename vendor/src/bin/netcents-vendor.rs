@@ -89,9 +89,7 @@ async fn run(args: Args) -> Result<(), String> {
     let config = netcents_vendor::Config::from_vars(|name| {
         std::env::var(name).ok().or_else(|| file.get(name).cloned())
     })?;
-    let vendor = netcents_vendor::Vendor::open(config, &args.db)
-        .await
-        .map_err(|e| format!("opening {}: {e}", args.db.display()))?;
+    let vendor = netcents_vendor::Vendor::open(config, &args.db).await?;
     if args.settle_secs > 0 {
         vendor.spawn_settler(std::time::Duration::from_secs(args.settle_secs));
     }
