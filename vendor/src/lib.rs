@@ -14,7 +14,7 @@
 //! # async fn run(config: netcents_vendor::Config) -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
 //! let vendor = netcents_vendor::Vendor::open(config, "vendor.db".as_ref()).await?;
-//! let app = Router::new()
+//! let app: Router = Router::new()
 //!     .route("/paid/article.html", get(|| async { "A paid article" }))
 //!     .layer(vendor.layer());
 //! # Ok(()) }
