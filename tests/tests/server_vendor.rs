@@ -316,3 +316,88 @@ async fn an_x402_client_discovers_netcents_and_pays_either_vendor_kind() {
     w.capture().await;
     bank.check_balanced().await;
 }
+
+/// The layer in an ordinary axum app, as the README shows it: its priced route is sold, its
+/// free routes and its own POST route pass through untouched, and the command-line wallet pays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_layer_sells_the_priced_routes_of_an_axum_app_and_passes_the_rest() {
+    let bank = Bank::start().await;
+    let port = netcents_e2e::free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &origin, 20_000_000).await;
+    let dir = TempDir::new("axum-app");
+    let vars = format!(
+        "{}BANK_URL={}\nPRICES=[{{\"path\": \"/paid/*\", \"price_micros\": 1000}}]\n",
+        creds.vars(),
+        bank.url
+    );
+    let config = netcents_vendor::Config::from_vars(|k| {
+        vars.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::to_owned))
+    })
+    .unwrap();
+    let vendor = netcents_vendor::Vendor::open(config, &dir.0.join("vendor.db"))
+        .await
+        .unwrap();
+    let app: axum::Router = axum::Router::new()
+        .route(
+            "/paid/article.html",
+            axum::routing::get(|| async { "A paid article, from the app" }),
+        )
+        .route("/", axum::routing::get(|| async { "the home page" }))
+        .route(
+            "/api/echo",
+            axum::routing::post(|body: String| async move { format!("echo {body}") }),
+        );
+    let app = vendor.wrap(app);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let c = http();
+    assert_eq!(
+        c.get(format!("{origin}/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "the home page"
+    );
+    let echo = c
+        .post(format!("{origin}/api/echo"))
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        echo.text().await.unwrap(),
+        "echo hi",
+        "the app's own POST passes through"
+    );
+    let (status, offer) = get(&format!("{origin}/paid/article.html"), &[]).await;
+    assert_eq!(status, 402, "{offer}");
+    let (status, none) = get(&format!("{origin}/paid/other.html"), &[]).await;
+    assert_eq!(
+        (status, none["code"].as_str()),
+        (404, Some("not_found")),
+        "nothing offered that the app lacks"
+    );
+
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let account = AccountId::from_hex(cli.ok(&["account"]).0.trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+    cli.ok(&["buy", "100000"]);
+    let (page, _) = cli.ok(&["pay", &format!("{origin}/paid/article.html")]);
+    assert_eq!(page.trim(), "A paid article, from the app");
+    let before = bank.balance(&creds.account).await;
+    let run = vendor.settle().await.unwrap();
+    assert_eq!(run.claims, 1);
+    assert_eq!(bank.balance(&creds.account).await - before, PRICE);
+    bank.check_balanced().await;
+}

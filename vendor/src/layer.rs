@@ -8,8 +8,9 @@
 //! vendor desk decides, the payment is stored, and the content goes out with the receipt and an
 //! access token. Anything unpriced passes through. `/netcents/v1/` serves the vendor's routes.
 //!
-//! Wrap the whole service (with axum: add the routes and the fallback first, then
-//! `.layer(vendor.layer())`), so `/netcents/v1/` reaches the layer.
+//! Wrap the whole service, so that `/netcents/v1/` reaches the layer and a payment sent with
+//! `POST` reaches the content of a `GET` route: with axum, `vendor.wrap(router)`
+//! (`Router::layer` would wrap each route's handlers apart).
 
 use std::convert::Infallible;
 use std::future::Future;

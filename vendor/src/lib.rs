@@ -14,9 +14,9 @@
 //! # async fn run(config: netcents_vendor::Config) -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
 //! let vendor = netcents_vendor::Vendor::open(config, "vendor.db".as_ref()).await?;
-//! let app: Router = Router::new()
-//!     .route("/paid/article.html", get(|| async { "A paid article" }))
-//!     .layer(vendor.layer());
+//! let app: Router = Router::new().route("/paid/article.html", get(|| async { "A paid article" }));
+//! let app = vendor.wrap(app);        // sells the priced paths of the whole app
+//! # let _ = app;
 //! # Ok(()) }
 //! ```
 
@@ -216,10 +216,22 @@ impl Vendor {
         &self.inner.cfg
     }
 
-    /// The tower layer that sells the priced routes of the service it wraps.
+    /// The tower layer that sells the priced paths of the service it wraps. Wrap a whole
+    /// service with it (`tower::Layer::layer`); for an axum `Router`, use [`Vendor::wrap`]:
+    /// `Router::layer` applies a layer to each route's handlers apart, where a payment sent
+    /// with `POST` to a `GET` route would not reach the content.
     #[must_use]
     pub fn layer(&self) -> layer::NetCentsLayer {
         layer::NetCentsLayer::new(self.clone())
+    }
+
+    /// The axum app `app` with its priced paths for sale and this vendor's routes
+    /// (`/netcents/v1/…`) added: every request goes through the layer first, and the layer asks
+    /// `app` for the content.
+    #[must_use]
+    pub fn wrap(&self, app: axum::Router) -> axum::Router {
+        use tower::Layer as _;
+        axum::Router::new().fallback_service(self.layer().layer(app))
     }
 
     /// Captures what there is to capture, then answers audits, recalls and disputes (the

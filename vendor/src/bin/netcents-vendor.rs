@@ -94,9 +94,9 @@ async fn run(args: Args) -> Result<(), String> {
         vendor.spawn_settler(std::time::Duration::from_secs(args.settle_secs));
     }
     let dir = args.content.clone();
-    let app = axum::Router::new()
-        .fallback(move |req: axum::extract::Request| files(dir.clone(), req))
-        .layer(vendor.layer());
+    let app = vendor.wrap(
+        axum::Router::new().fallback(move |req: axum::extract::Request| files(dir.clone(), req)),
+    );
     use axum::serve::ListenerExt as _;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
