@@ -228,7 +228,6 @@ impl Vendor {
     /// The axum app `app` with its priced paths for sale and this vendor's routes
     /// (`/netcents/v1/…`) added: every request goes through the layer first, and the layer asks
     /// `app` for the content.
-    #[must_use]
     pub fn wrap(&self, app: axum::Router) -> axum::Router {
         use tower::Layer as _;
         axum::Router::new().fallback_service(self.layer().layer(app))
