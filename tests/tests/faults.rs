@@ -1,5 +1,5 @@
 //! Nothing a customer pays for gets stuck, across real processes: the bank binary, a vendor in
-//! workerd and the command-line wallet, with a seeded faulty network in front of the bank and
+//! workerd, a vendor on its own server (`netcents-vendor`) and the command-line wallet, with a seeded faulty network in front of the bank and
 //! the vendor (answers dropped, requests dropped, requests sent twice, delays) and wallet runs
 //! killed in the middle of paying. At the end the network goes quiet, and every micro-unit is
 //! accounted for: nothing pending in the wallet, everything the wallet paid captured by the
@@ -100,7 +100,7 @@ async fn after_a_thousand_faults_nothing_is_stuck_and_every_micro_unit_is_accoun
     let mut bank = Bank::start_with(&[("--sweep-secs", "1"), ("--answer-secs", "120")]).await;
     let mut vendors = [
         Vendor::start(&bank, "a").await,
-        Vendor::start(&bank, "b").await,
+        Vendor::start_server(&bank, "b").await,
     ];
     let bank_net = Chaos::start(&bank.url, seed, 5).await;
     let vendor_nets = [
