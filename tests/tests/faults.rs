@@ -1,9 +1,10 @@
 //! Nothing a customer pays for gets stuck, across real processes: the bank binary, a vendor in
-//! workerd, a vendor on its own server (`netcents-vendor`) and the command-line wallet, with a seeded faulty network in front of the bank and
-//! the vendor (answers dropped, requests dropped, requests sent twice, delays) and wallet runs
-//! killed in the middle of paying. At the end the network goes quiet, and every micro-unit is
-//! accounted for: nothing pending in the wallet, everything the wallet paid captured by the
-//! vendor, the rest refunded to the account, the books balanced.
+//! workerd, a vendor on its own server (`netcents-vendor`) and the command-line wallet, with a
+//! seeded faulty network in front of the bank and the vendors (answers dropped, requests
+//! dropped, requests sent twice, delays), wallet runs killed in the middle of buying and paying,
+//! and the bank and the vendors killed and started again on their state. At the end the network
+//! goes quiet, and every micro-unit is accounted for: nothing pending in the wallet, everything
+//! the wallet paid captured by the vendors, the rest refunded to the account, the books balanced.
 //!
 //! `NETCENTS_FAULT_SEED` and `NETCENTS_FAULT_OPS` replay a run; a failing run prints its seed.
 #![allow(
