@@ -255,9 +255,28 @@ async fn onboarding_is_a_command_that_says_what_went_wrong() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // A second process on the same database is refused with a sentence: the desks are kept
+    // in memory, so two processes could accept the same sequence number twice.
+    let second = Command::new(netcents_e2e::vendor_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--settle-secs", "0"])
+        .arg("--content")
+        .arg(root().join("edge-vendor/public"))
+        .arg("--db")
+        .arg(dir.0.join("vendor.db"))
+        .arg("--vars")
+        .arg(&out)
+        .env("PRICES", netcents_e2e::PRICES)
+        .output()
+        .unwrap();
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(answered["vendor"], id.as_str(), "{answered}");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("another netcents-vendor process uses"),
+        "{err}"
+    );
 }
 
 /// A client that speaks only x402's headers finds the `netcents` scheme in the 402 of each

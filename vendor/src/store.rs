@@ -48,6 +48,10 @@ struct Job {
 pub struct Store {
     read: Mutex<Connection>,
     writer: mpsc::Sender<Job>,
+    /// The exclusive lock on the database, held while the store lives: the desks are cached in
+    /// memory, so a second process on the same file could accept the same sequence number
+    /// twice.
+    _lock: std::fs::File,
 }
 
 impl std::fmt::Debug for Job {
@@ -162,6 +166,32 @@ impl Store {
     /// # Errors
     /// The database's, as a sentence.
     pub fn open(path: &Path) -> Result<Self, String> {
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                format!(
+                    "the vendor database's lock {}: {e}",
+                    Path::new(&lock_path).display()
+                )
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "another netcents-vendor process uses {}: run one process on a database (its \
+                     desks are kept in memory)",
+                    path.display()
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(format!("locking {}: {e}", path.display()));
+            }
+        }
         let what = |e: rusqlite::Error| format!("the vendor database {}: {e}", path.display());
         let w = open(path).map_err(what)?;
         w.execute_batch(SCHEMA).map_err(what)?;
@@ -174,6 +204,7 @@ impl Store {
         Ok(Self {
             read: Mutex::new(read),
             writer,
+            _lock: lock,
         })
     }
 
