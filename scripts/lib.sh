@@ -8,6 +8,8 @@ source scripts/edge.sh
 source scripts/wallet.sh
 # shellcheck source=scripts/fuzz.sh
 source scripts/fuzz.sh
+# shellcheck source=scripts/mutants.sh
+source scripts/mutants.sh
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export PATH="$HOME/.cargo/bin:$PATH"
