@@ -396,6 +396,30 @@ async fn the_layer_sells_the_priced_routes_of_an_axum_app_and_passes_the_rest() 
         "echo hi",
         "the app's own POST passes through"
     );
+    // Preflights: the layer answers those of its priced paths; the app answers its own.
+    let priced = c
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{origin}/paid/article.html"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(priced.status().as_u16(), 204);
+    let allowed = priced.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(allowed.contains("payment-signature"), "{allowed}");
+    let own = c
+        .request(reqwest::Method::OPTIONS, format!("{origin}/api/echo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        own.status().as_u16(),
+        405,
+        "the app's router answers its own preflight"
+    );
     let (status, offer) = get(&format!("{origin}/paid/article.html"), &[]).await;
     assert_eq!(status, 402, "{offer}");
     let (status, none) = get(&format!("{origin}/paid/other.html"), &[]).await;
