@@ -14,6 +14,7 @@
 pub mod chaos;
 pub mod onboard;
 pub mod openapi;
+pub mod pg;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -355,7 +355,7 @@ async fn the_layer_sells_the_priced_routes_of_an_axum_app_and_passes_the_rest() 
             .find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::to_owned))
     })
     .unwrap();
-    let vendor = netcents_vendor::Vendor::open(config, &dir.0.join("vendor.db"))
+    let vendor = netcents_vendor::Vendor::open(config, dir.0.join("vendor.db").to_str().unwrap())
         .await
         .unwrap();
     let app: axum::Router = axum::Router::new()
@@ -442,5 +442,147 @@ async fn the_layer_sells_the_priced_routes_of_an_axum_app_and_passes_the_rest() 
     let run = vendor.settle().await.unwrap();
     assert_eq!(run.claims, 1);
     assert_eq!(bank.balance(&creds.account).await - before, PRICE);
+    bank.check_balanced().await;
+}
+
+/// Two processes of one vendor behind one origin share a PostgreSQL store: a scrip paid at
+/// one is known to the other, and two orders with the same sequence number sent at once to
+/// both (a customer spending twice) are serialised by the scrip's lock: one is accepted, the
+/// other refused; the captures credit exactly what was accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_of_one_vendor_share_a_postgres_store() {
+    use netcents_core::objects::PaymentOrder;
+    use netcents_core::{Holder, Micros, Signed};
+    use netcents_e2e::{Customer, Via, offer, send_payment};
+    let cluster = netcents_e2e::pg::Cluster::start();
+    let bank = Bank::start().await;
+    let dir = TempDir::new("pg-vendor");
+    let ports = [netcents_e2e::free_port(), netcents_e2e::free_port()];
+    let at = |i: usize, path: &str| format!("http://127.0.0.1:{}{path}", ports[i]);
+    let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &at(0, ""), 20_000_000).await;
+    let vars = dir.0.join(".dev.vars");
+    std::fs::write(
+        &vars,
+        format!(
+            "{}BANK_URL={}\nPRICES={}\n",
+            creds.vars(),
+            bank.url,
+            netcents_e2e::PRICES
+        ),
+    )
+    .unwrap();
+    let mut servers = Vec::new();
+    for (i, port) in ports.into_iter().enumerate() {
+        let mut cmd = Command::new(netcents_e2e::vendor_bin());
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--settle-secs",
+            "0",
+        ])
+        .arg("--content")
+        .arg(root().join("edge-vendor/public"))
+        .args(["--db", &cluster.url()])
+        .arg("--vars")
+        .arg(&vars)
+        .env("RUST_LOG", "warn");
+        servers.push(netcents_e2e::Group::spawn(
+            &format!("netcents-vendor {i}"),
+            cmd,
+            &dir.0.join(format!("vendor-{i}.log")),
+        ));
+    }
+    for (i, server) in servers.iter_mut().enumerate() {
+        let mut ready = false;
+        for _ in 0..200 {
+            server.assert_running();
+            if let Ok(r) = http().get(at(i, "/netcents/v1/vendor")).send().await {
+                ready = r.status().is_success();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(ready, "server {i} did not answer:\n{}", server.tail());
+    }
+
+    // The command-line wallet pays one process, then the other, on one scrip.
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let account = AccountId::from_hex(cli.ok(&["account"]).0.trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+    cli.ok(&["buy", "100000"]);
+    for (i, path) in [
+        (0, ARTICLE),
+        (1, OTHER),
+        (0, "/paid/article.html?2"),
+        (1, "/paid/other.html?2"),
+    ] {
+        let (page, _) = cli.ok(&["pay", &at(i, path)]);
+        assert!(page.contains("paid"), "{page}");
+    }
+    assert!(cli.ok(&["balance"]).0.contains("total 0.096000"));
+
+    // A customer sends two orders with one sequence number, one to each process, at once, with
+    // each of four scrip: every time one is accepted and the other refused.
+    let c = http();
+    let cust = Customer::open(&bank, 1_000_000).await;
+    for _ in 0..4 {
+        let mut w = cust.scrip(&bank, 100_000, 3_600_000).await;
+        assert_eq!(w.buy(&c, &at(0, ARTICLE), Via::Post).await.status, 200);
+        let mut bundles = Vec::new();
+        for i in 0..2 {
+            let offered = offer(&c, &at(i, OTHER), &w.bank_key).await;
+            let order = Signed::sign(
+                PaymentOrder {
+                    scrip: w.scrip().scrip().id,
+                    payee: Holder::Vendor(creds.vendor),
+                    offer: offered.offer.digest(),
+                    price: Micros(PRICE),
+                    seq: w.scrip().seq() + 1,
+                    holder: Holder::Vendor(creds.vendor),
+                    balance_after: Micros(w.scrip().balance().0 - PRICE),
+                },
+                &w.key,
+            );
+            bundles.push(w.bundle(&order, &offered));
+        }
+        let (url0, url1) = (at(0, OTHER), at(1, OTHER));
+        let (a, b) = tokio::join!(
+            send_payment(&c, &url0, &bundles[0], Via::Post),
+            send_payment(&c, &url1, &bundles[1], Via::Post)
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses[0], 200,
+            "one is accepted: {:?} {:?}",
+            a.body, b.body
+        );
+        assert_ne!(
+            statuses[1], 200,
+            "the other is refused: {:?} {:?}",
+            a.body, b.body
+        );
+    }
+
+    // Either process captures what both took: 4 + 4 × (1 + 1) payments.
+    let before = bank.balance(&creds.account).await;
+    let r = http()
+        .post(at(1, "/netcents/v1/capture"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    let run: Value = r.json().await.unwrap();
+    assert!(run["refused"].as_array().unwrap().is_empty(), "{run}");
+    assert_eq!(
+        bank.balance(&creds.account).await - before,
+        12 * PRICE,
+        "{run}"
+    );
+    drop(servers);
     bank.check_balanced().await;
 }

@@ -13,7 +13,7 @@
 //! ```no_run
 //! # async fn run(config: netcents_vendor::Config) -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
-//! let vendor = netcents_vendor::Vendor::open(config, "vendor.db".as_ref()).await?;
+//! let vendor = netcents_vendor::Vendor::open(config, "vendor.db").await?;
 //! let app: Router = Router::new().route("/paid/article.html", get(|| async { "A paid article" }));
 //! let app = vendor.wrap(app);        // sells the priced paths of the whole app
 //! # let _ = app;
@@ -21,7 +21,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use netcents_core::access::TokenKey;
@@ -33,8 +32,10 @@ use serde::Deserialize;
 pub mod fail;
 pub mod layer;
 pub mod onboard;
+pub mod pg;
 mod scrip;
 mod settle;
+pub mod sqlite;
 pub mod store;
 
 pub use fail::Failure;
@@ -189,8 +190,8 @@ impl Vendor {
     ///
     /// # Errors
     /// The store's, as a sentence.
-    pub async fn open(cfg: Config, db: &Path) -> Result<Self, String> {
-        let store = store::Store::open(db)?;
+    pub async fn open(cfg: Config, db: &str) -> Result<Self, String> {
+        let store = store::Store::open(db).await?;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(15))
             .build()
@@ -352,12 +353,15 @@ impl Vendor {
             .remove(&scrip);
         match cached {
             Some(d) => Ok(d),
-            None => self.inner.store.desk(self.inner.cfg.vendor, scrip),
+            None => self.inner.store.desk(self.inner.cfg.vendor, scrip).await,
         }
     }
 
     /// Keeps the desk of `scrip` after its writes succeeded.
     fn keep_desk(&self, scrip: ScripId, desk: netcents_core::vendor::Desk) {
+        if !self.inner.store.caches() {
+            return;
+        }
         let mut desks = self
             .inner
             .desks
@@ -408,8 +412,13 @@ impl Vendor {
             .map_err(|e| Failure::from(e).in_field("scrip"))
     }
 
-    /// Runs `f` as the only operation on `scrip` in this process.
-    async fn serialised<T>(&self, scrip: ScripId, f: impl std::future::Future<Output = T>) -> T {
+    /// Runs `f` as the only operation on `scrip`: in this process, and across the processes
+    /// that share a PostgreSQL store.
+    async fn serialised<T>(
+        &self,
+        scrip: ScripId,
+        f: impl std::future::Future<Output = Result<T, Failure>>,
+    ) -> Result<T, Failure> {
         let lock = {
             let mut locks = self
                 .inner
@@ -420,7 +429,10 @@ impl Vendor {
         };
         let out = {
             let _held = lock.lock().await;
-            f.await
+            match self.inner.store.hold(scrip).await {
+                Ok(_shared) => f.await,
+                Err(e) => Err(e),
+            }
         };
         let mut locks = self
             .inner

@@ -115,7 +115,7 @@ impl Vendor {
         let scrip = req.order.unverified().scrip;
         let now = now();
         let mut desk = self.desk(scrip).await?;
-        let archive = store.accepted_at(scrip, req.order.unverified().seq)?;
+        let archive = store.accepted_at(scrip, req.order.unverified().seq).await?;
         // The scrip is verified only when the desk may need it (it does not hold it live): the
         // fast path spends no second signature check on it.
         let verified = if desk.wants_scrip() {
@@ -313,7 +313,7 @@ impl Vendor {
         self.serialised(scrip, async {
             let store = &self.inner.store;
             let mut desk = self.desk(scrip).await?;
-            let stored = store.custody(scrip, claim.segment)?;
+            let stored = store.custody(scrip, claim.segment).await?;
             let writes = desk.handle_capture_ack(stored, claim)?;
             store.save(scrip, &writes).await?;
             self.keep_desk(scrip, desk);
@@ -332,7 +332,7 @@ impl Vendor {
         let scrip = order.unverified().scrip;
         self.serialised(scrip, async {
             let store = &self.inner.store;
-            let accepted = store.all_orders(scrip)?;
+            let accepted = store.all_orders(scrip).await?;
             let mut desk = self.desk(scrip).await?;
             let (answer, writes) = desk.answer_dispute(order, &accepted);
             let out = match answer {

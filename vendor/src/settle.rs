@@ -36,9 +36,11 @@ fn refusal(claim: &Claim, answer: &Value) -> RefusedClaim {
 /// Captures everything there is to capture, then answers audits, recalls and disputes.
 pub(crate) async fn run(v: &Vendor) -> Result<CaptureRun, Failure> {
     let store = &v.inner.store;
+    // One process settles at a time where several share the store.
+    let _settling = store.hold_settling().await?;
     let mut credited = 0u64;
     let mut refused = Vec::new();
-    if let Some(text) = store.batch()? {
+    if let Some(text) = store.batch().await? {
         let (status, answer) = send_batch(v, &text).await?;
         if status == 200 {
             credited += answer["credited_micros"].as_u64().unwrap_or(0);
@@ -50,7 +52,7 @@ pub(crate) async fn run(v: &Vendor) -> Result<CaptureRun, Failure> {
         }
     }
     let mut claims = Vec::new();
-    for (scrip, custody) in store.open_segments()? {
+    for (scrip, custody) in store.open_segments().await? {
         if custody.is_settled() {
             store.mark_settled(scrip, custody.segment()).await?;
         } else if let Some(c) = custody.claim() {
@@ -162,7 +164,8 @@ async fn answer_audits(v: &Vendor) -> Result<u64, Failure> {
         let raw = v
             .inner
             .store
-            .orders(claim.scrip, claim.segment, claim.seq_from, claim.seq_to)?;
+            .orders(claim.scrip, claim.segment, claim.seq_from, claim.seq_to)
+            .await?;
         let signature =
             b64(&cfg
                 .key
@@ -245,7 +248,8 @@ async fn answer_disputes(v: &Vendor) -> Result<u64, Failure> {
                 None,
                 v.inner
                     .store
-                    .all_orders(scrip)?
+                    .all_orders(scrip)
+                    .await?
                     .iter()
                     .map(|o| o.as_bytes().to_vec())
                     .collect(),

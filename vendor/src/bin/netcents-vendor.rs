@@ -58,9 +58,10 @@ struct Args {
     /// The folder of content (priced paths and free ones).
     #[arg(long, env = "NETCENTS_CONTENT")]
     content: PathBuf,
-    /// The vendor's database (SQLite; created if missing).
+    /// The vendor's database: a SQLite file (created if missing; one process), or a
+    /// `postgres://` URL that several processes of this vendor share.
     #[arg(long, env = "NETCENTS_VENDOR_DB", default_value = "vendor.db")]
-    db: PathBuf,
+    db: String,
     /// A file of `NAME=value` lines with the configuration (the environment overrides it).
     #[arg(long)]
     vars: Option<PathBuf>,
