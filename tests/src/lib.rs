@@ -84,14 +84,15 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
-/// The bank binary: `NETCENTS_BANK_BIN`, or `target/{debug,release}/netcents-bank`.
-pub fn bank_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("NETCENTS_BANK_BIN") {
+/// The newest build (debug or release) of the binary `name` of this workspace, or the path in
+/// the environment variable `env`; the failure says how to build it.
+fn newest_bin(name: &str, env: &str, package: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
         return PathBuf::from(p);
     }
     let candidates = [
-        target_dir().join("debug/netcents-bank"),
-        target_dir().join("release/netcents-bank"),
+        target_dir().join("debug").join(name),
+        target_dir().join("release").join(name),
     ];
     candidates
         .iter()
@@ -100,35 +101,84 @@ pub fn bank_bin() -> PathBuf {
         .cloned()
         .unwrap_or_else(|| {
             panic!(
-                "the bank binary is missing ({}): build it with `cargo build -p netcents-bank` \
-                 (scripts/edge.sh: edge_test does), or set NETCENTS_BANK_BIN",
+                "{name} is missing ({}): build it with `cargo build -p {package}` (./x test does), \
+                 or set {env}",
                 candidates[0].display()
             )
         })
 }
 
+/// The bank binary: `NETCENTS_BANK_BIN`, or the newer of the debug and release builds.
+pub fn bank_bin() -> PathBuf {
+    newest_bin("netcents-bank", "NETCENTS_BANK_BIN", "netcents-bank")
+}
+
 /// The `netcents-vendor` binary: `NETCENTS_VENDOR_BIN`, or the newer of the debug and release
 /// builds.
 pub fn vendor_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("NETCENTS_VENDOR_BIN") {
-        return PathBuf::from(p);
+    newest_bin("netcents-vendor", "NETCENTS_VENDOR_BIN", "netcents-vendor")
+}
+
+/// The command-line wallet `netcents` (debug build).
+pub fn cli_bin() -> PathBuf {
+    let bin = root().join("target/debug/netcents");
+    assert!(
+        bin.exists(),
+        "the command-line wallet is not built: run `cargo build -p netcents-cli` (./x test does)"
+    );
+    bin
+}
+
+/// The command-line wallet on one wallet file, run once per command as a user runs it.
+pub struct Cli {
+    /// The wallet file.
+    pub wallet: PathBuf,
+}
+
+impl Cli {
+    /// Runs a command.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(cli_bin())
+            .args(args)
+            .env("NETCENTS_WALLET", &self.wallet)
+            .output()
+            .unwrap()
     }
-    let candidates = [
-        target_dir().join("debug/netcents-vendor"),
-        target_dir().join("release/netcents-vendor"),
-    ];
-    candidates
-        .iter()
-        .filter(|p| p.exists())
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "the vendor server is missing ({}): build it with `cargo build -p netcents-vendor` \
-                 (./x test does), or set NETCENTS_VENDOR_BIN",
-                candidates[0].display()
-            )
-        })
+
+    /// Runs a command that must succeed; returns its standard output and error.
+    pub fn ok_with_err(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "netcents {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.ok_with_err(args).0
+    }
+
+    /// Runs a command that must fail; returns its standard error.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "netcents {args:?} should have failed"
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// The wallet file as JSON.
+    pub fn file(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&self.wallet).unwrap()).unwrap()
+    }
 }
 
 /// `js/node_modules/.bin/wrangler`.

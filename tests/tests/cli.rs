@@ -5,65 +5,16 @@
     reason = "tests: a failed unwrap is a failed test"
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 use netcents_core::AccountId;
-use netcents_e2e::{Bank, TOKEN, TempDir, Vendor, http, onboard, root};
+use netcents_e2e::{Bank, Cli, TOKEN, TempDir, Vendor, cli_bin, http, onboard};
 
 const ARTICLE: &str = "/paid/article.html";
 const EXPENSIVE: &str = "/paid/expensive.html";
 const OTHER: &str = "/paid/other.html";
 const OTHER_MARK: &str = "Another paid page";
-
-fn cli_bin() -> PathBuf {
-    let bin = root().join("target/debug/netcents");
-    assert!(
-        bin.exists(),
-        "the command-line wallet is not built: run `cargo build -p netcents-cli` (./x test does)"
-    );
-    bin
-}
-
-struct Cli {
-    wallet: PathBuf,
-}
-
-impl Cli {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(cli_bin())
-            .args(args)
-            .env("NETCENTS_WALLET", &self.wallet)
-            .output()
-            .unwrap()
-    }
-
-    /// Runs a command that must succeed; returns its standard output.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "netcents {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Runs a command that must fail; returns its standard error.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            !out.status.success(),
-            "netcents {args:?} should have failed"
-        );
-        String::from_utf8(out.stderr).unwrap()
-    }
-
-    fn file(&self) -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(&self.wallet).unwrap()).unwrap()
-    }
-}
 
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;

@@ -13,26 +13,16 @@
     reason = "a test: a failed unwrap is a failed test"
 )]
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use netcents_core::AccountId;
 use netcents_e2e::chaos::{Chaos, Seeded};
-use netcents_e2e::{Bank, TOKEN, TempDir, Vendor, http, onboard, root};
+use netcents_e2e::{Bank, TOKEN, TempDir, Vendor, cli_bin, http, onboard};
 
 const DEPOSIT: u64 = 10_000_000;
 const PRICE: u64 = 1_000;
-
-fn cli_bin() -> PathBuf {
-    let bin = root().join("target/debug/netcents");
-    assert!(
-        bin.exists(),
-        "the command-line wallet is not built: run `cargo build -p netcents-cli` (./x test does)"
-    );
-    bin
-}
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
