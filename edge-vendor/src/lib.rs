@@ -192,9 +192,19 @@ fn presented_tokens(req: &Request) -> Vec<String> {
 }
 
 /// The x402 network name of this vendor's bank (the key that certified the vendor).
-async fn network(cfg: &Config) -> Result<String, Failure> {
+async fn network(cfg: &Config) -> Result<Rc<str>, Failure> {
+    if let Some(n) = NETWORK.with(|n| n.borrow().clone()) {
+        return Ok(n);
+    }
     let key = net::bank_key(&cfg.bank_url, cfg.cert.unverified().bank_key_id).await?;
-    Ok(netcents_api::x402::network(&key.to_string()))
+    let n: Rc<str> = netcents_api::x402::network(&key.to_string()).into();
+    NETWORK.with(|slot| *slot.borrow_mut() = Some(n.clone()));
+    Ok(n)
+}
+
+thread_local! {
+    /// The x402 network name, once per isolate (the certificate's bank key does not change).
+    static NETWORK: RefCell<Option<Rc<str>>> = const { RefCell::new(None) };
 }
 
 fn offer_response(

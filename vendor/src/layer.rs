@@ -442,7 +442,7 @@ where
         // Vendors sign offers only for items they sell and that exist.
         goods(inner, item).await?;
         let network = vendor.network().await?;
-        return Ok(offer_answer(vendor, item, price, now, &network));
+        return Ok(offer_answer(vendor, item, price, now, network));
     };
     let order: Signed<PaymentOrder> = signed("order", &bundle.order)?;
     let offer: Signed<Offer> = signed("offer", &bundle.offer)?;
@@ -485,7 +485,7 @@ where
     let receipt_digest = Digest::of(b"object", &[paid.receipt.as_bytes()]);
     let settled = x402::payment_response(
         &receipt_digest.to_string(),
-        &vendor.network().await?,
+        vendor.network().await?,
         &paid.receipt.unverified().scrip.to_string(),
     );
     h.insert(
@@ -535,11 +535,17 @@ fn paid_answer(kind: Option<HeaderValue>, bytes: Vec<u8>, mut h: HeaderMap) -> R
 
 impl Vendor {
     /// The x402 network name of this vendor's bank (its key that certified the vendor).
-    async fn network(&self) -> Result<String, Failure> {
+    async fn network(&self) -> Result<&str, Failure> {
+        if let Some(n) = self.inner.network.get() {
+            return Ok(n);
+        }
         let key = self
             .bank_key(self.config().cert.unverified().bank_key_id)
             .await?;
-        Ok(x402::network(&key.to_string()))
+        Ok(self
+            .inner
+            .network
+            .get_or_init(|| x402::network(&key.to_string())))
     }
 
     /// The goods of `item` from the wrapped service, for a dispute's answer.

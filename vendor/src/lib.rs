@@ -170,6 +170,8 @@ struct Inner {
     /// Digests of scrip (whole signed bytes) verified with the bank's key: the same bytes get
     /// the same verdict, so a scrip that pays again is not verified again.
     verified: StdMutex<std::collections::HashSet<netcents_core::Digest>>,
+    /// The x402 network name of this vendor's bank, once known.
+    network: std::sync::OnceLock<String>,
 }
 
 /// Most desks and verified scrip digests kept in memory; the caches start again when full.
@@ -207,6 +209,7 @@ impl Vendor {
                 content: std::sync::OnceLock::new(),
                 desks: StdMutex::new(HashMap::new()),
                 verified: StdMutex::new(std::collections::HashSet::new()),
+                network: std::sync::OnceLock::new(),
             }),
         })
     }

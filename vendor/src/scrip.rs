@@ -115,7 +115,7 @@ impl Vendor {
         let scrip = req.order.unverified().scrip;
         let now = now();
         let mut desk = self.desk(scrip).await?;
-        let archive = store.accepted_at(scrip, req.order.unverified().seq).await?;
+        let archive = store.archive(scrip, req.order.unverified().seq).await?;
         // The scrip is verified only when the desk may need it (it does not hold it live): the
         // fast path spends no second signature check on it.
         let verified = if desk.wants_scrip() {

@@ -19,6 +19,25 @@ pub enum Store {
     Postgres(crate::pg::Store),
 }
 
+/// The orders a vendor stored for one scrip, as the desk reads them.
+pub enum Archive<'a> {
+    /// Read when asked.
+    Sqlite(&'a crate::sqlite::Store, ScripId),
+    /// Read before.
+    Read(Read),
+}
+
+impl netcents_core::vendor::Archive for Archive<'_> {
+    type Error = Failure;
+
+    fn accepted_at(&self, seq: u64) -> Result<Vec<netcents_core::vendor::Archived>, Failure> {
+        match self {
+            Self::Sqlite(s, scrip) => s.accepted_at(*scrip, seq)?.accepted_at(seq),
+            Self::Read(r) => r.accepted_at(seq),
+        }
+    }
+}
+
 /// Held while an operation on one scrip runs (PostgreSQL: across processes).
 pub enum Held {
     /// The process's own lock is enough.
@@ -79,14 +98,17 @@ impl Store {
         }
     }
 
-    /// The orders accepted on `scrip` with sequence number `seq`.
+    /// The orders accepted on `scrip` as the desk reads them for a payment with sequence
+    /// number `seq`. The desk asks only off the fast path (an order sent again, or a scrip
+    /// not held here), so SQLite is read then, in the call; PostgreSQL, read asynchronously,
+    /// is read here.
     ///
     /// # Errors
     /// `internal`.
-    pub async fn accepted_at(&self, scrip: ScripId, seq: u64) -> Result<Read, Failure> {
+    pub async fn archive(&self, scrip: ScripId, seq: u64) -> Result<Archive<'_>, Failure> {
         match self {
-            Self::Sqlite(s) => s.accepted_at(scrip, seq),
-            Self::Postgres(p) => p.accepted_at(scrip, seq).await,
+            Self::Sqlite(s) => Ok(Archive::Sqlite(s, scrip)),
+            Self::Postgres(p) => Ok(Archive::Read(p.accepted_at(scrip, seq).await?)),
         }
     }
 
