@@ -463,7 +463,15 @@ async fn register_vendor(
                 .map_err(|why| ApiError::bad_origin(o, &why))?;
         }
     }
-    let rekey = if headers.contains_key(header::AUTHORIZATION) {
+    // `Authorization: Bearer` carries the operator's token (a re-key) or, recognised by its
+    // prefix, an operator's invitation (a first registration, §5.1).
+    let invitation = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|t| t.starts_with(bank::INVITATION_PREFIX))
+        .map(bank::invitation_hash);
+    let rekey = if invitation.is_none() && headers.contains_key(header::AUTHORIZATION) {
         operator(&s, &headers)?;
         bank::Rekey::Operator
     } else {
@@ -480,6 +488,7 @@ async fn register_vendor(
             request,
             rekey,
             new_id: VendorId(id),
+            invitation,
             now: now(&s),
         })
         .await

@@ -7,7 +7,7 @@
 //!
 //! This file holds the [`Bank`], the idempotency records and what every work shares; each flow's
 //! works are in a module of their own: `open` (what a party may read), `accounts`, `issuance`
-//! (issuance and vendor registration), `hand_on` (the bank as first holder), `capture` (capture
+//! (issuance and vendor registration), `invitations` (the operator's vendor invitations), `hand_on` (the bank as first holder), `capture` (capture
 //! and audits), `redemption` (redemption, return, recall, the expiry sweep), `disputes` (the
 //! arbiter) and `books` (the books check).
 
@@ -563,6 +563,8 @@ mod disputes;
 pub use disputes::*;
 mod books;
 pub use books::*;
+mod invitations;
+pub use invitations::*;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]

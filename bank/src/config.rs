@@ -44,6 +44,38 @@ pub enum Command {
     },
     /// Check the books: postings balance and the float equals the live scrip. Exit code 1 if not.
     Check,
+    /// Vendors: invite one for its origin and bond, or list the invitations. Works on the
+    /// database directly (`--database-url`), beside a running bank.
+    #[command(subcommand)]
+    Vendor(VendorCommand),
+}
+
+/// `vendor` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VendorCommand {
+    /// Invite a vendor: prints a one-time invitation token (once; only its hash is stored)
+    /// for `netcents-vendor onboard --invite`, good for this origin and bond only.
+    Add(VendorAdd),
+    /// Every invitation: origin, state (invited, onboarded, expired), vendor id once onboarded.
+    List,
+}
+
+/// `vendor add` options.
+#[derive(Debug, Args)]
+pub struct VendorAdd {
+    /// The vendor's origin as customers reach it, e.g. https://shop.example.
+    #[arg(long)]
+    pub origin: String,
+    /// The bond the vendor posts at registration, deposited for it by the invitation
+    /// (micro-units); by default the bank's bond setting.
+    #[arg(long, env = "NETCENTS_BOND_MICROS", default_value_t = 10_000_000)]
+    pub bond: u64,
+    /// Days the invitation may be used.
+    #[arg(long, default_value_t = 7)]
+    pub valid_days: u64,
+    /// Development only: accept an http or loopback origin, as `serve --dev-origins`.
+    #[arg(long, env = "NETCENTS_DEV_ORIGINS")]
+    pub dev_origins: bool,
 }
 
 /// `serve` options.

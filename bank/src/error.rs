@@ -116,6 +116,45 @@ impl ApiError {
         )
     }
 
+    /// No invitation has this token (`docs/PROTOCOL.md` §5.1).
+    pub fn unknown_invitation() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unknown_invitation",
+            "no invitation has this token: use the one `netcents-bank vendor add` printed, or ask the operator for a new one",
+        )
+    }
+
+    /// The invitation was already used by a registration.
+    pub fn invitation_used() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "invitation_used",
+            "this invitation was already used to register a vendor; each invitation registers one vendor once",
+        )
+    }
+
+    /// The invitation expired before it was used.
+    pub fn invitation_expired(expires_at_ms: u64) -> Self {
+        Self::new(
+            StatusCode::GONE,
+            "invitation_expired",
+            format!(
+                "this invitation expired at {expires_at_ms} ms; ask the operator for a new one"
+            ),
+        )
+    }
+
+    /// The registration names another origin than the invitation's, or the account already
+    /// registered a vendor.
+    pub fn invitation_mismatch(why: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "invitation_mismatch",
+            why.to_string(),
+        )
+    }
+
     /// The account is not known to the bank.
     pub fn unknown_account() -> Self {
         Self::new(

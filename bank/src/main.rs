@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 use netcents_bank::bank::{Bank, Settings};
-use netcents_bank::config::{Cli, Command, Serve};
+use netcents_bank::config::{Cli, Command, Serve, VendorAdd, VendorCommand};
 use netcents_bank::server::{self, ConnLimits};
 use netcents_bank::store::{self, StoreOptions};
 use netcents_bank::{Keyring, Limits, api};
@@ -78,6 +78,14 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
                 std::process::ExitCode::FAILURE
             })
         }
+        Command::Vendor(VendorCommand::Add(add)) => {
+            vendor_add(&cli.database_url, add).await?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Vendor(VendorCommand::List) => {
+            vendor_list(&cli.database_url).await?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Serve(serve) => {
             let (keys, created) =
                 Keyring::load_or_create(&cli.key_dir).map_err(|e| e.to_string())?;
@@ -88,6 +96,89 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             Ok(std::process::ExitCode::SUCCESS)
         }
     }
+}
+
+/// The bank's store for an operator's command: a SQLite file must exist already (a mistyped
+/// path would otherwise make a new, empty bank that no server reads).
+async fn operator_store(url: &str) -> Result<Arc<dyn store::Store>, String> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or_default();
+        if !path.contains(":memory:") && !std::path::Path::new(path).exists() {
+            return Err(format!(
+                "no bank database at {path}: give the bank's --database-url (NETCENTS_DATABASE_URL); `serve` creates it"
+            ));
+        }
+    }
+    store::open(url, StoreOptions::default()).await
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `vendor add`: records an invitation and prints its token, once.
+async fn vendor_add(url: &str, add: VendorAdd) -> Result<(), String> {
+    let origin = add.origin.trim_end_matches('/');
+    netcents_bank::origin::check(origin, add.dev_origins)
+        .map_err(|why| format!("--origin {origin:?} {why} (e.g. https://shop.example)"))?;
+    if add.bond > netcents_bank::store::tx::MAX_MONEY {
+        return Err(format!("--bond {} is above what the books hold", add.bond));
+    }
+    if !(1..=366).contains(&add.valid_days) {
+        return Err("--valid-days must be in 1..=366".into());
+    }
+    let store = operator_store(url).await?;
+    let token = netcents_bank::bank::new_invitation_token();
+    let now = now_ms();
+    let row = netcents_bank::store::tx::InvitationRow {
+        hash: netcents_bank::bank::invitation_hash(&token),
+        origin: origin.to_owned(),
+        bond: add.bond,
+        created_at: now,
+        expires_at: now + add.valid_days * 86_400_000,
+        used_at: None,
+        vendor: None,
+    };
+    store
+        .write(Arc::new(netcents_bank::bank::Invite { row }))
+        .await
+        .map_err(|e| format!("recording the invitation: {}: {}", e.code, e.hint))?;
+    // The token alone on standard output, so that scripts can take it; it is not kept.
+    println!("{token}");
+    eprintln!(
+        "invitation for {origin}: bond {} micro-units, valid {} day(s), usable once. Give it to \
+         the vendor, who runs: netcents-vendor onboard --bank <bank URL> --origin {origin} --invite <token>",
+        add.bond, add.valid_days
+    );
+    Ok(())
+}
+
+/// `vendor list`: one line per invitation: origin, state, vendor id.
+async fn vendor_list(url: &str) -> Result<(), String> {
+    let store = operator_store(url).await?;
+    let reply = store
+        .read(Arc::new(netcents_bank::bank::ListInvitations {
+            now: netcents_core::TimestampMs(now_ms()),
+        }))
+        .await
+        .map_err(|e| format!("reading the invitations: {}: {}", e.code, e.hint))?;
+    let rows = reply.body.as_array().cloned().unwrap_or_default();
+    if rows.is_empty() {
+        eprintln!(
+            "no invitations: `netcents-bank vendor add --origin https://shop.example` makes one"
+        );
+    }
+    for r in rows {
+        println!(
+            "{}\t{}\t{}",
+            r["origin"].as_str().unwrap_or_default(),
+            r["state"].as_str().unwrap_or_default(),
+            r["vendor"].as_str().unwrap_or("-"),
+        );
+    }
+    Ok(())
 }
 
 fn settings(s: &Serve) -> Result<Settings, String> {

@@ -101,6 +101,10 @@ pub const CODES: &[Code] = &[
     code("dispute_answered", 409, &[Bank]),
     code("awaiting_answer", 409, &[Bank]),
     code("anonymous_scrip", 409, &[Bank]),
+    code("unknown_invitation", 401, &[Bank]),
+    code("invitation_used", 409, &[Bank]),
+    code("invitation_expired", 410, &[Bank]),
+    code("invitation_mismatch", 403, &[Bank]),
     // The edge vendor's.
     code("payment_required", 402, &[Edge]),
     code("not_for_sale", 404, &[Edge]),

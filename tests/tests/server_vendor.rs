@@ -548,3 +548,150 @@ async fn two_processes_of_one_vendor_share_a_postgres_store() {
     drop(servers);
     bank.check_balanced().await;
 }
+
+/// The operator invites a vendor with `netcents-bank vendor add`, run on the running bank's
+/// database beside it; the vendor onboards with `netcents-vendor onboard --invite`, never
+/// seeing the operator's token, serves and is paid; `vendor list` shows it onboarded; the
+/// invitation does not work a second time, which the command says in a sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_invited_vendor_onboards_without_the_operator_token_and_is_paid() {
+    let dir = TempDir::new("invited");
+    let db = format!("sqlite://{}/bank.db", dir.0.display());
+    // The harness's bank, on a database this test names (the later --database-url wins).
+    let bank = Bank::start_with(&[("--database-url", db.as_str())]).await;
+    let operator = |args: &[&str]| {
+        Command::new(netcents_e2e::bank_bin())
+            .args(["--database-url", &db])
+            .args(args)
+            .env_remove("NETCENTS_BOND_MICROS")
+            .output()
+            .unwrap()
+    };
+    let port = netcents_e2e::free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let add = operator(&[
+        "vendor",
+        "add",
+        "--origin",
+        &origin,
+        "--bond",
+        "4000000",
+        "--dev-origins",
+    ]);
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let invitation = String::from_utf8(add.stdout).unwrap().trim().to_owned();
+    assert!(invitation.starts_with("nci_"), "{invitation}");
+    let listed = String::from_utf8(operator(&["vendor", "list"]).stdout).unwrap();
+    assert_eq!(listed.trim(), format!("{origin}\tinvited\t-"), "{listed}");
+
+    let onboard = |out: &std::path::Path| {
+        Command::new(netcents_e2e::vendor_bin())
+            .args(["onboard", "--bank", &bank.url, "--origin", &origin])
+            .args(["--invite", &invitation, "--out"])
+            .arg(out)
+            .env_remove("NETCENTS_OPERATOR_TOKEN")
+            .env_remove("BANK_URL")
+            .output()
+            .unwrap()
+    };
+    let out = dir.0.join("vendor.vars");
+    let o = onboard(&out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let vars = std::fs::read_to_string(&out).unwrap();
+    let id = vars
+        .lines()
+        .find_map(|l| l.strip_prefix("VENDOR_ID="))
+        .unwrap()
+        .to_owned();
+    let listed = String::from_utf8(operator(&["vendor", "list"]).stdout).unwrap();
+    assert_eq!(
+        listed.trim(),
+        format!("{origin}\tonboarded\t{id}"),
+        "{listed}"
+    );
+    // The invited bond was deposited and posted.
+    let account_file = std::fs::read_to_string(dir.0.join("vendor.vars.account")).unwrap();
+    let account = account_file
+        .lines()
+        .find_map(|l| l.strip_prefix("ACCOUNT="))
+        .unwrap()
+        .to_owned();
+    let seen: Value = http()
+        .get(format!("{}/v1/operator/accounts/{account}", bank.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["bond_micros"], 4_000_000, "{seen}");
+    assert_eq!(seen["vendor"], id.as_str(), "{seen}");
+
+    // A second onboarding with the same invitation: a sentence, a non-zero exit, no file.
+    let again = dir.0.join("again.vars");
+    let o = onboard(&again);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("netcents-vendor: ") && err.contains("invitation_used"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!again.exists(), "nothing written on a failure");
+
+    // The vendor serves with what it was given, and a customer pays it.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Stop(
+        Command::new(netcents_e2e::vendor_bin())
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--settle-secs",
+                "0",
+            ])
+            .arg("--content")
+            .arg(root().join("edge-vendor/public"))
+            .arg("--db")
+            .arg(dir.0.join("vendor.db"))
+            .arg("--vars")
+            .arg(&out)
+            .env("PRICES", netcents_e2e::PRICES)
+            .spawn()
+            .unwrap(),
+    );
+    let mut answered = Value::Null;
+    for _ in 0..100 {
+        if let Ok(r) = http()
+            .get(format!("{origin}/netcents/v1/vendor"))
+            .send()
+            .await
+        {
+            answered = r.json().await.unwrap_or_default();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(answered["vendor"], id.as_str(), "{answered}");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let customer = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &customer, 1_000_000).await;
+    cli.ok(&["buy", "100000"]);
+    let page = cli.ok(&["pay", &format!("{origin}{ARTICLE}")]);
+    assert!(page.contains("paid"), "{page}");
+    bank.check_balanced().await;
+}

@@ -1,8 +1,9 @@
 //! Vendor onboarding (`docs/PROTOCOL.md` §5.1): open a vendor account at the bank (its key
-//! proves possession), have the bond money deposited (with the operator's token, or already
-//! there), register a fresh vendor key for the vendor's origin, and keep what every vendor kind
-//! reads: `VENDOR_KEY`, `VENDOR_CERT`, `VENDOR_ID` (a Worker's secrets, a server's `--vars`).
-//! Every failure is a sentence, never a panic.
+//! proves possession), have the bond deposited (by the operator's invitation for this origin,
+//! which the registration presents; or with the operator's token; or already there), register a
+//! fresh vendor key for the vendor's origin, and keep what every vendor kind reads:
+//! `VENDOR_KEY`, `VENDOR_CERT`, `VENDOR_ID` (a Worker's secrets, a server's `--vars`). Every
+//! failure is a sentence, never a panic.
 
 use netcents_core::auth::Message;
 use netcents_core::objects::{AccountRequest, Action};
@@ -68,7 +69,7 @@ async fn call(
         return Ok(v);
     }
     let why = match (status, v["code"].as_str()) {
-        (401, _) => {
+        (401, Some("unauthorized") | None) => {
             "the operator token is wrong (or the bank's operator routes are off)".to_owned()
         }
         (404, Some("unknown_route")) | (404, None) => {
@@ -79,6 +80,21 @@ async fn call(
     };
     Err(format!("{doing}: {why}"))
 }
+
+/// Where the vendor's bond comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Bond<'a> {
+    /// The operator's invitation for this origin (`netcents-bank vendor add`): the bank
+    /// deposits the invited bond when the registration presents it, once.
+    Invitation(&'a str),
+    /// The operator's token: deposits this many micro-units first (the bond is taken from them).
+    Operator(&'a str, u64),
+    /// Neither: the operator deposits into the account before the registration.
+    Deposited,
+}
+
+/// What every invitation token starts with (`netcents-bank vendor add` prints them).
+pub const INVITATION_PREFIX: &str = "nci_";
 
 /// Onboards a vendor answering at `origin` with the bank at `bank`. With the operator's
 /// `token`, first deposits `funds` (the bond is taken from them); without, the account must
@@ -93,7 +109,31 @@ pub async fn register(
     origin: &str,
     funds: u64,
 ) -> Result<Credentials, String> {
+    let bond = match token {
+        Some(t) => Bond::Operator(t, funds),
+        None => Bond::Deposited,
+    };
+    onboard(c, bank, bond, origin).await
+}
+
+/// Onboards a vendor answering at `origin` with the bank at `bank`, its bond from `bond`.
+///
+/// # Errors
+/// A sentence: the bank unreachable, a wrong token or invitation, a refusal with its code.
+pub async fn onboard(
+    c: &reqwest::Client,
+    bank: &str,
+    bond: Bond<'_>,
+    origin: &str,
+) -> Result<Credentials, String> {
     let bank = bank.trim_end_matches('/');
+    if let Bond::Invitation(invitation) = bond
+        && !invitation.starts_with(INVITATION_PREFIX)
+    {
+        return Err(format!(
+            "--invite: not an invitation (one starts with {INVITATION_PREFIX}; the operator makes it with `netcents-bank vendor add`)"
+        ));
+    }
     if !(origin.starts_with("https://") || origin.starts_with("http://")) {
         return Err(format!(
             "--origin {origin:?}: the vendor's origin as customers reach it, e.g. https://shop.example"
@@ -119,7 +159,7 @@ pub async fn register(
         AccountId::from_hex(opened["account"].as_str().unwrap_or_default()).map_err(|_| {
             "opening the vendor account: the bank's answer has no account id".to_owned()
         })?;
-    if let Some(token) = token {
+    if let Bond::Operator(token, funds) = bond {
         call(
             c,
             bank,
@@ -143,20 +183,21 @@ pub async fn register(
         },
         &account_key,
     );
+    let (invitation, note) = match bond {
+        Bond::Invitation(i) => (Some(i), " with the invitation"),
+        Bond::Operator(..) => (None, ""),
+        Bond::Deposited => (
+            None,
+            ": without --invite or --operator-token the operator must first deposit the bond into it",
+        ),
+    };
     let v = call(
         c,
         bank,
         "/v1/vendors",
-        None,
+        invitation,
         &json!({ "request": b64(request.as_bytes()) }),
-        &format!(
-            "registering the vendor (account {account}{})",
-            if token.is_none() {
-                ": without --operator-token the operator must first deposit the bond into it"
-            } else {
-                ""
-            }
-        ),
+        &format!("registering the vendor (account {account}){note}"),
     )
     .await?;
     Ok(Credentials {

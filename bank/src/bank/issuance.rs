@@ -125,6 +125,9 @@ pub struct RegisterVendor {
     pub rekey: Rekey,
     /// The id a new vendor gets.
     pub new_id: VendorId,
+    /// The hash of the operator's invitation presented with a first registration
+    /// ([`invitation_hash`]): the invited bond is deposited into the account and posted.
+    pub invitation: Option<String>,
     /// The bank's time.
     pub now: TimestampMs,
 }
@@ -157,9 +160,37 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
             })
         }
     };
+    // An invitation deposits its bond, which the registration then posts as the bond.
+    let mut policy = w.bank.settings.policy;
+    let invited = match &w.invitation {
+        None => None,
+        Some(hash) => {
+            let origins = match &req.action {
+                Action::RegisterVendor { origins, .. } => origins.as_slice(),
+                _ => &[],
+            };
+            let row = check_invitation(tx, hash, origins, current.is_some(), w.now).await?;
+            if row.bond > 0 {
+                tx.add_deposited(row.bond).await?;
+                tx.post(
+                    &[Posting {
+                        debit: LedgerAccount::External,
+                        credit: LedgerAccount::Account(req.account),
+                        amount: Micros(row.bond),
+                        kind: PostingKind::Deposit,
+                    }],
+                    &format!("invitation:{hash}"),
+                    w.now.0,
+                )
+                .await?;
+            }
+            policy.bond_micros = row.bond;
+            Some(row)
+        }
+    };
     let (bank_key, bank_key_id) = w.bank.keys.active();
     let registrar = Registrar {
-        policy: &w.bank.settings.policy,
+        policy: &policy,
         cert_life_ms: w.bank.settings.vendor_cert_life_ms,
         bank: netcents_core::Signer {
             key: bank_key,
@@ -193,6 +224,13 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
         cert: r.cert.as_bytes().to_vec(),
     };
     tx.vendor_put(&r.vendor.to_string(), &row, w.now.0).await?;
+    if let Some(invited) = &invited
+        && !tx
+            .invitation_use(&invited.hash, &r.vendor.to_string(), w.now.0)
+            .await?
+    {
+        return Err(ApiError::invitation_used());
+    }
     let reply = Reply::of(&api::Registered {
         vendor: r.vendor.to_string(),
         key_id: r.key_id,

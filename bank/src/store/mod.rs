@@ -167,6 +167,11 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
                 "vendor keys",
                 include_str!("../../migrations/sqlite/0002_vendor_keys.sql"),
             ),
+            (
+                3,
+                "invitations",
+                include_str!("../../migrations/sqlite/0003_invitations.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -178,6 +183,11 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
                 2,
                 "vendor keys",
                 include_str!("../../migrations/postgres/0002_vendor_keys.sql"),
+            ),
+            (
+                3,
+                "invitations",
+                include_str!("../../migrations/postgres/0003_invitations.sql"),
             ),
         ],
     };

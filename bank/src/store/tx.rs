@@ -84,6 +84,25 @@ pub struct VendorRow {
     pub cert: Vec<u8>,
 }
 
+/// An operator's invitation of a vendor (`netcents-bank vendor add`).
+#[derive(Clone, Debug)]
+pub struct InvitationRow {
+    /// The hash of the invitation token, hex ([`crate::bank::invitation_hash`]).
+    pub hash: String,
+    /// The one origin the invited vendor may register.
+    pub origin: String,
+    /// The bond deposited for the vendor and posted at its registration, micro-units.
+    pub bond: u64,
+    /// When the operator made it, ms.
+    pub created_at: u64,
+    /// When it stops being accepted, ms.
+    pub expires_at: u64,
+    /// When a registration used it.
+    pub used_at: Option<u64>,
+    /// The vendor registered with it, hex.
+    pub vendor: Option<String>,
+}
+
 /// An audit demand.
 #[derive(Clone, Debug)]
 pub struct AuditRow {
@@ -828,6 +847,65 @@ impl Tx {
         Ok(())
     }
 
+    // ---- invitations ---------------------------------------------------------------------
+
+    /// Records an operator's invitation (its token's hash, never the token).
+    pub async fn invitation_insert(&mut self, i: &InvitationRow, at: u64) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO invitations (hash, origin, bond, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&i.hash)
+        .bind(&i.origin)
+        .bind(to_i64(i.bond, "bond")?)
+        .bind(to_i64(at, "at")?)
+        .bind(to_i64(i.expires_at, "expires_at")?)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The invitation whose token hashes to `hash`, locked.
+    pub async fn invitation_lock(&mut self, hash: &str) -> Result<Option<InvitationRow>, ApiError> {
+        let q = self.pick(
+            "SELECT hash, origin, bond, created_at, expires_at, used_at, vendor FROM invitations WHERE hash = $1",
+            "SELECT hash, origin, bond, created_at, expires_at, used_at, vendor FROM invitations WHERE hash = $1 FOR UPDATE",
+        );
+        let row = sqlx::query(q)
+            .bind(hash)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.map(|r| invitation_row(&r)).transpose()
+    }
+
+    /// Marks an invitation used by `vendor`; false if it was used already.
+    pub async fn invitation_use(
+        &mut self,
+        hash: &str,
+        vendor: &str,
+        at: u64,
+    ) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "UPDATE invitations SET used_at = $1, vendor = $2 WHERE hash = $3 AND used_at IS NULL",
+        )
+        .bind(to_i64(at, "at")?)
+        .bind(vendor)
+        .bind(hash)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every invitation, the newest first.
+    pub async fn invitations(&mut self) -> Result<Vec<InvitationRow>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT hash, origin, bond, created_at, expires_at, used_at, vendor FROM invitations \
+             ORDER BY created_at DESC, hash",
+        )
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(invitation_row).collect()
+    }
+
     // ---- scrip ---------------------------------------------------------------------------
 
     /// A scrip's book, locked for the rest of the transaction.
@@ -1260,6 +1338,18 @@ fn vendor_row(r: &sqlx::any::AnyRow) -> Result<VendorRow, ApiError> {
         public_key: r.try_get(1)?,
         origin: r.try_get(2)?,
         cert: r.try_get(3)?,
+    })
+}
+
+fn invitation_row(r: &sqlx::any::AnyRow) -> Result<InvitationRow, ApiError> {
+    Ok(InvitationRow {
+        hash: r.try_get(0)?,
+        origin: r.try_get(1)?,
+        bond: to_u64(r.try_get(2)?),
+        created_at: to_u64(r.try_get(3)?),
+        expires_at: to_u64(r.try_get(4)?),
+        used_at: r.try_get::<Option<i64>, _>(5)?.map(to_u64),
+        vendor: r.try_get(6)?,
     })
 }
 

@@ -3,7 +3,7 @@
 //! list names for NetCents payments, and settles with the bank on a timer.
 //!
 //! ```sh
-//! netcents-vendor onboard --bank https://bank.example --origin https://shop.example --out .dev.vars
+//! netcents-vendor onboard --bank https://bank.example --origin https://shop.example --invite "$INVITATION" --out .dev.vars
 //! netcents-vendor serve --listen 127.0.0.1:8787 --content ./public --db vendor.db --vars .dev.vars
 //! ```
 //!
@@ -37,8 +37,13 @@ struct Onboard {
     /// The vendor's origin as customers reach it (its certificate names it).
     #[arg(long)]
     origin: String,
-    /// The operator's token: deposits the bond money first. Without it, the operator deposits
-    /// into the vendor account before registration.
+    /// The operator's invitation for this origin (`netcents-bank vendor add` prints it): the
+    /// bank deposits the invited bond at registration. Usable once.
+    #[arg(long, env = "NETCENTS_INVITE", hide_env_values = true)]
+    invite: Option<String>,
+    /// The operator's token (when the vendor is the operator): deposits the bond money first.
+    /// Without it or an invitation, the operator deposits into the vendor account before
+    /// registration. Not used with --invite.
     #[arg(long, env = "NETCENTS_OPERATOR_TOKEN", hide_env_values = true)]
     operator_token: Option<String>,
     /// What to deposit with the operator's token, in micro-units.
@@ -136,14 +141,13 @@ async fn onboard(o: Onboard) -> Result<(), String> {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .map_err(|e| e.to_string())?;
-    let creds = netcents_vendor::onboard::register(
-        &http,
-        &o.bank,
-        o.operator_token.as_deref(),
-        &o.origin,
-        o.deposit_micros,
-    )
-    .await?;
+    use netcents_vendor::onboard::Bond;
+    let bond = match (&o.invite, &o.operator_token) {
+        (Some(invite), _) => Bond::Invitation(invite.trim()),
+        (None, Some(token)) => Bond::Operator(token, o.deposit_micros),
+        (None, None) => Bond::Deposited,
+    };
+    let creds = netcents_vendor::onboard::onboard(&http, &o.bank, bond, &o.origin).await?;
     write_private(
         &o.out,
         &format!(
