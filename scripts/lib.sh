@@ -10,6 +10,8 @@ source scripts/wallet.sh
 source scripts/fuzz.sh
 # shellcheck source=scripts/mutants.sh
 source scripts/mutants.sh
+# shellcheck source=scripts/node.sh
+source scripts/node.sh
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -79,6 +81,7 @@ run_tests() {
   say "build the bank, the command-line wallet, the vendor server and the Worker for the end-to-end tests"
   cargo build -p netcents-bank -p netcents-cli -p netcents-vendor
   edge_build
+  node_fetch_build
   say "cargo test --workspace: core (vectors, properties, flows, the 100,000-step simulation), the bank on SQLite and PostgreSQL, the vendors in workerd and on their own server, the command-line wallet"
   cargo test --workspace "$@"
   say "the browser wallet: WASM tests in Node and Chromium, then the end-to-end test in Chromium"

@@ -9,9 +9,26 @@
 //! is paid, a redemption order before it is redeemed. A run cut short (a crash, a kill, a
 //! timeout) leaves the request stored, and the next run sends the same bytes again: the bank
 //! issues the same scrip, the vendor answers with the same receipt, nothing is signed or
-//! charged twice. A run holds the wallet's lock (`<wallet>.lock`) from loading to its end, so
-//! runs at once (scripts and agents run in parallel) take turns, each starting from what the
-//! one before saved.
+//! charged twice. A run holds the wallet's lock from loading to its end, so runs at once
+//! (scripts and agents run in parallel) take turns, each starting from what the one before
+//! saved.
+//!
+//! The lock is two locks, taken in this order and held together:
+//!
+//! - `<wallet>.lock`, an OS file lock (`File::lock`): runs of `netcents` wait on it in the
+//!   kernel, and it is released when the process ends, however it ends.
+//! - `<wallet>.lock.d`, a lock directory, which programs without OS file locks take as well
+//!   (`@netcents/fetch` in Node, `js/fetch/README.md`): `mkdir` is atomic, so whoever makes
+//!   the directory holds the lock, and writes its process id into `<wallet>.lock.d/pid`
+//!   (written to `pid.tmp`, then renamed: a reader sees a whole id or none). The holder
+//!   removes the directory when it is done. A directory whose `pid` names a process that no
+//!   longer runs (or that has had no `pid` for 10 seconds: its maker died before writing it)
+//!   is stale: a waiter takes it over, under a third, short-lived directory
+//!   `<wallet>.lock.d.takeover` (made with `mkdir` too, and itself stale after 10 seconds), in
+//!   which it reads the `pid` again and removes the directory only if it is still the stale
+//!   one, so that two waiters never both take over, nor remove a lock taken meanwhile. Others
+//!   wait and try again. Liveness is read from `/proc/<pid>/stat` (a zombie is dead), or
+//!   `kill -0` where there is no `/proc`; the lock is for processes of one machine.
 //!
 //! `netcents pay <url>` follows a `402 Payment Required` offer: the machine checks the vendor's
 //! certificate with the bank's key and the offer with the vendor's key, the run refuses
@@ -218,34 +235,152 @@ struct Wallet {
     bank: String,
     state: State,
     http: reqwest::blocking::Client,
-    /// The wallet's lock, held for the whole run (released when the process ends).
-    _lock: fs::File,
+    /// The wallet's lock, held for the whole run.
+    _lock: Lock,
 }
 
-/// Takes the wallet's lock (`<wallet>.lock`) for the rest of this run. Runs at once (scripts
-/// and agents run in parallel) take turns: each loads the state the one before it saved, so no
-/// two runs sign from the same state and no run's writes are lost.
-fn lock(path: &Path) -> Result<fs::File> {
+/// The wallet's lock, held for the whole run: the OS file lock and the lock directory (the
+/// module doc). Dropping it removes the directory; the file lock goes with the process.
+struct Lock {
+    _file: fs::File,
+    dir: PathBuf,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Only a directory that still names this process: never another holder's.
+        if read_owner(&self.dir).as_deref() == Some(std::process::id().to_string().as_str()) {
+            let _ = fs::remove_file(self.dir.join("pid"));
+            let _ = fs::remove_dir(&self.dir);
+        }
+    }
+}
+
+/// How long a lock directory without a `pid` (or a takeover directory) may live before it is
+/// stale: its maker died between `mkdir` and writing the `pid`, or mid-takeover.
+const LOCK_GRACE: Duration = Duration::from_secs(10);
+
+/// Takes the wallet's lock for the rest of this run. Runs at once (scripts and agents run in
+/// parallel, in this binary or in Node) take turns: each loads the state the one before it
+/// saved, so no two runs sign from the same state and no run's writes are lost.
+fn lock(path: &Path) -> Result<Lock> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
     let mut name = path.as_os_str().to_owned();
     name.push(".lock");
     let file = open_private(Path::new(&name), false)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => {
+    let mut told = false;
+    let mut tell = || {
+        if !told {
+            told = true;
             eprintln!(
                 "netcents: another run is using {}; waiting for it",
                 path.display()
             );
+        }
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            tell();
             file.lock()?;
         }
         Err(fs::TryLockError::Error(e)) => {
             return Err(e).with_context(|| format!("locking {}", path.display()));
         }
     }
-    Ok(file)
+    name.push(".d");
+    let dir = PathBuf::from(name);
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match fs::create_dir(&dir) {
+            Ok(()) => {
+                let tmp = dir.join("pid.tmp");
+                fs::write(&tmp, format!("{}\nnetcents\n", std::process::id()))
+                    .and_then(|()| fs::rename(&tmp, dir.join("pid")))
+                    .with_context(|| format!("writing {}", dir.display()))?;
+                return Ok(Lock { _file: file, dir });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("locking {}", dir.display())),
+        }
+        let owner = read_owner(&dir);
+        if lock_is_stale(&dir, owner.as_deref()) {
+            take_over(&dir, owner.as_deref());
+            continue;
+        }
+        tell();
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// The process id a lock directory names (the first line of its `pid`), if any.
+fn read_owner(dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(dir.join("pid")).ok()?;
+    let pid = text.lines().next()?.trim();
+    (!pid.is_empty()).then(|| pid.to_owned())
+}
+
+/// Whether `path` was last changed longer ago than [`LOCK_GRACE`].
+fn older_than_grace(path: &Path) -> bool {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > LOCK_GRACE))
+}
+
+fn lock_is_stale(dir: &Path, owner: Option<&str>) -> bool {
+    match owner {
+        Some(pid) => !process_runs(pid),
+        None => older_than_grace(dir),
+    }
+}
+
+/// Whether the process `pid` runs (a zombie does not).
+fn process_runs(pid: &str) -> bool {
+    let Ok(n) = pid.parse::<u32>() else {
+        return false;
+    };
+    if n == std::process::id() {
+        // This run holds the file lock: a directory naming it was left by nobody alive.
+        return false;
+    }
+    if Path::new("/proc/self").exists() {
+        return fs::read_to_string(format!("/proc/{n}/stat")).is_ok_and(|stat| {
+            let state = stat
+                .rfind(')')
+                .and_then(|i| stat[i + 1..].split_whitespace().next());
+            !matches!(state, Some("Z" | "X"))
+        });
+    }
+    std::process::Command::new("kill")
+        .args(["-0", pid])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Removes the stale lock directory `dir`, which named `seen`, under the takeover directory:
+/// only if it still names `seen` (no other waiter took it over and no one locked it since).
+fn take_over(dir: &Path, seen: Option<&str>) {
+    let mut guard = dir.as_os_str().to_owned();
+    guard.push(".takeover");
+    let guard = PathBuf::from(guard);
+    if fs::create_dir(&guard).is_err() {
+        if older_than_grace(&guard) {
+            let _ = fs::remove_dir(&guard);
+        } else {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        return;
+    }
+    if read_owner(dir).as_deref() == seen && lock_is_stale(dir, seen) {
+        let _ = fs::remove_file(dir.join("pid"));
+        let _ = fs::remove_file(dir.join("pid.tmp"));
+        let _ = fs::remove_dir(dir);
+    }
+    let _ = fs::remove_dir(&guard);
 }
 
 impl Wallet {

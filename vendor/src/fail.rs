@@ -3,8 +3,6 @@
 
 use std::borrow::Cow;
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use netcents_core::{Error, Rejection};
 use serde_json::{Map, Value, json};
 
@@ -133,18 +131,10 @@ impl From<netcents_core::DecodeError> for Failure {
     }
 }
 
-impl From<rusqlite::Error> for Failure {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::internal(format!("store: {e}"))
-    }
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut r = (status, axum::Json(self.body())).into_response();
-        crate::layer::cors(r.headers_mut());
-        r
+#[cfg(feature = "server")]
+impl axum::response::IntoResponse for Failure {
+    fn into_response(self) -> axum::response::Response {
+        crate::layer::into_response(self.answer())
     }
 }
 

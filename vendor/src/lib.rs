@@ -30,16 +30,28 @@ use netcents_core::{PublicKey, ScripId, SecretKey, Signed, TimestampMs, VendorId
 use serde::Deserialize;
 
 pub mod fail;
+pub mod http;
+#[cfg(feature = "server")]
 pub mod layer;
+#[cfg(feature = "server")]
 pub mod onboard;
+#[cfg(feature = "server")]
 pub mod pg;
+pub mod platform;
 mod scrip;
+#[cfg(feature = "server")]
+pub mod server;
 mod settle;
+#[cfg(feature = "server")]
 pub mod sqlite;
+#[cfg(feature = "server")]
 pub mod store;
 
 pub use fail::Failure;
 pub use netcents_api::vendor::CaptureRun;
+pub use platform::{Platform, Storage};
+#[cfg(feature = "server")]
+pub use server::Vendor;
 
 /// The configuration: the names a Worker vendor reads (`edge-vendor/src/config.rs`).
 #[derive(Clone, Debug)]
@@ -143,17 +155,24 @@ impl Config {
     }
 }
 
-/// A vendor: its configuration, its store, its HTTP client and the per-scrip serialisation.
-/// Cheap to clone (one shared state).
-#[derive(Clone)]
-pub struct Vendor {
-    inner: Arc<Inner>,
+/// A vendor: its configuration, where it runs ([`Platform`]: its store, its HTTP, its goods),
+/// and the per-scrip serialisation. Cheap to clone (one shared state). On a server, this is
+/// [`Vendor`]; the JavaScript packages drive the same engine from WebAssembly.
+pub struct Engine<P: Platform> {
+    pub(crate) inner: Arc<Inner<P>>,
 }
 
-struct Inner {
-    cfg: Config,
-    store: store::Store,
-    http: reqwest::Client,
+impl<P: Platform> Clone for Engine<P> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+pub(crate) struct Inner<P: Platform> {
+    pub(crate) cfg: Config,
+    pub(crate) platform: P,
     /// The bank's keys by key id, read once and again on an unknown id.
     bank_keys: StdMutex<HashMap<u32, PublicKey>>,
     /// One lock per scrip with an operation running: one operation at a time per scrip.
@@ -161,9 +180,7 @@ struct Inner {
     /// Scrip this vendor is asking another holder for: a transfer request or a recall for
     /// them is answered `not_holder` at once (two vendors asking each other would wait on each
     /// other until their requests time out).
-    acquiring: StdMutex<std::collections::HashSet<ScripId>>,
-    /// The goods of an item, from the first service the layer wrapped (disputes).
-    content: std::sync::OnceLock<layer::ContentFn>,
+    pub(crate) acquiring: StdMutex<std::collections::HashSet<ScripId>>,
     /// The desks of recently used scrip, as last written: one process serialises each scrip's
     /// operations, so the cache is the store's state; dropped on any failed operation.
     desks: StdMutex<HashMap<ScripId, netcents_core::vendor::Desk>>,
@@ -171,7 +188,7 @@ struct Inner {
     /// the same verdict, so a scrip that pays again is not verified again.
     verified: StdMutex<std::collections::HashSet<netcents_core::Digest>>,
     /// The x402 network name of this vendor's bank, once known.
-    network: std::sync::OnceLock<String>,
+    pub(crate) network: std::sync::OnceLock<String>,
 }
 
 /// Most desks and verified scrip digests kept in memory; the caches start again when full.
@@ -179,6 +196,7 @@ const CACHED: usize = 4096;
 
 /// Milliseconds since the Unix epoch.
 #[must_use]
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub fn now() -> TimestampMs {
     TimestampMs(
         std::time::SystemTime::now()
@@ -187,31 +205,34 @@ pub fn now() -> TimestampMs {
     )
 }
 
-impl Vendor {
-    /// Opens the vendor with its store at `db` (created if missing).
-    ///
-    /// # Errors
-    /// The store's, as a sentence.
-    pub async fn open(cfg: Config, db: &str) -> Result<Self, String> {
-        let store = store::Store::open(db).await?;
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(15))
-            .build()
-            .map_err(|e| format!("the HTTP client: {e}"))?;
-        Ok(Self {
+/// Milliseconds since the Unix epoch (the JavaScript clock).
+#[must_use]
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub fn now() -> TimestampMs {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    TimestampMs(js_sys::Date::now() as u64)
+}
+
+/// Fills `buf` from the system's random source.
+pub(crate) fn random(buf: &mut [u8]) {
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, buf);
+}
+
+impl<P: Platform> Engine<P> {
+    /// The engine of the vendor `cfg` running on `platform`.
+    pub fn new(cfg: Config, platform: P) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 cfg,
-                store,
-                http,
+                platform,
                 bank_keys: StdMutex::new(HashMap::new()),
                 locks: StdMutex::new(HashMap::new()),
                 acquiring: StdMutex::new(std::collections::HashSet::new()),
-                content: std::sync::OnceLock::new(),
                 desks: StdMutex::new(HashMap::new()),
                 verified: StdMutex::new(std::collections::HashSet::new()),
                 network: std::sync::OnceLock::new(),
             }),
-        })
+        }
     }
 
     /// The configuration.
@@ -220,25 +241,18 @@ impl Vendor {
         &self.inner.cfg
     }
 
-    /// The tower layer that sells the priced paths of the service it wraps. Wrap a whole
-    /// service with it (`tower::Layer::layer`); for an axum `Router`, use [`Vendor::wrap`]:
-    /// `Router::layer` applies a layer to each route's handlers apart, where a payment sent
-    /// with `POST` to a `GET` route would not reach the content.
+    /// Where it runs.
     #[must_use]
-    pub fn layer(&self) -> layer::NetCentsLayer {
-        layer::NetCentsLayer::new(self.clone())
+    pub fn platform(&self) -> &P {
+        &self.inner.platform
     }
 
-    /// The axum app `app` with its priced paths for sale and this vendor's routes
-    /// (`/netcents/v1/…`) added: every request goes through the layer first, and the layer asks
-    /// `app` for the content.
-    pub fn wrap(&self, app: axum::Router) -> axum::Router {
-        use tower::Layer as _;
-        axum::Router::new().fallback_service(self.layer().layer(app))
+    pub(crate) fn store(&self) -> &P::Store {
+        self.inner.platform.store()
     }
 
     /// Captures what there is to capture, then answers audits, recalls and disputes (the
-    /// Worker's cron run). `content` gives the goods of an item for a dispute's answer.
+    /// Worker's cron run).
     ///
     /// # Errors
     /// The bank unreachable, or the store failing.
@@ -246,45 +260,19 @@ impl Vendor {
         settle::run(self).await
     }
 
-    /// Runs [`Vendor::settle`] every `every`, logging each run, until the process ends.
-    pub fn spawn_settler(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-        let v = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                match v.settle().await {
-                    Ok(run) => tracing::info!(
-                        claims = run.claims,
-                        credited = run.credited_micros,
-                        refused = run.refused.len(),
-                        audits = run.audits_answered,
-                        recalls = run.recalls_answered,
-                        disputes = run.disputes_answered,
-                        "settled"
-                    ),
-                    Err(f) => tracing::warn!("settling failed: {} {}", f.code, f.hint),
-                }
-            }
-        })
-    }
-
     /// The bank's key `id`.
-    async fn bank_key(&self, id: u32) -> Result<PublicKey, Failure> {
+    pub(crate) async fn bank_key(&self, id: u32) -> Result<PublicKey, Failure> {
         if let Some(k) = self.lock_keys().get(&id) {
             return Ok(*k);
         }
         let url = format!("{}/v1/keys", self.inner.cfg.bank_url);
-        let keys: netcents_api::bank::Keys = self
-            .inner
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| Failure::unreachable(format!("the bank at {url}: {e}")))?
-            .json()
-            .await
+        let (status, v) = self.get("the bank", &url).await?;
+        if status != 200 {
+            return Err(Failure::unreachable(format!(
+                "the bank's keys at {url}: status {status}"
+            )));
+        }
+        let keys: netcents_api::bank::Keys = serde_json::from_value(v)
             .map_err(|e| Failure::unreachable(format!("the bank's keys at {url}: {e}")))?;
         let mut known = self.lock_keys();
         for k in &keys.bank {
@@ -308,46 +296,47 @@ impl Vendor {
     }
 
     /// A vendor certificate, verified with the bank's key and valid now.
-    async fn verify_cert(&self, cert: Signed<VendorCert>) -> Result<Verified<VendorCert>, Failure> {
+    pub(crate) async fn verify_cert(
+        &self,
+        cert: Signed<VendorCert>,
+    ) -> Result<Verified<VendorCert>, Failure> {
         let key = self.bank_key(cert.unverified().bank_key_id).await?;
         Ok(cert.verify_at(&key, now())?)
     }
 
     /// POSTs JSON to `url`; the status and the JSON answer (`null` if none).
-    async fn post(
+    pub(crate) async fn post(
         &self,
         who: &str,
         url: &str,
         body: &serde_json::Value,
     ) -> Result<(u16, serde_json::Value), Failure> {
-        let res = self
-            .inner
-            .http
-            .post(url)
-            .json(body)
-            .send()
+        self.inner
+            .platform
+            .post(url, body)
             .await
-            .map_err(|e| Failure::unreachable(format!("{who} at {url}: {e}")))?;
-        let status = res.status().as_u16();
-        Ok((status, res.json().await.unwrap_or(serde_json::Value::Null)))
+            .map_err(|e| Failure::unreachable(format!("{who} at {url}: {e}")))
     }
 
     /// GETs JSON from `url`.
-    async fn get(&self, who: &str, url: &str) -> Result<(u16, serde_json::Value), Failure> {
-        let res = self
-            .inner
-            .http
+    pub(crate) async fn get(
+        &self,
+        who: &str,
+        url: &str,
+    ) -> Result<(u16, serde_json::Value), Failure> {
+        self.inner
+            .platform
             .get(url)
-            .send()
             .await
-            .map_err(|e| Failure::unreachable(format!("{who} at {url}: {e}")))?;
-        let status = res.status().as_u16();
-        Ok((status, res.json().await.unwrap_or(serde_json::Value::Null)))
+            .map_err(|e| Failure::unreachable(format!("{who} at {url}: {e}")))
     }
 
     /// The desk of `scrip`: from the cache, or loaded from the store. Call only inside
     /// [`Vendor::serialised`] for that scrip.
-    async fn desk(&self, scrip: ScripId) -> Result<netcents_core::vendor::Desk, Failure> {
+    pub(crate) async fn desk(
+        &self,
+        scrip: ScripId,
+    ) -> Result<netcents_core::vendor::Desk, Failure> {
         let cached = self
             .inner
             .desks
@@ -356,13 +345,13 @@ impl Vendor {
             .remove(&scrip);
         match cached {
             Some(d) => Ok(d),
-            None => self.inner.store.desk(self.inner.cfg.vendor, scrip).await,
+            None => self.store().desk(self.inner.cfg.vendor, scrip).await,
         }
     }
 
     /// Keeps the desk of `scrip` after its writes succeeded.
-    fn keep_desk(&self, scrip: ScripId, desk: netcents_core::vendor::Desk) {
-        if !self.inner.store.caches() {
+    pub(crate) fn keep_desk(&self, scrip: ScripId, desk: netcents_core::vendor::Desk) {
+        if !self.store().caches() {
             return;
         }
         let mut desks = self
@@ -378,7 +367,7 @@ impl Vendor {
 
     /// The key of `scrip`, after checking the bank's signature once per process per scrip
     /// bytes (the same bytes get the same verdict; only scrip that passed is remembered).
-    async fn scrip_key(
+    pub(crate) async fn scrip_key(
         &self,
         scrip: &Signed<netcents_core::objects::Scrip>,
     ) -> Result<PublicKey, Failure> {
@@ -405,7 +394,7 @@ impl Vendor {
     }
 
     /// The scrip verified with the bank's key.
-    async fn verified_scrip(
+    pub(crate) async fn verified_scrip(
         &self,
         scrip: Signed<netcents_core::objects::Scrip>,
     ) -> Result<Verified<netcents_core::objects::Scrip>, Failure> {
@@ -417,7 +406,7 @@ impl Vendor {
 
     /// Runs `f` as the only operation on `scrip`: in this process, and across the processes
     /// that share a PostgreSQL store.
-    async fn serialised<T>(
+    pub(crate) async fn serialised<T>(
         &self,
         scrip: ScripId,
         f: impl std::future::Future<Output = Result<T, Failure>>,
@@ -432,7 +421,7 @@ impl Vendor {
         };
         let out = {
             let _held = lock.lock().await;
-            match self.inner.store.hold(scrip).await {
+            match self.store().hold(scrip).await {
                 Ok(_shared) => f.await,
                 Err(e) => Err(e),
             }

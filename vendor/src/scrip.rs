@@ -9,7 +9,8 @@ use netcents_core::{Amount, Error, Holder, Rejection, ScripId, Signed, Verified}
 use serde_json::{Value, json};
 
 use crate::fail::{Failure, b64, signed};
-use crate::{Vendor, now};
+use crate::platform::Storage as _;
+use crate::{Engine, Platform, now};
 
 /// A payment the layer checked (stateless checks passed, scrip and order verified).
 pub(crate) struct PaymentRequest {
@@ -78,12 +79,12 @@ fn handover_body(h: &Handover) -> Value {
 }
 
 /// Marks a scrip as being asked for while alive.
-struct Acquiring<'a> {
-    vendor: &'a Vendor,
+struct Acquiring<'a, P: Platform> {
+    vendor: &'a Engine<P>,
     scrip: ScripId,
 }
 
-impl Drop for Acquiring<'_> {
+impl<P: Platform> Drop for Acquiring<'_, P> {
     fn drop(&mut self) {
         self.vendor
             .inner
@@ -94,7 +95,7 @@ impl Drop for Acquiring<'_> {
     }
 }
 
-impl Vendor {
+impl<P: Platform> Engine<P> {
     fn is_acquiring(&self, scrip: ScripId) -> bool {
         self.inner
             .acquiring
@@ -111,7 +112,7 @@ impl Vendor {
 
     async fn pay_alone(&self, req: PaymentRequest) -> Result<Paid, Failure> {
         let cfg = &self.inner.cfg;
-        let store = &self.inner.store;
+        let store = &self.store();
         let scrip = req.order.unverified().scrip;
         let now = now();
         let mut desk = self.desk(scrip).await?;
@@ -264,7 +265,7 @@ impl Vendor {
         self.serialised(scrip, async {
             let mut desk = self.desk(scrip).await?;
             let h = desk.handle_transfer_request(now(), order, self.inner.cfg.signer())?;
-            self.inner.store.save(scrip, &h.writes).await?;
+            self.store().save(scrip, &h.writes).await?;
             self.keep_desk(scrip, desk);
             let mut v = handover_body(&h);
             v["vendor_cert"] = json!(b64(self.inner.cfg.cert.as_bytes()));
@@ -287,7 +288,7 @@ impl Vendor {
             let mut desk = self.desk(scrip).await?;
             match desk.handle_recall(now(), &recall, self.inner.cfg.signer()) {
                 Ok(h) => {
-                    self.inner.store.save(scrip, &h.writes).await?;
+                    self.store().save(scrip, &h.writes).await?;
                     self.keep_desk(scrip, desk);
                     let mut v = handover_body(&h);
                     if let Some(m) = v.as_object_mut() {
@@ -311,7 +312,7 @@ impl Vendor {
     pub(crate) async fn captured(&self, claim: &Claim) -> Result<(), Failure> {
         let scrip = claim.scrip;
         self.serialised(scrip, async {
-            let store = &self.inner.store;
+            let store = &self.store();
             let mut desk = self.desk(scrip).await?;
             let stored = store.custody(scrip, claim.segment).await?;
             let writes = desk.handle_capture_ack(stored, claim)?;
@@ -331,7 +332,7 @@ impl Vendor {
         use netcents_core::arbiter::NonDeliveryAnswer;
         let scrip = order.unverified().scrip;
         self.serialised(scrip, async {
-            let store = &self.inner.store;
+            let store = &self.store();
             let accepted = store.all_orders(scrip).await?;
             let mut desk = self.desk(scrip).await?;
             let (answer, writes) = desk.answer_dispute(order, &accepted);

@@ -12,14 +12,15 @@ use netcents_core::{Nonce, Signed};
 use serde_json::{Value, json};
 
 use crate::fail::{Failure, b64, signed, unb64};
-use crate::{Vendor, now};
+use crate::platform::Storage as _;
+use crate::{Engine, Platform, now};
 
 /// Claims per batch.
 const BATCH_CLAIMS: usize = 512;
 
 fn random_nonce() -> Nonce {
     let mut n = [0u8; 16];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut n);
+    crate::random(&mut n);
     Nonce(n)
 }
 
@@ -34,8 +35,8 @@ fn refusal(claim: &Claim, answer: &Value) -> RefusedClaim {
 }
 
 /// Captures everything there is to capture, then answers audits, recalls and disputes.
-pub(crate) async fn run(v: &Vendor) -> Result<CaptureRun, Failure> {
-    let store = &v.inner.store;
+pub(crate) async fn run<P: Platform>(v: &Engine<P>) -> Result<CaptureRun, Failure> {
+    let store = &v.store();
     // One process settles at a time where several share the store.
     let _settling = store.hold_settling().await?;
     let mut credited = 0u64;
@@ -88,7 +89,10 @@ pub(crate) async fn run(v: &Vendor) -> Result<CaptureRun, Failure> {
     })
 }
 
-async fn store_and_send(v: &Vendor, claims: Vec<Claim>) -> Result<(u16, Value), Failure> {
+async fn store_and_send<P: Platform>(
+    v: &Engine<P>,
+    claims: Vec<Claim>,
+) -> Result<(u16, Value), Failure> {
     let cfg = &v.inner.cfg;
     let batch = Signed::sign(
         CaptureBatch {
@@ -101,13 +105,13 @@ async fn store_and_send(v: &Vendor, claims: Vec<Claim>) -> Result<(u16, Value), 
         &cfg.key,
     );
     let text = b64(batch.as_bytes());
-    v.inner.store.set_batch(Some(&text)).await?;
+    v.store().set_batch(Some(&text)).await?;
     send_batch(v, &text).await
 }
 
 /// Sends the stored batch until the bank answers; on success records each capture with its
 /// scrip's desk; then clears the batch.
-async fn send_batch(v: &Vendor, text: &str) -> Result<(u16, Value), Failure> {
+async fn send_batch<P: Platform>(v: &Engine<P>, text: &str) -> Result<(u16, Value), Failure> {
     let url = format!("{}/v1/capture", v.inner.cfg.bank_url);
     let (status, answer) = v.post("the bank", &url, &json!({ "batch": text })).await?;
     if status >= 500 {
@@ -122,12 +126,12 @@ async fn send_batch(v: &Vendor, text: &str) -> Result<(u16, Value), Failure> {
             v.captured(claim).await?;
         }
     }
-    v.inner.store.set_batch(None).await?;
+    v.store().set_batch(None).await?;
     Ok((status, answer))
 }
 
 /// Reads one of this vendor's lists at the bank, signed with the vendor key (§6.2).
-async fn bank_list(v: &Vendor, list: Listing) -> Result<Value, Failure> {
+async fn bank_list<P: Platform>(v: &Engine<P>, list: Listing) -> Result<Value, Failure> {
     let cfg = &v.inner.cfg;
     let path = match list {
         Listing::Audits => format!("/v1/vendors/{}/audits", cfg.vendor),
@@ -153,7 +157,7 @@ async fn bank_list(v: &Vendor, list: Listing) -> Result<Value, Failure> {
 }
 
 /// Answers every open audit demand with the orders the claim covers.
-async fn answer_audits(v: &Vendor) -> Result<u64, Failure> {
+async fn answer_audits<P: Platform>(v: &Engine<P>) -> Result<u64, Failure> {
     let cfg = &v.inner.cfg;
     let list = bank_list(v, Listing::Audits).await?;
     let mut answered = 0;
@@ -162,8 +166,7 @@ async fn answer_audits(v: &Vendor) -> Result<u64, Failure> {
         let claim = Claim::from_bytes(&unb64("claim", a["claim"].as_str().unwrap_or_default())?)
             .map_err(|e| Failure::internal(format!("audit claim: {e}")))?;
         let raw = v
-            .inner
-            .store
+            .store()
             .orders(claim.scrip, claim.segment, claim.seq_from, claim.seq_to)
             .await?;
         let signature =
@@ -189,7 +192,7 @@ async fn answer_audits(v: &Vendor) -> Result<u64, Failure> {
 }
 
 /// Hands recalled scrip back to the bank (§5.9).
-async fn answer_recalls(v: &Vendor) -> Result<u64, Failure> {
+async fn answer_recalls<P: Platform>(v: &Engine<P>) -> Result<u64, Failure> {
     let list = bank_list(v, Listing::Recalls).await?;
     let mut answered = 0;
     for r in list["recalls"].as_array().into_iter().flatten() {
@@ -222,7 +225,7 @@ async fn answer_recalls(v: &Vendor) -> Result<u64, Failure> {
 }
 
 /// Answers the arbiter: the goods of a non-delivery dispute, the orders of a balance dispute.
-async fn answer_disputes(v: &Vendor) -> Result<u64, Failure> {
+async fn answer_disputes<P: Platform>(v: &Engine<P>) -> Result<u64, Failure> {
     let cfg = &v.inner.cfg;
     let list = bank_list(v, Listing::Disputes).await?;
     let mut answered = 0;
@@ -238,7 +241,7 @@ async fn answer_disputes(v: &Vendor) -> Result<u64, Failure> {
                 // Goods only for an order this vendor accepted: they are for sale (§5.7).
                 let (accepted, shown) = v.dispute(order).await?;
                 let goods = if accepted {
-                    v.goods_of(&offer.unverified().item).await
+                    v.platform().goods(&offer.unverified().item).await
                 } else {
                     None
                 };
@@ -246,8 +249,7 @@ async fn answer_disputes(v: &Vendor) -> Result<u64, Failure> {
             }
             DisputeKind::Balance { .. } => (
                 None,
-                v.inner
-                    .store
+                v.store()
                     .all_orders(scrip)
                     .await?
                     .iter()

@@ -8,6 +8,7 @@ use netcents_core::vendor::{Desk, Writes};
 use netcents_core::{ScripId, Signed, VendorId};
 
 use crate::fail::Failure;
+use crate::platform::Storage;
 pub use crate::sqlite::Read;
 
 /// The store: `postgres://…` opens PostgreSQL, anything else is a SQLite file.
@@ -58,10 +59,14 @@ impl Store {
             Ok(Self::Sqlite(crate::sqlite::Store::open(db.as_ref())?))
         }
     }
+}
+
+impl Storage for Store {
+    type Held = Held;
+    type Archive<'a> = Archive<'a>;
 
     /// Whether desks may be kept in memory between operations (only one process writes).
-    #[must_use]
-    pub fn caches(&self) -> bool {
+    fn caches(&self) -> bool {
         matches!(self, Self::Sqlite(_))
     }
 
@@ -69,7 +74,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn hold(&self, scrip: ScripId) -> Result<Held, Failure> {
+    async fn hold(&self, scrip: ScripId) -> Result<Self::Held, Failure> {
         match self {
             Self::Sqlite(_) => Ok(Held::Local),
             Self::Postgres(p) => Ok(Held::Shared(p.lock(scrip).await?)),
@@ -80,7 +85,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn hold_settling(&self) -> Result<Held, Failure> {
+    async fn hold_settling(&self) -> Result<Self::Held, Failure> {
         match self {
             Self::Sqlite(_) => Ok(Held::Local),
             Self::Postgres(p) => Ok(Held::Shared(p.lock_settling().await?)),
@@ -91,7 +96,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn desk(&self, me: VendorId, scrip: ScripId) -> Result<Desk, Failure> {
+    async fn desk(&self, me: VendorId, scrip: ScripId) -> Result<Desk, Failure> {
         match self {
             Self::Sqlite(s) => s.desk(me, scrip),
             Self::Postgres(p) => p.desk(me, scrip).await,
@@ -105,7 +110,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn archive(&self, scrip: ScripId, seq: u64) -> Result<Archive<'_>, Failure> {
+    async fn archive(&self, scrip: ScripId, seq: u64) -> Result<Self::Archive<'_>, Failure> {
         match self {
             Self::Sqlite(s) => Ok(Archive::Sqlite(s, scrip)),
             Self::Postgres(p) => Ok(Archive::Read(p.accepted_at(scrip, seq).await?)),
@@ -116,7 +121,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`: nothing was written.
-    pub async fn save(&self, scrip: ScripId, w: &Writes) -> Result<(), Failure> {
+    async fn save(&self, scrip: ScripId, w: &Writes) -> Result<(), Failure> {
         match self {
             Self::Sqlite(s) => s.save(scrip, w).await,
             Self::Postgres(p) => p.save(scrip, w).await,
@@ -127,7 +132,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn custody(&self, scrip: ScripId, segment: u32) -> Result<Option<Custody>, Failure> {
+    async fn custody(&self, scrip: ScripId, segment: u32) -> Result<Option<Custody>, Failure> {
         match self {
             Self::Sqlite(s) => s.custody(scrip, segment),
             Self::Postgres(p) => p.custody(scrip, segment).await,
@@ -138,7 +143,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn open_segments(&self) -> Result<Vec<(ScripId, Custody)>, Failure> {
+    async fn open_segments(&self) -> Result<Vec<(ScripId, Custody)>, Failure> {
         match self {
             Self::Sqlite(s) => s.open_segments(),
             Self::Postgres(p) => p.open_segments().await,
@@ -149,7 +154,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn mark_settled(&self, scrip: ScripId, segment: u32) -> Result<(), Failure> {
+    async fn mark_settled(&self, scrip: ScripId, segment: u32) -> Result<(), Failure> {
         match self {
             Self::Sqlite(s) => s.mark_settled(scrip, segment).await,
             Self::Postgres(p) => p.mark_settled(scrip, segment).await,
@@ -160,7 +165,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn orders(
+    async fn orders(
         &self,
         scrip: ScripId,
         segment: u32,
@@ -177,7 +182,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn all_orders(&self, scrip: ScripId) -> Result<Vec<Signed<PaymentOrder>>, Failure> {
+    async fn all_orders(&self, scrip: ScripId) -> Result<Vec<Signed<PaymentOrder>>, Failure> {
         match self {
             Self::Sqlite(s) => s.all_orders(scrip),
             Self::Postgres(p) => p.all_orders(scrip).await,
@@ -188,7 +193,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn batch(&self) -> Result<Option<String>, Failure> {
+    async fn batch(&self) -> Result<Option<String>, Failure> {
         match self {
             Self::Sqlite(s) => s.batch(),
             Self::Postgres(p) => p.batch().await,
@@ -199,7 +204,7 @@ impl Store {
     ///
     /// # Errors
     /// `internal`.
-    pub async fn set_batch(&self, batch: Option<&str>) -> Result<(), Failure> {
+    async fn set_batch(&self, batch: Option<&str>) -> Result<(), Failure> {
         match self {
             Self::Sqlite(s) => s.set_batch(batch).await,
             Self::Postgres(p) => p.set_batch(batch).await,

@@ -1,0 +1,65 @@
+/** Amounts are whole numbers of micro-units (1,000,000 = one unit of the wallet's currency). */
+
+/** An error of a payment: `code` is stable (snake_case), `hint` says what to do. */
+export declare class NetCentsError extends Error {
+  readonly name: "NetCentsError";
+  /** `above_max_per_call`, `above_max_per_run`, `insufficient_balance`, `unanswered`,
+   * `wallet_locked`, `no_wallet`, `bad_wallet`, `storage`, `bad_value`, or a code of the
+   * wallet machine or of the vendor's refusal (`stale_sequence`, `scrip_expired`, …). */
+  readonly code: string;
+  readonly hint: string;
+  /** The vendor's HTTP status, when it answered. */
+  readonly status?: number;
+  /** The order was sent and is unanswered: it is sent again, unchanged, on the next call. */
+  readonly pending?: boolean;
+  constructor(code: string, hint: string, extra?: Record<string, unknown>);
+}
+
+export interface WrapFetchOptions {
+  /** The wallet file of the `netcents` command (`netcents init --bank URL --wallet PATH`). */
+  wallet: string;
+  /** The most one call may pay. Default 10000 (the CLI's default cap). */
+  maxPerCall?: number;
+  /** The most the wrapped fetch may pay over all its calls. Default 10000. */
+  maxPerRun?: number;
+  /** How long to wait for the wallet's lock (another run using it). Default 120000 ms. */
+  lockTimeoutMs?: number;
+  /** Where to say what happened (payments, earlier payments settled). Default: silent. */
+  log?: (line: string) => void;
+}
+
+/** A payment the wrapped fetch made. */
+export interface NetCentsPayment {
+  url: string;
+  price_micros: number;
+  vendor?: string;
+  item?: string;
+  scrip_id: string;
+  /** The vendor's signed receipt, base64url (also kept in the wallet file). */
+  receipt: string | null;
+  /** Paid by an earlier run whose answer was lost, and settled by resending its order. */
+  earlier?: boolean;
+}
+
+export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+export interface NetCentsFetch extends Fetch {
+  /** What this fetch has paid so far (orders unanswered included). */
+  readonly spentMicros: number;
+  /** The payments this fetch made. */
+  readonly payments: NetCentsPayment[];
+}
+
+/**
+ * A fetch that pays `402` answers carrying a NetCents offer (the native `WWW-Authenticate` /
+ * JSON body, or x402 v2's `PAYMENT-REQUIRED` with a `netcents` entry) from the wallet file,
+ * within the caps, and sends the request again with the payment. Other answers are returned
+ * as they are. Rejects with a `NetCentsError` when it will not or cannot pay.
+ */
+export declare function wrapFetch(fetch: Fetch, options: WrapFetchOptions): NetCentsFetch;
+
+/** The wallet as `netcents balance` shows it (no secret), read under the wallet's lock. */
+export declare function summary(
+  wallet: string,
+  options?: { lockTimeoutMs?: number },
+): Promise<import("./pkg/netcents_node_wallet.js").NodeSummary>;
