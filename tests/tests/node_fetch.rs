@@ -187,10 +187,32 @@ assert.equal(m.spentMicros, 3000);
 console.log("node: all checks passed");
 "#;
 
+/// Node pays three pages at once while `netcents` runs beside it (the test starts both).
+const AT_ONCE: &str = r#"
+import assert from "node:assert/strict";
+const { wrapFetch } = await import(process.env.PACKAGE);
+const f = wrapFetch(fetch, { wallet: process.env.WALLET, maxPerCall: 1000, maxPerRun: 3000 });
+const pages = await Promise.all([1, 2, 3].map((i) => f(`${process.env.WORKER}/paid/article.html?both=${i}`)));
+for (const p of pages) assert.match(await p.text(), /A paid article/);
+assert.equal(f.spentMicros, 3000);
+console.log("node: paid three at once");
+"#;
+
+fn run_node(script: &Path, wallet: &Path, worker: &str, server: &str) -> std::process::Output {
+    Command::new(node())
+        .arg(script)
+        .env("PACKAGE", package().join("index.js"))
+        .env("WALLET", wallet)
+        .env("WORKER", worker.trim_end_matches('/'))
+        .env("SERVER", server.trim_end_matches('/'))
+        .output()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn node_agents_pay_both_vendor_kinds_from_the_wallet_file_the_cli_shares() {
-    let node = node();
-    let package = package();
+    node();
+    package();
     let bank = Bank::start().await;
     let (w, s) = tokio::join!(
         Vendor::start(&bank, "worker"),
@@ -209,18 +231,9 @@ async fn node_agents_pay_both_vendor_kinds_from_the_wallet_file_the_cli_shares()
     std::fs::write(&script, SCRIPT).unwrap();
     let wallet = cli.wallet.clone();
     let (worker, server) = (w.url.clone(), s.url.clone());
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(node)
-            .arg(&script)
-            .env("PACKAGE", package.join("index.js"))
-            .env("WALLET", &wallet)
-            .env("WORKER", worker.trim_end_matches('/'))
-            .env("SERVER", server.trim_end_matches('/'))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || run_node(&script, &wallet, &worker, &server))
+        .await
+        .unwrap();
     assert!(
         out.status.success(),
         "the Node agent failed:\n{}{}",
@@ -246,13 +259,61 @@ async fn node_agents_pay_both_vendor_kinds_from_the_wallet_file_the_cli_shares()
     assert!(page.contains(OTHER_MARK), "{page}");
     let balance = cli.ok(&["balance"]);
     assert!(balance.contains("total 0.090000"), "{balance}");
-    // Nothing is left behind but the wallet, its lock file and the script.
+    // Node and the CLI at once on the one file: they take turns, and every payment is kept.
+    let script = dir.0.join("at-once.mjs");
+    std::fs::write(&script, AT_ONCE).unwrap();
+    let wallet = cli.wallet.clone();
+    let (worker, server) = (w.url.clone(), s.url.clone());
+    let agent = std::thread::spawn(move || run_node(&script, &wallet, &worker, &server));
+    let runs: Vec<_> = (1..=3)
+        .map(|i| {
+            let wallet = cli.wallet.clone();
+            let url = s.at(&format!("{OTHER}?both={i}"));
+            std::thread::spawn(move || {
+                Command::new(netcents_e2e::cli_bin())
+                    .args(["pay", &url])
+                    .env("NETCENTS_WALLET", wallet)
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for run in runs {
+        let out = run.join().unwrap();
+        assert!(
+            out.status.success(),
+            "a CLI run beside Node failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains(OTHER_MARK));
+    }
+    let out = agent.join().unwrap();
+    assert!(
+        out.status.success(),
+        "the Node agent beside the CLI failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(cli.ok(&["history"]).lines().count(), 16);
+    let balance = cli.ok(&["balance"]);
+    assert!(balance.contains("total 0.084000"), "{balance}");
+    assert!(!balance.contains("await"), "nothing pending: {balance}");
+
+    // Nothing is left behind but the wallet, its lock file and the scripts.
     let mut names: Vec<String> = std::fs::read_dir(&dir.0)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["agent.mjs", "wallet.json", "wallet.json.lock"]);
+    assert_eq!(
+        names,
+        [
+            "agent.mjs",
+            "at-once.mjs",
+            "wallet.json",
+            "wallet.json.lock"
+        ]
+    );
     bank.check_balanced().await;
 }
 
@@ -293,4 +354,60 @@ fn the_npm_package_ships_the_wasm_and_the_types() {
         );
     }
     assert_eq!(packed[0]["name"], "@netcents/fetch");
+}
+
+/// The CLI's side of the lock directory: it waits while a live process holds
+/// `<wallet>.lock.d` (as Node does while it pays), goes on once it is released, takes over one a
+/// dead process left, and leaves none behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_cli_waits_for_the_lock_directory_and_takes_over_a_stale_one() {
+    let bank = Bank::start().await;
+    let dir = TempDir::new("node-lock");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let lockd = dir.0.join("wallet.json.lock.d");
+
+    // Held by a live process (this test): the CLI waits, and says so.
+    std::fs::create_dir(&lockd).unwrap();
+    std::fs::write(lockd.join("pid"), format!("{}\nnode\n", std::process::id())).unwrap();
+    let mut run = Command::new(netcents_e2e::cli_bin())
+        .args(["history"])
+        .env("NETCENTS_WALLET", &cli.wallet)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(
+        run.try_wait().unwrap().is_none(),
+        "the CLI waits while the lock directory names a live process"
+    );
+    std::fs::remove_file(lockd.join("pid")).unwrap();
+    std::fs::remove_dir(&lockd).unwrap();
+    let out = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("waiting for it"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Left by a process that no longer runs: stale, taken over at once.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    std::fs::create_dir(&lockd).unwrap();
+    std::fs::write(lockd.join("pid"), format!("{dead}\nnode\n")).unwrap();
+    let (_, said) = cli.ok_with_err(&["history"]);
+    assert!(!said.contains("waiting"), "{said}");
+    assert!(!lockd.exists(), "released at the end of the run");
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["wallet.json", "wallet.json.lock"]);
 }
