@@ -12,6 +12,8 @@ source scripts/fuzz.sh
 source scripts/mutants.sh
 # shellcheck source=scripts/node.sh
 source scripts/node.sh
+# shellcheck source=scripts/node-vendor.sh
+source scripts/node-vendor.sh
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -75,6 +77,8 @@ check() {
   cargo build -q -p netcents-core --target wasm32-unknown-unknown
   say "cargo clippy for the browser wallet in wasm32"
   cargo clippy -p netcents-wasm-wallet --all-targets --target wasm32-unknown-unknown -- -D warnings
+  say "cargo clippy for the JavaScript vendor engine in wasm32"
+  cargo clippy -p netcents-vendor-js --target wasm32-unknown-unknown -- -D warnings
 }
 
 run_tests() {
@@ -82,6 +86,7 @@ run_tests() {
   cargo build -p netcents-bank -p netcents-cli -p netcents-vendor
   edge_build
   node_fetch_build
+  node_vendor_build
   say "cargo test --workspace: core (vectors, properties, flows, the 100,000-step simulation), the bank on SQLite and PostgreSQL, the vendors in workerd and on their own server, the command-line wallet"
   cargo test --workspace "$@"
   say "the browser wallet: WASM tests in Node and Chromium, then the end-to-end test in Chromium"

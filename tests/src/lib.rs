@@ -1008,9 +1008,60 @@ pub struct Vendor {
     name: String,
     port: u16,
     starts: u32,
-    /// A vendor on its own server (`netcents-vendor`), not a Worker.
-    server: bool,
+    /// Which kind of vendor runs.
+    kind: Kind,
     _dir: TempDir,
+}
+
+/// Which kind of vendor a [`Vendor`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A Worker in workerd.
+    Worker,
+    /// The `netcents-vendor` binary (the tower layer in axum).
+    Server,
+    /// An Express app with `@netcents/vendor/express` (`js/vendor/examples/shop.js`).
+    Express,
+    /// A Hono app with `@netcents/vendor/hono`.
+    Hono,
+}
+
+/// `node`, and the built JavaScript vendor package.
+pub fn node_vendor_ready() -> PathBuf {
+    let ok = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "node is missing: install Node.js 20 or later (Debian: nodejs)"
+    );
+    let wasm = root().join("js/vendor/pkg/netcents_vendor_js_bg.wasm");
+    assert!(
+        wasm.exists(),
+        "the JavaScript vendor package is not built ({}): run node_vendor_build from scripts/node-vendor.sh",
+        wasm.display()
+    );
+    let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).unwrap();
+    let newest = [
+        root().join("vendor/src"),
+        root().join("vendor-js/src"),
+        root().join("core/src"),
+    ]
+    .iter()
+    .map(|d| newest_source(d))
+    .max()
+    .unwrap();
+    assert!(
+        built >= newest,
+        "the JavaScript vendor package is older than its sources: run node_vendor_build from scripts/node-vendor.sh again"
+    );
+    assert!(
+        root().join("js/node_modules/express").exists()
+            && root().join("js/node_modules/hono").exists(),
+        "express and hono are missing: run `(cd js && npm ci)`"
+    );
+    root().join("js/vendor/examples/shop.js")
 }
 
 /// The price list of the test vendors.
@@ -1071,7 +1122,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             name: name.to_owned(),
             port,
             starts: 1,
-            server: false,
+            kind: Kind::Worker,
             _dir: dir,
         }
     }
@@ -1080,10 +1131,25 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
     /// stored state and port, waiting until it answers: what a crashed or redeployed Worker sees.
     pub async fn restart(&mut self) {
         self.group.kill();
-        self.group = if self.server {
-            Self::spawn_server(&self._dir, &self.name, self.port, &self.creds, self.starts).await
-        } else {
-            Self::spawn(&self._dir, &self.name, self.port, &self.creds, self.starts).await
+        self.group = match self.kind {
+            Kind::Server => {
+                Self::spawn_server(&self._dir, &self.name, self.port, &self.creds, self.starts)
+                    .await
+            }
+            Kind::Worker => {
+                Self::spawn(&self._dir, &self.name, self.port, &self.creds, self.starts).await
+            }
+            Kind::Express | Kind::Hono => {
+                Self::spawn_node(
+                    &self._dir,
+                    &self.name,
+                    self.kind,
+                    self.port,
+                    &self.creds,
+                    self.starts,
+                )
+                .await
+            }
         };
         self.starts += 1;
     }
@@ -1113,9 +1179,94 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             name: name.to_owned(),
             port,
             starts: 1,
-            server: true,
+            kind: Kind::Server,
             _dir: dir,
         }
+    }
+
+    /// Registers a vendor with the bank and starts it as an Express or a Hono app
+    /// (`js/vendor/examples/shop.js` over the test vendors' content and price list, its store a
+    /// file), waiting until it answers.
+    pub async fn start_node(bank: &Bank, name: &str, kind: Kind) -> Self {
+        assert!(matches!(kind, Kind::Express | Kind::Hono));
+        let dir = TempDir::new(name);
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
+        std::fs::write(
+            dir.0.join(".dev.vars"),
+            format!(
+                "{}CAPTURE_TOKEN={CAPTURE_TOKEN}\nBANK_URL={}\nCURRENCY=USD\nPRICES={PRICES}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\n",
+                creds.vars(),
+                bank.url
+            ),
+        )
+        .unwrap();
+        let group = Self::spawn_node(&dir, name, kind, port, &creds, 0).await;
+        Self {
+            url,
+            creds,
+            group,
+            name: name.to_owned(),
+            port,
+            starts: 1,
+            kind,
+            _dir: dir,
+        }
+    }
+
+    async fn spawn_node(
+        dir: &TempDir,
+        name: &str,
+        kind: Kind,
+        port: u16,
+        creds: &onboard::Credentials,
+        n: u32,
+    ) -> Group {
+        let shop = node_vendor_ready();
+        let mut cmd = Command::new("node");
+        cmd.current_dir(&dir.0).arg(shop).args([
+            "--framework",
+            if kind == Kind::Express {
+                "express"
+            } else {
+                "hono"
+            },
+            "--port",
+            &port.to_string(),
+            "--content",
+            &root().join("edge-vendor/public").display().to_string(),
+            "--db",
+            &dir.0.join("shop.log").display().to_string(),
+            "--vars",
+            &dir.0.join(".dev.vars").display().to_string(),
+            "--settle-secs",
+            "0",
+        ]);
+        let mut group = Group::spawn(
+            &format!("node shop ({name})"),
+            cmd,
+            &dir.0.join(format!("shop-{n}.log")),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let c = http();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            group.assert_running();
+            if let Ok(r) = c.get(format!("{url}/netcents/v1/vendor")).send().await {
+                let v: Value = r.json().await.unwrap_or_default();
+                if v["vendor"] == creds.vendor.to_string() {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node shop ({name}) did not become ready:\n{}",
+                group.tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        group
     }
 
     async fn spawn_server(
@@ -1362,7 +1513,7 @@ const vendor :Workerd.Worker = (
             name: name.to_owned(),
             port,
             starts: 1,
-            server: false,
+            kind: Kind::Worker,
             _dir: dir,
         }
     }

@@ -1,0 +1,198 @@
+//! The JavaScript vendor package (`js/vendor/`, the vendor engine in WebAssembly) in an
+//! Express app and a Hono app on Node, beside a Worker and a server vendor, across real
+//! processes: one scrip floats Worker → axum → Express → Hono → Worker and is captured at each,
+//! the Node vendors answer as vendors (offers that conform to the vendor's document, errors as
+//! `{code, hint}`), their store survives a kill, and the package packs.
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
+use std::process::Command;
+
+use netcents_core::AccountId;
+use netcents_e2e::{Bank, Cli, Kind, TOKEN, TempDir, Vendor, http, onboard, openapi, root};
+use serde_json::Value;
+
+const ARTICLE: &str = "/paid/article.html";
+const OTHER: &str = "/paid/other.html";
+const PRICE: u64 = 1_000;
+
+async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = http().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// What a vendor of any kind answers before anyone pays.
+async fn answers_as_a_vendor(v: &Vendor) {
+    let (status, info) = get(&v.at("/netcents/v1/vendor"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(info["vendor"], v.creds.vendor.to_string());
+    let r = http().get(v.at(ARTICLE)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 402);
+    assert!(
+        r.headers().contains_key("payment-required"),
+        "the x402 header"
+    );
+    assert!(r.headers().contains_key("www-authenticate"));
+    let offer: Value = r.json().await.unwrap();
+    openapi::conforms("GET", &v.at(ARTICLE), None, 402, &offer);
+    assert_eq!(offer["price_micros"], PRICE);
+    assert_eq!(offer["item"], ARTICLE);
+    let (status, bad) = get(&v.at(ARTICLE), &[("x-netcents-payment", "not base64!")]).await;
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (400, Some("bad_base64")),
+        "{bad}"
+    );
+    let (status, none) = get(&v.at("/paid/missing.html"), &[]).await;
+    assert_eq!(
+        (status, none["code"].as_str()),
+        (404, Some("not_found")),
+        "nothing is offered that does not exist: {none}"
+    );
+    let (status, unknown) = get(&v.at("/netcents/v1/nothing"), &[]).await;
+    assert_eq!(
+        (status, unknown["code"].as_str()),
+        (404, Some("unknown_route"))
+    );
+    let free = http().get(v.at("/index.html")).send().await.unwrap();
+    assert_eq!(free.status().as_u16(), 200, "free content passes through");
+    let r = http()
+        .post(v.at("/netcents/v1/transfer"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "bad_json", "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_scrip_floats_worker_axum_express_hono_worker_and_each_captures() {
+    let bank = Bank::start().await;
+    let w = Vendor::start(&bank, "worker").await;
+    let s = Vendor::start_server(&bank, "axum").await;
+    let mut e = Vendor::start_node(&bank, "express", Kind::Express).await;
+    let h = Vendor::start_node(&bank, "hono", Kind::Hono).await;
+    answers_as_a_vendor(&e).await;
+    answers_as_a_vendor(&h).await;
+
+    let dir = TempDir::new("node-vendor");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+    cli.ok(&["buy", "100000"]);
+    let mut before = Vec::new();
+    for v in [&w, &s, &e, &h] {
+        before.push(bank.balance(&v.creds.account).await);
+    }
+
+    // Worker (from the bank) → axum (from the Worker) → Express (from axum) → Express again
+    // (its fast path) → Hono (from Express) → Worker (from Hono).
+    let steps = [
+        (&w, ARTICLE),
+        (&s, ARTICLE),
+        (&e, ARTICLE),
+        (&e, OTHER),
+        (&h, ARTICLE),
+        (&w, OTHER),
+    ];
+    for (v, path) in steps {
+        let page = cli.ok(&["pay", &v.at(path)]);
+        assert!(page.contains("paid"), "{page}");
+    }
+    // Read again with the access bought at Express: nothing paid.
+    let (_, err) = cli.ok_with_err(&["pay", &e.at(OTHER)]);
+    assert!(err.contains("nothing paid"), "{err}");
+    let history = cli.ok(&["history"]);
+    assert_eq!(history.lines().count(), steps.len(), "{history}");
+
+    // The Express vendor is killed and started again on its store: what it accepted is still
+    // there (it captures it below), and the scrip it handed on stays handed on.
+    e.restart().await;
+
+    let vendors = [&w, &s, &e, &h];
+    // Each captures what it took, and answers the audits of its claims.
+    let mut audits = [0u64; 4];
+    for _ in 0..2 {
+        for (i, v) in vendors.iter().enumerate() {
+            let run = v.capture().await;
+            assert!(run["refused"].as_array().unwrap().is_empty(), "{run}");
+            audits[i] += run["audits_answered"].as_u64().unwrap();
+        }
+    }
+    let took = [2, 1, 2, 1];
+    for (i, v) in vendors.iter().enumerate() {
+        assert_eq!(
+            bank.balance(&v.creds.account).await - before[i],
+            took[i] * PRICE,
+            "vendor {i} ({}) captured what it took",
+            v.url
+        );
+    }
+    assert!(
+        audits.iter().all(|a| *a >= 1),
+        "audits answered: {audits:?}"
+    );
+
+    // The payments above came as POSTs (the Hono app's GET route served them through the
+    // app); one with the header on a GET goes through the route itself.
+    let page = cli.ok(&["pay", "--header", &h.at(OTHER)]);
+    assert!(page.contains("paid"), "{page}");
+    let (_, err) = cli.ok_with_err(&["pay", &h.at(OTHER)]);
+    assert!(err.contains("nothing paid"), "{err}");
+
+    // The Hono vendor holds the scrip: redemption recalls it from there.
+    cli.ok(&["redeem"]);
+    for v in vendors {
+        v.capture().await;
+    }
+    assert_eq!(bank.balance(&account).await, 1_000_000 - 7 * PRICE);
+    bank.check_balanced().await;
+}
+
+/// `npm pack` makes a package with the engine, its types and the middleware in it.
+#[test]
+fn the_vendor_package_packs() {
+    netcents_e2e::node_vendor_ready();
+    let out = Command::new("npm")
+        .args(["pack", "--dry-run", "--json"])
+        .current_dir(root().join("js/vendor"))
+        .output()
+        .expect("npm is missing: install Node.js 20 and npm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: Vec<&str> = v[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    for f in [
+        "package.json",
+        "README.md",
+        "index.js",
+        "index.d.ts",
+        "express.js",
+        "hono.js",
+        "file-store.js",
+        "pkg/netcents_vendor_js_bg.wasm",
+        "pkg/netcents_vendor_js.js",
+    ] {
+        assert!(files.contains(&f), "{f} is not in the package: {files:?}");
+    }
+}
