@@ -93,7 +93,12 @@ pub fn conforms(method: &str, url: &str, request: Option<&Value>, status: u16, a
         .split_once("://")
         .map_or(url, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
     let path = path.split('?').next().unwrap_or(path);
-    if path == "/metrics" || path == "/openapi.json" || path == "/netcents/v1/openapi.json" {
+    // The Worker's CPU self-measurement (`SELFTEST = "1"`, benchmarks only) is not an API.
+    if path == "/metrics"
+        || path == "/openapi.json"
+        || path == "/netcents/v1/openapi.json"
+        || path == "/netcents/v1/selftest"
+    {
         return;
     }
     let (doc, op, template) = operation(method, path)

@@ -2,11 +2,13 @@
 //! time per paid request, beside a free static request as the baseline of the runtime's own
 //! cost (HTTP, the `wrangler dev` proxy, the asset fetch).
 //!
-//! `cargo run --release -p netcents-e2e --bin netcents-edge-bench -- [--wrangler|--server] [scrips] [orders per scrip]`
+//! `cargo run --release -p netcents-e2e --bin netcents-edge-bench -- [--wrangler|--server|--express|--hono] [scrips] [orders per scrip]`
 //!
 //! By default the Worker runs under plain `workerd serve` (one process, no dev proxy); with
 //! `--wrangler`, under `wrangler dev` as in the tests; with `--server`, the vendor on its own
-//! server (`netcents-vendor`, release build) instead of the Worker.
+//! server (`netcents-vendor`, release build) instead of the Worker; with `--express` or
+//! `--hono`, the JavaScript vendor package in that app on Node (`js/vendor/examples/shop.js`,
+//! its file store; "all processes" is then the Node process).
 //! Needs the bank binary and the built Worker, like the tests (scripts/edge.sh: edge_bench).
 #![allow(
     clippy::unwrap_used,
@@ -63,7 +65,12 @@ async fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let wrangler = args.first().is_some_and(|a| a == "--wrangler");
     let server = args.first().is_some_and(|a| a == "--server");
-    if wrangler || server {
+    let node = match args.first().map(String::as_str) {
+        Some("--express") => Some(netcents_e2e::Kind::Express),
+        Some("--hono") => Some(netcents_e2e::Kind::Hono),
+        _ => None,
+    };
+    if wrangler || server || node.is_some() {
         args.remove(0);
     }
     let args: Vec<usize> = args.iter().map(|a| a.parse().expect("numbers")).collect();
@@ -71,7 +78,9 @@ async fn main() {
     let per_scrip = args.get(1).copied().unwrap_or(250);
     const PRICE: u64 = 1_000;
     let bank = Bank::start().await;
-    let vendor = if server {
+    let vendor = if let Some(kind) = node {
+        Vendor::start_node(&bank, "bench", kind).await
+    } else if server {
         Vendor::start_server(&bank, "bench").await
     } else if wrangler {
         Vendor::start(&bank, "bench").await
@@ -251,7 +260,11 @@ async fn main() {
     };
     println!(
         "{scrips} scrips in parallel, {per_scrip} paid requests each, one vendor in {}, loopback",
-        if server {
+        if node == Some(netcents_e2e::Kind::Express) {
+            "Express on Node (@netcents/vendor, its file store)"
+        } else if node == Some(netcents_e2e::Kind::Hono) {
+            "Hono on Node (@netcents/vendor, its file store)"
+        } else if server {
             "netcents-vendor (the tower layer in axum, SQLite)"
         } else if wrangler {
             "wrangler dev"
@@ -287,7 +300,7 @@ async fn main() {
         per(run_paid.workerd_ticks, paid_count) - per(run_free.workerd_ticks, scrips * per_scrip)
     );
     // The protocol work alone, measured inside the Worker (same wasm engine, one request).
-    if !server {
+    if !server && node.is_none() {
         selftest(&vendor).await;
     }
     let captured = vendor.capture().await;
