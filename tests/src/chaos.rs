@@ -27,6 +27,9 @@ pub struct Chaos {
     pub calm: Arc<AtomicBool>,
     /// Faults injected so far (answers dropped, requests dropped, requests sent twice).
     pub faults: Arc<AtomicU64>,
+    /// While set, the answer to every request whose first line starts with it is dropped
+    /// (the service does the work; the client never hears of it), whatever `calm` says.
+    pub lose: Arc<Mutex<Option<&'static str>>>,
 }
 
 /// A small seeded generator (SplitMix64): the same seed, the same fates in the same order of
@@ -139,7 +142,8 @@ impl Chaos {
         let calm = Arc::new(AtomicBool::new(false));
         let faults = Arc::new(AtomicU64::new(0));
         let rng = Arc::new(Mutex::new(Seeded(seed)));
-        let (c, f) = (calm.clone(), faults.clone());
+        let lose: Arc<Mutex<Option<&'static str>>> = Arc::new(Mutex::new(None));
+        let (c, f, l) = (calm.clone(), faults.clone(), lose.clone());
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 let roll = rng.lock().unwrap().roll();
@@ -153,10 +157,15 @@ impl Chaos {
                         _ => Fate::Delay,
                     }
                 };
-                let (upstream, f) = (upstream.clone(), f.clone());
+                let (upstream, f, l) = (upstream.clone(), f.clone(), l.clone());
                 tokio::spawn(async move {
-                    let Some((_, request)) = read_request(&mut client).await else {
+                    let Some((head, request)) = read_request(&mut client).await else {
                         return;
+                    };
+                    let lost = *l.lock().unwrap();
+                    let fate = match lost {
+                        Some(first) if head.starts_with(first) => Fate::DropAnswer,
+                        _ => fate,
                     };
                     if matches!(fate, Fate::DropAnswer | Fate::DropRequest | Fate::Twice) {
                         f.fetch_add(1, Ordering::SeqCst);
@@ -183,6 +192,11 @@ impl Chaos {
                 });
             }
         });
-        Self { url, calm, faults }
+        Self {
+            url,
+            calm,
+            faults,
+            lose,
+        }
     }
 }

@@ -196,3 +196,57 @@ fn the_vendor_package_packs() {
         assert!(files.contains(&f), "{f} is not in the package: {files:?}");
     }
 }
+
+/// A customer who never heard the Express vendor's answer disputes the payment; the vendor's
+/// settling run answers the arbiter with the goods (read from its own app with its
+/// per-process secret, not for sale to anyone else), the arbiter rules them delivered, and the
+/// wallet follows the ruling and pays on with the same scrip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dispute_at_the_express_vendor_is_answered_with_the_goods() {
+    let bank = Bank::start_with(&[("--sweep-secs", "1")]).await;
+    let e = Vendor::start_node(&bank, "express", Kind::Express).await;
+    let proxy = netcents_e2e::chaos::Chaos::start(&e.url, 1, 0).await;
+    let dir = TempDir::new("node-dispute");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    cli.ok(&["init", "--bank", &bank.url]);
+    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+    cli.ok(&["buy", "100000"]);
+    let before = bank.balance(&e.creds.account).await;
+
+    // The secret header of another process reads nothing for free.
+    let (status, _) = get(&e.at(ARTICLE), &[("x-netcents-internal", "guess")]).await;
+    assert_eq!(status, 402, "a wrong internal secret pays like anyone");
+
+    *proxy.lose.lock().unwrap() = Some("POST /paid/");
+    cli.fails(&["pay", &format!("{}{ARTICLE}", proxy.url)]);
+    let filed = cli.ok(&["dispute"]);
+    assert!(filed.contains("dispute filed"), "{filed}");
+    let run = e.capture().await;
+    assert_eq!(run["disputes_answered"], 1, "{run}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let shown = loop {
+        let shown = cli.ok(&["balance"]);
+        if shown.contains("ruled:") {
+            break shown;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dispute was never ruled:\n{shown}\n{}",
+            bank.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert!(shown.contains("ruled: delivered"), "{shown}");
+
+    // The scrip pays on at the vendor, and the disputed payment was captured as delivered.
+    *proxy.lose.lock().unwrap() = None;
+    let page = cli.ok(&["pay", &e.at(OTHER)]);
+    assert!(page.contains("paid"), "{page}");
+    e.capture().await;
+    assert_eq!(bank.balance(&e.creds.account).await - before, 2 * PRICE);
+    bank.check_balanced().await;
+}
