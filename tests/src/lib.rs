@@ -179,6 +179,105 @@ impl Cli {
     pub fn file(&self) -> Value {
         serde_json::from_str(&std::fs::read_to_string(&self.wallet).unwrap()).unwrap()
     }
+
+    /// Runs `balance` until it shows a dispute ruled (at most 30 s); returns what it showed,
+    /// after checking the run said so on standard error.
+    pub async fn until_ruled(&self, bank: &Bank) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.run(&["balance"]);
+            assert!(out.status.success(), "{out:?}");
+            let shown = String::from_utf8_lossy(&out.stdout).to_string();
+            if shown.contains("ruled:") {
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains("the arbiter ruled on dispute"), "{err}");
+                return shown;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the dispute was never ruled:\n{shown}\n{}",
+                bank.log()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// The `.dev.vars` of a vendor on its own server (the binary, Express, Hono): its
+/// onboarding's lines and the test vendors' settings.
+fn own_server_vars(creds: &onboard::Credentials, bank: &Bank) -> String {
+    format!(
+        "{}CAPTURE_TOKEN={CAPTURE_TOKEN}\nBANK_URL={}\nCURRENCY=USD\nPRICES={PRICES}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\n",
+        creds.vars(),
+        bank.url
+    )
+}
+
+/// Waits (at most 30 s) until the vendor on `port` answers as the vendor `creds` names (not
+/// some other server on the port), while `group` runs.
+async fn ready(group: &mut Group, port: u16, creds: &onboard::Credentials, what: &str) {
+    let url = format!("http://127.0.0.1:{port}");
+    let c = http();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        group.assert_running();
+        if let Ok(r) = c.get(format!("{url}/netcents/v1/vendor")).send().await {
+            let v: Value = r.json().await.unwrap_or_default();
+            if v["vendor"] == creds.vendor.to_string() {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not become ready:\n{}",
+            group.tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `node`, or a failure that says what to install.
+pub fn node_ready() {
+    let ok = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "node is not on PATH: install Node.js 20 or later (Debian: apt-get install nodejs)"
+    );
+}
+
+/// The files `npm pack` would put in the package at `dir`.
+pub fn npm_pack_files(dir: &Path) -> Vec<String> {
+    let out = Command::new("npm")
+        .args(["pack", "--dry-run", "--json"])
+        .current_dir(dir)
+        .output()
+        .expect("npm is not on PATH: install Node.js 20 or later with npm");
+    assert!(
+        out.status.success(),
+        "npm pack --dry-run failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let packed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    packed[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A GET with `headers`: the status and the JSON answer (`null` if none).
+pub async fn get_json(url: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = http().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 /// `js/node_modules/.bin/wrangler`.
@@ -192,7 +291,8 @@ pub fn wrangler_bin() -> PathBuf {
     p
 }
 
-fn newest_source(dir: &Path) -> std::time::SystemTime {
+/// The newest modification time of the files under `dir`.
+pub fn newest_source(dir: &Path) -> std::time::SystemTime {
     let mut newest = std::time::UNIX_EPOCH;
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
@@ -1026,42 +1126,45 @@ pub enum Kind {
     Hono,
 }
 
-/// `node`, and the built JavaScript vendor package.
-pub fn node_vendor_ready() -> PathBuf {
-    let ok = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "node is missing: install Node.js 20 or later (Debian: nodejs)"
-    );
-    let wasm = root().join("js/vendor/pkg/netcents_vendor_js_bg.wasm");
+/// The npm package at `package` (under the root), with `node` on the path and its WASM
+/// (`wasm`, under the package) built from the current `sources`; or a failure that says what
+/// to install or run (`build`).
+pub fn wasm_package(package: &str, wasm: &str, sources: &[&str], build: &str) -> PathBuf {
+    node_ready();
+    let dir = root().join(package);
+    let wasm = dir.join(wasm);
     assert!(
         wasm.exists(),
-        "the JavaScript vendor package is not built ({}): run node_vendor_build from scripts/node-vendor.sh",
+        "{package} is not built ({}): run {build}",
         wasm.display()
     );
     let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).unwrap();
-    let newest = [
-        root().join("vendor/src"),
-        root().join("vendor-js/src"),
-        root().join("core/src"),
-    ]
-    .iter()
-    .map(|d| newest_source(d))
-    .max()
-    .unwrap();
+    let newest = sources
+        .iter()
+        .map(|d| newest_source(&root().join(d)))
+        .max()
+        .unwrap();
     assert!(
         built >= newest,
-        "the JavaScript vendor package is older than its sources: run node_vendor_build from scripts/node-vendor.sh again"
+        "the WASM of {package} is older than its sources: run {build} again"
+    );
+    dir
+}
+
+/// `node`, the built JavaScript vendor package and the frameworks: the example shop.
+pub fn node_vendor_ready() -> PathBuf {
+    let dir = wasm_package(
+        "js/vendor",
+        "pkg/netcents_vendor_js_bg.wasm",
+        &["vendor/src", "vendor-js/src", "core/src", "api/src"],
+        "`source scripts/node-vendor.sh && node_vendor_build`",
     );
     assert!(
         root().join("js/node_modules/express").exists()
             && root().join("js/node_modules/hono").exists(),
         "express and hono are missing: run `(cd js && npm ci)`"
     );
-    root().join("js/vendor/examples/shop.js")
+    dir.join("examples/shop.js")
 }
 
 /// The price list of the test vendors.
@@ -1162,15 +1265,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
-        std::fs::write(
-            dir.0.join(".dev.vars"),
-            format!(
-                "{}CAPTURE_TOKEN={CAPTURE_TOKEN}\nBANK_URL={}\nCURRENCY=USD\nPRICES={PRICES}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\n",
-                creds.vars(),
-                bank.url
-            ),
-        )
-        .unwrap();
+        std::fs::write(dir.0.join(".dev.vars"), own_server_vars(&creds, bank)).unwrap();
         let group = Self::spawn_server(&dir, name, port, &creds, 0).await;
         Self {
             url,
@@ -1193,15 +1288,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
-        std::fs::write(
-            dir.0.join(".dev.vars"),
-            format!(
-                "{}CAPTURE_TOKEN={CAPTURE_TOKEN}\nBANK_URL={}\nCURRENCY=USD\nPRICES={PRICES}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\n",
-                creds.vars(),
-                bank.url
-            ),
-        )
-        .unwrap();
+        std::fs::write(dir.0.join(".dev.vars"), own_server_vars(&creds, bank)).unwrap();
         let group = Self::spawn_node(&dir, name, kind, port, &creds, 0).await;
         Self {
             url,
@@ -1248,24 +1335,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             cmd,
             &dir.0.join(format!("shop-{n}.log")),
         );
-        let url = format!("http://127.0.0.1:{port}");
-        let c = http();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            group.assert_running();
-            if let Ok(r) = c.get(format!("{url}/netcents/v1/vendor")).send().await {
-                let v: Value = r.json().await.unwrap_or_default();
-                if v["vendor"] == creds.vendor.to_string() {
-                    break;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "node shop ({name}) did not become ready:\n{}",
-                group.tail()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        ready(&mut group, port, creds, &format!("node shop ({name})")).await;
         group
     }
 
@@ -1297,24 +1367,13 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             cmd,
             &dir.0.join(format!("vendor-{n}.log")),
         );
-        let url = format!("http://127.0.0.1:{port}");
-        let c = http();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            group.assert_running();
-            if let Ok(r) = c.get(format!("{url}/netcents/v1/vendor")).send().await {
-                let v: Value = r.json().await.unwrap_or_default();
-                if v["vendor"] == creds.vendor.to_string() {
-                    break;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "netcents-vendor ({name}) did not become ready:\n{}",
-                group.tail()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        ready(
+            &mut group,
+            port,
+            creds,
+            &format!("netcents-vendor ({name})"),
+        )
+        .await;
         group
     }
 
@@ -1516,6 +1575,62 @@ const vendor :Workerd.Worker = (
             kind: Kind::Worker,
             _dir: dir,
         }
+    }
+
+    /// Checks what a vendor of any kind answers before anyone pays: its info, a `402` with a
+    /// signed offer (JSON that conforms to the vendor's document, `WWW-Authenticate`, x402's
+    /// `PAYMENT-REQUIRED`), errors as `{code, hint}`, free content passed through.
+    pub async fn answers_as_a_vendor(&self) {
+        let (status, info) = get_json(&self.at("/netcents/v1/vendor"), &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(info["vendor"], self.creds.vendor.to_string());
+        let r = http()
+            .get(self.at("/paid/article.html"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 402);
+        assert!(
+            r.headers().contains_key("payment-required"),
+            "the x402 header"
+        );
+        assert!(r.headers().contains_key("www-authenticate"));
+        let offer: Value = r.json().await.unwrap();
+        openapi::conforms("GET", &self.at("/paid/article.html"), None, 402, &offer);
+        assert_eq!(offer["price_micros"], 1_000);
+        assert_eq!(offer["item"], "/paid/article.html");
+        let (status, bad) = get_json(
+            &self.at("/paid/article.html"),
+            &[("x-netcents-payment", "not base64!")],
+        )
+        .await;
+        assert_eq!(
+            (status, bad["code"].as_str()),
+            (400, Some("bad_base64")),
+            "{bad}"
+        );
+        let (status, none) = get_json(&self.at("/paid/missing.html"), &[]).await;
+        assert_eq!(
+            (status, none["code"].as_str()),
+            (404, Some("not_found")),
+            "nothing is offered that does not exist: {none}"
+        );
+        let (status, unknown) = get_json(&self.at("/netcents/v1/nothing"), &[]).await;
+        assert_eq!(
+            (status, unknown["code"].as_str()),
+            (404, Some("unknown_route"))
+        );
+        let free = http().get(self.at("/index.html")).send().await.unwrap();
+        assert_eq!(free.status().as_u16(), 200, "free content passes through");
+        let r = http()
+            .post(self.at("/netcents/v1/transfer"))
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["code"], "bad_json", "{e}");
     }
 
     /// The directory of the vendor's stored state (`wrangler dev --persist-to`).

@@ -483,23 +483,7 @@ async fn a_dispute_nobody_answers_is_ruled_and_the_wallet_follows_it() {
 
     // Nobody answers for the vendor (it never captures here): the sweep rules the lapsed
     // dispute, and a later run of the wallet learns the signed ruling.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let shown = loop {
-        let out = cli.run(&["balance"]);
-        assert!(out.status.success(), "{out:?}");
-        let shown = String::from_utf8_lossy(&out.stdout).to_string();
-        if shown.contains("ruled:") {
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert!(err.contains("the arbiter ruled on dispute"), "{err}");
-            break shown;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dispute was never ruled:\n{shown}\n{}",
-            bank.log()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    };
+    let shown = cli.until_ruled(&bank).await;
     assert!(shown.contains("ruled: void"), "{shown}");
     assert!(
         !shown.contains("awaits its answer") && shown.contains("total 0.100000 USD"),

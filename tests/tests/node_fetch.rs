@@ -13,60 +13,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use netcents_core::AccountId;
-use netcents_e2e::{Bank, Cli, TOKEN, TempDir, Vendor, http, onboard, root};
+use netcents_e2e::{Bank, Cli, TOKEN, TempDir, Vendor, http, onboard};
 
 const ARTICLE: &str = "/paid/article.html";
 const OTHER: &str = "/paid/other.html";
 const OTHER_MARK: &str = "Another paid page";
 
-/// `node`, or a failure that says what to install.
-fn node() -> PathBuf {
-    let ok = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "node is not on PATH: install Node.js 20 or later (Debian: apt-get install nodejs) to test @netcents/fetch"
-    );
-    PathBuf::from("node")
-}
-
-fn newest(dir: &Path) -> std::time::SystemTime {
-    let mut t = std::time::UNIX_EPOCH;
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        let m = if p.is_dir() {
-            newest(&p)
-        } else {
-            e.metadata().and_then(|m| m.modified()).unwrap_or(t)
-        };
-        t = t.max(m);
-    }
-    t
-}
-
 /// js/fetch, with its WASM built from the current sources, or a failure that says how to build it.
 fn package() -> PathBuf {
-    let dir = root().join("js/fetch");
-    let wasm = dir.join("pkg/netcents_node_wallet_bg.wasm");
-    assert!(
-        wasm.exists(),
-        "@netcents/fetch is not built ({}): run `source scripts/node.sh && node_fetch_build` \
-         (cargo, the wasm32-unknown-unknown target and wasm-bindgen-cli as Cargo.lock pins it)",
-        wasm.display()
-    );
-    let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).unwrap();
-    let sources = ["node-wallet/src", "wallet/src", "core/src", "api/src"]
-        .iter()
-        .map(|d| newest(&root().join(d)))
-        .max()
-        .unwrap();
-    assert!(
-        built >= sources,
-        "the WASM of @netcents/fetch is older than its sources: run node_fetch_build (scripts/node.sh) again"
-    );
-    dir
+    netcents_e2e::wasm_package(
+        "js/fetch",
+        "pkg/netcents_node_wallet_bg.wasm",
+        &["node-wallet/src", "wallet/src", "core/src", "api/src"],
+        "`source scripts/node.sh && node_fetch_build` (cargo, the wasm32-unknown-unknown target and wasm-bindgen-cli as Cargo.lock pins it)",
+    )
 }
 
 /// The script Node runs: every check of the package's behaviour, with `node:assert`.
@@ -199,7 +159,7 @@ console.log("node: paid three at once");
 "#;
 
 fn run_node(script: &Path, wallet: &Path, worker: &str, server: &str) -> std::process::Output {
-    Command::new(node())
+    Command::new("node")
         .arg(script)
         .env("PACKAGE", package().join("index.js"))
         .env("WALLET", wallet)
@@ -211,7 +171,7 @@ fn run_node(script: &Path, wallet: &Path, worker: &str, server: &str) -> std::pr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn node_agents_pay_both_vendor_kinds_from_the_wallet_file_the_cli_shares() {
-    node();
+    netcents_e2e::node_ready();
     package();
     let bank = Bank::start().await;
     let (w, s) = tokio::join!(
@@ -319,25 +279,7 @@ async fn node_agents_pay_both_vendor_kinds_from_the_wallet_file_the_cli_shares()
 
 #[test]
 fn the_npm_package_ships_the_wasm_and_the_types() {
-    node();
-    let package = package();
-    let out = Command::new("npm")
-        .args(["pack", "--dry-run", "--json"])
-        .current_dir(&package)
-        .output()
-        .expect("npm is not on PATH: install Node.js 20 or later with npm");
-    assert!(
-        out.status.success(),
-        "npm pack --dry-run failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let packed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let files: Vec<&str> = packed[0]["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let files = netcents_e2e::npm_pack_files(&package());
     for want in [
         "package.json",
         "index.js",
@@ -349,11 +291,10 @@ fn the_npm_package_ships_the_wasm_and_the_types() {
         "pkg/netcents_node_wallet_bg.wasm",
     ] {
         assert!(
-            files.contains(&want),
+            files.iter().any(|f| f == want),
             "npm pack leaves out {want}: {files:?}"
         );
     }
-    assert_eq!(packed[0]["name"], "@netcents/fetch");
 }
 
 /// The CLI's side of the lock directory: it waits while a live process holds

@@ -10,22 +10,12 @@
 use std::process::Command;
 
 use netcents_core::AccountId;
-use netcents_e2e::{Bank, Cli, TOKEN, TempDir, Vendor, http, onboard, openapi, root};
+use netcents_e2e::{Bank, Cli, TOKEN, TempDir, Vendor, get_json, http, onboard, root};
 use serde_json::Value;
 
 const ARTICLE: &str = "/paid/article.html";
 const OTHER: &str = "/paid/other.html";
 const PRICE: u64 = 1_000;
-
-async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, Value) {
-    let mut req = http().get(url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_scrip_floats_between_a_worker_and_a_server_vendor_and_each_captures_its_takings() {
@@ -33,35 +23,8 @@ async fn one_scrip_floats_between_a_worker_and_a_server_vendor_and_each_captures
     let w = Vendor::start(&bank, "worker").await;
     let s = Vendor::start_server(&bank, "server").await;
 
-    // The server vendor answers as a vendor: its info, a 402 offer that conforms to the
-    // vendor's document, and errors as {code, hint}.
-    let (status, info) = get(&s.at("/netcents/v1/vendor"), &[]).await;
-    assert_eq!(status, 200);
-    assert_eq!(info["vendor"], s.creds.vendor.to_string());
-    let (status, offer) = get(&s.at(ARTICLE), &[]).await;
-    assert_eq!(status, 402, "{offer}");
-    openapi::conforms("GET", &s.at(ARTICLE), None, status, &offer);
-    assert_eq!(offer["price_micros"], PRICE);
-    assert_eq!(offer["item"], ARTICLE);
-    let (status, bad) = get(&s.at(ARTICLE), &[("x-netcents-payment", "not base64!")]).await;
-    assert_eq!(
-        (status, bad["code"].as_str()),
-        (400, Some("bad_base64")),
-        "{bad}"
-    );
-    let (status, none) = get(&s.at("/paid/missing.html"), &[]).await;
-    assert_eq!(
-        (status, none["code"].as_str()),
-        (404, Some("not_found")),
-        "{none}"
-    );
-    let (status, unknown) = get(&s.at("/netcents/v1/nothing"), &[]).await;
-    assert_eq!(
-        (status, unknown["code"].as_str()),
-        (404, Some("unknown_route"))
-    );
-    let free = http().get(s.at("/index.html")).send().await.unwrap();
-    assert_eq!(free.status().as_u16(), 200, "free content passes through");
+    // The server vendor answers as a vendor.
+    s.answers_as_a_vendor().await;
 
     let dir = TempDir::new("server-vendor");
     let cli = Cli {
@@ -382,9 +345,9 @@ async fn the_layer_sells_the_priced_routes_of_an_axum_app_and_passes_the_rest() 
         405,
         "the app's router answers its own preflight"
     );
-    let (status, offer) = get(&format!("{origin}/paid/article.html"), &[]).await;
+    let (status, offer) = get_json(&format!("{origin}/paid/article.html"), &[]).await;
     assert_eq!(status, 402, "{offer}");
-    let (status, none) = get(&format!("{origin}/paid/other.html"), &[]).await;
+    let (status, none) = get_json(&format!("{origin}/paid/other.html"), &[]).await;
     assert_eq!(
         (status, none["code"].as_str()),
         (404, Some("not_found")),
