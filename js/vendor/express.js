@@ -72,9 +72,12 @@ export function netcents(options = {}) {
       return next();
     } catch (e) {
       if (e && e.status === 413) {
-        return res.status(413).json({ code: "bad_json", hint: "the body is larger than 1 MiB" });
+        return res.status(400).json({ code: "bad_json", hint: "the body is larger than 1 MiB" });
       }
-      return next(e);
+      // The engine answers every error it knows; this is the host failing (the store, the
+      // network stack): an error answer, not the framework's page.
+      console.error("netcents vendor:", e);
+      return res.status(500).json({ code: "internal", hint: "the vendor failed to answer; send the same request again" });
     }
   };
   middleware.vendor = vendor;

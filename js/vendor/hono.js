@@ -12,6 +12,28 @@
 
 import { openVendor, INTERNAL_HEADER } from "./index.js";
 
+const BODY_LIMIT = 1 << 20;
+
+// The request's body, at most 1 MiB (a payment bundle, a transfer request).
+async function body(req) {
+  const chunks = [];
+  let size = 0;
+  if (req.body) {
+    for await (const c of req.body) {
+      size += c.length;
+      if (size > BODY_LIMIT) return null;
+      chunks.push(c);
+    }
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 function response(a) {
   return new Response(a.status === 204 ? null : a.body, { status: a.status, headers: a.headers });
 }
@@ -26,13 +48,32 @@ function withHeaders(res, extra) {
 export function netcents(options = {}) {
   const vendor = options.vendor ?? openVendor(options);
   const middleware = async (c, next) => {
+    try {
+      return await sell(c, next);
+    } catch (e) {
+      // The engine answers every error it knows; this is the host failing (the store, the
+      // network stack): an error answer, not the framework's page.
+      console.error("netcents vendor:", e);
+      return Response.json(
+        { code: "internal", hint: "the vendor failed to answer; send the same request again" },
+        { status: 500 },
+      );
+    }
+  };
+  const sell = async (c, next) => {
     if (vendor.internal(c.req.header(INTERNAL_HEADER))) return next();
     const url = new URL(c.req.url);
     const r = vendor.route(c.req.method, url.pathname);
     if (r.kind === "answer") return response(r);
     if (r.kind === "pass") return next();
-    const body = c.req.method === "POST" ? new Uint8Array(await c.req.arrayBuffer()) : null;
-    const out = await vendor.respond(c.req.method, url.pathname, [...c.req.raw.headers], body);
+    let b = null;
+    if (c.req.method === "POST") {
+      b = await body(c.req.raw);
+      if (b === null) {
+        return Response.json({ code: "bad_json", hint: "the body is larger than 1 MiB" }, { status: 400 });
+      }
+    }
+    const out = await vendor.respond(c.req.method, url.pathname, [...c.req.raw.headers], b);
     if (out.kind === "answer") return response(out);
     if (c.req.method === "GET" && r.item === url.pathname) {
       await next();

@@ -1631,6 +1631,21 @@ const vendor :Workerd.Worker = (
         assert_eq!(r.status().as_u16(), 400);
         let e: Value = r.json().await.unwrap();
         assert_eq!(e["code"], "bad_json", "{e}");
+        // A body over 1 MiB is refused before it is read whole.
+        let r = http()
+            .post(self.at("/paid/article.html"))
+            .body(vec![b'{'; 2 << 20])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            400,
+            "a body over 1 MiB at {}",
+            self.url
+        );
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["code"], "bad_json", "{e}");
     }
 
     /// The directory of the vendor's stored state (`wrangler dev --persist-to`).

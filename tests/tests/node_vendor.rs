@@ -22,8 +22,9 @@ async fn one_scrip_floats_worker_axum_express_hono_worker_and_each_captures() {
     let s = Vendor::start_server(&bank, "axum").await;
     let mut e = Vendor::start_node(&bank, "express", Kind::Express).await;
     let h = Vendor::start_node(&bank, "hono", Kind::Hono).await;
-    e.answers_as_a_vendor().await;
-    h.answers_as_a_vendor().await;
+    for v in [&w, &s, &e, &h] {
+        v.answers_as_a_vendor().await;
+    }
 
     let dir = TempDir::new("node-vendor");
     let cli = Cli {

@@ -1,5 +1,6 @@
 //! The HTTP APIs against their documents, by schemathesis (PyPI, installed by `./x setup` into
-//! `target/schemathesis`): the bank, a vendor in workerd and a vendor on its own server, each
+//! `target/schemathesis`): the bank, a vendor in workerd, a vendor on its own server, and the
+//! JavaScript vendor in an Express app and a Hono app, each
 //! from the OpenAPI document it serves, with a bounded number of generated requests per route.
 //! Every answer must match the document, and none may be a server error.
 //!
@@ -78,14 +79,21 @@ fn run(name: &str, schema: &str, base: &str, extra: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_answer_of_the_bank_and_both_vendor_kinds_matches_its_document() {
+async fn every_answer_of_the_bank_and_every_vendor_kind_matches_its_document() {
     let bank = Bank::start().await;
     let w = Vendor::start(&bank, "worker").await;
     let s = Vendor::start_server(&bank, "server").await;
+    let e = Vendor::start_node(&bank, "express", netcents_e2e::Kind::Express).await;
+    let h = Vendor::start_node(&bank, "hono", netcents_e2e::Kind::Hono).await;
     let bank_doc = root().join("docs/openapi/bank.json");
     let vendor_doc = root().join("docs/openapi/vendor.json");
     run("the bank", bank_doc.to_str().unwrap(), &bank.url, &[]);
-    for (name, v) in [("the Worker vendor", &w), ("the server vendor", &s)] {
+    for (name, v) in [
+        ("the Worker vendor", &w),
+        ("the server vendor", &s),
+        ("the Express vendor", &e),
+        ("the Hono vendor", &h),
+    ] {
         run(name, vendor_doc.to_str().unwrap(), &v.url, &[]);
     }
     bank.check_balanced().await;

@@ -33,6 +33,7 @@ function file(item) {
   return f.startsWith(content + path.sep) && fs.existsSync(f) && fs.statSync(f).isFile() ? f : null;
 }
 options.exists = (item) => file(item) !== null;
+const unknown = (p) => ({ code: "unknown_route", hint: `${p} is not sold and only GET serves free content` });
 
 let server;
 if (a.framework === "express") {
@@ -45,6 +46,8 @@ if (a.framework === "express") {
     if (!f) return res.status(404).json({ code: "not_found", hint: `no content named ${req.path}` });
     res.type(types[path.extname(f)] ?? "application/octet-stream").send(fs.readFileSync(f));
   });
+  // Anything else is an error answer ({code, hint}), as the other vendor kinds answer.
+  app.use((req, res) => res.status(404).json(unknown(req.path)));
   server = app.listen(port, a.host);
 } else if (a.framework === "hono") {
   const { Hono } = await import("hono");
@@ -57,6 +60,7 @@ if (a.framework === "express") {
     if (!f) return c.json({ code: "not_found", hint: `no content named ${c.req.path}` }, 404);
     return c.body(fs.readFileSync(f), 200, { "content-type": types[path.extname(f)] ?? "application/octet-stream" });
   });
+  app.notFound((c) => c.json(unknown(c.req.path), 404));
   server = serve({ fetch: app.fetch, port, hostname: a.host });
 } else {
   console.error(`--framework must be express or hono, not ${a.framework}`);
