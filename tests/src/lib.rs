@@ -1151,6 +1151,16 @@ pub fn wasm_package(package: &str, wasm: &str, sources: &[&str], build: &str) ->
     dir
 }
 
+/// `node` and `@netcents/fetch` (js/fetch) built from the current sources: the package folder.
+pub fn node_fetch_ready() -> PathBuf {
+    wasm_package(
+        "js/fetch",
+        "pkg/netcents_node_wallet_bg.wasm",
+        &["node-wallet/src", "wallet/src", "core/src", "api/src"],
+        "`source scripts/node.sh && node_fetch_build` (cargo, the wasm32-unknown-unknown target and wasm-bindgen-cli as Cargo.lock pins it)",
+    )
+}
+
 /// `node`, the built JavaScript vendor package and the frameworks: the example shop.
 pub fn node_vendor_ready() -> PathBuf {
     let dir = wasm_package(

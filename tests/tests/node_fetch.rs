@@ -21,12 +21,7 @@ const OTHER_MARK: &str = "Another paid page";
 
 /// js/fetch, with its WASM built from the current sources, or a failure that says how to build it.
 fn package() -> PathBuf {
-    netcents_e2e::wasm_package(
-        "js/fetch",
-        "pkg/netcents_node_wallet_bg.wasm",
-        &["node-wallet/src", "wallet/src", "core/src", "api/src"],
-        "`source scripts/node.sh && node_fetch_build` (cargo, the wasm32-unknown-unknown target and wasm-bindgen-cli as Cargo.lock pins it)",
-    )
+    netcents_e2e::node_fetch_ready()
 }
 
 /// The script Node runs: every check of the package's behaviour, with `node:assert`.

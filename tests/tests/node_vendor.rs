@@ -8,10 +8,24 @@
     reason = "tests: a failed unwrap is a failed test"
 )]
 
+use std::process::Command;
+
 use netcents_core::AccountId;
 use netcents_e2e::{Bank, Cli, Kind, TOKEN, TempDir, Vendor, get_json, http, onboard, root};
 
 const ARTICLE: &str = "/paid/article.html";
+/// A Node agent: pays each URL it is given with `@netcents/fetch` within a cap, and checks
+/// the content.
+const AGENT: &str = r#"
+const { wrapFetch } = await import(process.env.PACKAGE);
+const pay = wrapFetch(fetch, { wallet: process.env.WALLET, maxPerCall: 1000, maxPerRun: 2000 });
+for (const url of process.argv.slice(1)) {
+  const res = await pay(url);
+  const text = await res.text();
+  if (res.status !== 200 || !text.includes("paid")) throw new Error(`${url}: ${res.status} ${text}`);
+  if (!res.headers.get("x-netcents-receipt")) throw new Error(`${url}: no receipt`);
+}
+"#;
 const OTHER: &str = "/paid/other.html";
 const PRICE: u64 = 1_000;
 
@@ -53,11 +67,28 @@ async fn one_scrip_floats_worker_axum_express_hono_worker_and_each_captures() {
         let page = cli.ok(&["pay", &v.at(path)]);
         assert!(page.contains("paid"), "{page}");
     }
+    // A Node agent pays with the same wallet file (`@netcents/fetch`): Express takes the scrip
+    // from the Worker, Hono from Express.
+    let agent = Command::new("node")
+        .args(["--input-type=module", "-e", AGENT])
+        .arg(e.at("/paid/article.html?agent"))
+        .arg(h.at("/paid/other.html?agent"))
+        .env("PACKAGE", netcents_e2e::node_fetch_ready().join("index.js"))
+        .env("WALLET", &cli.wallet)
+        .output()
+        .unwrap();
+    assert!(
+        agent.status.success(),
+        "the Node agent failed:\n{}{}",
+        String::from_utf8_lossy(&agent.stdout),
+        String::from_utf8_lossy(&agent.stderr)
+    );
+
     // Read again with the access bought at Express: nothing paid.
     let (_, err) = cli.ok_with_err(&["pay", &e.at(OTHER)]);
     assert!(err.contains("nothing paid"), "{err}");
     let history = cli.ok(&["history"]);
-    assert_eq!(history.lines().count(), steps.len(), "{history}");
+    assert_eq!(history.lines().count(), steps.len() + 2, "{history}");
 
     // The Express vendor is killed and started again on its store: what it accepted is still
     // there (it captures it below), and the scrip it handed on stays handed on.
@@ -73,7 +104,7 @@ async fn one_scrip_floats_worker_axum_express_hono_worker_and_each_captures() {
             audits[i] += run["audits_answered"].as_u64().unwrap();
         }
     }
-    let took = [2, 1, 2, 1];
+    let took = [2, 1, 3, 2];
     for (i, v) in vendors.iter().enumerate() {
         assert_eq!(
             bank.balance(&v.creds.account).await - before[i],
@@ -99,7 +130,7 @@ async fn one_scrip_floats_worker_axum_express_hono_worker_and_each_captures() {
     for v in vendors {
         v.capture().await;
     }
-    assert_eq!(bank.balance(&account).await, 1_000_000 - 7 * PRICE);
+    assert_eq!(bank.balance(&account).await, 1_000_000 - 9 * PRICE);
     bank.check_balanced().await;
 }
 
