@@ -13,6 +13,7 @@
 //! from `netcents-core`; this crate translates between HTTP, Durable Object storage and `core`.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use netcents_core::item::{canonical_path, is_canonical};
@@ -20,7 +21,8 @@ use netcents_core::objects::{Offer, PaymentOrder};
 use netcents_core::{Digest, Nonce, Signed, TimestampMs};
 use serde_json::{Value, json};
 use worker::{
-    Context, Env, Headers, Method, Request, Response, ScheduleContext, ScheduledEvent, event,
+    Context, Env, Headers, Method, Request, Response, ResponseBody, ScheduleContext,
+    ScheduledEvent, event,
 };
 
 #[allow(
@@ -228,6 +230,7 @@ fn offer_response(
         },
         &cfg.key,
     );
+    payment::remember_offer(&offer);
     let offer_text = b64(offer.as_bytes());
     let body = netcents_api::vendor::Offered {
         code: "payment_required".into(),
@@ -260,8 +263,28 @@ fn offer_response(
     Ok(r)
 }
 
+/// Largest item an isolate keeps of the static assets it sells, and the most it keeps in all.
+const GOODS_ITEM_KEPT: usize = 256 * 1024;
+const GOODS_KEPT: usize = 8 * 1024 * 1024;
+
+/// Items kept: the bytes and the content type, by canonical item name.
+type GoodsKept = HashMap<String, (Rc<[u8]>, Rc<str>)>;
+
+thread_local! {
+    /// The priced items this isolate read from its static assets (`ASSETS`, no `ORIGIN_URL`),
+    /// with the bytes kept in all. The assets are deployed with the Worker's version and an
+    /// isolate runs one version, so an item read once reads the same while the isolate lives;
+    /// a new deployment runs in new isolates, which start empty. Only items the assets answer
+    /// with 200 are kept: a missing item is asked for again each time.
+    static GOODS: RefCell<(usize, GoodsKept)> = RefCell::new((0, HashMap::new()));
+}
+
 /// The content of `item` for sale: it must exist, or nothing is offered or charged.
 async fn goods(env: &Env, cfg: &Config, item: &str) -> Result<(Vec<u8>, String), Failure> {
+    let from_assets = cfg.origin_url.is_none();
+    if from_assets && let Some((bytes, kind)) = GOODS.with(|g| g.borrow().1.get(item).cloned()) {
+        return Ok((bytes.to_vec(), kind.to_string()));
+    }
     let (bytes, kind, status) = content(env, cfg, item).await?;
     if status != 200 {
         return Err(Failure::new(
@@ -272,7 +295,30 @@ async fn goods(env: &Env, cfg: &Config, item: &str) -> Result<(Vec<u8>, String),
             ),
         ));
     }
+    if from_assets && bytes.len() <= GOODS_ITEM_KEPT {
+        GOODS.with(|g| {
+            let (kept, items) = &mut *g.borrow_mut();
+            if *kept + bytes.len() <= GOODS_KEPT && !items.contains_key(item) {
+                *kept += bytes.len();
+                items.insert(
+                    item.to_owned(),
+                    (bytes.as_slice().into(), kind.as_str().into()),
+                );
+            }
+        });
+    }
     Ok((bytes, kind))
+}
+
+/// What the Worker sends the scrip's object for a payment: the bundle's fields as the wallet
+/// sent them, and the item.
+#[derive(serde::Serialize)]
+struct PayCall<'a> {
+    order: Option<&'a str>,
+    offer: Option<&'a str>,
+    scrip: Option<&'a str>,
+    holder_cert: Option<&'a str>,
+    item: &'a str,
 }
 
 /// A request for a priced item, `item` being its canonical name: the offer, a payment, or a
@@ -325,22 +371,21 @@ async fn sell(
     let payment = payment::Bundle::decode(&bundle)?;
     payment.check(cfg, item, price).await?;
     let (goods, kind) = goods(env, cfg, item).await?;
-    let text = |k: &str| bundle[k].as_str().map(str::to_owned);
+    let text = |k: &str| bundle[k].as_str();
     let scrip_id = payment.order.unverified().scrip.to_string();
-    let (status, v) = net::call(
-        env,
-        "SCRIP",
-        &scrip_id,
-        "pay",
-        &json!({
-            "order": text("order"), "offer": text("offer"), "scrip": text("scrip"),
-            "holder_cert": text("holder_cert"), "item": item,
-        }),
-    )
-    .await?;
+    let call = serde_json::to_string(&PayCall {
+        order: text("order"),
+        offer: text("offer"),
+        scrip: text("scrip"),
+        holder_cert: text("holder_cert"),
+        item,
+    })
+    .map_err(|e| Failure::internal(e.to_string()))?;
+    let (status, v) = net::call_text(env, "SCRIP", &scrip_id, "pay", &call).await?;
     if status != 200 {
         return Err(Failure::from_body(status, &v));
     }
+    payment::remember_stored(payment.order.unverified().scrip);
     let receipt = v["receipt"].as_str().unwrap_or_default();
     let receipt_digest = Digest::of(b"object", &[&unb64("receipt", receipt)?]);
     let headers = Headers::new();
@@ -373,7 +418,7 @@ async fn sell(
     }
     headers.set("content-type", &kind)?;
     cors(&headers)?;
-    Ok(Response::from_bytes(goods)?.with_headers(headers))
+    Ok(Response::from_body(ResponseBody::Body(goods))?.with_headers(headers))
 }
 
 async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {

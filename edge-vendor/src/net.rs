@@ -61,8 +61,26 @@ pub async fn call(
     op: &str,
     body: &Value,
 ) -> Result<(u16, Value), Failure> {
+    call_text(env, binding, name, op, &body.to_string()).await
+}
+
+/// [`call`] with the body already written as JSON text. The request carries no headers: the
+/// object reads its body as JSON whatever it is labelled.
+///
+/// # Errors
+/// Runtime errors (500).
+pub async fn call_text(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    op: &str,
+    body: &str,
+) -> Result<(u16, Value), Failure> {
     let stub = env.durable_object(binding)?.get_by_name(name)?;
-    let req = json_request(&format!("https://do/{op}"), Method::Post, Some(body))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(JsValue::from_str(body)));
+    let req = Request::new_with_init(&format!("https://do/{op}"), &init)?;
     read_json(stub.fetch_with_request(req).await?).await
 }
 

@@ -24,7 +24,9 @@ use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
 use netcents_core::wire::{Decode as _, Encode as _};
 use netcents_core::{Error, Holder, Rejection, Signed, TimestampMs, Verified};
 use serde_json::{Value, json};
-use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
+use worker::{
+    DurableObject, Env, Method, Request, Response, ResponseBody, Result, State, durable_object,
+};
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::config::Config;
@@ -177,14 +179,16 @@ impl DurableObject for ScripCustody {
         }
         let mut cache = self.lock.lock().await;
         let answer = self.dispatch(&mut cache, &op, &body).await;
+        // The Worker reads the answer as JSON text: no content type is set.
+        let json = |v: &Value| Response::from_body(ResponseBody::Body(v.to_string().into_bytes()));
         Ok(match answer {
-            Ok(v) => Response::from_json(&v)?,
+            Ok(v) => json(&v)?,
             Err(f) => {
                 // A failed operation may have left the cache ahead of storage: reload it.
                 if f.status >= 500 {
                     *cache = Cache::default();
                 }
-                Response::from_json(&f.body())?.with_status(f.status)
+                json(&f.body())?.with_status(f.status)
             }
         })
     }
