@@ -237,19 +237,42 @@ pub fn check_bundle(
     offer: &Signed<Offer>,
     scrip: Option<&Signed<Scrip>>,
 ) -> Result<(), BundleFault> {
+    check_bundle_with(me, item, price, order, offer, scrip, |_| {
+        offer.clone().verify(offer_key).is_ok()
+    })
+}
+
+/// [`check_bundle`], the offer's signature judged by `signed_by_me`, given the digest of the
+/// offer's whole signed bytes (signature included) and called once the order pays `me` and the
+/// offer names `me`. For a shell that remembers the digests of offers whose signature it
+/// verified with its own key (or that it signed): the same bytes always get the same verdict,
+/// so a remembered digest needs no second verification. Anything else it must verify.
+///
+/// # Errors
+/// The first [`BundleFault`], in [`check_bundle`]'s order.
+pub fn check_bundle_with(
+    me: VendorId,
+    item: &str,
+    price: crate::types::Amount,
+    order: &Signed<PaymentOrder>,
+    offer: &Signed<Offer>,
+    scrip: Option<&Signed<Scrip>>,
+    signed_by_me: impl FnOnce(&Digest) -> bool,
+) -> Result<(), BundleFault> {
     let po = order.unverified();
     if po.payee != Holder::Vendor(me) {
         return Err(BundleFault::WrongPayee);
     }
     let o = offer.unverified();
-    if o.vendor != me || offer.clone().verify(offer_key).is_err() {
+    let digest = offer.digest();
+    if o.vendor != me || !signed_by_me(&digest) {
         return Err(BundleFault::NotOurOffer);
     }
     if o.item != item {
         // A replayed or reused order sent to another path: it pays for its own item only.
         return Err(BundleFault::OtherItem);
     }
-    if o.price != price || po.offer != offer.digest() || po.price != price.micros {
+    if o.price != price || po.offer != digest || po.price != price.micros {
         return Err(BundleFault::OtherTerms);
     }
     let Some(scrip) = scrip else {
@@ -758,6 +781,58 @@ mod tests {
     fn a_bundle_for_this_vendor_item_and_price_passes() {
         let c = case();
         assert_eq!(check(&c, "/paid/a", usd(1_000), Some(&c.scrip)), Ok(()));
+    }
+
+    #[test]
+    fn a_remembered_offer_is_judged_by_the_shell_on_the_digest_of_its_bytes() {
+        let c = case();
+        let with = |judge: &dyn Fn(&Digest) -> bool| {
+            check_bundle_with(
+                c.me,
+                "/paid/a",
+                usd(1_000),
+                &c.order,
+                &c.offer,
+                Some(&c.scrip),
+                |d| judge(d),
+            )
+        };
+        // The shell is asked about this offer's digest, and its verdict stands.
+        assert_eq!(with(&|d| *d == c.offer.digest()), Ok(()));
+        assert_eq!(with(&|_| false), Err(BundleFault::NotOurOffer));
+        // It is not asked about an order that pays someone else, nor an offer of another
+        // vendor: those are refused first, whatever it would say.
+        let mut other = case();
+        other.order = reorder(&other, |o| o.payee = Holder::Bank);
+        let asked = core::cell::Cell::new(false);
+        let r = check_bundle_with(
+            other.me,
+            "/paid/a",
+            usd(1_000),
+            &other.order,
+            &other.offer,
+            Some(&other.scrip),
+            |_| {
+                asked.set(true);
+                true
+            },
+        );
+        assert_eq!(r, Err(BundleFault::WrongPayee));
+        assert!(!asked.get());
+        let r = check_bundle_with(
+            VendorId([0xcc; 16]),
+            "/paid/a",
+            usd(1_000),
+            &reorder(&c, |o| o.payee = Holder::Vendor(VendorId([0xcc; 16]))),
+            &c.offer,
+            Some(&c.scrip),
+            |_| true,
+        );
+        assert_eq!(
+            r,
+            Err(BundleFault::NotOurOffer),
+            "an offer naming another vendor"
+        );
     }
 
     #[test]

@@ -198,3 +198,63 @@ async fn a_dispute_at_the_express_vendor_is_answered_with_the_goods() {
     assert_eq!(bank.balance(&e.creds.account).await - before, 2 * PRICE);
     bank.check_balanced().await;
 }
+
+/// An offer that names the vendor but that the vendor did not sign is refused by every vendor
+/// kind, before and after the vendor has seen (and remembered) its own genuine offer; the
+/// genuine one pays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_offer_the_vendor_did_not_sign_is_refused_by_every_kind() {
+    use netcents_core::{SecretKey, Signed, TimestampMs, objects::Offer};
+    use netcents_e2e::{Customer, Via, now_ms, offer, send_payment};
+    let bank = Bank::start().await;
+    let vendors = [
+        Vendor::start(&bank, "worker").await,
+        Vendor::start_server(&bank, "axum").await,
+        Vendor::start_node(&bank, "express", Kind::Express).await,
+        Vendor::start_node(&bank, "hono", Kind::Hono).await,
+    ];
+    let c = http();
+    let cust = Customer::open(&bank, 100_000).await;
+    let forger = SecretKey::from_seed(&[0x66; 32]);
+    for v in &vendors {
+        let mut w = cust.scrip(&bank, 10 * PRICE, 3_600_000).await;
+        let genuine = offer(&c, &v.at(ARTICLE), &w.bank_key).await;
+        let mut body: Offer = genuine.offer.body().clone();
+        body.nonce.0[0] ^= 1;
+        let mut forged = offer(&c, &v.at(ARTICLE), &w.bank_key).await;
+        forged.offer = Signed::sign(body, &forger)
+            .verify(&forger.public())
+            .unwrap();
+        for round in ["before", "after"] {
+            let order = w
+                .scrip_mut()
+                .pay(TimestampMs(now_ms()), &forged.offer)
+                .unwrap();
+            let p = send_payment(&c, &v.at(ARTICLE), &w.bundle(&order, &forged), Via::Post).await;
+            assert_eq!(
+                (p.status, p.body["code"].as_str()),
+                (422, Some("bad_offer")),
+                "{round} the genuine offer, at {}: {:?}",
+                v.url,
+                p.body
+            );
+            assert!(p.receipt.is_none());
+            w.scrip_mut().on_refused();
+            if round == "before" {
+                let order = w
+                    .scrip_mut()
+                    .pay(TimestampMs(now_ms()), &genuine.offer)
+                    .unwrap();
+                let p =
+                    send_payment(&c, &v.at(ARTICLE), &w.bundle(&order, &genuine), Via::Post).await;
+                assert_eq!(
+                    p.status, 200,
+                    "the genuine offer at {}: {:?}",
+                    v.url, p.body
+                );
+                w.settle(&genuine, &p);
+            }
+        }
+    }
+    bank.check_balanced().await;
+}

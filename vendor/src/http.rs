@@ -368,14 +368,14 @@ impl<P: Platform> Engine<P> {
             .filter(|s| !s.is_empty())
             .map(|s| signed("scrip", s))
             .transpose()?;
-        netcents_core::vendor::check_bundle(
+        netcents_core::vendor::check_bundle_with(
             cfg.vendor,
-            &cfg.key.public(),
             item,
             price,
             &order,
             &offer,
             scrip.as_ref(),
+            |digest| self.offer_is_mine(&offer, digest),
         )
         .map_err(fault)?;
         let Some(scrip) = scrip else {
@@ -453,6 +453,7 @@ impl<P: Platform> Engine<P> {
             },
             &cfg.key,
         );
+        self.signed_offer(&offer);
         let offer_text = b64(offer.as_bytes());
         let body = netcents_api::vendor::Offered {
             code: "payment_required".into(),

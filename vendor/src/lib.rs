@@ -186,13 +186,41 @@ pub(crate) struct Inner<P: Platform> {
     desks: StdMutex<HashMap<ScripId, netcents_core::vendor::Desk>>,
     /// Digests of scrip (whole signed bytes) verified with the bank's key: the same bytes get
     /// the same verdict, so a scrip that pays again is not verified again.
-    verified: StdMutex<std::collections::HashSet<netcents_core::Digest>>,
+    verified: Seen,
+    /// Digests of offers (whole signed bytes) this vendor signed or verified with its own key:
+    /// an order paying one of them again needs no second check of the offer's signature.
+    offers: Seen,
     /// The x402 network name of this vendor's bank, once known.
     pub(crate) network: std::sync::OnceLock<String>,
 }
 
-/// Most desks and verified scrip digests kept in memory; the caches start again when full.
+/// Most desks and verified digests kept in memory; the caches start again when full.
 const CACHED: usize = 4096;
+
+/// Digests of signed bytes whose signature passed: the same bytes always get the same
+/// verdict. Only digests that passed are kept, at most [`CACHED`].
+#[derive(Default)]
+pub(crate) struct Seen(StdMutex<std::collections::HashSet<netcents_core::Digest>>);
+
+impl Seen {
+    fn set(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<netcents_core::Digest>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn contains(&self, d: &netcents_core::Digest) -> bool {
+        self.set().contains(d)
+    }
+
+    pub(crate) fn insert(&self, d: netcents_core::Digest) {
+        let mut set = self.set();
+        if set.len() >= CACHED {
+            set.clear();
+        }
+        set.insert(d);
+    }
+}
 
 /// Milliseconds since the Unix epoch.
 #[must_use]
@@ -229,7 +257,8 @@ impl<P: Platform> Engine<P> {
                 locks: StdMutex::new(HashMap::new()),
                 acquiring: StdMutex::new(std::collections::HashSet::new()),
                 desks: StdMutex::new(HashMap::new()),
-                verified: StdMutex::new(std::collections::HashSet::new()),
+                verified: Seen::default(),
+                offers: Seen::default(),
                 network: std::sync::OnceLock::new(),
             }),
         }
@@ -372,25 +401,33 @@ impl<P: Platform> Engine<P> {
         scrip: &Signed<netcents_core::objects::Scrip>,
     ) -> Result<PublicKey, Failure> {
         let digest = scrip.digest();
-        let known = self
-            .inner
-            .verified
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(&digest);
-        if !known {
+        if !self.inner.verified.contains(&digest) {
             self.verified_scrip(scrip.clone()).await?;
-            let mut set = self
-                .inner
-                .verified
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if set.len() >= CACHED {
-                set.clear();
-            }
-            set.insert(digest);
+            self.inner.verified.insert(digest);
         }
         Ok(scrip.unverified().key)
+    }
+
+    /// Whether `offer` (whose digest is `digest`) is this vendor's own: remembered, or its
+    /// signature verified now with the vendor's key (and then remembered).
+    pub(crate) fn offer_is_mine(
+        &self,
+        offer: &Signed<netcents_core::objects::Offer>,
+        digest: &netcents_core::Digest,
+    ) -> bool {
+        if self.inner.offers.contains(digest) {
+            return true;
+        }
+        let mine = offer.clone().verify(&self.inner.cfg.key.public()).is_ok();
+        if mine {
+            self.inner.offers.insert(*digest);
+        }
+        mine
+    }
+
+    /// Remembers an offer this vendor signed.
+    pub(crate) fn signed_offer(&self, offer: &Signed<netcents_core::objects::Offer>) {
+        self.inner.offers.insert(offer.digest());
     }
 
     /// The scrip verified with the bank's key.
