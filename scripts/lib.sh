@@ -14,6 +14,8 @@ source scripts/mutants.sh
 source scripts/node.sh
 # shellcheck source=scripts/node-vendor.sh
 source scripts/node-vendor.sh
+# shellcheck source=scripts/conformance.sh
+source scripts/conformance.sh
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -89,6 +91,7 @@ run_tests() {
   node_vendor_build
   say "cargo test --workspace: core (vectors, properties, flows, the 100,000-step simulation), the bank on SQLite and PostgreSQL, the vendors in workerd and on their own server, the command-line wallet"
   cargo test --workspace "$@"
+  conformance_wasm_test
   say "the browser wallet: WASM tests in Node and Chromium, then the end-to-end test in Chromium"
   wallet_test
 }
