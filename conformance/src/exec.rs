@@ -431,6 +431,9 @@ fn stateless(parties: &Parties, op: &str, s: &Value) -> R<Value> {
             let k = PublicKey::from_bytes(&fixed(s, "key")?)?;
             Ok(json!({ "id": hex(&ScripId::for_key(&k).0) }))
         }
+        "canonical_path" => Ok(json!({
+            "path": netcents_core::item::canonical_path(text(s, "raw")?)?
+        })),
         "goods_digest" => Ok(json!({ "digest": hex(&Digest::of_goods(&bytes(s, "goods")?).0) })),
         "redemption_digest" => Ok(json!({
             "digest": hex(&objects::redemption_digest(&account(s, "account")?).0)

@@ -603,6 +603,22 @@ fn keys(s: &mut Suite, f: &F) {
     }
     s.push(c);
 
+    let mut c = s.case("item-paths", "keys", "The item an order pays is named by a canonical path (item::canonical_path): what is accepted as is, what is normalised, what is bad_path.", "keys", Value::Null);
+    for raw in [
+        "/article/42",
+        "/a/./b",
+        "/a/%7e",
+        "/a//b",
+        "/a/../b",
+        "/a?b=1",
+        "article",
+        "/a%2fb",
+        "",
+    ] {
+        c.step(json!({ "op": "canonical_path", "raw": raw }));
+    }
+    s.push(c);
+
     let mut c = s.case("derived-values", "keys", "Scrip id from the scrip key, goods digest, redemption digest, hash chain genesis and steps.", "keys", Value::Null);
     let out = c.ok(json!({ "op": "scrip_id", "key": hex(f.scrip_key.public().as_bytes()) }));
     assert_eq!(out["id"], hex(&f.scrip.body().id.0));
@@ -1705,6 +1721,22 @@ fn bank_cases(s: &mut Suite, f: &F) {
     let out = c.ok(capture(A, &closing));
     assert_eq!(out["amount"], 1_000);
     c.err(capture(A, &closing), "already_captured");
+    s.push(c);
+
+    // Over the face value: A captures a claim of the whole face up to seq 1, then B's claim on
+    // the segment A's certificate opened with 999000 would bring the total above the face.
+    let (_, p1c) = f.first();
+    let mut whole = f.custody_a();
+    let (o1c, _) = f.first();
+    whole
+        .accept(NOW, p1c, &o1c, t(1_000), f.signer_a())
+        .expect("order 1");
+    let mut whole = whole.claim().expect("claim 1");
+    whole.balance_to = Micros::ZERO;
+    let mut c = s.case("capture-over-face", "capture", "A claims the whole face value for one order of 1000; B's claim (whose chain proves A handed on 999000) would bring the captures above the face: over_face_value.", "bank", f.bank_state());
+    c.ok(bank_hand(&p1));
+    c.ok(capture(A, &whole));
+    c.err(capture(B, &b_claim), "over_face_value");
     s.push(c);
 
     // Audits.
