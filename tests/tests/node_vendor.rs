@@ -201,7 +201,8 @@ async fn a_dispute_at_the_express_vendor_is_answered_with_the_goods() {
 
 /// An offer that names the vendor but that the vendor did not sign is refused by every vendor
 /// kind, before and after the vendor has seen (and remembered) its own genuine offer; the
-/// genuine one pays.
+/// genuine one pays. Once the vendor holds the scrip, an order signed by another key than the
+/// scrip's is refused without a signed refusal, and takes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_offer_the_vendor_did_not_sign_is_refused_by_every_kind() {
     use netcents_core::{SecretKey, Signed, TimestampMs, objects::Offer};
@@ -255,6 +256,30 @@ async fn an_offer_the_vendor_did_not_sign_is_refused_by_every_kind() {
                 w.settle(&genuine, &p);
             }
         }
+        // The vendor holds the scrip now: an order whose signature is not the scrip key's is
+        // refused, unsigned, and takes nothing; the genuine order with its number then pays.
+        let order = w
+            .scrip_mut()
+            .pay(TimestampMs(now_ms()), &genuine.offer)
+            .unwrap();
+        let forged = Signed::sign(order.unverified().clone(), &forger);
+        let p = send_payment(&c, &v.at(ARTICLE), &w.bundle(&forged, &genuine), Via::Post).await;
+        assert_eq!(
+            (p.status, p.body["code"].as_str()),
+            (401, Some("bad_signature")),
+            "a forged order at {}: {:?}",
+            v.url,
+            p.body
+        );
+        assert!(p.receipt.is_none() && p.body.get("refusal").is_none());
+        let p = send_payment(&c, &v.at(ARTICLE), &w.bundle(&order, &genuine), Via::Post).await;
+        assert_eq!(
+            p.status, 200,
+            "the genuine order at {}: {:?}",
+            v.url, p.body
+        );
+        assert!(!p.replay);
+        w.settle(&genuine, &p);
     }
     bank.check_balanced().await;
 }

@@ -378,6 +378,17 @@ impl<P: Platform> Engine<P> {
         }
     }
 
+    /// Whether the desk of `scrip` is in memory and holds the scrip live: its next payment is
+    /// decided without reading the store, and the desk checks the order's signature itself.
+    pub(crate) fn holds_live(&self, scrip: ScripId) -> bool {
+        self.inner
+            .desks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&scrip)
+            .is_some_and(|d| !d.wants_scrip())
+    }
+
     /// Keeps the desk of `scrip` after its writes succeeded.
     pub(crate) fn keep_desk(&self, scrip: ScripId, desk: netcents_core::vendor::Desk) {
         if !self.store().caches() {
