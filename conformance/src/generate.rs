@@ -552,7 +552,7 @@ fn keys(s: &mut Suite, f: &F) {
     );
     s.push(c);
 
-    let mut c = s.case("key-encodings", "keys", "Public keys as 32 bytes: points of large order decode, including non-canonical encodings (y + p, either sign bit), kept byte for byte; small-order points in any encoding and values that are no point are bad_key.", "keys", Value::Null);
+    let mut c = s.case("key-encodings", "keys", "Public keys as 32 bytes: points of large order written canonically decode; a y of p or more (y + p, either sign bit), small-order points and values that are no point are bad_key.", "keys", Value::Null);
     c.ok(json!({ "op": "public_key", "bytes": hex(f.va.public().as_bytes()) }));
     let mut identity = [0u8; 32];
     identity[0] = 1;
@@ -590,8 +590,8 @@ fn keys(s: &mut Suite, f: &F) {
     let mut two = [0u8; 32];
     two[0] = 2;
     c.err(json!({ "op": "public_key", "bytes": hex(&two) }), "bad_key");
-    // Non-canonical encodings y + p for y = 0..18 (y + p < 2^255), both signs: core decodes
-    // whatever the curve arithmetic accepts and refuses the small-order ones.
+    // Non-canonical encodings y + p for y = 0..18 (y + p < 2^255), both signs: bad_key, each
+    // (one point, one encoding).
     for y in 0u8..19 {
         for sign in [0u8, 0x80] {
             let mut b = [0xffu8; 32];

@@ -344,8 +344,16 @@ impl PublicKey {
     /// Checks and wraps 32 bytes.
     ///
     /// # Errors
-    /// [`DecodeError::BadKey`] for an invalid point or a weak (small-order) key.
+    /// [`DecodeError::BadKey`] for a non-canonical encoding (a `y` of `p` or more), an invalid
+    /// point or a weak (small-order) key.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, DecodeError> {
+        // One point, one encoding: `y` is written below p = 2^255 − 19 (little-endian
+        // `ed ff … ff 7f` without the sign bit). `y + p` for y < 19 would decode to the same
+        // point under other bytes, so to another scrip id, digest and challenge hash (§3.1).
+        let high = bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff);
+        if high && bytes[0] >= 0xed {
+            return Err(DecodeError::BadKey);
+        }
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| DecodeError::BadKey)?;
         if key.is_weak() {
             return Err(DecodeError::BadKey);
@@ -424,6 +432,43 @@ mod tests {
         let id = VendorId([0xab; 16]);
         assert_eq!(VendorId::from_hex(&id.to_string()), Ok(id));
         assert!(VendorId::from_hex("zz").is_err());
+    }
+
+    #[test]
+    fn a_key_written_with_y_of_p_or_more_is_refused() {
+        // Which y + p (y < 19) name points on the curve: the same points written canonically
+        // decode, the non-canonical spellings do not, whatever the sign bit.
+        let mut decoded_canonically = 0;
+        for y in 0u8..19 {
+            for sign in [0u8, 0x80] {
+                let mut canonical = [0u8; 32];
+                canonical[0] = y;
+                canonical[31] = sign;
+                let mut high = [0xffu8; 32];
+                high[0] = 0xed + y;
+                high[31] = 0x7f | sign;
+                assert_eq!(
+                    PublicKey::from_bytes(&high).map(|_| ()),
+                    Err(DecodeError::BadKey),
+                    "y = {y} + p, sign {sign:#x}"
+                );
+                if PublicKey::from_bytes(&canonical).is_ok() {
+                    decoded_canonically += 1;
+                }
+            }
+        }
+        assert!(
+            decoded_canonically > 0,
+            "some of these points have large order: the refusal is the encoding's"
+        );
+        // y = p − 1 is canonical (the point of order 2: refused as weak, not as the encoding).
+        let mut below = [0xffu8; 32];
+        below[0] = 0xec;
+        below[31] = 0x7f;
+        assert_eq!(
+            PublicKey::from_bytes(&below).map(|_| ()),
+            Err(DecodeError::BadKey)
+        );
     }
 
     #[test]
