@@ -3,7 +3,7 @@
 //! is stored here before it is sent and sent again, unchanged, until the bank answers (its
 //! `batch` id makes the retry safe, `docs/PROTOCOL.md` §6).
 
-use serde_json::{Value, json};
+use serde_json::json;
 use worker::SqlStorageValue;
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
 
@@ -25,9 +25,7 @@ impl DurableObject for VendorBook {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let op = req.path().trim_start_matches('/').to_owned();
-        // Text, then serde_json in wasm: `Request::json` would build a JS object and walk it field by
-        // field across the boundary.
-        let body: Value = serde_json::from_str(&req.text().await?).unwrap_or(Value::Null);
+        let body = crate::net::call_of(&mut req).await?;
         let sql = self.state.storage().sql();
         // Every operation below is synchronous: it runs whole, with no other request between.
         sql.exec(SCHEMA, None)?;

@@ -25,11 +25,64 @@ fn json_request(url: &str, method: Method, body: Option<&Value>) -> Result<Reque
 
 async fn read_json(mut res: worker::Response) -> Result<(u16, Value), Failure> {
     let status = res.status_code();
-    let text = res.text().await?;
+    // A Durable Object of this Worker answers in a header when it can ([`answer`]).
+    let text = match res.headers().get(ANSWER_HEADER)? {
+        Some(text) => text,
+        None => res.text().await?,
+    };
     Ok((
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     ))
+}
+
+/// The header in which the Worker sends its Durable Objects a call's JSON, and they answer.
+/// Calls between the Worker and its own objects only: a header is read at once, where a body
+/// is a stream read through another promise on each side.
+const CALL_HEADER: &str = "x-netcents-call";
+/// See [`CALL_HEADER`].
+const ANSWER_HEADER: &str = "x-netcents-answer";
+/// Longest JSON text sent in [`CALL_HEADER`] or [`ANSWER_HEADER`]; longer, or not ASCII, it
+/// goes in the body (a header value is a byte string, and runtimes limit header sizes).
+const IN_HEADER_MAX: usize = 8 * 1024;
+
+fn fits_header(text: &str) -> bool {
+    text.len() <= IN_HEADER_MAX && text.is_ascii()
+}
+
+/// The JSON of a call from the Worker, in a Durable Object (`Value::Null` if it is not JSON).
+///
+/// # Errors
+/// Runtime errors reading the request.
+pub async fn call_of(req: &mut Request) -> worker::Result<Value> {
+    // Text, then serde_json in wasm: `Request::json` would build a JS object and walk it field
+    // by field across the boundary.
+    let text = match req.headers().get(CALL_HEADER)? {
+        Some(text) => text,
+        None => req.text().await?,
+    };
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A Durable Object's answer to a call from the Worker: `v` with `status`, in a header when it
+/// fits one, else in the body.
+///
+/// # Errors
+/// Runtime errors building the response.
+pub fn answer(status: u16, v: &Value) -> worker::Result<worker::Response> {
+    let text = v.to_string();
+    if fits_header(&text) {
+        let headers = Headers::new();
+        headers.set(ANSWER_HEADER, &text)?;
+        Ok(worker::Response::empty()?
+            .with_status(status)
+            .with_headers(headers))
+    } else {
+        Ok(
+            worker::Response::from_body(worker::ResponseBody::Body(text.into_bytes()))?
+                .with_status(status),
+        )
+    }
 }
 
 /// Sends JSON to another party; a transport failure is `unreachable` (502), naming `who`.
@@ -64,8 +117,8 @@ pub async fn call(
     call_text(env, binding, name, op, &body.to_string()).await
 }
 
-/// [`call`] with the body already written as JSON text. The request carries no headers: the
-/// object reads its body as JSON whatever it is labelled.
+/// [`call`] with the body already written as JSON text, sent in [`CALL_HEADER`] when it fits
+/// one, else as the body (no content type: the object reads JSON whatever it is labelled).
 ///
 /// # Errors
 /// Runtime errors (500).
@@ -78,8 +131,14 @@ pub async fn call_text(
 ) -> Result<(u16, Value), Failure> {
     let stub = env.durable_object(binding)?.get_by_name(name)?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(JsValue::from_str(body)));
+    init.with_method(Method::Post);
+    if fits_header(body) {
+        let headers = Headers::new();
+        headers.set(CALL_HEADER, body)?;
+        init.with_headers(headers);
+    } else {
+        init.with_body(Some(JsValue::from_str(body)));
+    }
     let req = Request::new_with_init(&format!("https://do/{op}"), &init)?;
     read_json(stub.fetch_with_request(req).await?).await
 }

@@ -24,9 +24,7 @@ use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
 use netcents_core::wire::{Decode as _, Encode as _};
 use netcents_core::{Error, Holder, Rejection, Signed, TimestampMs, Verified};
 use serde_json::{Value, json};
-use worker::{
-    DurableObject, Env, Method, Request, Response, ResponseBody, Result, State, durable_object,
-};
+use worker::{DurableObject, Env, Method, Request, Response, Result, State, durable_object};
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::config::Config;
@@ -166,31 +164,27 @@ impl DurableObject for ScripCustody {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let op = req.path().trim_start_matches('/').to_owned();
-        // Text, then serde_json in wasm: `Request::json` would build a JS object and walk it field by
-        // field across the boundary.
-        let body: Value = serde_json::from_str(&req.text().await?).unwrap_or(Value::Null);
+        let body = net::call_of(&mut req).await?;
         // While this object asks another holder for the scrip, it does not hold it: a transfer
         // request or a recall is answered `not_holder` at once instead of waiting for the lock.
         // Two vendors that each ask the other (customers with crossed views of the holder)
         // would otherwise wait on each other until their requests time out.
         if self.acquiring.get() && (op == "transfer" || op == "recall") {
             let f = Failure::from(Rejection::NotHolder);
-            return Ok(Response::from_json(&f.body())?.with_status(f.status));
+            return net::answer(f.status, &f.body());
         }
         let mut cache = self.lock.lock().await;
         let answer = self.dispatch(&mut cache, &op, &body).await;
-        // The Worker reads the answer as JSON text: no content type is set.
-        let json = |v: &Value| Response::from_body(ResponseBody::Body(v.to_string().into_bytes()));
-        Ok(match answer {
-            Ok(v) => json(&v)?,
+        match answer {
+            Ok(v) => net::answer(200, &v),
             Err(f) => {
                 // A failed operation may have left the cache ahead of storage: reload it.
                 if f.status >= 500 {
                     *cache = Cache::default();
                 }
-                json(&f.body())?.with_status(f.status)
+                net::answer(f.status, &f.body())
             }
-        })
+        }
     }
 }
 
