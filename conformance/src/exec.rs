@@ -17,6 +17,9 @@ use netcents_core::objects::{
 };
 use netcents_core::registrar::{Refused, Registrar, Rekey, VendorRecord};
 use netcents_core::signed::Body;
+use netcents_core::vendor::{
+    self, Archive, Archived, Desk, Handover, Payment, RecallRefused, Step, Writes,
+};
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::wire::{Decode, Encode};
 use netcents_core::{
@@ -32,6 +35,9 @@ pub enum Fail {
     Core(Error),
     /// Core refused claim `index` of a batch: `{"error": code, "claim": index}`.
     CoreAt(usize, Error),
+    /// Core refused with evidence beside the code (the vendor desk's signed refusal, the
+    /// certificate of an earlier hand-on): `{"error": code, ...}`.
+    CoreWith(Error, Map<String, Value>),
     /// The registrar refused: `{"refused": name}`.
     Refused(&'static str),
     /// The case itself is malformed (a missing field, bad hex): no outcome.
@@ -311,6 +317,47 @@ pub enum Machine {
     Bank(Box<ScripBook>, Directory),
     /// The customer's wallet of one scrip (`wallet::WalletScrip`).
     Wallet(Box<WalletScrip>),
+    /// A vendor's desk for one scrip (`vendor::Desk`), with the store its shell keeps.
+    Desk(Box<DeskMachine>),
+}
+
+/// A vendor's desk for one scrip and what its shell stores for it: the orders accepted (the
+/// archive later payments read) and the custody segments written (`capture_ack` reads the
+/// claim's segment from them), each as the desk's `Writes` said.
+pub struct DeskMachine {
+    me: VendorId,
+    bank_key: PublicKey,
+    desk: Desk,
+    shelf: Shelf,
+    segments: BTreeMap<u32, Custody>,
+}
+
+impl DeskMachine {
+    /// Stores what `w` says to store, as a shell does before it answers.
+    fn write(&mut self, w: &Writes) {
+        if let Some(c) = &w.segment {
+            self.segments.insert(c.segment(), c.clone());
+        }
+        if let Some(a) = &w.accepted {
+            self.shelf.0.push(a.clone());
+        }
+    }
+}
+
+/// The orders a desk accepted, as its shell stores them.
+struct Shelf(Vec<Archived>);
+
+impl Archive for Shelf {
+    type Error = core::convert::Infallible;
+
+    fn accepted_at(&self, seq: u64) -> Result<Vec<Archived>, Self::Error> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|a| a.order.unverified().seq == seq)
+            .cloned()
+            .collect())
+    }
 }
 
 fn verified_scrip(parties: &Parties, s: &Value) -> R<netcents_core::Verified<Scrip>> {
@@ -356,6 +403,39 @@ impl Machine {
                 let key = parties.secret(text(s, "scrip_key")?)?.clone();
                 Self::Wallet(Box::new(WalletScrip::new(&scrip, key)?))
             }
+            "desk" => {
+                let scrip = verified_scrip(parties, s)?;
+                let me = vendor(s, "me")?;
+                let current = match field(s, "custody")? {
+                    Value::Null => None,
+                    c => {
+                        let cert = signed::<Transfer>(c, "transfer")?
+                            .verify(&parties.public(c, "transfer_key")?)?;
+                        Some(Custody::received(
+                            Holder::Vendor(me),
+                            &scrip,
+                            signed_list(c, "chain")?,
+                            &cert,
+                            &digest(c, "authority")?,
+                        )?)
+                    }
+                };
+                let mut voided = Vec::new();
+                for d in array(s, "voided")? {
+                    match bytes_of(d)?.try_into() {
+                        Ok(d) => voided.push(Digest(d)),
+                        Err(_) => return harness("a voided digest is not 32 bytes"),
+                    }
+                }
+                let segments = current.iter().map(|c| (c.segment(), c.clone())).collect();
+                Self::Desk(Box::new(DeskMachine {
+                    me,
+                    bank_key: parties.public(s, "bank_key")?,
+                    desk: Desk::load(me, current, voided),
+                    shelf: Shelf(Vec::new()),
+                    segments,
+                }))
+            }
             other => return harness(format!("unknown machine {other:?}")),
         })
     }
@@ -373,11 +453,16 @@ pub fn step(machine: &mut Machine, parties: &Parties, step: &Value) -> Result<Va
         Machine::Holder(c) => holder_step(c, parties, op, step),
         Machine::Bank(b, d) => bank_step(b, d, parties, op, step),
         Machine::Wallet(w) => wallet_step(w, parties, op, step),
+        Machine::Desk(d) => desk_step(d, parties, op, step),
     };
     match result {
         Ok(v) => Ok(json!({ "ok": v })),
         Err(Fail::Core(e)) => Ok(json!({ "error": e.code() })),
         Err(Fail::CoreAt(i, e)) => Ok(json!({ "error": e.code(), "claim": i })),
+        Err(Fail::CoreWith(e, mut m)) => {
+            m.insert("error".into(), e.code().into());
+            Ok(Value::Object(m))
+        }
         Err(Fail::Refused(r)) => Ok(json!({ "refused": r })),
         Err(Fail::Harness(m)) => Err(format!("op {op:?}: {m}")),
     }
@@ -787,6 +872,154 @@ fn wallet_step(w: &mut WalletScrip, parties: &Parties, op: &str, s: &Value) -> R
         m.insert("seq".into(), w.seq().into());
     }
     Ok(out)
+}
+
+fn writes_json(w: &Writes) -> Value {
+    json!({
+        "segment": w.segment.as_ref().map(Custody::segment),
+        "accepted": w.accepted.as_ref().map(|a| json!({ "segment": a.segment, "item": a.item })),
+        "void": w.void.map(|d| hex(&d.0)),
+    })
+}
+
+fn handover_json(h: &Handover) -> Value {
+    json!({
+        "transfer": hex(h.transfer.as_bytes()),
+        "chain": h.chain.iter().map(|t| hex(t.as_bytes())).collect::<Vec<_>>(),
+        "writes": writes_json(&h.writes),
+    })
+}
+
+fn bundle_scrip(s: &Value) -> R<Option<Signed<Scrip>>> {
+    Ok(match field(s, "scrip")? {
+        Value::Null => None,
+        _ => Some(signed::<Scrip>(s, "scrip")?),
+    })
+}
+
+#[allow(clippy::too_many_lines, reason = "one arm per op")]
+fn desk_step(d: &mut DeskMachine, parties: &Parties, op: &str, s: &Value) -> R<Value> {
+    match op {
+        "check_bundle" => {
+            let (item, price) = terms_of(s)?;
+            vendor::check_bundle(
+                d.me,
+                &parties.public(s, "offer_key")?,
+                &item,
+                price,
+                &signed(s, "order")?,
+                &signed(s, "offer")?,
+                bundle_scrip(s)?.as_ref(),
+            )
+            .map_err(|f| Fail::Core(f.error()))?;
+            Ok(json!({}))
+        }
+        "wants_scrip" => Ok(json!({ "value": d.desk.wants_scrip() })),
+        "pay" => {
+            let (item, price) = terms_of(s)?;
+            let scrip = match bundle_scrip(s)? {
+                Some(x) => Some(x.verify(&d.bank_key)?),
+                None => None,
+            };
+            let p = Payment {
+                order: signed(s, "order")?,
+                offer: signed(s, "offer")?,
+                terms: Terms { item: &item, price },
+                scrip,
+            };
+            let step =
+                d.desk
+                    .handle_payment(time(s, "now")?, &d.shelf, &p, parties.signer(s, "signer")?);
+            let Ok(step) = step;
+            match step {
+                Step::Answer {
+                    receipt,
+                    replay,
+                    writes,
+                } => {
+                    d.write(&writes);
+                    Ok(json!({
+                        "answer": { "receipt": hex(receipt.as_bytes()), "replay": replay },
+                        "writes": writes_json(&writes),
+                    }))
+                }
+                Step::AskHolder { holder, request } => Ok(json!({
+                    "ask_holder": { "holder": holder_name(holder), "request": hex(request.signed().as_bytes()) }
+                })),
+                Step::Refuse(r) => {
+                    d.write(&r.writes);
+                    let mut m = Map::new();
+                    m.insert(
+                        "refusal".into(),
+                        r.refusal.map(|x| hex(x.as_bytes())).into(),
+                    );
+                    if let Some(t) = r.transfer {
+                        m.insert("transfer".into(), hex(t.as_bytes()).into());
+                    }
+                    if !r.writes.is_empty() {
+                        m.insert("writes".into(), writes_json(&r.writes));
+                    }
+                    Err(Fail::CoreWith(r.error, m))
+                }
+            }
+        }
+        "transfer_request" => {
+            let h = d.desk.handle_transfer_request(
+                time(s, "now")?,
+                signed(s, "order")?,
+                parties.signer(s, "signer")?,
+            )?;
+            d.write(&h.writes);
+            Ok(handover_json(&h))
+        }
+        "recall" => {
+            let r = signed::<Recall>(s, "recall")?.verify(&parties.public(s, "recall_key")?)?;
+            match d
+                .desk
+                .handle_recall(time(s, "now")?, &r, parties.signer(s, "signer")?)
+            {
+                Ok(h) => {
+                    d.write(&h.writes);
+                    Ok(handover_json(&h))
+                }
+                Err(RecallRefused { error, handed_on }) => {
+                    let mut m = Map::new();
+                    m.insert(
+                        "handed_on".into(),
+                        handed_on.map(|t| hex(t.as_bytes())).into(),
+                    );
+                    Err(Fail::CoreWith(error, m))
+                }
+            }
+        }
+        "claim" => Ok(json!({
+            "claim": d.desk.current().and_then(Custody::claim).map(|c| hex(&c.to_bytes()))
+        })),
+        "capture_ack" => {
+            let claim = Claim::from_bytes(&bytes(s, "claim")?)?;
+            let stored = d.segments.get(&claim.segment).cloned();
+            let w = d.desk.handle_capture_ack(stored, &claim)?;
+            d.write(&w);
+            Ok(json!({ "writes": writes_json(&w) }))
+        }
+        "answer_dispute" => {
+            let accepted = signed_list::<PaymentOrder>(s, "accepted")?;
+            let (answer, w) = d.desk.answer_dispute(&signed(s, "order")?, &accepted);
+            let (name, shown) = match answer {
+                arbiter::NonDeliveryAnswer::Accepted(o) => ("accepted", Some(o)),
+                arbiter::NonDeliveryAnswer::Other(o) => ("other", Some(o)),
+                arbiter::NonDeliveryAnswer::Void => ("void", None),
+            };
+            let out = json!({
+                "answer": name,
+                "order": shown.map(|o| hex(o.as_bytes())),
+                "writes": writes_json(&w),
+            });
+            d.write(&w);
+            Ok(out)
+        }
+        other => harness(format!("unknown desk op {other:?}")),
+    }
 }
 
 fn account_name(a: LedgerAccount) -> String {
