@@ -333,6 +333,24 @@ pub struct DeskMachine {
 }
 
 impl DeskMachine {
+    /// A refused payment: its writes stored, its evidence beside the code (`transfer` and
+    /// `writes` only when there are some).
+    fn refused(&mut self, r: vendor::Refused) -> Fail {
+        self.write(&r.writes);
+        let mut m = Map::new();
+        m.insert(
+            "refusal".into(),
+            r.refusal.map(|x| hex(x.as_bytes())).into(),
+        );
+        if let Some(t) = r.transfer {
+            m.insert("transfer".into(), hex(t.as_bytes()).into());
+        }
+        if !r.writes.is_empty() {
+            m.insert("writes".into(), writes_json(&r.writes));
+        }
+        Fail::CoreWith(r.error, m)
+    }
+
     /// Stores what `w` says to store, as a shell does before it answers.
     fn write(&mut self, w: &Writes) {
         if let Some(c) = &w.segment {
@@ -890,6 +908,19 @@ fn handover_json(h: &Handover) -> Value {
     })
 }
 
+/// A payment as the desk sees it, the bundle's scrip verified with the bank's key.
+fn payment<'a>(d: &DeskMachine, s: &Value, item: &'a str, price: Amount) -> R<Payment<'a>> {
+    Ok(Payment {
+        order: signed(s, "order")?,
+        offer: signed(s, "offer")?,
+        terms: Terms { item, price },
+        scrip: match bundle_scrip(s)? {
+            Some(x) => Some(x.verify(&d.bank_key)?),
+            None => None,
+        },
+    })
+}
+
 fn bundle_scrip(s: &Value) -> R<Option<Signed<Scrip>>> {
     Ok(match field(s, "scrip")? {
         Value::Null => None,
@@ -915,21 +946,19 @@ fn desk_step(d: &mut DeskMachine, parties: &Parties, op: &str, s: &Value) -> R<V
             Ok(json!({}))
         }
         "wants_scrip" => Ok(json!({ "value": d.desk.wants_scrip() })),
-        "pay" => {
+        "pay" | "transfer_answer" => {
             let (item, price) = terms_of(s)?;
-            let scrip = match bundle_scrip(s)? {
-                Some(x) => Some(x.verify(&d.bank_key)?),
-                None => None,
-            };
-            let p = Payment {
-                order: signed(s, "order")?,
-                offer: signed(s, "offer")?,
-                terms: Terms { item: &item, price },
-                scrip,
-            };
-            let step =
+            let p = payment(d, s, &item, price)?;
+            let (now, signer) = (time(s, "now")?, parties.signer(s, "signer")?);
+            let step = if op == "pay" {
+                d.desk.handle_payment(now, &d.shelf, &p, signer)
+            } else {
+                let cert = signed::<Transfer>(s, "transfer")?
+                    .verify(&parties.public(s, "transfer_key")?)?;
+                let chain = signed_list(s, "chain")?;
                 d.desk
-                    .handle_payment(time(s, "now")?, &d.shelf, &p, parties.signer(s, "signer")?);
+                    .handle_transfer_answer(now, &d.shelf, &p, chain, &cert, signer)
+            };
             let Ok(step) = step;
             match step {
                 Step::Answer {
@@ -946,21 +975,18 @@ fn desk_step(d: &mut DeskMachine, parties: &Parties, op: &str, s: &Value) -> R<V
                 Step::AskHolder { holder, request } => Ok(json!({
                     "ask_holder": { "holder": holder_name(holder), "request": hex(request.signed().as_bytes()) }
                 })),
-                Step::Refuse(r) => {
-                    d.write(&r.writes);
-                    let mut m = Map::new();
-                    m.insert(
-                        "refusal".into(),
-                        r.refusal.map(|x| hex(x.as_bytes())).into(),
-                    );
-                    if let Some(t) = r.transfer {
-                        m.insert("transfer".into(), hex(t.as_bytes()).into());
-                    }
-                    if !r.writes.is_empty() {
-                        m.insert("writes".into(), writes_json(&r.writes));
-                    }
-                    Err(Fail::CoreWith(r.error, m))
-                }
+                Step::Refuse(r) => Err(d.refused(r)),
+            }
+        }
+        "transfer_refused" => {
+            let (item, price) = terms_of(s)?;
+            let p = payment(d, s, &item, price)?;
+            match d
+                .desk
+                .handle_transfer_refused(&p, text(s, "code")?, parties.signer(s, "signer")?)
+            {
+                Some(r) => Err(d.refused(r)),
+                None => Ok(json!({})),
             }
         }
         "transfer_request" => {

@@ -2917,4 +2917,87 @@ fn desks(s: &mut Suite, f: &F) {
     assert!(out["claim"].is_null());
     c.err(capture_ack(&claim7), "unknown_scrip");
     s.push(c);
+
+    // The slow path's end: the holder's certificate, or its refusal.
+    let answer = |order: &Signed<PaymentOrder>,
+                  offer: &Signed<Offer>,
+                  price: u64,
+                  with: bool,
+                  cert: &Signed<Transfer>,
+                  now: TimestampMs| {
+        let mut v = pay_at(f, "vendor-a", order, offer, terms(price), with, now);
+        v["op"] = "transfer_answer".into();
+        v["chain"] = json!([]);
+        v["transfer"] = h(cert).into();
+        v["transfer_key"] = "bank".into();
+        v
+    };
+    let cert = f.cert_to_a();
+    let mut c = s.case("desk-transfer-answer", k, "A's desk that never held the scrip asks the bank for it with the first order; the bank's certificate opens segment 1 and the order is accepted in it (the holder's receipt, byte for byte, segment and order written); the next order takes the fast path; the same certificate again is answered from the archive.", "desk", f.desk_state(A, Value::Null, &[]));
+    c.ok(pay(&p1, &o1, 1_000, true));
+    let out = c.ok(answer(&p1, &o1, 1_000, true, &cert, NOW));
+    assert_eq!(out["answer"], json!({ "receipt": h(&r1), "replay": false }));
+    assert_eq!(
+        out["writes"],
+        json!({ "segment": 1, "accepted": { "segment": 1, "item": ITEM }, "void": null })
+    );
+    let out = c.ok(json!({ "op": "wants_scrip" }));
+    assert_eq!(out["value"], false);
+    let out = c.ok(pay(&p2, &o2, 500, false));
+    assert_eq!(out["answer"]["receipt"], h(&r2));
+    let out = c.ok(answer(&p1, &o1, 1_000, true, &cert, NOW));
+    assert_eq!(out["answer"], json!({ "receipt": h(&r1), "replay": true }));
+    s.push(c);
+
+    let ox = f.offer(A, 2_000, 42);
+    let px = f.order(A, &ox, 2_000, 1, Holder::Bank, 998_000);
+    let cert_x = ScripBook::new(&f.scrip)
+        .hand_on(NOW, px, &f.bank, 1)
+        .expect("the bank hands on for another order");
+    let mut c = s.case("desk-transfer-answer-refused", k, "The certificate arrives but the payment fails: without the scrip unknown_scrip; a certificate answering another order custody_broken (neither signed, nothing kept); at expiry scrip_expired, signed, with the certificate (the balance it was handed over with) and segment 1 written: A holds the scrip from then on.", "desk", f.desk_state(A, Value::Null, &[]));
+    let out = c.refusal(answer(&p1, &o1, 1_000, false, &cert, NOW), "unknown_scrip");
+    assert!(out["refusal"].is_null() && out.get("transfer").is_none());
+    let out = c.refusal(
+        answer(&p1, &o1, 1_000, true, &cert_x, NOW),
+        "custody_broken",
+    );
+    assert!(out["refusal"].is_null() && out.get("writes").is_none());
+    let out = c.ok(json!({ "op": "wants_scrip" }));
+    assert_eq!(out["value"], true);
+    let out = c.refusal(
+        answer(&p1, &o1, 1_000, true, &cert, EXPIRES_AT),
+        "scrip_expired",
+    );
+    signed_refusal(&out, "scrip_expired", &p1);
+    assert_eq!(out["transfer"], h(&cert));
+    assert_eq!(
+        out["writes"],
+        json!({ "segment": 1, "accepted": null, "void": null })
+    );
+    let out = c.ok(json!({ "op": "wants_scrip" }));
+    assert_eq!(out["value"], false);
+    s.push(c);
+
+    let refused = |code: &str, with: bool| {
+        let mut v = pay_at(f, "vendor-a", &p1, &o1, terms(1_000), with, NOW);
+        v["op"] = "transfer_refused".into();
+        v["code"] = code.into();
+        v.as_object_mut().expect("object").remove("now");
+        v
+    };
+    let mut c = s.case("desk-holder-refused", k, "The holder refuses A's request for the first order: a code that is not final (not_holder) adds nothing and changes nothing; a final one (scrip_frozen) without the scrip is relayed unsigned and voids nothing (the order may still pass); with the scrip it is signed and the order declared void (its digest written), so the same order is order_void from then on, signed.", "desk", f.desk_state(A, Value::Null, &[]));
+    let out = c.ok(refused("not_holder", true));
+    assert_eq!(out, json!({}));
+    let out = c.refusal(refused("scrip_frozen", false), "scrip_frozen");
+    assert!(out["refusal"].is_null() && out.get("writes").is_none());
+    c.ok(pay(&p1, &o1, 1_000, true));
+    let out = c.refusal(refused("scrip_frozen", true), "scrip_frozen");
+    signed_refusal(&out, "scrip_frozen", &p1);
+    assert_eq!(
+        out["writes"],
+        json!({ "segment": null, "accepted": null, "void": hex(&p1.digest().0) })
+    );
+    let out = c.refusal(pay(&p1, &o1, 1_000, true), "order_void");
+    signed_refusal(&out, "order_void", &p1);
+    s.push(c);
 }
