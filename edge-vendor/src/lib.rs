@@ -334,9 +334,8 @@ async fn sell(
     // A request that carries a payment is a payment, whatever token it presents: the wallet
     // that sends an order (again) must get its receipt (§12.2).
     let signature = req.headers().get(netcents_api::x402::PAYMENT_SIGNATURE)?;
-    let pays = req.method() == Method::Post
-        || req.headers().get(PAYMENT_HEADER)?.is_some()
-        || signature.is_some();
+    let header = req.headers().get(PAYMENT_HEADER)?;
+    let pays = req.method() == Method::Post || header.is_some() || signature.is_some();
     if !pays
         && cfg.access_ttl_ms > 0
         && presented_tokens(&req)
@@ -352,7 +351,7 @@ async fn sell(
                 "the body must be JSON {{order, offer, scrip}}: {e}"
             ))
         })?
-    } else if let Some(h) = req.headers().get(PAYMENT_HEADER)? {
+    } else if let Some(h) = header {
         let raw = unb64(PAYMENT_HEADER, &h)?;
         serde_json::from_slice(&raw).map_err(|e| {
             Failure::bad_json(format!(
@@ -388,7 +387,9 @@ async fn sell(
     payment::remember_stored(payment.order.unverified().scrip);
     let receipt = v["receipt"].as_str().unwrap_or_default();
     let receipt_digest = Digest::of(b"object", &[&unb64("receipt", receipt)?]);
-    let headers = Headers::new();
+    // The headers of the answer itself: one headers object, not a second one copied over.
+    let answer = Response::from_body(ResponseBody::Body(goods))?;
+    let headers = answer.headers();
     headers.set(RECEIPT_HEADER, receipt)?;
     headers.set(
         netcents_api::x402::PAYMENT_RESPONSE,
@@ -417,8 +418,8 @@ async fn sell(
         )?;
     }
     headers.set("content-type", &kind)?;
-    cors(&headers)?;
-    Ok(Response::from_body(ResponseBody::Body(goods))?.with_headers(headers))
+    cors(headers)?;
+    Ok(answer)
 }
 
 async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {

@@ -72,11 +72,9 @@ pub async fn call_of(req: &mut Request) -> worker::Result<Value> {
 pub fn answer(status: u16, v: &Value) -> worker::Result<worker::Response> {
     let text = v.to_string();
     if fits_header(&text) {
-        let headers = Headers::new();
-        headers.set(ANSWER_HEADER, &text)?;
-        Ok(worker::Response::empty()?
-            .with_status(status)
-            .with_headers(headers))
+        let r = worker::Response::empty()?.with_status(status);
+        r.headers().set(ANSWER_HEADER, &text)?;
+        Ok(r)
     } else {
         Ok(
             worker::Response::from_body(worker::ResponseBody::Body(text.into_bytes()))?
