@@ -366,7 +366,7 @@ impl<P: Platform> Engine<P> {
             .scrip
             .as_deref()
             .filter(|s| !s.is_empty())
-            .map(|s| signed("scrip", s))
+            .map(|s| self.decoded_scrip(s))
             .transpose()?;
         netcents_core::vendor::check_bundle_with(
             cfg.vendor,

@@ -187,6 +187,9 @@ pub(crate) struct Inner<P: Platform> {
     /// Digests of scrip (whole signed bytes) verified with the bank's key: the same bytes get
     /// the same verdict, so a scrip that pays again is not verified again.
     verified: Seen,
+    /// Scrip decoded from the base64url text a bundle carried, by the digest of that text: a
+    /// scrip that pays again is not decoded again (its key's point not decompressed again).
+    decoded: StdMutex<HashMap<netcents_core::Digest, Signed<netcents_core::objects::Scrip>>>,
     /// Digests of offers (whole signed bytes) this vendor signed or verified with its own key:
     /// an order paying one of them again needs no second check of the offer's signature.
     offers: Seen,
@@ -259,6 +262,7 @@ impl<P: Platform> Engine<P> {
                 desks: StdMutex::new(HashMap::new()),
                 verified: Seen::default(),
                 offers: Seen::default(),
+                decoded: StdMutex::new(HashMap::new()),
                 network: std::sync::OnceLock::new(),
             }),
         }
@@ -417,6 +421,31 @@ impl<P: Platform> Engine<P> {
             self.inner.verified.insert(digest);
         }
         Ok(scrip.unverified().key)
+    }
+
+    /// The scrip a bundle carries as base64url `text`: decoded once per text (the same text
+    /// always decodes to the same scrip, or fails the same way).
+    pub(crate) fn decoded_scrip(
+        &self,
+        text: &str,
+    ) -> Result<Signed<netcents_core::objects::Scrip>, Failure> {
+        let key = netcents_core::Digest::of(b"scrip text", &[text.as_bytes()]);
+        let lock = || {
+            self.inner
+                .decoded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(s) = lock().get(&key) {
+            return Ok(s.clone());
+        }
+        let scrip: Signed<netcents_core::objects::Scrip> = fail::signed("scrip", text)?;
+        let mut map = lock();
+        if map.len() >= CACHED {
+            map.clear();
+        }
+        map.insert(key, scrip.clone());
+        Ok(scrip)
     }
 
     /// Whether `offer` (whose digest is `digest`) is this vendor's own: remembered, or its
