@@ -469,6 +469,17 @@ mod tests {
             PublicKey::from_bytes(&below).map(|_| ()),
             Err(DecodeError::BadKey)
         );
+        // An honest key whose first byte and top byte look like p's (but not the 30 between)
+        // is canonical and decodes: the rule looks at all 32 bytes.
+        let honest = (0u32..)
+            .map(|i| {
+                let mut seed = [0u8; 32];
+                seed[..4].copy_from_slice(&i.to_le_bytes());
+                *crate::SecretKey::from_seed(&seed).public().as_bytes()
+            })
+            .find(|b| b[0] >= 0xed && b[31] & 0x7f == 0x7f)
+            .unwrap_or_default();
+        assert!(PublicKey::from_bytes(&honest).is_ok(), "{honest:?}");
     }
 
     #[test]
