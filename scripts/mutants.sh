@@ -45,3 +45,37 @@ for m in missed:
     print(f"missed: {m['file']}:{m['span']['start']['line']}: in {fn}, replaced by {m.get('replacement', '')}")
 PY
 }
+
+# `./x mutants-diff [BASE]`: the mutants of the lines a change adds or alters in core/src since
+# BASE (default $NETCENTS_MUTANTS_BASE, else HEAD~1: on CI, the landing), with the core's tests
+# but the 100,000-step simulation (the flows, properties and vectors catch what it would, in a
+# fraction of the time). Fails on a surviving mutant, or when the run exceeds its time
+# (MUTANTS_DIFF_SECONDS, default 1200): a rule added to the core without a test that notices
+# its removal does not land.
+mutants_diff() {
+  local base=${1:-${NETCENTS_MUTANTS_BASE:-HEAD~1}}
+  if ! git rev-parse -q --verify "$base^{commit}" >/dev/null; then
+    echo "==> mutants of the change: no commit $base to compare with (a shallow clone?): nothing to test"
+    return 0
+  fi
+  mkdir -p target/mutants-diff
+  local diff=target/mutants-diff/core.diff
+  git diff "$base" -- core/src >"$diff"
+  if [ ! -s "$diff" ]; then
+    echo "==> mutants of the change: core/src is unchanged since $(git rev-parse --short "$base")"
+    return 0
+  fi
+  mutants_setup
+  echo "==> cargo mutants --in-diff (core/src since $(git rev-parse --short "$base"), report in target/mutants-diff)"
+  local status=0
+  timeout "${MUTANTS_DIFF_SECONDS:-1200}" cargo mutants -p netcents-core --in-diff "$diff" \
+    --output target/mutants-diff --no-shuffle -- -- --skip simulation_100k_steps || status=$?
+  if [ -f target/mutants-diff/mutants.out/outcomes.json ]; then
+    mutants_score target/mutants-diff/mutants.out/outcomes.json
+  fi
+  case $status in
+    0) ;;
+    124) echo "mutants of the change: over ${MUTANTS_DIFF_SECONDS:-1200} s; run ./x mutants-diff locally and split the change" >&2; return 1 ;;
+    *) echo "mutants of the change: a mutant survived (or the build failed): add the test that notices it" >&2; return 1 ;;
+  esac
+}
