@@ -63,7 +63,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Check => {
-            let store = store::open(&cli.database_url, StoreOptions::default()).await?;
+            let store = operator_store(&cli.database_url).await?;
             let reply = store
                 .read(Arc::new(netcents_bank::bank::CheckBooks))
                 .await

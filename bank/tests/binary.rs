@@ -29,6 +29,26 @@ fn check_cli(dir: &std::path::Path, url: &str) -> serde_json::Value {
     report
 }
 
+/// `check` where there are no books (a mistyped path, the wrong folder) says so and fails; it
+/// used to make an empty database there and report it balanced.
+#[test]
+fn check_refuses_books_that_do_not_exist() {
+    let dir = TempDir::new("check-nowhere");
+    let out = Command::new(common::bin())
+        .current_dir(&dir.0)
+        .args(["--database-url", "sqlite://nowhere.db", "check"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no bank database at nowhere.db"), "{err}");
+    assert!(
+        std::fs::read_dir(&dir.0).unwrap().next().is_none(),
+        "nothing is created"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn binary_sqlite() {
     let dir = TempDir::new("bin-sqlite");
