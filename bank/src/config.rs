@@ -25,6 +25,16 @@ pub struct Cli {
         global = true
     )]
     pub key_dir: PathBuf,
+    /// How log lines are written to standard error: `text` for people, `json` (one object a
+    /// line) for log collectors.
+    #[arg(
+        long,
+        env = "NETCENTS_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -137,4 +147,13 @@ pub struct Serve {
     /// to a vendor's origin, so it must not point into their networks.
     #[arg(long, env = "NETCENTS_DEV_ORIGINS")]
     pub dev_origins: bool,
+}
+
+/// The format of log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object a line.
+    Json,
 }

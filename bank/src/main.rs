@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 use netcents_bank::bank::{Bank, Settings};
-use netcents_bank::config::{Cli, Command, Serve, VendorAdd, VendorCommand};
+use netcents_bank::config::{Cli, Command, LogFormat, Serve, VendorAdd, VendorCommand};
 use netcents_bank::server::{self, ConnLimits};
 use netcents_bank::store::{self, StoreOptions};
 use netcents_bank::{Keyring, Limits, api};
@@ -14,13 +14,16 @@ use netcents_core::bank::Policy;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

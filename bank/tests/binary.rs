@@ -29,6 +29,52 @@ fn check_cli(dir: &std::path::Path, url: &str) -> serde_json::Value {
     report
 }
 
+/// `--log-format json` writes each log line as one JSON object (for log collectors).
+#[test]
+fn logs_can_be_json_lines() {
+    use std::io::{BufRead as _, Read as _};
+    let dir = TempDir::new("json-logs");
+    let url = format!("sqlite://{}", dir.0.join("bank.db").display());
+    let mut child = Command::new(common::bin())
+        .current_dir(&dir.0)
+        .args(["--log-format", "json", "--database-url", &url, "--key-dir"])
+        .arg(dir.0.join("keys"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--operator-token",
+            "t0ken-t0ken-t0ken",
+        ])
+        .args(["--sweep-secs", "0"])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on "), "{line:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "the server logs when it starts");
+    for l in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{v}");
+    }
+}
+
 /// `check` where there are no books (a mistyped path, the wrong folder) says so and fails; it
 /// used to make an empty database there and report it balanced.
 #[test]
