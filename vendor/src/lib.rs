@@ -189,7 +189,7 @@ pub(crate) struct Inner<P: Platform> {
     verified: Seen,
     /// Scrip decoded from the base64url text a bundle carried, by the digest of that text: a
     /// scrip that pays again is not decoded again (its key's point not decompressed again).
-    decoded: StdMutex<HashMap<netcents_core::Digest, Signed<netcents_core::objects::Scrip>>>,
+    decoded: Bounded<netcents_core::Digest, Signed<netcents_core::objects::Scrip>>,
     /// Digests of offers (whole signed bytes) this vendor signed or verified with its own key:
     /// an order paying one of them again needs no second check of the offer's signature.
     offers: Seen,
@@ -200,28 +200,42 @@ pub(crate) struct Inner<P: Platform> {
 /// Most desks and verified digests kept in memory; the caches start again when full.
 const CACHED: usize = 4096;
 
-/// Digests of signed bytes whose signature passed: the same bytes always get the same
-/// verdict. Only digests that passed are kept, at most [`CACHED`].
-#[derive(Default)]
-pub(crate) struct Seen(StdMutex<std::collections::HashSet<netcents_core::Digest>>);
+/// At most [`CACHED`] entries in memory; full, it starts again empty.
+pub(crate) struct Bounded<K, V>(StdMutex<HashMap<K, V>>);
 
-impl Seen {
-    fn set(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<netcents_core::Digest>> {
+impl<K, V> Default for Bounded<K, V> {
+    fn default() -> Self {
+        Self(StdMutex::new(HashMap::new()))
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Bounded<K, V> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<K, V>> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn contains(&self, d: &netcents_core::Digest) -> bool {
-        self.set().contains(d)
+    pub(crate) fn get(&self, k: &K) -> Option<V> {
+        self.map().get(k).cloned()
     }
 
-    pub(crate) fn insert(&self, d: netcents_core::Digest) {
-        let mut set = self.set();
-        if set.len() >= CACHED {
-            set.clear();
+    pub(crate) fn insert(&self, k: K, v: V) {
+        let mut map = self.map();
+        if map.len() >= CACHED {
+            map.clear();
         }
-        set.insert(d);
+        map.insert(k, v);
+    }
+}
+
+/// Digests of signed bytes whose signature passed: the same bytes always get the same
+/// verdict. Only digests that passed are kept.
+pub(crate) type Seen = Bounded<netcents_core::Digest, ()>;
+
+impl Seen {
+    pub(crate) fn contains(&self, d: &netcents_core::Digest) -> bool {
+        self.get(d).is_some()
     }
 }
 
@@ -262,7 +276,7 @@ impl<P: Platform> Engine<P> {
                 desks: StdMutex::new(HashMap::new()),
                 verified: Seen::default(),
                 offers: Seen::default(),
-                decoded: StdMutex::new(HashMap::new()),
+                decoded: Bounded::default(),
                 network: std::sync::OnceLock::new(),
             }),
         }
@@ -418,7 +432,7 @@ impl<P: Platform> Engine<P> {
         let digest = scrip.digest();
         if !self.inner.verified.contains(&digest) {
             self.verified_scrip(scrip.clone()).await?;
-            self.inner.verified.insert(digest);
+            self.inner.verified.insert(digest, ());
         }
         Ok(scrip.unverified().key)
     }
@@ -430,21 +444,11 @@ impl<P: Platform> Engine<P> {
         text: &str,
     ) -> Result<Signed<netcents_core::objects::Scrip>, Failure> {
         let key = netcents_core::Digest::of(b"scrip text", &[text.as_bytes()]);
-        let lock = || {
-            self.inner
-                .decoded
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some(s) = lock().get(&key) {
-            return Ok(s.clone());
+        if let Some(s) = self.inner.decoded.get(&key) {
+            return Ok(s);
         }
         let scrip: Signed<netcents_core::objects::Scrip> = fail::signed("scrip", text)?;
-        let mut map = lock();
-        if map.len() >= CACHED {
-            map.clear();
-        }
-        map.insert(key, scrip.clone());
+        self.inner.decoded.insert(key, scrip.clone());
         Ok(scrip)
     }
 
@@ -460,14 +464,14 @@ impl<P: Platform> Engine<P> {
         }
         let mine = offer.clone().verify(&self.inner.cfg.key.public()).is_ok();
         if mine {
-            self.inner.offers.insert(*digest);
+            self.inner.offers.insert(*digest, ());
         }
         mine
     }
 
     /// Remembers an offer this vendor signed.
     pub(crate) fn signed_offer(&self, offer: &Signed<netcents_core::objects::Offer>) {
-        self.inner.offers.insert(offer.digest());
+        self.inner.offers.insert(offer.digest(), ());
     }
 
     /// The scrip verified with the bank's key.
