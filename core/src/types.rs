@@ -50,6 +50,107 @@ impl fmt::Display for Micros {
     }
 }
 
+/// Micro-units in one unit of a currency: amounts carry six decimals, whatever the currency.
+pub const MICROS_PER_UNIT: u64 = 1_000_000;
+
+/// How many decimals an amount written in units may have (`MICROS_PER_UNIT` is 10⁶).
+pub const AMOUNT_DECIMALS: usize = 6;
+
+/// Why a decimal amount typed by a person was refused ([`Micros::from_decimal`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmountTextError {
+    /// Nothing, or a lone decimal point.
+    Empty,
+    /// A minus sign: amounts are never negative.
+    Negative,
+    /// A character other than the digits and one decimal point (no sign, exponent, spaces or
+    /// group separators).
+    NotADigit,
+    /// More decimals than the six that micro-units carry.
+    TooManyDecimals,
+    /// Above [`Micros::MAX`].
+    TooLarge,
+}
+
+impl fmt::Display for AmountTextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Empty => "no amount: write one like 0.10",
+            Self::Negative => "an amount is never negative",
+            Self::NotADigit => "write an amount with digits and one decimal point, like 0.0025",
+            Self::TooManyDecimals => "at most six decimals (one micro-unit is 0.000001)",
+            Self::TooLarge => "above the largest amount, 1000000000",
+        })
+    }
+}
+
+impl Micros {
+    /// Reads an amount written in units of the currency with up to six decimals (`0.10`,
+    /// `0.0025`, `12`, `.5`), exactly: integer arithmetic, no float. Refuses signs, exponents,
+    /// spaces, more than six decimals and anything above [`Micros::MAX`].
+    ///
+    /// # Errors
+    /// [`AmountTextError`] says which rule the text broke.
+    pub fn from_decimal(text: &str) -> Result<Self, AmountTextError> {
+        if text.starts_with('-') {
+            return Err(AmountTextError::Negative);
+        }
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        if whole.is_empty() && fraction.is_empty() {
+            return Err(AmountTextError::Empty);
+        }
+        if !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+        {
+            return Err(AmountTextError::NotADigit);
+        }
+        if fraction.len() > AMOUNT_DECIMALS {
+            return Err(AmountTextError::TooManyDecimals);
+        }
+        let units = whole.bytes().try_fold(0u64, |n, b| {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        });
+        // The decimals padded with zeros to six digits: below 10⁶, no overflow possible.
+        let decimals = fraction
+            .bytes()
+            .chain(core::iter::repeat(b'0'))
+            .take(AMOUNT_DECIMALS)
+            .fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+        let micros = units
+            .and_then(|u| u.checked_mul(MICROS_PER_UNIT))
+            .and_then(|m| m.checked_add(decimals))
+            .filter(|m| *m <= Self::MAX.0)
+            .ok_or(AmountTextError::TooLarge)?;
+        Ok(Self(micros))
+    }
+
+    /// The amount written in units for people: at least two decimals, no trailing zeros past
+    /// them (`0.10`, `0.0025`, `12.00`, `1.000001`). [`Micros::from_decimal`] reads it back.
+    #[must_use]
+    pub fn decimal(self) -> DecimalMicros {
+        DecimalMicros(self)
+    }
+}
+
+/// An amount shown in units of the currency ([`Micros::decimal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecimalMicros(Micros);
+
+impl fmt::Display for DecimalMicros {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (units, mut fraction) = (self.0.0 / MICROS_PER_UNIT, self.0.0 % MICROS_PER_UNIT);
+        let mut width = AMOUNT_DECIMALS;
+        while width > 2 && fraction % 10 == 0 {
+            fraction /= 10;
+            width -= 1;
+        }
+        write!(f, "{units}.{fraction:0width$}")
+    }
+}
+
 impl Encode for Micros {
     fn encode(&self, w: &mut Writer) {
         w.u64(self.0);
@@ -425,6 +526,69 @@ mod tests {
             Err(Rejection::AmountOverflow)
         );
         assert_eq!(Micros(1_000_001).to_string(), "1.000001");
+    }
+
+    #[test]
+    fn decimal_amounts_read_exactly() {
+        let read = |t: &str| Micros::from_decimal(t);
+        assert_eq!(read("0.10"), Ok(Micros(100_000)));
+        assert_eq!(read("0.0025"), Ok(Micros(2_500)));
+        assert_eq!(read("12"), Ok(Micros(12_000_000)));
+        assert_eq!(read("12."), Ok(Micros(12_000_000)));
+        assert_eq!(read(".5"), Ok(Micros(500_000)));
+        assert_eq!(read("0.000001"), Ok(Micros(1)));
+        assert_eq!(read("1.999999"), Ok(Micros(1_999_999)));
+        assert_eq!(read("007.50"), Ok(Micros(7_500_000)));
+        assert_eq!(read("0"), Ok(Micros::ZERO));
+        assert_eq!(read("1000000000"), Ok(Micros::MAX));
+        assert_eq!(read("999999999.999999"), Ok(Micros(Micros::MAX.0 - 1)));
+    }
+
+    #[test]
+    fn decimal_amounts_refuse_what_is_not_exact() {
+        let read = |t: &str| Micros::from_decimal(t);
+        assert_eq!(read(""), Err(AmountTextError::Empty));
+        assert_eq!(read("."), Err(AmountTextError::Empty));
+        assert_eq!(read("-1"), Err(AmountTextError::Negative));
+        assert_eq!(read("-0.10"), Err(AmountTextError::Negative));
+        for bad in [
+            "+1", "1e3", " 1", "1 ", "1,000", "1_000", "0x10", "1.2.3", "a", "1.a", "٣",
+        ] {
+            assert_eq!(read(bad), Err(AmountTextError::NotADigit), "{bad:?}");
+        }
+        assert_eq!(read("0.0000001"), Err(AmountTextError::TooManyDecimals));
+        assert_eq!(read("0.1000000"), Err(AmountTextError::TooManyDecimals));
+        assert_eq!(read("1000000000.000001"), Err(AmountTextError::TooLarge));
+        assert_eq!(read("1000000001"), Err(AmountTextError::TooLarge));
+        // Past u64 in the whole part, and in the whole part's micro-units.
+        assert_eq!(read("18446744073709551616"), Err(AmountTextError::TooLarge));
+        assert_eq!(read("18446744073710"), Err(AmountTextError::TooLarge));
+        assert_eq!(
+            read("0.99999999999999999999"),
+            Err(AmountTextError::TooManyDecimals)
+        );
+        assert!(!AmountTextError::TooManyDecimals.to_string().is_empty());
+        assert_ne!(
+            AmountTextError::Empty.to_string(),
+            AmountTextError::Negative.to_string()
+        );
+    }
+
+    #[test]
+    fn decimal_amounts_show_at_least_two_decimals() {
+        let show = |m: u64| Micros(m).decimal().to_string();
+        assert_eq!(show(0), "0.00");
+        assert_eq!(show(100_000), "0.10");
+        assert_eq!(show(2_500), "0.0025");
+        assert_eq!(show(1), "0.000001");
+        assert_eq!(show(10), "0.00001");
+        assert_eq!(show(1_000_000), "1.00");
+        assert_eq!(show(12_340_000), "12.34");
+        assert_eq!(show(1_000_001), "1.000001");
+        assert_eq!(show(Micros::MAX.0), "1000000000.00");
+        for m in [0, 1, 9, 10, 999_999, 1_000_000, 1_234_500, Micros::MAX.0] {
+            assert_eq!(Micros::from_decimal(&show(m)), Ok(Micros(m)), "{m}");
+        }
     }
 
     #[test]
