@@ -141,13 +141,19 @@ pub struct DecimalMicros(Micros);
 
 impl fmt::Display for DecimalMicros {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (units, mut fraction) = (self.0.0 / MICROS_PER_UNIT, self.0.0 % MICROS_PER_UNIT);
-        let mut width = AMOUNT_DECIMALS;
-        while width > 2 && fraction % 10 == 0 {
+        let mut digits = [b'0'; AMOUNT_DECIMALS];
+        let mut fraction = self.0.0 % MICROS_PER_UNIT;
+        for d in digits.iter_mut().rev() {
+            *d = b"0123456789"[usize::try_from(fraction % 10).unwrap_or(0)];
             fraction /= 10;
-            width -= 1;
         }
-        write!(f, "{units}.{fraction:0width$}")
+        // Trailing zeros go, down to two decimals.
+        let shown = digits
+            .iter()
+            .rposition(|d| *d != b'0')
+            .map_or(2, |last| (last + 1).max(2));
+        let decimals = core::str::from_utf8(&digits[..shown]).unwrap_or("00");
+        write!(f, "{}.{decimals}", self.0.0 / MICROS_PER_UNIT)
     }
 }
 
