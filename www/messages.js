@@ -8,6 +8,7 @@ export const VERSION = 1;
 const ID = /^[A-Za-z0-9_-]{8,64}$/;
 const B64 = /^[A-Za-z0-9_-]+={0,2}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
 const CODE = /^[a-z0-9_]{1,64}$/;
 const CURRENCY = /^[A-Z]{3}$/;
 
@@ -24,6 +25,7 @@ const kinds = {
   },
   b64: (v) => typeof v === "string" && v.length <= 16384 && B64.test(v),
   hex32: (v) => typeof v === "string" && HEX32.test(v),
+  hex64: (v) => typeof v === "string" && HEX64.test(v),
   micros: (v) => Number.isSafeInteger(v) && v >= 0,
   currency: (v) => typeof v === "string" && CURRENCY.test(v),
   code: (v) => typeof v === "string" && CODE.test(v),
@@ -46,6 +48,16 @@ const shapes = {
   // make the wallet give the budget back; the rest is the page's word, shown, never trusted.
   "netcents/refused": { id: "id", scrip_id: "hex32", status: "status", code: "code", hint: "text", "transfer?": "b64", "refusal?": "b64" },
   "netcents/result": { id: "id", ok: "bool", "code?": "code", "hint?": "text", "price_micros?": "micros", "balance_micros?": "micros" },
+  // The page greets the site's wallet frame (wallet/frame.html) once it is ready: the frame
+  // takes the greeting's origin, set by the browser, as its site for good.
+  "netcents/hello": {},
+  // Between the wallet window and the site's wallet frame, both of the wallet's origin (the
+  // page never sees these): the window asks the frame for its purse key, signs the purse's
+  // issuance for it, and the frame has the bank issue it (docs/PROTOCOL.md §12.3, "Purses").
+  "netcents/purse-hello": { site: "url" },
+  "netcents/purse-key": { site: "url", key: "hex64", left_micros: "micros" },
+  "netcents/purse": { request: "b64" },
+  "netcents/purse-done": { ok: "bool", "scrip_id?": "hex32", "code?": "code", "hint?": "text" },
 };
 
 /** The message if it has exactly the shape of its type, else null. */

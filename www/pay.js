@@ -3,17 +3,22 @@
 //   <script type="module" src="https://wallet.example/pay.js"></script>
 //   <netcents-pay href="/article/42"></netcents-pay>
 //
-// It fetches the vendor's 402 offer for `href`, shows the price, and on click opens the
-// NetCents wallet in its own window (the wallet's origin, first party), which checks the offer
-// and the user's budget for this site, signs the payment order and hands it back; the button
-// posts it to the vendor, gives the receipt to the wallet to check, and shows the content.
-// The page never sees a key or the wallet's storage: only public, signed objects pass.
+// It fetches the vendor's 402 offer for `href`, shows the price, and on click pays: within the
+// purse the customer allowed this site, the site's hidden wallet frame (the wallet's origin,
+// its storage partitioned to this site) signs the payment order with no window; otherwise it
+// opens the NetCents wallet in its own window (first party), which checks the offer, asks the
+// user, signs and hands the order back. The button posts the order to the vendor, gives the
+// receipt to the wallet to check, and shows the content. The page never sees a key or the
+// wallet's storage: only public, signed objects pass.
 
 import { check, newId, VERSION } from "./messages.js";
 
 const WALLET_ORIGIN = new URL(import.meta.url).origin;
 const WALLET_PAY_URL = new URL("./wallet/pay.html", import.meta.url).href;
+const WALLET_FRAME_URL = new URL("./wallet/frame.html", import.meta.url).href;
 const WALLET_TIMEOUT_MS = 120_000;
+// How long a click waits for the site's wallet frame before it opens the window instead.
+const FRAME_WAIT_MS = 1_500;
 
 /** An error with a stable code (`declined`, `insufficient_balance`, a vendor's wire code…). */
 export class PaymentError extends Error {
@@ -81,6 +86,41 @@ function waitFor(popup, filter, timeoutMs) {
   });
 }
 
+let frameReady = null;
+
+/**
+ * The site's wallet frame: a hidden frame of the wallet's origin, made once per page, which
+ * holds the purse the customer allowed this site and pays within it without a window
+ * (docs/PROTOCOL.md §12.3, "Purses"). Resolves to its window once it is ready, or null if it
+ * does not answer.
+ */
+export function walletFrame() {
+  frameReady ??= new Promise((resolve) => {
+    const iframe = document.createElement("iframe");
+    iframe.src = WALLET_FRAME_URL;
+    iframe.title = "NetCents wallet";
+    iframe.hidden = true;
+    iframe.setAttribute("aria-hidden", "true");
+    iframe.style.display = "none";
+    const onMessage = (ev) => {
+      if (ev.source !== iframe.contentWindow || ev.origin !== WALLET_ORIGIN) return;
+      const m = check(ev.data);
+      if (!m || m.type !== "netcents/ready") return;
+      window.removeEventListener("message", onMessage);
+      // The frame takes the origin of this greeting, set by the browser, as its site.
+      iframe.contentWindow.postMessage({ type: "netcents/hello", v: VERSION }, WALLET_ORIGIN);
+      resolve(iframe.contentWindow);
+    };
+    window.addEventListener("message", onMessage);
+    (document.body ?? document.documentElement).append(iframe);
+  });
+  return frameReady;
+}
+
+function within(promise, ms) {
+  return Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve(null), ms))]);
+}
+
 /** Opens the wallet window. Call it from the click handler itself, or the browser blocks it. */
 export function openWallet() {
   const w = 440;
@@ -97,19 +137,21 @@ export function openWallet() {
 }
 
 /**
- * Pays for `url` with the wallet in `popup` (from `openWallet()`), using `offer` (from
- * `fetchOffer`) if given. Resolves to the vendor's response, whose body is the content.
+ * Pays for `url` with the wallet in `popup` (from `openWallet()`), or with the site's wallet
+ * frame (`frame`, from `walletFrame()`: within the site's purse only, else it fails with
+ * `needs_approval`), using `offer` (from `fetchOffer`) if given. Resolves to the vendor's
+ * response, whose body is the content.
  */
-export async function pay(url, { popup, offer } = {}) {
+export async function pay(url, { popup, frame, offer } = {}) {
   const absolute = new URL(url, location.href).href;
-  const wallet = popup ?? openWallet();
+  const wallet = frame ?? popup ?? openWallet();
   try {
-    const ready = waitFor(wallet, (m) => m.type === "netcents/ready", WALLET_TIMEOUT_MS);
+    const ready = frame ? Promise.resolve() : waitFor(wallet, (m) => m.type === "netcents/ready", WALLET_TIMEOUT_MS);
     let current = offer;
     if (!current || (current.valid_until_ms && current.valid_until_ms - Date.now() < 10_000)) {
       const first = await fetchOffer(absolute);
       if (first.paid) {
-        wallet.close();
+        if (!frame) wallet.close();
         return first.response;
       }
       current = first.offer;
@@ -162,7 +204,7 @@ export async function pay(url, { popup, offer } = {}) {
       }
     }
   } catch (e) {
-    if (!wallet.closed && e.code !== "declined") setTimeout(() => wallet.closed || wallet.close(), 2500);
+    if (!frame && !wallet.closed && e.code !== "declined") setTimeout(() => wallet.closed || wallet.close(), 2500);
     throw e instanceof PaymentError ? e : new PaymentError("network", e.message ?? String(e));
   }
 }
@@ -205,6 +247,7 @@ export class NetCentsPay extends HTMLElement {
   connectedCallback() {
     this.render("Loading price…", true);
     this.load();
+    walletFrame();
   }
 
   attributeChangedCallback(name, old, value) {
@@ -218,7 +261,7 @@ export class NetCentsPay extends HTMLElement {
   render(lead, disabled = false, error = "") {
     const label = this.getAttribute("label") ?? "Unlock";
     const price = this.offer ? ` · ${priceText(this.offer.price_micros, this.offer.currency)}` : "";
-    this.shadowRoot.innerHTML = `<style>${STYLE}</style><div class="box" part="box"><div class="lead" part="lead"></div><button part="button" ${disabled ? "disabled" : ""}><span class="coin">¢</span><span class="label"></span></button>${error ? '<div class="error" role="alert" part="error"></div>' : ""}<div class="small">Paid with NetCents · your wallet opens in its own window</div></div>`;
+    this.shadowRoot.innerHTML = `<style>${STYLE}</style><div class="box" part="box"><div class="lead" part="lead"></div><button part="button" ${disabled ? "disabled" : ""}><span class="coin">¢</span><span class="label"></span></button>${error ? '<div class="error" role="alert" part="error"></div>' : ""}<div class="small">Paid with NetCents · your wallet asks in its own window unless you allowed this site a budget</div></div>`;
     this.shadowRoot.querySelector(".lead").innerHTML = lead;
     this.shadowRoot.querySelector(".label").textContent = `${label}${price}`;
     if (error) this.shadowRoot.querySelector(".error").textContent = error;
@@ -237,23 +280,41 @@ export class NetCentsPay extends HTMLElement {
   }
 
   async buy() {
+    this.error = null;
+    this.render("Paying…", true);
+    // Within the purse the customer allowed this site, the site's wallet frame pays with no
+    // window; over it, or without one, the wallet window asks (still within this click).
+    const frame = await within(walletFrame(), FRAME_WAIT_MS);
+    if (frame) {
+      try {
+        return await this.paid(await pay(this.href, { frame, offer: this.offer }));
+      } catch (e) {
+        if (e.code !== "needs_approval") {
+          this.failed(e);
+          this.load();
+          return;
+        }
+      }
+    }
     let popup;
     try {
       popup = openWallet();
     } catch (e) {
       return this.failed(e);
     }
-    this.error = null;
     this.render("Waiting for your wallet…", true);
     try {
-      const res = await pay(this.href, { popup, offer: this.offer });
-      const receipt = res.headers.get("x-netcents-receipt");
-      await this.show(res);
-      this.dispatchEvent(new CustomEvent("netcents-paid", { bubbles: true, detail: { price_micros: this.offer?.price_micros, receipt } }));
+      await this.paid(await pay(this.href, { popup, offer: this.offer }));
     } catch (e) {
       this.failed(e);
       this.load();
     }
+  }
+
+  async paid(res) {
+    const receipt = res.headers.get("x-netcents-receipt");
+    await this.show(res);
+    this.dispatchEvent(new CustomEvent("netcents-paid", { bubbles: true, detail: { price_micros: this.offer?.price_micros, receipt } }));
   }
 
   failed(e) {

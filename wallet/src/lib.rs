@@ -41,8 +41,9 @@ const ISSUE_REFUSALS_FINAL: [&str; 6] = [
     "unknown_account",
 ];
 
-/// The stored form's version. Version 1 had no budget holds; it is still read (with none).
-const STATE_VERSION: u8 = 3;
+/// The stored form's version. Version 1 had no budget holds, version 2 no access passes,
+/// version 3 no purses; they are still read (with none).
+const STATE_VERSION: u8 = 4;
 /// Most access passes kept; the oldest are dropped first.
 const MAX_PASSES: usize = 1_000;
 /// Longest access token kept.
@@ -207,6 +208,20 @@ struct Pass {
     until: TimestampMs,
 }
 
+/// A site's purse, as the customer's wallet remembers it: a scrip issued from this wallet's
+/// account for the key of the wallet frame embedded in the site's pages, which pays that
+/// site's offers without a window (`docs/PROTOCOL.md` §12.3, "Purses"). This wallet never
+/// holds the purse's key; what the frame does not spend comes back to the account when the
+/// scrip expires (§5.9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Purse {
+    site: String,
+    scrip: ScripId,
+    face: Micros,
+    at: TimestampMs,
+    expires_at: TimestampMs,
+}
+
 /// One line of the history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Event {
@@ -262,6 +277,7 @@ pub struct State {
     disputes: Vec<DisputeRecord>,
     holds: Vec<Hold>,
     passes: Vec<Pass>,
+    purses: Vec<Purse>,
 }
 
 /// The request to open the customer's account (`POST /v1/accounts`).
@@ -278,7 +294,7 @@ pub struct AccountOpening {
 }
 
 /// A signed issuance request (`POST /v1/issue`).
-#[derive(Serialize)]
+#[derive(Serialize, Debug)]
 pub struct IssueRequest {
     /// The signed `AccountRequest`, base64url.
     pub request: String,
@@ -427,6 +443,17 @@ fn split_url(url: &str) -> Option<(&str, &str)> {
     Some((&url[..origin_len], if path.is_empty() { "/" } else { path }))
 }
 
+/// A site (the origin of a page asking to pay) is an http(s) origin of bounded length.
+fn check_site(site: &str) -> Result<(), WalletError> {
+    if site.len() > MAX_SITE_LEN || split_url(&format!("{site}/")).is_none() {
+        return Err(WalletError::new(
+            "bad_site",
+            "the asking page's origin is not an http(s) origin",
+        ));
+    }
+    Ok(())
+}
+
 fn verdict_name(v: Verdict) -> &'static str {
     match v {
         Verdict::Delivered => "delivered",
@@ -562,12 +589,31 @@ impl State {
                 "a scrip's value must be above zero",
             ));
         }
+        let key = SecretKey::generate(rng);
+        let request = self.sign_issue(now, face, key.public(), lifetime_ms, rng)?;
+        let scrip_id = ScripId::for_key(&key.public()).to_string();
+        let out = IssueRequest {
+            request: b64(request.as_bytes()),
+            scrip_id,
+        };
+        self.issuing.push(Issuing { request, key });
+        Ok(out)
+    }
+
+    /// The account's request for a scrip of `face` for `key`, valid `lifetime_ms` from `now`.
+    fn sign_issue<R: CryptoRngCore + ?Sized>(
+        &self,
+        now: TimestampMs,
+        face: Micros,
+        key: PublicKey,
+        lifetime_ms: u64,
+        rng: &mut R,
+    ) -> Result<Signed<AccountRequest>, WalletError> {
         let currency = self.bank()?.currency;
         let (account, account_key) = self.account()?;
-        let key = SecretKey::generate(rng);
         let mut request_id = [0u8; 16];
         rng.fill_bytes(&mut request_id);
-        let request = Signed::sign(
+        Ok(Signed::sign(
             AccountRequest {
                 account,
                 request_id: Nonce(request_id),
@@ -577,18 +623,109 @@ impl State {
                         currency,
                         micros: face,
                     },
-                    key: key.public(),
+                    key,
                     expires_at: TimestampMs(now.0.saturating_add(lifetime_ms)),
                 },
             },
             account_key,
-        );
-        let scrip_id = ScripId::for_key(&key.public()).to_string();
+        ))
+    }
+
+    // ---- purses ---------------------------------------------------------------------------
+
+    /// The customer allowed `site` to spend `face` without asking: signs the issuance of a
+    /// scrip of `face` from this wallet's account for `key`, the purse key of the wallet frame
+    /// embedded in the site's pages (§12.3, "Purses"), and remembers the purse. The frame
+    /// sends the request to the bank and keeps the scrip; this wallet never holds its key.
+    ///
+    /// # Errors
+    /// No bank or account yet; `bad_site` for a site that is not an http(s) origin;
+    /// `bad_value` for a zero face.
+    pub fn purse_request<R: CryptoRngCore + ?Sized>(
+        &mut self,
+        now: TimestampMs,
+        site: &str,
+        key: PublicKey,
+        face: Micros,
+        lifetime_ms: u64,
+        rng: &mut R,
+    ) -> Result<IssueRequest, WalletError> {
+        check_site(site)?;
+        if face == Micros::ZERO || face > Micros::MAX {
+            return Err(WalletError::new(
+                "bad_value",
+                "a purse's value must be above zero",
+            ));
+        }
+        let request = self.sign_issue(now, face, key, lifetime_ms, rng)?;
+        let scrip = ScripId::for_key(&key);
+        self.purses.push(Purse {
+            site: site.into(),
+            scrip,
+            face,
+            at: now,
+            expires_at: TimestampMs(now.0.saturating_add(lifetime_ms)),
+        });
+        if self.purses.len() > MAX_LIST {
+            self.purses.remove(0);
+        }
+        Ok(IssueRequest {
+            request: b64(request.as_bytes()),
+            scrip_id: scrip.to_string(),
+        })
+    }
+
+    /// In the wallet frame of `site`: takes the issuance request the customer's wallet signed
+    /// for this frame's purse key `key`, keeps it with the key until the bank answers (send it,
+    /// then `on_issued`; `unanswered_issues` after a reload), and lets `site` spend the
+    /// purse's face from now on without asking. The frame never pays another site's offers
+    /// (`check_offer`), so the page that embeds it can spend at most the face, and only there.
+    ///
+    /// # Errors
+    /// `bad_site`; a malformed request; `bad_value` if it is not an issuance;
+    /// `wrong_scrip` if it asks for another key; `currency_mismatch`; `scrip_expired`.
+    pub fn adopt_purse(
+        &mut self,
+        now: TimestampMs,
+        site: &str,
+        request_b64: &str,
+        key: SecretKey,
+    ) -> Result<IssueRequest, WalletError> {
+        check_site(site)?;
+        let request: Signed<AccountRequest> = decode_signed("request", request_b64)?;
+        let Action::Issue {
+            face,
+            key: asked,
+            expires_at,
+        } = request.unverified().action
+        else {
+            return Err(WalletError::new(
+                "bad_value",
+                "a purse is made by an issuance request",
+            ));
+        };
+        if asked != key.public() {
+            return Err(WalletError::new(
+                "wrong_scrip",
+                "the request asks for a scrip of another key than this purse's",
+            ));
+        }
+        if face.currency != self.bank()?.currency {
+            return Err(Error::from(netcents_core::Rejection::CurrencyMismatch).into());
+        }
+        if expires_at <= now {
+            return Err(WalletError::new(
+                "scrip_expired",
+                "the purse would expire before it is issued",
+            ));
+        }
+        let scrip_id = ScripId::for_key(&asked).to_string();
         let out = IssueRequest {
             request: b64(request.as_bytes()),
             scrip_id,
         };
         self.issuing.push(Issuing { request, key });
+        self.set_budget(site, face.micros);
         Ok(out)
     }
 
@@ -690,12 +827,7 @@ impl State {
         offer_b64: &str,
         cert_b64: &str,
     ) -> Result<(Verified<VendorCert>, Verified<Offer>), WalletError> {
-        if site.len() > MAX_SITE_LEN || split_url(&format!("{site}/")).is_none() {
-            return Err(WalletError::new(
-                "bad_site",
-                "the asking page's origin is not an http(s) origin",
-            ));
-        }
+        check_site(site)?;
         let cert = self.check_cert(now, cert_b64)?;
         let offer: Signed<Offer> = decode_signed("offer", offer_b64)?;
         let offer = offer.verify(&cert.body().key)?;
@@ -1570,6 +1702,19 @@ impl State {
                 .collect(),
             disputes,
             issuing: self.issuing.len(),
+            purses: self
+                .purses
+                .iter()
+                .rev()
+                .map(|p| PurseView {
+                    site: p.site.clone(),
+                    scrip: p.scrip.to_string(),
+                    face_micros: p.face.0,
+                    at_ms: p.at.0,
+                    expires_at_ms: p.expires_at.0,
+                    expired: now >= p.expires_at,
+                })
+                .collect(),
         }
     }
 }
@@ -1595,6 +1740,25 @@ pub struct Summary {
     pub disputes: Vec<DisputeView>,
     /// Issuance requests without an answer.
     pub issuing: usize,
+    /// The purses given to sites (newest first).
+    pub purses: Vec<PurseView>,
+}
+
+/// A purse given to a site, as the pages show it (newest first).
+#[derive(Serialize, Debug)]
+pub struct PurseView {
+    /// The site whose wallet frame holds it.
+    pub site: String,
+    /// The purse's scrip id.
+    pub scrip: String,
+    /// What the site may spend with it, in micro-units.
+    pub face_micros: u64,
+    /// When it was given.
+    pub at_ms: u64,
+    /// When it expires; what is left then comes back to the account.
+    pub expires_at_ms: u64,
+    /// Whether it has expired.
+    pub expired: bool,
 }
 
 /// A site's budget as the pages show it.
@@ -1925,6 +2089,28 @@ impl Decode for Pass {
     }
 }
 
+impl Encode for Purse {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&Text(&self.site));
+        w.put(&self.scrip);
+        w.put(&self.face);
+        w.put(&self.at);
+        w.put(&self.expires_at);
+    }
+}
+
+impl Decode for Purse {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            site: text(r)?,
+            scrip: r.get()?,
+            face: r.get()?,
+            at: r.get()?,
+            expires_at: r.get()?,
+        })
+    }
+}
+
 impl Encode for DisputeRecord {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.signed);
@@ -2005,6 +2191,7 @@ impl Encode for State {
         w.list(&self.disputes);
         w.list(&self.holds);
         w.list(&self.passes);
+        w.list(&self.purses);
     }
 }
 
@@ -2038,12 +2225,16 @@ impl Decode for State {
             disputes: r.list(MAX_LIST)?,
             holds: Vec::new(),
             passes: Vec::new(),
+            purses: Vec::new(),
         };
         if version >= 2 {
             state.holds = r.list(MAX_LIST)?;
         }
         if version >= 3 {
             state.passes = r.list(MAX_PASSES)?;
+        }
+        if version >= 4 {
+            state.purses = r.list(MAX_LIST)?;
         }
         Ok(state)
     }
@@ -2581,16 +2772,31 @@ mod tests {
             price: Micros(2_500),
         });
         s.on_access(TimestampMs(1_000), "http://shop.test/a", "token-a", 60_000);
-        let v3 = s.to_bytes();
-        let back = State::from_bytes(&v3).expect("v3");
+        s.purses.push(Purse {
+            site: "http://shop.test".into(),
+            scrip: ScripId([3; 16]),
+            face: Micros(50_000),
+            at: TimestampMs(1_000),
+            expires_at: TimestampMs(9_000),
+        });
+        let v4 = s.to_bytes();
+        let back = State::from_bytes(&v4).expect("v4");
         assert_eq!(
-            (back.holds, back.passes),
-            (s.holds.clone(), s.passes.clone())
+            (back.holds, back.passes, back.purses),
+            (s.holds.clone(), s.passes.clone(), s.purses.clone())
         );
+        // Version 3 ended after the access passes, where version 4 lists the purses.
+        s.purses.clear();
+        let mut v3 = s.to_bytes();
+        v3.truncate(v3.len() - 4);
+        v3[0] = 3;
+        let back = State::from_bytes(&v3).expect("v3");
+        assert!(back.purses.is_empty());
+        assert_eq!(back.passes, s.passes);
         // Version 2 ended after the holds, where version 3 lists the access passes.
         s.passes.clear();
         let mut v2 = s.to_bytes();
-        v2.truncate(v2.len() - 4);
+        v2.truncate(v2.len() - 8);
         v2[0] = 2;
         let back = State::from_bytes(&v2).expect("v2");
         assert!(back.passes.is_empty());
@@ -2598,7 +2804,7 @@ mod tests {
         // Version 1 ended after the disputes, where version 2 lists the holds.
         s.holds.clear();
         let mut v1 = s.to_bytes();
-        v1.truncate(v1.len() - 8);
+        v1.truncate(v1.len() - 12);
         v1[0] = 1;
         let back = State::from_bytes(&v1).expect("v1");
         assert!(back.holds.is_empty());
@@ -2608,11 +2814,168 @@ mod tests {
             State::from_bytes(&v1).is_err(),
             "a version 3 lacks the last lists"
         );
-        v1[0] = 4;
+        v1[0] = 5;
         assert!(
             State::from_bytes(&v1).is_err(),
             "a later version is not read"
         );
+    }
+
+    /// The customer's wallet (`funded`) signs a purse of 3000 for `site` and the key of a
+    /// frame wallet that knows the bank; the frame adopts it and the bank issues it.
+    fn purse_for(site: &str, bank: &SecretKey) -> (State, State, String) {
+        let (mut customer, _, _) = funded(bank, &SecretKey::from_seed(&[0xb0; 32]));
+        let mut frame = State::new();
+        frame
+            .set_bank(customer.bank.clone().expect("bank"))
+            .expect("keys");
+        let purse_key = SecretKey::from_seed(&[0x77; 32]);
+        let request = customer
+            .purse_request(
+                TimestampMs(2_000),
+                site,
+                purse_key.public(),
+                Micros(3_000),
+                600_000,
+                &mut Counting(0x60),
+            )
+            .expect("signed");
+        let adopted = frame
+            .adopt_purse(TimestampMs(2_000), site, &request.request, purse_key)
+            .expect("adopted");
+        assert_eq!(adopted.scrip_id, request.scrip_id);
+        let signed: Signed<AccountRequest> =
+            Signed::decode(&unb64("r", &adopted.request).expect("b64")).expect("request");
+        let verified = signed
+            .verify(&SecretKey::from_seed(&[0x21; 32]).public())
+            .expect("signed by the customer's account key");
+        let (scrip, _, _) =
+            netcents_core::bank::issue(TimestampMs(2_000), &verified, bank, 1).expect("issued");
+        let id = frame
+            .on_issued(TimestampMs(2_000), &b64(scrip.as_bytes()))
+            .expect("kept by the frame");
+        assert_eq!(id, request.scrip_id);
+        (customer, frame, id)
+    }
+
+    #[test]
+    fn a_purse_is_issued_from_the_account_for_the_frames_key_and_the_customer_never_holds_it() {
+        let bank = SecretKey::from_seed(&[0x10; 32]);
+        let (customer, frame, id) = purse_for("https://a.example", &bank);
+        // The customer's wallet remembers the purse, but holds no scrip or key for it.
+        let view = customer.summary(TimestampMs(3_000));
+        assert_eq!(view.purses.len(), 1);
+        assert_eq!(view.purses[0].site, "https://a.example");
+        assert_eq!(view.purses[0].scrip, id);
+        assert_eq!(view.purses[0].face_micros, 3_000);
+        assert_eq!(view.purses[0].expires_at_ms, 602_000);
+        assert!(!view.purses[0].expired);
+        assert!(customer.summary(TimestampMs(602_000)).purses[0].expired);
+        assert!(view.scrips.iter().all(|x| x.id != id));
+        // The frame holds the scrip and may spend its face at the site, no more.
+        let f = frame.summary(TimestampMs(3_000));
+        assert_eq!(f.scrips.len(), 1);
+        assert_eq!(f.scrips[0].id, id);
+        assert_eq!(f.budgets[0].site, "https://a.example");
+        assert_eq!(f.budgets[0].limit_micros, 3_000);
+        assert!(f.account.is_none(), "the frame has no account key");
+    }
+
+    #[test]
+    fn a_purse_pays_its_sites_offers_within_its_face_and_no_other_sites() {
+        let bank = SecretKey::from_seed(&[0x10; 32]);
+        let vendor = SecretKey::from_seed(&[0xb0; 32]);
+        let (_, mut frame, _) = purse_for("https://a.example", &bank);
+        let (_, cert, _) = funded(&bank, &vendor);
+        let cert = b64(cert.as_bytes());
+        let offer = b64(offer_of(&vendor, "/a").as_bytes());
+        let url = "https://a.example/a";
+        let q = frame
+            .quote(TimestampMs(3_000), "https://a.example", url, &offer, &cert)
+            .expect("quote");
+        assert_eq!((q.decision, q.affordable), ("auto", true));
+        frame
+            .pay(
+                TimestampMs(3_000),
+                "https://a.example",
+                url,
+                &offer,
+                &cert,
+                Approval::Budget,
+            )
+            .expect("paid within the purse");
+        // Another site cannot spend the purse, even for the same vendor's goods.
+        let e = frame
+            .pay(
+                TimestampMs(3_000),
+                "https://b.example",
+                url,
+                &offer,
+                &cert,
+                Approval::Budget,
+            )
+            .expect_err("another site");
+        assert_eq!(e.code, "wrong_site");
+    }
+
+    #[test]
+    fn a_frame_refuses_a_purse_request_for_another_key_or_of_another_kind() {
+        let bank = SecretKey::from_seed(&[0x10; 32]);
+        let (mut customer, _, _) = funded(&bank, &SecretKey::from_seed(&[0xb0; 32]));
+        let mut frame = State::new();
+        frame
+            .set_bank(customer.bank.clone().expect("bank"))
+            .expect("keys");
+        let request = customer
+            .purse_request(
+                TimestampMs(2_000),
+                "https://a.example",
+                SecretKey::from_seed(&[0x78; 32]).public(),
+                Micros(3_000),
+                600_000,
+                &mut Counting(0x60),
+            )
+            .expect("signed");
+        let before = frame.to_bytes();
+        let e = frame
+            .adopt_purse(
+                TimestampMs(2_000),
+                "https://a.example",
+                &request.request,
+                SecretKey::from_seed(&[0x77; 32]),
+            )
+            .expect_err("another key");
+        assert_eq!(e.code, "wrong_scrip");
+        let e = frame
+            .adopt_purse(
+                TimestampMs(700_000),
+                "https://a.example",
+                &request.request,
+                SecretKey::from_seed(&[0x78; 32]),
+            )
+            .expect_err("expired");
+        assert_eq!(e.code, "scrip_expired");
+        let e = frame
+            .adopt_purse(
+                TimestampMs(2_000),
+                "javascript:alert(1)",
+                &request.request,
+                SecretKey::from_seed(&[0x78; 32]),
+            )
+            .expect_err("not a site");
+        assert_eq!(e.code, "bad_site");
+        assert_eq!(frame.to_bytes(), before, "a refusal changes nothing");
+        let e = customer
+            .purse_request(
+                TimestampMs(2_000),
+                "https://a.example",
+                SecretKey::from_seed(&[0x78; 32]).public(),
+                Micros(0),
+                600_000,
+                &mut Counting(0x60),
+            )
+            .expect_err("zero");
+        assert_eq!(e.code, "bad_value");
     }
 
     #[test]

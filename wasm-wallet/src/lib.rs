@@ -22,7 +22,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Reflect, Uint8Array};
-use netcents_core::{Currency, Micros, PublicKey, TimestampMs};
+use netcents_core::{Currency, Micros, PublicKey, SecretKey, TimestampMs};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -112,6 +112,7 @@ export interface WalletSummary {
   disputes: { id: string; scrip: string; vendor: string; kind: "non_delivery" | "balance"; at_ms: number;
     state: string; verdict: string; signed: string }[];
   issuing: number;
+  purses: { site: string; scrip: string; face_micros: number; at_ms: number; expires_at_ms: number; expired: boolean }[];
 }
 export interface WalletQuote {
   vendor: string; vendor_origins: string[]; item: string; price_micros: number; currency: string;
@@ -192,6 +193,17 @@ enum Op {
     AccountOpening,
     SetAccount(String),
     IssueRequest(Micros, u64),
+    PurseRequest {
+        site: String,
+        key: PublicKey,
+        face: Micros,
+        lifetime_ms: u64,
+    },
+    AdoptPurse {
+        site: String,
+        request: String,
+        key: SecretKey,
+    },
     UnansweredIssues,
     IssueRefused(String, String),
     OnIssued(String),
@@ -248,6 +260,22 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
         Op::AccountOpening => js(to_js(&s.account_opening(&mut rng()))),
         Op::SetAccount(id) => s.set_account(&id).map(|()| JsValue::UNDEFINED),
         Op::IssueRequest(face, life) => js(to_js(&s.issue_request(t, face, life, &mut rng())?)),
+        Op::PurseRequest {
+            site,
+            key,
+            face,
+            lifetime_ms,
+        } => js(to_js(&s.purse_request(
+            t,
+            &site,
+            key,
+            face,
+            lifetime_ms,
+            &mut rng(),
+        )?)),
+        Op::AdoptPurse { site, request, key } => {
+            js(to_js(&s.adopt_purse(t, &site, &request, key)?))
+        }
         Op::UnansweredIssues => js(to_js(&s.unanswered_issues())),
         Op::IssueRefused(id, code) => Ok(JsValue::from(s.issue_refused(&id, &code))),
         Op::OnIssued(scrip) => s.on_issued(t, &scrip).map(JsValue::from),
@@ -402,6 +430,9 @@ fn rng() -> rand_core::OsRng {
 #[wasm_bindgen]
 pub struct Wallet {
     store: JsValue,
+    /// The purse key this frame made (`purseKey`) and not yet adopted: in memory only, until
+    /// the customer's wallet signs its issuance (`adoptPurse` stores it with the request).
+    purse_key: RefCell<Option<SecretKey>>,
 }
 
 #[wasm_bindgen]
@@ -423,7 +454,10 @@ impl Wallet {
     /// `storage` if the database cannot be opened.
     pub async fn open(name: String) -> Result<Wallet, JsValue> {
         let store = nc_store_open(&name).await.map_err(|e| storage_error(&e))?;
-        Ok(Wallet { store })
+        Ok(Wallet {
+            store,
+            purse_key: RefCell::new(None),
+        })
     }
 
     /// Everything the pages show (no secret).
@@ -459,6 +493,51 @@ impl Wallet {
             micros("face_micros", face_micros)
                 .and_then(|f| Ok(Op::IssueRequest(f, micros("lifetime_ms", lifetime_ms)?.0))),
         )
+    }
+
+    /// In the customer's wallet: signs the issuance of a purse of `face_micros` for `site`,
+    /// for the public key `key` (hex) of the site's wallet frame, valid `lifetime_ms`
+    /// (`docs/PROTOCOL.md` §12.3, "Purses"). The frame sends it to the bank.
+    #[wasm_bindgen(js_name = purseRequest, unchecked_return_type = "Promise<{request: string, scrip_id: string}>")]
+    pub fn purse_request(
+        &self,
+        site: String,
+        key: String,
+        face_micros: f64,
+        lifetime_ms: f64,
+    ) -> js_sys::Promise {
+        self.call_with((|| {
+            Ok(Op::PurseRequest {
+                site,
+                key: public_key(&key).map_err(|e| js_error(&e))?,
+                face: micros("face_micros", face_micros)?,
+                lifetime_ms: micros("lifetime_ms", lifetime_ms)?.0,
+            })
+        })())
+    }
+
+    /// In a site's wallet frame: makes a fresh purse key, kept in this module's memory until
+    /// `adoptPurse`, and answers its public half (hex) for the customer's wallet to sign for.
+    #[wasm_bindgen(js_name = purseKey)]
+    pub fn purse_key(&self) -> String {
+        let key = SecretKey::generate(&mut rng());
+        let public = key.public().to_string();
+        *self.purse_key.borrow_mut() = Some(key);
+        public
+    }
+
+    /// In a site's wallet frame: takes the issuance request the customer's wallet signed for
+    /// the key of `purseKey`, stores it with the key, and lets `site` spend the purse without
+    /// asking. Resolves to the request to send to the bank (`POST /v1/issue`) and the scrip id.
+    #[wasm_bindgen(js_name = adoptPurse, unchecked_return_type = "Promise<{request: string, scrip_id: string}>")]
+    pub fn adopt_purse(&self, site: String, request: String) -> js_sys::Promise {
+        match self.purse_key.borrow_mut().take() {
+            Some(key) => self.call(Op::AdoptPurse { site, request, key }),
+            None => js_sys::Promise::reject(&js_error(&WalletError::new(
+                "unknown_scrip",
+                "this frame made no purse key to adopt a request for",
+            ))),
+        }
     }
 
     /// Issuance requests sent without an answer, to send again.

@@ -16,10 +16,14 @@ const site = new URLSearchParams(location.hash.slice(1)).get("site");
 const channel = new BroadcastChannel("netcents-wallet");
 const ALLOW_CHOICES = [10_000, 50_000, 100_000, 500_000];
 const RECEIPT_TIMEOUT_MS = 60_000;
+// A purse lasts a week; what the site has not spent by then comes back to the account.
+export const PURSE_LIFETIME_MS = 7 * 24 * 3600 * 1000;
+const PURSE_WAIT_MS = 2_000;
 
 let request = null; // the pay request being served
 let payment = null; // the signed payment handed to the page
 let approval = null;
+let purseFace = 0; // the budget the user allowed the site with this payment, to make a purse of
 let receiptTimer = null;
 
 function send(msg) {
@@ -75,18 +79,22 @@ async function onPay(w, m) {
     approval = ["budget", 0];
     return pay(w, quote);
   }
-  ask(w, quote);
+  // What the site's purse has left (its frame says so; nothing here depends on it).
+  const frame = await findFrame(400);
+  ask(w, quote, frame ? frame.left : null);
 }
 
-function ask(w, quote) {
+function ask(w, quote, purseLeft) {
   const cur = quote.currency;
   const choice = h("select", { id: "allow-amount", "aria-label": "Budget" },
     ALLOW_CHOICES.filter((c) => c >= quote.price_micros).map((c, i) => h("option", { value: String(c), selected: i === 1 }, money(c, cur))));
-  const allow = h("input", { type: "checkbox", id: "allow", checked: true });
+  const allow = h("input", { type: "checkbox", id: "allow" });
   const payButton = h("button.primary", { id: "approve" }, `Pay ${money(quote.price_micros, cur)}`);
   const decline = h("button", { id: "decline" }, "Decline");
   payButton.onclick = () => {
-    approval = allow.checked && choice.value ? ["allow", Number(choice.value)] : ["once", 0];
+    // This payment is approved once; an allowed budget becomes the site's purse once paid.
+    approval = ["once", 0];
+    purseFace = allow.checked && choice.value ? Number(choice.value) : 0;
     pay(w, quote);
   };
   decline.onclick = () => {
@@ -94,6 +102,7 @@ function ask(w, quote) {
     closeSoon(900);
   };
   const canAllow = ALLOW_CHOICES.some((c) => c >= quote.price_micros);
+  const allowed = Math.max(Number(quote.budget_left_micros ?? 0), Number(purseLeft ?? 0));
   show(
     h("div.merchant", {},
       h("div.label", {}, `${siteName(site)} asks you to pay`),
@@ -103,9 +112,9 @@ function ask(w, quote) {
     h("div.rows", {},
       h("div", {}, "Paid to", h("b", {}, quote.vendor_origins[0] ? siteName(quote.vendor_origins[0]) : quote.vendor.slice(0, 8))),
       h("div", {}, "Your scrip", h("b", {}, money(quote.spendable_micros, cur))),
-      h("div", {}, "Budget left for this site", h("b", {}, quote.budget_left_micros ? money(quote.budget_left_micros, cur) : "none"))),
-    quote.budget_left_micros > 0
-      ? h("div.warning", { id: "over-budget" }, `This is more than the ${money(quote.budget_left_micros, cur)} left of this site's budget, so your wallet asks you.`)
+      h("div", {}, "Left to spend here without asking", h("b", { id: "budget-left" }, money(allowed, cur)))),
+    allowed > 0
+      ? h("div.warning", { id: "over-budget" }, `This is more than the ${money(allowed, cur)} this site may spend without asking, so your wallet asks you.`)
       : null,
     canAllow ? h("label.allow", {}, allow, `Let ${siteName(site)} charge up to`, choice, "without asking") : null,
     h("div.buttons", {}, decline, payButton));
@@ -156,9 +165,92 @@ function paid(w, outcome) {
     return;
   }
   status("good", `Paid ${money(q.price_micros, q.currency)}`, `Receipt verified · scrip left ${money(outcome.balance_micros, q.currency)}`);
-  document.body.dataset.state = "paid";
   result(true, { price_micros: q.price_micros, balance_micros: outcome.balance_micros });
+  if (purseFace > 0) {
+    const face = purseFace;
+    purseFace = 0;
+    return givePurse(w, face, q).finally(() => {
+      document.body.dataset.state = "paid";
+      closeSoon(2000);
+    });
+  }
+  document.body.dataset.state = "paid";
   closeSoon(approval[0] === "budget" ? 500 : 1200);
+}
+
+// The site's wallet frame, a child of the page that opened this window: it answers a
+// greeting of the wallet's origin that names its site with a fresh purse key.
+function findFrame(waitMs = PURSE_WAIT_MS) {
+  return new Promise((resolve) => {
+    const done = (v) => {
+      clearTimeout(timer);
+      window.removeEventListener("message", onMessage);
+      resolve(v);
+    };
+    const onMessage = (ev) => {
+      if (ev.origin !== location.origin || !ev.source) return;
+      const m = check(ev.data);
+      if (m && m.type === "netcents/purse-key" && m.site === site) done({ frame: ev.source, key: m.key, left: m.left_micros });
+      // A frame without storage says so at once: no purse for this site.
+      else if (m && m.type === "netcents/purse-done" && !m.ok) done(null);
+    };
+    const timer = setTimeout(() => done(null), waitMs);
+    window.addEventListener("message", onMessage);
+    try {
+      for (let i = 0; i < opener.length; i += 1) opener[i].postMessage({ type: "netcents/purse-hello", v: VERSION, site }, location.origin);
+    } catch {
+      done(null);
+    }
+  });
+}
+
+function purseDone(frame) {
+  return new Promise((resolve) => {
+    const done = (v) => {
+      clearTimeout(timer);
+      window.removeEventListener("message", onMessage);
+      resolve(v);
+    };
+    const onMessage = (ev) => {
+      if (ev.source !== frame || ev.origin !== location.origin) return;
+      const m = check(ev.data);
+      if (m && m.type === "netcents/purse-done") done(m);
+    };
+    const timer = setTimeout(() => done({ ok: false, code: "timeout", hint: "the site's wallet frame did not answer" }), 15_000);
+    window.addEventListener("message", onMessage);
+  });
+}
+
+/**
+ * The user allowed the site `face` without asking: the site's wallet frame gets a purse of
+ * `face`, issued from the account for a key the frame made (docs/PROTOCOL.md §12.3, "Purses").
+ * Without a frame, or if the bank cannot issue it, the allowance stays in this wallet (the
+ * window then opens and pays within it without asking).
+ */
+async function givePurse(w, face, q) {
+  status("wait", `Setting up ${money(face, q.currency)} for ${siteName(site)}…`, "Later purchases on this site up to that amount need no window.");
+  const found = await findFrame();
+  let done = { ok: false };
+  if (found) {
+    try {
+      const req = await w.purseRequest(site, found.key, face, PURSE_LIFETIME_MS);
+      const waiting = purseDone(found.frame);
+      found.frame.postMessage({ type: "netcents/purse", v: VERSION, request: req.request }, location.origin);
+      done = await waiting;
+    } catch (e) {
+      done = { ok: false, code: e.code, hint: e.hint };
+    }
+  }
+  channel.postMessage("changed");
+  if (done.ok) {
+    status("good", `Paid ${money(q.price_micros, q.currency)}`,
+      `${siteName(site)} may now spend up to ${money(face, q.currency)} from your account without asking, for 7 days; what it does not spend comes back.`);
+    document.body.dataset.purse = "given";
+    return;
+  }
+  await w.setBudget(site, face);
+  document.body.dataset.purse = "budget";
+  status("good", `Paid ${money(q.price_micros, q.currency)}`, `${siteName(site)} may spend up to ${money(face, q.currency)} more without asking.`);
 }
 
 async function onRefused(w, m) {
@@ -193,7 +285,6 @@ function refusedForGood(w, outcome, hint, withTransfer) {
   if (outcome.code === "balance_mismatch" && withTransfer && !payment.retried) {
     // The scrip came to the vendor with another balance than our mirror's (§5.4): the wallet
     // moved to the handed-over balance; pay again with a new order, as approved.
-    if (approval[0] === "allow") approval = ["budget", 0];
     return pay(w, payment.quote, true);
   }
   fail(outcome.code, `The shop refused the payment: ${hint || outcome.code.replaceAll("_", " ")}`);

@@ -81,7 +81,7 @@ export async function buyScrip(w, micros) {
   return sendIssue(w, req);
 }
 
-async function sendIssue(w, req) {
+export async function sendIssue(w, req) {
   try {
     const { body } = await bankPost("/v1/issue", { request: req.request });
     return await w.onIssued(body.scrip);
