@@ -141,11 +141,12 @@ pub struct DecimalMicros(Micros);
 
 impl fmt::Display for DecimalMicros {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The six lowest decimal digits of the micro-units are the decimals.
         let mut digits = [b'0'; AMOUNT_DECIMALS];
-        let mut fraction = self.0.0 % MICROS_PER_UNIT;
+        let mut rest = self.0.0;
         for d in digits.iter_mut().rev() {
-            *d = b"0123456789"[usize::try_from(fraction % 10).unwrap_or(0)];
-            fraction /= 10;
+            *d = b"0123456789"[usize::try_from(rest % 10).unwrap_or(0)];
+            rest /= 10;
         }
         // Trailing zeros go, down to two decimals.
         let shown = digits
