@@ -35,25 +35,73 @@
 //! certificate with the bank's key and the offer with the vendor's key, the run refuses
 //! anything above its spending cap, and the receipt is checked against the machine's mirror.
 
+//!
+//! For people and for programs alike: amounts are typed and shown in units of the currency
+//! (`0.10`, `0.0025`; `--micros` for micro-units), `--json` prints one JSON object (a JSON array
+//! for `history`) on standard output and nothing else there, errors included
+//! (`{"error": {"code", "hint", "exit"}}`), and the exit status says what happened ([`Kind`],
+//! listed in `netcents --help`).
+
+use std::fmt;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use netcents_core::{Micros, TimestampMs};
 use netcents_wallet::{Approval, BankInfo, State, WalletError};
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+/// The exit statuses, as `netcents --help` and the README list them.
+const EXIT_STATUSES: &str = "\
+Exit status:
+  0  done (pay: every URL paid, or read again with the access bought earlier)
+  1  another failure: the wallet file, an unexpected answer
+  2  usage: a bad argument, flag or amount
+  3  partly paid: some URLs paid, others not (each URL's outcome is on standard error,
+     or in \"results\" with --json)
+  4  refused by the vendor or the bank (their code and hint are shown)
+  5  a spending cap (pay --max, --max-per-call) stopped a payment: nothing was
+     signed for it
+  6  network: a server did not answer, or answered 502/503/504; run the same command
+     again: an order already sent is sent again as it is, never paid twice
+  7  not enough money: no scrip can pay the price (netcents buy), or the account
+     cannot pay for the scrip asked";
+
+const EXAMPLES: &str = "\
+Examples:
+  netcents init --bank https://bank.example          a wallet and a bank account
+  netcents account --id                              the id an operator deposits into
+  netcents buy 0.10                                  a scrip worth 0.10
+  netcents price https://news.example/a/42           what it costs, from whom; nothing paid
+  netcents pay https://news.example/a/42 -o a.html   pay (at most 0.01 a run by default)
+  netcents pay --max 0.05 URL1 URL2 URL3             several URLs, at most 0.05 in all
+  netcents --json balance | jq .total                for scripts: one JSON object";
+
 #[derive(Parser)]
-#[command(name = "netcents", version, about = "The NetCents command-line wallet")]
+#[command(
+    name = "netcents",
+    version,
+    about = "The NetCents command-line wallet: buy scrip, pay for web pages that answer \
+             402 Payment Required, keep the receipts",
+    after_help = "(the wallet file, exit statuses and examples: netcents --help)"
+)]
 struct Cli {
-    /// The wallet file.
-    #[arg(long, env = "NETCENTS_WALLET", global = true)]
+    /// The wallet file [default: ~/.netcents/wallet.json].
+    #[arg(long, env = "NETCENTS_WALLET", global = true, value_name = "FILE")]
     wallet: Option<PathBuf>,
+    /// Print one JSON object on standard output (a JSON array for `history`), errors too:
+    /// {"error": {"code", "hint", "exit"}}. Messages for people stay on standard error.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Type and show amounts in micro-units (1000000 = 1 unit of the currency) instead of
+    /// units with decimals.
+    #[arg(long, global = true)]
+    micros: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -61,29 +109,73 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Create a wallet: a fresh account key and a customer account at the bank.
+    #[command(after_help = "Examples:
+  netcents init --bank https://bank.example
+  NETCENTS_BANK=https://bank.example netcents --wallet agent.json init")]
     Init {
         /// The bank's base URL.
         #[arg(long, env = "NETCENTS_BANK")]
         bank: String,
     },
-    /// Print the wallet's account id (an operator deposits money into it).
-    Account,
-    /// Buy a scrip (money moves from the account into the scrip).
+    /// The account at the bank: its balance, read with the account key (`--id`: only its id).
+    #[command(after_help = "Examples:
+  netcents account              the balance at the bank
+  netcents account --id         the bare id, for the operator's deposit
+  netcents --json account       {\"account\", \"balance\", \"balance_micros\", \"currency\", \"bank\"}")]
+    Account {
+        /// Print only the account's id (no request to the bank).
+        #[arg(long)]
+        id: bool,
+    },
+    /// Buy a scrip: the amount moves from the account at the bank into the scrip.
+    #[command(after_help = "Examples:
+  netcents buy 0.10             a scrip worth 0.10 of the bank's currency
+  netcents buy 5 --days 90      worth 5, for 90 days
+  netcents --micros buy 2500    worth 2500 micro-units (0.0025)")]
     Buy {
-        /// Face value in micro-units (1,000,000 = one unit of the currency).
-        micros: u64,
+        /// The scrip's value, in units with up to six decimals (`--micros`: micro-units).
+        #[arg(value_name = "AMOUNT", allow_negative_numbers = true)]
+        amount: String,
         /// Days until the scrip expires.
         #[arg(long, default_value_t = 30)]
         days: u64,
     },
-    /// Fetch URLs, paying their 402 offers within the spending cap.
+    /// What a URL costs, which vendor sells it and the item, from its 402 offer: nothing paid.
+    #[command(after_help = "Examples:
+  netcents price https://news.example/a/42
+  netcents --json price https://news.example/a/42 | jq .price")]
+    Price {
+        /// The URL.
+        url: String,
+    },
+    /// Fetch URLs, paying their 402 offers within the run's spending cap.
+    #[command(after_help = "Examples:
+  netcents pay https://news.example/a/42                 the page on standard output
+  netcents pay https://news.example/a/42 -o a.html       into a file
+  netcents pay --max 0.05 URL1 URL2 URL3                 at most 0.05 over the three
+  netcents --json pay URL1 URL2                          {\"results\": [...], \"spent\", ...}
+
+Each URL is paid on its own: a failure does not stop the next. The exit status is 0 when
+every URL was paid or read, 3 when some were and some not (netcents --help lists the rest).")]
     Pay {
         /// The URLs.
         #[arg(required = true)]
         urls: Vec<String>,
-        /// The most this run may spend, in micro-units, over all URLs.
-        #[arg(long, default_value_t = 10_000)]
-        cap: u64,
+        /// The most this run may spend over all URLs, in units (`--micros`: micro-units).
+        #[arg(
+            long,
+            visible_alias = "max-per-run",
+            value_name = "AMOUNT",
+            default_value = "0.01",
+            allow_negative_numbers = true
+        )]
+        max: String,
+        /// The most any one URL may cost, in units (`--micros`: micro-units).
+        #[arg(long, value_name = "AMOUNT", allow_negative_numbers = true)]
+        max_per_call: Option<String>,
+        /// The same cap in micro-units (the older form of --max).
+        #[arg(long, value_name = "MICROS", hide = true, conflicts_with = "max")]
+        cap: Option<u64>,
         /// Write the content here instead of standard output (one URL only).
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -91,17 +183,34 @@ enum Cmd {
         #[arg(long)]
         header: bool,
     },
-    /// The scrip held and their balances.
+    /// The account and the scrip held, with their balances, and the disputes.
+    #[command(after_help = "Examples:
+  netcents balance
+  netcents --json balance | jq .total")]
     Balance,
-    /// Payments, oldest first.
-    History,
+    /// Payments, oldest first: when (UTC), how much, to which vendor, for which item.
+    #[command(after_help = "Examples:
+  netcents history
+  netcents history --all        purchases of scrip, refusals and redemptions too
+  netcents --json history       a JSON array, with the scrip ids and receipt digests")]
+    History {
+        /// Also the scrip bought, the payments refused and the scrip redeemed.
+        #[arg(long)]
+        all: bool,
+    },
     /// Ask the arbiter to rule on an unanswered payment or a contradicted balance.
+    #[command(after_help = "Examples:
+  netcents dispute
+  netcents dispute --scrip 3f2a…   (the scrip's id, as `netcents balance` shows it)")]
     Dispute {
         /// The scrip (hex id); the first with something to dispute if omitted.
         #[arg(long)]
         scrip: Option<String>,
     },
     /// Return scrip to the bank and credit what is left to the account.
+    #[command(after_help = "Examples:
+  netcents redeem               every scrip
+  netcents redeem --scrip 3f2a…")]
     Redeem {
         /// The scrip (hex id); every scrip if omitted.
         #[arg(long)]
@@ -109,6 +218,9 @@ enum Cmd {
     },
     /// Write the whole wallet (keys, scrip, pending orders, receipts), sealed under a
     /// passphrase, to a backup file that the browser wallet and `netcents import` open.
+    #[command(after_help = "Examples:
+  netcents export wallet.backup                         asks for the passphrase
+  NETCENTS_PASSPHRASE=… netcents export wallet.backup")]
     Export {
         /// The backup file to write (it must not exist).
         file: PathBuf,
@@ -117,6 +229,8 @@ enum Cmd {
         passphrase: Option<String>,
     },
     /// Make this wallet from a backup (of the browser wallet or of `netcents export`).
+    #[command(after_help = "Examples:
+  netcents --wallet copy.json import wallet.backup --bank https://bank.example")]
     Import {
         /// The backup file.
         file: PathBuf,
@@ -127,6 +241,182 @@ enum Cmd {
         #[arg(long, env = "NETCENTS_PASSPHRASE", hide_env_values = true)]
         passphrase: Option<String>,
     },
+}
+
+/// What went wrong, as the exit status tells it (`EXIT_STATUSES`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// 1: anything else (the wallet file, an unexpected answer).
+    Other,
+    /// 2: a bad argument, flag or amount.
+    Usage,
+    /// 3: some URLs paid, others not.
+    Partial,
+    /// 4: the vendor or the bank refused.
+    Refused,
+    /// 5: the run's spending cap stopped a payment.
+    Cap,
+    /// 6: no answer (or a gateway's 502/503/504): the same command again may succeed.
+    Network,
+    /// 7: not enough money in the scrip or the account.
+    Funds,
+}
+
+impl Kind {
+    fn exit(self) -> i32 {
+        match self {
+            Self::Other => 1,
+            Self::Usage => 2,
+            Self::Partial => 3,
+            Self::Refused => 4,
+            Self::Cap => 5,
+            Self::Network => 6,
+            Self::Funds => 7,
+        }
+    }
+}
+
+/// A failure that knows its exit status and its code; it travels inside `anyhow::Error`.
+#[derive(Debug)]
+struct Failure {
+    kind: Kind,
+    code: String,
+    message: String,
+    /// More for `--json` (the outcome of each URL of a `pay`).
+    details: Option<Value>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+fn fail(kind: Kind, code: &str, message: impl Into<String>) -> anyhow::Error {
+    Failure {
+        kind,
+        code: code.to_owned(),
+        message: message.into(),
+        details: None,
+    }
+    .into()
+}
+
+/// The exit status and code of an error: its [`Failure`], or a transport error without an
+/// answer (network), or anything else.
+fn classify(e: &anyhow::Error) -> (Kind, String) {
+    for cause in e.chain() {
+        if let Some(f) = cause.downcast_ref::<Failure>() {
+            return (f.kind, f.code.clone());
+        }
+        if let Some(r) = cause.downcast_ref::<reqwest::Error>()
+            && (r.is_connect() || r.is_timeout() || r.is_request() || r.is_body())
+        {
+            return (Kind::Network, "unreachable".into());
+        }
+    }
+    (Kind::Other, "failed".into())
+}
+
+/// The `{"error": …}` object of `--json`, with the failure's details beside it.
+fn error_json(e: &anyhow::Error) -> Value {
+    let (kind, code) = classify(e);
+    let mut v = json!({ "error": { "code": code, "hint": format!("{e:#}"), "exit": kind.exit() } });
+    let details = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<Failure>())
+        .and_then(|f| f.details.as_ref());
+    if let (Some(Value::Object(extra)), Some(out)) = (details, v.as_object_mut()) {
+        out.extend(extra.clone());
+    }
+    v
+}
+
+/// How the run shows what it did: text for people or JSON for programs, amounts in units or
+/// micro-units.
+#[derive(Clone, Copy)]
+struct Out {
+    json: bool,
+    micros: bool,
+}
+
+impl Out {
+    /// Prints a line for people (nothing with `--json`).
+    fn say(self, line: impl fmt::Display) {
+        if !self.json {
+            println!("{line}");
+        }
+    }
+
+    /// An amount as people read it: `0.10`, or `100000` with `--micros`.
+    fn amount(self, micros: u64) -> String {
+        if self.micros {
+            micros.to_string()
+        } else {
+            Micros(micros).decimal().to_string()
+        }
+    }
+
+    /// An amount with its currency: `0.10 USD`, or `100000 micro-USD` with `--micros`.
+    fn money(self, micros: u64, currency: &str) -> String {
+        if self.micros {
+            format!("{micros} micro-{currency}")
+        } else {
+            format!("{} {currency}", Micros(micros).decimal())
+        }
+    }
+
+    /// An amount typed by the user (`what` names it in the error).
+    fn parse(self, what: &str, text: &str) -> Result<u64> {
+        let read = if self.micros {
+            text.parse::<u64>()
+                .ok()
+                .filter(|m| *m <= Micros::MAX.0)
+                .ok_or_else(|| "a whole number of micro-units, at most 10^15".to_owned())
+        } else {
+            Micros::from_decimal(text)
+                .map(|m| m.0)
+                .map_err(|e| e.to_string())
+        };
+        read.map_err(|why| fail(Kind::Usage, "bad_value", format!("{what} {text:?}: {why}")))
+    }
+}
+
+/// An amount for `--json`: the decimal text (exact, never a float) under `name`, the integer
+/// micro-units under `name_micros`.
+fn money_json(v: &mut Value, name: &str, micros: u64) {
+    v[name] = json!(Micros(micros).decimal().to_string());
+    v[format!("{name}_micros")] = json!(micros);
+}
+
+/// A UTC time in ISO 8601 (`2026-12-03T10:15:42Z`) from milliseconds since the Unix epoch.
+/// The CLI only ever shows UTC, so this is H. Hinnant's civil-from-days conversion rather than
+/// a date crate.
+fn iso(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The date part of [`iso`].
+fn date(ms: u64) -> String {
+    iso(ms)[..10].to_owned()
 }
 
 /// The passphrase given, or one line of standard input.
@@ -140,9 +430,13 @@ fn passphrase(given: Option<String>) -> Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn export(w: &Wallet, file: &Path, given: Option<String>) -> Result<()> {
+fn export(w: &Wallet, file: &Path, given: Option<String>) -> Result<Value> {
     if file.exists() {
-        bail!("{} exists already: name a new file", file.display());
+        return Err(fail(
+            Kind::Usage,
+            "file_exists",
+            format!("{} exists already: name a new file", file.display()),
+        ));
     }
     let sealed = w
         .state
@@ -155,13 +449,17 @@ fn export(w: &Wallet, file: &Path, given: Option<String>) -> Result<()> {
         "wallet sealed in {}: keep it and its passphrase apart",
         file.display()
     );
-    Ok(())
+    Ok(json!({ "file": file.display().to_string() }))
 }
 
-fn import(path: PathBuf, file: &Path, bank: String, given: Option<String>) -> Result<()> {
+fn import(path: PathBuf, file: &Path, bank: String, given: Option<String>) -> Result<Value> {
     let lock = lock(&path)?;
     if path.exists() {
-        bail!("a wallet exists at {} already", path.display());
+        return Err(fail(
+            Kind::Other,
+            "wallet_exists",
+            format!("a wallet exists at {} already", path.display()),
+        ));
     }
     let sealed = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let state = State::from_backup(&sealed, &passphrase(given)?).map_err(wallet)?;
@@ -182,7 +480,11 @@ fn import(path: PathBuf, file: &Path, bank: String, given: Option<String>) -> Re
     };
     w.save()?;
     eprintln!("wallet {} made from {}", w.path.display(), file.display());
-    Ok(())
+    Ok(json!({
+        "wallet": w.path.display().to_string(),
+        "bank": w.bank,
+        "account": w.state.summary(now()).account,
+    }))
 }
 
 /// The wallet file: the bank's URL and the machine's stored form.
@@ -219,16 +521,30 @@ fn default_path() -> Result<PathBuf> {
 
 /// The machine's errors, as the user reads them.
 fn wallet(e: WalletError) -> anyhow::Error {
-    anyhow!("{}: {}", e.code, e.hint)
+    let kind = if e.code == "insufficient_balance" {
+        Kind::Funds
+    } else {
+        Kind::Other
+    };
+    fail(kind, &e.code, format!("{}: {}", e.code, e.hint))
 }
 
-/// Fails with the server's `{code, hint}`.
+/// Fails with the server's `{code, hint}`: refused, short of money, or (a gateway's 502, 503,
+/// 504) not answered.
 fn refused(what: &str, status: u16, v: &Value) -> anyhow::Error {
-    anyhow!(
-        "{what} refused ({status}): {}: {}",
-        v["code"].as_str().unwrap_or("?"),
+    let code = v["code"]
+        .as_str()
+        .map_or_else(|| format!("http_{status}"), str::to_owned);
+    let kind = match (status, code.as_str()) {
+        (_, "insufficient_balance") => Kind::Funds,
+        (502..=504, _) => Kind::Network,
+        _ => Kind::Refused,
+    };
+    let message = format!(
+        "{what} refused ({status}): {code}: {}",
         v["hint"].as_str().unwrap_or("")
-    )
+    );
+    fail(kind, &code, message)
 }
 
 struct Wallet {
@@ -391,12 +707,19 @@ fn take_over(dir: &Path, seen: Option<&str>) {
 impl Wallet {
     fn load(path: PathBuf) -> Result<Self> {
         let lock = lock(&path)?;
-        let text = fs::read_to_string(&path).with_context(|| {
-            format!(
-                "no wallet at {}: create one with `netcents init --bank URL`",
-                path.display()
-            )
-        })?;
+        let text = match fs::read_to_string(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(fail(
+                    Kind::Other,
+                    "no_wallet",
+                    format!(
+                        "no wallet at {}: create one with `netcents init --bank URL`",
+                        path.display()
+                    ),
+                ));
+            }
+            read => read.with_context(|| format!("reading the wallet {}", path.display()))?,
+        };
         let file: File = match serde_json::from_str::<File>(&text) {
             Ok(f) if f.format == FORMAT => f,
             _ if text.contains("\"account_key\"") && text.contains("\"scrips\"") => bail!(
@@ -627,10 +950,14 @@ fn fetch_bank(http: &reqwest::blocking::Client, bank: &str) -> Result<BankInfo> 
     BankInfo::from_keys(&keys).map_err(wallet)
 }
 
-fn init(path: PathBuf, bank: String) -> Result<()> {
+fn init(path: PathBuf, out: Out, bank: String) -> Result<Value> {
     let lock = lock(&path)?;
     if path.exists() {
-        bail!("a wallet exists at {} already", path.display());
+        return Err(fail(
+            Kind::Other,
+            "wallet_exists",
+            format!("a wallet exists at {} already", path.display()),
+        ));
     }
     let bank = bank.trim_end_matches('/').to_owned();
     let http = client()?;
@@ -655,15 +982,62 @@ fn init(path: PathBuf, bank: String) -> Result<()> {
         .ok_or_else(|| anyhow!("the bank did not name the account"))?;
     w.state.set_account(account).map_err(wallet)?;
     w.save()?;
-    println!("wallet {} created; account {account}", w.path.display());
-    println!("ask the bank's operator to deposit into it, then `netcents buy <micros>`");
-    Ok(())
+    out.say(format_args!(
+        "wallet {} created; account {account}",
+        w.path.display()
+    ));
+    out.say("ask the bank's operator to deposit into it, then `netcents buy 0.10`");
+    Ok(json!({
+        "wallet": w.path.display().to_string(),
+        "bank": w.bank,
+        "account": account,
+        "currency": w.state.summary(now()).currency,
+    }))
 }
 
-fn buy(w: &mut Wallet, micros: u64, days: u64) -> Result<()> {
+/// The account's own record at the bank, read with the account key (`GET /v1/accounts/{id}`
+/// signed, §6.2).
+fn read_account(w: &Wallet) -> Result<Value> {
+    let path = w.state.account_read(now()).map_err(wallet)?;
+    let res = w
+        .http
+        .get(format!("{}{path}", w.bank))
+        .send()
+        .with_context(|| format!("the bank at {} does not answer", w.bank))?;
+    let status = res.status().as_u16();
+    let v: Value = res.json().unwrap_or(Value::Null);
+    if status != 200 {
+        return Err(refused("reading the account", status, &v));
+    }
+    Ok(v)
+}
+
+fn account(w: &Wallet, out: Out, id_only: bool) -> Result<Value> {
+    let s = w.state.summary(now());
+    let id = s.account.ok_or_else(|| {
+        fail(
+            Kind::Other,
+            "no_account",
+            "the account was never opened: run init again",
+        )
+    })?;
+    if id_only {
+        out.say(&id);
+        return Ok(json!({ "account": id }));
+    }
+    let balance = read_account(w)?["balance_micros"].as_u64().unwrap_or(0);
+    let currency = s.currency.unwrap_or_default();
+    out.say(format_args!("account {id} at {}", w.bank));
+    out.say(format_args!("balance {}", out.money(balance, &currency)));
+    let mut v = json!({ "account": id, "bank": w.bank, "currency": currency });
+    money_json(&mut v, "balance", balance);
+    Ok(v)
+}
+
+fn buy(w: &mut Wallet, out: Out, micros: u64, days: u64) -> Result<Value> {
     let life = days
         .checked_mul(DAY_MS)
-        .ok_or_else(|| anyhow!("--days is too large"))?;
+        .ok_or_else(|| fail(Kind::Usage, "bad_value", "--days is too large"))?;
     let req = w
         .state
         .issue_request(now(), Micros(micros), life, &mut OsRng)
@@ -671,8 +1045,23 @@ fn buy(w: &mut Wallet, micros: u64, days: u64) -> Result<()> {
     // The request and its scrip key are stored before the request leaves the wallet.
     w.save()?;
     let id = w.send_issue(&req.request, &req.scrip_id)?;
-    println!("bought scrip {id} of {}", Micros(micros));
-    Ok(())
+    let s = w.state.summary(now());
+    let currency = s.currency.unwrap_or_default();
+    let expires = s
+        .scrips
+        .iter()
+        .find(|v| v.id == id)
+        .map_or(0, |v| v.expires_at_ms);
+    out.say(format_args!(
+        "bought scrip {id} of {}, expires {}",
+        out.money(micros, &currency),
+        date(expires)
+    ));
+    let mut v = json!({
+        "scrip": id, "currency": currency, "expires_at": iso(expires), "expires_at_ms": expires,
+    });
+    money_json(&mut v, "face", micros);
+    Ok(v)
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute URL.
@@ -783,59 +1172,226 @@ fn send_pending(w: &mut Wallet, scrip_id: &str, url: &str, header: bool) -> Resu
     settle(w, scrip_id, answer)
 }
 
-fn pay(
-    w: &mut Wallet,
-    url: &str,
-    cap: &mut u64,
-    output: Option<&Path>,
-    header: bool,
-) -> Result<()> {
-    // Bought before and the access still lasts: the vendor's token opens it again, unpaid.
-    let pass = w.state.access(now(), url).map(str::to_owned);
+/// A URL the user typed: absolute, `http` or `https`.
+fn check_url(url: &str) -> Result<()> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+        _ => Err(fail(
+            Kind::Usage,
+            "bad_url",
+            format!("{url:?} is not an absolute http(s) URL"),
+        )),
+    }
+}
+
+/// The item part of a URL (its path and query), as people read it beside the vendor.
+fn item_of(url: &str) -> &str {
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.find(['/', '?']).map(|i| &rest[i..]))
+        .unwrap_or("/")
+}
+
+/// How long an access lasts, for people: `10 minutes`, `2 hours`, `1 day`.
+fn span(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (n, unit) = match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3600 && s % 3600 == 0 => (s / 3600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// What a URL answered to a GET.
+enum Asked {
+    /// 200: the content (free, or opened with the access token sent).
+    Open(Vec<u8>),
+    /// 402: the vendor's offer, its certificate and the access period it sells.
+    Offered {
+        offer: String,
+        cert: String,
+        access_ms: u64,
+    },
+}
+
+/// GETs `url` (with an access token bought before, if any).
+fn ask(w: &Wallet, url: &str, token: Option<&str>) -> Result<Asked> {
     let mut get = w.http.get(url);
-    if let Some(token) = &pass {
+    if let Some(token) = token {
         get = get.header("X-NetCents-Access", token);
     }
     let res = get.send().with_context(|| format!("GET {url}"))?;
     let status = res.status().as_u16();
     if status == 200 {
-        if pass.is_some() {
-            eprintln!("read again with the access bought earlier: nothing paid");
-        }
-        return deliver(res.bytes()?.as_ref(), output);
+        return Ok(Asked::Open(res.bytes()?.to_vec()));
     }
     let body: Value = res.json().unwrap_or(Value::Null);
     if status != 402 {
         return Err(refused(url, status, &body));
     }
+    match (body["offer"].as_str(), body["vendor_cert"].as_str()) {
+        (Some(o), Some(c)) => Ok(Asked::Offered {
+            offer: o.to_owned(),
+            cert: c.to_owned(),
+            access_ms: body["access_ms"].as_u64().unwrap_or(0),
+        }),
+        _ => Err(fail(
+            Kind::Other,
+            "bad_offer",
+            format!("the 402 answer of {url} has no offer and vendor_cert"),
+        )),
+    }
+}
+
+/// The vendor as people know it: its first certified origin, else its id.
+fn vendor_shown(q: &netcents_wallet::Quote) -> &str {
+    q.vendor_origins.first().map_or(&q.vendor, |o| o)
+}
+
+fn price(w: &Wallet, out: Out, url: &str) -> Result<Value> {
+    let held = w.state.access(now(), url).is_some();
+    let (offer, cert, access_ms) = match ask(w, url, None)? {
+        Asked::Open(_) => {
+            out.say(format_args!("{url}: free to read, no payment asked"));
+            let mut v = json!({ "url": url, "free": true, "access_held": held });
+            money_json(&mut v, "price", 0);
+            return Ok(v);
+        }
+        Asked::Offered {
+            offer,
+            cert,
+            access_ms,
+        } => (offer, cert, access_ms),
+    };
+    let site = origin_of(url)?;
+    // The same checks as a payment: the vendor's certificate with the bank's key, the offer
+    // with the vendor's key, the item against the URL. Nothing is signed or stored.
+    let q = w
+        .state
+        .quote(now(), &site, url, &offer, &cert)
+        .map_err(wallet)?;
+    out.say(url);
+    out.say(format_args!(
+        "  price   {}",
+        out.money(q.price_micros, &q.currency)
+    ));
+    out.say(format_args!(
+        "  vendor  {} (id {})",
+        vendor_shown(&q),
+        q.vendor
+    ));
+    out.say(format_args!("  item    {}", q.item));
+    if access_ms > 0 {
+        out.say(format_args!(
+            "  access  {} after paying, read again without paying",
+            span(access_ms)
+        ));
+    }
+    if held {
+        out.say("  bought already: `netcents pay` reads it with the access bought earlier");
+    } else if q.affordable {
+        out.say(format_args!(
+            "  your scrip can pay it ({} spendable)",
+            out.money(q.spendable_micros, &q.currency)
+        ));
+    } else {
+        out.say(format_args!(
+            "  no scrip can pay it ({} spendable): `netcents buy AMOUNT` first",
+            out.money(q.spendable_micros, &q.currency)
+        ));
+    }
+    let mut v = json!({
+        "url": url, "free": false, "currency": q.currency, "vendor": vendor_shown(&q),
+        "vendor_id": q.vendor, "vendor_origins": q.vendor_origins, "item": q.item,
+        "access_ms": access_ms, "access_held": held, "affordable": q.affordable,
+    });
+    money_json(&mut v, "price", q.price_micros);
+    money_json(&mut v, "spendable", q.spendable_micros);
+    Ok(v)
+}
+
+/// What a `pay` may spend: over the run, and on any one URL.
+#[derive(Clone, Copy)]
+struct Caps {
+    per_run: u64,
+    per_call: Option<u64>,
+}
+
+/// Pays for one URL within what is left of the run's cap (`left`) and the cap per call; the
+/// URL's outcome for `--json`.
+fn pay_one(
+    w: &mut Wallet,
+    out: Out,
+    url: &str,
+    (left, per_call): (&mut u64, Option<u64>),
+    output: Option<&Path>,
+    header: bool,
+) -> Result<Value> {
+    // Bought before and the access still lasts: the vendor's token opens it again, unpaid.
+    let pass = w.state.access(now(), url).map(str::to_owned);
+    let (offer, cert, access_ms) = match ask(w, url, pass.as_deref())? {
+        Asked::Open(content) => {
+            let outcome = if pass.is_some() {
+                eprintln!("read again with the access bought earlier: nothing paid");
+                "read_again"
+            } else {
+                "free"
+            };
+            let mut v = json!({ "url": url, "outcome": outcome });
+            money_json(&mut v, "price", 0);
+            deliver(out, &mut v, &content, output)?;
+            return Ok(v);
+        }
+        Asked::Offered {
+            offer,
+            cert,
+            access_ms,
+        } => (offer, cert, access_ms),
+    };
     if pass.is_some() {
         // The vendor no longer honours the token: it is forgotten, and the item paid again.
         w.state.access_refused(url);
         w.save()?;
     }
-    let access_ms = body["access_ms"].as_u64().unwrap_or(0);
-    let (offer, cert) = match (body["offer"].as_str(), body["vendor_cert"].as_str()) {
-        (Some(o), Some(c)) => (o.to_owned(), c.to_owned()),
-        _ => bail!("the 402 answer of {url} has no offer and vendor_cert"),
-    };
     let site = origin_of(url)?;
     let quote = w
         .state
         .quote(now(), &site, url, &offer, &cert)
         .map_err(wallet)?;
-    if quote.price_micros > *cap {
-        bail!(
-            "{url} costs {} but this run may spend only {} more (raise --cap)",
-            Micros(quote.price_micros),
-            Micros(*cap)
-        );
+    let price = quote.price_micros;
+    // The same codes as @netcents/fetch's maxPerCall and maxPerRun.
+    if let Some(most) = per_call.filter(|most| price > *most) {
+        return Err(fail(
+            Kind::Cap,
+            "above_max_per_call",
+            format!(
+                "{url} costs {}, above --max-per-call {}",
+                out.money(price, &quote.currency),
+                out.amount(most)
+            ),
+        ));
+    }
+    if price > *left {
+        return Err(fail(
+            Kind::Cap,
+            "above_max_per_run",
+            format!(
+                "{url} costs {} but this run may spend only {} more (raise --max)",
+                out.money(price, &quote.currency),
+                out.money(*left, &quote.currency)
+            ),
+        ));
     }
     if !quote.affordable {
-        bail!(
-            "no scrip can pay {} {}: buy one with `netcents buy <micros>`",
-            Micros(quote.price_micros),
-            quote.currency
-        );
+        return Err(fail(
+            Kind::Funds,
+            "insufficient_balance",
+            format!(
+                "no scrip can pay {}: buy one with `netcents buy AMOUNT`",
+                out.money(price, &quote.currency)
+            ),
+        ));
     }
     // The run's cap is the user's approval of this payment.
     let p = w
@@ -856,50 +1412,121 @@ fn pay(
                 w.state.on_access(now(), url, &token, access_ms);
                 w.save()?;
             }
-            *cap -= quote.price_micros;
+            *left -= price;
             eprintln!(
-                "paid {} {} to vendor {} for {}",
-                Micros(quote.price_micros),
-                quote.currency,
-                quote.vendor,
+                "paid {} to vendor {} for {}",
+                out.money(price, &quote.currency),
+                vendor_shown(&quote),
                 quote.item
             );
-            deliver(&content, output)
+            let mut v = json!({
+                "url": url, "outcome": "paid", "currency": quote.currency,
+                "vendor": vendor_shown(&quote), "vendor_id": quote.vendor, "item": quote.item,
+                "scrip": p.scrip_id,
+            });
+            money_json(&mut v, "price", price);
+            deliver(out, &mut v, &content, output)?;
+            Ok(v)
         }
         Settled::Refused { status, body, .. } => Err(refused(url, status, &body)),
     }
 }
 
-fn deliver(content: &[u8], output: Option<&Path>) -> Result<()> {
-    match output {
-        Some(path) => fs::write(path, content).with_context(|| format!("{}", path.display())),
-        None => {
-            std::io::stdout().write_all(content)?;
-            Ok(())
+/// Pays for each URL in turn, within the run's cap over all of them. A failure does not stop
+/// the next URL; the run fails as its one failure did when nothing was paid, and as partly
+/// paid when something was.
+fn pay(
+    w: &mut Wallet,
+    out: Out,
+    urls: &[String],
+    caps: Caps,
+    output: Option<&Path>,
+    header: bool,
+) -> Result<Value> {
+    let cap = caps.per_run;
+    let mut left = cap;
+    let mut results = Vec::new();
+    let mut first: Option<anyhow::Error> = None;
+    let mut done = 0usize;
+    for url in urls {
+        match pay_one(w, out, url, (&mut left, caps.per_call), output, header) {
+            Ok(v) => {
+                done += 1;
+                results.push(v);
+            }
+            Err(e) => {
+                let (kind, code) = classify(&e);
+                if urls.len() > 1 {
+                    eprintln!("netcents: {url}: {e:#}");
+                }
+                results.push(json!({
+                    "url": url, "outcome": "failed",
+                    "error": { "code": code, "hint": format!("{e:#}"), "exit": kind.exit() },
+                }));
+                first.get_or_insert(e);
+            }
         }
     }
+    let currency = w.state.summary(now()).currency.unwrap_or_default();
+    let mut v = json!({ "results": results, "currency": currency });
+    money_json(&mut v, "spent", cap - left);
+    money_json(&mut v, "max_left", left);
+    let Some(e) = first else {
+        return Ok(v);
+    };
+    let (kind, code) = classify(&e);
+    let (kind, code, message) = if done == 0 {
+        (kind, code, format!("{e:#}"))
+    } else {
+        (
+            Kind::Partial,
+            "partly_paid".to_owned(),
+            format!(
+                "{done} of {} URLs paid or read, {} spent; the others failed, first: {e:#}",
+                urls.len(),
+                out.money(cap - left, &currency)
+            ),
+        )
+    };
+    Err(Failure {
+        kind,
+        code,
+        message,
+        details: Some(v),
+    }
+    .into())
 }
 
-fn balance(w: &Wallet) -> Result<()> {
-    let s = w.state.summary(now());
-    let path = w.state.account_read(now()).map_err(wallet)?;
-    let res = w
-        .http
-        .get(format!("{}{path}", w.bank))
-        .send()
-        .with_context(|| format!("the bank at {} does not answer", w.bank))?;
-    let status = res.status().as_u16();
-    let v: Value = res.json().unwrap_or(Value::Null);
-    if status != 200 {
-        return Err(refused("reading the account", status, &v));
+/// Hands the content over: to the file of `-o`, into the URL's JSON with `--json`, or to
+/// standard output.
+fn deliver(out: Out, v: &mut Value, content: &[u8], output: Option<&Path>) -> Result<()> {
+    v["bytes"] = json!(content.len());
+    match output {
+        Some(path) => {
+            fs::write(path, content).with_context(|| format!("{}", path.display()))?;
+            v["output"] = json!(path.display().to_string());
+        }
+        None if out.json => match std::str::from_utf8(content) {
+            Ok(text) => v["content"] = json!(text),
+            Err(_) => v["content_base64url"] = json!(b64(content)),
+        },
+        None => std::io::stdout().write_all(content)?,
     }
-    println!(
-        "account {}  {} in the account",
-        s.account.unwrap_or_default(),
-        Micros(v["balance_micros"].as_u64().unwrap_or(0))
-    );
+    Ok(())
+}
+
+fn balance(w: &Wallet, out: Out) -> Result<Value> {
+    let s = w.state.summary(now());
+    let in_account = read_account(w)?["balance_micros"].as_u64().unwrap_or(0);
+    let currency = s.currency.clone().unwrap_or_default();
+    let account = s.account.clone().unwrap_or_default();
+    out.say(format_args!(
+        "account {account}  {} in the account",
+        out.money(in_account, &currency)
+    ));
     let mut total = 0u64;
     let mut pending = 0u64;
+    let mut scrips = Vec::new();
     for v in &s.scrips {
         if v.status == "redeemed" {
             continue;
@@ -909,69 +1536,131 @@ fn balance(w: &Wallet) -> Result<()> {
                 pending += p.price_micros;
                 format!(
                     " ({} in a payment for {} that awaits its answer; sent again on the next run)",
-                    Micros(p.price_micros),
+                    out.amount(p.price_micros),
                     p.url
                 )
             }
             (None, "expired") => " (expired)".into(),
             (None, "redeeming") => " (being redeemed)".into(),
-            (None, _) => String::new(),
+            (None, _) => format!(", expires {}", date(v.expires_at_ms)),
         };
-        println!(
+        out.say(format_args!(
             "scrip {}  {} of {}  held by {}{note}",
             v.id,
-            Micros(v.balance_micros),
-            Micros(v.face_micros),
+            out.amount(v.balance_micros),
+            out.amount(v.face_micros),
             v.holder
-        );
+        ));
         total += v.balance_micros;
+        let mut j = json!({
+            "id": v.id, "holder": v.holder, "status": v.status, "receipts": v.receipts,
+            "expires_at": iso(v.expires_at_ms), "expires_at_ms": v.expires_at_ms,
+            "paying": v.paying.as_ref().map(|p| {
+                let mut j = json!({ "url": p.url });
+                money_json(&mut j, "price", p.price_micros);
+                j
+            }),
+        });
+        money_json(&mut j, "balance", v.balance_micros);
+        money_json(&mut j, "face", v.face_micros);
+        scrips.push(j);
     }
+    let mut disputes = Vec::new();
     for d in &s.disputes {
         let state = match d.state.as_str() {
             "ruled" => format!("ruled: {}", d.verdict),
             "unsent" => "not filed yet; filed on the next run".into(),
             other => format!("{other}; followed to its ruling on each run"),
         };
-        println!(
+        out.say(format_args!(
             "dispute {}  {} about scrip {} with {}: {state}",
             d.id, d.kind, d.scrip, d.vendor
-        );
+        ));
+        disputes.push(json!({
+            "id": d.id, "kind": d.kind, "scrip": d.scrip, "vendor": d.vendor,
+            "state": d.state, "verdict": d.verdict, "at": iso(d.at_ms), "at_ms": d.at_ms,
+        }));
     }
     if s.issuing > 0 {
-        println!(
+        out.say(format_args!(
             "{} issuance request(s) await the bank's answer: run `netcents buy` again",
             s.issuing
-        );
+        ));
     }
-    let currency = s.currency.unwrap_or_default();
     if pending == 0 {
-        println!("total {} {currency}", Micros(total));
+        out.say(format_args!("total {}", out.money(total, &currency)));
     } else {
-        println!(
-            "total {} {currency}: {} settled, {} in payments that await their answer",
-            Micros(total),
-            Micros(total.saturating_sub(pending)),
-            Micros(pending)
-        );
+        out.say(format_args!(
+            "total {}: {} settled, {} in payments that await their answer",
+            out.money(total, &currency),
+            out.amount(total.saturating_sub(pending)),
+            out.amount(pending)
+        ));
     }
-    Ok(())
+    let mut v = json!({
+        "account": account, "currency": currency, "scrips": scrips, "disputes": disputes,
+        "issuing": s.issuing,
+    });
+    money_json(&mut v, "in_account", in_account);
+    money_json(&mut v, "total", total);
+    money_json(&mut v, "settled", total.saturating_sub(pending));
+    money_json(&mut v, "pending", pending);
+    Ok(v)
 }
 
-fn history(w: &Wallet) {
+fn history(w: &Wallet, out: Out, all: bool) -> Value {
     let s = w.state.summary(now());
-    for h in s.history.iter().rev().filter(|h| h.kind == "paid") {
-        println!(
-            "{}  {}  {} micros  to {}  balance after {}",
-            h.at_ms,
-            h.url,
-            h.amount_micros,
-            h.vendor,
-            Micros(h.balance_after_micros)
-        );
+    let currency = s.currency.unwrap_or_default();
+    let mut list = Vec::new();
+    // The machine lists the newest first; people and scripts read the oldest first.
+    for h in s.history.iter().rev().filter(|h| all || h.kind == "paid") {
+        let at = iso(h.at_ms);
+        let money = out.money(h.amount_micros, &currency);
+        let mut v = json!({
+            "kind": h.kind, "at": at, "at_ms": h.at_ms, "currency": currency, "scrip": h.scrip,
+        });
+        money_json(&mut v, "amount", h.amount_micros);
+        match h.kind {
+            "paid" => {
+                let item = item_of(&h.url);
+                let contradicts = if h.check == "contradicts" {
+                    "  (the receipt contradicts what was signed: netcents dispute)"
+                } else {
+                    ""
+                };
+                out.say(format_args!(
+                    "{at}  paid {money}  to {}  for {item}  scrip left {}{contradicts}",
+                    h.vendor,
+                    out.amount(h.balance_after_micros)
+                ));
+                v["vendor"] = json!(h.vendor);
+                v["site"] = json!(h.site);
+                v["url"] = json!(h.url);
+                v["item"] = json!(item);
+                v["seq"] = json!(h.seq);
+                v["receipt_digest"] = json!(h.receipt_digest);
+                v["check"] = json!(h.check);
+                money_json(&mut v, "balance_after", h.balance_after_micros);
+            }
+            "issued" => out.say(format_args!("{at}  bought a scrip of {money}")),
+            "refused" => {
+                out.say(format_args!("{at}  refused ({})  {}", h.code, h.url));
+                v["url"] = json!(h.url);
+                v["site"] = json!(h.site);
+                v["code"] = json!(h.code);
+            }
+            "redeemed" => out.say(format_args!(
+                "{at}  redeemed a scrip: {money} back to the account"
+            )),
+            other => out.say(format_args!("{at}  {other}")),
+        }
+        list.push(v);
     }
+    Value::Array(list)
 }
 
-fn file_dispute(w: &mut Wallet, dispute: &str) -> Result<()> {
+/// Files a signed dispute with the arbiter; the arbiter's answer.
+fn file_dispute(w: &mut Wallet, dispute: &str) -> Result<Value> {
     let (status, v) = w.post(
         &format!("{}/v1/arbiter/disputes", w.bank),
         &json!({ "dispute": dispute }),
@@ -981,37 +1670,47 @@ fn file_dispute(w: &mut Wallet, dispute: &str) -> Result<()> {
     }
     let id = v["dispute"].as_str().unwrap_or_default().to_owned();
     w.on_dispute_answer(&id, &v)?;
-    println!("dispute filed: {v}");
-    Ok(())
+    Ok(v)
 }
 
-fn dispute(w: &mut Wallet, which: Option<&str>) -> Result<()> {
+fn dispute(w: &mut Wallet, out: Out, which: Option<&str>) -> Result<Value> {
     // Evidence the machine signed (a contradicted balance) goes first.
-    if which.is_none()
-        && let Some(d) = w.state.unsent_disputes().into_iter().next()
-    {
-        return file_dispute(w, &d);
-    }
-    let paying: Vec<String> = w
-        .state
-        .summary(now())
-        .scrips
-        .into_iter()
-        .filter(|s| s.status == "paying" && which.is_none_or(|id| id == s.id))
-        .map(|s| s.id)
-        .collect();
-    let Some(id) = paying.first() else {
-        bail!("nothing to dispute: no unanswered payment and no contradicted balance")
+    let signed = match w.state.unsent_disputes().into_iter().next() {
+        Some(d) if which.is_none() => d,
+        _ => {
+            let paying: Vec<String> = w
+                .state
+                .summary(now())
+                .scrips
+                .into_iter()
+                .filter(|s| s.status == "paying" && which.is_none_or(|id| id == s.id))
+                .map(|s| s.id)
+                .collect();
+            let Some(id) = paying.first() else {
+                return Err(fail(
+                    Kind::Other,
+                    "nothing_to_dispute",
+                    "nothing to dispute: no unanswered payment and no contradicted balance",
+                ));
+            };
+            let d = w
+                .state
+                .non_delivery(now(), id, &mut OsRng)
+                .map_err(wallet)?;
+            w.save()?;
+            d
+        }
     };
-    let d = w
-        .state
-        .non_delivery(now(), id, &mut OsRng)
-        .map_err(wallet)?;
-    w.save()?;
-    file_dispute(w, &d)
+    let v = file_dispute(w, &signed)?;
+    out.say(format_args!(
+        "dispute filed: {} ({})",
+        v["dispute"].as_str().unwrap_or("?"),
+        v["state"].as_str().unwrap_or("open")
+    ));
+    Ok(v)
 }
 
-fn redeem(w: &mut Wallet, which: Option<&str>) -> Result<()> {
+fn redeem(w: &mut Wallet, out: Out, which: Option<&str>) -> Result<Value> {
     let ids: Vec<String> = w
         .state
         .summary(now())
@@ -1022,8 +1721,11 @@ fn redeem(w: &mut Wallet, which: Option<&str>) -> Result<()> {
         .map(|s| s.id)
         .collect();
     if ids.is_empty() {
-        bail!("no scrip to redeem");
+        return Err(fail(Kind::Other, "nothing_to_redeem", "no scrip to redeem"));
     }
+    let currency = w.state.summary(now()).currency.unwrap_or_default();
+    let mut redeemed = Vec::new();
+    let mut total = 0u64;
     for id in ids {
         // Signing again gives the same order: a retry after a lost answer is the same request.
         let r = w.state.redeem(&id).map_err(wallet)?;
@@ -1062,29 +1764,131 @@ fn redeem(w: &mut Wallet, which: Option<&str>) -> Result<()> {
             .on_redeemed(now(), &id, Micros(refund))
             .map_err(wallet)?;
         w.save()?;
-        println!(
+        out.say(format_args!(
             "redeemed scrip {id}: {} back to the account",
-            Micros(refund)
-        );
+            out.money(refund, &currency)
+        ));
+        let mut j = json!({ "scrip": id });
+        money_json(&mut j, "refund", refund);
+        redeemed.push(j);
+        total += refund;
     }
-    Ok(())
+    let mut v = json!({ "redeemed": redeemed, "currency": currency });
+    money_json(&mut v, "total", total);
+    Ok(v)
+}
+
+/// The command line with the help that only the run knows (the default wallet path).
+fn command() -> clap::Command {
+    let here = default_path().map_or_else(
+        |_| "(HOME is not set: give --wallet)".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let after = format!(
+        "The wallet file: --wallet FILE, else $NETCENTS_WALLET, else ~/.netcents/wallet.json \
+         (here: {here}). It holds the keys (mode 0600); `netcents export` backs it up. The \
+         Node package @netcents/fetch uses the same file.\n\n\
+         Amounts are in units of the bank's currency with up to six decimals (0.10, 0.0025); \
+         with --micros, in micro-units (1000000 = 1).\n\n{EXAMPLES}\n\n{EXIT_STATUSES}"
+    );
+    Cli::command()
+        .after_help(after.clone())
+        .after_long_help(after)
+}
+
+/// Whether the command line asks for JSON, read before (and whatever) clap makes of it.
+fn wants_json() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }
 
 fn main() {
-    let cli = Cli::parse();
-    if let Err(e) = run(cli) {
-        eprintln!("netcents: {e:#}");
-        std::process::exit(1);
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                e.exit();
+            }
+            let _ = e.print();
+            if wants_json() {
+                let text = e.to_string();
+                let hint = text.lines().next().unwrap_or_default();
+                let hint = hint.trim_start_matches("error: ");
+                let v = json!({ "error": { "code": "usage", "hint": hint, "exit": Kind::Usage.exit() } });
+                println!("{v}");
+            }
+            std::process::exit(Kind::Usage.exit());
+        }
+    };
+    let out = Out {
+        json: cli.json,
+        micros: cli.micros,
+    };
+    match run(cli, out) {
+        Ok(v) => {
+            if out.json {
+                println!("{v}");
+            }
+        }
+        Err(e) => {
+            eprintln!("netcents: {e:#}");
+            if out.json {
+                println!("{}", error_json(&e));
+            }
+            std::process::exit(classify(&e).0.exit());
+        }
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli, out: Out) -> Result<Value> {
+    // What the user typed is read before the wallet is opened: a bad amount, URL or flag
+    // touches nothing.
+    let mut caps = Caps {
+        per_run: 0,
+        per_call: None,
+    };
+    let amount = match &cli.cmd {
+        Cmd::Buy { amount, .. } => out.parse("the amount", amount)?,
+        Cmd::Pay {
+            urls,
+            max,
+            max_per_call,
+            cap,
+            output,
+            ..
+        } => {
+            if output.is_some() && urls.len() > 1 {
+                return Err(fail(Kind::Usage, "usage", "--output takes one URL"));
+            }
+            urls.iter().try_for_each(|u| check_url(u))?;
+            caps.per_run = match cap {
+                Some(micros) => *micros,
+                None => out.parse("--max", max)?,
+            };
+            caps.per_call = max_per_call
+                .as_deref()
+                .map(|m| out.parse("--max-per-call", m))
+                .transpose()?;
+            0
+        }
+        Cmd::Price { url } => {
+            check_url(url)?;
+            0
+        }
+        _ => 0,
+    };
     let path = match cli.wallet {
         Some(p) => p,
         None => default_path()?,
     };
     match cli.cmd {
-        Cmd::Init { bank } => return init(path, bank),
+        Cmd::Init { bank } => return init(path, out, bank),
         Cmd::Import {
             file,
             bank,
@@ -1096,47 +1900,150 @@ fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Init { .. } | Cmd::Import { .. } => unreachable!("handled above"),
         Cmd::Export { file, passphrase } => export(&w, &file, passphrase),
-        Cmd::Account => {
-            let s = w.state.summary(now());
-            println!(
-                "{}",
-                s.account
-                    .ok_or_else(|| anyhow!("the account was never opened: run init again"))?
-            );
-            Ok(())
-        }
-        Cmd::Buy { micros, days } => {
+        Cmd::Account { id } => account(&w, out, id),
+        Cmd::Buy { days, .. } => {
             w.recover()?;
-            buy(&mut w, micros, days)
+            buy(&mut w, out, amount, days)
         }
+        Cmd::Price { url } => price(&w, out, &url),
         Cmd::Pay {
             urls,
-            cap,
             output,
             header,
+            ..
         } => {
-            if output.is_some() && urls.len() > 1 {
-                bail!("--output takes one URL");
-            }
             w.recover()?;
-            let mut cap = cap;
-            for url in &urls {
-                pay(&mut w, url, &mut cap, output.as_deref(), header)?;
-            }
-            Ok(())
+            pay(&mut w, out, &urls, caps, output.as_deref(), header)
         }
         Cmd::Balance => {
             w.recover()?;
-            balance(&w)
+            balance(&w, out)
         }
-        Cmd::History => {
-            history(&w);
-            Ok(())
-        }
-        Cmd::Dispute { scrip } => dispute(&mut w, scrip.as_deref()),
+        Cmd::History { all } => Ok(history(&w, out, all)),
+        Cmd::Dispute { scrip } => dispute(&mut w, out, scrip.as_deref()),
         Cmd::Redeem { scrip } => {
             w.recover()?;
-            redeem(&mut w, scrip.as_deref())
+            redeem(&mut w, out, scrip.as_deref())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "tests: a failed unwrap is a failed test"
+    )]
+    use super::*;
+
+    #[test]
+    fn times_are_utc_iso_8601() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(iso(1_700_000_000_999), "2023-11-14T22:13:20Z");
+        assert_eq!(iso(1_709_251_199_000), "2024-02-29T23:59:59Z");
+        assert_eq!(iso(4_107_542_400_000), "2100-03-01T00:00:00Z");
+        assert_eq!(date(1_709_251_199_000), "2024-02-29");
+    }
+
+    #[test]
+    fn amounts_typed_in_units_or_micro_units() {
+        let units = Out {
+            json: false,
+            micros: false,
+        };
+        let micros = Out {
+            json: false,
+            micros: true,
+        };
+        assert_eq!(units.parse("x", "0.10").unwrap(), 100_000);
+        assert_eq!(units.parse("x", "0.0025").unwrap(), 2_500);
+        assert_eq!(micros.parse("x", "2500").unwrap(), 2_500);
+        for (out, bad) in [
+            (units, "0.0000001"),
+            (units, "-1"),
+            (units, "1e3"),
+            (micros, "0.5"),
+            (micros, "1000000000000001"),
+        ] {
+            let e = out.parse("--max", bad).unwrap_err();
+            assert_eq!(classify(&e), (Kind::Usage, "bad_value".into()), "{bad}");
+            assert!(format!("{e:#}").contains("--max"), "{e:#}");
+        }
+        assert_eq!(units.money(2_500, "USD"), "0.0025 USD");
+        assert_eq!(micros.money(2_500, "USD"), "2500 micro-USD");
+        assert_eq!(units.amount(100_000), "0.10");
+    }
+
+    #[test]
+    fn refusals_map_to_exit_statuses() {
+        let code = |status, body: Value| {
+            let (kind, code) = classify(&refused("x", status, &body));
+            (kind.exit(), code)
+        };
+        assert_eq!(
+            code(409, json!({ "code": "stale_sequence" })),
+            (4, "stale_sequence".into())
+        );
+        assert_eq!(
+            code(402, json!({ "code": "insufficient_balance" })),
+            (7, "insufficient_balance".into())
+        );
+        assert_eq!(code(503, Value::Null), (6, "http_503".into()));
+        assert_eq!(code(500, Value::Null), (4, "http_500".into()));
+        let e = wallet(WalletError::new("wrong_passphrase", "no"));
+        assert_eq!(classify(&e), (Kind::Other, "wrong_passphrase".into()));
+        let v = error_json(&e.context("opening the backup"));
+        assert_eq!(v["error"]["code"], "wrong_passphrase");
+        assert_eq!(v["error"]["exit"], 1);
+        assert!(
+            v["error"]["hint"]
+                .as_str()
+                .unwrap()
+                .starts_with("opening the backup: wrong_passphrase")
+        );
+    }
+
+    #[test]
+    fn urls_items_and_spans() {
+        assert!(check_url("https://a.example/x").is_ok());
+        for bad in ["a.example/x", "ftp://a.example/x", "http://", "/paid/x"] {
+            assert_eq!(
+                classify(&check_url(bad).unwrap_err()).0,
+                Kind::Usage,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            item_of("http://a.example:8080/paid/x.html?n=1"),
+            "/paid/x.html?n=1"
+        );
+        assert_eq!(item_of("http://a.example"), "/");
+        assert_eq!(span(600_000), "10 minutes");
+        assert_eq!(span(86_400_000), "1 day");
+        assert_eq!(span(7_200_000), "2 hours");
+        assert_eq!(span(90_000), "90 seconds");
+    }
+
+    #[test]
+    fn the_help_lists_exit_statuses_examples_and_the_wallet_path() {
+        let help = command().render_long_help().to_string();
+        for needed in [
+            "Exit status:",
+            "3  partly paid",
+            "Examples:",
+            "~/.netcents/wallet.json",
+            "netcents buy 0.10",
+        ] {
+            assert!(help.contains(needed), "{needed}:\n{help}");
+        }
+        let mut cmd = command();
+        for sub in cmd.get_subcommands_mut() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            let text = sub.render_long_help().to_string();
+            assert!(text.contains("Examples:"), "{}:\n{text}", sub.get_name());
         }
     }
 }

@@ -13,7 +13,7 @@ import wasm from "./pkg/netcents_node_wallet.js";
 
 const { NodeWallet } = wasm;
 
-/** The CLI's default spending cap of a run (`netcents pay --cap`), in micro-units. */
+/** The CLI's default spending cap of a run (`netcents pay --max 0.01`), in micro-units. */
 const DEFAULT_CAP = 10_000;
 /** A lock directory without a pid, or a takeover directory, is stale after this long. */
 const LOCK_GRACE_MS = 10_000;

@@ -312,7 +312,7 @@ impl WalletFile {
             return Err(err(
                 "insufficient_balance",
                 format!(
-                    "no scrip can pay {} {}: buy one with `netcents buy <micros>`",
+                    "no scrip can pay {} {}: buy one with `netcents buy <amount>`",
                     Micros(q.price_micros),
                     q.currency
                 ),

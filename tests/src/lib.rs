@@ -175,6 +175,33 @@ impl Cli {
         String::from_utf8(out.stderr).unwrap()
     }
 
+    /// Runs a command with `--json`: its exit status and the one JSON value its standard output
+    /// holds (checked to be nothing else).
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut values = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
+        let value = match values.next() {
+            Some(Ok(v)) => v,
+            other => panic!(
+                "netcents {all:?} printed no JSON ({other:?}):\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        };
+        assert!(
+            values.next().is_none() && text.trim_end().lines().count() == 1,
+            "netcents {all:?} printed more than one JSON value:\n{text}"
+        );
+        (out.status.code().unwrap_or(-1), value)
+    }
+
+    /// The account id (`netcents account --id`).
+    pub fn account_id(&self) -> AccountId {
+        AccountId::from_hex(self.ok(&["account", "--id"]).trim()).unwrap()
+    }
+
     /// The wallet file as JSON.
     pub fn file(&self) -> Value {
         serde_json::from_str(&std::fs::read_to_string(&self.wallet).unwrap()).unwrap()

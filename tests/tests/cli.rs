@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use netcents_core::AccountId;
-use netcents_e2e::{Bank, Cli, TOKEN, TempDir, Vendor, cli_bin, http, onboard};
+use netcents_core::Micros;
+use netcents_e2e::{Bank, Cli, TOKEN, TempDir, Vendor, cli_bin, free_port, http, onboard};
 
 const ARTICLE: &str = "/paid/article.html";
 const EXPENSIVE: &str = "/paid/expensive.html";
@@ -36,14 +36,14 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
         cli.fails(&["init", "--bank", &bank.url]).contains("exists"),
         "init never overwrites a wallet"
     );
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = cli.account_id();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
 
     // No scrip yet: a clear error, nothing spent.
     let err = cli.fails(&["pay", &a.at(ARTICLE)]);
     assert!(err.contains("netcents buy"), "{err}");
 
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
     assert_eq!(bank.balance(&account).await, 900_000);
 
     // First purchase at A (the scrip comes from the bank), then the fast path.
@@ -79,9 +79,9 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
     );
 
     let balance = cli.ok(&["balance"]);
-    assert!(balance.contains("total 0.097000"), "{balance}");
+    assert!(balance.contains("total 0.097 USD"), "{balance}");
     assert!(
-        balance.contains("0.900000 in the account"),
+        balance.contains("0.90 USD in the account"),
         "the account's balance, read with the account key: {balance}"
     );
     assert!(
@@ -91,10 +91,13 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
 
     // The spending cap of a run: a price above it is refused before anything is signed.
     let before = cli.file();
+    let err = cli.fails(&["pay", "--max", "0.0001", &b.at(OTHER)]);
+    assert!(err.contains("raise --max"), "{err}");
+    // The older form of the cap, in micro-units, still holds scripts to the same amount.
     let err = cli.fails(&["pay", "--cap", "10", &b.at(OTHER)]);
-    assert!(err.contains("--cap"), "{err}");
-    let err = cli.fails(&["pay", "--cap", "100000000000", &a.at(EXPENSIVE)]);
-    assert!(err.contains("no scrip can pay"), "{err}");
+    assert!(err.contains("may spend only 0.00001 USD more"), "{err}");
+    let err = cli.fails(&["pay", "--max", "100000", &a.at(EXPENSIVE)]);
+    assert!(err.contains("no scrip can pay 1000.00 USD"), "{err}");
     assert_eq!(cli.file(), before, "a refused payment changes nothing");
 
     let history = cli.ok(&["history"]);
@@ -139,9 +142,9 @@ async fn the_command_line_wallet_buys_pays_floats_and_redeems() {
 
     // Redemption: the bank asks B (the holder) for the scrip and credits what is left.
     let out = cli.ok(&["redeem"]);
-    assert!(out.contains("0.097000 back"), "{out}");
+    assert!(out.contains("0.097 USD back"), "{out}");
     assert_eq!(bank.balance(&account).await, 997_000);
-    assert!(cli.ok(&["balance"]).contains("total 0.000000"));
+    assert!(cli.ok(&["balance"]).contains("total 0.00 USD"));
 
     // The vendors capture; the books balance.
     a.capture().await;
@@ -268,12 +271,12 @@ async fn an_issuance_survives_a_kill_between_sending_and_saving() {
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &proxy.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = cli.account_id();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
 
     proxy.stall.store(true, Ordering::SeqCst);
     let mut child = Command::new(cli_bin())
-        .args(["buy", "100000"])
+        .args(["buy", "0.10"])
         .env("NETCENTS_WALLET", &cli.wallet)
         .spawn()
         .unwrap();
@@ -294,11 +297,11 @@ async fn an_issuance_survives_a_kill_between_sending_and_saving() {
     // The next run sends the stored request again: the same scrip, charged once.
     proxy.stall.store(false, Ordering::SeqCst);
     let balance = cli.ok(&["balance"]);
-    assert!(balance.contains("total 0.100000"), "{balance}");
-    assert!(balance.contains("0.100000 of 0.100000"), "{balance}");
+    assert!(balance.contains("total 0.10 USD"), "{balance}");
+    assert!(balance.contains("0.10 of 0.10"), "{balance}");
     assert_eq!(bank.balance(&account).await, 900_000, "charged once");
-    cli.ok(&["buy", "50000"]);
-    assert!(cli.ok(&["balance"]).contains("total 0.150000"));
+    cli.ok(&["buy", "0.05"]);
+    assert!(cli.ok(&["balance"]).contains("total 0.15 USD"));
     assert_eq!(bank.balance(&account).await, 850_000);
     bank.check_balanced().await;
 }
@@ -315,9 +318,9 @@ async fn runs_at_once_take_turns_and_nothing_is_lost() {
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = cli.account_id();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
 
     // Eight URLs of the same article (the query is not part of the item): eight payments.
     let urls: Vec<String> = (0..RUNS)
@@ -353,7 +356,10 @@ async fn runs_at_once_take_turns_and_nothing_is_lost() {
     assert_eq!(history.lines().count(), RUNS, "{history}");
     let balance = cli.ok(&["balance"]);
     let left = 100_000 - RUNS as u64 * 1_000;
-    assert!(balance.contains(&format!("total 0.{left:06}")), "{balance}");
+    assert!(
+        balance.contains(&format!("total {} USD", Micros(left).decimal())),
+        "{balance}"
+    );
     // The same eight at once again: each reads with the access it bought, nothing is paid.
     for out in at_once(&urls) {
         assert!(out.status.success());
@@ -386,9 +392,9 @@ async fn a_payment_whose_answer_was_lost_is_settled_by_the_next_run() {
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = cli.account_id();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
 
     // The vendor accepts the order; its answer never reaches the wallet.
     proxy.stall.store(true, Ordering::SeqCst);
@@ -415,13 +421,11 @@ async fn a_payment_whose_answer_was_lost_is_settled_by_the_next_run() {
     assert!(out.status.success());
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(
-        shown.contains("0.001000 in a payment for") && shown.contains("awaits its answer"),
+        shown.contains("0.001 in a payment for") && shown.contains("awaits its answer"),
         "{shown}"
     );
     assert!(
-        shown.contains(
-            "total 0.100000 USD: 0.099000 settled, 0.001000 in payments that await their answer"
-        ),
+        shown.contains("total 0.10 USD: 0.099 settled, 0.001 in payments that await their answer"),
         "{shown}"
     );
     assert!(
@@ -448,7 +452,7 @@ async fn a_payment_whose_answer_was_lost_is_settled_by_the_next_run() {
     assert!(page.contains("A paid article"), "{page}");
     let history = cli.ok(&["history"]);
     assert_eq!(history.lines().count(), 2, "{history}");
-    assert!(cli.ok(&["balance"]).contains("total 0.098000"));
+    assert!(cli.ok(&["balance"]).contains("total 0.098 USD"));
 }
 
 /// A payment whose order never reached the vendor, and a vendor that never answers: the
@@ -467,9 +471,9 @@ async fn a_dispute_nobody_answers_is_ruled_and_the_wallet_follows_it() {
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = cli.account_id();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
 
     proxy.lose.store(true, Ordering::SeqCst);
     cli.fails(&["pay", &format!("{}{ARTICLE}", proxy.url)]);
@@ -486,7 +490,7 @@ async fn a_dispute_nobody_answers_is_ruled_and_the_wallet_follows_it() {
     let shown = cli.until_ruled(&bank).await;
     assert!(shown.contains("ruled: void"), "{shown}");
     assert!(
-        !shown.contains("awaits its answer") && shown.contains("total 0.100000 USD"),
+        !shown.contains("awaits its answer") && shown.contains("total 0.10 USD"),
         "the void order is dropped, the scrip whole:\n{shown}"
     );
 
@@ -495,7 +499,301 @@ async fn a_dispute_nobody_answers_is_ruled_and_the_wallet_follows_it() {
     let page = cli.ok(&["pay", &a.at(ARTICLE)]);
     assert!(page.contains("A paid article"), "{page}");
     assert_eq!(cli.ok(&["history"]).lines().count(), 1);
-    assert!(cli.ok(&["balance"]).contains("total 0.099000"));
+    assert!(cli.ok(&["balance"]).contains("total 0.099 USD"));
+    a.capture().await;
+    bank.check_balanced().await;
+}
+
+/// The exit status and the `{"error"}` object of a failed `--json` run.
+fn failed(out: &(i32, serde_json::Value)) -> (i32, &str) {
+    assert_eq!(
+        out.1["error"]["exit"], out.0,
+        "the error object names the exit status: {}",
+        out.1
+    );
+    assert!(
+        out.1["error"]["hint"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty()),
+        "{}",
+        out.1
+    );
+    (out.0, out.1["error"]["code"].as_str().unwrap_or_default())
+}
+
+/// Amounts in units with decimals, `--json` on every command (one JSON value on standard
+/// output, nothing else), `price` and `account`, history for people, and the exit statuses a
+/// script reads: paid, partly paid (the cap stopped the third URL), cap, refused, not enough
+/// money, network, usage. Against the vendor on its own server (no workerd needed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn decimals_json_prices_and_exit_statuses_for_scripts() {
+    let bank = Bank::start().await;
+    let a = Vendor::start_server(&bank, "a").await;
+    let dir = TempDir::new("cli-json");
+    let cli = Cli {
+        wallet: dir.0.join("wallet.json"),
+    };
+    let origin = a.url.trim_end_matches('/').to_owned();
+
+    let (code, made) = cli.json(&["init", "--bank", &bank.url]);
+    assert_eq!(code, 0, "{made}");
+    assert_eq!(made["currency"], "USD");
+    assert_eq!(made["wallet"], cli.wallet.display().to_string());
+    let account = cli.account_id();
+    assert_eq!(made["account"], account.to_string());
+    assert_eq!(
+        cli.json(&["account", "--id"]).1,
+        serde_json::json!({ "account": account.to_string() })
+    );
+    onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
+    let (code, acc) = cli.json(&["account"]);
+    assert_eq!(code, 0, "{acc}");
+    assert_eq!(acc["balance"], "1.00");
+    assert_eq!(acc["balance_micros"], 1_000_000);
+    assert!(
+        cli.ok(&["account"]).contains("balance 1.00 USD"),
+        "the account's balance for people"
+    );
+
+    // Usage: refused before anything is touched, exit 2, clap's own errors included.
+    let before = cli.file();
+    for (args, why) in [
+        (&["buy", "0.0000001"][..], "six decimals"),
+        (&["buy", "-1"][..], "never negative"),
+        (&["buy", "1e3"][..], "digits"),
+        (&["buy", "0,10"][..], "digits"),
+        (&["--micros", "buy", "0.5"][..], "micro-units"),
+        (
+            &["pay", "--max", "0.1.0", "http://127.0.0.1:1/x"][..],
+            "--max",
+        ),
+        (&["pay", "not-a-url"][..], "not an absolute"),
+    ] {
+        let out = cli.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{args:?}: {err}");
+        let json = cli.json(args);
+        assert_eq!(failed(&json).0, 2, "{args:?}");
+        assert!(
+            ["bad_value", "bad_url"].contains(&failed(&json).1),
+            "{args:?}: {}",
+            json.1
+        );
+    }
+    for args in [
+        &["buy"][..],
+        &["pay"][..],
+        &["pay", "--bogus", "x"][..],
+        &["nope"][..],
+    ] {
+        assert_eq!(cli.run(args).status.code(), Some(2), "{args:?}");
+        let json = cli.json(args);
+        assert_eq!(failed(&json), (2, "usage"), "{args:?}: {}", json.1);
+    }
+    assert_eq!(cli.file(), before, "a usage error changes nothing");
+
+    // Decimals: 0.0025 and, with --micros, 7500 micro-units.
+    let (code, bought) = cli.json(&["buy", "0.0025"]);
+    assert_eq!(code, 0, "{bought}");
+    assert_eq!(bought["face"], "0.0025");
+    assert_eq!(bought["face_micros"], 2_500);
+    assert!(bought["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(bank.balance(&account).await, 997_500);
+    let out = cli.ok(&["--micros", "buy", "7500"]);
+    assert!(out.contains("of 7500 micro-USD"), "{out}");
+    assert_eq!(bank.balance(&account).await, 990_000);
+
+    // The price before paying: the vendor, the item, nothing paid.
+    let unpriced = cli.file();
+    let (code, price) = cli.json(&["price", &a.at(ARTICLE)]);
+    assert_eq!(code, 0, "{price}");
+    assert_eq!(price["price"], "0.001");
+    assert_eq!(price["price_micros"], 1_000);
+    assert_eq!(price["currency"], "USD");
+    assert_eq!(price["vendor"], origin.as_str());
+    assert_eq!(price["vendor_id"].as_str().unwrap().len(), 32);
+    assert_eq!(price["item"], ARTICLE);
+    assert_eq!(price["affordable"], true);
+    assert_eq!(price["free"], false);
+    let shown = cli.ok(&["price", &a.at(ARTICLE)]);
+    assert!(
+        shown.contains("0.001 USD") && shown.contains(&origin) && shown.contains(ARTICLE),
+        "{shown}"
+    );
+    let (code, free) = cli.json(&["price", &a.at("/index.html")]);
+    assert_eq!(
+        (code, &free["free"]),
+        (0, &serde_json::json!(true)),
+        "{free}"
+    );
+    assert_eq!(cli.file(), unpriced, "price pays nothing");
+    assert!(cli.ok(&["history"]).is_empty());
+
+    // Paid: exit 0, the content in the JSON.
+    let (code, paid) = cli.json(&["pay", &a.at(ARTICLE)]);
+    assert_eq!(code, 0, "{paid}");
+    let r = &paid["results"][0];
+    assert_eq!(r["outcome"], "paid");
+    assert_eq!(r["price"], "0.001");
+    assert_eq!(r["vendor"], origin.as_str());
+    assert_eq!(r["item"], ARTICLE);
+    assert!(r["content"].as_str().unwrap().contains("A paid article"));
+    assert_eq!(paid["spent"], "0.001");
+
+    // Partly paid: the cap of the run lets two of three URLs through.
+    let urls: Vec<String> = (1..=3).map(|i| a.at(&format!("{OTHER}?n={i}"))).collect();
+    let mut args = vec!["pay", "--max", "0.002"];
+    args.extend(urls.iter().map(String::as_str));
+    let partly = cli.json(&args);
+    assert_eq!(failed(&partly), (3, "partly_paid"), "{}", partly.1);
+    let outcomes: Vec<&str> = partly.1["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["paid", "paid", "failed"]);
+    assert_eq!(partly.1["results"][2]["error"]["code"], "above_max_per_run");
+    assert_eq!(partly.1["results"][2]["error"]["exit"], 5);
+    assert_eq!(partly.1["spent"], "0.002");
+    assert_eq!(partly.1["spent_micros"], 2_000);
+    // The same for people: the pages on stdout, the third's failure and the summary on stderr.
+    let urls: Vec<String> = (4..=6).map(|i| a.at(&format!("{OTHER}?n={i}"))).collect();
+    let mut args = vec!["pay", "--max", "0.002"];
+    args.extend(urls.iter().map(String::as_str));
+    let out = cli.run(&args);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2 of 3 URLs paid") && err.contains("raise --max"),
+        "{err}"
+    );
+    let per_page = partly.1["results"][0]["content"]
+        .as_str()
+        .unwrap()
+        .matches(OTHER_MARK)
+        .count();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches(OTHER_MARK)
+            .count(),
+        2 * per_page,
+        "two pages on standard output"
+    );
+
+    // The cap alone, per run and per call: exit 5, nothing signed.
+    let before = cli.file();
+    let fresh = a.at(&format!("{ARTICLE}?cap"));
+    let cap = cli.json(&["pay", "--max", "0.0005", &fresh]);
+    assert_eq!(failed(&cap), (5, "above_max_per_run"), "{}", cap.1);
+    let cap = cli.json(&["pay", "--max-per-call", "0.0009", &fresh]);
+    assert_eq!(failed(&cap), (5, "above_max_per_call"), "{}", cap.1);
+    // Not enough money in the scrip: exit 7.
+    let poor = cli.json(&["pay", "--max", "5000", &a.at(EXPENSIVE)]);
+    assert_eq!(failed(&poor), (7, "insufficient_balance"), "{}", poor.1);
+    assert_eq!(
+        cli.file(),
+        before,
+        "refused by a cap or the funds: nothing changes"
+    );
+    // Nor in the account: the bank refuses the scrip, exit 7.
+    let poor = cli.json(&["buy", "1000"]);
+    assert_eq!(failed(&poor), (7, "insufficient_balance"), "{}", poor.1);
+    // Refused by the server asked: exit 4 with its code.
+    let no = cli.json(&["pay", &format!("{}/v1/no-such-route", bank.url)]);
+    assert_eq!(failed(&no), (4, "unknown_route"), "{}", no.1);
+    // Nobody answers: exit 6.
+    let dead = format!("http://127.0.0.1:{}/paid/article.html", free_port());
+    let net = cli.json(&["pay", &dead]);
+    assert_eq!(failed(&net), (6, "unreachable"), "{}", net.1);
+    assert_eq!(cli.run(&["price", &dead]).status.code(), Some(6));
+
+    // History: UTC dates, decimal amounts, the vendor's origin and the item; ids in --json.
+    let history = cli.ok(&["history"]);
+    assert_eq!(history.lines().count(), 5, "{history}");
+    for line in history.lines() {
+        let at = line.split_whitespace().next().unwrap();
+        assert!(
+            at.len() == 20 && at.starts_with("20") && at.ends_with('Z') && at.contains('T'),
+            "{line}"
+        );
+        assert!(
+            line.contains("paid 0.001 USD") && line.contains(&origin),
+            "{line}"
+        );
+    }
+    assert!(
+        history
+            .lines()
+            .next()
+            .unwrap()
+            .contains(&format!("for {ARTICLE}"))
+    );
+    let (code, list) = cli.json(&["history"]);
+    assert_eq!(code, 0);
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 5);
+    let first = &list[0];
+    assert_eq!(first["kind"], "paid");
+    assert_eq!(first["amount"], "0.001");
+    assert_eq!(first["amount_micros"], 1_000);
+    assert_eq!(first["item"], ARTICLE);
+    assert_eq!(first["vendor"], origin.as_str());
+    assert_eq!(first["scrip"].as_str().unwrap().len(), 32);
+    assert_eq!(first["receipt_digest"].as_str().unwrap().len(), 64);
+    assert!(
+        !history.contains(first["scrip"].as_str().unwrap()),
+        "no hex ids for people: {history}"
+    );
+    let (_, all) = cli.json(&["history", "--all"]);
+    let kinds: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "issued").count(),
+        2,
+        "{kinds:?}"
+    );
+
+    // Balance, dispute (nothing to dispute), redeem, export and import: one object each.
+    let (code, bal) = cli.json(&["balance"]);
+    assert_eq!(code, 0, "{bal}");
+    assert_eq!(bal["total"], "0.005");
+    assert_eq!(bal["total_micros"], 5_000);
+    assert_eq!(bal["in_account"], "0.99");
+    assert_eq!(bal["scrips"].as_array().unwrap().len(), 2);
+    let none = cli.json(&["dispute"]);
+    assert_eq!(failed(&none), (1, "nothing_to_dispute"), "{}", none.1);
+    let backup = dir.0.join("wallet.backup");
+    let secret = "a long enough passphrase";
+    let (code, exported) = cli.json(&["export", backup.to_str().unwrap(), "--passphrase", secret]);
+    assert_eq!(
+        (code, &exported["file"]),
+        (0, &serde_json::json!(backup.to_str().unwrap()))
+    );
+    let copy = Cli {
+        wallet: dir.0.join("copy.json"),
+    };
+    let (code, imported) = copy.json(&[
+        "import",
+        backup.to_str().unwrap(),
+        "--bank",
+        &bank.url,
+        "--passphrase",
+        secret,
+    ]);
+    assert_eq!(code, 0, "{imported}");
+    assert_eq!(imported["account"], account.to_string());
+    std::fs::remove_file(&copy.wallet).unwrap();
+    let (code, back) = cli.json(&["redeem"]);
+    assert_eq!(code, 0, "{back}");
+    assert_eq!(back["total"], "0.005");
+    assert_eq!(back["redeemed"].as_array().unwrap().len(), 2);
+    assert_eq!(bank.balance(&account).await, 995_000);
     a.capture().await;
     bank.check_balanced().await;
 }

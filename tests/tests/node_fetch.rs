@@ -178,9 +178,9 @@ async fn node_agents_pay_both_vendor_kinds_from_the_wallet_file_the_cli_shares()
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = AccountId::from_hex(cli.ok(&["account", "--id"]).trim()).unwrap();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
 
     let script = dir.0.join("agent.mjs");
     std::fs::write(&script, SCRIPT).unwrap();
@@ -201,8 +201,8 @@ async fn node_agents_pay_both_vendor_kinds_from_the_wallet_file_the_cli_shares()
     let history = cli.ok(&["history"]);
     assert_eq!(history.lines().count(), 8, "{history}");
     let balance = cli.ok(&["balance"]);
-    assert!(balance.contains("total 0.092000"), "{balance}");
-    assert!(balance.contains("0.900000 in the account"), "{balance}");
+    assert!(balance.contains("total 0.092 USD"), "{balance}");
+    assert!(balance.contains("0.90 USD in the account"), "{balance}");
     // The access Node bought opens the page for the CLI too: nothing paid.
     let (page, said) = cli.ok_with_err(&["pay", &s.at(OTHER)]);
     assert!(page.contains(OTHER_MARK), "{page}");
@@ -213,7 +213,7 @@ async fn node_agents_pay_both_vendor_kinds_from_the_wallet_file_the_cli_shares()
     let page = cli.ok(&["pay", &s.at(&format!("{OTHER}?cli"))]);
     assert!(page.contains(OTHER_MARK), "{page}");
     let balance = cli.ok(&["balance"]);
-    assert!(balance.contains("total 0.090000"), "{balance}");
+    assert!(balance.contains("total 0.09 USD"), "{balance}");
     // Node and the CLI at once on the one file: they take turns, and every payment is kept.
     let script = dir.0.join("at-once.mjs");
     std::fs::write(&script, AT_ONCE).unwrap();
@@ -251,7 +251,7 @@ async fn node_agents_pay_both_vendor_kinds_from_the_wallet_file_the_cli_shares()
     );
     assert_eq!(cli.ok(&["history"]).lines().count(), 16);
     let balance = cli.ok(&["balance"]);
-    assert!(balance.contains("total 0.084000"), "{balance}");
+    assert!(balance.contains("total 0.084 USD"), "{balance}");
     assert!(!balance.contains("await"), "nothing pending: {balance}");
 
     // Nothing is left behind but the wallet, its lock file and the scripts.

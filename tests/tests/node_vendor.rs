@@ -45,9 +45,9 @@ async fn one_scrip_floats_worker_axum_express_hono_worker_and_each_captures() {
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = AccountId::from_hex(cli.ok(&["account", "--id"]).trim()).unwrap();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
     let mut before = Vec::new();
     for v in [&w, &s, &e, &h] {
         before.push(bank.balance(&v.creds.account).await);
@@ -171,9 +171,9 @@ async fn a_dispute_at_the_express_vendor_is_answered_with_the_goods() {
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = AccountId::from_hex(cli.ok(&["account", "--id"]).trim()).unwrap();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
     let before = bank.balance(&e.creds.account).await;
 
     // The secret header of another process reads nothing for free.

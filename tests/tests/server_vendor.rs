@@ -31,9 +31,9 @@ async fn one_scrip_floats_between_a_worker_and_a_server_vendor_and_each_captures
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = AccountId::from_hex(cli.ok(&["account", "--id"]).trim()).unwrap();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
     let w_before = bank.balance(&w.creds.account).await;
     let s_before = bank.balance(&s.creds.account).await;
 
@@ -56,7 +56,7 @@ async fn one_scrip_floats_between_a_worker_and_a_server_vendor_and_each_captures
     let history = cli.ok(&["history"]);
     assert_eq!(history.lines().count(), 5, "{history}");
     let balance = cli.ok(&["balance"]);
-    assert!(balance.contains("total 0.095000"), "{balance}");
+    assert!(balance.contains("total 0.095 USD"), "{balance}");
     assert!(balance.contains(&format!("held by {}", s.url)), "{balance}");
 
     // Each captures what it took, and answers the audits of its claims (every capture is
@@ -358,9 +358,9 @@ async fn the_layer_sells_the_priced_routes_of_an_axum_app_and_passes_the_rest() 
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = AccountId::from_hex(cli.ok(&["account", "--id"]).trim()).unwrap();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
     let page = cli.ok(&["pay", &format!("{origin}/paid/article.html")]);
     assert_eq!(page.trim(), "A paid article, from the app");
     let before = bank.balance(&creds.account).await;
@@ -436,9 +436,9 @@ async fn two_processes_of_one_vendor_share_a_postgres_store() {
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let account = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let account = AccountId::from_hex(cli.ok(&["account", "--id"]).trim()).unwrap();
     onboard::deposit(&http(), &bank.url, TOKEN, &account, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
     for (i, path) in [
         (0, ARTICLE),
         (1, OTHER),
@@ -448,7 +448,7 @@ async fn two_processes_of_one_vendor_share_a_postgres_store() {
         let page = cli.ok(&["pay", &at(i, path)]);
         assert!(page.contains("paid"), "{page}");
     }
-    assert!(cli.ok(&["balance"]).contains("total 0.096000"));
+    assert!(cli.ok(&["balance"]).contains("total 0.096 USD"));
 
     // A customer sends two orders with one sequence number, one to each process, at once, with
     // each of four scrip: every time one is accepted and the other refused.
@@ -651,9 +651,9 @@ async fn an_invited_vendor_onboards_without_the_operator_token_and_is_paid() {
         wallet: dir.0.join("wallet.json"),
     };
     cli.ok(&["init", "--bank", &bank.url]);
-    let customer = AccountId::from_hex(cli.ok(&["account"]).trim()).unwrap();
+    let customer = AccountId::from_hex(cli.ok(&["account", "--id"]).trim()).unwrap();
     onboard::deposit(&http(), &bank.url, TOKEN, &customer, 1_000_000).await;
-    cli.ok(&["buy", "100000"]);
+    cli.ok(&["buy", "0.10"]);
     let page = cli.ok(&["pay", &format!("{origin}{ARTICLE}")]);
     assert!(page.contains("paid"), "{page}");
     bank.check_balanced().await;
