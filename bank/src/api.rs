@@ -16,14 +16,13 @@ use axum::{Json, Router};
 use netcents_api::bank as api;
 use netcents_core::auth::{Listing, Message};
 use netcents_core::objects::{AccountRequest, CaptureBatch, Dispute, PaymentOrder, Transfer};
-use netcents_core::{AccountId, Micros, PublicKey, Signed, TimestampMs, VendorId};
+use netcents_core::{AccountId, PublicKey, Signed, TimestampMs, VendorId};
 use serde::de::DeserializeOwned;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::bank::{self, Bank, b64, read_fn, request_hash, unb64};
 use crate::error::ApiError;
-use crate::store::tx::{MAX_MONEY, ledger_key};
 use crate::store::{Reply, Tx};
 
 /// Limits of the HTTP layer, set explicitly.
@@ -84,7 +83,10 @@ pub fn router(bank: Arc<Bank>, limits: Limits) -> Router {
         .route("/metrics", get(metrics))
         .nest("/v1", v1)
         .fallback(unknown_route)
-        .with_state(AppState { bank, limits })
+        .with_state(AppState {
+            bank: bank.clone(),
+            limits,
+        })
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.timeout,
@@ -94,6 +96,32 @@ pub fn router(bank: Arc<Bank>, limits: Limits) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::map_response(json_errors))
+        // Outermost: it counts the answer the client gets, `{code, hint}` of layers included.
+        .layer(axum::middleware::from_fn_with_state(bank, count))
+}
+
+/// Counts every answer in the metrics: by route template (a layer of the router runs inside
+/// each route, where the matched template is known), status and error code, with its latency.
+async fn count(
+    State(bank): State<Arc<Bank>>,
+    route: Option<axum::extract::MatchedPath>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    bank.metrics.http(
+        route.as_ref().map_or(
+            crate::metrics::UNMATCHED,
+            axum::extract::MatchedPath::as_str,
+        ),
+        res.status().as_u16(),
+        res.extensions()
+            .get::<crate::error::ErrorCode>()
+            .map(|c| c.0),
+        started.elapsed(),
+    );
+    res
 }
 
 /// Gives a `{code, hint}` body to error answers that a layer made without one.
@@ -154,27 +182,7 @@ fn hex_id<T>(
     parse(text).map_err(|_| ApiError::bad_field(field, "must be lower-case hex of the id's length"))
 }
 
-fn amount(field: &str, micros: u64) -> Result<Micros, ApiError> {
-    if micros == 0 {
-        return Err(ApiError::bad_field(field, "must be above zero"));
-    }
-    // One request carries at most the protocol's largest amount; the books as a whole hold
-    // at most MAX_MONEY (checked where deposits add up).
-    if micros > Micros::MAX.0 || micros > MAX_MONEY {
-        return Err(ApiError::amount_overflow(field));
-    }
-    Ok(Micros(micros))
-}
-
-fn idempotency_key(key: &str) -> Result<(), ApiError> {
-    if key.is_empty() || key.len() > 128 {
-        return Err(ApiError::bad_field(
-            "idempotency_key",
-            "give 1 to 128 characters",
-        ));
-    }
-    Ok(())
-}
+use bank::check_idempotency_key as idempotency_key;
 
 fn operator(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     use subtle::ConstantTimeEq as _;
@@ -322,18 +330,13 @@ async fn open_account(
     // Proof of possession: nobody opens an account for a key it does not hold.
     let signature = signature_field("signature", &b.signature)?;
     Message::open_account(&b.kind, &key, &b.idempotency_key).verify(&key, &signature)?;
-    let mut id = [0u8; 16];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
-    let hash = request_hash(&[b.kind.as_bytes(), key.as_bytes()]);
     s.bank
-        .write(bank::OpenAccount {
-            id: AccountId(id),
-            kind: b.kind,
+        .write(bank::OpenAccount::new(
+            &b.kind,
             key,
-            idempotency_key: b.idempotency_key,
-            hash,
-            now: now(&s),
-        })
+            b.idempotency_key,
+            now(&s),
+        )?)
         .await
         .map(answer)
 }
@@ -347,17 +350,14 @@ async fn funding(
     operator(&s, &headers)?;
     idempotency_key(&b.idempotency_key)?;
     let account = hex_id("account", &b.account, AccountId::from_hex)?;
-    let amount = amount("amount_micros", b.amount_micros)?;
-    let hash = request_hash(&[&account.0, &amount.0.to_be_bytes()]);
     s.bank
-        .write(bank::Funding {
+        .write(bank::Funding::new(
             account,
-            amount,
+            b.amount_micros,
             deposit,
-            idempotency_key: b.idempotency_key,
-            hash,
-            now: now(&s),
-        })
+            b.idempotency_key,
+            now(&s),
+        )?)
         .await
         .map(answer)
 }
@@ -394,37 +394,10 @@ async fn own_account(
 /// An account's balances; the operator's view adds its key, vendor and ledger key.
 async fn read_account(s: &AppState, account: AccountId, operator_view: bool) -> Answer {
     s.bank
-        .read(read_fn(move |tx: &mut Tx| {
-            Box::pin(async move {
-                let (kind, key) = tx
-                    .account_get(&account)
-                    .await?
-                    .ok_or_else(ApiError::unknown_account)?;
-                let balance = tx
-                    .balance(netcents_core::bank::LedgerAccount::Account(account))
-                    .await?;
-                let bond = tx
-                    .balance(netcents_core::bank::LedgerAccount::Bond(account))
-                    .await?;
-                let mut body = api::Account {
-                    account: account.to_string(),
-                    kind,
-                    balance_micros: balance,
-                    bond_micros: bond,
-                    public_key: None,
-                    vendor: None,
-                    ledger_key: None,
-                };
-                if operator_view {
-                    body.public_key = Some(key);
-                    body.vendor = tx.vendor_of_account(&account).await?;
-                    body.ledger_key = Some(ledger_key(
-                        netcents_core::bank::LedgerAccount::Account(account),
-                    ));
-                }
-                Ok(Reply::of(&body))
-            })
-        }))
+        .read(bank::AccountDetails {
+            account,
+            operator_view,
+        })
         .await
         .map(answer)
 }
@@ -680,28 +653,7 @@ async fn scrip_status(
     s.bank
         .read(read_fn(move |tx: &mut Tx| {
             let id = id.clone();
-            Box::pin(async move {
-                let book = tx
-                    .scrip_lock(&id)
-                    .await?
-                    .ok_or_else(|| ApiError::from(netcents_core::Rejection::UnknownScrip))?;
-                use netcents_core::bank::ScripStatus;
-                Ok(Reply::of(&api::ScripView {
-                    scrip: id,
-                    status: book.status().name().into(),
-                    deadline_ms: match book.status() {
-                        ScripStatus::Recalling { deadline } => Some(deadline.0),
-                        _ => None,
-                    },
-                    forfeited_segment: match book.status() {
-                        ScripStatus::Forfeited { segment } => Some(segment),
-                        _ => None,
-                    },
-                    holder: bank::holder_text(book.known_holder()),
-                    outstanding_micros: book.outstanding().0,
-                    captured_micros: book.captured_total().0,
-                }))
-            })
+            Box::pin(async move { Ok(Reply::of(&bank::scrip_view(tx, &id).await?)) })
         }))
         .await
         .map(answer)

@@ -7,7 +7,8 @@
 //!
 //! This file holds the [`Bank`], the idempotency records and what every work shares; each flow's
 //! works are in a module of their own: `open` (what a party may read), `accounts`, `issuance`
-//! (issuance and vendor registration), `invitations` (the operator's vendor invitations), `hand_on` (the bank as first holder), `capture` (capture
+//! (issuance and vendor registration), `invitations` (the operator's vendor invitations), `operator` (the operator's reads and
+//! suspensions), `hand_on` (the bank as first holder), `capture` (capture
 //! and audits), `redemption` (redemption, return, recall, the expiry sweep), `disputes` (the
 //! arbiter) and `books` (the books check).
 
@@ -161,6 +162,36 @@ pub fn verify_answer(key: &PublicKey, msg: &[u8], signature: &[u8]) -> Result<()
     key.verify_answer(msg, &sig).map_err(ApiError::from)
 }
 
+/// Checks an idempotency key: 1 to 128 characters.
+///
+/// # Errors
+/// `bad_field` naming `idempotency_key`.
+pub fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > 128 {
+        return Err(ApiError::bad_field(
+            "idempotency_key",
+            "give 1 to 128 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the amount of one request: above zero and at most the protocol's largest amount.
+///
+/// # Errors
+/// `bad_field` for zero, `amount_overflow` above [`Micros::MAX`].
+pub fn check_amount(field: &str, micros: u64) -> Result<Micros, ApiError> {
+    if micros == 0 {
+        return Err(ApiError::bad_field(field, "must be above zero"));
+    }
+    // One request carries at most the protocol's largest amount; the books as a whole hold
+    // at most MAX_MONEY (checked where deposits add up).
+    if micros > Micros::MAX.0 || micros > MAX_MONEY {
+        return Err(ApiError::amount_overflow(field));
+    }
+    Ok(Micros(micros))
+}
+
 /// Parses a 32-byte public key from hex.
 pub(crate) fn key_from_hex(hex: &str) -> Result<PublicKey, ApiError> {
     let d = Digest::from_hex(hex).map_err(ApiError::internal)?;
@@ -229,10 +260,11 @@ struct Keys {
     vendors: HashMap<VendorId, VendorKeys>,
 }
 
-/// Every key a vendor was certified for, by key id, and its account.
+/// Every key a vendor was certified for, by key id, its account, and its suspension if any.
 struct VendorKeys {
     by_id: HashMap<u32, PublicKey>,
     account: AccountId,
+    suspension: Option<crate::store::tx::Suspension>,
 }
 
 impl KeyLookup for Keys {
@@ -272,6 +304,7 @@ impl Keys {
                     VendorKeys {
                         by_id,
                         account: row.account,
+                        suspension: row.suspension,
                     },
                 );
             }
@@ -565,6 +598,8 @@ mod books;
 pub use books::*;
 mod invitations;
 pub use invitations::*;
+mod operator;
+pub use operator::*;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]

@@ -54,10 +54,33 @@ pub enum Command {
     },
     /// Check the books: postings balance and the float equals the live scrip. Exit code 1 if not.
     Check,
-    /// Vendors: invite one for its origin and bond, or list the invitations. Works on the
-    /// database directly (`--database-url`), beside a running bank.
+    /// Vendors: invite one for its origin and bond, list the invitations, show one vendor,
+    /// suspend it or lift its suspension. Works on the database directly (`--database-url`),
+    /// beside a running bank.
     #[command(subcommand)]
     Vendor(VendorCommand),
+    /// Accounts: open one, show its balances, deposit or withdraw money (the same rules and
+    /// idempotency as the operator's HTTP routes).
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Scrip: show one scrip's state.
+    #[command(subcommand)]
+    Scrip(ScripCommand),
+    /// Audit demands: list them.
+    #[command(subcommand)]
+    Audits(AuditsCommand),
+    /// Disputes before the arbiter: list them, or show one.
+    #[command(subcommand)]
+    Disputes(DisputesCommand),
+}
+
+/// How an operator's command answers on standard output.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct Output {
+    /// One JSON value on standard output instead of a table (errors too:
+    /// `{"error": …, "code": …}`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `vendor` subcommands.
@@ -67,7 +90,232 @@ pub enum VendorCommand {
     /// for `netcents-vendor onboard --invite`, good for this origin and bond only.
     Add(VendorAdd),
     /// Every invitation: origin, state (invited, onboarded, expired), vendor id once onboarded.
-    List,
+    List(ListArgs),
+    /// One vendor: account, balances, origin, keys, certificate, standing, open items.
+    Show(VendorArg),
+    /// Suspend a vendor: the bank hands it no scrip, certifies no key of it and captures none
+    /// of its batches (`vendor_suspended`) until `vendor resume`; it must still answer audits,
+    /// disputes and recalls.
+    Suspend(VendorSuspend),
+    /// Lift a vendor's suspension.
+    Resume(VendorArg),
+}
+
+/// Options of a command that only prints.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// A command on one vendor.
+#[derive(Debug, Args)]
+pub struct VendorArg {
+    /// The vendor id (32 hex digits).
+    pub vendor: String,
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// `vendor suspend` options.
+#[derive(Debug, Args)]
+pub struct VendorSuspend {
+    /// The vendor id (32 hex digits).
+    pub vendor: String,
+    /// Why, for the records and for the vendor (it reads it in the `vendor_suspended` hint).
+    #[arg(long)]
+    pub reason: String,
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// `account` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Open an account for a public key (the customer's or vendor's account key, which signs
+    /// its requests); prints the new account id.
+    Open(AccountOpen),
+    /// An account's balance, bond, key and vendor.
+    Show(AccountArg),
+    /// Money in: credit the account from outside the books.
+    Deposit(FundingArgs),
+    /// Money out: debit the account (never below zero).
+    Withdraw(FundingArgs),
+}
+
+/// The kind of an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccountKind {
+    /// A customer: buys scrip.
+    Customer,
+    /// A vendor: registers a vendor and is credited its captures.
+    Vendor,
+}
+
+impl AccountKind {
+    /// Its name in the books.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Vendor => "vendor",
+        }
+    }
+}
+
+/// `account open` options.
+#[derive(Debug, Args)]
+pub struct AccountOpen {
+    /// `customer` or `vendor`.
+    #[arg(long, value_enum)]
+    pub kind: AccountKind,
+    /// The account key, 64 hex digits (what `netcents` prints as the account key).
+    #[arg(long)]
+    pub public_key: String,
+    /// Makes a retry safe: the same key and kind under the same idempotency key open one
+    /// account. A fresh one by default (printed).
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// A command on one account.
+#[derive(Debug, Args)]
+pub struct AccountArg {
+    /// The account id (32 hex digits).
+    pub account: String,
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// `account deposit` and `account withdraw` options.
+#[derive(Debug, Args)]
+pub struct FundingArgs {
+    /// The account id (32 hex digits).
+    pub account: String,
+    /// The amount in units of the currency, up to six decimals (`0.10`, `12`), or in
+    /// micro-units with `--micros`.
+    #[arg(allow_hyphen_values = true)]
+    pub amount: String,
+    /// The amount is an integer of micro-units (`100000` is 0.10).
+    #[arg(long)]
+    pub micros: bool,
+    /// Makes a retry safe: a second request under the same key gets the first one's answer
+    /// and moves no money (the HTTP routes share the keys). A fresh one by default (printed).
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// `scrip` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ScripCommand {
+    /// A scrip's state: status, holder, outstanding, captured, face, expiry, buyer.
+    Show(ScripArg),
+}
+
+/// A command on one scrip.
+#[derive(Debug, Args)]
+pub struct ScripArg {
+    /// The scrip id (32 hex digits).
+    pub scrip: String,
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// `audits` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditsCommand {
+    /// Audit demands, the newest first.
+    List(AuditsList),
+}
+
+/// Which audit demands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFilter {
+    /// Waiting for the vendor's answer.
+    Open,
+    /// Settled on the vendor's answer.
+    Answered,
+    /// Settled after the deadline passed unanswered.
+    Expired,
+    /// Every state.
+    All,
+}
+
+/// `audits list` options.
+#[derive(Debug, Args)]
+pub struct AuditsList {
+    /// One vendor's only (its id).
+    #[arg(long)]
+    pub vendor: Option<String>,
+    /// Which state.
+    #[arg(long, value_enum, default_value = "open")]
+    pub state: AuditFilter,
+    /// At most this many (1 to 1000).
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// `disputes` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DisputesCommand {
+    /// Disputes, the newest first.
+    List(DisputesList),
+    /// One dispute: its state, deadline, ruling and what the vendor answered.
+    Show(DisputeArg),
+}
+
+/// Which disputes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DisputeFilter {
+    /// Waiting for the vendor's answer.
+    Open,
+    /// Answered; waiting for the ruling.
+    Answered,
+    /// Ruled.
+    Ruled,
+    /// Every state.
+    All,
+}
+
+/// `disputes list` options.
+#[derive(Debug, Args)]
+pub struct DisputesList {
+    /// Against one vendor only (its id).
+    #[arg(long)]
+    pub vendor: Option<String>,
+    /// Which state.
+    #[arg(long, value_enum, default_value = "open")]
+    pub state: DisputeFilter,
+    /// At most this many (1 to 1000).
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// A command on one dispute.
+#[derive(Debug, Args)]
+pub struct DisputeArg {
+    /// The dispute id (64 hex digits).
+    pub dispute: String,
+    /// Output.
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// `vendor add` options.

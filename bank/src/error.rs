@@ -155,6 +155,20 @@ impl ApiError {
         )
     }
 
+    /// The vendor is suspended by the operator (`netcents-bank vendor suspend`): the bank hands
+    /// it no scrip, certifies no key of it and captures none of its batches until the
+    /// suspension is lifted.
+    pub fn vendor_suspended(vendor: &str, s: &crate::store::tx::Suspension) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "vendor_suspended",
+            format!(
+                "vendor {vendor} is suspended by the bank's operator since {} ms ({}): no scrip, certificate or capture until the operator lifts it; audits, disputes and recalls still need answers",
+                s.at_ms, s.reason
+            ),
+        )
+    }
+
     /// The account is not known to the bank.
     pub fn unknown_account() -> Self {
         Self::new(
@@ -332,16 +346,22 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// The wire code of an error answer, kept in the response's extensions for the metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
             axum::Json(Body {
                 code: self.code,
                 hint: &self.hint,
             }),
         )
-            .into_response()
+            .into_response();
+        res.extensions_mut().insert(ErrorCode(self.code));
+        res
     }
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod keys;
 pub mod metrics;
+pub mod operator;
 pub mod origin;
 pub mod server;
 pub mod store;

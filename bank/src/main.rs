@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use clap::Parser as _;
 use netcents_bank::bank::{Bank, Settings};
-use netcents_bank::config::{Cli, Command, LogFormat, Serve, VendorAdd, VendorCommand};
+use netcents_bank::config::{Cli, Command, LogFormat, Output, Serve, VendorAdd, VendorCommand};
+use netcents_bank::operator::{self, Failure, Shown};
 use netcents_bank::server::{self, ConnLimits};
 use netcents_bank::store::{self, StoreOptions};
 use netcents_bank::{Keyring, Limits, api};
@@ -85,9 +86,44 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             vendor_add(&cli.database_url, add).await?;
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::Vendor(VendorCommand::List) => {
-            vendor_list(&cli.database_url).await?;
-            Ok(std::process::ExitCode::SUCCESS)
+        Command::Vendor(cmd) => {
+            let out = match &cmd {
+                VendorCommand::List(a) => a.out,
+                VendorCommand::Show(a) | VendorCommand::Resume(a) => a.out,
+                VendorCommand::Suspend(a) => a.out,
+                VendorCommand::Add(_) => Output { json: false },
+            };
+            Ok(answer(out, operator::vendor(&cli.database_url, cmd).await))
+        }
+        Command::Account(cmd) => {
+            use netcents_bank::config::AccountCommand as A;
+            let out = match &cmd {
+                A::Open(a) => a.out,
+                A::Show(a) => a.out,
+                A::Deposit(a) | A::Withdraw(a) => a.out,
+            };
+            Ok(answer(out, operator::account(&cli.database_url, cmd).await))
+        }
+        Command::Scrip(cmd) => {
+            let netcents_bank::config::ScripCommand::Show(a) = &cmd;
+            let out = a.out;
+            Ok(answer(out, operator::scrip(&cli.database_url, cmd).await))
+        }
+        Command::Audits(cmd) => {
+            let netcents_bank::config::AuditsCommand::List(a) = &cmd;
+            let out = a.out;
+            Ok(answer(out, operator::audits(&cli.database_url, cmd).await))
+        }
+        Command::Disputes(cmd) => {
+            use netcents_bank::config::DisputesCommand as D;
+            let out = match &cmd {
+                D::List(a) => a.out,
+                D::Show(a) => a.out,
+            };
+            Ok(answer(
+                out,
+                operator::disputes(&cli.database_url, cmd).await,
+            ))
         }
         Command::Serve(serve) => {
             let (keys, created) =
@@ -101,18 +137,31 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     }
 }
 
-/// The bank's store for an operator's command: a SQLite file must exist already (a mistyped
-/// path would otherwise make a new, empty bank that no server reads).
-async fn operator_store(url: &str) -> Result<Arc<dyn store::Store>, String> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let path = path.split('?').next().unwrap_or_default();
-        if !path.contains(":memory:") && !std::path::Path::new(path).exists() {
-            return Err(format!(
-                "no bank database at {path}: give the bank's --database-url (NETCENTS_DATABASE_URL); `serve` creates it"
-            ));
+/// Prints an operator's command's answer: one JSON value with `--json`, lines for people
+/// otherwise; a failure is a sentence on standard error (and its JSON on standard output with
+/// `--json`) and exit code 1.
+fn answer(out: Output, result: Result<Shown, Failure>) -> std::process::ExitCode {
+    match result {
+        Ok(shown) => {
+            if out.json {
+                println!("{}", shown.json);
+            } else {
+                print!("{}", shown.human);
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(f) => {
+            if out.json {
+                println!("{}", f.json());
+            }
+            eprintln!("netcents-bank: {}", f.message);
+            std::process::ExitCode::FAILURE
         }
     }
-    store::open(url, StoreOptions::default()).await
+}
+
+async fn operator_store(url: &str) -> Result<Arc<dyn store::Store>, String> {
+    operator::open_books(url).await
 }
 
 fn now_ms() -> u64 {
@@ -155,32 +204,6 @@ async fn vendor_add(url: &str, add: VendorAdd) -> Result<(), String> {
          the vendor, who runs: netcents-vendor onboard --bank <bank URL> --origin {origin} --invite <token>",
         add.bond, add.valid_days
     );
-    Ok(())
-}
-
-/// `vendor list`: one line per invitation: origin, state, vendor id.
-async fn vendor_list(url: &str) -> Result<(), String> {
-    let store = operator_store(url).await?;
-    let reply = store
-        .read(Arc::new(netcents_bank::bank::ListInvitations {
-            now: netcents_core::TimestampMs(now_ms()),
-        }))
-        .await
-        .map_err(|e| format!("reading the invitations: {}: {}", e.code, e.hint))?;
-    let rows = reply.body.as_array().cloned().unwrap_or_default();
-    if rows.is_empty() {
-        eprintln!(
-            "no invitations: `netcents-bank vendor add --origin https://shop.example` makes one"
-        );
-    }
-    for r in rows {
-        println!(
-            "{}\t{}\t{}",
-            r["origin"].as_str().unwrap_or_default(),
-            r["state"].as_str().unwrap_or_default(),
-            r["vendor"].as_str().unwrap_or("-"),
-        );
-    }
     Ok(())
 }
 
@@ -285,6 +308,18 @@ async fn serve_forever(url: &str, keys: Keyring, s: Serve) -> Result<(), String>
                 if let Err(e) = api::sweep(&bank).await {
                     tracing::warn!(code = e.code, hint = %e.hint, "sweep failed");
                 }
+            }
+        });
+    }
+    {
+        // Latency samples wait in the recorder until drained into their buckets: a bank that
+        // nobody scrapes must not keep them all.
+        let bank = bank.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                bank.metrics.upkeep();
             }
         });
     }

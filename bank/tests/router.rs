@@ -235,3 +235,51 @@ async fn sqlite_mixed_groups_keep_successes_and_drop_refusals() {
     assert_eq!(report["float_micros"], issued.to_string());
     assert_eq!(report["scrips"], issued / 1_000_000);
 }
+
+/// `/metrics` counts requests by route template (never the path asked for) and status, keeps
+/// a latency histogram with buckets per route, counts error answers by code, and keeps the
+/// business counters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_count_requests_by_route_with_latency_buckets() {
+    let (_d, c) = sqlite_client(Policy::DEFAULT).await;
+    for _ in 0..3 {
+        let (s, _) = c.get("/v1/keys").await;
+        assert_eq!(s, 200);
+    }
+    let (s, _) = c
+        .op_get("/v1/operator/accounts/0123456789abcdef0123456789abcdef")
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = c.get("/no/such/route/a1b2c3").await;
+    assert_eq!(s, 404);
+    let (s, m) = c.raw("GET", "/metrics", None, false).await.unwrap();
+    assert_eq!(s, 200);
+    let m = m.as_str().unwrap();
+    for line in [
+        "netcents_http_requests_total{route=\"/v1/keys\",status=\"200\"} 3\n",
+        "netcents_http_request_duration_seconds_bucket{route=\"/v1/keys\",le=\"+Inf\"} 3\n",
+        "netcents_http_request_duration_seconds_count{route=\"/v1/keys\"} 3\n",
+        "netcents_http_requests_total{route=\"/v1/operator/accounts/{id}\",status=\"404\"} 1\n",
+        "netcents_http_errors_total{route=\"/v1/operator/accounts/{id}\",code=\"unknown_account\"} 1\n",
+        "netcents_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n",
+        "netcents_http_errors_total{route=\"unmatched\",code=\"unknown_route\"} 1\n",
+        "# TYPE netcents_http_request_duration_seconds histogram\n",
+        "netcents_issued_total 0\n",
+        "netcents_float_micros 0\n",
+    ] {
+        assert!(m.contains(line), "{line} is not in\n{m}");
+    }
+    // Every bucket of the route, each at least the one before it, ending with every request.
+    let buckets: Vec<u64> = m
+        .lines()
+        .filter(|l| {
+            l.starts_with("netcents_http_request_duration_seconds_bucket{route=\"/v1/keys\"")
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(buckets.len() > 10, "{m}");
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+    assert_eq!(buckets.last(), Some(&3));
+    assert!(!m.contains("0123456789abcdef"), "a raw path became a label");
+    assert!(!m.contains("a1b2c3"), "a raw path became a label");
+}

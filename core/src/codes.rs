@@ -105,6 +105,7 @@ pub const CODES: &[Code] = &[
     code("invitation_used", 409, &[Bank]),
     code("invitation_expired", 410, &[Bank]),
     code("invitation_mismatch", 403, &[Bank]),
+    code("vendor_suspended", 403, &[Bank]),
     // The edge vendor's.
     code("payment_required", 402, &[Edge]),
     code("not_for_sale", 404, &[Edge]),

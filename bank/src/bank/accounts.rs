@@ -19,6 +19,36 @@ pub struct OpenAccount {
 }
 work!(OpenAccount, open_account);
 
+impl OpenAccount {
+    /// An account opening for `key`, under `idempotency_key` (the same key and kind under the
+    /// same idempotency key open one account, once), with a new random id. The HTTP route has
+    /// checked the key's proof of possession; the operator's command line is trusted.
+    ///
+    /// # Errors
+    /// `bad_field` for a kind other than `customer` or `vendor`, or a bad idempotency key.
+    pub fn new(
+        kind: &str,
+        key: PublicKey,
+        idempotency_key: String,
+        now: TimestampMs,
+    ) -> Result<Self, ApiError> {
+        check_idempotency_key(&idempotency_key)?;
+        if kind != "customer" && kind != "vendor" {
+            return Err(ApiError::bad_field("kind", "`customer` or `vendor`"));
+        }
+        let mut id = [0u8; 16];
+        OsRng.fill_bytes(&mut id);
+        Ok(Self {
+            id: AccountId(id),
+            kind: kind.to_owned(),
+            key,
+            hash: request_hash(&[kind.as_bytes(), key.as_bytes()]),
+            idempotency_key,
+            now,
+        })
+    }
+}
+
 async fn open_account(w: &OpenAccount, tx: &mut Tx) -> WorkResult {
     if let Some(r) = replay(tx, "open", &w.idempotency_key, &w.hash, "idempotency_key").await? {
         return Ok(r);
@@ -48,6 +78,34 @@ pub struct Funding {
     pub now: TimestampMs,
 }
 work!(Funding, funding);
+
+impl Funding {
+    /// A deposit or withdrawal of `amount_micros` under `idempotency_key`: the operator's HTTP
+    /// routes and its command line build it the same way, so a retry through either gets the
+    /// first answer.
+    ///
+    /// # Errors
+    /// `bad_field` for a zero amount or a bad idempotency key, `amount_overflow` above
+    /// [`Micros::MAX`].
+    pub fn new(
+        account: AccountId,
+        amount_micros: u64,
+        deposit: bool,
+        idempotency_key: String,
+        now: TimestampMs,
+    ) -> Result<Self, ApiError> {
+        check_idempotency_key(&idempotency_key)?;
+        let amount = check_amount("amount_micros", amount_micros)?;
+        Ok(Self {
+            account,
+            amount,
+            deposit,
+            hash: request_hash(&[&account.0, &amount.0.to_be_bytes()]),
+            idempotency_key,
+            now,
+        })
+    }
+}
 
 async fn funding(w: &Funding, tx: &mut Tx) -> WorkResult {
     let scope = if w.deposit { "deposit" } else { "withdraw" };

@@ -28,6 +28,15 @@ async fn capture(w: &Capture, tx: &mut Tx) -> WorkResult {
             .flat_map(|c| c.custody.iter().chain(c.closed_by.iter())),
     ));
     let keys = Keys::load(&w.bank.keys, tx, vendors).await?;
+    // A suspended vendor captures nothing (its batches already captured keep their stored
+    // answer, above). Other vendors' captures of scrip it once held go on: they did nothing.
+    if let Some(s) = keys
+        .vendors
+        .get(&batch.vendor)
+        .and_then(|k| k.suspension.as_ref())
+    {
+        return Err(ApiError::vendor_suspended(&batch.vendor.to_string(), s));
+    }
     let policy = &w.bank.settings.policy;
     let mut results = Vec::with_capacity(batch.claims.len());
     let mut effects = Vec::new();

@@ -18,8 +18,13 @@ async fn hand_on(w: &HandOn, tx: &mut Tx) -> WorkResult {
     let Holder::Vendor(vendor) = po.payee else {
         return Err(Rejection::WrongPayee.into());
     };
-    if tx.vendor_get(&vendor.to_string()).await?.is_none() {
-        return Err(ApiError::unknown_vendor());
+    let row = tx
+        .vendor_get(&vendor.to_string())
+        .await?
+        .ok_or_else(ApiError::unknown_vendor)?;
+    // The bank hands no scrip, and signs no transfer certificate, to a suspended vendor.
+    if let Some(s) = &row.suspension {
+        return Err(ApiError::vendor_suspended(&vendor.to_string(), s));
     }
     let id = po.scrip.to_string();
     let mut book = tx.scrip_lock(&id).await?.ok_or_else(scrip_not_found)?;

@@ -153,6 +153,10 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
                 .vendor_get(&id)
                 .await?
                 .ok_or_else(ApiError::unknown_vendor)?;
+            // A suspended vendor gets no new certificate: neither a renewal nor a new key.
+            if let Some(s) = &row.suspension {
+                return Err(ApiError::vendor_suspended(&id, s));
+            }
             Some(VendorRecord {
                 vendor: VendorId::from_hex(&id).map_err(ApiError::internal)?,
                 key: key_from_hex(&row.public_key)?,
@@ -222,6 +226,7 @@ async fn register_vendor(w: &RegisterVendor, tx: &mut Tx) -> WorkResult {
         public_key: r.cert.unverified().key.to_string(),
         origin: r.origin.clone(),
         cert: r.cert.as_bytes().to_vec(),
+        suspension: None,
     };
     tx.vendor_put(&r.vendor.to_string(), &row, w.now.0).await?;
     if let Some(invited) = &invited

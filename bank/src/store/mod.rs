@@ -172,6 +172,11 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
                 "invitations",
                 include_str!("../../migrations/sqlite/0003_invitations.sql"),
             ),
+            (
+                4,
+                "vendor suspension",
+                include_str!("../../migrations/sqlite/0004_vendor_suspension.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -188,6 +193,11 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
                 3,
                 "invitations",
                 include_str!("../../migrations/postgres/0003_invitations.sql"),
+            ),
+            (
+                4,
+                "vendor suspension",
+                include_str!("../../migrations/postgres/0004_vendor_suspension.sql"),
             ),
         ],
     };

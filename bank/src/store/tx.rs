@@ -82,6 +82,19 @@ pub struct VendorRow {
     pub origin: String,
     /// The certificate, canonical bytes.
     pub cert: Vec<u8>,
+    /// Set while the operator has the vendor suspended (`netcents-bank vendor suspend`); never
+    /// written by [`Tx::vendor_put`], so a registration neither sets nor lifts it.
+    pub suspension: Option<Suspension>,
+}
+
+/// An operator's suspension of a vendor: no scrip handed on to it, no new certificate, no
+/// capture, until lifted (`docs/PROTOCOL.md` §9, `vendor_suspended`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suspension {
+    /// When the operator suspended the vendor, ms.
+    pub at_ms: u64,
+    /// The operator's reason, for the vendor and the records.
+    pub reason: String,
 }
 
 /// An operator's invitation of a vendor (`netcents-bank vendor add`).
@@ -186,6 +199,18 @@ macro_rules! stored_state {
 stored_state!(AuditState { Open = 0, Answered = 1, Expired = 2 });
 stored_state!(DisputeState { Open = 0, Answered = 1, Ruled = 2 });
 stored_state!(RecallEnd { Answered = 1, Forfeited = 2 });
+
+impl AuditState {
+    /// Its name for people and JSON.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Answered => "answered",
+            Self::Expired => "expired",
+        }
+    }
+}
 
 impl DisputeState {
     /// Its name on the wire.
@@ -781,7 +806,7 @@ impl Tx {
     /// A vendor by id (hex).
     pub async fn vendor_get(&mut self, id: &str) -> Result<Option<VendorRow>, ApiError> {
         let row = sqlx::query(
-            "SELECT account, public_key, origin, cert, key_id FROM vendors WHERE id = $1",
+            "SELECT account, public_key, origin, cert, key_id, suspended_at, suspended_reason FROM vendors WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *self.conn)
@@ -845,6 +870,34 @@ impl Tx {
         .execute(&mut *self.conn)
         .await?;
         Ok(())
+    }
+
+    /// Suspends a vendor; false if it is unknown or suspended already (nothing is written).
+    pub async fn vendor_suspend(
+        &mut self,
+        id: &str,
+        suspension: &Suspension,
+    ) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "UPDATE vendors SET suspended_at = $1, suspended_reason = $2 WHERE id = $3 AND suspended_at IS NULL",
+        )
+        .bind(to_i64(suspension.at_ms, "at")?)
+        .bind(&suspension.reason)
+        .bind(id)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Lifts a vendor's suspension; false if it is unknown or not suspended.
+    pub async fn vendor_resume(&mut self, id: &str) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "UPDATE vendors SET suspended_at = NULL, suspended_reason = NULL WHERE id = $1 AND suspended_at IS NOT NULL",
+        )
+        .bind(id)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     // ---- invitations ---------------------------------------------------------------------
@@ -1057,6 +1110,29 @@ impl Tx {
         rows.iter().map(audit_row).collect()
     }
 
+    /// Audit demands, the newest first: of one vendor or all, in one state or any, at most
+    /// `limit` (the operator's `audits list`).
+    pub async fn audits_list(
+        &mut self,
+        vendor: Option<&str>,
+        state: Option<AuditState>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, ApiError> {
+        // One statement for every filter ('' is every vendor, -1 every state): typed
+        // parameters that PostgreSQL and SQLite read alike.
+        let rows = sqlx::query(
+            "SELECT id, vendor, scrip, claim, cursor, ppm, amount, deadline, state, outcome FROM audits \
+             WHERE ($1 = '' OR vendor = $1) AND ($2 < 0 OR state = $2) \
+             ORDER BY created_at DESC, id LIMIT $3",
+        )
+        .bind(vendor.unwrap_or_default())
+        .bind(state.map_or(-1, |st| st.to_sql()))
+        .bind(limit)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
     /// Ids of disputes ready for a ruling: answered by the vendor, or not answered by the
     /// deadline.
     pub async fn disputes_due(&mut self, now: u64, limit: i64) -> Result<Vec<String>, ApiError> {
@@ -1232,6 +1308,29 @@ impl Tx {
         rows.iter().map(dispute_row).collect()
     }
 
+    /// Disputes, the newest first: against one vendor or all, in one state or any, at most
+    /// `limit` (the operator's `disputes list`).
+    pub async fn disputes_list(
+        &mut self,
+        vendor: Option<&str>,
+        state: Option<DisputeState>,
+        limit: i64,
+    ) -> Result<Vec<DisputeRow>, ApiError> {
+        // One statement for every filter ('' is every vendor, -1 every state): typed
+        // parameters that PostgreSQL and SQLite read alike.
+        let rows = sqlx::query(
+            "SELECT id, scrip, vendor, dispute, deadline, state, goods, orders, ruling FROM disputes \
+             WHERE ($1 = '' OR vendor = $1) AND ($2 < 0 OR state = $2) \
+             ORDER BY created_at DESC, id LIMIT $3",
+        )
+        .bind(vendor.unwrap_or_default())
+        .bind(state.map_or(-1, |st| st.to_sql()))
+        .bind(limit)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(dispute_row).collect()
+    }
+
     /// Stores the vendor's answer.
     pub async fn dispute_answer(
         &mut self,
@@ -1338,6 +1437,15 @@ fn vendor_row(r: &sqlx::any::AnyRow) -> Result<VendorRow, ApiError> {
         public_key: r.try_get(1)?,
         origin: r.try_get(2)?,
         cert: r.try_get(3)?,
+        suspension: r
+            .try_get::<Option<i64>, _>(5)?
+            .map(|at| -> Result<Suspension, ApiError> {
+                Ok(Suspension {
+                    at_ms: to_u64(at),
+                    reason: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
+                })
+            })
+            .transpose()?,
     })
 }
 
