@@ -1482,9 +1482,10 @@ fn pay(
             Kind::Partial,
             "partly_paid".to_owned(),
             format!(
-                "{done} of {} URLs paid or read, {} spent; the others failed, first: {e:#}",
+                "{done} of {} URLs paid or read ({} spent); {} failed, the first with {code}: {e:#}",
                 urls.len(),
-                out.money(cap - left, &currency)
+                out.money(cap - left, &currency),
+                urls.len() - done,
             ),
         )
     };

@@ -227,9 +227,10 @@ async fn after_a_thousand_faults_nothing_is_stuck_and_every_micro_unit_is_accoun
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        // A run pays, or fails cleanly with a sentence: never a crash.
+        // A run pays, or fails cleanly with a sentence and one of the exit statuses
+        // `netcents --help` lists (1 to 7): never a crash.
         assert!(
-            matches!(out.status.code(), Some(0 | 1)),
+            matches!(out.status.code(), Some(0..=7)),
             "a run crashed (seed {seed}, op {i}): {out:?}"
         );
         if !out.status.success() {
