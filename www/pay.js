@@ -231,8 +231,8 @@ function priceText(micros, currency) {
 /**
  * `<netcents-pay href="/article/42" label="Read the article">`: fetches the offer, shows the
  * price, pays on click and puts the content in place of the button (or into `target`, a CSS
- * selector). Events: `netcents-paid` (detail: {price_micros, receipt}) and `netcents-error`
- * (detail: {code, hint}).
+ * selector). Events: `netcents-paid` (detail: {price_micros, receipt}; from the content's
+ * holder, once the content is in place) and `netcents-error` (detail: {code, hint}).
  */
 export class NetCentsPay extends HTMLElement {
   static observedAttributes = ["href", "label"];
@@ -313,8 +313,10 @@ export class NetCentsPay extends HTMLElement {
 
   async paid(res) {
     const receipt = res.headers.get("x-netcents-receipt");
-    await this.show(res);
-    this.dispatchEvent(new CustomEvent("netcents-paid", { bubbles: true, detail: { price_micros: this.offer?.price_micros, receipt } }));
+    // The button gives its place to the content: the event comes from the content's holder,
+    // which is in the document (a detached button's event would reach no listener).
+    const holder = await this.show(res);
+    holder.dispatchEvent(new CustomEvent("netcents-paid", { bubbles: true, detail: { price_micros: this.offer?.price_micros, receipt } }));
   }
 
   failed(e) {
@@ -342,12 +344,13 @@ export class NetCentsPay extends HTMLElement {
     if (target) {
       target.replaceChildren(...nodes);
       this.remove();
-    } else {
-      const div = document.createElement("div");
-      div.className = "netcents-content";
-      div.append(...nodes);
-      this.replaceWith(div);
+      return target;
     }
+    const div = document.createElement("div");
+    div.className = "netcents-content";
+    div.append(...nodes);
+    this.replaceWith(div);
+    return div;
   }
 }
 

@@ -30,7 +30,7 @@ let ctx;
 const figures = {};
 
 /** A browser with its own profile (its own storage). */
-function launch(profile) {
+function launch(profile, extraArgs = []) {
   return chromium.launchPersistentContext(scratch(profile), {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
@@ -39,6 +39,7 @@ function launch(profile) {
       "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync",
       "--host-resolver-rules=MAP wallet.test 127.0.0.1, MAP shop-a.test 127.0.0.1, MAP shop-b.test 127.0.0.1",
+      ...extraArgs,
     ],
   });
 }
@@ -85,6 +86,17 @@ async function clickPay(page) {
   const [popup] = await Promise.all([page.waitForEvent("popup"), button.click()]);
   await popup.waitForLoadState();
   return popup;
+}
+
+/** The site's wallet frame's own wallet (its purse), read from inside the frame. */
+async function purseSummary(page) {
+  const frame = page.frames().find((f) => f.url().includes("/wallet/frame.html"));
+  assert.ok(frame, "the page embeds the site's wallet frame");
+  return frame.evaluate(async () => {
+    const { default: init, Wallet } = await import("/pkg/netcents_wasm_wallet.js");
+    await init();
+    return (await Wallet.open("netcents-purse")).summary();
+  });
 }
 
 async function summary(page) {
@@ -687,6 +699,124 @@ test("a wallet that meets another bank says so, keeps everything, and lets the u
     const back = await summary(page);
     assert.equal(back.account, made.account);
     assert.equal(back.account_public_key, made.account_public_key);
+  } finally {
+    await other.close();
+  }
+});
+
+test("within a site's purse a purchase opens no window, and the page can neither read the purse nor spend past it", async () => {
+  // A browser that gives cross-site frames their own partitioned storage, as Firefox and Safari
+  // do by default and Chromium does with third-party cookies allowed.
+  const other = await launch("profile-purse", ["--disable-features=TrackingProtection3pcd"]);
+  try {
+    const wallet = await other.newPage();
+    await wallet.goto(`${walletOrigin}/wallet/`);
+    await wallet.waitForSelector("body[data-ready='1']");
+    await wallet.click("#open-account");
+    await wallet.waitForSelector("#add-funds");
+    await wallet.click("#add-funds");
+    await wallet.waitForFunction(() => document.querySelector(".balance-card .sub")?.textContent.includes("$5.00"));
+    await wallet.selectOption("#buy-amount", "1000000");
+    await wallet.click("#buy");
+    await wallet.waitForFunction(() => document.getElementById("spendable")?.textContent === "$1.00");
+
+    // The first purchase asks; the user allows 5¢: the site's frame gets a purse of 5¢.
+    const page = await other.newPage();
+    const article = `${shopA}/read/tiny-payments.html`;
+    await page.goto(article);
+    let popup = await clickPay(page);
+    await popup.waitForSelector("body[data-state='ask']");
+    await popup.check("#allow");
+    await popup.selectOption("#allow-amount", "50000");
+    const closed = popup.waitForEvent("close");
+    await popup.click("#approve");
+    await popup.waitForSelector("body[data-purse]");
+    assert.equal(await popup.evaluate(() => document.body.dataset.purse), "given", "the site's frame got its purse");
+    await popup.setViewportSize({ width: 440, height: 640 });
+    await shot(popup, "14-wallet-purse-given");
+    await closed;
+    await page.waitForSelector("#rest p");
+    const account = (await summary(wallet)).account;
+    const funded = (await bankCall(bank, "GET", `/v1/operator/accounts/${account}`, undefined, true)).body.balance_micros;
+    assert.equal(funded, 5_000_000 - 1_000_000 - 50_000, "the purse came from the account");
+
+    // Twenty purchases of 0.25¢ (the vendor's access cookie cleared each time, so each pays):
+    // no window, no question; click to content timed.
+    const windows = [];
+    page.on("popup", (p) => windows.push(p));
+    const times = [];
+    for (let i = 0; i < 20; i += 1) {
+      await other.clearCookies();
+      await page.goto(article);
+      const button = page.locator("netcents-pay button:not([disabled])");
+      await button.waitFor();
+      await page.waitForFunction(() => document.querySelector("iframe[src*='frame.html']"));
+      // Timed in the page: from the click to the content in place (the button's `netcents-paid`).
+      await page.evaluate(() => {
+        window.__paid = new Promise((resolve) => {
+          let t0 = 0;
+          document.addEventListener("click", () => { t0 = performance.now(); }, { capture: true, once: true });
+          document.addEventListener("netcents-paid", () => resolve(performance.now() - t0), { once: true });
+        });
+      });
+      await button.click();
+      times.push(await page.evaluate(() => window.__paid));
+      await page.waitForFunction(() => document.querySelector("#rest")?.textContent.includes("Floating scrip changes the arithmetic"));
+    }
+    assert.equal(windows.length, 0, "no window within the purse");
+    await shot(page, "15-shop-a-paid-from-purse");
+    times.sort((a, b) => a - b);
+    const ms = (x) => Math.round(x * 10) / 10;
+    figures.purse_purchase_ms = { n: times.length, p50: ms(times[10]), p90: ms(times[18]), max: ms(times[19]) };
+    const purse = await purseSummary(page);
+    assert.equal(purse.scrips.length, 1);
+    assert.equal(purse.scrips[0].balance_micros, 0, "twenty purchases spent the purse");
+    assert.equal(purse.history.filter((x) => x.kind === "paid").length, 20);
+    assert.ok(purse.history.filter((x) => x.kind === "paid").every((x) => x.check === "matches"));
+
+    // The page cannot read the frame's document or its storage: its own has no purse.
+    const reach = await page.evaluate(async () => {
+      const frame = document.querySelector("iframe[src*='frame.html']");
+      let doc = "read";
+      try {
+        void frame.contentWindow.document.body;
+      } catch {
+        doc = "blocked";
+      }
+      const dbs = (await indexedDB.databases()).map((d) => d.name);
+      return { doc, dbs };
+    });
+    assert.equal(reach.doc, "blocked");
+    assert.ok(!reach.dbs.includes("netcents-purse") && !reach.dbs.includes("netcents-wallet"), `the page's storage: ${reach.dbs}`);
+
+    // The page's own script asks the frame to pay once more, past the purse: refused, no order.
+    await other.clearCookies();
+    await page.goto(article);
+    await page.locator("netcents-pay button:not([disabled])").waitFor();
+    const forged = await page.evaluate(async (walletOrigin) => {
+      const res = await fetch(document.querySelector("netcents-pay").href, { headers: { accept: "application/json" } });
+      const offer = await res.json();
+      const frame = document.querySelector("iframe[src*='frame.html']").contentWindow;
+      const got = new Promise((resolve) => {
+        addEventListener("message", (e) => {
+          if (e.source === frame && e.data?.type !== "netcents/ready") resolve(e.data);
+        });
+      });
+      frame.postMessage({ type: "netcents/pay", v: 1, id: "forged-payment-1", url: document.querySelector("netcents-pay").href, offer: offer.offer,
+        vendor_cert: offer.vendor_cert, price_micros: offer.price_micros, currency: offer.currency }, walletOrigin);
+      return got;
+    }, walletOrigin);
+    assert.equal(forged.type, "netcents/result");
+    assert.equal(forged.ok, false);
+    assert.equal(forged.code, "needs_approval");
+    // Over the purse, the button opens the window, which asks.
+    popup = await clickPay(page);
+    await popup.waitForSelector("body[data-state='ask']");
+    assert.equal(await popup.isChecked("#allow"), false);
+    await Promise.all([popup.waitForEvent("close"), popup.click("#decline")]);
+    assert.equal((await purseSummary(page)).history.filter((x) => x.kind === "paid").length, 20, "nothing more paid");
+    const books = await bankCall(bank, "GET", "/v1/operator/check", undefined, true);
+    assert.equal(books.status, 200, JSON.stringify(books.body));
   } finally {
     await other.close();
   }
