@@ -815,6 +815,14 @@ test("within a site's purse a purchase opens no window, and the page can neither
     assert.equal(await popup.isChecked("#allow"), false);
     await Promise.all([popup.waitForEvent("close"), popup.click("#decline")]);
     assert.equal((await purseSummary(page)).history.filter((x) => x.kind === "paid").length, 20, "nothing more paid");
+    // The customer's wallet lists the purse it gave (it holds no key of it).
+    await wallet.bringToFront();
+    await wallet.reload();
+    await wallet.waitForSelector("body[data-ready='1']");
+    await wallet.click("[data-tab='sites']");
+    await wallet.waitForSelector("#purses");
+    assert.match(await wallet.textContent("#purses"), new RegExp(`${new URL(shopA).host}.*5¢`));
+    await shot(wallet, "16-wallet-purses");
     const books = await bankCall(bank, "GET", "/v1/operator/check", undefined, true);
     assert.equal(books.status, 200, JSON.stringify(books.body));
   } finally {

@@ -255,11 +255,31 @@ function historyTab(s) {
   }));
 }
 
-function sitesTab(w, s) {
+function pursesTable(s) {
   const cur = s.currency ?? "USD";
+  if (!s.purses?.length) return null;
+  return h("div", {},
+    h("h3", {}, "Purses given to sites"),
+    h("p.sub", {}, "A purse lets a site charge you without a window, up to its amount, from the site's own page. What it does not spend comes back to your account when it expires."),
+    h("table", { id: "purses" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Site"), h("th.num", {}, "Amount"), h("th", {}, "Given"), h("th", {}, "Expires"))),
+      h("tbody", {}, s.purses.map((p) => h("tr", { "data-purse": p.scrip },
+        h("td", {}, h("b", {}, siteName(p.site)), h("div.sub", {}, p.site)),
+        h("td.num", {}, money(p.face_micros, cur)),
+        h("td", {}, when(p.at_ms)),
+        h("td", {}, p.expired ? h("span.badge", {}, "expired: the rest came back") : when(p.expires_at_ms)))))));
+}
+
+function sitesTab(w, s) {
+  const purses = pursesTable(s);
   if (!s.budgets.length) {
-    return h("div.empty", {}, "No site may charge you without asking. When you approve a payment you can let that site charge small amounts up to a budget.");
+    return h("div", {}, purses ?? h("div.empty", {}, "No site may charge you without asking. When you approve a payment you can let that site charge small amounts up to a budget."));
   }
+  return h("div", {}, budgetsTable(w, s), purses);
+}
+
+function budgetsTable(w, s) {
+  const cur = s.currency ?? "USD";
   return h("table", { id: "sites" },
     h("thead", {}, h("tr", {}, h("th", {}, "Site"), h("th.num", {}, "Spent"), h("th.num", {}, "Budget left"), h("th", {}))),
     h("tbody", {}, s.budgets.map((b) => {
@@ -328,7 +348,7 @@ async function render() {
   const tabs = [
     ["history", "History", s.history.length],
     ["scrip", "Scrip", s.scrips.length],
-    ["sites", "Sites & budgets", s.budgets.length],
+    ["sites", "Sites & budgets", s.budgets.length + (s.purses?.length ?? 0)],
     ["disputes", "Disputes", s.disputes.length + s.scrips.filter((x) => x.status === "paying").length],
   ];
   const bar = h("nav.tabs", { role: "tablist" }, tabs.map(([id, label, n]) => {
@@ -341,7 +361,7 @@ async function render() {
   }));
   const body = { scrip: scripTab(w, s), history: historyTab(s), sites: sitesTab(w, s), disputes: disputesTab(w, s) }[tab];
   app.replaceChildren(hero(w, s), bar, body,
-    h("div.note", {}, icon("lock"), h("span", {}, "Your keys and scrip live only in this wallet's own storage. Shops talk to it through a separate window and never see them; each payment is checked against your budget for that site.")));
+    h("div.note", {}, icon("lock"), h("span", {}, "Your keys and scrip live only in this wallet's own storage. Shops talk to it through its own window, or the hidden wallet frame of a site you gave a purse, and never see them; each payment is checked against what you allowed that site.")));
   document.body.dataset.ready = "1";
 }
 
