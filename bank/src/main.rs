@@ -72,10 +72,10 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
                 .read(Arc::new(netcents_bank::bank::CheckBooks))
                 .await
                 .map_err(|e| format!("{}: {}", e.code, e.hint))?;
-            println!(
-                "{}",
+            stdout(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&reply.body).unwrap_or_default()
-            );
+            ));
             Ok(if reply.body["balanced"] == true {
                 std::process::ExitCode::SUCCESS
             } else {
@@ -144,20 +144,28 @@ fn answer(out: Output, result: Result<Shown, Failure>) -> std::process::ExitCode
     match result {
         Ok(shown) => {
             if out.json {
-                println!("{}", shown.json);
+                stdout(&format!("{}\n", shown.json));
             } else {
-                print!("{}", shown.human);
+                stdout(&shown.human);
             }
             std::process::ExitCode::SUCCESS
         }
         Err(f) => {
             if out.json {
-                println!("{}", f.json());
+                stdout(&format!("{}\n", f.json()));
             }
             eprintln!("netcents-bank: {}", f.message);
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error of ours, and
+/// `println!` would panic on it.
+fn stdout(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 async fn operator_store(url: &str) -> Result<Arc<dyn store::Store>, String> {

@@ -303,7 +303,19 @@ async fn funding(url: &str, a: FundingArgs, deposit: bool) -> Result<Shown, Fail
     let work = bank::Funding::new(account, micros, deposit, idem.clone(), now())
         .map_err(|e| Failure::refused(what, &e))?;
     let store = open_books(url).await?;
-    let mut body = write(&store, what, work).await?;
+    let mut body = match write(&store, what, work).await {
+        // The core's hint speaks of a scrip's balance; here it is the account's.
+        Err(f) if f.code == Some("insufficient_balance") => {
+            return Err(Failure {
+                code: f.code,
+                message: format!(
+                    "{what} refused: account {account} holds less than {} (insufficient_balance)",
+                    money(micros)
+                ),
+            });
+        }
+        other => other?,
+    };
     body["amount_micros"] = micros.into();
     body["idempotency_key"] = idem.clone().into();
     let human = format!(

@@ -203,6 +203,10 @@ async fn operator_commands(dir: &std::path::Path, url: &str) {
         &["account", "withdraw", &acc, "6", "--idempotency-key", &r],
     );
     assert_eq!(code, "insufficient_balance", "{err}");
+    assert!(
+        err.contains(&format!("account {acc} holds less than 6.00")),
+        "{err}"
+    );
     for (args, says) in [
         (
             vec!["account", "withdraw", &acc, "0.1234567"],
