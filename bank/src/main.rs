@@ -147,6 +147,9 @@ fn answer(out: Output, result: Result<Shown, Failure>) -> std::process::ExitCode
                 stdout(&format!("{}\n", shown.json));
             } else {
                 stdout(&shown.human);
+                if let Some(note) = &shown.note {
+                    eprintln!("{note}");
+                }
             }
             std::process::ExitCode::SUCCESS
         }

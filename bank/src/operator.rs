@@ -31,6 +31,8 @@ pub struct Shown {
     pub json: Value,
     /// Lines for people.
     pub human: String,
+    /// A note for people on standard error, beside the lines (which scripts may read).
+    pub note: Option<String>,
 }
 
 /// Why a command did nothing: a sentence for people and, when the bank refused, its wire code.
@@ -261,7 +263,11 @@ pub async fn account(url: &str, cmd: AccountCommand) -> Result<Shown, Failure> {
                 text(&body["account"]),
                 a.public_key
             );
-            Ok(Shown { json: body, human })
+            Ok(Shown {
+                json: body,
+                human,
+                note: None,
+            })
         }
         AccountCommand::Show(a) => {
             let account = hex("account", &a.account, 32, AccountId::from_hex)?;
@@ -284,7 +290,11 @@ pub async fn account(url: &str, cmd: AccountCommand) -> Result<Shown, Failure> {
                 ("vendor", text(&body["vendor"])),
                 ("ledger", text(&body["ledger_key"])),
             ]);
-            Ok(Shown { json: body, human })
+            Ok(Shown {
+                json: body,
+                human,
+                note: None,
+            })
         }
         AccountCommand::Deposit(a) => funding(url, a, true).await,
         AccountCommand::Withdraw(a) => funding(url, a, false).await,
@@ -324,7 +334,11 @@ async fn funding(url: &str, a: FundingArgs, deposit: bool) -> Result<Shown, Fail
         if deposit { "into" } else { "from" },
         money(micros_of(&body["balance_micros"])),
     );
-    Ok(Shown { json: body, human })
+    Ok(Shown {
+        json: body,
+        human,
+        note: None,
+    })
 }
 
 /// `vendor list|show|suspend|resume` (`vendor add` prints its token itself).
@@ -344,11 +358,10 @@ pub async fn vendor(url: &str, cmd: VendorCommand) -> Result<Shown, Failure> {
             .await?;
             let rows = body.as_array().cloned().unwrap_or_default();
             let mut human = String::new();
-            if rows.is_empty() {
-                human.push_str(
-                    "no invitations: `netcents-bank vendor add --origin https://shop.example` makes one\n",
-                );
-            }
+            let note = rows.is_empty().then(|| {
+                "no invitations: `netcents-bank vendor add --origin https://shop.example` makes one"
+                    .to_owned()
+            });
             // One line per invitation, tab-separated: scripts read these.
             for r in &rows {
                 let _ = writeln!(
@@ -362,6 +375,7 @@ pub async fn vendor(url: &str, cmd: VendorCommand) -> Result<Shown, Failure> {
             Ok(Shown {
                 json: serde_json::json!({ "invitations": rows }),
                 human,
+                note,
             })
         }
         VendorCommand::Show(a) => {
@@ -405,7 +419,11 @@ pub async fn vendor(url: &str, cmd: VendorCommand) -> Result<Shown, Failure> {
                 ("open audits", text(&b["open_audits"])),
                 ("open disputes", text(&b["open_disputes"])),
             ]);
-            Ok(Shown { json: b, human })
+            Ok(Shown {
+                json: b,
+                human,
+                note: None,
+            })
         }
         VendorCommand::Suspend(a) => {
             let vendor = hex("vendor", &a.vendor, 32, VendorId::from_hex)?;
@@ -439,7 +457,11 @@ pub async fn vendor(url: &str, cmd: VendorCommand) -> Result<Shown, Failure> {
                     text(&b["suspended_reason"])
                 )
             };
-            Ok(Shown { json: b, human })
+            Ok(Shown {
+                json: b,
+                human,
+                note: None,
+            })
         }
         VendorCommand::Resume(a) => {
             let vendor = hex("vendor", &a.vendor, 32, VendorId::from_hex)?;
@@ -458,7 +480,11 @@ pub async fn vendor(url: &str, cmd: VendorCommand) -> Result<Shown, Failure> {
             } else {
                 format!("vendor {vendor} was not suspended; nothing changed\n")
             };
-            Ok(Shown { json: b, human })
+            Ok(Shown {
+                json: b,
+                human,
+                note: None,
+            })
         }
     }
 }
@@ -497,6 +523,7 @@ pub async fn scrip(url: &str, cmd: ScripCommand) -> Result<Shown, Failure> {
     Ok(Shown {
         human: fields(&rows),
         json: b,
+        note: None,
     })
 }
 
@@ -563,7 +590,11 @@ pub async fn audits(url: &str, cmd: AuditsCommand) -> Result<Shown, Failure> {
         &rows,
         "no audit demands",
     );
-    Ok(Shown { json: b, human })
+    Ok(Shown {
+        json: b,
+        human,
+        note: None,
+    })
 }
 
 /// `disputes list|show`.
@@ -619,7 +650,11 @@ pub async fn disputes(url: &str, cmd: DisputesCommand) -> Result<Shown, Failure>
                 &rows,
                 "no disputes",
             );
-            Ok(Shown { json: b, human })
+            Ok(Shown {
+                json: b,
+                human,
+                note: None,
+            })
         }
         DisputesCommand::Show(a) => {
             let dispute = hex("dispute", &a.dispute, 64, Digest::from_hex)?;
@@ -648,6 +683,7 @@ pub async fn disputes(url: &str, cmd: DisputesCommand) -> Result<Shown, Failure>
             Ok(Shown {
                 human: fields(&rows),
                 json: b,
+                note: None,
             })
         }
     }

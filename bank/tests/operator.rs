@@ -407,6 +407,10 @@ async fn operator_commands(dir: &std::path::Path, url: &str) {
 
     let inv = ok_json(dir, url, &["vendor", "list"]);
     assert_eq!(inv, json!({ "invitations": [] }));
+    // For people the hint goes to standard error: standard output stays lines for scripts.
+    let human = cli(dir, url, &["vendor", "list"]);
+    assert!(human.ok && human.out.is_empty(), "{}", human.out);
+    assert!(human.err.contains("no invitations"), "{}", human.err);
 
     // ---- suspension ------------------------------------------------------------------------
     let (code, err) = refused(dir, url, &["vendor", "suspend", &vid, "--reason", " "]);
