@@ -14,7 +14,7 @@ wallet_setup() {
       sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
     fi
   fi
-  if [ ! -d "$root/js/node_modules/playwright-core" ] || [ ! -d "$root/js/node_modules/express" ] || [ ! -d "$root/js/node_modules/@hono/node-server" ]; then
+  if [ ! -d "$root/js/node_modules/playwright-core" ] || [ ! -d "$root/js/node_modules/express" ] || [ ! -d "$root/js/node_modules/@hono/node-server" ] || [ ! -d "$root/js/node_modules/axe-core" ]; then
     echo "==> npm ci (js/)"
     (cd "$root/js" && npm ci --no-audit --no-fund)
   fi

@@ -43,6 +43,15 @@ function launch(profile, extraArgs = []) {
     ],
   });
 }
+/** axe-core's checks (WCAG 2.x A and AA) on the page as it is now: no violation. */
+async function assertAccessible(page, what) {
+  await page.addScriptTag({ path: join(ROOT, "js/node_modules/axe-core/axe.min.js") });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } });
+    return r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")})`);
+  });
+  assert.deepEqual(violations, [], `${what}: axe-core violations`);
+}
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
 
 before(async () => {
@@ -110,6 +119,7 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   // Open the wallet, fund the account (demo faucet: an operator deposit), buy one dollar.
   const wallet = await walletPage();
   await shot(wallet, "01-wallet-welcome");
+  await assertAccessible(wallet, "the wallet's welcome");
   await wallet.click("#open-account");
   await wallet.waitForSelector("#add-funds");
   await wallet.click("#add-funds");
@@ -118,6 +128,7 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   await wallet.click("#buy");
   await wallet.waitForFunction(() => document.getElementById("spendable")?.textContent === "$1.00");
   await shot(wallet, "02-wallet-funded");
+  await assertAccessible(wallet, "the wallet (history)");
   let s = await summary(wallet);
   assert.equal(s.scrips.length, 1);
   const scripId = s.scrips[0].id;
@@ -137,6 +148,7 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   assert.match(await popup.textContent("#price"), /0\.25¢/);
   await popup.setViewportSize({ width: 440, height: 640 });
   await shot(popup, "04-wallet-approve");
+  await assertAccessible(popup, "the approval screen");
   assert.equal(await popup.isChecked("#allow"), false, "paying does not grant a budget by default");
   await popup.check("#allow");
   await popup.selectOption("#allow-amount", "50000");
@@ -214,6 +226,28 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   await wallet.click("[data-tab='sites']");
   await wallet.waitForSelector("#sites");
   await shot(wallet, "10-wallet-sites");
+  await assertAccessible(wallet, "the wallet (sites)");
+  // The tabs move with the arrow keys, one tab in the tab order.
+  await wallet.focus("#tab-sites");
+  await wallet.keyboard.press("ArrowRight");
+  await wallet.waitForSelector("#panel-disputes");
+  assert.equal(await wallet.evaluate(() => document.activeElement?.id), "tab-disputes");
+  await wallet.keyboard.press("Home");
+  await wallet.waitForSelector("#panel-history");
+  assert.equal(await wallet.locator("[role=tab][tabindex='0']").count(), 1);
+  // On a phone's 390 px screen nothing sticks out of the page.
+  await wallet.setViewportSize({ width: 390, height: 844 });
+  await wallet.click("[data-tab='scrip']");
+  await wallet.waitForSelector("#scrip-table");
+  const overflow = await wallet.evaluate(() => [...document.querySelectorAll("body *")]
+    .filter((el) => el.getBoundingClientRect().right > 391 && !el.closest(".table-wrap, .tabs"))
+    .map((el) => `${el.tagName.toLowerCase()}.${el.className}#${el.id}`));
+  assert.deepEqual(overflow, [], "nothing sticks out of a 390 px page (tables and tabs scroll in place)");
+  const wide = await wallet.evaluate(() => [...document.querySelectorAll("*")].filter((el) => el.scrollWidth > 392 && getComputedStyle(el).overflowX === "visible").map((el) => `${el.tagName.toLowerCase()}.${el.className}#${el.id}:${el.scrollWidth}/${el.clientWidth}`));
+  assert.ok(await wallet.evaluate(() => document.documentElement.scrollWidth <= 390), `the page fits 390 px: ${wide.join(" ")}`);
+  await shot(wallet, "10b-wallet-390px");
+  await assertAccessible(wallet, "the wallet at 390 px");
+  await wallet.setViewportSize({ width: 1200, height: 820 });
 
   // The vendors agree: B holds the scrip, A handed it on.
   const status = await bankCall(bank, "GET", `/v1/operator/scrip/${scripId}`, undefined, true);

@@ -156,7 +156,16 @@ function hero(w, s) {
     h("option", { value: "5000000" }, money(5_000_000, cur)));
   const buyButton = h("button.primary", { id: "buy" }, "Buy scrip");
   buyButton.onclick = () => busy(buyButton, async () => {
-    await buyScrip(w, Number(buy.value));
+    try {
+      await buyScrip(w, Number(buy.value));
+    } catch (e) {
+      // The bank debits the account for the scrip: say so in the account's terms.
+      if (e.code === "insufficient_balance") {
+        const has = accountBalance === null ? "" : ` has ${money(accountBalance, cur)}`;
+        throw new Error(`Your bank account${has}: not enough for ${money(Number(buy.value), cur)} of scrip. Add funds to it first.`);
+      }
+      throw e;
+    }
     toast(`Bought ${money(Number(buy.value), cur)} of scrip.`);
   });
   const actions = h("div.actions", {}, buy, buyButton);
@@ -196,7 +205,7 @@ function scripTab(w, s) {
   const badge = { live: "good", paying: "info", redeeming: "warn", redeemed: "", expired: "bad" };
   return h("table", { id: "scrip-table" },
     h("thead", {}, h("tr", {}, h("th", {}, "Scrip"), h("th", {}, "Held by"), h("th.num", {}, "Balance"),
-      h("th.num", {}, "Payments"), h("th", {}, "Status"), h("th", {}))),
+      h("th.num", {}, "Payments"), h("th", {}, "Status"), h("th", {}, h("span.visually-hidden", {}, "Action")))),
     h("tbody", {}, s.scrips.map((x) => {
       const red = h("button.ghost", { "data-redeem": x.id }, "Redeem");
       red.onclick = () => busy(red, async () => {
@@ -281,14 +290,17 @@ function sitesTab(w, s) {
 function budgetsTable(w, s) {
   const cur = s.currency ?? "USD";
   return h("table", { id: "sites" },
-    h("thead", {}, h("tr", {}, h("th", {}, "Site"), h("th.num", {}, "Spent"), h("th.num", {}, "Budget left"), h("th", {}))),
+    h("thead", {}, h("tr", {}, h("th", {}, "Site"), h("th.num", {}, "Paid"), h("th.num", {}, "Budget left"), h("th", {}, h("span.visually-hidden", {}, "Action")))),
     h("tbody", {}, s.budgets.map((b) => {
+      // Everything paid to the site from this wallet, approved one by one or within the budget.
+      const paid = s.history.filter((x) => x.kind === "paid" && x.site === b.site).reduce((a, x) => a + x.amount_micros, 0);
       const left = Math.max(0, b.limit_micros - b.spent_micros);
       const revoke = h(left ? "button.ghost.danger" : "button.ghost", {}, left ? "Revoke" : "Allow 5¢");
       revoke.onclick = () => busy(revoke, () => w.setBudget(b.site, left ? 0 : 50_000));
       return h("tr", { "data-site": b.site },
         h("td", {}, h("b", {}, siteName(b.site)), h("div.sub", {}, b.site)),
-        h("td.num", {}, money(b.spent_micros, cur),
+        h("td.num", {}, money(paid, cur),
+          b.spent_micros ? h("div.sub", {}, `${money(b.spent_micros, cur)} within the budget`) : null,
           b.pending_micros ? h("div.sub", {}, `${money(b.pending_micros, cur)} pending`) : null),
         h("td.num", {}, left ? money(left, cur) : h("span.badge", {}, "asks every time")),
         h("td", {}, revoke));
@@ -351,15 +363,27 @@ async function render() {
     ["sites", "Sites & budgets", s.budgets.length + (s.purses?.length ?? 0)],
     ["disputes", "Disputes", s.disputes.length + s.scrips.filter((x) => x.status === "paying").length],
   ];
-  const bar = h("nav.tabs", { role: "tablist" }, tabs.map(([id, label, n]) => {
-    const b = h("button", { role: "tab", "aria-selected": String(tab === id), "data-tab": id }, label, h("span.count", {}, String(n)));
-    b.onclick = () => {
-      tab = id;
-      render();
+  // A tab list (WAI-ARIA): one tab in the tab order, arrow keys, Home and End move between tabs.
+  const select = (id, focus) => {
+    tab = id;
+    render().then(() => focus && document.getElementById(`tab-${id}`)?.focus());
+  };
+  const bar = h("div.tabs", { role: "tablist", "aria-label": "Wallet" }, tabs.map(([id, label, n], i) => {
+    const b = h("button", {
+      role: "tab", id: `tab-${id}`, "aria-selected": String(tab === id), "aria-controls": `panel-${id}`,
+      tabindex: tab === id ? "0" : "-1", "data-tab": id,
+    }, label, h("span.count", { "aria-label": `(${n})` }, String(n)));
+    b.onclick = () => select(id, false);
+    b.onkeydown = (e) => {
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      select(tabs[(to + tabs.length) % tabs.length][0], true);
     };
     return b;
   }));
-  const body = { scrip: scripTab(w, s), history: historyTab(s), sites: sitesTab(w, s), disputes: disputesTab(w, s) }[tab];
+  const content = { scrip: scripTab(w, s), history: historyTab(s), sites: sitesTab(w, s), disputes: disputesTab(w, s) }[tab];
+  const body = h("div.table-wrap", { role: "tabpanel", id: `panel-${tab}`, "aria-labelledby": `tab-${tab}`, tabindex: "0" }, content);
   app.replaceChildren(hero(w, s), bar, body,
     h("div.note", {}, icon("lock"), h("span", {}, "Your keys and scrip live only in this wallet's own storage. Shops talk to it through its own window, or the hidden wallet frame of a site you gave a purse, and never see them; each payment is checked against what you allowed that site.")));
   document.body.dataset.ready = "1";
