@@ -44,6 +44,22 @@ setup() {
   schemathesis_setup
 }
 
+# What the demo uses, and nothing else: Rust with the wasm32 target, the Worker's build tools
+# (wasm-bindgen-cli as pinned by Cargo.lock, worker-build) and the npm tools (wrangler, wasm-opt).
+demo_setup() {
+  if ! command -v cargo >/dev/null; then
+    echo "cargo is missing: install Rust with rustup first (https://rustup.rs)" >&2
+    exit 1
+  fi
+  if ! command -v node >/dev/null; then
+    echo "node is missing: install Node.js 20 (Debian: apt install nodejs npm)" >&2
+    exit 1
+  fi
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  mkdir -p target
+  edge_setup > target/demo-setup.log 2>&1 || { cat target/demo-setup.log >&2; exit 1; }
+}
+
 SCHEMATHESIS_VERSION=4.32.5
 
 schemathesis_setup() {

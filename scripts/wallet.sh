@@ -86,17 +86,21 @@ wallet_test() {
   )
 }
 
-# The demo: bank, wallet origin and two shops, with their URLs printed; Ctrl-C stops them.
+# The demo: bank, wallet origin and two shops, with a short summary of where everything is;
+# Ctrl-C stops them. The builds write to target/demo/build.log, not the terminal.
 wallet_demo() {
   local root; root=$(wallet_root)
   (
     cd "$root" || exit 1
     set -e
-    wallet_build
-    cargo build -p netcents-bank
-    if [ ! -f edge-vendor/build/index.js ]; then
-      # shellcheck source=scripts/edge.sh
-      source scripts/edge.sh && edge_build
+    mkdir -p target/demo
+    local log=target/demo/build.log
+    : > "$log"
+    echo "==> building the wallet, the bank and the shops' Worker (log: $log)"
+    if ! { wallet_build && cargo build -q -p netcents-bank && { [ -f edge-vendor/build/index.js ] || { source scripts/edge.sh && edge_build; }; }; } >> "$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      echo "the build failed: the whole log is in $log" >&2
+      exit 1
     fi
     node tests/browser/demo.mjs "$@"
   )

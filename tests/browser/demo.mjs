@@ -1,44 +1,69 @@
-// The demo: the bank, the wallet origin and two shops (edge vendors in workerd), with URLs
-// printed. Open the wallet, create it, add demo funds, buy scrip, then read on both shops.
+// The demo: the bank, the wallet origin and two shops (edge vendors in workerd), with a short
+// summary of where everything is. Open the wallet, create it, add demo funds, buy scrip, then
+// read on both shops.
 //
-//   node tests/browser/demo.mjs [--wallet-port 8700]
+//   node tests/browser/demo.mjs [--wallet-host localhost] [--wallet-port 8700]
+//                               [--shop-a-port 8701] [--shop-b-port 8702] [--bank-port 8703]
 //
-// Shops and wallet must be different sites for the browser: use the printed URLs (127.0.0.1,
-// localhost and the machine's name differ as sites), or map names with your hosts file.
+// Shops and wallet must be different sites for the browser: the wallet is on `localhost`, the
+// shops on 127.0.0.1. The wallet answers under one name only: a request for another name of it
+// (127.0.0.1:8700) is sent to localhost:8700, because another name is another, empty wallet.
 
-import { join } from "node:path";
-import { ROOT, startBank, startVendor, startWalletOrigin, stopAll } from "./harness.mjs";
+import { join, relative } from "node:path";
+import { ROOT, OPERATOR_TOKEN, startBank, startVendor, startWalletOrigin, stopAll } from "./harness.mjs";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
+const port = (name, fallback) => {
+  const p = Number(arg(name, fallback));
+  if (!Number.isInteger(p) || p < 1 || p > 65535) {
+    console.error(`${name} must be a port number (1-65535), not ${arg(name, fallback)}`);
+    process.exit(2);
+  }
+  return p;
+};
 
-const walletPort = Number(arg("--wallet-port", 8700));
+const walletPort = port("--wallet-port", 8700);
 const walletHost = arg("--wallet-host", "localhost");
 const walletOrigin = `http://${walletHost}:${walletPort}`;
+const ports = { a: port("--shop-a-port", 8701), b: port("--shop-b-port", 8702), bank: port("--bank-port", 8703) };
 // Money moves on its own as it would in production: the bank sweeps every 30 s (expiry,
 // recalls, audits, rulings) and the shops run their capture every minute. The bank keeps its
 // books and keys in target/demo/bank, so a wallet made in an earlier run still knows it.
 const CAPTURE_EVERY_MS = 60_000;
+const dataDir = join(ROOT, "target/demo/bank");
 try {
-  const bank = await startBank({ dir: join(ROOT, "target/demo/bank"), sweepSecs: 30 });
-  await startWalletOrigin(bank, { port: walletPort });
-  const a = await startVendor(bank, "shop-a", walletOrigin, { scheduled: true });
-  const b = await startVendor(bank, "shop-b", walletOrigin, { scheduled: true });
+  const bank = await startBank({ dir: dataDir, sweepSecs: 30, port: ports.bank });
+  await startWalletOrigin(bank, { port: walletPort, host: walletHost });
+  const a = await startVendor(bank, "shop-a", walletOrigin, { scheduled: true, port: ports.a });
+  const b = await startVendor(bank, "shop-b", walletOrigin, { scheduled: true, port: ports.b });
   const timer = setInterval(() => {
     for (const v of [a, b]) v.capture().catch(() => {});
   }, CAPTURE_EVERY_MS);
   process.on("exit", () => clearInterval(timer));
-  console.log(`bank    ${bank.url}`);
-  console.log(`wallet  ${walletOrigin}/wallet/`);
-  console.log(`shop A  ${a.url}/   (The Daily Fraction, vendor ${a.vendor})`);
-  console.log(`shop B  ${b.url}/   (Orbit Notes, vendor ${b.vendor})`);
-  console.log("Ctrl-C stops everything.");
+  const here = (p) => relative(process.cwd(), p) || ".";
+  console.log(`
+NetCents demo
+  wallet  ${walletOrigin}/wallet/   open this one; create the wallet, add demo funds, buy scrip
+  shop A  ${a.url}/   The Daily Fraction (vendor ${a.vendor})
+  shop B  ${b.url}/   Orbit Notes (vendor ${b.vendor})
+  bank    ${bank.url}   operator token: ${OPERATOR_TOKEN}
+          e.g. curl -H 'authorization: Bearer ${OPERATOR_TOKEN}' ${bank.url}/v1/operator/check
+  data    ${here(dataDir)} (the bank's books, keys and log; kept across runs)
+          ${a.dir}, ${b.dir} (the shops' state and logs; removed when the demo stops)
+Ctrl-C stops everything.`);
   await new Promise((resolve) => {
     process.on("SIGINT", resolve);
     process.on("SIGTERM", resolve);
   });
+} catch (e) {
+  console.error(`the demo could not start: ${e.message ?? e}`);
+  if (/EADDRINUSE|address already in use/i.test(String(e.message ?? e) + String(e.stack ?? ""))) {
+    console.error("a port is taken: choose others with --wallet-port, --shop-a-port, --shop-b-port, --bank-port");
+  }
+  process.exitCode = 1;
 } finally {
   await stopAll();
 }

@@ -59,7 +59,12 @@ before(async () => {
   bank = await startBank();
   const walletPort = await freePort();
   walletOrigin = `http://wallet.test:${walletPort}`;
-  await startWalletOrigin(bank, { port: walletPort });
+  await startWalletOrigin(bank, { port: walletPort, host: "wallet.test" });
+  // The wallet answers under its one name: another name of the server is another origin, so
+  // another, empty wallet; it is sent to the one name.
+  const other = await fetch(`http://127.0.0.1:${walletPort}/wallet/`, { redirect: "manual" });
+  assert.equal(other.status, 308);
+  assert.equal(other.headers.get("location"), `${walletOrigin}/wallet/`);
   [vendorA, vendorB] = await Promise.all([startVendor(bank, "shop-a", walletOrigin), startVendor(bank, "shop-b", walletOrigin)]);
   shopA = `http://shop-a.test:${vendorA.port}`;
   shopB = `http://shop-b.test:${vendorB.port}`;

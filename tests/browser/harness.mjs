@@ -113,11 +113,12 @@ export function bankBinary() {
 /**
  * Starts the bank. `dir`: where it keeps its database and keys (kept across restarts; a
  * scratch folder by default); `sweepSecs`: how often it sweeps (expiry, recalls, audits,
- * rulings; 0, the tests' default, sweeps only when asked).
+ * rulings; 0, the tests' default, sweeps only when asked); `port`: a fixed port (a free one by
+ * default).
  */
-export async function startBank({ dir = scratch("bank"), sweepSecs = 0 } = {}) {
+export async function startBank({ dir = scratch("bank"), sweepSecs = 0, port } = {}) {
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  port ??= await freePort();
   const url = `http://${HOST}:${port}`;
   const g = spawnGroup("the bank", bankBinary(), [
     "--database-url", `sqlite://${dir}/bank.db`, "--key-dir", join(dir, "keys"), "serve", "--listen", `${HOST}:${port}`,
@@ -229,9 +230,9 @@ function shopAssets(shop, walletOrigin) {
  * Registers a vendor selling `www/<shop>` and starts it in workerd. `scheduled`: it gets its
  * cron trigger (the capture run) and `capture()` fires it, as Cloudflare would on schedule.
  */
-export async function startVendor(bank, shop, walletOrigin, { scheduled = false } = {}) {
+export async function startVendor(bank, shop, walletOrigin, { scheduled = false, port } = {}) {
   const dir = scratch(shop);
-  const port = await freePort();
+  port ??= await freePort();
   const url = `http://${HOST}:${port}`;
   const creds = await onboardVendor(bank, url);
   const prices = readFileSync(join(WWW, shop, "prices.json"), "utf8").trim();
@@ -288,13 +289,20 @@ export const FAUCET_MICROS = 5_000_000;
  * since shop pages load pay.js as a module), the bank's `/v1/` API proxied (the bank serves the
  * wallet in production, so the wallet calls it same-origin), and, with `demo`, a faucet that
  * deposits play money into the customer's account (an operator's action, for the demo only).
+ * `host`: the wallet's one name; a request for another name of the same server (127.0.0.1 for
+ * localhost, say) is sent there, since another name is another origin, so another, empty wallet.
  */
-export async function startWalletOrigin(bank, { port, demo = true } = {}) {
+export async function startWalletOrigin(bank, { port, demo = true, host } = {}) {
   port ??= await freePort();
   const www = WWW;
   if (!existsSync(join(www, "pkg/netcents_wasm_wallet_bg.wasm"))) throw new Error("www/pkg is missing: run wallet_build (scripts/wallet.sh)");
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
+    if (host && req.headers.host !== `${host}:${port}` && (req.method === "GET" || req.method === "HEAD")) {
+      res.writeHead(308, { location: `http://${host}:${port}${req.url}` });
+      res.end();
+      return;
+    }
     try {
       if (url.pathname.startsWith("/v1/") || url.pathname === "/healthz") {
         const body = req.method === "GET" || req.method === "HEAD" ? undefined : await new Promise((r) => { const c = []; req.on("data", (d) => c.push(d)); req.on("end", () => r(Buffer.concat(c))); });
