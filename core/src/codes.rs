@@ -125,6 +125,22 @@ pub const CODES: &[Code] = &[
     code("no_account_key", 0, &[Wallet]),
     code("no_bank", 0, &[Wallet]),
     code("storage", 0, &[Wallet]),
+    // The command-line wallet's and `@netcents/fetch`'s own outcomes (README, "The command-line
+    // wallet": each maps to an exit status).
+    code("above_max_per_call", 0, &[Wallet]),
+    code("above_max_per_run", 0, &[Wallet]),
+    code("partly_paid", 0, &[Wallet]),
+    code("usage", 0, &[Wallet]),
+    code("no_wallet", 0, &[Wallet]),
+    code("wallet_exists", 0, &[Wallet]),
+    code("file_exists", 0, &[Wallet]),
+    code("nothing_to_dispute", 0, &[Wallet]),
+    code("nothing_to_redeem", 0, &[Wallet]),
+    code("failed", 0, &[Wallet]),
+    code("unanswered", 0, &[Wallet]),
+    code("no_receipt", 0, &[Wallet]),
+    code("wallet_locked", 0, &[Wallet]),
+    code("bad_wallet", 0, &[Wallet]),
 ];
 
 /// The registered code `code`.
