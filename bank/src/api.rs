@@ -51,6 +51,16 @@ struct AppState {
 
 /// The router of the bank and the arbiter.
 pub fn router(bank: Arc<Bank>, limits: Limits) -> Router {
+    router_with_dashboard(bank, limits, None)
+}
+
+/// The router, with the operator's dashboard page and its chart library served from `assets`
+/// (`/dashboard/`, `/dashboard/lib/`; [`crate::dashboard`]). The series routes are on either way.
+pub fn router_with_dashboard(
+    bank: Arc<Bank>,
+    limits: Limits,
+    assets: Option<crate::dashboard::Assets>,
+) -> Router {
     let v1 = Router::new()
         .route("/keys", get(keys))
         .route("/accounts", post(open_account))
@@ -76,8 +86,14 @@ pub fn router(bank: Arc<Bank>, limits: Limits) -> Router {
         .route("/operator/scrip/{id}", get(scrip_status))
         .route("/operator/recall", post(recall))
         .route("/operator/sweep", post(sweep_now))
-        .route("/operator/check", get(check));
+        .route("/operator/check", get(check))
+        .route("/operator/series", get(operator_series))
+        .route("/vendors/{vendor}/series", get(vendor_series));
+    let pages = assets
+        .as_ref()
+        .map_or_else(Router::new, crate::dashboard::pages);
     Router::new()
+        .merge(pages)
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -744,6 +760,41 @@ async fn sweep_now(State(s): State<AppState>, headers: axum::http::HeaderMap) ->
 async fn check(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Answer {
     operator(&s, &headers)?;
     s.bank.read(bank::CheckBooks).await.map(answer)
+}
+
+// ---- the dashboards ----------------------------------------------------------------------------
+
+async fn operator_series(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<crate::dashboard::RangeQuery>,
+) -> Answer {
+    operator(&s, &headers)?;
+    let range = crate::dashboard::Range::parse(&q, now(&s).0)?;
+    let series =
+        crate::dashboard::series(&s.bank, crate::dashboard::Scope::Operator, range).await?;
+    Ok(Json(series).into_response())
+}
+
+/// One vendor's series, read by the vendor or by the operator. The vendor signs the read as
+/// it signs the read of its audit demands (`Listing::Audits`, §6.2): the series counts those
+/// demands and the money they and its captures moved, and core has no label of its own for it.
+async fn vendor_series(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(vendor): Path<String>,
+    Query(q): Query<crate::dashboard::RangeQuery>,
+) -> Answer {
+    let vendor = hex_id("vendor", &vendor, VendorId::from_hex)?;
+    let signed = api::SignedQuery {
+        at: q.at,
+        signature: q.signature.clone(),
+    };
+    vendor_or_operator(&s, &headers, vendor, Listing::Audits, &signed).await?;
+    let range = crate::dashboard::Range::parse(&q, now(&s).0)?;
+    let series =
+        crate::dashboard::series(&s.bank, crate::dashboard::Scope::Vendor(vendor), range).await?;
+    Ok(Json(series).into_response())
 }
 
 // ---- the arbiter -------------------------------------------------------------------------------

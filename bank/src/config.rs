@@ -395,6 +395,16 @@ pub struct Serve {
     /// to a vendor's origin, so it must not point into their networks.
     #[arg(long, env = "NETCENTS_DEV_ORIGINS")]
     pub dev_origins: bool,
+    /// The operator's dashboard: the folder of its pages (the repository's `www/dashboard`),
+    /// served at /dashboard/ (the page asks for the operator token; the data needs it). Off
+    /// without it; GET /v1/operator/series answers either way.
+    #[arg(long, env = "NETCENTS_DASHBOARD_DIR")]
+    pub dashboard_dir: Option<std::path::PathBuf>,
+    /// The dashboard's chart library: uPlot's `dist` folder as npm installs it
+    /// (`js/node_modules/uplot/dist` after `npm ci` in `js/`), served at /dashboard/lib/.
+    /// Without it the dashboard shows its tables only.
+    #[arg(long, env = "NETCENTS_CHART_LIB_DIR")]
+    pub chart_lib_dir: Option<std::path::PathBuf>,
 }
 
 /// The format of log lines.

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod bank;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod keys;
 pub mod metrics;
@@ -17,7 +18,7 @@ pub mod origin;
 pub mod server;
 pub mod store;
 
-pub use api::{Limits, router};
+pub use api::{Limits, router, router_with_dashboard};
 pub use bank::{Bank, Settings};
 pub use error::ApiError;
 pub use keys::Keyring;

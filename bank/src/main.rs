@@ -275,6 +275,32 @@ fn conn_limits(s: &Serve) -> Result<ConnLimits, String> {
     })
 }
 
+/// The dashboard's folders, checked at start: a typo must not leave the page silently off.
+fn dashboard_assets(s: &Serve) -> Result<Option<netcents_bank::dashboard::Assets>, String> {
+    let folder = |flag: &str, p: &std::path::Path| -> Result<std::path::PathBuf, String> {
+        if p.is_dir() {
+            Ok(p.to_owned())
+        } else {
+            Err(format!("{flag} {}: not a folder", p.display()))
+        }
+    };
+    let chart_lib = s
+        .chart_lib_dir
+        .as_deref()
+        .map(|p| folder("--chart-lib-dir", p))
+        .transpose()?;
+    match &s.dashboard_dir {
+        Some(p) => Ok(Some(netcents_bank::dashboard::Assets {
+            pages: folder("--dashboard-dir", p)?,
+            chart_lib,
+        })),
+        None if chart_lib.is_some() => {
+            Err("--chart-lib-dir needs --dashboard-dir (the dashboard's pages)".into())
+        }
+        None => Ok(None),
+    }
+}
+
 async fn serve_forever(url: &str, keys: Keyring, s: Serve) -> Result<(), String> {
     let settings = settings(&s)?;
     let conns = conn_limits(&s)?;
@@ -291,7 +317,7 @@ async fn serve_forever(url: &str, keys: Keyring, s: Serve) -> Result<(), String>
         body_bytes: s.body_limit,
         timeout: Duration::from_secs(s.request_timeout_secs),
     };
-    let app = api::router(bank.clone(), limits);
+    let app = api::router_with_dashboard(bank.clone(), limits, dashboard_assets(&s)?);
     let socket = if s.listen.is_ipv4() {
         tokio::net::TcpSocket::new_v4()
     } else {

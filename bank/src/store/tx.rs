@@ -3,7 +3,7 @@
 //! The same statements run on SQLite and PostgreSQL (`$n` placeholders); the only difference is
 //! row locking, which PostgreSQL needs (`FOR UPDATE`) and SQLite gets from its single writer.
 
-use netcents_core::bank::{LedgerAccount, Posting, ScripBook, ScripStatus};
+use netcents_core::bank::{LedgerAccount, Posting, PostingKind, ScripBook, ScripStatus};
 use netcents_core::wire::{Decode as _, Encode as _};
 use netcents_core::{AccountId, Rejection};
 use sqlx::{Any, Row as _, Transaction};
@@ -1427,6 +1427,179 @@ impl Tx {
         let s: String = row.try_get(0)?;
         s.parse().map_err(ApiError::internal)
     }
+
+    // ---- the dashboards' series (`crate::dashboard`) -----------------------------------------
+    //
+    // Minutes are `at / 60000` (integer division of milliseconds, alike in SQLite and
+    // PostgreSQL); ranges are [`from`, `to`) in ms. Sums are read as text, as the books check
+    // reads them, so that no driver narrows them.
+
+    /// Postings of `kind` per minute: the minute, how many, how much. `account`: only those
+    /// that debit or credit this ledger account (its key; `''` for every account).
+    pub async fn postings_per_minute(
+        &mut self,
+        kind: i64,
+        account: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<MinuteSum>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT at / 60000, COUNT(*), CAST(SUM(amount) AS TEXT) FROM postings \
+             WHERE kind = $1 AND at >= $2 AND at < $3 AND ($4 = '' OR debit = $4 OR credit = $4) \
+             GROUP BY at / 60000 ORDER BY 1",
+        )
+        .bind(kind)
+        .bind(ms(from))
+        .bind(ms(to))
+        .bind(account)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(minute_sum).collect()
+    }
+
+    /// What the postings moved into (+) and out of (−) the float, per minute.
+    pub async fn float_moves_per_minute(
+        &mut self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, i128)>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT at / 60000, CAST(SUM(CASE WHEN credit = 'float' THEN amount ELSE -amount END) AS TEXT) \
+             FROM postings WHERE (credit = 'float' OR debit = 'float') AND at >= $1 AND at < $2 \
+             GROUP BY at / 60000 ORDER BY 1",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((to_u64(r.try_get(0)?), sum_text(r, 1)?)))
+            .collect()
+    }
+
+    /// The float's balance from the postings before `at` (ms).
+    pub async fn float_before(&mut self, at: u64) -> Result<i128, ApiError> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN credit = 'float' THEN amount ELSE -amount END), 0) AS TEXT) \
+             FROM postings WHERE (credit = 'float' OR debit = 'float') AND at < $1",
+        )
+        .bind(ms(at))
+        .fetch_one(&mut *self.conn)
+        .await?;
+        sum_text(&row, 0)
+    }
+
+    /// Audit demands made per minute (of one vendor, or of all with `''`), by their state now.
+    pub async fn audits_per_minute(
+        &mut self,
+        vendor: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(MinuteSum, AuditState)>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT created_at / 60000, COUNT(*), CAST(SUM(amount) AS TEXT), state FROM audits \
+             WHERE created_at >= $1 AND created_at < $2 AND ($3 = '' OR vendor = $3) \
+             GROUP BY created_at / 60000, state ORDER BY 1",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .bind(vendor)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((minute_sum(r)?, AuditState::from_sql(r.try_get(3)?)?)))
+            .collect()
+    }
+
+    /// Disputes filed per minute (against one vendor, or all with `''`), by their state now;
+    /// the amount is 0 (a dispute's figure is inside its signed bytes).
+    pub async fn disputes_per_minute(
+        &mut self,
+        vendor: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(MinuteSum, DisputeState)>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT created_at / 60000, COUNT(*), '0', state FROM disputes \
+             WHERE created_at >= $1 AND created_at < $2 AND ($3 = '' OR vendor = $3) \
+             GROUP BY created_at / 60000, state ORDER BY 1",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .bind(vendor)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((minute_sum(r)?, DisputeState::from_sql(r.try_get(3)?)?)))
+            .collect()
+    }
+
+    /// The vendors credited the most captured money in [`from`, `to`): vendor id, origin,
+    /// captures, amount; at most `limit`.
+    pub async fn top_capturers(
+        &mut self,
+        from: u64,
+        to: u64,
+        limit: i64,
+    ) -> Result<Vec<(String, String, MinuteSum)>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT v.id, v.origin, COUNT(*), CAST(SUM(p.amount) AS TEXT) FROM postings p \
+             JOIN vendors v ON p.credit = 'account:' || v.account \
+             WHERE p.kind = $1 AND p.at >= $2 AND p.at < $3 \
+             GROUP BY v.id, v.origin ORDER BY SUM(p.amount) DESC, v.id LIMIT $4",
+        )
+        .bind(PostingKind::Capture as i64)
+        .bind(ms(from))
+        .bind(ms(to))
+        .bind(limit)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    MinuteSum {
+                        minute: 0,
+                        count: to_u64(r.try_get(2)?),
+                        micros: sum_text(r, 3)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+/// A count and a sum of money in one minute (`minute` is ms / 60000).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MinuteSum {
+    /// The minute: ms since the epoch / 60000.
+    pub minute: u64,
+    /// How many.
+    pub count: u64,
+    /// How much, in micro-units.
+    pub micros: i128,
+}
+
+fn sum_text(r: &sqlx::any::AnyRow, i: usize) -> Result<i128, ApiError> {
+    let s: Option<String> = r.try_get(i)?;
+    s.as_deref()
+        .unwrap_or("0")
+        .parse()
+        .map_err(ApiError::internal)
+}
+
+fn minute_sum(r: &sqlx::any::AnyRow) -> Result<MinuteSum, ApiError> {
+    Ok(MinuteSum {
+        minute: to_u64(r.try_get(0)?),
+        count: to_u64(r.try_get(1)?),
+        micros: sum_text(r, 2)?,
+    })
+}
+
+/// A time in ms as SQL reads it (times past `i64::MAX` are the same as `i64::MAX`).
+fn ms(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 fn vendor_row(r: &sqlx::any::AnyRow) -> Result<VendorRow, ApiError> {
