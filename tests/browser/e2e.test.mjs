@@ -151,6 +151,8 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   let popup = await clickPay(page);
   await popup.waitForSelector("body[data-state='ask']");
   assert.match(await popup.textContent("#price"), /0\.25¢/);
+  assert.doesNotMatch(await popup.textContent("#view"), /null|undefined|NaN/, "no stray value on the approval screen");
+  assert.equal(await popup.textContent("#budget-left"), "nothing yet");
   await popup.setViewportSize({ width: 440, height: 640 });
   await shot(popup, "04-wallet-approve");
   await assertAccessible(popup, "the approval screen");

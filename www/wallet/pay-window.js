@@ -38,7 +38,8 @@ function result(ok, extra = {}) {
 }
 
 function show(...children) {
-  view.replaceChildren(...children);
+  // replaceChildren would write a null as the text "null".
+  view.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 function status(kind, title, text, ...more) {
@@ -112,7 +113,7 @@ function ask(w, quote, purseLeft) {
     h("div.rows", {},
       h("div", {}, "Paid to", h("b", {}, quote.vendor_origins[0] ? siteName(quote.vendor_origins[0]) : quote.vendor.slice(0, 8))),
       h("div", {}, "Your scrip", h("b", {}, money(quote.spendable_micros, cur))),
-      h("div", {}, "Left to spend here without asking", h("b", { id: "budget-left" }, money(allowed, cur)))),
+      h("div", {}, "Left to spend here without asking", h("b", { id: "budget-left" }, allowed > 0 ? money(allowed, cur) : "nothing yet"))),
     allowed > 0
       ? h("div.warning", { id: "over-budget" }, `This is more than the ${money(allowed, cur)} this site may spend without asking, so your wallet asks you.`)
       : null,
