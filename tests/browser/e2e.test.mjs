@@ -785,6 +785,9 @@ test("within a site's purse a purchase opens no window, and the page can neither
     // no window, no question; click to content timed.
     const windows = [];
     page.on("popup", (p) => windows.push(p));
+    // The frame asks the bank for its keys once, not on every page it is on.
+    const keyFetches = [];
+    other.on("request", (r) => r.url().endsWith("/v1/keys") && keyFetches.push(r.url()));
     const times = [];
     for (let i = 0; i < 20; i += 1) {
       await other.clearCookies();
@@ -805,6 +808,7 @@ test("within a site's purse a purchase opens no window, and the page can neither
       await page.waitForFunction(() => document.querySelector("#rest")?.textContent.includes("Floating scrip changes the arithmetic"));
     }
     assert.equal(windows.length, 0, "no window within the purse");
+    assert.deepEqual(keyFetches, [], "twenty pages with the frame, no request for the bank's keys");
     await shot(page, "15-shop-a-paid-from-purse");
     times.sort((a, b) => a - b);
     const ms = (x) => Math.round(x * 10) / 10;

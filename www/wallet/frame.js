@@ -19,11 +19,37 @@ const parent = window.parent;
 let site = null; // the embedding page's origin, from the browser (event.origin), fixed at hello
 let payment = null; // the payment being served: { id, scrip_id, m, retried }
 
+// Whether this browser gives the frame storage at all, asked before the WASM module loads: a
+// frame without storage costs the page one small document and nothing more.
+function storageAvailable() {
+  return new Promise((resolve) => {
+    try {
+      // A database of its own: opening the purse's here would make it without its store.
+      const req = indexedDB.open(`${PURSE_DB}-probe`);
+      req.onsuccess = () => {
+        req.result.close();
+        resolve(true);
+      };
+      req.onerror = () => resolve(false);
+      req.onblocked = () => resolve(true);
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 async function open() {
+  if (!(await storageAvailable())) throw new Error("no storage");
   await init();
   const w = await Wallet.open(PURSE_DB);
-  await w.setBank(await bankGet("/v1/keys"));
+  // The bank's keys are fetched once, not on every page the frame is on: again only when a
+  // purse is adopted, or when a certificate names a key the frame does not know (rotation).
+  if ((await w.summary()).currency === null) await refreshKeys(w);
   return w;
+}
+
+async function refreshKeys(w) {
+  await w.setBank(await bankGet("/v1/keys"));
 }
 
 function toPage(msg) {
@@ -40,7 +66,12 @@ async function onPay(w, m) {
   payment = null;
   let quote;
   try {
-    quote = await w.quote(site, m.url, m.offer, m.vendor_cert);
+    quote = await w.quote(site, m.url, m.offer, m.vendor_cert).catch(async (e) => {
+      // A certificate signed with a bank key issued since the frame last asked: ask again.
+      if (e.code !== "unknown_key") throw e;
+      await refreshKeys(w);
+      return w.quote(site, m.url, m.offer, m.vendor_cert);
+    });
   } catch (e) {
     return result(m.id, false, { code: e.code ?? "bad_offer", hint: e.hint ?? String(e) });
   }
@@ -124,6 +155,7 @@ async function onPurse(w, m, reply) {
     return;
   }
   try {
+    await refreshKeys(w);
     const req = await w.adoptPurse(site, m.request);
     const scripId = await sendIssue(w, req);
     reply({ type: "netcents/purse-done", ok: true, scrip_id: scripId });
