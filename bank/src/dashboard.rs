@@ -420,7 +420,10 @@ async fn page_headers(mut res: Response) -> Response {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "tests: a failed unwrap is a failed test")]
+#[allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
 mod tests {
     use super::{MAX_MINUTES, MINUTE_MS, Range, RangeQuery};
 
