@@ -393,7 +393,19 @@ pub fn pages<S: Clone + Send + Sync + 'static>(assets: &Assets) -> Router<S> {
     use tower_http::services::ServeDir;
     let mut r = Router::new();
     if let Some(lib) = &assets.chart_lib {
-        r = r.nest_service("/dashboard/lib", ServeDir::new(lib));
+        // A public library: vendors' dashboards load it from here, and tools read its CSS.
+        r = r.nest_service(
+            "/dashboard/lib",
+            Router::new().fallback_service(ServeDir::new(lib)).layer(
+                axum::middleware::map_response(|mut res: Response| async move {
+                    res.headers_mut().insert(
+                        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                        HeaderValue::from_static("*"),
+                    );
+                    res
+                }),
+            ),
+        );
     }
     r.nest_service("/dashboard", ServeDir::new(&assets.pages))
         .layer(axum::middleware::map_response(page_headers))

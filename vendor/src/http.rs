@@ -220,7 +220,8 @@ impl<P: Platform> Engine<P> {
         })
     }
 
-    /// A vendor route (`GET vendor`, `GET openapi.json`, `POST transfer|recall|capture`).
+    /// A vendor route (`GET vendor`, `GET openapi.json`, `POST transfer|recall|capture`,
+    /// `GET dashboard…`: the vendor's dashboard, its files and its data).
     ///
     /// # Errors
     /// The route's error answer.
@@ -266,6 +267,11 @@ impl<P: Platform> Engine<P> {
                         .recall(b["recall"].as_str().unwrap_or_default())
                         .await?,
                 ))
+            }
+            (_, "dashboard") => self.dashboard("", method, headers).await,
+            (_, op) if op.starts_with("dashboard/") => {
+                self.dashboard(&op["dashboard".len()..], method, headers)
+                    .await
             }
             (Method::POST, "capture") => {
                 if let Some(token) = &cfg.capture_token {

@@ -29,6 +29,7 @@ use netcents_core::objects::VendorCert;
 use netcents_core::{PublicKey, ScripId, SecretKey, Signed, TimestampMs, VendorId, Verified};
 use serde::Deserialize;
 
+mod dashboard;
 pub mod fail;
 pub mod http;
 #[cfg(feature = "server")]
