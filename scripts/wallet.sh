@@ -74,8 +74,8 @@ wallet_test() {
     echo "==> native unit tests of the wallet state"
     cargo test -p netcents-wallet
     wallet_build
-    echo "==> the bank binary and the edge vendor for the browser end-to-end test"
-    cargo build -p netcents-bank
+    echo "==> the bank, the server vendor and the command-line wallet, and the edge vendor, for the browser tests"
+    cargo build -p netcents-bank -p netcents-vendor -p netcents-cli
     if [ ! -f edge-vendor/build/index.js ]; then
       # shellcheck source=scripts/edge.sh
       source scripts/edge.sh && edge_build

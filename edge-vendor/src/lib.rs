@@ -31,6 +31,7 @@ use worker::{
 )]
 pub mod book;
 pub mod config;
+mod dashboard;
 pub mod fail;
 pub mod net;
 pub mod payment;
@@ -509,6 +510,9 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
                     }
                 }
                 Ok(json_response(200, &settle::capture(env, &cfg).await?)?)
+            }
+            (_, op) if op == "dashboard" || op.starts_with("dashboard/") => {
+                dashboard::route(&req, env, &cfg, &op["dashboard".len()..]).await
             }
             (Method::Post, "selftest") if cfg.selftest => {
                 let url = req.url()?;

@@ -4,9 +4,11 @@
 // audit), then pays one more that stays pending; the operator's dashboard (the bank's
 // /dashboard/) and the vendor's (/netcents/v1/dashboard) must ask for their token, refuse a
 // wrong one saying so, draw their charts, show the books' figures in their summaries, pass
-// axe-core, and fit a 390 px screen.
+// axe-core, and fit a 390 px screen. A Worker vendor (workerd) serves the same vendor
+// dashboard: the wallet's scrip floats to it for one more article, pending there.
 //
-// Needs: cargo build -p netcents-bank -p netcents-vendor -p netcents-cli; (cd js && npm ci)
+// Needs: cargo build -p netcents-bank -p netcents-vendor -p netcents-cli; the Worker built
+// (edge_build, scripts/edge.sh); (cd js && npm ci)
 // for playwright-core, axe-core and uPlot; Chromium at /usr/bin/chromium (or $CHROMIUM).
 // Screenshots go to $WALLET_ARTIFACTS (default target/wallet-e2e): dashboard-operator.png,
 // dashboard-vendor.png, dashboard-390.png.
@@ -17,7 +19,7 @@ import { cpSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "../../js/node_modules/playwright-core/index.mjs";
-import { OPERATOR_TOKEN, ROOT, WWW, bankCall, deposit, freePort, onboardVendor, scratch, startBank, stopAll } from "./harness.mjs";
+import { OPERATOR_TOKEN, ROOT, WWW, bankCall, deposit, freePort, onboardVendor, scratch, startBank, startVendor, stopAll } from "./harness.mjs";
 
 const ARTIFACTS = process.env.WALLET_ARTIFACTS ?? join(ROOT, "target/wallet-e2e");
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -111,13 +113,14 @@ async function signIn(page, token) {
 
 let paid;
 let captured;
+let w;
 
 before(async () => {
   assert.ok(existsSync(join(CHART_LIB, "uPlot.iife.min.js")), "uPlot is missing: run (cd js && npm ci)");
   bank = await startBank();
   vendor = await startServerVendor();
   // A customer: an account with 5.00, a scrip of 1.00, three articles paid.
-  const w = wallet(join(scratch("cli-wallet"), "wallet.json"));
+  w = wallet(join(scratch("cli-wallet"), "wallet.json"));
   const opened = w("init", "--bank", bank.url);
   const account = opened.account ?? opened.account_id;
   assert.match(account ?? "", /^[0-9a-f]{32}$/, JSON.stringify(opened));
@@ -243,4 +246,27 @@ test("the vendor's dashboard shows its captured and pending takings behind its c
   await shot(page, "dashboard-vendor");
   await page.close();
   assert.deepEqual(errors, [], "no console error on either dashboard");
+});
+
+test("a Worker vendor serves the same dashboard, with its own pending takings", async () => {
+  const worker = await startVendor(bank, "shop-b", "http://wallet.invalid", { vars: { CAPTURE_TOKEN } });
+  // The scrip the server vendor holds floats to the Worker for one article of 0.0015.
+  w("pay", "--max", "0.01", `${worker.url}/article/europa-ice.html`);
+  const open = await fetch(`${worker.url}/netcents/v1/dashboard/data`);
+  assert.equal(open.status, 401);
+  assert.equal((await open.json()).code, "unauthorized");
+  const page = await newPage(800, 900);
+  await page.goto(`${worker.url}/netcents/v1/dashboard`);
+  await page.waitForSelector("#token-form");
+  await signIn(page, CAPTURE_TOKEN);
+  await page.waitForSelector("#sum-pending");
+  await page.waitForFunction(() => document.querySelectorAll(".chart canvas").length >= 3);
+  assert.equal(await figure(page, "sum-pending"), 1500);
+  assert.equal(await figure(page, "sum-pending", "count"), 1);
+  assert.equal(await figure(page, "sum-captured"), 0, "the Worker captured nothing yet");
+  assert.equal(await page.$("#problem:not([hidden])"), null, "the bank's figures came");
+  await assertAccessible(page, "the Worker's dashboard");
+  await shot(page, "dashboard-worker");
+  await page.close();
+  assert.deepEqual(errors, [], "no console error on the Worker's dashboard");
 });

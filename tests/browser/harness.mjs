@@ -229,8 +229,9 @@ function shopAssets(shop, walletOrigin) {
 /**
  * Registers a vendor selling `www/<shop>` and starts it in workerd. `scheduled`: it gets its
  * cron trigger (the capture run) and `capture()` fires it, as Cloudflare would on schedule.
+ * `vars`: more `[vars]` of the Worker (e.g. `CAPTURE_TOKEN`).
  */
-export async function startVendor(bank, shop, walletOrigin, { scheduled = false, port } = {}) {
+export async function startVendor(bank, shop, walletOrigin, { scheduled = false, port, vars = {} } = {}) {
   const dir = scratch(shop);
   port ??= await freePort();
   const url = `http://${HOST}:${port}`;
@@ -253,7 +254,7 @@ PRICES = '${prices}'
 ACCESS_TTL_SECONDS = "600"
 OFFER_TTL_SECONDS = "300"
 ORIGIN_URL = ""
-[[durable_objects.bindings]]
+${Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(String(v))}\n`).join("")}[[durable_objects.bindings]]
 name = "SCRIP"
 class_name = "ScripCustody"
 [[durable_objects.bindings]]

@@ -42,8 +42,8 @@ struct PendingScrip {
 struct Pending {
     /// In all, micro-units.
     micros: u64,
-    /// Custody segments with something to capture.
-    segments: u64,
+    /// Scrip with something to capture.
+    scrip_count: u64,
     /// The largest, at most [`PENDING_LISTED`].
     scrips: Vec<PendingScrip>,
 }
@@ -173,22 +173,26 @@ impl<P: Platform> Engine<P> {
     async fn dashboard_data(&self, headers: &HeaderMap, minutes: u64) -> Result<Answer, Failure> {
         self.dashboard_token(headers)?;
         let cfg = self.config();
-        let mut pending = Pending::default();
+        // A scrip held again (A → B → A) has a segment for each holding: summed per scrip.
+        let mut by_scrip = std::collections::BTreeMap::<String, u64>::new();
         for (scrip, custody) in self.store().open_segments().await? {
             let Some(claim) = custody.claim() else {
                 continue;
             };
             let micros = claim.balance_from.0.saturating_sub(claim.balance_to.0);
-            if micros == 0 {
-                continue;
+            if micros > 0 {
+                let sum = by_scrip.entry(scrip.to_string()).or_default();
+                *sum = sum.saturating_add(micros);
             }
-            pending.micros = pending.micros.saturating_add(micros);
-            pending.segments += 1;
-            pending.scrips.push(PendingScrip {
-                scrip: scrip.to_string(),
-                micros,
-            });
         }
+        let mut pending = Pending {
+            micros: by_scrip.values().fold(0u64, |a, m| a.saturating_add(*m)),
+            scrip_count: by_scrip.len() as u64,
+            scrips: by_scrip
+                .into_iter()
+                .map(|(scrip, micros)| PendingScrip { scrip, micros })
+                .collect(),
+        };
         pending
             .scrips
             .sort_by(|a, b| b.micros.cmp(&a.micros).then_with(|| a.scrip.cmp(&b.scrip)));

@@ -196,7 +196,7 @@
       cards.push(card("sum-issued", "Issued", money(s.issued.total_micros), count(s.issued.total_count, "scrip"), { micros: s.issued.total_micros, count: s.issued.total_count }));
     } else {
       const p = data.pending;
-      cards.push(card("sum-pending", "Pending", money(p.micros), `${count(p.segments, "scrip")} not yet captured`, { micros: p.micros, count: p.segments }));
+      cards.push(card("sum-pending", "Pending", money(p.micros), `on ${count(p.scrip_count, "scrip")}, not yet captured`, { micros: p.micros, count: p.scrip_count }));
     }
     if (s) {
       cards.push(card("sum-captured", "Captured", money(s.captured.total_micros), count(s.captured.total_count, "capture"), { micros: s.captured.total_micros, count: s.captured.total_count }));
