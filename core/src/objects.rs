@@ -354,6 +354,73 @@ impl Refusal {
     }
 }
 
+/// Longest shop name an [`OfferLabel`] carries, in bytes.
+pub const MAX_SHOP_LEN: usize = 64;
+/// Longest item title an [`OfferLabel`] carries, in bytes.
+pub const MAX_TITLE_LEN: usize = 160;
+
+/// A vendor's names for one of its offers, for the customer's approval screen (§4.13): the
+/// shop's name and the item's title, signed by the key that signed the offer. The names are the
+/// vendor's own words, shown as such; what is paid is only ever the offer's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferLabel {
+    /// The vendor naming its offer.
+    pub vendor: VendorId,
+    /// The id of the vendor key that signed (`VendorCert::key_id`).
+    pub key_id: u32,
+    /// The digest of the signed offer it names.
+    pub offer: Digest,
+    /// The shop's name: not empty.
+    pub shop: String,
+    /// The item's title; may be empty.
+    pub title: String,
+}
+
+impl Body for OfferLabel {
+    const KIND: Kind = Kind::OfferLabel;
+}
+
+wire_struct!(OfferLabel {
+    vendor,
+    key_id,
+    offer,
+    shop: text(MAX_SHOP_LEN),
+    title: text(MAX_TITLE_LEN),
+} check OfferLabel::well_formed);
+
+impl OfferLabel {
+    /// The label of `offer` (verified with `key`, the vendor key that signed it), if `label`
+    /// is signed with that key, by that vendor and key id, and names exactly that offer. A label
+    /// that does not check out names nothing: the offer is shown, and paid, without names.
+    #[must_use]
+    pub fn for_offer(
+        label: Signed<Self>,
+        offer: &Verified<Offer>,
+        key: &PublicKey,
+    ) -> Option<Verified<Self>> {
+        let label = label.verify(key).ok()?;
+        let (l, o) = (label.body(), offer.body());
+        (l.vendor == o.vendor && l.key_id == o.key_id && l.offer == offer.digest()).then_some(label)
+    }
+
+    fn well_formed(&self) -> Result<(), DecodeError> {
+        if self.shop.trim().is_empty() {
+            return Err(DecodeError::BadValue("a label names its shop"));
+        }
+        // Shown to the customer as text: no control characters (line breaks, escapes) and no
+        // bidirectional overrides, which could make a name read as another.
+        let shown = |c: char| {
+            !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        };
+        if !self.shop.chars().all(shown) || !self.title.chars().all(shown) {
+            return Err(DecodeError::BadValue(
+                "a label's names are plain text: no control or direction-override characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A transfer certificate: the holder hands the scrip on (§4.6).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transfer {

@@ -50,6 +50,8 @@ pub enum Kind {
     AccountRequest = 11,
     /// A refusal of a payment order, signed by a vendor.
     Refusal = 12,
+    /// A vendor's names for an offer (its shop, the item's title), signed by the vendor.
+    OfferLabel = 13,
 }
 
 impl Kind {
@@ -69,6 +71,7 @@ impl Kind {
             Self::Recall => "recall/bank",
             Self::AccountRequest => "account-request/account-key",
             Self::Refusal => "refusal/vendor",
+            Self::OfferLabel => "offer-label/vendor",
         }
     }
 }
