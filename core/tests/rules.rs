@@ -375,3 +375,742 @@ mod signed {
         ));
     }
 }
+
+mod bank {
+    use super::*;
+    use common::BANK_KEY_ID;
+    use netcents_core::bank::{LedgerAccount, PPM, Policy, Posting, PostingKind, ScripBook};
+    use netcents_core::objects::{Claim, MAX_CHAIN, PaymentOrder, Transfer};
+    use netcents_core::{Digest, Micros, Rejection, Signed};
+
+    fn posting(debit: LedgerAccount, credit: LedgerAccount, amount: u64) -> Posting {
+        Posting {
+            debit,
+            credit,
+            amount: Micros(amount),
+            kind: PostingKind::Deposit,
+        }
+    }
+
+    #[test]
+    fn a_clawback_and_its_penalty_draw_on_the_account_then_the_bond_once() {
+        use netcents_core::bank::penalise;
+        let acct = AccountId([9; 16]);
+        let (a, b) = (LedgerAccount::Account(acct), LedgerAccount::Bond(acct));
+        let kind = |k| {
+            move |d, c, amount| Posting {
+                debit: d,
+                credit: c,
+                amount: Micros(amount),
+                kind: k,
+            }
+        };
+        let (claw, pen) = (kind(PostingKind::Clawback), kind(PostingKind::Penalty));
+        // The account pays the clawback whole and what it has left of the penalty; the bond
+        // the rest. No posting of zero.
+        let (postings, clawed, charged) =
+            penalise(acct, Micros(300), Micros(600), (Micros(500), Micros(1_000)));
+        assert_eq!(
+            postings,
+            vec![
+                claw(a, LedgerAccount::Float, 300),
+                pen(a, LedgerAccount::Penalties, 200),
+                pen(b, LedgerAccount::Penalties, 400),
+            ]
+        );
+        assert_eq!((clawed, charged), (Micros(300), Micros(600)));
+        // The bond pays what the account cannot, and what the clawback took from it is not
+        // there for the penalty.
+        let (postings, clawed, charged) =
+            penalise(acct, Micros(300), Micros(600), (Micros(100), Micros(500)));
+        assert_eq!(
+            postings,
+            vec![
+                claw(a, LedgerAccount::Float, 100),
+                claw(b, LedgerAccount::Float, 200),
+                pen(b, LedgerAccount::Penalties, 300),
+            ]
+        );
+        assert_eq!((clawed, charged), (Micros(300), Micros(300)));
+    }
+
+    #[test]
+    fn the_bank_holds_a_scrip_it_just_issued_with_its_face_value() {
+        let f = Fixture::new();
+        let book = netcents_core::bank::ScripBook::new(&f.scrip);
+        let held = book.held().expect("the bank holds it");
+        assert_eq!(held.balance(), f.scrip.body().face.micros);
+        assert_eq!(held.segment(), 0);
+    }
+
+    /// A certificate of segment `segment` from `from` to `to`, signed with `from`'s key.
+    fn cert(
+        f: &Fixture,
+        segment: u32,
+        from: Holder,
+        to: Holder,
+        balance: u64,
+        last_seq: u64,
+    ) -> Signed<Transfer> {
+        let key = match from {
+            Holder::Bank => &f.bank,
+            Holder::Vendor(v) if v == f.a => &f.vendor_a,
+            Holder::Vendor(_) => &f.vendor_b,
+        };
+        Signed::sign(
+            Transfer {
+                scrip: f.scrip.body().id,
+                from,
+                key_id: 1,
+                to,
+                segment,
+                balance: Micros(balance),
+                last_seq,
+                chain_head: Digest([u8::try_from(segment % 256).expect("byte"); 32]),
+                authority: Digest([0xa0; 32]),
+                at: NOW,
+            },
+            key,
+        )
+    }
+
+    /// The book with the scrip handed by the bank to A (segment 1, 1,000,000), and A's
+    /// certificate handing it to B after order 1 (segment 2, 999,000).
+    fn at_b(f: &Fixture) -> (ScripBook, Signed<Transfer>) {
+        let mut book = ScripBook::new(&f.scrip);
+        let (a, b) = (Holder::Vendor(f.a), Holder::Vendor(f.b));
+        let to_a = cert(f, 1, Holder::Bank, a, 1_000_000, 0);
+        let to_b = cert(f, 2, a, b, 999_000, 1);
+        assert_eq!(book.learn(&to_a, &Keys(f)), Ok(None));
+        assert_eq!(book.learn(&to_b, &Keys(f)), Ok(None));
+        (book, to_b)
+    }
+
+    fn code<T>(r: Result<T, netcents_core::Error>) -> &'static str {
+        r.map_or_else(|e| e.code(), |_| "ok")
+    }
+
+    #[test]
+    fn a_known_certificate_is_taken_again_and_another_for_its_segment_breaks_the_chain() {
+        let f = Fixture::new();
+        let (mut book, to_b) = at_b(&f);
+        assert_eq!(book.learn(&to_b, &Keys(&f)), Ok(None), "the same again");
+        // A signs a second certificate for segment 2, to the bank this time: a fork.
+        let fork = cert(&f, 2, Holder::Vendor(f.a), Holder::Bank, 999_000, 1);
+        assert_eq!(code(book.learn(&fork, &Keys(&f))), "custody_broken");
+        assert_eq!(book.known_holder(), Holder::Vendor(f.b));
+    }
+
+    #[test]
+    fn a_certificate_after_an_unknown_segment_is_refused() {
+        let f = Fixture::new();
+        let (mut book, _) = at_b(&f);
+        // Segment 4, while the bank knows of segment 2 only.
+        let gap = cert(&f, 4, Holder::Vendor(f.a), Holder::Vendor(f.b), 999_000, 1);
+        assert_eq!(code(book.learn(&gap, &Keys(&f))), "custody_broken");
+        assert_eq!(book.known_holder(), Holder::Vendor(f.b));
+    }
+
+    #[test]
+    fn a_full_custody_chain_goes_back_to_the_bank_and_no_further() {
+        let f = Fixture::new();
+        let mut book = ScripBook::new(&f.scrip);
+        let max = u32::try_from(MAX_CHAIN).expect("small");
+        let holder = |k: u32| match k {
+            0 => Holder::Bank,
+            k if k % 2 == 1 => Holder::Vendor(f.a),
+            _ => Holder::Vendor(f.b),
+        };
+        for k in 1..=max {
+            let c = cert(&f, k, holder(k - 1), holder(k), 1_000_000, 0);
+            assert_eq!(book.learn(&c, &Keys(&f)), Ok(None), "segment {k}");
+        }
+        // The last holder of a full chain hands it back to the bank: segment MAX_CHAIN + 1.
+        let back = cert(&f, max + 1, holder(max), Holder::Bank, 1_000_000, 0);
+        assert_eq!(book.learn(&back, &Keys(&f)), Ok(None));
+        assert_eq!(book.known_holder(), Holder::Bank);
+        // Nothing goes past it.
+        let past = cert(&f, max + 2, Holder::Bank, Holder::Vendor(f.a), 1_000_000, 0);
+        assert_eq!(code(book.learn(&past, &Keys(&f))), "custody_broken");
+    }
+
+    #[test]
+    fn a_holder_captures_no_more_than_it_handed_on() {
+        let f = Fixture::new();
+        let claim = |seq_to, balance_to| Claim {
+            scrip: f.scrip.body().id,
+            segment: 1,
+            seq_from: 0,
+            seq_to,
+            balance_from: Micros(1_000_000),
+            balance_to: Micros(balance_to),
+            head_to: Digest([3; 32]),
+            custody: Vec::new(),
+            closed_by: None,
+        };
+        // A handed on after order 1 with 999,000: it may claim 1,000 through number 1.
+        let (mut book, _) = at_b(&f);
+        assert_eq!(
+            book.capture(f.a, &claim(1, 999_000), &Keys(&f))
+                .map(|c| c.amount),
+            Ok(Micros(1_000))
+        );
+        for (seq_to, balance_to, case) in [
+            (1, 998_000, "a lower balance than handed on"),
+            (2, 999_000, "an order after the hand-on"),
+        ] {
+            let (mut book, _) = at_b(&f);
+            assert_eq!(
+                code(book.capture(f.a, &claim(seq_to, balance_to), &Keys(&f))),
+                "custody_broken",
+                "{case}"
+            );
+        }
+    }
+
+    /// A book of `scrip` at A (segment 1), where A captured 3,000 for two orders of 1,000:
+    /// the claim, where its capture started, and the orders.
+    fn over_claimed(
+        f: &Fixture,
+        scrip: &netcents_core::Verified<netcents_core::objects::Scrip>,
+    ) -> (
+        ScripBook,
+        Claim,
+        netcents_core::custody::Cursor,
+        Vec<Signed<PaymentOrder>>,
+    ) {
+        use netcents_core::custody::{chain_genesis, chain_step};
+        let mut book = ScripBook::new(scrip);
+        let a = Holder::Vendor(f.a);
+        let to_a = cert(f, 1, Holder::Bank, a, 1_000_000, 0);
+        book.learn(&to_a, &Keys(f)).expect("linked");
+        let o1 = f.order(f.a, &f.offer(f.a, 1_000, 1), 1_000, 1, a, 999_000);
+        let o2 = f.order(f.a, &f.offer(f.a, 1_000, 2), 1_000, 2, a, 998_000);
+        let head = chain_step(
+            &chain_step(&chain_genesis(&to_a.digest()), &o1.digest()),
+            &o2.digest(),
+        );
+        let claim = Claim {
+            scrip: f.scrip.body().id,
+            segment: 1,
+            seq_from: 0,
+            seq_to: 2,
+            balance_from: Micros(1_000_000),
+            balance_to: Micros(997_000),
+            head_to: head,
+            custody: Vec::new(),
+            closed_by: None,
+        };
+        let captured = book.capture(f.a, &claim, &Keys(f)).expect("captured");
+        (book, claim, captured.from, vec![o1, o2])
+    }
+
+    /// The audit of `over_claimed` with `available` in A's account and bond.
+    fn audit(
+        f: &Fixture,
+        book: &mut ScripBook,
+        (claim, from, orders): (
+            &Claim,
+            netcents_core::custody::Cursor,
+            Vec<Signed<PaymentOrder>>,
+        ),
+        available: (Micros, Micros),
+    ) -> netcents_core::bank::AuditOutcome {
+        book.audit(
+            f.a,
+            AccountId(f.a.0),
+            from,
+            claim,
+            orders,
+            PPM,
+            &Policy::DEFAULT,
+            available,
+        )
+    }
+
+    /// The bank stops waiting for the holder: recall, and forfeit at the deadline.
+    fn forfeited(book: &mut ScripBook, f: &Fixture) -> netcents_core::bank::Closing {
+        book.recall(NOW, &f.bank, BANK_KEY_ID).expect("recall");
+        book.forfeit(NOW).expect("forfeit")
+    }
+
+    #[test]
+    fn an_over_claim_clawed_back_by_an_audit_is_not_charged_again_at_the_hand_on() {
+        let f = Fixture::new();
+        let a = Holder::Vendor(f.a);
+        let (mut book, claim, from, orders) = over_claimed(&f, &f.scrip);
+        let audit = audit(
+            &f,
+            &mut book,
+            (&claim, from, orders),
+            (Micros(100_000), Micros::ZERO),
+        );
+        assert_eq!(
+            (audit.proven, audit.overclaim),
+            (Micros(2_000), Micros(1_000))
+        );
+        // The scrip is live: the clawed-back 1,000 stays on it, nothing is refunded yet.
+        assert!(audit.postings.iter().all(|p| p.kind != PostingKind::Refund));
+        assert_eq!(book.outstanding(), Micros(998_000));
+        // A hands on with the 998,000 its orders left: the 1,000 clawed back is not proven
+        // against it a second time.
+        let to_b = cert(&f, 2, a, Holder::Vendor(f.b), 998_000, 2);
+        assert_eq!(book.learn(&to_b, &Keys(&f)), Ok(None));
+        assert_eq!(book.captured_total(), Micros(2_000));
+        // A's closing claim starts where the audit left the segment: at 998,000.
+        let closing = Claim {
+            seq_from: 2,
+            balance_from: Micros(998_000),
+            balance_to: Micros(998_000),
+            head_to: to_b.unverified().chain_head,
+            closed_by: Some(to_b.clone()),
+            ..claim
+        };
+        assert_eq!(
+            book.capture(f.a, &closing, &Keys(&f)).map(|c| c.amount),
+            Ok(Micros::ZERO)
+        );
+    }
+
+    #[test]
+    fn an_over_claim_clawed_back_after_the_scrip_closed_goes_to_its_owner_at_once() {
+        use netcents_core::wire::{Decode as _, Encode as _};
+        let f = Fixture::new();
+        let (mut book, claim, from, orders) = over_claimed(&f, &f.scrip);
+        assert_eq!(forfeited(&mut book, &f).refund, Micros(997_000));
+        // Nothing to claw back from an empty account and bond: nothing moves.
+        let mut broke = book.clone();
+        let nothing = audit(
+            &f,
+            &mut broke,
+            (&claim, from, orders.clone()),
+            (Micros::ZERO, Micros::ZERO),
+        );
+        assert_eq!(nothing.overclaim, Micros(1_000));
+        assert_eq!(nothing.postings, Vec::new());
+        let paid = audit(
+            &f,
+            &mut book,
+            (&claim, from, orders),
+            (Micros(100_000), Micros::ZERO),
+        );
+        let owner = f
+            .scrip
+            .body()
+            .account
+            .expect("the fixture's scrip has an owner");
+        assert!(paid.postings.contains(&Posting {
+            debit: LedgerAccount::Float,
+            credit: LedgerAccount::Account(owner),
+            amount: Micros(1_000),
+            kind: PostingKind::Refund,
+        }));
+        // Captured 2,000 and refunded 998,000: the book adds up and is stored as such.
+        assert_eq!(book.captured_total(), Micros(2_000));
+        assert_eq!(book.outstanding(), Micros::ZERO);
+        assert_eq!(ScripBook::from_bytes(&book.to_bytes()), Ok(book));
+    }
+
+    #[test]
+    fn an_over_claim_clawed_back_after_an_anonymous_scrip_closed_waits_for_its_redemption() {
+        let f = Fixture::new();
+        let mut anonymous = f.scrip.body().clone();
+        anonymous.account = None;
+        let anonymous = netcents_core::Verified::sign(anonymous, &f.bank);
+        let (mut book, claim, from, orders) = over_claimed(&f, &anonymous);
+        assert_eq!(
+            forfeited(&mut book, &f).refund,
+            Micros::ZERO,
+            "kept for the owner"
+        );
+        let paid = audit(
+            &f,
+            &mut book,
+            (&claim, from, orders),
+            (Micros(100_000), Micros::ZERO),
+        );
+        assert!(paid.postings.iter().all(|p| p.kind != PostingKind::Refund));
+        // The owner redeems: what the forfeit proved and what the audit clawed back.
+        let account = AccountId([0x77; 16]);
+        let redemption = Signed::sign(
+            PaymentOrder {
+                scrip: f.scrip.body().id,
+                payee: Holder::Bank,
+                offer: netcents_core::objects::redemption_digest(&account),
+                price: Micros::ZERO,
+                seq: 3,
+                holder: Holder::Vendor(f.a),
+                balance_after: Micros(998_000),
+            },
+            &f.scrip_key,
+        );
+        let step = book.redeem(NOW, redemption, account).expect("redeemed");
+        let netcents_core::bank::RedeemStep::Close(closing) = step else {
+            panic!("a closed scrip pays out at once: {step:?}");
+        };
+        assert_eq!(closing.refund, Micros(998_000));
+    }
+
+    /// What an audit finds proven by `orders` for A's claim of 2,000 on segment 1 through
+    /// number `seq_to`, whose chain head the orders rebuild.
+    fn proven_by(f: &Fixture, orders: Vec<Signed<PaymentOrder>>, seq_to: u64) -> Micros {
+        use netcents_core::custody::{chain_genesis, chain_step};
+        let mut book = ScripBook::new(&f.scrip);
+        let to_a = cert(f, 1, Holder::Bank, Holder::Vendor(f.a), 1_000_000, 0);
+        book.learn(&to_a, &Keys(f)).expect("linked");
+        let head = orders.iter().fold(chain_genesis(&to_a.digest()), |h, o| {
+            chain_step(&h, &o.digest())
+        });
+        let claim = Claim {
+            scrip: f.scrip.body().id,
+            segment: 1,
+            seq_from: 0,
+            seq_to,
+            balance_from: Micros(1_000_000),
+            balance_to: Micros(998_000),
+            head_to: head,
+            custody: Vec::new(),
+            closed_by: None,
+        };
+        let from = book.capture(f.a, &claim, &Keys(f)).expect("captured").from;
+        audit(
+            f,
+            &mut book,
+            (&claim, from, orders),
+            (Micros(100_000), Micros::ZERO),
+        )
+        .proven
+    }
+
+    #[test]
+    fn an_audit_answer_with_an_order_outside_the_claim_proves_nothing() {
+        let f = Fixture::new();
+        let a = Holder::Vendor(f.a);
+        let o1 = f.order(f.a, &f.offer(f.a, 1_000, 1), 1_000, 1, a, 999_000);
+        let o2 = f.order(f.a, &f.offer(f.a, 1_000, 2), 1_000, 2, a, 998_000);
+        assert_eq!(
+            proven_by(&f, vec![o1.clone(), o2.clone()], 2),
+            Micros(2_000)
+        );
+        let mut other = o2.unverified().clone();
+        other.scrip = netcents_core::ScripId([0x5c; 16]);
+        let other_scrip = Signed::sign(other, &f.scrip_key);
+        let to_b = f.order(f.b, &f.offer(f.b, 1_000, 2), 1_000, 2, a, 998_000);
+        let again = f.order(f.a, &f.offer(f.a, 1_000, 3), 1_000, 2, a, 997_000);
+        for (case, orders) in [
+            ("an order of another scrip", vec![o1.clone(), other_scrip]),
+            ("an order paying another vendor", vec![o1.clone(), to_b]),
+            (
+                "a number not above the last",
+                vec![o1.clone(), o2.clone(), again],
+            ),
+        ] {
+            assert_eq!(proven_by(&f, orders, 2), Micros::ZERO, "{case}");
+        }
+        // The orders rebuild the chain head, but the claim went on past them.
+        assert_eq!(
+            proven_by(&f, vec![o1, o2], 3),
+            Micros::ZERO,
+            "a claim past its orders"
+        );
+    }
+
+    /// The owner's redemption order, changed by `edit`.
+    fn redemption(
+        f: &Fixture,
+        seq: u64,
+        edit: impl FnOnce(&mut PaymentOrder),
+    ) -> Signed<PaymentOrder> {
+        let account = f.scrip.body().account.expect("owned");
+        let mut po = PaymentOrder {
+            scrip: f.scrip.body().id,
+            payee: Holder::Bank,
+            offer: netcents_core::objects::redemption_digest(&account),
+            price: Micros::ZERO,
+            seq,
+            holder: Holder::Bank,
+            balance_after: f.scrip.body().face.micros,
+        };
+        edit(&mut po);
+        Signed::sign(po, &f.scrip_key)
+    }
+
+    #[test]
+    fn a_redemption_is_an_order_of_nothing_to_the_bank_for_the_account_credited() {
+        let f = Fixture::new();
+        let account = f.scrip.body().account.expect("owned");
+        let cases: [(&str, fn(&mut PaymentOrder)); 3] = [
+            ("paying a vendor", |po| {
+                po.payee = Holder::Vendor(VendorId([0xaa; 16]));
+            }),
+            ("paying a price", |po| po.price = Micros(1)),
+            ("for another account", |po| {
+                po.offer = netcents_core::objects::redemption_digest(&AccountId([0x31; 16]));
+            }),
+        ];
+        for (case, edit) in cases {
+            let mut book = ScripBook::new(&f.scrip);
+            assert_eq!(
+                code(book.redeem(NOW, redemption(&f, 1, edit), account)),
+                "bad_offer",
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scrip_the_bank_holds_is_redeemed_at_once_and_only_once() {
+        use netcents_core::bank::RedeemStep;
+        let f = Fixture::new();
+        let account = f.scrip.body().account.expect("owned");
+        let mut book = ScripBook::new(&f.scrip);
+        let step = book.redeem(NOW, redemption(&f, 1, |_| {}), account);
+        let Ok(RedeemStep::Close(closing)) = step else {
+            panic!("the bank holds it: {step:?}");
+        };
+        assert_eq!(closing.refund, f.scrip.body().face.micros);
+        assert_eq!(closing.postings.len(), 1);
+        // Again, with the next number: closed, nothing is left.
+        let step = book.redeem(NOW, redemption(&f, 2, |_| {}), account);
+        let Ok(RedeemStep::Close(closing)) = step else {
+            panic!("closed: {step:?}");
+        };
+        assert_eq!(
+            (closing.refund, closing.postings),
+            (Micros::ZERO, Vec::new())
+        );
+    }
+
+    #[test]
+    fn the_bank_refunds_an_expired_scrip_at_once_only_while_it_still_holds_it() {
+        let f = Fixture::new();
+        let mut book = ScripBook::new(&f.scrip);
+        let order = f.order(
+            f.a,
+            &f.offer(f.a, 1_000, 1),
+            1_000,
+            1,
+            Holder::Bank,
+            999_000,
+        );
+        book.hand_on(NOW, order, &f.bank, BANK_KEY_ID)
+            .expect("handed to A");
+        assert_eq!(code(book.expire_held()), "not_holder");
+        let mut kept = ScripBook::new(&f.scrip);
+        assert_eq!(
+            kept.expire_held().map(|c| c.refund),
+            Ok(f.scrip.body().face.micros)
+        );
+    }
+
+    #[test]
+    fn no_ledger_account_but_the_outside_world_goes_below_zero() {
+        let alice = LedgerAccount::Account(AccountId([1; 16]));
+        let mut ledger = netcents_core::bank::Ledger::default();
+        ledger
+            .apply(&[posting(LedgerAccount::External, alice, 1_000)])
+            .expect("money comes in from outside");
+        assert_eq!(ledger.balance(LedgerAccount::External), -1_000);
+        ledger
+            .apply(&[posting(alice, LedgerAccount::Float, 600)])
+            .expect("within the balance");
+        ledger
+            .apply(&[posting(alice, LedgerAccount::Float, 400)])
+            .expect("down to zero exactly");
+        assert_eq!(ledger.balance(alice), 0);
+        // One posting too many, after one that fits: nothing of the batch is applied.
+        ledger
+            .apply(&[posting(LedgerAccount::External, alice, 50)])
+            .expect("in");
+        let r = ledger.apply(&[
+            posting(alice, LedgerAccount::Float, 30),
+            posting(alice, LedgerAccount::Float, 30),
+        ]);
+        assert_eq!(
+            r,
+            Err(Rejection::InsufficientBalance { balance_micros: 50 }.into())
+        );
+        assert_eq!(ledger.balance(alice), 50);
+        assert_eq!(ledger.balance(LedgerAccount::Float), 1_000);
+        assert_eq!(ledger.total(), 0);
+    }
+
+    #[test]
+    fn the_audit_probability_grows_with_the_amount_between_the_floor_and_certainty() {
+        let p = Policy::DEFAULT;
+        // In proportion to the amount below the full-audit amount (1,000,000 micros).
+        assert_eq!(p.audit_ppm(Micros(333_333)), 333_333);
+        assert_eq!(p.audit_ppm(Micros(250_000)), 250_000);
+        // Never below the floor (5 %), never above certainty.
+        assert_eq!(p.audit_ppm(Micros(1_000)), 50_000);
+        assert_eq!(p.audit_ppm(Micros(1_000_000)), PPM);
+        assert_eq!(p.audit_ppm(Micros(u64::MAX)), PPM);
+        // A full-audit amount of zero audits everything.
+        let all = Policy {
+            full_audit_micros: 0,
+            ..Policy::DEFAULT
+        };
+        assert_eq!(all.audit_ppm(Micros(1)), PPM);
+    }
+
+    #[test]
+    fn a_claim_is_audited_when_the_random_draw_falls_below_its_probability() {
+        let p = Policy::DEFAULT;
+        let amount = Micros(100_000); // audited with probability 100,000 ppm
+        assert!(p.select_for_audit(amount, 5));
+        assert!(p.select_for_audit(amount, 99_999));
+        assert!(
+            !p.select_for_audit(amount, 100_000),
+            "the edge is not audited"
+        );
+        assert!(!p.select_for_audit(amount, 999_999));
+        // The draw is taken modulo a million.
+        assert!(p.select_for_audit(amount, 7 * PPM + 99_999));
+        assert!(!p.select_for_audit(amount, 3 * PPM + 200_000));
+    }
+}
+
+mod custody {
+    use super::*;
+    use common::{ITEM, usd_amount};
+    use netcents_core::custody::{Custody, Terms};
+    use netcents_core::objects::{Offer, PaymentOrder};
+    use netcents_core::{Amount, Currency, Micros, Nonce, Signed, TimestampMs};
+
+    /// A's offer of `ITEM` at `price`, valid until `valid_until`, changed by `edit`.
+    fn offer(f: &Fixture, price: Amount, valid_until: TimestampMs) -> Signed<Offer> {
+        Signed::sign(
+            Offer {
+                vendor: f.a,
+                key_id: 1,
+                item: ITEM.into(),
+                price,
+                nonce: Nonce([0x0f; 16]),
+                valid_until,
+                goods_digest: None,
+            },
+            &f.vendor_a,
+        )
+    }
+
+    /// What A's custody (fresh from the bank) answers to `order` for `offer` on `terms`.
+    fn accept(
+        f: &Fixture,
+        order: Signed<PaymentOrder>,
+        offer: &Signed<Offer>,
+        terms: Terms<'_>,
+    ) -> &'static str {
+        let (mut custody, ..): (Custody, _, _, _) = f.custody_at_a();
+        custody
+            .accept(NOW, order, offer, terms, f.signer_a())
+            .map_or_else(|e| e.code(), |_| "ok")
+    }
+
+    #[test]
+    fn an_order_is_accepted_only_for_this_vendor_s_live_offer_on_its_terms() {
+        let f = Fixture::new();
+        let terms = Terms {
+            item: ITEM,
+            price: usd_amount(1_000),
+        };
+        let good = offer(&f, usd_amount(1_000), NOW);
+        let pays = |o: &Signed<Offer>| f.order(f.a, o, 1_000, 2, Holder::Bank, 999_000);
+        assert_eq!(
+            accept(&f, pays(&good), &good, terms),
+            "ok",
+            "valid until now"
+        );
+        let lapsed = offer(&f, usd_amount(1_000), TimestampMs(NOW.0 - 1));
+        assert_eq!(
+            accept(&f, pays(&lapsed), &lapsed, terms),
+            "bad_offer",
+            "lapsed"
+        );
+        let of_b = f.offer(f.b, 1_000, 1);
+        assert_eq!(
+            accept(&f, pays(&of_b), &of_b, terms),
+            "bad_offer",
+            "B's offer"
+        );
+        let other_item = Terms {
+            item: "/article/43",
+            ..terms
+        };
+        assert_eq!(
+            accept(&f, pays(&good), &good, other_item),
+            "bad_offer",
+            "another item"
+        );
+        let other_price = Terms {
+            price: usd_amount(999),
+            ..terms
+        };
+        assert_eq!(
+            accept(&f, pays(&good), &good, other_price),
+            "bad_offer",
+            "another price"
+        );
+        let other_offer = pays(&offer(&f, usd_amount(1_000), common::EXPIRES_AT));
+        assert_eq!(
+            accept(&f, other_offer, &good, terms),
+            "bad_offer",
+            "pays another offer"
+        );
+        let other_amount = f.order(f.a, &good, 900, 2, Holder::Bank, 999_100);
+        assert_eq!(
+            accept(&f, other_amount, &good, terms),
+            "bad_offer",
+            "another amount"
+        );
+        // An offer in another currency than the scrip's, on terms in that currency.
+        let euros = Amount {
+            currency: Currency::new("EUR").expect("valid"),
+            micros: Micros(1_000),
+        };
+        let in_euros = offer(&f, euros, NOW);
+        let euro_terms = Terms {
+            item: ITEM,
+            price: euros,
+        };
+        assert_eq!(
+            accept(&f, pays(&in_euros), &in_euros, euro_terms),
+            "currency_mismatch"
+        );
+    }
+
+    #[test]
+    fn a_holder_takes_a_custody_chain_of_at_most_max_chain_plus_one_certificates() {
+        use netcents_core::objects::{MAX_CHAIN, Transfer};
+        let f = Fixture::new();
+        let authority = netcents_core::Digest([0xa7; 32]);
+        let transfer = |segment: u32| {
+            Signed::sign(
+                Transfer {
+                    scrip: f.scrip.body().id,
+                    from: Holder::Vendor(f.b),
+                    key_id: 1,
+                    to: Holder::Vendor(f.a),
+                    segment,
+                    balance: Micros(1_000),
+                    last_seq: u64::from(segment),
+                    chain_head: netcents_core::Digest([1; 32]),
+                    authority,
+                    at: NOW,
+                },
+                &f.vendor_b,
+            )
+        };
+        let received = |segments: u32| {
+            let chain = (1..segments).map(transfer).collect();
+            let cert = transfer(segments)
+                .verify(&f.vendor_b.public())
+                .expect("signed");
+            Custody::received(Holder::Vendor(f.a), &f.scrip, chain, &cert, &authority)
+                .map(|c| c.segment())
+                .map_err(|e| e.code())
+        };
+        let most = u32::try_from(MAX_CHAIN + 1).expect("small");
+        assert_eq!(received(most), Ok(most));
+        assert_eq!(received(most + 1), Err("custody_broken"));
+    }
+}
