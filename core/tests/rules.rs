@@ -839,7 +839,8 @@ mod bank {
     fn a_redemption_is_an_order_of_nothing_to_the_bank_for_the_account_credited() {
         let f = Fixture::new();
         let account = f.scrip.body().account.expect("owned");
-        let cases: [(&str, fn(&mut PaymentOrder)); 3] = [
+        type Edit = fn(&mut PaymentOrder);
+        let cases: [(&str, Edit); 3] = [
             ("paying a vendor", |po| {
                 po.payee = Holder::Vendor(VendorId([0xaa; 16]));
             }),
@@ -1112,5 +1113,22 @@ mod custody {
         let most = u32::try_from(MAX_CHAIN + 1).expect("small");
         assert_eq!(received(most), Ok(most));
         assert_eq!(received(most + 1), Err("custody_broken"));
+    }
+
+    #[test]
+    fn a_custody_is_settled_once_handed_on_and_captured_to_its_closing() {
+        let f = Fixture::new();
+        let (mut custody, _, order, offer) = f.custody_at_a();
+        assert!(!custody.is_settled(), "live, nothing to capture");
+        custody
+            .accept(NOW, order, &offer, f.terms(1_000), f.signer_a())
+            .expect("accepted");
+        let offer_b = f.offer(f.b, 500, 2);
+        let to_b = f.order(f.b, &offer_b, 500, 2, Holder::Vendor(f.a), 998_500);
+        custody.hand_on(NOW, to_b, f.signer_a()).expect("handed on");
+        assert!(!custody.is_settled(), "handed on, an order not captured");
+        let claim = custody.claim().expect("the order and the closing");
+        custody.captured_to(&claim).expect("captured");
+        assert!(custody.is_settled());
     }
 }
