@@ -40,7 +40,7 @@ const kinds = {
 // Field name → kind; a trailing "?" marks an optional field.
 const shapes = {
   "netcents/ready": {},
-  "netcents/pay": { id: "id", url: "url", offer: "b64", vendor_cert: "b64", price_micros: "micros", currency: "currency" },
+  "netcents/pay": { id: "id", url: "url", offer: "b64", vendor_cert: "b64", price_micros: "micros", currency: "currency", "label?": "b64" },
   "netcents/order": { id: "id", scrip_id: "hex32", body: "body" },
   "netcents/body": { order: "b64", offer: "b64", scrip: "b64", "holder_cert?": "b64" },
   "netcents/receipt": { id: "id", scrip_id: "hex32", receipt: "b64" },

@@ -159,13 +159,13 @@ export async function pay(url, { popup, frame, offer } = {}) {
     await ready;
     const id = newId();
     const answered = waitFor(wallet, (m) => m.id === id && (m.type === "netcents/order" || m.type === "netcents/result"), WALLET_TIMEOUT_MS);
-    wallet.postMessage(
-      {
-        type: "netcents/pay", v: VERSION, id, url: absolute, offer: current.offer, vendor_cert: current.vendor_cert,
-        price_micros: current.price_micros, currency: current.currency,
-      },
-      WALLET_ORIGIN,
-    );
+    const request = {
+      type: "netcents/pay", v: VERSION, id, url: absolute, offer: current.offer, vendor_cert: current.vendor_cert,
+      price_micros: current.price_micros, currency: current.currency,
+    };
+    // The vendor's signed names for the offer (its shop, the item's title), for the wallet to show.
+    if (typeof current.label === "string") request.label = current.label;
+    wallet.postMessage(request, WALLET_ORIGIN);
     let m = await answered;
     // The wallet may sign again after a refusal it can answer (balance handed over, §5.4).
     for (;;) {

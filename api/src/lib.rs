@@ -15,6 +15,7 @@ extern crate alloc;
 
 pub mod b64;
 pub mod bank;
+pub mod label;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod vendor;

@@ -49,6 +49,10 @@ body! {
         /// access token (`X-NetCents-Access`, and a cookie) opens it again without paying until
         /// then. 0: every request pays.
         pub access_ms: u64,
+        /// The vendor's names for the offer (`Signed<OfferLabel>`, base64url: its shop, the
+        /// item's title), for the wallet's approval screen; absent where the vendor gives none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub label: Option<String>,
     }
 }
 

@@ -236,6 +236,7 @@ mod tests {
             item: "/paid/a.html".into(),
             valid_until_ms: 5,
             access_ms: 600_000,
+            label: None,
         }
     }
 

@@ -72,6 +72,8 @@ pub struct Config {
     pub selftest: bool,
     /// The bearer token that `POST /netcents/v1/capture` needs, if any.
     pub capture_token: Option<String>,
+    /// The shop's name, for the label beside each offer (`SHOP_NAME`; no label without it).
+    pub shop_name: Option<String>,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -155,6 +157,9 @@ impl Config {
             origin_url: var(env, "ORIGIN_URL").map(|u| u.trim_end_matches('/').to_owned()),
             selftest: var(env, "SELFTEST").as_deref() == Some("1"),
             capture_token: secret(env, "CAPTURE_TOKEN"),
+            shop_name: var(env, "SHOP_NAME")
+                .map(|n| netcents_api::label::plain(&n, netcents_core::objects::MAX_SHOP_LEN))
+                .filter(|n| !n.is_empty()),
         })
     }
 }

@@ -216,6 +216,7 @@ fn offer_response(
     price: netcents_core::Amount,
     now: TimestampMs,
     network: &str,
+    title: &str,
 ) -> Result<Response, Failure> {
     let mut nonce = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
@@ -244,6 +245,9 @@ fn offer_response(
         item: path.to_owned(),
         valid_until_ms: offer.unverified().valid_until.0,
         access_ms: cfg.access_ttl_ms,
+        label: cfg.shop_name.as_deref().and_then(|shop| {
+            netcents_api::label::sign(&offer, shop, title, &cfg.key).map(|l| b64(l.as_bytes()))
+        }),
     };
     let url = format!(
         "{}{path}",
@@ -363,9 +367,10 @@ async fn sell(
         let bundle = netcents_api::x402::bundle_of(&h).map_err(|e| Failure::bad_json(e.0))?;
         serde_json::to_value(bundle).map_err(|e| Failure::bad_json(e.to_string()))?
     } else {
-        // Vendors sign offers only for items they sell and that exist.
-        goods(env, cfg, item).await?;
-        return offer_response(cfg, item, price, now, &network(cfg).await?);
+        // Vendors sign offers only for items they sell and that exist; the item's title, for
+        // the offer's label, is the goods' own (HTML `<title>`).
+        let title = netcents_api::label::html_title(&goods(env, cfg, item).await?.0);
+        return offer_response(cfg, item, price, now, &network(cfg).await?, &title);
     };
     // Every check that needs no storage runs before the scrip's object is called.
     let payment = payment::Bundle::decode(&bundle)?;

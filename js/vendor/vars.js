@@ -13,7 +13,7 @@ export function readVars(file, env = process.env) {
     }
   }
   for (const k of ["VENDOR_KEY", "VENDOR_CERT", "VENDOR_ID", "BANK_URL", "PRICES", "CURRENCY",
-    "ACCESS_TTL_SECONDS", "OFFER_TTL_SECONDS", "CAPTURE_TOKEN"]) {
+    "ACCESS_TTL_SECONDS", "OFFER_TTL_SECONDS", "CAPTURE_TOKEN", "SHOP_NAME"]) {
     if (env[k]) out[k] = env[k];
   }
   return out;

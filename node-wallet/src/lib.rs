@@ -800,6 +800,7 @@ mod tests {
                 item: "/paid/a.html".into(),
                 valid_until_ms: 1,
                 access_ms: 5,
+                label: None,
             },
             "http://shop/paid/a.html",
             "netcents:00",

@@ -153,6 +153,9 @@ test("a wallet buys scrip and pays two vendor sites with the same floating scrip
   assert.match(await popup.textContent("#price"), /0\.25¢/);
   assert.doesNotMatch(await popup.textContent("#view"), /null|undefined|NaN/, "no stray value on the approval screen");
   assert.equal(await popup.textContent("#budget-left"), "nothing yet");
+  // The vendor's signed names for the offer: the shop, the article's title (from its <title>).
+  assert.match(await popup.textContent(".merchant .label"), /^The Daily Fraction asks you to pay/);
+  assert.match(await popup.textContent("#title"), /The web finally learns to count in fractions of a cent/);
   await popup.setViewportSize({ width: 440, height: 640 });
   await shot(popup, "04-wallet-approve");
   await assertAccessible(popup, "the approval screen");

@@ -226,6 +226,9 @@ function shopAssets(shop, walletOrigin) {
   return out;
 }
 
+/** The demo shops' names, as their vendors name themselves in their offers' labels. */
+export const SHOP_NAMES = { "shop-a": "The Daily Fraction", "shop-b": "Orbit Notes" };
+
 /**
  * Registers a vendor selling `www/<shop>` and starts it in workerd. `scheduled`: it gets its
  * cron trigger (the capture run) and `capture()` fires it, as Cloudflare would on schedule.
@@ -253,6 +256,7 @@ CURRENCY = "USD"
 PRICES = '${prices}'
 ACCESS_TTL_SECONDS = "600"
 OFFER_TTL_SECONDS = "300"
+SHOP_NAME = "${SHOP_NAMES[shop] ?? shop}"
 ORIGIN_URL = ""
 ${Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(String(v))}\n`).join("")}[[durable_objects.bindings]]
 name = "SCRIP"

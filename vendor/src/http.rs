@@ -361,10 +361,13 @@ impl<P: Platform> Engine<P> {
         } else if let Some(h) = signature {
             x402::bundle_of(h.to_str().unwrap_or_default()).map_err(|e| Failure::bad_json(e.0))?
         } else {
-            // Vendors sign offers only for items they sell and that exist.
-            goods(item).await?;
+            // Vendors sign offers only for items they sell and that exist; the item's title,
+            // for the offer's label, is the goods' own (HTML `<title>`).
+            let title = netcents_api::label::html_title(&goods(item).await?.bytes);
             let network = self.network().await?;
-            return Ok(Sale::Answer(self.offer_answer(item, price, now, network)?));
+            return Ok(Sale::Answer(
+                self.offer_answer(item, price, now, network, &title)?,
+            ));
         };
         let order: Signed<PaymentOrder> = signed("order", &bundle.order)?;
         let offer: Signed<Offer> = signed("offer", &bundle.offer)?;
@@ -448,6 +451,7 @@ impl<P: Platform> Engine<P> {
         price: Amount,
         now: TimestampMs,
         network: &str,
+        title: &str,
     ) -> Result<Answer, Failure> {
         let cfg = self.config();
         let mut nonce = [0u8; 16];
@@ -477,6 +481,9 @@ impl<P: Platform> Engine<P> {
             item: item.to_owned(),
             valid_until_ms: offer.unverified().valid_until.0,
             access_ms: cfg.access_ttl_ms,
+            label: cfg.shop_name.as_deref().and_then(|shop| {
+                netcents_api::label::sign(&offer, shop, title, &cfg.key).map(|l| b64(l.as_bytes()))
+            }),
         };
         let url = format!(
             "{}{item}",

@@ -75,6 +75,8 @@ pub struct Config {
     pub offer_ttl_ms: u64,
     /// The bearer token `POST /netcents/v1/capture` needs, if any.
     pub capture_token: Option<String>,
+    /// The shop's name, for the label beside each offer (`SHOP_NAME`; no label without it).
+    pub shop_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +89,8 @@ struct PriceLine {
 impl Config {
     /// Reads the configuration through `var` (environment variables, a `.dev.vars` file…):
     /// `VENDOR_KEY`, `VENDOR_CERT`, `BANK_URL`, `PRICES`, `CURRENCY`, `ACCESS_TTL_SECONDS`,
-    /// `OFFER_TTL_SECONDS`, `CAPTURE_TOKEN`, and `VENDOR_ID` checked if set.
+    /// `OFFER_TTL_SECONDS`, `CAPTURE_TOKEN`, `SHOP_NAME` (the shop's name in the label beside
+    /// each offer), and `VENDOR_ID` checked if set.
     ///
     /// # Errors
     /// A sentence naming what is missing or malformed.
@@ -143,6 +146,9 @@ impl Config {
             access_ttl_ms: number("ACCESS_TTL_SECONDS", 600)?.saturating_mul(1000),
             offer_ttl_ms: number("OFFER_TTL_SECONDS", 300)?.saturating_mul(1000),
             capture_token: var("CAPTURE_TOKEN"),
+            shop_name: var("SHOP_NAME")
+                .map(|n| netcents_api::label::plain(&n, netcents_core::objects::MAX_SHOP_LEN))
+                .filter(|n| !n.is_empty()),
         })
     }
 

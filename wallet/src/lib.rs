@@ -15,8 +15,8 @@
 
 use netcents_core::error::Error;
 use netcents_core::objects::{
-    AccountRequest, Action, Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Refusal, Ruling,
-    Scrip, Transfer, VendorCert, Verdict,
+    AccountRequest, Action, Dispute, DisputeKind, Offer, OfferLabel, PaymentOrder, Receipt,
+    Refusal, Ruling, Scrip, Transfer, VendorCert, Verdict,
 };
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::wire::{Decode, Encode, Reader, Writer};
@@ -323,6 +323,15 @@ pub struct Quote {
     pub affordable: bool,
     /// The sum of the spendable scrip balances.
     pub spendable_micros: u64,
+}
+
+/// A vendor's names for its offer, checked (`State::offer_label`).
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct LabelView {
+    /// The shop's name, as the vendor gives it.
+    pub shop: String,
+    /// The item's title, as the vendor gives it; may be empty.
+    pub title: String,
 }
 
 /// A signed payment, for the vendor (`POST <item>` with `{order, offer, scrip}`).
@@ -932,6 +941,31 @@ impl State {
             budget_left_micros: left,
             affordable: self.choose(now, o.vendor, o.price.micros).is_some(),
             spendable_micros: self.spendable(now).map(|(_, e)| e.scrip.balance().0).sum(),
+        })
+    }
+
+    /// The vendor's names for an offer (its shop, the item's title: `OfferLabel`, §4.13), for
+    /// the approval screen, if `label_b64` is the label the offer's key signed for exactly this
+    /// offer under a valid certificate; `None` for any other label, which names nothing.
+    #[must_use]
+    pub fn offer_label(
+        &self,
+        now: TimestampMs,
+        offer_b64: &str,
+        cert_b64: &str,
+        label_b64: &str,
+    ) -> Option<LabelView> {
+        let cert = self.check_cert(now, cert_b64).ok()?;
+        let key = cert.body().key;
+        let offer = decode_signed::<Offer>("offer", offer_b64)
+            .ok()?
+            .verify(&key)
+            .ok()?;
+        let label = decode_signed::<OfferLabel>("label", label_b64).ok()?;
+        let label = OfferLabel::for_offer(label, &offer, &key)?;
+        Some(LabelView {
+            shop: label.body().shop.clone(),
+            title: label.body().title.clone(),
         })
     }
 
@@ -2916,6 +2950,75 @@ mod tests {
             )
             .expect_err("another site");
         assert_eq!(e.code, "wrong_site");
+    }
+
+    #[test]
+    fn the_vendors_names_for_an_offer_are_shown_only_from_its_own_label() {
+        let bank = SecretKey::from_seed(&[0x10; 32]);
+        let vendor = SecretKey::from_seed(&[0xb0; 32]);
+        let (s, cert, _) = funded(&bank, &vendor);
+        let cert = b64(cert.as_bytes());
+        let offer = offer_of(&vendor, "/a");
+        let label = |offer: &Signed<Offer>, key: &SecretKey| {
+            b64(Signed::sign(
+                OfferLabel {
+                    vendor: VendorId([0xaa; 16]),
+                    key_id: 1,
+                    offer: offer.digest(),
+                    shop: "The Daily Fraction".into(),
+                    title: "Tiny payments".into(),
+                },
+                key,
+            )
+            .as_bytes())
+        };
+        let offer_b64 = b64(offer.as_bytes());
+        assert_eq!(
+            s.offer_label(
+                TimestampMs(3_000),
+                &offer_b64,
+                &cert,
+                &label(&offer, &vendor)
+            ),
+            Some(LabelView {
+                shop: "The Daily Fraction".into(),
+                title: "Tiny payments".into(),
+            })
+        );
+        // Another key's label, another offer's, garbage, or a lapsed certificate: no names.
+        let other_key = SecretKey::from_seed(&[0xb1; 32]);
+        assert_eq!(
+            s.offer_label(
+                TimestampMs(3_000),
+                &offer_b64,
+                &cert,
+                &label(&offer, &other_key)
+            ),
+            None
+        );
+        let other_offer = offer_of(&vendor, "/b");
+        assert_eq!(
+            s.offer_label(
+                TimestampMs(3_000),
+                &offer_b64,
+                &cert,
+                &label(&other_offer, &vendor)
+            ),
+            None
+        );
+        assert_eq!(
+            s.offer_label(TimestampMs(3_000), &offer_b64, &cert, "bm90IGEgbGFiZWw"),
+            None
+        );
+        assert_eq!(
+            s.offer_label(
+                TimestampMs(20_000_000),
+                &offer_b64,
+                &cert,
+                &label(&offer, &vendor)
+            ),
+            None
+        );
     }
 
     #[test]

@@ -213,6 +213,11 @@ enum Op {
         offer: String,
         cert: String,
     },
+    OfferLabel {
+        offer: String,
+        cert: String,
+        label: String,
+    },
     Pay {
         site: String,
         url: String,
@@ -242,6 +247,7 @@ impl Op {
             Self::Summary
                 | Self::UnansweredIssues
                 | Self::Quote { .. }
+                | Self::OfferLabel { .. }
                 | Self::UnsentDisputes
                 | Self::PendingPayment(_)
                 | Self::Backup(_)
@@ -285,6 +291,10 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             offer,
             cert,
         } => js(to_js(&s.quote(t, &site, &url, &offer, &cert)?)),
+        Op::OfferLabel { offer, cert, label } => match s.offer_label(t, &offer, &cert, &label) {
+            Some(names) => js(to_js(&names)),
+            None => Ok(JsValue::NULL),
+        },
         Op::Pay {
             site,
             url,
@@ -557,6 +567,13 @@ impl Wallet {
     #[wasm_bindgen(js_name = onIssued, unchecked_return_type = "Promise<string>")]
     pub fn on_issued(&self, scrip: String) -> js_sys::Promise {
         self.call(Op::OnIssued(scrip))
+    }
+
+    /// The vendor's names for its offer (`{shop, title}`), from the label it sent beside the
+    /// offer, or null if the label is not the one the offer's key signed for this offer.
+    #[wasm_bindgen(js_name = offerLabel, unchecked_return_type = "Promise<{shop: string, title: string} | null>")]
+    pub fn offer_label(&self, offer: String, cert: String, label: String) -> js_sys::Promise {
+        self.call(Op::OfferLabel { offer, cert, label })
     }
 
     /// Checks a vendor's offer for the page of `site` that asks to pay `url`, and says whether

@@ -80,12 +80,16 @@ async function onPay(w, m) {
     approval = ["budget", 0];
     return pay(w, quote);
   }
-  // What the site's purse has left (its frame says so; nothing here depends on it).
-  const frame = await findFrame(400);
-  ask(w, quote, frame ? frame.left : null);
+  // What the site's purse has left (its frame says so; nothing here depends on it), and the
+  // vendor's names for the offer, if its signed label checks out (else none are shown).
+  const [frame, names] = await Promise.all([
+    findFrame(400),
+    m.label ? w.offerLabel(m.offer, m.vendor_cert, m.label).catch(() => null) : Promise.resolve(null),
+  ]);
+  ask(w, quote, frame ? frame.left : null, names);
 }
 
-function ask(w, quote, purseLeft) {
+function ask(w, quote, purseLeft, names) {
   const cur = quote.currency;
   const choice = h("select", { id: "allow-amount", "aria-label": "Budget" },
     ALLOW_CHOICES.filter((c) => c >= quote.price_micros).map((c, i) => h("option", { value: String(c), selected: i === 1 }, money(c, cur))));
@@ -106,10 +110,11 @@ function ask(w, quote, purseLeft) {
   const allowed = Math.max(Number(quote.budget_left_micros ?? 0), Number(purseLeft ?? 0));
   show(
     h("div.merchant", {},
-      h("div.label", {}, `${siteName(site)} asks you to pay`),
+      h("div.label", {}, `${names?.shop ?? siteName(site)} asks you to pay`),
       h("div.price", { id: "price" }, money(quote.price_micros, cur)),
-      h("div.site", {}, siteName(site)),
-      h("div.item", {}, new URL(request.url).pathname)),
+      h("div.site", { id: "shop" }, names ? names.shop : siteName(site), names ? h("span.sub", {}, ` · ${siteName(site)}`) : null),
+      names?.title ? h("div.item", { id: "title" }, `“${names.title}”`) : null,
+      h("div.item.sub", {}, new URL(request.url).pathname)),
     h("div.rows", {},
       h("div", {}, "Paid to", h("b", {}, quote.vendor_origins[0] ? siteName(quote.vendor_origins[0]) : quote.vendor.slice(0, 8))),
       h("div", {}, "Your scrip", h("b", {}, money(quote.spendable_micros, cur))),
@@ -117,7 +122,7 @@ function ask(w, quote, purseLeft) {
     allowed > 0
       ? h("div.warning", { id: "over-budget" }, `This is more than the ${money(allowed, cur)} this site may spend without asking, so your wallet asks you.`)
       : null,
-    canAllow ? h("label.allow", {}, allow, `Let ${siteName(site)} charge up to`, choice, "without asking") : null,
+    canAllow ? h("label.allow", {}, allow, `Let ${names?.shop ?? siteName(site)} charge up to`, choice, "without asking") : null,
     h("div.buttons", {}, decline, payButton));
   document.body.dataset.state = "ask";
 }
