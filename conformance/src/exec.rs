@@ -12,8 +12,8 @@ use netcents_core::bank::{
 };
 use netcents_core::custody::{self, Cursor, Custody, Terms};
 use netcents_core::objects::{
-    self, AccountRequest, CaptureBatch, Claim, Dispute, Offer, PaymentOrder, Recall, Receipt,
-    Refusal, Ruling, Scrip, Transfer, VendorCert,
+    self, AccountRequest, CaptureBatch, Claim, Dispute, Offer, OfferLabel, PaymentOrder, Recall,
+    Receipt, Refusal, Ruling, Scrip, Transfer, VendorCert,
 };
 use netcents_core::registrar::{Refused, Registrar, Rekey, VendorRecord};
 use netcents_core::signed::Body;
@@ -519,6 +519,7 @@ fn stateless(parties: &Parties, op: &str, s: &Value) -> R<Value> {
                 "recall" => decode_verify::<Recall>(&b, key),
                 "account-request" => decode_verify::<AccountRequest>(&b, key),
                 "refusal" => decode_verify::<Refusal>(&b, key),
+                "offer-label" => decode_verify::<OfferLabel>(&b, key),
                 other => harness(format!("unknown object {other:?}")),
             }
         }

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use netcents_core::bank::ScripBook;
 use netcents_core::custody::{Custody, Terms};
 use netcents_core::objects::{
-    AccountRequest, Action, CaptureBatch, Claim, Dispute, DisputeKind, Offer, PaymentOrder, Recall,
-    Receipt, Refusal, Ruling, Scrip, Statement, Transfer, VendorCert, Verdict, redemption_digest,
+    AccountRequest, Action, CaptureBatch, Claim, Dispute, DisputeKind, Offer, OfferLabel,
+    PaymentOrder, Recall, Receipt, Refusal, Ruling, Scrip, Statement, Transfer, VendorCert,
+    Verdict, redemption_digest,
 };
 use netcents_core::vendor::{BundleFault, check_bundle};
 use netcents_core::wire::Encode;
@@ -756,6 +757,16 @@ fn encodings(s: &mut Suite, f: &F) {
         },
         &f.va,
     );
+    let label = Signed::sign(
+        OfferLabel {
+            vendor: A,
+            key_id: 1,
+            offer: offer.digest(),
+            shop: "The Daily Fraction".into(),
+            title: "Tiny payments, big ideas".into(),
+        },
+        &f.va,
+    );
     let register = f.request(
         Action::RegisterVendor {
             key: f.va.public(),
@@ -862,6 +873,12 @@ fn encodings(s: &mut Suite, f: &F) {
             refusal.as_bytes().to_vec(),
             "vendor-a",
         ),
+        (
+            "offer-label",
+            "offer-label",
+            label.as_bytes().to_vec(),
+            "vendor-a",
+        ),
     ];
     for (name, object, bytes, key) in ok {
         s.decode(&format!("encode-{name}"), "encoding", "A well-formed object: decodes, re-encodes to the same bytes, verifies with its signer's key; expect its object digest.", object, &bytes, Some(key), None);
@@ -913,6 +930,40 @@ fn refusals(s: &mut Suite, f: &F) {
     let po = order.as_bytes();
     let k = "decode-refusal";
     let o = "decode-order";
+    for (name, doc, shop, title) in [
+        (
+            "label-blank-shop",
+            "An offer label whose shop's name is blank.",
+            "   ",
+            "A title",
+        ),
+        (
+            "label-direction-override",
+            "An offer label whose title holds a right-to-left override (U+202E).",
+            "The Daily Fraction",
+            "Tiny \u{202e}seivom",
+        ),
+    ] {
+        let label = Signed::sign(
+            OfferLabel {
+                vendor: A,
+                key_id: 1,
+                offer: offer.digest(),
+                shop: shop.into(),
+                title: title.into(),
+            },
+            &f.va,
+        );
+        s.decode(
+            name,
+            k,
+            doc,
+            "offer-label",
+            label.as_bytes(),
+            Some("vendor-a"),
+            Some("bad_value"),
+        );
+    }
     s.decode(
         "po-unknown-version",
         k,
