@@ -236,3 +236,125 @@ impl<P: Platform> Engine<P> {
         Ok(a)
     }
 }
+
+#[cfg(all(test, feature = "server"))]
+#[allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+mod tests {
+    use netcents_core::objects::VendorCert;
+    use netcents_core::{AccountId, SecretKey, Signed, TimestampMs, VendorId};
+    use tower::ServiceExt as _;
+
+    use crate::fail::b64;
+
+    /// A vendor whose bank does not answer (port 1), with or without a capture token.
+    async fn vendor(dir: &std::path::Path, capture_token: Option<&str>) -> axum::Router {
+        let seed = [7u8; 32];
+        let key = SecretKey::from_seed(&seed);
+        let cert = Signed::sign(
+            VendorCert {
+                vendor: VendorId([1; 16]),
+                bank_key_id: 1,
+                key: key.public(),
+                key_id: 1,
+                account: AccountId([2; 16]),
+                origins: vec!["http://127.0.0.1:9".into()],
+                valid_from: TimestampMs(0),
+                valid_until: TimestampMs(u64::MAX / 2),
+            },
+            &SecretKey::from_seed(&[9u8; 32]),
+        );
+        let vars = std::collections::HashMap::from([
+            ("VENDOR_KEY", hex::encode(seed)),
+            ("VENDOR_CERT", b64(cert.as_bytes())),
+            ("BANK_URL", "http://127.0.0.1:1".to_owned()),
+            (
+                "CAPTURE_TOKEN",
+                capture_token.unwrap_or_default().to_owned(),
+            ),
+        ]);
+        let cfg = crate::Config::from_vars(|n| vars.get(n).cloned()).unwrap();
+        let db = dir.join(format!("vendor-{}.db", capture_token.is_some()));
+        crate::Vendor::open(cfg, db.to_str().unwrap())
+            .await
+            .unwrap()
+            .wrap(axum::Router::new())
+    }
+
+    async fn get(app: &axum::Router, path: &str, token: Option<&str>) -> (u16, String, String) {
+        let mut req = axum::http::Request::get(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let res = app
+            .clone()
+            .oneshot(req.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let kind = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, kind, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_page_is_public_and_its_data_needs_the_capture_token() {
+        let dir = std::env::temp_dir().join(format!("netcents-dashboard-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let app = vendor(&dir, Some("s3cret")).await;
+        let (s, kind, page) = get(&app, "/netcents/v1/dashboard", None).await;
+        assert_eq!(s, 200);
+        assert!(kind.starts_with("text/html"), "{kind}");
+        assert!(page.contains("<h1>NetCents vendor dashboard</h1>"));
+        assert!(page.contains("http://127.0.0.1:1/dashboard/lib/uPlot.iife.min.js"));
+        assert!(!page.contains("__NETCENTS_CHART_LIB__"));
+        let (s, kind, _) = get(&app, "/netcents/v1/dashboard/dashboard.js", None).await;
+        assert_eq!((s, kind.starts_with("text/javascript")), (200, true));
+
+        for (token, hint) in [
+            (None, "send Authorization"),
+            (Some("wrong"), "wrong capture token"),
+        ] {
+            let (s, _, body) = get(&app, "/netcents/v1/dashboard/data", token).await;
+            assert_eq!(s, 401, "{body}");
+            assert!(
+                body.contains("\"unauthorized\"") && body.contains(hint),
+                "{body}"
+            );
+        }
+        // The bank does not answer: the pending takings still come, with the reason.
+        let (s, _, body) = get(&app, "/netcents/v1/dashboard/data/15", Some("s3cret")).await;
+        assert_eq!(s, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["pending"]["micros"], 0);
+        assert_eq!(v["series"], serde_json::Value::Null);
+        assert!(
+            v["bank_error"].as_str().unwrap().contains("the bank"),
+            "{v}"
+        );
+        for bad in ["/data/0", "/data/10081", "/data/x", "/nothing"] {
+            let (s, _, body) = get(
+                &app,
+                &format!("/netcents/v1/dashboard{bad}"),
+                Some("s3cret"),
+            )
+            .await;
+            assert_eq!(s, 404, "{bad}: {body}");
+        }
+
+        // Without a capture token the data is off, whatever is sent.
+        let closed = vendor(&dir, None).await;
+        let (s, _, body) = get(&closed, "/netcents/v1/dashboard/data", Some("")).await;
+        assert_eq!(s, 401);
+        assert!(body.contains("set CAPTURE_TOKEN"), "{body}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
