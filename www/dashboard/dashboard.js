@@ -185,7 +185,7 @@
     const long = to - from > 24 * 3600_000;
     const parts = [
       toolbar(),
-      el("p", { id: "status", class: "status", role: "status", text: `Updated ${new Date().toLocaleTimeString("en-GB")}: ${clock(from, long)} to ${clock(to, long)}, per minute.` }),
+      el("p", { id: "status", class: "status", role: "status", text: `Updated at ${new Date().toLocaleTimeString("en-GB")}. Showing ${clock(from, long)} to ${clock(to, long)}, per minute.` }),
       el("p", { id: "problem", class: "error", role: "alert", hidden: !data.bank_error, text: data.bank_error ? `The bank's figures are missing: ${data.bank_error}` : "" }),
     ];
     // The summary.
