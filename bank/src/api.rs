@@ -258,12 +258,30 @@ async fn vendor_or_operator(
     list: Listing,
     q: &api::SignedQuery,
 ) -> Result<(), ApiError> {
+    vendor_or_operator_signed(
+        s,
+        headers,
+        vendor,
+        |at| Message::vendor_list(vendor, list, at),
+        q,
+    )
+    .await
+}
+
+/// The operator's token, or the vendor's signature over `message(at)` within the window.
+async fn vendor_or_operator_signed(
+    s: &AppState,
+    headers: &axum::http::HeaderMap,
+    vendor: VendorId,
+    message: impl Fn(TimestampMs) -> Message,
+    q: &api::SignedQuery,
+) -> Result<(), ApiError> {
     if headers.contains_key(header::AUTHORIZATION) {
         return operator(s, headers);
     }
     let (at, signature) = signed_read(s, q, "the vendor's key, or send the operator token")?;
     let (key, _) = s.bank.vendor(vendor).await?;
-    Message::vendor_list(vendor, list, at).verify(&key, &signature)?;
+    message(at).verify(&key, &signature)?;
     Ok(())
 }
 
@@ -776,9 +794,7 @@ async fn operator_series(
     Ok(Json(series).into_response())
 }
 
-/// One vendor's series, read by the vendor or by the operator. The vendor signs the read as
-/// it signs the read of its audit demands (`Listing::Audits`, §6.2): the series counts those
-/// demands and the money they and its captures moved, and core has no label of its own for it.
+/// One vendor's series, read by the vendor (`Message::vendor_series`, §6.2) or by the operator.
 async fn vendor_series(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -790,7 +806,14 @@ async fn vendor_series(
         at: q.at,
         signature: q.signature.clone(),
     };
-    vendor_or_operator(&s, &headers, vendor, Listing::Audits, &signed).await?;
+    vendor_or_operator_signed(
+        &s,
+        &headers,
+        vendor,
+        |at| Message::vendor_series(vendor, at),
+        &signed,
+    )
+    .await?;
     let range = crate::dashboard::Range::parse(&q, now(&s).0)?;
     let series =
         crate::dashboard::series(&s.bank, crate::dashboard::Scope::Vendor(vendor), range).await?;

@@ -17,7 +17,8 @@ use common::{
 use netcents_bank::bank::b64;
 use netcents_bank::store::{self, StoreOptions};
 use netcents_bank::{Bank, Keyring, Limits};
-use netcents_core::auth::Listing;
+use netcents_core::TimestampMs;
+use netcents_core::auth::{Listing, Message};
 use netcents_core::bank::Policy;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -125,8 +126,18 @@ async fn series_after_payments(c: &Client) {
         "{body}"
     );
     let at = c.bank().map_or_else(now_ms, |b| b.clock.now().0);
-    let (s, own) = c
+    // A read of the vendor's audit demands, signed within the window, reads nothing else.
+    let (s, body) = c
         .get(&format!("{path}{}", list_query(&v, Listing::Audits, at)))
+        .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (401, Some("bad_signature")),
+        "{body}"
+    );
+    let sig = Message::vendor_series(v.id, TimestampMs(at)).sign(&v.key);
+    let (s, own) = c
+        .get(&format!("{path}?at={at}&signature={}", b64(&sig)))
         .await;
     assert_eq!(s, 200, "{own}");
     assert_eq!(own["vendor"], v.id.to_string());

@@ -91,6 +91,17 @@ impl Message {
         Self(w.finish())
     }
 
+    /// Reading a vendor's own series at the bank (its dashboard's figures), signed by its
+    /// current key. A label of its own: a captured read of the vendor's audit demands reads
+    /// nothing else, nor this anything but the series.
+    #[must_use]
+    pub fn vendor_series(vendor: VendorId, at: TimestampMs) -> Self {
+        let mut w = start("vendor-series/vendor");
+        w.put(&vendor);
+        w.put(&at);
+        Self(w.finish())
+    }
+
     /// A vendor's consent, signed by its current key (`key_id`), to be certified for
     /// `new_key` from now on. The key id makes the consent good once: after the change the
     /// current id is another.
@@ -155,6 +166,31 @@ mod tests {
         }
         let stranger = SecretKey::generate(&mut OsRng);
         assert!(m.verify(&stranger.public(), &sig).is_err());
+    }
+
+    #[test]
+    fn a_series_read_is_no_list_read_and_no_list_read_a_series_read() {
+        let key = SecretKey::generate(&mut OsRng);
+        let v = VendorId([3; 16]);
+        let series = Message::vendor_series(v, TimestampMs(5));
+        let sig = series.sign(&key);
+        series.verify(&key.public(), &sig).unwrap();
+        assert!(
+            series
+                .as_bytes()
+                .starts_with(b"NetCents/1 vendor-series/vendor\0")
+        );
+        for other in [
+            Message::vendor_series(v, TimestampMs(6)),
+            Message::vendor_series(VendorId([4; 16]), TimestampMs(5)),
+        ] {
+            assert!(other.verify(&key.public(), &sig).is_err());
+        }
+        for list in [Listing::Audits, Listing::Disputes, Listing::Recalls] {
+            let read = Message::vendor_list(v, list, TimestampMs(5));
+            assert!(read.verify(&key.public(), &sig).is_err());
+            assert!(series.verify(&key.public(), &read.sign(&key)).is_err());
+        }
     }
 
     #[test]

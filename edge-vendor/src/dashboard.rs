@@ -5,7 +5,7 @@
 //! the bank's series of this vendor, read with the vendor's key. The chart library comes from
 //! the bank (`BANK_URL/dashboard/lib/`).
 
-use netcents_core::auth::{Listing, Message};
+use netcents_core::auth::Message;
 use netcents_core::objects::Claim;
 use netcents_core::wire::Decode as _;
 use serde_json::{Value, json};
@@ -139,7 +139,7 @@ async fn data(env: &Env, cfg: &Config, minutes: u64) -> Result<Value, Failure> {
     scrips.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     scrips.truncate(PENDING_LISTED);
     let at = net::now();
-    let signature = Message::vendor_list(cfg.vendor, Listing::Audits, at).sign(&cfg.key);
+    let signature = Message::vendor_series(cfg.vendor, at).sign(&cfg.key);
     let url = format!(
         "{}/v1/vendors/{}/series?minutes={minutes}&at={}&signature={}",
         cfg.bank_url,

@@ -13,7 +13,7 @@
 //! (`GET /v1/vendors/{vendor}/series`, signed as its audit list read, §6.2).
 
 use http::{HeaderMap, HeaderValue, Method, header};
-use netcents_core::auth::{Listing, Message};
+use netcents_core::auth::Message;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -198,7 +198,7 @@ impl<P: Platform> Engine<P> {
             .sort_by(|a, b| b.micros.cmp(&a.micros).then_with(|| a.scrip.cmp(&b.scrip)));
         pending.scrips.truncate(PENDING_LISTED);
         let at = now();
-        let signature = Message::vendor_list(cfg.vendor, Listing::Audits, at).sign(&cfg.key);
+        let signature = Message::vendor_series(cfg.vendor, at).sign(&cfg.key);
         let url = format!(
             "{}/v1/vendors/{}/series?minutes={minutes}&at={}&signature={}",
             cfg.bank_url,
