@@ -177,6 +177,11 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
                 "vendor suspension",
                 include_str!("../../migrations/sqlite/0004_vendor_suspension.sql"),
             ),
+            (
+                5,
+                "postings by time",
+                include_str!("../../migrations/sqlite/0005_postings_at.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -198,6 +203,11 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
                 4,
                 "vendor suspension",
                 include_str!("../../migrations/postgres/0004_vendor_suspension.sql"),
+            ),
+            (
+                5,
+                "postings by time",
+                include_str!("../../migrations/postgres/0005_postings_at.sql"),
             ),
         ],
     };
