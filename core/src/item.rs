@@ -63,27 +63,22 @@ pub fn canonical_path(raw: &str) -> Result<String, Error> {
 /// read as something else.
 fn decode_once(segment: &str, out: &mut Vec<u8>) -> Result<(), Error> {
     out.clear();
-    let bytes = segment.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    let mut bytes = segment.bytes();
+    while let Some(b) = bytes.next() {
         match b {
             b'%' => {
-                let hi = bytes.get(i + 1).and_then(|h| hex(*h));
-                let lo = bytes.get(i + 2).and_then(|l| hex(*l));
+                let hi = bytes.next().and_then(hex);
+                let lo = bytes.next().and_then(hex);
                 let (Some(hi), Some(lo)) = (hi, lo) else {
                     return Err(bad("a % that does not start two hex digits"));
                 };
                 out.push(hi << 4 | lo);
-                i += 3;
-                continue;
             }
             // WHATWG parsers turn `\` into `/` in http(s) URLs.
             b'\\' => return Err(bad("a backslash")),
             b'?' | b'#' => return Err(bad("a query or fragment inside the path")),
             _ => out.push(b),
         }
-        i += 1;
     }
     Ok(())
 }

@@ -1082,6 +1082,7 @@ mod custody {
     #[test]
     fn a_holder_takes_a_custody_chain_of_at_most_max_chain_plus_one_certificates() {
         use netcents_core::objects::{MAX_CHAIN, Transfer};
+        use netcents_core::wire::{Decode as _, Encode as _};
         let f = Fixture::new();
         let authority = netcents_core::Digest([0xa7; 32]);
         let transfer = |segment: u32| {
@@ -1107,12 +1108,17 @@ mod custody {
                 .verify(&f.vendor_b.public())
                 .expect("signed");
             Custody::received(Holder::Vendor(f.a), &f.scrip, chain, &cert, &authority)
-                .map(|c| c.segment())
                 .map_err(|e| e.code())
         };
         let most = u32::try_from(MAX_CHAIN + 1).expect("small");
-        assert_eq!(received(most), Ok(most));
-        assert_eq!(received(most + 1), Err("custody_broken"));
+        assert_eq!(received(most).map(|c| c.segment()), Ok(most));
+        assert_eq!(
+            received(most + 1).map(|c| c.segment()),
+            Err("custody_broken")
+        );
+        // Whatever a holder takes, it can store and read back.
+        let full = received(most).expect("taken");
+        assert_eq!(Custody::from_bytes(&full.to_bytes()), Ok(full));
     }
 
     #[test]
@@ -1130,5 +1136,249 @@ mod custody {
         let claim = custody.claim().expect("the order and the closing");
         custody.captured_to(&claim).expect("captured");
         assert!(custody.is_settled());
+    }
+
+    #[test]
+    fn an_expired_scrip_is_handed_on_only_back_to_the_bank() {
+        let f = Fixture::new();
+        let (custody, ..) = f.custody_at_a();
+        let late = common::EXPIRES_AT;
+        let offer_b = f.offer(f.b, 500, 2);
+        let to_b = f.order(f.b, &offer_b, 500, 2, Holder::Vendor(f.a), 999_500);
+        assert_eq!(
+            custody
+                .clone()
+                .hand_on(late, to_b, f.signer_a())
+                .map_err(|e| e.code())
+                .err(),
+            Some("scrip_expired")
+        );
+        let account = f.scrip.body().account.expect("owned");
+        let redemption = Signed::sign(
+            PaymentOrder {
+                scrip: f.scrip.body().id,
+                payee: Holder::Bank,
+                offer: netcents_core::objects::redemption_digest(&account),
+                price: Micros::ZERO,
+                seq: 2,
+                holder: Holder::Vendor(f.a),
+                balance_after: Micros(1_000_000),
+            },
+            &f.scrip_key,
+        );
+        let cert = custody
+            .clone()
+            .hand_on(late, redemption, f.signer_a())
+            .expect("back to the bank");
+        assert_eq!(cert.unverified().to, Holder::Bank);
+    }
+}
+
+mod wallet {
+    use super::*;
+    use common::usd_amount;
+    use netcents_core::objects::{Offer, Receipt, Transfer};
+    use netcents_core::wallet::{ReceiptCheck, WalletScrip};
+    use netcents_core::{Digest, Micros, Nonce, ScripId, TimestampMs, Verified};
+
+    fn wallet(f: &Fixture) -> WalletScrip {
+        WalletScrip::new(&f.scrip, f.scrip_key.clone()).expect("its key")
+    }
+
+    fn offer_until(f: &Fixture, valid_until: TimestampMs) -> Verified<Offer> {
+        Verified::sign(
+            Offer {
+                vendor: f.a,
+                key_id: 1,
+                item: common::ITEM.into(),
+                price: usd_amount(1_000),
+                nonce: Nonce([0x21; 16]),
+                valid_until,
+                goods_digest: None,
+            },
+            &f.vendor_a,
+        )
+    }
+
+    /// A's receipt for the wallet's pending order, changed by `edit`.
+    fn receipt_for(
+        f: &Fixture,
+        w: &WalletScrip,
+        edit: impl FnOnce(&mut Receipt),
+    ) -> Verified<Receipt> {
+        let order = &w.pending().expect("pending").order;
+        let po = order.unverified();
+        let mut r = Receipt {
+            vendor: f.a,
+            key_id: 1,
+            scrip: po.scrip,
+            order: order.digest(),
+            seq: po.seq,
+            balance_after: po.balance_after,
+            goods_digest: None,
+        };
+        edit(&mut r);
+        Verified::sign(r, &f.vendor_a)
+    }
+
+    #[test]
+    fn the_wallet_pays_an_offer_until_the_instant_it_lapses() {
+        let f = Fixture::new();
+        let mut w = wallet(&f);
+        assert!(w.pay(NOW, &offer_until(&f, NOW)).is_ok(), "valid until now");
+        let mut w = wallet(&f);
+        assert_eq!(
+            w.pay(NOW, &offer_until(&f, TimestampMs(NOW.0 - 1)))
+                .map_err(|e| e.code())
+                .err(),
+            Some("bad_offer")
+        );
+    }
+
+    #[test]
+    fn the_wallet_counts_its_orders_and_keeps_its_receipts() {
+        let f = Fixture::new();
+        let mut w = wallet(&f);
+        assert_eq!(w.seq(), 0);
+        w.pay(NOW, &offer_until(&f, common::EXPIRES_AT))
+            .expect("paid");
+        assert_eq!(w.seq(), 1);
+        let r = receipt_for(&f, &w, |_| {});
+        assert_eq!(w.on_receipt(&r), Ok(ReceiptCheck::Matches));
+        assert_eq!(w.receipts(), &[r.signed().clone()]);
+        let _ = w.redeem(&netcents_core::AccountId([1; 16]));
+        assert_eq!(w.seq(), 2);
+    }
+
+    #[test]
+    fn a_receipt_for_another_order_or_scrip_is_refused() {
+        let f = Fixture::new();
+        let mut w = wallet(&f);
+        w.pay(NOW, &offer_until(&f, common::EXPIRES_AT))
+            .expect("paid");
+        let other_order = receipt_for(&f, &w, |r| r.order = Digest([0x0d; 32]));
+        let other_scrip = receipt_for(&f, &w, |r| r.scrip = ScripId([0x5c; 16]));
+        for (case, r) in [
+            ("another order", other_order),
+            ("another scrip", other_scrip),
+        ] {
+            assert_eq!(
+                w.on_receipt(&r).map_err(|e| e.code()).err(),
+                Some("wrong_scrip"),
+                "{case}"
+            );
+        }
+        assert!(w.pending().is_some(), "still waiting for its own receipt");
+    }
+
+    #[test]
+    fn a_handed_over_balance_is_disputed_only_when_short() {
+        let f = Fixture::new();
+        let certified = |balance| {
+            Verified::sign(
+                Transfer {
+                    scrip: f.scrip.body().id,
+                    from: Holder::Vendor(f.a),
+                    key_id: 1,
+                    to: Holder::Vendor(f.b),
+                    segment: 2,
+                    balance: Micros(balance),
+                    last_seq: 1,
+                    chain_head: Digest([1; 32]),
+                    authority: Digest([2; 32]),
+                    at: NOW,
+                },
+                &f.vendor_a,
+            )
+        };
+        let mut w = wallet(&f);
+        assert_eq!(
+            w.on_transfer_balance(&certified(1_000_000)),
+            None,
+            "as believed"
+        );
+        assert_eq!(w.holder(), Holder::Vendor(f.b));
+        let mut w = wallet(&f);
+        assert!(
+            w.on_transfer_balance(&certified(999_999)).is_some(),
+            "short"
+        );
+        assert_eq!(w.balance(), Micros(999_999));
+    }
+
+    #[test]
+    fn a_refunded_order_is_no_longer_pending() {
+        let f = Fixture::new();
+        let mut w = wallet(&f);
+        w.pay(NOW, &offer_until(&f, common::EXPIRES_AT))
+            .expect("paid");
+        w.forget_pending();
+        assert_eq!(w.pending(), None);
+        assert_eq!(w.seq(), 1, "its number stays used");
+    }
+}
+
+mod wire {
+    use netcents_core::error::DecodeError;
+    use netcents_core::wire::{Reader, Writer};
+
+    #[test]
+    fn a_writer_tells_how_much_it_wrote() {
+        let mut w = Writer::new();
+        assert_eq!((w.len(), w.is_empty()), (0, true));
+        w.u32(7);
+        assert_eq!((w.len(), w.is_empty()), (4, false));
+        w.bytes(b"abc");
+        assert_eq!(w.len(), 11);
+    }
+
+    #[test]
+    fn a_length_prefixed_field_may_be_exactly_its_limit_long() {
+        let mut w = Writer::new();
+        w.bytes(b"four");
+        let bytes = w.finish();
+        assert_eq!(Reader::new(&bytes).bytes(4), Ok(&b"four"[..]));
+        assert_eq!(Reader::new(&bytes).bytes(3), Err(DecodeError::TooLong));
+        assert_eq!(Reader::new(&bytes).text(4).as_deref(), Ok("four"));
+        assert_eq!(Reader::new(&bytes).text(3), Err(DecodeError::TooLong));
+    }
+
+    #[test]
+    fn a_list_may_hold_exactly_its_limit_of_items() {
+        let list = |items: &[u64]| {
+            let mut w = Writer::new();
+            w.list(items);
+            w.finish()
+        };
+        assert_eq!(Reader::new(&list(&[1, 2])).list::<u64>(2), Ok(vec![1, 2]));
+        assert_eq!(
+            Reader::new(&list(&[1, 2, 3])).list::<u64>(2),
+            Err(DecodeError::TooLong)
+        );
+        // Texts count the same way.
+        let texts = |items: &[&str]| {
+            let mut w = Writer::new();
+            w.u32(u32::try_from(items.len()).expect("few"));
+            for t in items {
+                w.bytes(t.as_bytes());
+            }
+            w.finish()
+        };
+        assert_eq!(
+            Reader::new(&texts(&["a", "b"])).texts(2, 1),
+            Ok(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(
+            Reader::new(&texts(&["a", "b", "c"])).texts(2, 1),
+            Err(DecodeError::TooLong)
+        );
+    }
+
+    #[test]
+    fn a_fixed_size_array_encodes_as_its_bytes_alone() {
+        use netcents_core::wire::{Decode as _, Encode as _};
+        let bytes = [7u8, 8, 9].to_bytes();
+        assert_eq!(bytes, vec![7, 8, 9]);
+        assert_eq!(<[u8; 3]>::from_bytes(&bytes), Ok([7, 8, 9]));
     }
 }
