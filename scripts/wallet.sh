@@ -97,7 +97,12 @@ wallet_demo() {
     local log=target/demo/build.log
     : > "$log"
     echo "==> building the wallet, the bank and the shops' Worker (log: $log)"
-    if ! { wallet_build && cargo build -q -p netcents-bank && { [ -f edge-vendor/build/index.js ] || { source scripts/edge.sh && edge_build; }; }; } >> "$log" 2>&1; then
+    # The shops' Worker is built again when any of its sources is newer than the build.
+    local worker_fresh=1
+    if [ ! -f edge-vendor/build/index_bg.wasm ] || [ -n "$(find edge-vendor/src core/src api/src -newer edge-vendor/build/index_bg.wasm -print -quit)" ]; then
+      worker_fresh=0
+    fi
+    if ! { wallet_build && cargo build -q -p netcents-bank && { [ "$worker_fresh" = 1 ] || { source scripts/edge.sh && edge_build; }; }; } >> "$log" 2>&1; then
       tail -n 30 "$log" >&2
       echo "the build failed: the whole log is in $log" >&2
       exit 1

@@ -34,11 +34,17 @@ const ports = { a: port("--shop-a-port", 8701), b: port("--shop-b-port", 8702), 
 // books and keys in target/demo/bank, so a wallet made in an earlier run still knows it.
 const CAPTURE_EVERY_MS = 60_000;
 const dataDir = join(ROOT, "target/demo/bank");
+// The dashboards: the bank serves the operator's (and the charts' library, from npm) and each
+// shop its own, behind its capture token.
+process.env.NETCENTS_DASHBOARD_DIR = join(ROOT, "www/dashboard");
+process.env.NETCENTS_CHART_LIB_DIR = join(ROOT, "js/node_modules/uplot/dist");
+const CAPTURE_TOKEN = "demo-shop-token";
 try {
   const bank = await startBank({ dir: dataDir, sweepSecs: 30, port: ports.bank });
   await startWalletOrigin(bank, { port: walletPort, host: walletHost });
-  const a = await startVendor(bank, "shop-a", walletOrigin, { scheduled: true, port: ports.a });
-  const b = await startVendor(bank, "shop-b", walletOrigin, { scheduled: true, port: ports.b });
+  const vars = { CAPTURE_TOKEN };
+  const a = await startVendor(bank, "shop-a", walletOrigin, { scheduled: true, port: ports.a, vars });
+  const b = await startVendor(bank, "shop-b", walletOrigin, { scheduled: true, port: ports.b, vars });
   const timer = setInterval(() => {
     for (const v of [a, b]) v.capture().catch(() => {});
   }, CAPTURE_EVERY_MS);
@@ -51,6 +57,8 @@ NetCents demo
   shop B  ${b.url}/   Orbit Notes (vendor ${b.vendor})
   bank    ${bank.url}   operator token: ${OPERATOR_TOKEN}
           e.g. curl -H 'authorization: Bearer ${OPERATOR_TOKEN}' ${bank.url}/v1/operator/check
+  dashboards  ${bank.url}/dashboard/ (operator token), ${a.url}/netcents/v1/dashboard and
+          ${b.url}/netcents/v1/dashboard (the shops' token: ${CAPTURE_TOKEN})
   data    ${here(dataDir)} (the bank's books, keys and log; kept across runs)
           ${a.dir}, ${b.dir} (the shops' state and logs; removed when the demo stops)
 Ctrl-C stops everything.`);
