@@ -905,6 +905,46 @@ mod bank {
     }
 
     #[test]
+    fn a_stored_book_holds_at_most_the_segments_of_a_full_chain_back_to_the_bank() {
+        use netcents_core::custody::Cursor;
+        use netcents_core::wire::{Decode as _, Writer};
+        let f = Fixture::new();
+        // A book row as the bank stores it (version 2), with `n` segments.
+        let row = |n: u32| {
+            let mut w = Writer::new();
+            w.u8(2);
+            w.put(f.scrip.signed());
+            w.u32(n);
+            for _ in 0..n {
+                w.put(&Holder::Bank);
+                w.put(&Digest([1; 32]));
+                w.put(&Micros(1_000_000));
+                w.put(&Cursor {
+                    seq: 0,
+                    balance: Micros(1_000_000),
+                    head: Digest([2; 32]),
+                });
+                w.put(&None::<(Micros, u64)>);
+                w.put(&true);
+            }
+            w.u8(0); // held: none
+            for _ in 0..3 {
+                w.put(&Micros::ZERO); // captured, refunded, unclaimed
+            }
+            w.u8(2); // closed
+            w.u32(0); // no void orders
+            w.finish()
+        };
+        // Segment 0, MAX_CHAIN vendors' segments, and the one back to the bank.
+        let most = u32::try_from(MAX_CHAIN + 2).expect("small");
+        assert!(ScripBook::from_bytes(&row(most)).is_ok());
+        assert_eq!(
+            ScripBook::from_bytes(&row(most + 1)),
+            Err(netcents_core::DecodeError::TooLong)
+        );
+    }
+
+    #[test]
     fn no_ledger_account_but_the_outside_world_goes_below_zero() {
         let alice = LedgerAccount::Account(AccountId([1; 16]));
         let mut ledger = netcents_core::bank::Ledger::default();
