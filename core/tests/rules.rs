@@ -1422,3 +1422,48 @@ mod wire {
         assert_eq!(<[u8; 3]>::from_bytes(&bytes), Ok([7, 8, 9]));
     }
 }
+
+mod types {
+    use netcents_core::Currency;
+
+    #[test]
+    fn a_currency_shows_as_its_three_letter_code() {
+        let usd = Currency::new("USD").expect("valid");
+        assert_eq!(format!("{usd}"), "USD");
+        assert_eq!(format!("{usd:?}"), "USD");
+    }
+
+    #[test]
+    fn an_id_reads_from_hex_in_either_case() {
+        use netcents_core::{DecodeError, ScripId};
+        let bytes = [
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xab, 0xcd, 0xef, 0x00, 0x11, 0x22,
+            0x33, 0x44,
+        ];
+        assert_eq!(
+            ScripId::from_hex("0123456789abcdefABCDEF0011223344"),
+            Ok(ScripId(bytes))
+        );
+        assert_eq!(
+            ScripId::from_hex("0123456789abcdefABCDEF001122334g"),
+            Err(DecodeError::BadText)
+        );
+    }
+
+    #[test]
+    fn a_holder_shows_as_the_bank_or_the_vendor_s_hex_id() {
+        use netcents_core::{Holder, VendorId};
+        assert_eq!(format!("{}", Holder::Bank), "bank");
+        assert_eq!(
+            format!("{}", Holder::Vendor(VendorId([0xab; 16]))),
+            format!("vendor {}", "ab".repeat(16))
+        );
+    }
+
+    #[test]
+    fn a_public_key_debugs_as_its_hex_bytes() {
+        let key = netcents_core::SecretKey::from_seed(&[5; 32]).public();
+        let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(format!("{key:?}"), format!("PublicKey({hex})"));
+    }
+}
