@@ -538,17 +538,27 @@ fn limit(n: u32) -> Result<u32, Failure> {
     }
 }
 
+/// The table rows of the JSON list `list`, one row a value.
+fn rows_of(list: &Value, row: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> {
+    list.as_array()
+        .map(|l| l.iter().map(row).collect())
+        .unwrap_or_default()
+}
+
+/// The `--vendor` filter of a list, if given.
+fn vendor_filter(vendor: Option<&str>) -> Result<Option<VendorId>, Failure> {
+    vendor
+        .map(|v| hex("--vendor", v, 32, VendorId::from_hex))
+        .transpose()
+}
+
 /// `audits list`.
 ///
 /// # Errors
 /// A [`Failure`]: a bad argument or missing books.
 pub async fn audits(url: &str, cmd: AuditsCommand) -> Result<Shown, Failure> {
     let AuditsCommand::List(a) = cmd;
-    let vendor = a
-        .vendor
-        .as_deref()
-        .map(|v| hex("--vendor", v, 32, VendorId::from_hex))
-        .transpose()?;
+    let vendor = vendor_filter(a.vendor.as_deref())?;
     let state = match a.state {
         AuditFilter::Open => Some(AuditState::Open),
         AuditFilter::Answered => Some(AuditState::Answered),
@@ -568,23 +578,16 @@ pub async fn audits(url: &str, cmd: AuditsCommand) -> Result<Shown, Failure> {
     )
     .await?;
     let t = now();
-    let rows: Vec<Vec<String>> = b["audits"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|x| {
-                    vec![
-                        text(&x["audit"]),
-                        text(&x["vendor"]),
-                        text(&x["scrip"]),
-                        money(micros_of(&x["amount_micros"])),
-                        text(&x["state"]),
-                        when(micros_of(&x["deadline_ms"]), t),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let rows = rows_of(&b["audits"], |x| {
+        vec![
+            text(&x["audit"]),
+            text(&x["vendor"]),
+            text(&x["scrip"]),
+            money(micros_of(&x["amount_micros"])),
+            text(&x["state"]),
+            when(micros_of(&x["deadline_ms"]), t),
+        ]
+    });
     let human = table(
         &["AUDIT", "VENDOR", "SCRIP", "AMOUNT", "STATE", "DEADLINE"],
         &rows,
@@ -604,11 +607,7 @@ pub async fn audits(url: &str, cmd: AuditsCommand) -> Result<Shown, Failure> {
 pub async fn disputes(url: &str, cmd: DisputesCommand) -> Result<Shown, Failure> {
     match cmd {
         DisputesCommand::List(a) => {
-            let vendor = a
-                .vendor
-                .as_deref()
-                .map(|v| hex("--vendor", v, 32, VendorId::from_hex))
-                .transpose()?;
+            let vendor = vendor_filter(a.vendor.as_deref())?;
             let state = match a.state {
                 DisputeFilter::Open => Some(DisputeState::Open),
                 DisputeFilter::Answered => Some(DisputeState::Answered),
@@ -628,23 +627,16 @@ pub async fn disputes(url: &str, cmd: DisputesCommand) -> Result<Shown, Failure>
             )
             .await?;
             let t = now();
-            let rows: Vec<Vec<String>> = b["disputes"]
-                .as_array()
-                .map(|list| {
-                    list.iter()
-                        .map(|x| {
-                            vec![
-                                text(&x["dispute"]),
-                                text(&x["vendor"]),
-                                text(&x["scrip"]),
-                                text(&x["state"]),
-                                when(micros_of(&x["deadline_ms"]), t),
-                                text(&x["verdict"]),
-                            ]
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let rows = rows_of(&b["disputes"], |x| {
+                vec![
+                    text(&x["dispute"]),
+                    text(&x["vendor"]),
+                    text(&x["scrip"]),
+                    text(&x["state"]),
+                    when(micros_of(&x["deadline_ms"]), t),
+                    text(&x["verdict"]),
+                ]
+            });
             let human = table(
                 &["DISPUTE", "VENDOR", "SCRIP", "STATE", "DEADLINE", "VERDICT"],
                 &rows,
