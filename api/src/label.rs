@@ -4,11 +4,12 @@
 
 use alloc::string::String;
 
-use netcents_core::objects::{MAX_SHOP_LEN, MAX_TITLE_LEN, Offer, OfferLabel};
+use netcents_core::objects::{MAX_SHOP_LEN, MAX_TITLE_LEN, Offer, OfferLabel, plain_char};
 use netcents_core::{SecretKey, Signed};
 
-/// `text` as a label may carry it: control characters and direction overrides dropped, runs of
-/// white space made one space, trimmed, cut at a character boundary to `max` bytes.
+/// `text` as a label may carry it (`objects::plain_char`, the rule the label's decoding checks):
+/// other characters dropped, runs of white space made one space, trimmed, cut at a character
+/// boundary to `max` bytes.
 #[must_use]
 pub fn plain(text: &str, max: usize) -> String {
     let mut out = String::new();
@@ -16,10 +17,7 @@ pub fn plain(text: &str, max: usize) -> String {
         .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| !w.is_empty())
     {
-        let word: String = word
-            .chars()
-            .filter(|c| !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
-            .collect();
+        let word: String = word.chars().filter(|c| plain_char(*c)).collect();
         if word.is_empty() {
             continue;
         }

@@ -359,6 +359,14 @@ pub const MAX_SHOP_LEN: usize = 64;
 /// Longest item title an [`OfferLabel`] carries, in bytes.
 pub const MAX_TITLE_LEN: usize = 160;
 
+/// Whether `c` may stand in a name shown to the customer as text (an [`OfferLabel`]'s): no
+/// control characters (line breaks, escapes) and no bidirectional override or isolate, which
+/// could make a name read as another.
+#[must_use]
+pub fn plain_char(c: char) -> bool {
+    !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A vendor's names for one of its offers, for the customer's approval screen (§4.13): the
 /// shop's name and the item's title, signed by the key that signed the offer. The names are the
 /// vendor's own words, shown as such; what is paid is only ever the offer's.
@@ -407,12 +415,7 @@ impl OfferLabel {
         if self.shop.trim().is_empty() {
             return Err(DecodeError::BadValue("a label names its shop"));
         }
-        // Shown to the customer as text: no control characters (line breaks, escapes) and no
-        // bidirectional overrides, which could make a name read as another.
-        let shown = |c: char| {
-            !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        };
-        if !self.shop.chars().all(shown) || !self.title.chars().all(shown) {
+        if !self.shop.chars().all(plain_char) || !self.title.chars().all(plain_char) {
             return Err(DecodeError::BadValue(
                 "a label's names are plain text: no control or direction-override characters",
             ));
