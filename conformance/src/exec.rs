@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use netcents_core::arbiter::{self, VendorAnswer};
 use netcents_core::auth::Message;
 use netcents_core::bank::{
-    self, Closing, KeyLookup, LedgerAccount, Policy, Posting, PostingKind, RedeemStep, ScripBook,
-    SweepAction,
+    self, Closing, KeyLookup, Policy, Posting, RedeemStep, ScripBook, SweepAction,
 };
 use netcents_core::custody::{self, Cursor, Custody, Terms};
 use netcents_core::objects::{
@@ -1049,31 +1048,11 @@ fn desk_step(d: &mut DeskMachine, parties: &Parties, op: &str, s: &Value) -> R<V
     }
 }
 
-fn account_name(a: LedgerAccount) -> String {
-    match a {
-        LedgerAccount::External => "external".into(),
-        LedgerAccount::Account(id) => format!("account:{id}"),
-        LedgerAccount::Bond(id) => format!("bond:{id}"),
-        LedgerAccount::Float => "float".into(),
-        LedgerAccount::Penalties => "penalties".into(),
-    }
-}
-
 fn posting_json(p: &Posting) -> Value {
-    let kind = match p.kind {
-        PostingKind::Deposit => "deposit",
-        PostingKind::Withdrawal => "withdrawal",
-        PostingKind::Issue => "issue",
-        PostingKind::Capture => "capture",
-        PostingKind::Clawback => "clawback",
-        PostingKind::Penalty => "penalty",
-        PostingKind::Refund => "refund",
-        PostingKind::Ruling => "ruling",
-        PostingKind::BondPosted => "bond_posted",
-    };
+    let kind = p.kind.name();
     let mut m = Map::new();
-    m.insert("debit".into(), account_name(p.debit).into());
-    m.insert("credit".into(), account_name(p.credit).into());
+    m.insert("debit".into(), p.debit.to_string().into());
+    m.insert("credit".into(), p.credit.to_string().into());
     m.insert("amount".into(), p.amount.0.into());
     m.insert("kind".into(), kind.into());
     Value::Object(m)

@@ -1366,11 +1366,11 @@ fn refusals(s: &mut Suite, f: &F) {
         Some("too_long"),
     );
     let mut bad_action = f.issue_request().as_bytes().to_vec();
-    bad_action[42] = 2;
+    bad_action[42] = 3;
     s.decode(
         "request-bad-action-tag",
         k,
-        "Action tag 2.",
+        "Action tag 3.",
         "account-request",
         &bad_action,
         Some("account"),

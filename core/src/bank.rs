@@ -5,6 +5,7 @@
 //! The bank shell stores one [`ScripBook`] per scrip (row-locked), calls these transitions, and
 //! appends the [`Posting`]s they return in the same transaction.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
@@ -99,8 +100,26 @@ pub enum LedgerAccount {
     Bond(AccountId),
     /// Outstanding scrip: the sum of every live scrip's unspent balance.
     Float,
+    /// Coins issued blind and not yet activated (§5.11): the bank cannot tell whose they are,
+    /// only how much of each denomination is out.
+    Coins,
     /// Penalties taken from cheating vendors.
     Penalties,
+}
+
+impl core::fmt::Display for LedgerAccount {
+    /// The account's name in the books: `external`, `account:<id>`, `bond:<id>`, `float`,
+    /// `coins`, `penalties`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::External => f.write_str("external"),
+            Self::Account(id) => write!(f, "account:{id}"),
+            Self::Bond(id) => write!(f, "bond:{id}"),
+            Self::Float => f.write_str("float"),
+            Self::Coins => f.write_str("coins"),
+            Self::Penalties => f.write_str("penalties"),
+        }
+    }
 }
 
 /// Why money moved.
@@ -125,6 +144,27 @@ pub enum PostingKind {
     Ruling = 8,
     /// A vendor posted its bond.
     BondPosted = 9,
+    /// A coin was activated: its face moved from the coins issued blind to the float (§5.11).
+    Activate = 10,
+}
+
+impl PostingKind {
+    /// The kind's name, `snake_case`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Deposit => "deposit",
+            Self::Withdrawal => "withdrawal",
+            Self::Issue => "issue",
+            Self::Capture => "capture",
+            Self::Clawback => "clawback",
+            Self::Penalty => "penalty",
+            Self::Refund => "refund",
+            Self::Ruling => "ruling",
+            Self::BondPosted => "bond_posted",
+            Self::Activate => "activate",
+        }
+    }
 }
 
 /// One movement of money: `amount` leaves `debit` and enters `credit`. Appended, never
@@ -507,6 +547,141 @@ pub fn issue(
         kind: PostingKind::Issue,
     };
     Ok((scrip, book, posting))
+}
+
+/// Coins issued blind for a verified account request (§5.11): what the shell signs and posts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoinIssue {
+    /// The blind signatures, one per coin asked for, in the request's order.
+    pub signatures: Vec<Vec<u8>>,
+    /// `Account(account) → Coins`, the sum of the coins' faces.
+    pub posting: Posting,
+}
+
+/// Issues coins blind for a verified account request (§5.11): every coin's denomination is
+/// one of `denominations` (else `unknown_key`), issuable at `now` (else `scrip_expired`), all
+/// in one currency (else `currency_mismatch`); `sign` signs each blinded message with its
+/// denomination's RSA key. The shell then applies the posting (which fails with
+/// `insufficient_balance` if the account cannot pay) and stores it with the answer.
+///
+/// # Errors
+/// The checks above, [`Rejection::WrongPayee`] if the request is not `IssueCoins`,
+/// [`Rejection::AmountOverflow`] for a sum past `u64`, and `sign`'s own.
+pub fn issue_coins(
+    now: TimestampMs,
+    request: &Verified<AccountRequest>,
+    denominations: &[Verified<crate::blind::Denomination>],
+    mut sign: impl FnMut(&crate::blind::Denomination, &[u8]) -> Result<Vec<u8>, Error>,
+) -> Result<CoinIssue, Error> {
+    let req = request.body();
+    let Action::IssueCoins { coins } = &req.action else {
+        return Err(Rejection::WrongPayee.into());
+    };
+    let mut total: Option<crate::types::Amount> = None;
+    for coin in coins {
+        let d = crate::blind::find(denominations, coin.denomination)?.body();
+        if !d.issuable(now) {
+            return Err(Rejection::Expired.into());
+        }
+        total = Some(match total {
+            None => d.face,
+            Some(t) if t.currency != d.face.currency => {
+                return Err(Rejection::CurrencyMismatch.into());
+            }
+            Some(t) => crate::types::Amount {
+                currency: t.currency,
+                micros: t.micros.checked_add(d.face.micros)?,
+            },
+        });
+    }
+    let total = total.ok_or(DecodeError::BadValue("an issuance of no coins"))?;
+    let signatures = coins
+        .iter()
+        .map(|coin| {
+            let d = crate::blind::find(denominations, coin.denomination)?.body();
+            sign(d, &coin.blinded)
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(CoinIssue {
+        signatures,
+        posting: Posting {
+            debit: LedgerAccount::Account(req.account),
+            credit: LedgerAccount::Coins,
+            amount: total.micros,
+            kind: PostingKind::Issue,
+        },
+    })
+}
+
+/// What activating a coin leads to.
+#[derive(Clone, Debug)]
+pub enum Activated {
+    /// A coin seen for the first time: its scrip, its book (segment 0, held by the bank) and
+    /// the posting `Coins → Float` of its face. The shell stores the book and the posting in
+    /// one transaction, and if a book for the scrip appeared meanwhile, activates again.
+    New {
+        /// The scrip, signed with the bank's Ed25519 key.
+        scrip: Verified<Scrip>,
+        /// Its book.
+        book: Box<ScripBook>,
+        /// `Coins → Float`.
+        posting: Posting,
+    },
+    /// The coin was activated before: its scrip again, nothing to write.
+    Again(Signed<Scrip>),
+}
+
+/// Activates a coin (§5.11): the coin names `denomination` (else `unknown_key`), which still
+/// activates at `now` (else `scrip_expired`); `verify` (the RSA verification of the coin's
+/// signature on its message with the denomination's key) holds (else `bad_signature`). If the
+/// bank keeps a book `known` for the coin's scrip id, that scrip must be the one the
+/// denomination makes (the same coin activated before: its scrip again), else
+/// `idempotency_conflict` (the key is another scrip's). Otherwise the bank signs
+/// [`crate::blind::Denomination::scrip_for`] with `bank_key`.
+///
+/// Expired coins activate too, until the denomination's `activate_until`: their scrip is then
+/// redeemed into an account the scrip key names (§5.8).
+///
+/// # Errors
+/// The checks above.
+pub fn activate(
+    now: TimestampMs,
+    coin: &crate::blind::Coin,
+    denomination: &Verified<crate::blind::Denomination>,
+    verify: impl FnOnce(&crate::blind::Denomination, &crate::blind::Coin) -> bool,
+    known: Option<&ScripBook>,
+    bank_key: &SecretKey,
+    bank_key_id: u32,
+) -> Result<Activated, Error> {
+    let d = denomination.body();
+    if coin.denomination != d.id {
+        return Err(Rejection::UnknownKey.into());
+    }
+    if now >= d.activate_until {
+        return Err(Rejection::Expired.into());
+    }
+    if !verify(d, coin) {
+        return Err(Error::BadSignature);
+    }
+    if let Some(book) = known {
+        return if d.made(book.scrip()) && book.scrip().key == coin.key {
+            Ok(Activated::Again(book.signed_scrip().clone()))
+        } else {
+            Err(Rejection::IdempotencyConflict.into())
+        };
+    }
+    let scrip = Verified::sign(d.scrip_for(coin.key, bank_key_id), bank_key);
+    let book = Box::new(ScripBook::new(&scrip));
+    Ok(Activated::New {
+        scrip,
+        book,
+        posting: Posting {
+            debit: LedgerAccount::Coins,
+            credit: LedgerAccount::Float,
+            amount: d.face.micros,
+            kind: PostingKind::Activate,
+        },
+    })
 }
 
 impl ScripBook {

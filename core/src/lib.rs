@@ -24,6 +24,7 @@ pub mod access;
 pub mod arbiter;
 pub mod auth;
 pub mod bank;
+pub mod blind;
 pub mod codes;
 pub mod custody;
 pub mod error;

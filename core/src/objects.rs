@@ -866,6 +866,11 @@ pub enum Action {
         /// The vendor's base URLs.
         origins: Vec<String>,
     },
+    /// Issue coins blind (§5.11): one per blinded message, of its denomination.
+    IssueCoins {
+        /// The coins asked for, 1 to [`crate::blind::MAX_COINS`].
+        coins: Vec<crate::blind::BlindCoin>,
+    },
 }
 
 impl Body for AccountRequest {
@@ -893,6 +898,10 @@ impl Encode for AccountRequest {
                 w.put(key);
                 w.list(origins);
             }
+            Action::IssueCoins { coins } => {
+                w.u8(2);
+                w.list(coins);
+            }
         }
     }
 }
@@ -912,6 +921,13 @@ impl Decode for AccountRequest {
                 key: r.get()?,
                 origins: r.texts(MAX_ORIGINS, MAX_ORIGIN_LEN)?,
             },
+            2 => {
+                let coins = r.list(crate::blind::MAX_COINS)?;
+                if coins.is_empty() {
+                    return Err(DecodeError::BadValue("an issuance of no coins"));
+                }
+                Action::IssueCoins { coins }
+            }
             t => return Err(DecodeError::BadTag(t)),
         };
         Ok(Self {

@@ -52,6 +52,9 @@ pub enum Kind {
     Refusal = 12,
     /// A vendor's names for an offer (its shop, the item's title), signed by the vendor.
     OfferLabel = 13,
+    /// A denomination: a bank key for blind-issued coins of one face value (§5.11), signed by
+    /// the bank's Ed25519 key.
+    Denomination = 14,
 }
 
 impl Kind {
@@ -72,6 +75,7 @@ impl Kind {
             Self::AccountRequest => "account-request/account-key",
             Self::Refusal => "refusal/vendor",
             Self::OfferLabel => "offer-label/vendor",
+            Self::Denomination => "denomination/bank",
         }
     }
 }

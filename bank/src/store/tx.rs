@@ -250,13 +250,7 @@ pub struct DisputeRow {
 /// The text key of a ledger account in the `postings` and `balances` tables.
 #[must_use]
 pub fn ledger_key(a: LedgerAccount) -> String {
-    match a {
-        LedgerAccount::External => "external".into(),
-        LedgerAccount::Account(id) => format!("account:{id}"),
-        LedgerAccount::Bond(id) => format!("bond:{id}"),
-        LedgerAccount::Float => "float".into(),
-        LedgerAccount::Penalties => "penalties".into(),
-    }
+    a.to_string()
 }
 
 /// Accounts whose balance is cached in `balances` and may never go below zero.
