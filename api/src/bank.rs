@@ -205,6 +205,10 @@ body! {
         pub arbiter: ArbiterKey,
         /// The audit policy.
         pub policy: Policy,
+        /// The denominations of anonymous coins (§5.11): each a `Signed<Denomination>`
+        /// (kind 14, signed by the bank key it names), base64url.
+        #[serde(default)]
+        pub denominations: Vec<String>,
     }
 }
 
@@ -249,6 +253,43 @@ body! {
         pub account: String,
         /// Its balance after the posting.
         pub balance_micros: u64,
+    }
+}
+
+request! {
+    /// `POST /v1/coins`: buy anonymous coins, blind (§5.11).
+    pub struct IssueCoins {
+        /// `Signed<AccountRequest>` with `Action::IssueCoins`, base64url.
+        pub request: String,
+    }
+}
+
+body! {
+    /// `POST /v1/coins`.
+    pub struct CoinsIssued {
+        /// The blind signatures, base64url, one per coin asked for, in the request's order.
+        pub signatures: Vec<String>,
+    }
+}
+
+request! {
+    /// `POST /v1/coins/activate`: trade a coin for its anonymous scrip (§5.11). Anyone who
+    /// holds the coin may ask; only its scrip key can spend the scrip.
+    pub struct Activate {
+        /// The `Coin`, base64url.
+        pub coin: String,
+    }
+}
+
+body! {
+    /// `POST /v1/coins/activate`.
+    pub struct Activated {
+        /// The scrip id, hex.
+        pub scrip_id: String,
+        /// `Signed<Scrip>` with no account, base64url.
+        pub scrip: String,
+        /// The id of the bank key that signed it.
+        pub bank_key_id: u32,
     }
 }
 

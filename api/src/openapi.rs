@@ -120,6 +120,17 @@ pub fn bank() -> Value {
         op("post", "/v1/issue", "Buy scrip", Anyone)
             .takes::<b::Issue>(g)
             .gives::<b::Issued>(g, 200, "the scrip"),
+        op("post", "/v1/coins", "Buy anonymous coins, blind", Anyone)
+            .takes::<b::IssueCoins>(g)
+            .gives::<b::CoinsIssued>(g, 200, "the blind signatures"),
+        op(
+            "post",
+            "/v1/coins/activate",
+            "Trade a coin for its anonymous scrip",
+            Anyone,
+        )
+        .takes::<b::Activate>(g)
+        .gives::<b::Activated>(g, 200, "the scrip"),
         op(
             "post",
             "/v1/vendors",

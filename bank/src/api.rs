@@ -66,6 +66,8 @@ pub fn router_with_dashboard(
         .route("/accounts", post(open_account))
         .route("/accounts/{id}", get(own_account))
         .route("/issue", post(issue))
+        .route("/coins", post(issue_coins))
+        .route("/coins/activate", post(activate))
         .route("/vendors", post(register_vendor))
         .route("/transfer", post(transfer))
         .route("/capture", post(capture))
@@ -184,6 +186,16 @@ type Answer = Result<Response, ApiError>;
 fn decode<T: netcents_core::signed::Body>(field: &str, text: &str) -> Result<Signed<T>, ApiError> {
     let bytes = unb64(field, text)?;
     Signed::decode(&bytes).map_err(|e| {
+        let mut err = ApiError::from(e);
+        err.hint = format!("field `{field}`: {}", err.hint);
+        err
+    })
+}
+
+/// An unsigned object of the wire (a coin), decoded from base64url.
+fn decode_plain<T: netcents_core::wire::Decode>(field: &str, text: &str) -> Result<T, ApiError> {
+    let bytes = unb64(field, text)?;
+    T::from_bytes(&bytes).map_err(|e| {
         let mut err = ApiError::from(e);
         err.hint = format!("field `{field}`: {}", err.hint);
         err
@@ -336,6 +348,11 @@ async fn keys(State(s): State<AppState>) -> Json<api::Keys> {
             penalty_permille: policy.penalty_permille,
             bond_micros: policy.bond_micros,
         },
+        denominations: ring
+            .denominations()
+            .iter()
+            .map(|d| b64(d.as_bytes()))
+            .collect(),
     })
 }
 
@@ -453,6 +470,23 @@ async fn issue(State(s): State<AppState>, JsonBody(b): JsonBody<api::Issue>) -> 
     let request = s.bank.verify_request(signed).await?;
     s.bank
         .write(bank::Issue::prepare(&s.bank, request, now(&s)))
+        .await
+        .map(answer)
+}
+
+async fn issue_coins(State(s): State<AppState>, JsonBody(b): JsonBody<api::IssueCoins>) -> Answer {
+    let signed: Signed<AccountRequest> = decode("request", &b.request)?;
+    let request = s.bank.verify_request(signed).await?;
+    s.bank
+        .write(bank::IssueCoins::prepare(&s.bank, request, now(&s)))
+        .await
+        .map(answer)
+}
+
+async fn activate(State(s): State<AppState>, JsonBody(b): JsonBody<api::Activate>) -> Answer {
+    let coin: netcents_core::blind::Coin = decode_plain("coin", &b.coin)?;
+    s.bank
+        .write(bank::Activate::prepare(s.bank.clone(), coin, now(&s)))
         .await
         .map(answer)
 }

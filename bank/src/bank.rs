@@ -588,6 +588,8 @@ mod issuance;
 pub use issuance::*;
 mod hand_on;
 pub use hand_on::*;
+mod coins;
+pub use coins::*;
 mod capture;
 pub use capture::*;
 mod redemption;

@@ -131,7 +131,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             if created {
                 tracing::info!(dir = %cli.key_dir.display(), "signing keys created");
             }
-            serve_forever(&cli.database_url, keys, serve).await?;
+            serve_forever(&cli.database_url, &cli.key_dir, keys, serve).await?;
             Ok(std::process::ExitCode::SUCCESS)
         }
     }
@@ -301,8 +301,24 @@ fn dashboard_assets(s: &Serve) -> Result<Option<netcents_bank::dashboard::Assets
     }
 }
 
-async fn serve_forever(url: &str, keys: Keyring, s: Serve) -> Result<(), String> {
+async fn serve_forever(
+    url: &str,
+    key_dir: &std::path::Path,
+    mut keys: Keyring,
+    s: Serve,
+) -> Result<(), String> {
     let settings = settings(&s)?;
+    let made = keys
+        .with_coins(
+            Some(key_dir),
+            settings.currency,
+            settings.max_scrip_life_ms,
+            netcents_bank::bank::Clock::default().now(),
+        )
+        .map_err(|e| format!("denomination keys in {}: {e}", key_dir.display()))?;
+    if made > 0 {
+        tracing::info!(made, dir = %key_dir.display(), "denomination keys created");
+    }
     let conns = conn_limits(&s)?;
     let store = store::open(
         url,

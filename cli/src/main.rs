@@ -131,14 +131,20 @@ enum Cmd {
     #[command(after_help = "Examples:
   netcents buy 0.10             a scrip worth 0.10 of the bank's currency
   netcents buy 5 --days 90      worth 5, for 90 days
-  netcents --micros buy 2500    worth 2500 micro-units (0.0025)")]
+  netcents --micros buy 2500    worth 2500 micro-units (0.0025)
+  netcents buy --anonymous 0.37 anonymous scrip: coins of 0.20, 0.10, 0.05 and 0.02, signed
+                                blind, so the bank cannot link them to this account")]
     Buy {
         /// The scrip's value, in units with up to six decimals (`--micros`: micro-units).
         #[arg(value_name = "AMOUNT", allow_negative_numbers = true)]
         amount: String,
-        /// Days until the scrip expires.
+        /// Days until the scrip expires (account scrip; coins expire with their denomination).
         #[arg(long, default_value_t = 30)]
         days: u64,
+        /// Anonymous scrip: coins issued blind, in the bank's denominations, each its own
+        /// scrip that names no account.
+        #[arg(long)]
+        anonymous: bool,
     },
     /// What a URL costs, which vendor sells it and the item, from its 402 offer: nothing paid.
     #[command(after_help = "Examples:
@@ -782,6 +788,12 @@ impl Wallet {
         for req in self.state.unanswered_issues() {
             self.send_issue(&req.request, &req.scrip_id)?;
         }
+        for req in self.state.unanswered_coins() {
+            self.send_coins(&req)?;
+        }
+        if !self.state.coins_to_activate().is_empty() {
+            self.activate_coins()?;
+        }
         let pending: Vec<(String, String)> = self
             .state
             .summary(now())
@@ -896,6 +908,53 @@ impl Wallet {
         self.save()?;
         Ok(id)
     }
+
+    /// Sends a stored request for coins and holds the coins the bank signs.
+    fn send_coins(&mut self, request: &str) -> Result<usize> {
+        let (status, v) = self.post(
+            &format!("{}/v1/coins", self.bank),
+            &json!({ "request": request }),
+        )?;
+        if status != 200 {
+            let code = v["code"].as_str().unwrap_or_default();
+            if self.state.coins_refused(request, code) {
+                self.save()?;
+            }
+            return Err(refused("coins", status, &v));
+        }
+        let sigs: Vec<String> = serde_json::from_value(v["signatures"].clone())
+            .context("the bank's answer has no signatures")?;
+        let n = self
+            .state
+            .on_coins(request, &sigs, |d, key, blinding, sig| {
+                let b = blinding_of(d, *key, blinding)?;
+                netcents_blind::unblind(d, &b, sig)
+                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
+            })
+            .map_err(wallet)?;
+        self.save()?;
+        Ok(n)
+    }
+
+    /// Activates every coin held into anonymous scrip.
+    fn activate_coins(&mut self) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for c in self.state.coins_to_activate() {
+            let (status, v) = self.post(
+                &format!("{}/v1/coins/activate", self.bank),
+                &json!({ "coin": c.coin }),
+            )?;
+            if status != 200 {
+                return Err(refused("activation", status, &v));
+            }
+            let scrip = v["scrip"]
+                .as_str()
+                .ok_or_else(|| anyhow!("the bank's answer has no scrip"))?;
+            ids.push(self.state.on_activated(now(), scrip).map_err(wallet)?);
+            self.save()?;
+        }
+        Ok(ids)
+    }
 }
 
 /// Opens `path` for writing, readable by its owner only; `truncate` empties it.
@@ -929,13 +988,16 @@ fn client() -> Result<reqwest::blocking::Client> {
 
 /// The bank's keys and currency (`GET /v1/keys`).
 fn fetch_bank(http: &reqwest::blocking::Client, bank: &str) -> Result<BankInfo> {
-    let keys: netcents_api::bank::Keys = http
-        .get(format!("{bank}/v1/keys"))
+    BankInfo::from_keys(&fetch_keys(http, bank)?).map_err(wallet)
+}
+
+/// `GET /v1/keys`.
+fn fetch_keys(http: &reqwest::blocking::Client, bank: &str) -> Result<netcents_api::bank::Keys> {
+    http.get(format!("{bank}/v1/keys"))
         .send()
         .with_context(|| format!("the bank at {bank} does not answer"))?
         .json()
-        .context("the bank's key set is not the JSON of `GET /v1/keys`")?;
-    BankInfo::from_keys(&keys).map_err(wallet)
+        .context("the bank's key set is not the JSON of `GET /v1/keys`")
 }
 
 fn init(path: PathBuf, out: Out, bank: String) -> Result<Value> {
@@ -1050,6 +1112,80 @@ fn buy(w: &mut Wallet, out: Out, micros: u64, days: u64) -> Result<Value> {
     });
     money_json(&mut v, "face", micros);
     Ok(v)
+}
+
+/// Buys anonymous coins worth `micros` (§5.11): blinded here, signed blind by the bank,
+/// unblinded and checked here, then activated into anonymous scrip.
+fn buy_coins(w: &mut Wallet, out: Out, micros: u64) -> Result<Value> {
+    let keys = fetch_keys(&w.http, &w.bank)?;
+    let denominations = w.state.denominations(&keys.denominations).map_err(wallet)?;
+    let req = w
+        .state
+        .coins_request(
+            now(),
+            Micros(micros),
+            &denominations,
+            &mut OsRng,
+            |d, key| {
+                netcents_blind::blind(d, key)
+                    .map(|(ask, b)| (ask, blinding_bytes(&b)))
+                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
+            },
+        )
+        .map_err(wallet)?;
+    // The request, the scrip keys and the blinding secrets are stored before anything is sent.
+    w.save()?;
+    w.send_coins(&req.request)?;
+    let ids = w.activate_coins()?;
+    let s = w.state.summary(now());
+    let currency = s.currency.unwrap_or_default();
+    out.say(format_args!(
+        "bought {} anonymous scrip worth {} in all: {}",
+        ids.len(),
+        out.money(micros, &currency),
+        req.faces
+            .iter()
+            .map(|f| out.money(*f, &currency))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let mut v = json!({ "scrips": ids, "currency": currency, "faces_micros": req.faces });
+    money_json(&mut v, "face", micros);
+    Ok(v)
+}
+
+/// The wallet's stored form of a blinding: the blinded message, the secret, the randomizer.
+fn blinding_bytes(b: &netcents_blind::Blinding) -> Vec<u8> {
+    let mut w = netcents_core::wire::Writer::new();
+    w.bytes(&b.blinded);
+    w.bytes(&b.secret);
+    w.raw(&b.randomizer);
+    w.finish()
+}
+
+fn blinding_of(
+    d: &netcents_core::blind::Denomination,
+    key: netcents_core::PublicKey,
+    bytes: &[u8],
+) -> std::result::Result<netcents_blind::Blinding, netcents_wallet::WalletError> {
+    let bad = |_| netcents_wallet::WalletError::new("bad_value", "a stored blinding does not read");
+    let mut r = netcents_core::wire::Reader::new(bytes);
+    let blinded = r
+        .bytes(netcents_core::blind::MAX_RSA_LEN)
+        .map_err(bad)?
+        .to_vec();
+    let secret = r
+        .bytes(netcents_core::blind::MAX_RSA_LEN)
+        .map_err(bad)?
+        .to_vec();
+    let randomizer = r.array().map_err(bad)?;
+    Ok(netcents_blind::Blinding {
+        denomination: d.id,
+        key,
+        blinded,
+        secret,
+        randomizer,
+    })
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute URL.
@@ -1890,6 +2026,12 @@ fn run(cli: Cli, out: Out) -> Result<Value> {
         Cmd::Init { .. } | Cmd::Import { .. } => unreachable!("handled above"),
         Cmd::Export { file, passphrase } => export(&w, &file, passphrase),
         Cmd::Account { id } => account(&w, out, id),
+        Cmd::Buy {
+            anonymous: true, ..
+        } => {
+            w.recover()?;
+            buy_coins(&mut w, out, amount)
+        }
         Cmd::Buy { days, .. } => {
             w.recover()?;
             buy(&mut w, out, amount, days)

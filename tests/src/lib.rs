@@ -578,6 +578,12 @@ impl Bank {
         Self::start_with(&[]).await
     }
 
+    /// The bank's SQLite database file.
+    #[must_use]
+    pub fn database(&self) -> std::path::PathBuf {
+        self.dir.0.join("bank.db")
+    }
+
     /// Starts it with `serve` options added to (or replacing) the defaults, e.g.
     /// `[("--sweep-secs", "1")]`, and waits for `/healthz`.
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {

@@ -28,6 +28,8 @@ use rand_core::CryptoRngCore;
 use serde::Serialize;
 
 pub mod backup;
+mod coins;
+pub use coins::{CoinToActivate, CoinsRequest};
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -43,7 +45,7 @@ const ISSUE_REFUSALS_FINAL: [&str; 6] = [
 
 /// The stored form's version. Version 1 had no budget holds, version 2 no access passes,
 /// version 3 no purses; they are still read (with none).
-const STATE_VERSION: u8 = 4;
+const STATE_VERSION: u8 = 5;
 /// Most access passes kept; the oldest are dropped first.
 const MAX_PASSES: usize = 1_000;
 /// Longest access token kept.
@@ -278,6 +280,8 @@ pub struct State {
     holds: Vec<Hold>,
     passes: Vec<Pass>,
     purses: Vec<Purse>,
+    minting: Vec<coins::Minting>,
+    coins: Vec<coins::HeldCoin>,
 }
 
 /// The request to open the customer's account (`POST /v1/accounts`).
@@ -2226,6 +2230,8 @@ impl Encode for State {
         w.list(&self.holds);
         w.list(&self.passes);
         w.list(&self.purses);
+        w.list(&self.minting);
+        w.list(&self.coins);
     }
 }
 
@@ -2260,6 +2266,8 @@ impl Decode for State {
             holds: Vec::new(),
             passes: Vec::new(),
             purses: Vec::new(),
+            minting: Vec::new(),
+            coins: Vec::new(),
         };
         if version >= 2 {
             state.holds = r.list(MAX_LIST)?;
@@ -2269,6 +2277,10 @@ impl Decode for State {
         }
         if version >= 4 {
             state.purses = r.list(MAX_LIST)?;
+        }
+        if version >= 5 {
+            state.minting = r.list(MAX_LIST)?;
+            state.coins = r.list(MAX_LIST)?;
         }
         Ok(state)
     }
@@ -2813,7 +2825,12 @@ mod tests {
             at: TimestampMs(1_000),
             expires_at: TimestampMs(9_000),
         });
-        let v4 = s.to_bytes();
+        let v5 = s.to_bytes();
+        assert!(State::from_bytes(&v5).is_ok());
+        // Version 4 ended after the purses, where version 5 lists coins being bought and held.
+        let mut v4 = s.to_bytes();
+        v4.truncate(v4.len() - 8);
+        v4[0] = 4;
         let back = State::from_bytes(&v4).expect("v4");
         assert_eq!(
             (back.holds, back.passes, back.purses),
@@ -2822,7 +2839,7 @@ mod tests {
         // Version 3 ended after the access passes, where version 4 lists the purses.
         s.purses.clear();
         let mut v3 = s.to_bytes();
-        v3.truncate(v3.len() - 4);
+        v3.truncate(v3.len() - 12);
         v3[0] = 3;
         let back = State::from_bytes(&v3).expect("v3");
         assert!(back.purses.is_empty());
@@ -2830,7 +2847,7 @@ mod tests {
         // Version 2 ended after the holds, where version 3 lists the access passes.
         s.passes.clear();
         let mut v2 = s.to_bytes();
-        v2.truncate(v2.len() - 8);
+        v2.truncate(v2.len() - 16);
         v2[0] = 2;
         let back = State::from_bytes(&v2).expect("v2");
         assert!(back.passes.is_empty());
@@ -2838,7 +2855,7 @@ mod tests {
         // Version 1 ended after the disputes, where version 2 lists the holds.
         s.holds.clear();
         let mut v1 = s.to_bytes();
-        v1.truncate(v1.len() - 12);
+        v1.truncate(v1.len() - 20);
         v1[0] = 1;
         let back = State::from_bytes(&v1).expect("v1");
         assert!(back.holds.is_empty());

@@ -1,0 +1,344 @@
+//! Anonymous coins in the wallet (§5.11): asked for blind, unblinded, held, activated into
+//! anonymous scrip. The RSA arithmetic is the shell's (`netcents-blind`), given as closures;
+//! the keys, what is stored before sending, and every check of the bank's answers are here.
+
+use netcents_core::blind::{BlindCoin, Coin, Denomination};
+use netcents_core::objects::{AccountRequest, Action, Scrip};
+use netcents_core::wallet::WalletScrip;
+use netcents_core::wire::{Decode, Encode, Reader, Writer};
+use netcents_core::{
+    DecodeError, Micros, Nonce, PublicKey, ScripId, SecretKey, Signed, TimestampMs,
+};
+use rand_core::CryptoRngCore;
+use serde::Serialize;
+
+use crate::{Entry, Event, Seed, State, WalletError, b64, decode_signed, seed, unb64};
+
+/// Coins asked for and not yet answered: the request, and per coin its denomination, its
+/// scrip key and the shell's blinding state. Stored before the request is sent: the account
+/// is debited when the bank signs, and the same request gets the same signatures again.
+#[derive(Clone, Debug)]
+pub(crate) struct Minting {
+    request: Signed<AccountRequest>,
+    coins: Vec<MintingCoin>,
+}
+
+#[derive(Clone, Debug)]
+struct MintingCoin {
+    denomination: Denomination,
+    key: SecretKey,
+    blinding: Vec<u8>,
+}
+
+/// A coin held and not yet activated.
+#[derive(Clone, Debug)]
+pub(crate) struct HeldCoin {
+    denomination: Denomination,
+    coin: Coin,
+    key: SecretKey,
+}
+
+/// A signed request for coins (`POST /v1/coins`).
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct CoinsRequest {
+    /// The signed `AccountRequest`, base64url.
+    pub request: String,
+    /// The faces of the coins asked for, in micro-units.
+    pub faces: Vec<u64>,
+}
+
+/// A coin to activate (`POST /v1/coins/activate`).
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct CoinToActivate {
+    /// The scrip id it becomes.
+    pub scrip_id: String,
+    /// The `Coin`, base64url.
+    pub coin: String,
+    /// Its face, in micro-units.
+    pub face_micros: u64,
+}
+
+const MAX_BLINDING: usize = 4096;
+
+impl State {
+    /// The bank's denominations from `GET /v1/keys` (each `Signed<Denomination>`, base64url),
+    /// those that verify with a bank key this wallet knows.
+    ///
+    /// # Errors
+    /// No bank yet; `bad_base64` or a decoding error for a malformed one.
+    pub fn denominations(&self, signed_b64: &[String]) -> Result<Vec<Denomination>, WalletError> {
+        let bank = self.bank()?;
+        let mut out = Vec::new();
+        for text in signed_b64 {
+            let signed: Signed<Denomination> = decode_signed("denominations", text)?;
+            if let Some(d) = bank
+                .keys
+                .iter()
+                .find_map(|(_, k)| signed.clone().verify(k).ok())
+                && d.body().face.currency == bank.currency
+            {
+                out.push(d.body().clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Signs a request for anonymous coins worth `amount` in the denominations issuable at
+    /// `now`, a fresh scrip key per coin, each blinded by `blind` (the shell's RSA: the coin
+    /// to send and the state to keep), and keeps it all until the bank answers.
+    ///
+    /// # Errors
+    /// No bank or account; `bad_value` when `amount` is not made exactly by the denominations
+    /// in at most `MAX_COINS` coins; `blind`'s own.
+    pub fn coins_request<R: CryptoRngCore + ?Sized>(
+        &mut self,
+        now: TimestampMs,
+        amount: Micros,
+        denominations: &[Denomination],
+        rng: &mut R,
+        mut blind: impl FnMut(&Denomination, &PublicKey) -> Result<(BlindCoin, Vec<u8>), WalletError>,
+    ) -> Result<CoinsRequest, WalletError> {
+        let currency = self.bank()?.currency;
+        let amount = netcents_core::Amount {
+            currency,
+            micros: amount,
+        };
+        let ids = Denomination::split(amount, denominations, now).ok_or_else(|| {
+            WalletError::new(
+                "bad_value",
+                "the amount is not a sum of at most 64 coins of the bank's denominations (the smallest is a tenth of a cent)",
+            )
+        })?;
+        let mut asks = Vec::with_capacity(ids.len());
+        let mut coins = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(d) = denominations.iter().find(|d| d.id == id) else {
+                continue;
+            };
+            let key = SecretKey::generate(rng);
+            let (ask, blinding) = blind(d, &key.public())?;
+            asks.push(ask);
+            coins.push(MintingCoin {
+                denomination: d.clone(),
+                key,
+                blinding,
+            });
+        }
+        let (account, account_key) = self.account()?;
+        let mut request_id = [0u8; 16];
+        rng.fill_bytes(&mut request_id);
+        let request = Signed::sign(
+            AccountRequest {
+                account,
+                request_id: Nonce(request_id),
+                at: now,
+                action: Action::IssueCoins { coins: asks },
+            },
+            account_key,
+        );
+        let out = CoinsRequest {
+            request: b64(request.as_bytes()),
+            faces: coins.iter().map(|c| c.denomination.face.micros.0).collect(),
+        };
+        self.minting.push(Minting { request, coins });
+        Ok(out)
+    }
+
+    /// Requests for coins sent without an answer yet, to send again.
+    #[must_use]
+    pub fn unanswered_coins(&self) -> Vec<String> {
+        self.minting
+            .iter()
+            .map(|m| b64(m.request.as_bytes()))
+            .collect()
+    }
+
+    /// The bank refused the request for coins `request_b64` with `code`. A refusal after
+    /// which the same request can never succeed forgets it (nothing was debited); any other
+    /// keeps it, to send again. Returns whether it was forgotten.
+    pub fn coins_refused(&mut self, request_b64: &str, code: &str) -> bool {
+        if !crate::ISSUE_REFUSALS_FINAL.contains(&code) {
+            return false;
+        }
+        self.minting
+            .retain(|m| b64(m.request.as_bytes()) != request_b64);
+        true
+    }
+
+    /// The bank signed the coins of `request_b64` blind: unblind each with `unblind` (which
+    /// verifies the signature with the denomination's key) and hold them. All or nothing: a
+    /// signature that does not verify keeps the request, so nothing is lost.
+    ///
+    /// # Errors
+    /// `unknown_scrip` if no request of this wallet is `request_b64`; `bad_value` for a count
+    /// other than the coins asked for; `unblind`'s own.
+    pub fn on_coins(
+        &mut self,
+        request_b64: &str,
+        signatures: &[String],
+        mut unblind: impl FnMut(&Denomination, &PublicKey, &[u8], &[u8]) -> Result<Coin, WalletError>,
+    ) -> Result<usize, WalletError> {
+        let at = self
+            .minting
+            .iter()
+            .position(|m| b64(m.request.as_bytes()) == request_b64)
+            .ok_or_else(|| {
+                WalletError::new(
+                    "unknown_scrip",
+                    "no request of this wallet asked for these coins",
+                )
+            })?;
+        let minting = &self.minting[at];
+        if signatures.len() != minting.coins.len() {
+            return Err(WalletError::new(
+                "bad_value",
+                "the bank signed another number of coins than asked for",
+            ));
+        }
+        let mut held = Vec::with_capacity(signatures.len());
+        for (c, sig) in minting.coins.iter().zip(signatures) {
+            let sig = unb64("signatures", sig)?;
+            let coin = unblind(&c.denomination, &c.key.public(), &c.blinding, &sig)?;
+            if coin.key != c.key.public() || coin.denomination != c.denomination.id {
+                return Err(WalletError::new(
+                    "bad_value",
+                    "an unblinded coin is not the one asked for",
+                ));
+            }
+            held.push(HeldCoin {
+                denomination: c.denomination.clone(),
+                coin,
+                key: c.key.clone(),
+            });
+        }
+        let n = held.len();
+        self.minting.remove(at);
+        self.coins.extend(held);
+        Ok(n)
+    }
+
+    /// The coins held and not yet activated.
+    #[must_use]
+    pub fn coins_to_activate(&self) -> Vec<CoinToActivate> {
+        self.coins
+            .iter()
+            .map(|c| CoinToActivate {
+                scrip_id: c.coin.scrip_id().to_string(),
+                coin: b64(&c.coin.to_bytes()),
+                face_micros: c.denomination.face.micros.0,
+            })
+            .collect()
+    }
+
+    /// The bank activated a coin: check the scrip against the coin (its key, and every other
+    /// field as the coin's denomination fixes it, with no account) and the bank's key, and hold
+    /// it as anonymous scrip.
+    ///
+    /// # Errors
+    /// Malformed or forged scrip; `unknown_scrip` if no coin held becomes it; `bad_value` for
+    /// a scrip other than the denomination makes.
+    pub fn on_activated(
+        &mut self,
+        now: TimestampMs,
+        scrip_b64: &str,
+    ) -> Result<String, WalletError> {
+        let signed: Signed<Scrip> = decode_signed("scrip", scrip_b64)?;
+        let bank_key = *self.bank()?.key(signed.unverified().bank_key_id)?;
+        let scrip = signed.verify(&bank_key)?;
+        let at = self
+            .coins
+            .iter()
+            .position(|c| c.key.public() == scrip.body().key)
+            .ok_or_else(|| {
+                WalletError::new("unknown_scrip", "no coin of this wallet becomes this scrip")
+            })?;
+        if !self.coins[at].denomination.made(scrip.body()) {
+            return Err(WalletError::new(
+                "bad_value",
+                "the scrip is not the one the coin's denomination makes (another face, expiry, or an account named)",
+            ));
+        }
+        let held = self.coins.remove(at);
+        let wallet_scrip = WalletScrip::new(&scrip, held.key)?;
+        let id = scrip.body().id;
+        self.entries.push(Entry {
+            scrip: wallet_scrip,
+            paying: None,
+            redeeming: None,
+            redeemed: false,
+        });
+        self.push_history(Event::Issued {
+            at: now,
+            scrip: id,
+            face: scrip.body().face.micros,
+        });
+        Ok(id.to_string())
+    }
+
+    /// The scrip id of a held coin with this id, for a shell that wants one coin.
+    #[must_use]
+    pub fn holds_coin(&self, scrip_id: &str) -> bool {
+        self.coins
+            .iter()
+            .any(|c| c.coin.scrip_id().to_string() == scrip_id)
+    }
+}
+
+fn put_bytes(w: &mut Writer, v: &[u8]) {
+    w.bytes(v);
+}
+
+impl Encode for MintingCoin {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.denomination);
+        w.put(&Seed(&self.key));
+        put_bytes(w, &self.blinding);
+    }
+}
+
+impl Decode for MintingCoin {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            denomination: r.get()?,
+            key: seed(r)?,
+            blinding: r.bytes(MAX_BLINDING)?.to_vec(),
+        })
+    }
+}
+
+impl Encode for Minting {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.request);
+        w.list(&self.coins);
+    }
+}
+
+impl Decode for Minting {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            request: r.get()?,
+            coins: r.list(netcents_core::blind::MAX_COINS)?,
+        })
+    }
+}
+
+impl Encode for HeldCoin {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.denomination);
+        w.put(&self.coin);
+        w.put(&Seed(&self.key));
+    }
+}
+
+impl Decode for HeldCoin {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            denomination: r.get()?,
+            coin: r.get()?,
+            key: seed(r)?,
+        })
+    }
+}
+
+// Keeps ScripId in use for readers of this module's docs.
+const _: fn(&PublicKey) -> ScripId = ScripId::for_key;
