@@ -791,9 +791,6 @@ impl Wallet {
         for req in self.state.unanswered_coins() {
             self.send_coins(&req)?;
         }
-        if !self.state.coins_to_activate().is_empty() {
-            self.activate_coins()?;
-        }
         let pending: Vec<(String, String)> = self
             .state
             .summary(now())
@@ -936,24 +933,22 @@ impl Wallet {
         Ok(n)
     }
 
-    /// Activates every coin held into anonymous scrip.
-    fn activate_coins(&mut self) -> Result<Vec<String>> {
-        let mut ids = Vec::new();
-        for c in self.state.coins_to_activate() {
-            let (status, v) = self.post(
-                &format!("{}/v1/coins/activate", self.bank),
-                &json!({ "coin": c.coin }),
-            )?;
-            if status != 200 {
-                return Err(refused("activation", status, &v));
-            }
-            let scrip = v["scrip"]
-                .as_str()
-                .ok_or_else(|| anyhow!("the bank's answer has no scrip"))?;
-            ids.push(self.state.on_activated(now(), scrip).map_err(wallet)?);
-            self.save()?;
+    /// Activates a coin into anonymous scrip (§5.11). The same coin again gets the same
+    /// scrip, so a run that dies after sending loses nothing.
+    fn activate(&mut self, coin: &netcents_wallet::CoinToActivate) -> Result<String> {
+        let (status, v) = self.post(
+            &format!("{}/v1/coins/activate", self.bank),
+            &json!({ "coin": coin.coin }),
+        )?;
+        if status != 200 {
+            return Err(refused("activation", status, &v));
         }
-        Ok(ids)
+        let scrip = v["scrip"]
+            .as_str()
+            .ok_or_else(|| anyhow!("the bank's answer has no scrip"))?;
+        let id = self.state.on_activated(now(), scrip).map_err(wallet)?;
+        self.save()?;
+        Ok(id)
     }
 }
 
@@ -1136,12 +1131,12 @@ fn buy_coins(w: &mut Wallet, out: Out, micros: u64) -> Result<Value> {
     // The request, the scrip keys and the blinding secrets are stored before anything is sent.
     w.save()?;
     w.send_coins(&req.request)?;
-    let ids = w.activate_coins()?;
     let s = w.state.summary(now());
     let currency = s.currency.unwrap_or_default();
+    let ids: Vec<String> = s.coins.iter().map(|c| c.scrip_id.clone()).collect();
     out.say(format_args!(
-        "bought {} anonymous scrip worth {} in all: {}",
-        ids.len(),
+        "bought {} anonymous coin(s) worth {} in all: {} (each becomes a scrip at its first payment)",
+        req.faces.len(),
         out.money(micros, &currency),
         req.faces
             .iter()
@@ -1149,6 +1144,7 @@ fn buy_coins(w: &mut Wallet, out: Out, micros: u64) -> Result<Value> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    // The ids of every coin held (this purchase's and any before): the scrip each becomes.
     let mut v = json!({ "scrips": ids, "currency": currency, "faces_micros": req.faces });
     money_json(&mut v, "face", micros);
     Ok(v)
@@ -1507,7 +1503,16 @@ fn pay_one(
             ),
         ));
     }
-    if !quote.affordable {
+    // No scrip can pay it, but an anonymous coin can: the coin becomes its scrip now.
+    let affordable = quote.affordable
+        || match w.state.coin_for(now(), Micros(price)) {
+            Some(coin) => {
+                w.activate(&coin)?;
+                true
+            }
+            None => false,
+        };
+    if !affordable {
         return Err(fail(
             Kind::Funds,
             "insufficient_balance",
@@ -1706,10 +1711,25 @@ fn balance(w: &Wallet, out: Out) -> Result<Value> {
             "state": d.state, "verdict": d.verdict, "at": iso(d.at_ms), "at_ms": d.at_ms,
         }));
     }
-    if s.issuing > 0 {
+    let mut coins = Vec::new();
+    for c in &s.coins {
+        out.say(format_args!(
+            "coin {}  {} anonymous, becomes a scrip at its first payment, expires {}",
+            c.scrip_id,
+            out.amount(c.face_micros),
+            date(c.expires_at_ms)
+        ));
+        total += c.face_micros;
+        let mut j = json!({
+            "id": c.scrip_id, "expires_at": iso(c.expires_at_ms), "expires_at_ms": c.expires_at_ms,
+        });
+        money_json(&mut j, "face", c.face_micros);
+        coins.push(j);
+    }
+    if s.issuing + s.minting > 0 {
         out.say(format_args!(
             "{} issuance request(s) await the bank's answer: run `netcents buy` again",
-            s.issuing
+            s.issuing + s.minting
         ));
     }
     if pending == 0 {
@@ -1724,7 +1744,7 @@ fn balance(w: &Wallet, out: Out) -> Result<Value> {
     }
     let mut v = json!({
         "account": account, "currency": currency, "scrips": scrips, "disputes": disputes,
-        "issuing": s.issuing,
+        "issuing": s.issuing + s.minting, "coins": coins,
     });
     money_json(&mut v, "in_account", in_account);
     money_json(&mut v, "total", total);

@@ -836,6 +836,73 @@ impl Customer {
     }
 }
 
+impl Customer {
+    /// Buys one anonymous coin of `face` (a face of one of the bank's denominations) through
+    /// the wallet machine, blind (§5.11), and activates it: anonymous scrip, as `scrip` gives
+    /// account scrip.
+    pub async fn coin(&self, bank: &Bank, face: u64) -> Wallet {
+        let keys = bank.keys().await;
+        let mut machine = State::for_account(bank.info().await, self.account, self.key.clone());
+        let denominations = machine.denominations(&keys.denominations).unwrap();
+        let now = TimestampMs(now_ms());
+        let blindings = std::sync::Mutex::new(Vec::new());
+        let req = machine
+            .coins_request(
+                now,
+                netcents_core::Micros(face),
+                &denominations,
+                &mut OsRng,
+                |d, key| {
+                    let (ask, b) = netcents_blind::blind(d, key).unwrap();
+                    blindings.lock().unwrap().push(b);
+                    Ok((ask, Vec::new()))
+                },
+            )
+            .expect("the wallet signs a request for coins");
+        assert_eq!(req.faces, vec![face], "one coin of {face}");
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::POST,
+            &format!("{}/v1/coins", bank.url),
+            Some(&json!({ "request": req.request })),
+            false,
+        )
+        .await;
+        assert_eq!(s, 200, "coins: {v}");
+        let sigs: Vec<String> = serde_json::from_value(v["signatures"].clone()).unwrap();
+        let blindings = blindings.into_inner().unwrap();
+        let mut next = blindings.iter();
+        machine
+            .on_coins(&req.request, &sigs, |d, _, _, sig| {
+                netcents_blind::unblind(d, next.next().unwrap(), sig)
+                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
+            })
+            .expect("the wallet unblinds its coin");
+        let coin = machine.coin_for(now, netcents_core::Micros(face)).unwrap();
+        let id = ScripId::from_hex(&coin.scrip_id).unwrap();
+        let key = machine.coin_key(id).expect("the coin's scrip key");
+        let (s, v) = send(
+            &http(),
+            reqwest::Method::POST,
+            &format!("{}/v1/coins/activate", bank.url),
+            Some(&json!({ "coin": coin.coin })),
+            false,
+        )
+        .await;
+        assert_eq!(s, 200, "activation: {v}");
+        let scrip = v["scrip"].as_str().unwrap();
+        assert_eq!(machine.on_activated(now, scrip).unwrap(), coin.scrip_id);
+        Wallet {
+            machine,
+            id,
+            key,
+            bank_key: bank.key().await,
+            holder_cert: None,
+            refusal: None,
+        }
+    }
+}
+
 /// A 402 answer: the offer and the vendor's certificate.
 #[derive(Clone, Debug)]
 pub struct Offered {

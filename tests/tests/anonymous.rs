@@ -115,7 +115,26 @@ async fn the_bank_cannot_link_coins_bought_blind_to_where_they_were_spent() {
         scrips.extend(ids);
         accounts.push(account);
     }
-    // Spend: the first purchase at A (the bank hands the scrip on), then it floats to B.
+    // Bought, not yet spent: the bank has no scrip for the coins (a coin becomes its scrip at
+    // its first payment), and the wallet lists them as coins.
+    let before = rows(&bank.database()).await;
+    for id in &scrips {
+        let raw = netcents_core::ScripId::from_hex(id).unwrap().0;
+        assert!(
+            !before.iter().any(|(_, values)| values
+                .iter()
+                .any(|v| contains(v, id.as_bytes()) || contains(v, &raw))),
+            "the bank knows the coin {id} before its first payment"
+        );
+    }
+    for cli in &customers {
+        let (code, v) = cli.json(&["balance"]);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["coins"].as_array().unwrap().len(), 1, "{v}");
+        assert_eq!(v["scrips"], serde_json::json!([]), "{v}");
+    }
+    // Spend: the first purchase at A activates the coin (the bank hands its scrip on), then
+    // the scrip floats to B.
     for cli in &customers {
         assert!(cli.ok(&["pay", &a.at(ARTICLE)]).contains("A paid article"));
         assert!(cli.ok(&["pay", &b.at(ARTICLE)]).contains("A paid article"));

@@ -151,9 +151,14 @@ async fn payments_float_between_vendors_and_are_captured() {
     // both vendors at once. (1) A scrip fresh from the bank, (2) a scrip held at A.
     let mut overspend = 0i64;
     let mut races = 0;
-    for held_at_a in [false, true, false, true] {
+    // (3, 4) The same with anonymous scrip, bought blind as a coin of that face (§5.11).
+    for (held_at_a, anonymous) in [(false, false), (true, false), (false, true), (true, true)] {
         let face = if held_at_a { 2 * PRICE } else { PRICE };
-        let mut base = cust.scrip(&bank, face, HOUR).await;
+        let mut base = if anonymous {
+            cust.coin(&bank, face).await
+        } else {
+            cust.scrip(&bank, face, HOUR).await
+        };
         if held_at_a {
             ok(
                 &base.buy(&c, &a.at(ARTICLE), Via::Header).await,

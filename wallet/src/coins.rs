@@ -56,6 +56,8 @@ pub struct CoinToActivate {
     pub coin: String,
     /// Its face, in micro-units.
     pub face_micros: u64,
+    /// When its scrip expires.
+    pub expires_at_ms: u64,
 }
 
 const MAX_BLINDING: usize = 4096;
@@ -226,8 +228,26 @@ impl State {
                 scrip_id: c.coin.scrip_id().to_string(),
                 coin: b64(&c.coin.to_bytes()),
                 face_micros: c.denomination.face.micros.0,
+                expires_at_ms: c.denomination.expires_at.0,
             })
             .collect()
+    }
+
+    /// The coin to activate for a payment of `price` that no scrip can pay: the held coin of
+    /// the least face that covers it and has not expired. A coin is activated at its first
+    /// payment, not when it is bought, so the bank's clock does not link the two (§5.11).
+    #[must_use]
+    pub fn coin_for(&self, now: TimestampMs, price: Micros) -> Option<CoinToActivate> {
+        self.coins
+            .iter()
+            .filter(|c| c.denomination.face.micros >= price && now < c.denomination.expires_at)
+            .min_by_key(|c| c.denomination.face.micros)
+            .map(|c| CoinToActivate {
+                scrip_id: c.coin.scrip_id().to_string(),
+                coin: b64(&c.coin.to_bytes()),
+                face_micros: c.denomination.face.micros.0,
+                expires_at_ms: c.denomination.expires_at.0,
+            })
     }
 
     /// The bank activated a coin: check the scrip against the coin (its key, and every other
@@ -281,6 +301,14 @@ impl State {
         self.coins
             .iter()
             .any(|c| c.coin.scrip_id().to_string() == scrip_id)
+    }
+}
+
+impl HeldCoin {
+    /// Its scrip key, if it becomes scrip `id`.
+    #[cfg(feature = "testing")]
+    pub(crate) fn key_for(&self, id: ScripId) -> Option<SecretKey> {
+        (self.coin.scrip_id() == id).then(|| self.key.clone())
     }
 }
 
@@ -339,6 +367,3 @@ impl Decode for HeldCoin {
         })
     }
 }
-
-// Keeps ScripId in use for readers of this module's docs.
-const _: fn(&PublicKey) -> ScripId = ScripId::for_key;

@@ -1753,6 +1753,8 @@ impl State {
                     expired: now >= p.expires_at,
                 })
                 .collect(),
+            coins: self.coins_to_activate(),
+            minting: self.minting.len(),
         }
     }
 }
@@ -1780,6 +1782,11 @@ pub struct Summary {
     pub issuing: usize,
     /// The purses given to sites (newest first).
     pub purses: Vec<PurseView>,
+    /// Anonymous coins held, not yet activated (§5.11): each becomes a scrip at its first
+    /// payment.
+    pub coins: Vec<CoinToActivate>,
+    /// Requests for coins without an answer.
+    pub minting: usize,
 }
 
 /// A purse given to a site, as the pages show it (newest first).

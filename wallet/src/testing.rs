@@ -55,6 +55,13 @@ impl State {
             .map(|i| i.key.clone())
     }
 
+    /// The scrip key of a held coin that becomes scrip `id` (§5.11): a test signs orders with
+    /// it.
+    #[must_use]
+    pub fn coin_key(&self, id: ScripId) -> Option<SecretKey> {
+        self.coins.iter().find_map(|c| c.key_for(id))
+    }
+
     /// The machine's mirror of scrip `id`.
     #[must_use]
     pub fn scrip(&self, id: ScripId) -> Option<&WalletScrip> {
