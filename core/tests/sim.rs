@@ -24,6 +24,7 @@ use netcents_core::bank::{
     self, KeyLookup, Ledger, LedgerAccount, Policy, PostingKind, RedeemStep, ScripBook,
     ScripStatus, SweepAction,
 };
+use netcents_core::blind::Denomination;
 use netcents_core::custody::{Custody, Terms};
 use netcents_core::objects::{
     AccountRequest, CaptureBatch, Claim, Offer, PaymentOrder, Recall, Scrip, Transfer, VendorCert,
@@ -39,6 +40,44 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 const BANK_KEY_ID: u32 = 7;
+
+/// The faces of the anonymous coins the simulation's bank issues (§5.11).
+const COIN_FACES: [u64; 3] = [50_000, 100_000, 200_000];
+/// How long one set of denominations issues coins, in the simulation's milliseconds.
+const COIN_EPOCH: u64 = 200_000;
+
+/// The RSA keys of the coins, one per face, made once for every run (key generation is slow,
+/// and reusing a key across epochs is safe: the coin message binds the denomination id).
+fn coin_keys() -> &'static [netcents_blind::DenominationKey] {
+    static KEYS: std::sync::OnceLock<Vec<netcents_blind::DenominationKey>> =
+        std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        COIN_FACES
+            .iter()
+            .map(|_| netcents_blind::DenominationKey::generate().expect("RSA key"))
+            .collect()
+    })
+}
+
+/// The wallet's stored form of a blinding, as the command-line wallet keeps it.
+fn blinding_bytes(b: &netcents_blind::Blinding) -> Vec<u8> {
+    let mut w = netcents_core::wire::Writer::new();
+    w.bytes(&b.blinded);
+    w.bytes(&b.secret);
+    w.raw(&b.randomizer);
+    w.finish()
+}
+
+fn blinding_of(d: &Denomination, key: PublicKey, bytes: &[u8]) -> netcents_blind::Blinding {
+    let mut r = netcents_core::wire::Reader::new(bytes);
+    netcents_blind::Blinding {
+        denomination: d.id,
+        key,
+        blinded: r.bytes(512).expect("stored").to_vec(),
+        secret: r.bytes(512).expect("stored").to_vec(),
+        randomizer: r.array().expect("stored"),
+    }
+}
 
 fn usd() -> Currency {
     Currency::new("USD").expect("valid currency")
@@ -276,6 +315,11 @@ struct Stats {
     receipts_mismatched: u64,
     /// Issuance answers lost on the way back: the wallet sends the stored request again.
     issue_answers_lost: u64,
+    /// Anonymous coins issued blind, and activated into scrip (§5.11).
+    coins_issued: u64,
+    coins_activated: u64,
+    /// Activations whose answer was lost: the same coin activated again gets the same scrip.
+    activations_again: u64,
     /// Refusals that came with the vendor's signed refusal (the wallet drops the order).
     signed_refusals: u64,
     /// Orders awaiting an answer when the run stops (in flight, or not sent again yet); the
@@ -293,6 +337,10 @@ struct Sim {
     /// The bank's stored answers to issuance requests, by account and request id: the same
     /// request is answered with the same scrip (the bank's idempotency).
     issued: BTreeMap<(AccountId, Nonce), Signed<Scrip>>,
+    /// The same for requests for coins: the blind signatures.
+    coins_answered: BTreeMap<(AccountId, Nonce), Vec<Vec<u8>>>,
+    /// The faces of coins issued and not yet activated: what `Coins` must hold.
+    coins_out: i128,
     ledger: Ledger,
     certs: BTreeMap<VendorId, Verified<VendorCert>>,
     vendors: Vec<VendorParty>,
@@ -469,6 +517,8 @@ impl Sim {
             bank_key,
             books: BTreeMap::new(),
             issued: BTreeMap::new(),
+            coins_answered: BTreeMap::new(),
+            coins_out: 0,
             ledger,
             certs,
             vendors,
@@ -545,10 +595,181 @@ impl Sim {
         }
     }
 
+    /// The bank's denominations at `now`: those of this epoch and of the three before (whose
+    /// coins may still be activated), one RSA key per face.
+    fn denominations(&self) -> Vec<Verified<Denomination>> {
+        let epoch = self.now / COIN_EPOCH;
+        (epoch.saturating_sub(3)..=epoch)
+            .flat_map(|e| {
+                COIN_FACES
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, face)| (e, i, *face))
+            })
+            .map(|(e, i, face)| {
+                let issue_until = (e + 1) * COIN_EPOCH;
+                let expires_at = issue_until + COIN_EPOCH / 2;
+                Verified::sign(
+                    Denomination {
+                        id: u32::try_from(e * 16 + i as u64).expect("small epochs"),
+                        face: Amount {
+                            currency: usd(),
+                            micros: Micros(face),
+                        },
+                        issue_from: TimestampMs(e * COIN_EPOCH),
+                        issue_until: TimestampMs(issue_until),
+                        expires_at: TimestampMs(expires_at),
+                        activate_until: TimestampMs(expires_at + COIN_EPOCH),
+                        rsa_key: coin_keys()[i].public_spki().expect("spki"),
+                    },
+                    &self.bank_key,
+                )
+            })
+            .collect()
+    }
+
+    /// A wallet buys anonymous coins and activates them, as the command-line wallet does: the
+    /// machine signs and stores the request (keys and blindings) before it is sent; a request
+    /// whose answer was lost is sent again; an activation whose answer was lost is asked again.
+    fn buy_coins(&mut self, w: usize) {
+        let now = self.now();
+        let denominations = self.denominations();
+        let bodies: Vec<Denomination> = denominations.iter().map(|d| d.body().clone()).collect();
+        let mut requests = self.wallets[w].wallet.unanswered_coins();
+        if requests.is_empty() {
+            let face = COIN_FACES[self.below(COIN_FACES.len() as u64) as usize];
+            let amount = Micros(face * (1 + self.below(2)));
+            let party = &mut self.wallets[w];
+            let r = party
+                .wallet
+                .coins_request(now, amount, &bodies, &mut self.rng, |d, key| {
+                    let (ask, b) = netcents_blind::blind(d, key).expect("blinds");
+                    Ok((ask, blinding_bytes(&b)))
+                })
+                .expect("an honest request for coins");
+            requests.push(r.request);
+        }
+        for r in requests {
+            let request: Signed<AccountRequest> =
+                Signed::decode(&unb64(&r)).expect("the wallet's request decodes");
+            match self.bank_coins(w, request, &denominations) {
+                Ok(sigs) => {
+                    if self.below(5) == 0 {
+                        self.stats.issue_answers_lost += 1;
+                        continue;
+                    }
+                    let sigs: Vec<String> = sigs.iter().map(|s| b64(s)).collect();
+                    self.wallets[w]
+                        .wallet
+                        .on_coins(&r, &sigs, |d, key, blinding, sig| {
+                            netcents_blind::unblind(d, &blinding_of(d, *key, blinding), sig)
+                                .map_err(|e| {
+                                    netcents_wallet::WalletError::new(e.code(), e.to_string())
+                                })
+                        })
+                        .expect("the bank's blind signatures unblind");
+                }
+                Err(code) => {
+                    assert!(
+                        self.wallets[w].wallet.coins_refused(&r, code),
+                        "a final refusal forgets the request: {code}"
+                    );
+                }
+            }
+        }
+        for c in self.wallets[w].wallet.coins_to_activate() {
+            let coin = <netcents_core::blind::Coin as netcents_core::wire::Decode>::from_bytes(
+                &unb64(&c.coin),
+            )
+            .expect("a coin");
+            let Some(d) = denominations
+                .iter()
+                .find(|d| d.body().id == coin.denomination)
+            else {
+                continue; // too old to activate here
+            };
+            let known = self.books.get(&coin.scrip_id());
+            match bank::activate(
+                now,
+                &coin,
+                d,
+                netcents_blind::verify,
+                known,
+                &self.bank_key,
+                BANK_KEY_ID,
+            ) {
+                Ok(bank::Activated::New {
+                    scrip,
+                    book,
+                    posting,
+                }) => {
+                    self.ledger.apply(&[posting]).expect("the coins cover it");
+                    self.coins_out -= i128::from(posting.amount.0);
+                    self.books.insert(scrip.body().id, *book);
+                    self.stats.coins_activated += 1;
+                    if self.below(5) == 0 {
+                        continue; // the answer is lost: the wallet asks again later
+                    }
+                    let id = self.wallets[w]
+                        .wallet
+                        .on_activated(now, &b64(scrip.as_bytes()))
+                        .expect("the wallet takes its anonymous scrip");
+                    self.wallets[w].scrips.push(scrip.body().id);
+                    assert_eq!(id, scrip.body().id.to_string());
+                }
+                Ok(bank::Activated::Again(scrip)) => {
+                    self.stats.activations_again += 1;
+                    self.wallets[w]
+                        .wallet
+                        .on_activated(now, &b64(scrip.as_bytes()))
+                        .expect("the same scrip again");
+                    self.wallets[w].scrips.push(scrip.unverified().id);
+                }
+                Err(e) => {
+                    assert_eq!(e, Rejection::Expired.into(), "an honest coin activates");
+                }
+            }
+        }
+    }
+
+    /// The bank's blind issuance, as its shell runs it.
+    fn bank_coins(
+        &mut self,
+        w: usize,
+        request: Signed<AccountRequest>,
+        denominations: &[Verified<Denomination>],
+    ) -> Result<Vec<Vec<u8>>, &'static str> {
+        let party = &self.wallets[w];
+        let request = request.verify(&party.account_key).map_err(|e| e.code())?;
+        let key = (request.body().account, request.body().request_id);
+        if let Some(sigs) = self.coins_answered.get(&key) {
+            return Ok(sigs.clone());
+        }
+        let issue = bank::issue_coins(self.now(), &request, denominations, |d, m| {
+            coin_keys()[COIN_FACES
+                .iter()
+                .position(|f| *f == d.face.micros.0)
+                .expect("a face of ours")]
+            .sign(m)
+        })
+        .map_err(|e| e.code())?;
+        if self.ledger.apply(&[issue.posting]).is_err() {
+            return Err("insufficient_balance");
+        }
+        self.coins_out += i128::from(issue.posting.amount.0);
+        self.stats.coins_issued += issue.signatures.len() as u64;
+        self.coins_answered.insert(key, issue.signatures.clone());
+        Ok(issue.signatures)
+    }
+
     /// A wallet buys scrip as the wallets' shells do: the machine signs and stores the request
     /// before it is sent, and a request whose answer was lost is sent again, unchanged.
     fn buy(&mut self) {
         let w = self.below(self.wallets.len() as u64) as usize;
+        if self.below(3) == 0 {
+            self.buy_coins(w);
+            return;
+        }
         let now = self.now();
         let mut requests = self.wallets[w].wallet.unanswered_issues();
         if requests.is_empty() {
@@ -1402,6 +1623,11 @@ impl Sim {
 
     fn check(&self) {
         assert_eq!(self.ledger.total(), 0, "books do not balance");
+        assert_eq!(
+            self.ledger.balance(LedgerAccount::Coins),
+            self.coins_out,
+            "the coins account differs from the coins issued and not activated"
+        );
         let outstanding: u64 = self.books.values().map(|b| b.outstanding().0).sum();
         assert_eq!(
             self.ledger.balance(LedgerAccount::Float),
@@ -1564,6 +1790,9 @@ fn simulation_100k_steps() {
         total.double_spend_attempts += s.double_spend_attempts;
         total.receipts_mismatched += s.receipts_mismatched;
         total.issue_answers_lost += s.issue_answers_lost;
+        total.coins_issued += s.coins_issued;
+        total.coins_activated += s.coins_activated;
+        total.activations_again += s.activations_again;
         total.signed_refusals += s.signed_refusals;
         total.pending_at_end += s.pending_at_end;
         for (code, n) in s.refusals {
@@ -1581,6 +1810,9 @@ fn simulation_100k_steps() {
     // The wallets recover from lost answers: issuance requests are sent again, and signed
     // refusals settle orders.
     assert!(total.issue_answers_lost > 10, "{total:?}");
+    // Anonymous scrip is bought, activated (again when an answer was lost) and spent.
+    assert!(total.coins_activated > 100, "{total:?}");
+    assert!(total.activations_again > 10, "{total:?}");
     assert!(total.signed_refusals > 10, "{total:?}");
     assert_eq!(
         total.receipts_mismatched, 0,
