@@ -281,6 +281,36 @@ request! {
     }
 }
 
+request! {
+    /// `POST /v1/coins/exchange`: what is left on an anonymous scrip buys new coins, blind.
+    pub struct Exchange {
+        /// `Signed<PaymentOrder>` paying the bank zero with the exchange digest of `coins`.
+        pub order: String,
+        /// The `BlindCoin`s, base64url each.
+        pub coins: Vec<String>,
+    }
+}
+
+body! {
+    /// `POST /v1/coins/exchange`: where an exchange stands.
+    #[serde(tag = "status", rename_all = "snake_case")]
+    pub enum Exchanged {
+        /// The coins are signed (status 200).
+        Exchanged {
+            /// The blind signatures, base64url, in the order of the coins.
+            signatures: Vec<String>,
+        },
+        /// A vendor holds the scrip: relay the order to it, post its hand-over to
+        /// `/v1/returned`, then send the exchange again (status 202).
+        Pending {
+            /// The holder's vendor id, hex.
+            holder: String,
+            /// The holder's first origin.
+            origin: String,
+        },
+    }
+}
+
 body! {
     /// `POST /v1/coins/activate`.
     pub struct Activated {

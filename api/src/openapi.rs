@@ -133,6 +133,15 @@ pub fn bank() -> Value {
         .gives::<b::Activated>(g, 200, "the scrip"),
         op(
             "post",
+            "/v1/coins/exchange",
+            "What is left on an anonymous scrip buys new coins, blind",
+            Anyone,
+        )
+        .takes::<b::Exchange>(g)
+        .gives::<b::Exchanged>(g, 200, "the blind signatures")
+        .gives::<b::Exchanged>(g, 202, "pending at the holder named"),
+        op(
+            "post",
             "/v1/vendors",
             "Register a vendor, or renew or re-key its certificate",
             Anyone,

@@ -68,6 +68,7 @@ pub fn router_with_dashboard(
         .route("/issue", post(issue))
         .route("/coins", post(issue_coins))
         .route("/coins/activate", post(activate))
+        .route("/coins/exchange", post(exchange))
         .route("/vendors", post(register_vendor))
         .route("/transfer", post(transfer))
         .route("/capture", post(capture))
@@ -487,6 +488,30 @@ async fn activate(State(s): State<AppState>, JsonBody(b): JsonBody<api::Activate
     let coin: netcents_core::blind::Coin = decode_plain("coin", &b.coin)?;
     s.bank
         .write(bank::Activate::prepare(s.bank.clone(), coin, now(&s)))
+        .await
+        .map(answer)
+}
+
+async fn exchange(State(s): State<AppState>, JsonBody(b): JsonBody<api::Exchange>) -> Answer {
+    let order: Signed<PaymentOrder> = decode("order", &b.order)?;
+    if b.coins.is_empty() || b.coins.len() > netcents_core::blind::MAX_COINS {
+        return Err(ApiError::bad_field(
+            "coins",
+            format_args!("1 to {} coins", netcents_core::blind::MAX_COINS),
+        ));
+    }
+    let coins = b
+        .coins
+        .iter()
+        .map(|c| decode_plain("coins", c))
+        .collect::<Result<Vec<netcents_core::blind::BlindCoin>, _>>()?;
+    s.bank
+        .write(bank::Exchange {
+            bank: s.bank.clone(),
+            order,
+            coins,
+            now: now(&s),
+        })
         .await
         .map(answer)
 }

@@ -222,6 +222,16 @@ every URL was paid or read, 3 when some were and some not (netcents --help lists
         #[arg(long)]
         scrip: Option<String>,
     },
+    /// Exchange what is left on anonymous scrip for new anonymous coins, signed blind: the
+    /// change stays as unlinkable as the scrip it came from.
+    #[command(after_help = "Examples:
+  netcents exchange             every anonymous scrip with something left
+  netcents exchange --scrip 3f2a…")]
+    Exchange {
+        /// The scrip (hex id); every anonymous scrip if omitted.
+        #[arg(long)]
+        scrip: Option<String>,
+    },
     /// Write the whole wallet (keys, scrip, pending orders, receipts), sealed under a
     /// passphrase, to a backup file that the browser wallet and `netcents import` open.
     #[command(after_help = "Examples:
@@ -791,6 +801,9 @@ impl Wallet {
         for req in self.state.unanswered_coins() {
             self.send_coins(&req)?;
         }
+        for r in self.state.unanswered_exchanges() {
+            self.send_exchange(&r)?;
+        }
         let pending: Vec<(String, String)> = self
             .state
             .summary(now())
@@ -923,7 +936,56 @@ impl Wallet {
             .context("the bank's answer has no signatures")?;
         let n = self
             .state
-            .on_coins(request, &sigs, |d, key, blinding, sig| {
+            .on_coins(now(), request, &sigs, |d, key, blinding, sig| {
+                let b = blinding_of(d, *key, blinding)?;
+                netcents_blind::unblind(d, &b, sig)
+                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
+            })
+            .map_err(wallet)?;
+        self.save()?;
+        Ok(n)
+    }
+
+    /// Sends a stored exchange: through the scrip's holder when a vendor holds it, then to the
+    /// bank again for the coins' signatures, which the wallet unblinds and holds.
+    fn send_exchange(&mut self, r: &netcents_wallet::ExchangeRequest) -> Result<usize> {
+        let body = json!({ "order": r.order, "coins": r.coins });
+        let url = format!("{}/v1/coins/exchange", self.bank);
+        let (mut status, mut v) = self.post(&url, &body)?;
+        if status == 202 {
+            // A vendor holds it: it hands the scrip to the bank on this order.
+            let origin = v["origin"]
+                .as_str()
+                .ok_or_else(|| anyhow!("no origin known for the scrip's holder"))?
+                .to_owned();
+            let (s, t) = self.post(
+                &format!("{}/netcents/v1/transfer", origin.trim_end_matches('/')),
+                &json!({ "order": r.order }),
+            )?;
+            if s != 200 {
+                return Err(refused("the holder", s, &t));
+            }
+            let (s, back) = self.post(
+                &format!("{}/v1/returned", self.bank),
+                &json!({ "chain": t["chain"], "transfer": t["transfer"] }),
+            )?;
+            if s != 200 {
+                return Err(refused("the bank", s, &back));
+            }
+            (status, v) = self.post(&url, &body)?;
+        }
+        if status != 200 {
+            let code = v["code"].as_str().unwrap_or_default();
+            if self.state.coins_refused(&r.order, code) {
+                self.save()?;
+            }
+            return Err(refused("exchange", status, &v));
+        }
+        let sigs: Vec<String> = serde_json::from_value(v["signatures"].clone())
+            .context("the bank's answer has no signatures")?;
+        let n = self
+            .state
+            .on_coins(now(), &r.order, &sigs, |d, key, blinding, sig| {
                 let b = blinding_of(d, *key, blinding)?;
                 netcents_blind::unblind(d, &b, sig)
                     .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
@@ -1923,6 +1985,54 @@ fn redeem(w: &mut Wallet, out: Out, which: Option<&str>) -> Result<Value> {
     Ok(v)
 }
 
+/// Exchanges what is left on anonymous scrip for new coins (§5.11): the wallet signs the order
+/// naming the blinded coins, the bank takes the scrip back (through its holder, as for a
+/// redemption) and signs the coins blind; the wallet unblinds and holds them.
+fn exchange(w: &mut Wallet, out: Out, which: Option<&str>) -> Result<Value> {
+    let s = w.state.summary(now());
+    let ids: Vec<String> = s
+        .scrips
+        .iter()
+        .filter(|v| v.anonymous && matches!(v.status, "live" | "expired" | "redeeming"))
+        .filter(|v| which.is_none_or(|id| id == v.id))
+        .map(|v| v.id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Err(fail(
+            Kind::Other,
+            "nothing_to_exchange",
+            "no anonymous scrip to exchange (account scrip is redeemed: netcents redeem)",
+        ));
+    }
+    let currency = s.currency.unwrap_or_default();
+    let keys = fetch_keys(&w.http, &w.bank)?;
+    let denominations = w.state.denominations(&keys.denominations).map_err(wallet)?;
+    let mut done = Vec::new();
+    for id in ids {
+        let r = w
+            .state
+            .exchange_request(now(), &id, &denominations, &mut OsRng, |d, key| {
+                netcents_blind::blind(d, key)
+                    .map(|(ask, b)| (ask, blinding_bytes(&b)))
+                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
+            })
+            .map_err(wallet)?;
+        // The order, the new keys and the blindings are stored before anything is sent.
+        w.save()?;
+        w.send_exchange(&r)?;
+        let total: u64 = r.faces.iter().sum();
+        out.say(format_args!(
+            "exchanged scrip {id}: {} in {} new anonymous coin(s)",
+            out.money(total, &currency),
+            r.faces.len()
+        ));
+        let mut j = json!({ "scrip": id, "faces_micros": r.faces });
+        money_json(&mut j, "coins", total);
+        done.push(j);
+    }
+    Ok(json!({ "exchanged": done, "currency": currency }))
+}
+
 /// The command line with the help that only the run knows (the default wallet path).
 fn command() -> clap::Command {
     let here = default_path().map_or_else(
@@ -2075,6 +2185,10 @@ fn run(cli: Cli, out: Out) -> Result<Value> {
         Cmd::Redeem { scrip } => {
             w.recover()?;
             redeem(&mut w, out, scrip.as_deref())
+        }
+        Cmd::Exchange { scrip } => {
+            w.recover()?;
+            exchange(&mut w, out, scrip.as_deref())
         }
     }
 }

@@ -146,6 +146,8 @@ pub enum PostingKind {
     BondPosted = 9,
     /// A coin was activated: its face moved from the coins issued blind to the float (§5.11).
     Activate = 10,
+    /// What was left on an anonymous scrip bought new coins, blind (§5.11).
+    Exchange = 11,
 }
 
 impl PostingKind {
@@ -163,6 +165,7 @@ impl PostingKind {
             Self::Ruling => "ruling",
             Self::BondPosted => "bond_posted",
             Self::Activate => "activate",
+            Self::Exchange => "exchange",
         }
     }
 }
@@ -577,6 +580,37 @@ pub fn issue_coins(
     let Action::IssueCoins { coins } = &req.action else {
         return Err(Rejection::WrongPayee.into());
     };
+    let total = coins_total(now, coins, denominations)?;
+    let signatures = coins
+        .iter()
+        .map(|coin| {
+            let d = crate::blind::find(denominations, coin.denomination)?.body();
+            sign(d, &coin.blinded)
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(CoinIssue {
+        signatures,
+        posting: Posting {
+            debit: LedgerAccount::Account(req.account),
+            credit: LedgerAccount::Coins,
+            amount: total.micros,
+            kind: PostingKind::Issue,
+        },
+    })
+}
+
+/// The value of `coins`: each coin's denomination is one of `denominations` (else
+/// `unknown_key`) and issues at `now` (else `scrip_expired`); all are in one currency (else
+/// `currency_mismatch`); the sum fits (else `amount_overflow`); there is at least one coin
+/// (else `bad_value`).
+///
+/// # Errors
+/// The checks above.
+pub fn coins_total(
+    now: TimestampMs,
+    coins: &[crate::blind::BlindCoin],
+    denominations: &[Verified<crate::blind::Denomination>],
+) -> Result<crate::types::Amount, Error> {
     let mut total: Option<crate::types::Amount> = None;
     for coin in coins {
         let d = crate::blind::find(denominations, coin.denomination)?.body();
@@ -594,23 +628,7 @@ pub fn issue_coins(
             },
         });
     }
-    let total = total.ok_or(DecodeError::BadValue("an issuance of no coins"))?;
-    let signatures = coins
-        .iter()
-        .map(|coin| {
-            let d = crate::blind::find(denominations, coin.denomination)?.body();
-            sign(d, &coin.blinded)
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok(CoinIssue {
-        signatures,
-        posting: Posting {
-            debit: LedgerAccount::Account(req.account),
-            credit: LedgerAccount::Coins,
-            amount: total.micros,
-            kind: PostingKind::Issue,
-        },
-    })
+    Ok(total.ok_or(DecodeError::BadValue("an issuance of no coins"))?)
 }
 
 /// What activating a coin leads to.
@@ -1181,6 +1199,107 @@ impl ScripBook {
                 (Holder::Bank, Holder::Bank) => Err(Rejection::NotHolder.into()),
             },
         }
+    }
+
+    /// An exchange order (§5.11): what is left on this anonymous scrip buys `coins` (worth
+    /// `total`, their denominations checked by [`coins_total`], in the scrip's currency, else
+    /// `currency_mismatch`) blind. The order pays the bank
+    /// zero with [`crate::objects::exchange_digest`] of the coins (else `bad_offer`), for this
+    /// scrip (`wrong_scrip`), which names no account (`wrong_payee`: account scrip is redeemed
+    /// into its account), and verifies with the scrip key. Then, as a redemption: a closed or
+    /// forfeited scrip pays from what waits for its anonymous owner; a scrip the bank holds is
+    /// closed (its sequence number above the last, else `stale_sequence`) and pays from its
+    /// balance; otherwise [`RedeemStep::AskHolder`], and after [`ScripBook::returned`] the
+    /// shell calls [`ScripBook::take_unclaimed`]. What the coins do not take stays waiting for
+    /// the owner, who may redeem or exchange it later.
+    ///
+    /// # Errors
+    /// The checks above, and `insufficient_balance` when `total` is above what is left (nothing
+    /// changes then).
+    pub fn exchange(
+        &mut self,
+        order: Signed<PaymentOrder>,
+        coins: &[crate::blind::BlindCoin],
+        total: crate::types::Amount,
+    ) -> Result<RedeemStep, Error> {
+        let po = order.unverified();
+        if po.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        if po.payee != Holder::Bank
+            || po.price != Micros::ZERO
+            || po.offer != crate::objects::exchange_digest(coins)
+        {
+            return Err(Rejection::BadOffer.into());
+        }
+        if self.scrip().account.is_some() {
+            return Err(Rejection::WrongPayee.into());
+        }
+        if total.currency != self.scrip().face.currency {
+            return Err(Rejection::CurrencyMismatch.into());
+        }
+        let total = total.micros;
+        let order = order.verify(&self.scrip().key)?;
+        if self.status == ScripStatus::Closed
+            || matches!(self.status, ScripStatus::Forfeited { .. })
+        {
+            return self.take_unclaimed(total).map(RedeemStep::Close);
+        }
+        match &self.held {
+            Some(custody) if custody.handed_on().is_none() => {
+                if order.body().seq <= custody.last_seq() {
+                    return Err(Rejection::StaleSequence {
+                        last_seq: custody.last_seq(),
+                    }
+                    .into());
+                }
+                let balance = custody.balance();
+                if total > balance {
+                    return Err(Rejection::InsufficientBalance {
+                        balance_micros: balance.0,
+                    }
+                    .into());
+                }
+                let _ = self.close(balance, None);
+                self.take_unclaimed(total).map(RedeemStep::Close)
+            }
+            _ => match (order.body().holder, self.known_holder()) {
+                (Holder::Vendor(v), _) | (Holder::Bank, Holder::Vendor(v)) => {
+                    Ok(RedeemStep::AskHolder(v))
+                }
+                (Holder::Bank, Holder::Bank) => Err(Rejection::NotHolder.into()),
+            },
+        }
+    }
+
+    /// Takes `total` from what waits for the anonymous owner of this closed scrip, to buy coins
+    /// (§5.11): the posting `Float → Coins`, [`PostingKind::Exchange`].
+    ///
+    /// # Errors
+    /// `insufficient_balance` (nothing changes) when less than `total` waits.
+    pub fn take_unclaimed(&mut self, total: Micros) -> Result<Closing, Error> {
+        if total > self.unclaimed {
+            return Err(Rejection::InsufficientBalance {
+                balance_micros: self.unclaimed.0,
+            }
+            .into());
+        }
+        self.unclaimed = self.unclaimed.checked_sub(total)?;
+        self.refunded = self.refunded.checked_add(total)?;
+        Ok(Closing {
+            refund: total,
+            overclaims: Vec::new(),
+            postings: if total == Micros::ZERO {
+                Vec::new()
+            } else {
+                alloc::vec![Posting {
+                    debit: LedgerAccount::Float,
+                    credit: LedgerAccount::Coins,
+                    amount: total,
+                    kind: PostingKind::Exchange,
+                }]
+            },
+        })
     }
 
     /// The holder answered a redemption or a recall with `chain` and the certificate `cert`

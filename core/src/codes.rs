@@ -136,6 +136,7 @@ pub const CODES: &[Code] = &[
     code("file_exists", 0, &[Wallet]),
     code("nothing_to_dispute", 0, &[Wallet]),
     code("nothing_to_redeem", 0, &[Wallet]),
+    code("nothing_to_exchange", 0, &[Wallet]),
     code("failed", 0, &[Wallet]),
     code("unanswered", 0, &[Wallet]),
     code("no_receipt", 0, &[Wallet]),

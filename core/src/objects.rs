@@ -234,6 +234,15 @@ pub fn redemption_digest(account: &AccountId) -> Digest {
     Digest::of(b"redeem", &[&account.0])
 }
 
+/// The `offer` field of an exchange order (§5.11): binds the order to the blinded coins the
+/// scrip's remainder buys, so that nobody else's coins can be signed on its authority.
+#[must_use]
+pub fn exchange_digest(coins: &[crate::blind::BlindCoin]) -> Digest {
+    let mut w = Writer::new();
+    w.list(coins);
+    Digest::of(b"exchange", &[&w.finish()])
+}
+
 /// A receipt: the vendor confirms a payment and the balance left (§4.5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receipt {

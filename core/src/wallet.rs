@@ -164,6 +164,18 @@ impl WalletScrip {
         )
     }
 
+    /// Signs an exchange order: what is left on this anonymous scrip buys `coins` blind
+    /// (§5.11).
+    #[must_use]
+    pub fn exchange(&mut self, coins: &[crate::blind::BlindCoin]) -> Signed<PaymentOrder> {
+        self.sign_order(
+            Holder::Bank,
+            crate::objects::exchange_digest(coins),
+            Micros::ZERO,
+            self.balance,
+        )
+    }
+
     fn sign_order(
         &mut self,
         payee: Holder,

@@ -661,7 +661,7 @@ impl Sim {
                     let sigs: Vec<String> = sigs.iter().map(|s| b64(s)).collect();
                     self.wallets[w]
                         .wallet
-                        .on_coins(&r, &sigs, |d, key, blinding, sig| {
+                        .on_coins(now, &r, &sigs, |d, key, blinding, sig| {
                             netcents_blind::unblind(d, &blinding_of(d, *key, blinding), sig)
                                 .map_err(|e| {
                                     netcents_wallet::WalletError::new(e.code(), e.to_string())

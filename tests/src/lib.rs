@@ -873,7 +873,7 @@ impl Customer {
         let blindings = blindings.into_inner().unwrap();
         let mut next = blindings.iter();
         machine
-            .on_coins(&req.request, &sigs, |d, _, _, sig| {
+            .on_coins(now, &req.request, &sigs, |d, _, _, sig| {
                 netcents_blind::unblind(d, next.next().unwrap(), sig)
                     .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
             })

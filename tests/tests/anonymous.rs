@@ -1,7 +1,8 @@
 //! Anonymous scrip across real processes (§5.11): two customers buy coins of one denomination
 //! blind with the command-line wallet, spend them at two vendors in workerd (the scrip floats),
-//! the vendors capture; then every table of the bank's database is read, and nothing stored at
-//! issuance equals or contains anything stored at activation, spending or capture.
+//! the vendors capture, and each exchanges its change for new coins, blind; then every table of
+//! the bank's database is read, and nothing stored at issuance or exchange equals or contains
+//! anything stored at activation, spending or capture of the coins it paid for.
 #![allow(
     clippy::unwrap_used,
     reason = "tests: a failed unwrap is a failed test"
@@ -145,7 +146,98 @@ async fn the_bank_cannot_link_coins_bought_blind_to_where_they_were_spent() {
         assert!(c["credited_micros"].as_u64().unwrap() > 0, "{c}");
     }
 
+    // Change: what is left on each scrip (held by B) buys new coins, blind; the old scrip
+    // comes back to the bank through B. Each new coin then pays at A, which activates it.
+    let mut fresh: Vec<String> = Vec::new();
+    for (cli, old) in customers.iter().zip(&scrips) {
+        let (code, v) = cli.json(&["exchange"]);
+        assert_eq!(code, 0, "{v}");
+        let faces: Vec<u64> =
+            serde_json::from_value(v["exchanged"][0]["faces_micros"].clone()).unwrap();
+        // 0.10 less two articles of 0.001: 0.098 = 0.05 + 0.02 + 0.02 + 0.005 + 0.002 + 0.001.
+        assert_eq!(
+            faces,
+            vec![50_000, 20_000, 20_000, 5_000, 2_000, 1_000],
+            "{v}"
+        );
+        let (_, b) = cli.json(&["balance"]);
+        let ids: Vec<String> = b["coins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 6, "{b}");
+        assert!(!ids.contains(old));
+        assert!(
+            !b["scrips"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["id"] == *old),
+            "the exchanged scrip is spent (redeemed): {b}"
+        );
+        assert!(
+            cli.ok(&["pay", &a.at("/paid/other.html")])
+                .contains("Another paid page")
+        );
+        let (_, b) = cli.json(&["balance"]);
+        let active: Vec<String> = b["scrips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == "live")
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            active.len(),
+            1,
+            "the smallest coin that pays became a scrip: {b}"
+        );
+        assert!(ids.contains(&active[0]));
+        fresh.extend(active);
+    }
     let db = rows(&bank.database()).await;
+    // What the exchanges stored: the old scrip with the blinded coins, and the blind signatures.
+    let change: Vec<&(String, Vec<Vec<u8>>)> = db
+        .iter()
+        .filter(|(t, values)| t == "exchanges" || values.iter().any(|v| v.starts_with(b"exchange")))
+        .collect();
+    assert!(
+        change.iter().any(|(t, _)| t == "exchanges"),
+        "the pending exchanges: {change:?}"
+    );
+    for id in &fresh {
+        let raw = netcents_core::ScripId::from_hex(id).unwrap().0;
+        for (table, values) in &change {
+            assert!(
+                !values
+                    .iter()
+                    .any(|v| contains(v, id.as_bytes()) || contains(v, &raw)),
+                "the exchange stored in {table} names the scrip {id} its change became"
+            );
+        }
+        for (table, values) in db.iter().filter(|(_, values)| {
+            values
+                .iter()
+                .any(|v| contains(v, id.as_bytes()) || contains(v, &raw))
+        }) {
+            for old in &scrips {
+                assert!(
+                    !values.iter().any(|v| contains(v, old.as_bytes())),
+                    "a row of {table} names both the change's scrip {id} and the old scrip {old}"
+                );
+            }
+            for account in &accounts {
+                assert!(
+                    !values
+                        .iter()
+                        .any(|v| contains(v, account.to_string().as_bytes())),
+                    "a row of {table} names both the change's scrip {id} and an account"
+                );
+            }
+        }
+    }
     // What issuance stored: the coin requests' answers (the blind signatures) and postings.
     let issuance: Vec<&(String, Vec<Vec<u8>>)> = db
         .iter()

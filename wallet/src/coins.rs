@@ -3,12 +3,10 @@
 //! the keys, what is stored before sending, and every check of the bank's answers are here.
 
 use netcents_core::blind::{BlindCoin, Coin, Denomination};
-use netcents_core::objects::{AccountRequest, Action, Scrip};
+use netcents_core::objects::{AccountRequest, Action, PaymentOrder, Scrip};
 use netcents_core::wallet::WalletScrip;
 use netcents_core::wire::{Decode, Encode, Reader, Writer};
-use netcents_core::{
-    DecodeError, Micros, Nonce, PublicKey, ScripId, SecretKey, Signed, TimestampMs,
-};
+use netcents_core::{DecodeError, Micros, Nonce, PublicKey, SecretKey, Signed, TimestampMs};
 use rand_core::CryptoRngCore;
 use serde::Serialize;
 
@@ -19,8 +17,31 @@ use crate::{Entry, Event, Seed, State, WalletError, b64, decode_signed, seed, un
 /// is debited when the bank signs, and the same request gets the same signatures again.
 #[derive(Clone, Debug)]
 pub(crate) struct Minting {
-    request: Signed<AccountRequest>,
+    asked: Asked,
     coins: Vec<MintingCoin>,
+}
+
+/// What the coins were asked with.
+#[derive(Clone, Debug)]
+enum Asked {
+    /// Bought from the account (`POST /v1/coins`).
+    Issue(Signed<AccountRequest>),
+    /// Bought with what is left on an anonymous scrip (`POST /v1/coins/exchange`): the order,
+    /// and the blinded coins it names.
+    Exchange {
+        order: Signed<PaymentOrder>,
+        asks: Vec<BlindCoin>,
+    },
+}
+
+impl Minting {
+    /// The request as sent, base64url: the account request, or the exchange order.
+    fn sent(&self) -> String {
+        match &self.asked {
+            Asked::Issue(r) => b64(r.as_bytes()),
+            Asked::Exchange { order, .. } => b64(order.as_bytes()),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -45,6 +66,36 @@ pub struct CoinsRequest {
     pub request: String,
     /// The faces of the coins asked for, in micro-units.
     pub faces: Vec<u64>,
+}
+
+/// A signed exchange (`POST /v1/coins/exchange`).
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub struct ExchangeRequest {
+    /// The scrip whose remainder buys the coins.
+    pub scrip_id: String,
+    /// The exchange order, `Signed<PaymentOrder>`, base64url.
+    pub order: String,
+    /// The blinded coins, base64url each.
+    pub coins: Vec<String>,
+    /// The faces of the coins, in micro-units.
+    pub faces: Vec<u64>,
+}
+
+fn exchange_out(m: &Minting) -> ExchangeRequest {
+    let (order, asks) = match &m.asked {
+        Asked::Exchange { order, asks } => (order, asks.as_slice()),
+        Asked::Issue(_) => unreachable!("only exchanges are asked for here"),
+    };
+    ExchangeRequest {
+        scrip_id: order.unverified().scrip.to_string(),
+        order: b64(order.as_bytes()),
+        coins: asks.iter().map(|a| b64(&a.to_bytes())).collect(),
+        faces: m
+            .coins
+            .iter()
+            .map(|c| c.denomination.face.micros.0)
+            .collect(),
+    }
 }
 
 /// A coin to activate (`POST /v1/coins/activate`).
@@ -142,28 +193,129 @@ impl State {
             request: b64(request.as_bytes()),
             faces: coins.iter().map(|c| c.denomination.face.micros.0).collect(),
         };
-        self.minting.push(Minting { request, coins });
+        self.minting.push(Minting {
+            asked: Asked::Issue(request),
+            coins,
+        });
         Ok(out)
     }
 
-    /// Requests for coins sent without an answer yet, to send again.
+    /// Requests for coins from the account sent without an answer yet, to send again.
     #[must_use]
     pub fn unanswered_coins(&self) -> Vec<String> {
         self.minting
             .iter()
-            .map(|m| b64(m.request.as_bytes()))
+            .filter(|m| matches!(m.asked, Asked::Issue(_)))
+            .map(Minting::sent)
             .collect()
     }
 
-    /// The bank refused the request for coins `request_b64` with `code`. A refusal after
-    /// which the same request can never succeed forgets it (nothing was debited); any other
-    /// keeps it, to send again. Returns whether it was forgotten.
+    /// Signs an exchange (§5.11): what is left on the anonymous scrip `scrip_id`, down to a
+    /// multiple of the smallest denomination, buys new coins blind (a fresh scrip key each,
+    /// blinded by `blind`), so that the change is as unlinkable as the scrip it came from. The
+    /// scrip pays nothing more from then on. Kept until the bank answers; the same call again
+    /// gives the same exchange.
+    ///
+    /// # Errors
+    /// `unknown_scrip`; `bad_value` for account scrip (redeem it into its account) or when less
+    /// is left than the smallest denomination; `payment_pending`; `blind`'s own.
+    pub fn exchange_request<R: CryptoRngCore + ?Sized>(
+        &mut self,
+        now: TimestampMs,
+        scrip_id: &str,
+        denominations: &[Denomination],
+        rng: &mut R,
+        mut blind: impl FnMut(&Denomination, &PublicKey) -> Result<(BlindCoin, Vec<u8>), WalletError>,
+    ) -> Result<ExchangeRequest, WalletError> {
+        if let Some(m) = self.minting.iter().find(|m| {
+            matches!(&m.asked, Asked::Exchange { order, .. } if order.unverified().scrip.to_string() == scrip_id)
+        }) {
+            return Ok(exchange_out(m));
+        }
+        let currency = self.bank()?.currency;
+        let entry = self.entry(scrip_id)?;
+        if entry.scrip.scrip().account.is_some() {
+            return Err(WalletError::new(
+                "bad_value",
+                "this scrip names its account: redeem it into the account instead",
+            ));
+        }
+        if entry.scrip.pending().is_some() || entry.redeeming.is_some() || entry.redeemed {
+            return Err(WalletError::new(
+                "payment_pending",
+                "a payment or a redemption with this scrip awaits its answer",
+            ));
+        }
+        let mut faces: Vec<&Denomination> = denominations
+            .iter()
+            .filter(|d| d.issuable(now) && d.face.currency == currency)
+            .collect();
+        faces.sort_by_key(|d| std::cmp::Reverse(d.face.micros));
+        let mut left = entry.scrip.balance().0;
+        let mut chosen = Vec::new();
+        for d in &faces {
+            while left >= d.face.micros.0 && chosen.len() < netcents_core::blind::MAX_COINS {
+                left -= d.face.micros.0;
+                chosen.push((*d).clone());
+            }
+        }
+        if chosen.is_empty() {
+            return Err(WalletError::new(
+                "bad_value",
+                "less is left than the smallest coin: redeem it into the account",
+            ));
+        }
+        let mut asks = Vec::with_capacity(chosen.len());
+        let mut coins = Vec::with_capacity(chosen.len());
+        for d in chosen {
+            let key = SecretKey::generate(rng);
+            let (ask, blinding) = blind(&d, &key.public())?;
+            asks.push(ask);
+            coins.push(MintingCoin {
+                denomination: d,
+                key,
+                blinding,
+            });
+        }
+        let entry = self.entry(scrip_id)?;
+        let order = entry.scrip.exchange(&asks);
+        entry.redeeming = Some(order.clone());
+        self.minting.push(Minting {
+            asked: Asked::Exchange { order, asks },
+            coins,
+        });
+        let m = self.minting.last().expect("just pushed");
+        Ok(exchange_out(m))
+    }
+
+    /// Exchanges sent without an answer yet, to send again.
+    #[must_use]
+    pub fn unanswered_exchanges(&self) -> Vec<ExchangeRequest> {
+        self.minting
+            .iter()
+            .filter(|m| matches!(m.asked, Asked::Exchange { .. }))
+            .map(exchange_out)
+            .collect()
+    }
+
+    /// The bank refused the request for coins (or the exchange) `request_b64` with `code`. A
+    /// refusal after which the same request can never succeed forgets it (nothing was taken),
+    /// and a refused exchange gives its scrip back to its owner, to redeem or exchange anew;
+    /// any other keeps it, to send again. Returns whether it was forgotten.
     pub fn coins_refused(&mut self, request_b64: &str, code: &str) -> bool {
         if !crate::ISSUE_REFUSALS_FINAL.contains(&code) {
             return false;
         }
-        self.minting
-            .retain(|m| b64(m.request.as_bytes()) != request_b64);
+        let Some(at) = self.minting.iter().position(|m| m.sent() == request_b64) else {
+            return false;
+        };
+        if let Asked::Exchange { order, .. } = &self.minting[at].asked {
+            let id = order.unverified().scrip;
+            if let Some(e) = self.entries.iter_mut().find(|e| e.scrip.scrip().id == id) {
+                e.redeeming = None;
+            }
+        }
+        self.minting.remove(at);
         true
     }
 
@@ -176,6 +328,7 @@ impl State {
     /// other than the coins asked for; `unblind`'s own.
     pub fn on_coins(
         &mut self,
+        now: TimestampMs,
         request_b64: &str,
         signatures: &[String],
         mut unblind: impl FnMut(&Denomination, &PublicKey, &[u8], &[u8]) -> Result<Coin, WalletError>,
@@ -183,7 +336,7 @@ impl State {
         let at = self
             .minting
             .iter()
-            .position(|m| b64(m.request.as_bytes()) == request_b64)
+            .position(|m| m.sent() == request_b64)
             .ok_or_else(|| {
                 WalletError::new(
                     "unknown_scrip",
@@ -214,7 +367,25 @@ impl State {
             });
         }
         let n = held.len();
-        self.minting.remove(at);
+        let minting = self.minting.remove(at);
+        if let Asked::Exchange { order, .. } = &minting.asked {
+            let id = order.unverified().scrip;
+            let total = Micros(
+                minting
+                    .coins
+                    .iter()
+                    .map(|c| c.denomination.face.micros.0)
+                    .sum(),
+            );
+            if let Some(e) = self.entries.iter_mut().find(|e| e.scrip.scrip().id == id) {
+                e.redeemed = true;
+            }
+            self.push_history(Event::Redeemed {
+                at: now,
+                scrip: id,
+                refund: total,
+            });
+        }
         self.coins.extend(held);
         Ok(n)
     }
@@ -306,8 +477,8 @@ impl State {
 
 impl HeldCoin {
     /// Its scrip key, if it becomes scrip `id`.
-    #[cfg(feature = "testing")]
-    pub(crate) fn key_for(&self, id: ScripId) -> Option<SecretKey> {
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn key_for(&self, id: netcents_core::ScripId) -> Option<SecretKey> {
         (self.coin.scrip_id() == id).then(|| self.key.clone())
     }
 }
@@ -336,15 +507,33 @@ impl Decode for MintingCoin {
 
 impl Encode for Minting {
     fn encode(&self, w: &mut Writer) {
-        w.put(&self.request);
+        match &self.asked {
+            Asked::Issue(request) => {
+                w.u8(0);
+                w.put(request);
+            }
+            Asked::Exchange { order, asks } => {
+                w.u8(1);
+                w.put(order);
+                w.list(asks);
+            }
+        }
         w.list(&self.coins);
     }
 }
 
 impl Decode for Minting {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let asked = match r.u8()? {
+            0 => Asked::Issue(r.get()?),
+            1 => Asked::Exchange {
+                order: r.get()?,
+                asks: r.list(netcents_core::blind::MAX_COINS)?,
+            },
+            t => return Err(DecodeError::BadTag(t)),
+        };
         Ok(Self {
-            request: r.get()?,
+            asked,
             coins: r.list(netcents_core::blind::MAX_COINS)?,
         })
     }

@@ -29,7 +29,7 @@ use serde::Serialize;
 
 pub mod backup;
 mod coins;
-pub use coins::{CoinToActivate, CoinsRequest};
+pub use coins::{CoinToActivate, CoinsRequest, ExchangeRequest};
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -1474,6 +1474,16 @@ impl State {
             ));
         }
         let order = match &entry.redeeming {
+            // An exchange of this scrip for coins awaits its answer: not a redemption.
+            Some(order)
+                if order.unverified().offer
+                    != netcents_core::objects::redemption_digest(&account) =>
+            {
+                return Err(WalletError::new(
+                    "payment_pending",
+                    "an exchange of this scrip for coins awaits its answer: netcents exchange",
+                ));
+            }
             // The same order again: the bank answers it as it did.
             Some(order) => order.clone(),
             None => {
@@ -1631,6 +1641,7 @@ impl State {
                             budgeted: self.holds.iter().any(|h| h.order == digest),
                         }
                     }),
+                    anonymous: s.account.is_none(),
                 }
             })
             .collect();
@@ -1842,6 +1853,8 @@ pub struct ScripView {
     pub receipts: usize,
     /// The payment awaiting its receipt, a signed refusal or a ruling, if any.
     pub paying: Option<PayingView>,
+    /// Anonymous scrip (it names no account, §5.11): its remainder is exchanged for coins.
+    pub anonymous: bool,
 }
 
 /// A pending payment as the pages show it.

@@ -88,15 +88,23 @@ async fn returned(w: &Returned, tx: &mut Tx) -> WorkResult {
     let authority = t.authority.to_string();
     // The certificate says what authorised it: only a redemption or a recall of this bank may
     // move money here, and the redemption names the account credited.
+    let mut exchange = None;
     let account = match tx.redemption_get(&authority).await? {
         Some(a) => Some(a),
-        None if tx.recall_exists(&authority).await? => None,
-        None => {
-            return Err(Rejection::BadEvidence(
-                "the certificate answers no redemption or recall of this bank",
-            )
-            .into());
-        }
+        None => match tx.exchange_get(&authority).await? {
+            // An exchange: the balance waits for the anonymous owner, then buys the coins.
+            Some(list) => {
+                exchange = Some(list);
+                None
+            }
+            None if tx.recall_exists(&authority).await? => None,
+            None => {
+                return Err(Rejection::BadEvidence(
+                    "the certificate answers no redemption, exchange or recall of this bank",
+                )
+                .into());
+            }
+        },
     };
     let id = t.scrip.to_string();
     let mut book = tx.scrip_lock(&id).await?.ok_or_else(scrip_not_found)?;
@@ -118,10 +126,14 @@ async fn returned(w: &Returned, tx: &mut Tx) -> WorkResult {
         w.now,
     )
     .await?;
+    let exchanged = match &exchange {
+        Some(list) => exchange_returned(&w.bank, tx, &mut book, &authority, list, w.now).await?,
+        None => 0,
+    };
     tx.scrip_update(&book).await?;
     tx.recalls_close(&id, RecallEnd::Answered).await?;
     let mut reply = Reply::of(&api::Redemption::Closed {
-        refund_micros: closing.refund.0,
+        refund_micros: closing.refund.0 + exchanged,
     });
     // The redemption's own answer from now on: its order sent again gets this, not a new
     // answer from the closed scrip (§6).

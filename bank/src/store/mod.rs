@@ -182,6 +182,11 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
                 "postings by time",
                 include_str!("../../migrations/sqlite/0005_postings_at.sql"),
             ),
+            (
+                6,
+                "exchanges",
+                include_str!("../../migrations/sqlite/0006_exchanges.sql"),
+            ),
         ],
         Backend::Postgres => &[
             (
@@ -208,6 +213,11 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
                 5,
                 "postings by time",
                 include_str!("../../migrations/postgres/0005_postings_at.sql"),
+            ),
+            (
+                6,
+                "exchanges",
+                include_str!("../../migrations/postgres/0006_exchanges.sql"),
             ),
         ],
     };

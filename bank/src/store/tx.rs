@@ -1203,6 +1203,36 @@ impl Tx {
         .transpose()
     }
 
+    /// Records an exchange waiting for the holder's hand-over (§5.11): the blinded coins, a
+    /// canonical list.
+    pub async fn exchange_insert(
+        &mut self,
+        authority: &str,
+        scrip: &str,
+        coins: &[u8],
+        at: u64,
+    ) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO exchanges (authority, scrip, coins, at) VALUES ($1, $2, $3, $4) ON CONFLICT (authority) DO NOTHING",
+        )
+        .bind(authority)
+        .bind(scrip)
+        .bind(coins)
+        .bind(to_i64(at, "at")?)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    /// The blinded coins of a pending exchange, a canonical list.
+    pub async fn exchange_get(&mut self, authority: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        let row = sqlx::query("SELECT coins FROM exchanges WHERE authority = $1")
+            .bind(authority)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     /// Records a recall sent.
     pub async fn recall_insert(
         &mut self,
