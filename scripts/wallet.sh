@@ -27,36 +27,62 @@ wallet_setup() {
   fi
 }
 
-# Builds www/pkg/ (the wallet module for the pages) and records the sizes in
-# target/wallet-size.txt. The release profile for wasm32 is set here, for this build only:
-# size matters more than speed in a page (opt-level z, LTO, one codegen unit, abort on panic).
+# The size goal of the module every wallet page loads, in bytes after gzip -9.
+WALLET_GZIP_GOAL=${WALLET_GZIP_GOAL:-100000}
+
+# Builds one WASM module of the wallet into www/pkg/: cargo (release for wasm32, with the
+# profile set by wallet_build), wasm-bindgen --target web, wasm-opt -Oz. $1: the package, $2:
+# its library name. Each package is built alone, so that no other module's features reach it.
+wallet_module() {
+  local package=$1 lib=$2
+  echo "==> cargo build -p $package --release --target wasm32-unknown-unknown"
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
+    cargo build -p "$package" --release --target wasm32-unknown-unknown
+  local raw=target/wasm32-unknown-unknown/release/$lib.wasm
+  echo "==> wasm-bindgen --target web --out-dir www/pkg ($lib)"
+  wasm-bindgen --target web --no-typescript --out-dir www/pkg "$raw"
+  wasm-bindgen --target web --out-dir target/wallet-types "$raw"
+  cp "target/wallet-types/$lib.d.ts" www/pkg/
+  echo "==> wasm-opt -Oz ($lib)"
+  js/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "www/pkg/${lib}_bg.wasm" -o "www/pkg/${lib}_bg.opt.wasm"
+  mv "www/pkg/${lib}_bg.opt.wasm" "www/pkg/${lib}_bg.wasm"
+}
+
+# Builds www/pkg/: the wallet module every wallet page loads (netcents_wasm_wallet), and the
+# two the pages load only when first needed: the RSA blind signatures of anonymous coins
+# (netcents_wasm_coins, when the user first buys anonymous scrip) and the backup's sealing
+# (netcents_wasm_backup, to back up or restore). Records the sizes in target/wallet-size.txt.
+# The release profile for wasm32 is set here, for this build only: size matters more than
+# speed in a page (opt-level z, LTO, one codegen unit, abort on panic).
 wallet_build() {
   local root; root=$(wallet_root)
   (
     cd "$root" || exit 1
     set -e
-    echo "==> cargo build -p netcents-wasm-wallet --release --target wasm32-unknown-unknown"
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
-      CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
-      cargo build -p netcents-wasm-wallet --release --target wasm32-unknown-unknown
-    local raw=target/wasm32-unknown-unknown/release/netcents_wasm_wallet.wasm
-    echo "==> wasm-bindgen --target web --out-dir www/pkg"
     rm -rf www/pkg && mkdir -p www/pkg
-    wasm-bindgen --target web --no-typescript --out-dir www/pkg "$raw"
-    wasm-bindgen --target web --out-dir target/wallet-types "$raw"
-    cp target/wallet-types/netcents_wasm_wallet.d.ts www/pkg/
-    echo "==> wasm-opt -Oz"
-    js/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-      www/pkg/netcents_wasm_wallet_bg.wasm -o www/pkg/netcents_wasm_wallet_bg.opt.wasm
-    mv www/pkg/netcents_wasm_wallet_bg.opt.wasm www/pkg/netcents_wasm_wallet_bg.wasm
-    local w=www/pkg/netcents_wasm_wallet_bg.wasm
+    wallet_module netcents-wasm-wallet netcents_wasm_wallet
+    wallet_module netcents-wasm-coins netcents_wasm_coins
+    wallet_module netcents-wasm-backup netcents_wasm_backup
+    local w=www/pkg/netcents_wasm_wallet_bg.wasm gz
+    gz=$(gzip -9 -c "$w" | wc -c)
     {
-      echo "raw_bytes $(stat -c %s "$raw")"
+      echo "raw_bytes $(stat -c %s target/wasm32-unknown-unknown/release/netcents_wasm_wallet.wasm)"
       echo "optimised_bytes $(stat -c %s "$w")"
-      echo "optimised_gzip_bytes $(gzip -9 -c "$w" | wc -c)"
+      echo "optimised_gzip_bytes $gz"
       echo "glue_js_gzip_bytes $(gzip -9 -c www/pkg/netcents_wasm_wallet.js | wc -c)"
+      local m
+      for m in coins backup; do
+        echo "${m}_optimised_bytes $(stat -c %s "www/pkg/netcents_wasm_${m}_bg.wasm")"
+        echo "${m}_optimised_gzip_bytes $(gzip -9 -c "www/pkg/netcents_wasm_${m}_bg.wasm" | wc -c)"
+        echo "${m}_glue_js_gzip_bytes $(gzip -9 -c "www/pkg/netcents_wasm_${m}.js" | wc -c)"
+      done
     } | tee target/wallet-size.txt
+    if [ "$gz" -gt "$WALLET_GZIP_GOAL" ]; then
+      echo "note: the wallet module is $gz bytes gzipped, over the goal of $WALLET_GZIP_GOAL" >&2
+    fi
   )
 }
 

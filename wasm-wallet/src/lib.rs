@@ -19,9 +19,10 @@
 pub use netcents_wallet::testing;
 
 use std::cell::RefCell;
-use std::rc::Rc;
 
 use js_sys::{Reflect, Uint8Array};
+use netcents_core::blind::{BlindCoin, Coin, Denomination, MAX_RSA_LEN};
+use netcents_core::wire::{Decode, Encode};
 use netcents_core::{Currency, Micros, PublicKey, SecretKey, TimestampMs};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -34,7 +35,12 @@ pub use netcents_wallet::{
 #[wasm_bindgen(inline_js = r#"
 const memory = new Map();
 
-export function nc_store_open(name) {
+function storageError(e) {
+  const hint = (e && e.message) || "the wallet's storage failed";
+  return Object.assign(new Error(hint), { code: "storage", hint });
+}
+
+function open(name) {
   if (typeof indexedDB === "undefined") {
     if (!memory.has(name)) memory.set(name, { memory: true, value: undefined });
     return Promise.resolve(memory.get(name));
@@ -43,53 +49,62 @@ export function nc_store_open(name) {
     const req = indexedDB.open(name, 1);
     req.onupgradeneeded = () => req.result.createObjectStore("wallet");
     req.onsuccess = () => resolve({ memory: false, db: req.result });
-    req.onerror = () => reject(req.error);
+    req.onerror = () => reject(storageError(req.error));
   });
 }
 
-export function nc_store_update(store, change) {
+export function nc_open(name, make) {
+  return open(name).then(make);
+}
+
+export function nc_open_store(name) {
+  return open(name);
+}
+
+// Runs `apply` on the stored state, which answers [answer] or, for a change, [answer, state]:
+// the new state is written in the same transaction, and the promise resolves once it is
+// committed. Two windows of the origin are serialised by the database.
+export function nc_run(store, write, apply) {
   if (store.memory) {
     try {
-      store.value = change(store.value);
-      return Promise.resolve();
+      const out = apply(store.value);
+      if (write) store.value = out[1];
+      return Promise.resolve(out[0]);
     } catch (e) {
       return Promise.reject(e);
     }
   }
   return new Promise((resolve, reject) => {
-    const tx = store.db.transaction("wallet", "readwrite");
+    let tx;
+    try {
+      tx = store.db.transaction("wallet", write ? "readwrite" : "readonly");
+    } catch (e) {
+      reject(storageError(e));
+      return;
+    }
     const os = tx.objectStore("wallet");
+    let answer;
     let failure = null;
     const get = os.get("state");
     get.onsuccess = () => {
       try {
-        os.put(change(get.result), "state");
+        const out = apply(get.result);
+        answer = out[0];
+        if (write) os.put(out[1], "state");
       } catch (e) {
         failure = e;
         tx.abort();
       }
     };
-    tx.oncomplete = () => resolve();
-    tx.onabort = () => reject(failure ?? tx.error);
-  });
-}
-
-export function nc_store_read(store) {
-  if (store.memory) return Promise.resolve(store.value);
-  return new Promise((resolve, reject) => {
-    const get = store.db.transaction("wallet", "readonly").objectStore("wallet").get("state");
-    get.onsuccess = () => resolve(get.result);
-    get.onerror = () => reject(get.error);
+    tx.oncomplete = () => resolve(answer);
+    tx.onabort = () => reject(failure ?? storageError(tx.error));
   });
 }
 "#)]
 extern "C" {
-    #[wasm_bindgen(catch)]
-    async fn nc_store_open(name: &str) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(catch)]
-    async fn nc_store_update(store: &JsValue, change: &JsValue) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(catch)]
-    async fn nc_store_read(store: &JsValue) -> Result<JsValue, JsValue>;
+    fn nc_open(name: &str, make: &JsValue) -> js_sys::Promise;
+    fn nc_open_store(name: &str) -> js_sys::Promise;
+    fn nc_run(store: &JsValue, write: bool, apply: &JsValue) -> js_sys::Promise;
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -113,6 +128,10 @@ export interface WalletSummary {
     state: string; verdict: string; signed: string }[];
   issuing: number;
   purses: { site: string; scrip: string; face_micros: number; at_ms: number; expires_at_ms: number; expired: boolean }[];
+  /** Anonymous coins held, not yet activated: each becomes a scrip at its first payment. */
+  coins: { scrip_id: string; coin: string; face_micros: number; expires_at_ms: number }[];
+  /** Requests for coins without an answer. */
+  minting: number;
 }
 export interface WalletQuote {
   vendor: string; vendor_origins: string[]; item: string; price_micros: number; currency: string;
@@ -131,20 +150,99 @@ fn js_error(e: &WalletError) -> JsValue {
     err.into()
 }
 
-fn storage_error(e: &JsValue) -> JsValue {
-    let hint = e
-        .as_string()
-        .or_else(|| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-        })
-        .unwrap_or_else(|| "the wallet's storage failed".into());
-    js_error(&WalletError::new("storage", hint))
+/// An answer as a JS value: JSON read by the engine (smaller in WASM than building the
+/// objects field by field; every number is an integer below 2^53).
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, WalletError> {
+    serde_json::to_string(v)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .ok_or_else(|| WalletError::new("internal", "cannot convert the answer"))
 }
 
-fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error(&WalletError::new("internal", e.to_string())))
+/// The error a JS callback threw (the coins or backup module's `Error` with `code` and
+/// `hint`, or anything else), as the wallet reports it.
+fn callback_error(e: &JsValue) -> WalletError {
+    let text = |name: &str| Reflect::get(e, &JsValue::from_str(name)).ok()?.as_string();
+    let code = text("code")
+        .filter(|c| {
+            (1..=40).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+        .unwrap_or_else(|| "internal".into());
+    let hint = text("hint")
+        .or_else(|| text("message"))
+        .unwrap_or_else(|| "the wallet's helper module failed".into());
+    WalletError { code, hint }
+}
+
+/// The bytes a JS callback answered, or `field` of its answer.
+fn callback_bytes(v: &JsValue, field: Option<&str>) -> Result<Vec<u8>, WalletError> {
+    let v = match field {
+        Some(name) => Reflect::get(v, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED),
+        None => v.clone(),
+    };
+    v.dyn_into::<Uint8Array>()
+        .map(|a| a.to_vec())
+        .map_err(|_| WalletError::new("internal", "the wallet's helper module answered no bytes"))
+}
+
+fn js_bytes(v: &[u8]) -> JsValue {
+    Uint8Array::from(v).into()
+}
+
+/// Longest blinding the coins module keeps per coin: two lengths, two numbers below a 4096-bit
+/// modulus and the randomizer. A longer one, or a blinded message out of the wire's bounds,
+/// would be stored in a state that no longer decodes: refused before it is.
+const MAX_BLINDING: usize = 2 * MAX_RSA_LEN + 40;
+
+/// The RSA step of a coin's request, by the coins module's `blind(denomination, key)`.
+fn blind_with(
+    blind: &js_sys::Function,
+    d: &Denomination,
+    key: &PublicKey,
+) -> Result<(BlindCoin, Vec<u8>), WalletError> {
+    let out = blind
+        .call2(
+            &JsValue::NULL,
+            &js_bytes(&d.to_bytes()),
+            &js_bytes(key.as_bytes()),
+        )
+        .map_err(|e| callback_error(&e))?;
+    let blinded = callback_bytes(&out, Some("blinded"))?;
+    let blinding = callback_bytes(&out, Some("blinding"))?;
+    if blinded.is_empty() || blinded.len() > MAX_RSA_LEN || blinding.len() > MAX_BLINDING {
+        return Err(WalletError::new(
+            "bad_value",
+            "the coins module answered a blinded coin out of bounds",
+        ));
+    }
+    Ok((
+        BlindCoin {
+            denomination: d.id,
+            blinded,
+        },
+        blinding,
+    ))
+}
+
+/// The RSA step of a coin's answer, by the coins module's `unblind(denomination, key,
+/// blinding, signature)`: the coin, which the wallet machine then checks against its request.
+fn unblind_with(
+    unblind: &js_sys::Function,
+    d: &Denomination,
+    key: &PublicKey,
+    blinding: &[u8],
+    signature: &[u8],
+) -> Result<Coin, WalletError> {
+    let args = js_sys::Array::of4(
+        &js_bytes(&d.to_bytes()),
+        &js_bytes(key.as_bytes()),
+        &js_bytes(blinding),
+        &js_bytes(signature),
+    );
+    let out = unblind
+        .apply(&JsValue::NULL, &args)
+        .map_err(|e| callback_error(&e))?;
+    Ok(Coin::from_bytes(&callback_bytes(&out, None)?)?)
 }
 
 fn now() -> TimestampMs {
@@ -235,8 +333,15 @@ enum Op {
     Redeem(String),
     OnRedeemed(String, Micros),
     SetBudget(String, Micros),
-    Backup(String),
-    Restore(Vec<u8>, String),
+    CoinFaces(Micros, Vec<String>),
+    CoinsRequest(Micros, Vec<String>, js_sys::Function),
+    UnansweredCoins,
+    CoinsRefused(String, String),
+    OnCoins(String, Vec<String>, js_sys::Function),
+    CoinFor(Micros),
+    OnActivated(String),
+    Backup(String, js_sys::Function),
+    Restore(Uint8Array, String, js_sys::Function),
     Reset,
 }
 
@@ -250,16 +355,17 @@ impl Op {
                 | Self::OfferLabel { .. }
                 | Self::UnsentDisputes
                 | Self::PendingPayment(_)
-                | Self::Backup(_)
+                | Self::CoinFaces(..)
+                | Self::UnansweredCoins
+                | Self::CoinFor(_)
+                | Self::Backup(..)
         )
     }
 }
 
 fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
     let t = now();
-    let js = |v: Result<JsValue, JsValue>| {
-        v.map_err(|_| WalletError::new("internal", "cannot convert the answer"))
-    };
+    let js = |v: Result<JsValue, WalletError>| v;
     match op {
         Op::Summary => js(to_js(&s.summary(t))),
         Op::SetBank(info) => s.set_bank(info).map(|()| JsValue::UNDEFINED),
@@ -324,18 +430,59 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             s.set_budget(&site, limit);
             Ok(JsValue::UNDEFINED)
         }
-        Op::Backup(passphrase) => {
-            let sealed = s.backup(&passphrase, &mut rng())?;
-            Ok(Uint8Array::from(sealed.as_slice()).into())
+        Op::CoinFaces(amount, signed) => {
+            let ds = s.denominations(&signed)?;
+            let ids = ds.first().and_then(|d| {
+                let amount = netcents_core::Amount {
+                    currency: d.face.currency,
+                    micros: amount,
+                };
+                Denomination::split(amount, &ds, t)
+            });
+            // The same split the request makes; `None` when the amount cannot be bought so.
+            let faces: Option<Vec<u64>> = ids.map(|ids| {
+                ids.iter()
+                    .filter_map(|id| ds.iter().find(|d| d.id == *id))
+                    .map(|d| d.face.micros.0)
+                    .collect()
+            });
+            js(to_js(&faces))
         }
-        Op::Restore(sealed, passphrase) => {
+        Op::CoinsRequest(amount, signed, blind) => {
+            let ds = s.denominations(&signed)?;
+            let request = s.coins_request(t, amount, &ds, &mut rng(), |d, key| {
+                blind_with(&blind, d, key)
+            })?;
+            js(to_js(&request))
+        }
+        Op::UnansweredCoins => js(to_js(&s.unanswered_coins())),
+        Op::CoinsRefused(request, code) => Ok(JsValue::from(s.coins_refused(&request, &code))),
+        Op::OnCoins(request, signatures, unblind) => {
+            let n = s.on_coins(t, &request, &signatures, |d, key, blinding, sig| {
+                unblind_with(&unblind, d, key, blinding, sig)
+            })?;
+            js(to_js(&n))
+        }
+        Op::CoinFor(price) => js(to_js(&s.coin_for(t, price))),
+        Op::OnActivated(scrip) => s.on_activated(t, &scrip).map(JsValue::from),
+        Op::Backup(passphrase, seal) => seal
+            .call2(
+                &JsValue::NULL,
+                &js_bytes(&s.to_bytes()),
+                &JsValue::from_str(&passphrase),
+            )
+            .map_err(|e| callback_error(&e)),
+        Op::Restore(sealed, passphrase, open) => {
             if s.summary(t).account_public_key.is_some() {
                 return Err(WalletError::new(
                     "bad_value",
                     "this browser has a wallet already: a backup is restored into a new one only",
                 ));
             }
-            *s = State::from_backup(&sealed, &passphrase)?;
+            let bytes = open
+                .call2(&JsValue::NULL, &sealed, &JsValue::from_str(&passphrase))
+                .map_err(|e| callback_error(&e))?;
+            *s = State::from_bytes(&callback_bytes(&bytes, None)?)?;
             Ok(JsValue::UNDEFINED)
         }
         Op::Reset => {
@@ -346,43 +493,20 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
 }
 
 /// Runs `op` on the stored state. A change runs inside one storage transaction, and the
-/// answer exists only after the changed state is committed.
-async fn run(store: JsValue, op: Op) -> Result<JsValue, JsValue> {
-    if !op.changes_state() {
-        let stored = nc_store_read(&store).await.map_err(|e| storage_error(&e))?;
+/// answer resolves only once the changed state is committed. The promise comes from the
+/// storage's JS (no Rust future: smaller).
+fn run(store: &JsValue, op: Op) -> js_sys::Promise {
+    let write = op.changes_state();
+    let apply = Closure::once_into_js(move |stored: JsValue| -> Result<js_sys::Array, JsValue> {
         let mut state = decode_state(&stored).map_err(|e| js_error(&e))?;
-        return apply(op, &mut state).map_err(|e| js_error(&e));
-    }
-    let result: Rc<RefCell<Option<Result<JsValue, WalletError>>>> = Rc::new(RefCell::new(None));
-    let slot = result.clone();
-    let change = Closure::once_into_js(move |stored: JsValue| -> Result<Uint8Array, JsValue> {
-        let outcome = decode_state(&stored).and_then(|mut state| {
-            let value = apply(op, &mut state)?;
-            Ok((value, state.to_bytes()))
-        });
-        match outcome {
-            Ok((value, bytes)) => {
-                *slot.borrow_mut() = Some(Ok(value));
-                Ok(Uint8Array::from(bytes.as_slice()))
-            }
-            Err(e) => {
-                let js = js_error(&e);
-                *slot.borrow_mut() = Some(Err(e));
-                Err(js)
-            }
+        let value = apply(op, &mut state).map_err(|e| js_error(&e))?;
+        let out = js_sys::Array::of1(&value);
+        if write {
+            out.push(&js_bytes(&state.to_bytes()));
         }
+        Ok(out)
     });
-    let committed = nc_store_update(&store, &change).await;
-    let outcome = result.borrow_mut().take();
-    match (committed, outcome) {
-        (Ok(_), Some(Ok(v))) => Ok(v),
-        (_, Some(Err(e))) => Err(js_error(&e)),
-        (Err(e), _) => Err(storage_error(&e)),
-        (Ok(_), None) => Err(js_error(&WalletError::new(
-            "storage",
-            "the storage committed without running the change",
-        ))),
-    }
+    nc_run(store, write, &apply)
 }
 
 fn field(obj: &JsValue, name: &str) -> Result<JsValue, WalletError> {
@@ -445,10 +569,28 @@ pub struct Wallet {
     purse_key: RefCell<Option<SecretKey>>,
 }
 
+impl Wallet {
+    fn with_store(store: JsValue) -> Self {
+        Wallet {
+            store,
+            purse_key: RefCell::new(None),
+        }
+    }
+
+    /// `open` for Rust callers (the module's tests): the wallet stored under `name`.
+    ///
+    /// # Errors
+    /// `storage` if the database cannot be opened.
+    pub async fn opened(name: &str) -> Result<Wallet, JsValue> {
+        let store = wasm_bindgen_futures::JsFuture::from(nc_open_store(name)).await?;
+        Ok(Self::with_store(store))
+    }
+}
+
 #[wasm_bindgen]
 impl Wallet {
     fn call(&self, op: Op) -> js_sys::Promise {
-        wasm_bindgen_futures::future_to_promise(run(self.store.clone(), op))
+        run(&self.store, op)
     }
 
     fn call_with(&self, op: Result<Op, JsValue>) -> js_sys::Promise {
@@ -458,16 +600,12 @@ impl Wallet {
         }
     }
 
-    /// Opens (or creates) the wallet stored under `name`.
-    ///
-    /// # Errors
-    /// `storage` if the database cannot be opened.
-    pub async fn open(name: String) -> Result<Wallet, JsValue> {
-        let store = nc_store_open(&name).await.map_err(|e| storage_error(&e))?;
-        Ok(Wallet {
-            store,
-            purse_key: RefCell::new(None),
-        })
+    /// Opens (or creates) the wallet stored under `name`; fails with `storage` if the
+    /// database cannot be opened.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Wallet>")]
+    pub fn open(name: String) -> js_sys::Promise {
+        let make = Closure::once_into_js(|store: JsValue| JsValue::from(Wallet::with_store(store)));
+        nc_open(&name, &make)
     }
 
     /// Everything the pages show (no secret).
@@ -709,17 +847,110 @@ impl Wallet {
     }
 
     /// The whole wallet sealed under `passphrase` (at least 10 characters): a backup file's
-    /// bytes, which `restore` here or `netcents import` opens.
+    /// bytes, which `restore` here or `netcents import` opens. `seal` is the backup module's
+    /// `seal(state, passphrase)` (`netcents_wasm_backup.js`, loaded only to back up or
+    /// restore), which gets the stored state as the storage does, and seals it.
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn backup(&self, passphrase: String) -> js_sys::Promise {
-        self.call(Op::Backup(passphrase))
+    pub fn backup(
+        &self,
+        passphrase: String,
+        #[wasm_bindgen(
+            unchecked_param_type = "(state: Uint8Array, passphrase: string) => Uint8Array"
+        )]
+        seal: js_sys::Function,
+    ) -> js_sys::Promise {
+        self.call(Op::Backup(passphrase, seal))
     }
 
-    /// Makes this (new, empty) wallet from a backup. Fails with `wrong_passphrase`,
-    /// `bad_backup`, or `bad_value` if this browser has a wallet already.
+    /// Makes this (new, empty) wallet from a backup, opened by the backup module's
+    /// `open(backup, passphrase)`. Fails with `wrong_passphrase`, `bad_backup`, or `bad_value`
+    /// if this browser has a wallet already.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn restore(&self, backup: Uint8Array, passphrase: String) -> js_sys::Promise {
-        self.call(Op::Restore(backup.to_vec(), passphrase))
+    pub fn restore(
+        &self,
+        backup: Uint8Array,
+        passphrase: String,
+        #[wasm_bindgen(
+            unchecked_param_type = "(backup: Uint8Array, passphrase: string) => Uint8Array"
+        )]
+        open: js_sys::Function,
+    ) -> js_sys::Promise {
+        self.call(Op::Restore(backup, passphrase, open))
+    }
+
+    /// The coins `amount_micros` of anonymous scrip would be bought as (their faces, largest
+    /// first), from the bank's `denominations` (`GET /v1/keys`); null when the amount cannot be
+    /// bought as coins (`docs/PROTOCOL.md` §5.11).
+    #[wasm_bindgen(js_name = coinFaces, unchecked_return_type = "Promise<number[] | null>")]
+    pub fn coin_faces(&self, amount_micros: f64, denominations: Vec<String>) -> js_sys::Promise {
+        self.call_with(
+            micros("amount_micros", amount_micros).map(|a| Op::CoinFaces(a, denominations)),
+        )
+    }
+
+    /// Signs a request for anonymous coins worth `amount_micros` in the bank's `denominations`
+    /// (`GET /v1/keys`), a fresh scrip key per coin, each blinded by `blind` (the coins
+    /// module's `blind(denomination, key)`, `netcents_wasm_coins.js`), and stores it all before
+    /// it resolves to the body of `POST /v1/coins` (`{request}`) and the coins' `faces`.
+    #[wasm_bindgen(js_name = coinsRequest, unchecked_return_type = "Promise<{request: string, faces: number[]}>")]
+    pub fn coins_request(
+        &self,
+        amount_micros: f64,
+        denominations: Vec<String>,
+        #[wasm_bindgen(
+            unchecked_param_type = "(denomination: Uint8Array, key: Uint8Array) => {blinded: Uint8Array, blinding: Uint8Array}"
+        )]
+        blind: js_sys::Function,
+    ) -> js_sys::Promise {
+        self.call_with(
+            micros("amount_micros", amount_micros)
+                .map(|a| Op::CoinsRequest(a, denominations, blind)),
+        )
+    }
+
+    /// Requests for coins sent without an answer, to send again (the same request gets the
+    /// same signatures, and is charged once).
+    #[wasm_bindgen(js_name = unansweredCoins, unchecked_return_type = "Promise<string[]>")]
+    pub fn unanswered_coins(&self) -> js_sys::Promise {
+        self.call(Op::UnansweredCoins)
+    }
+
+    /// The bank refused the request for coins `request` with `code`. Resolves to whether the
+    /// wallet forgot it (the refusal is final; nothing was charged) or keeps it to send again.
+    #[wasm_bindgen(js_name = coinsRefused, unchecked_return_type = "Promise<boolean>")]
+    pub fn coins_refused(&self, request: String, code: String) -> js_sys::Promise {
+        self.call(Op::CoinsRefused(request, code))
+    }
+
+    /// The bank's blind `signatures` for the coins of `request`: each unblinded and verified by
+    /// `unblind` (the coins module's `unblind(denomination, key, blinding, signature)`), then
+    /// checked and held. All or nothing. Resolves to the number of coins now held.
+    #[wasm_bindgen(js_name = onCoins, unchecked_return_type = "Promise<number>")]
+    pub fn on_coins(
+        &self,
+        request: String,
+        signatures: Vec<String>,
+        #[wasm_bindgen(
+            unchecked_param_type = "(denomination: Uint8Array, key: Uint8Array, blinding: Uint8Array, signature: Uint8Array) => Uint8Array"
+        )]
+        unblind: js_sys::Function,
+    ) -> js_sys::Promise {
+        self.call(Op::OnCoins(request, signatures, unblind))
+    }
+
+    /// The coin to activate for a payment of `price_micros` that no scrip can pay (the held
+    /// coin of the least face that covers it), or null. A coin becomes its scrip at its first
+    /// payment: send its `coin` to `POST /v1/coins/activate`, then `onActivated`.
+    #[wasm_bindgen(js_name = coinFor, unchecked_return_type = "Promise<{scrip_id: string, coin: string, face_micros: number, expires_at_ms: number} | null>")]
+    pub fn coin_for(&self, price_micros: f64) -> js_sys::Promise {
+        self.call_with(micros("price_micros", price_micros).map(Op::CoinFor))
+    }
+
+    /// The bank's answer to an activation: the anonymous scrip (base64url), checked against
+    /// the coin and held. Resolves to its id.
+    #[wasm_bindgen(js_name = onActivated, unchecked_return_type = "Promise<string>")]
+    pub fn on_activated(&self, scrip: String) -> js_sys::Promise {
+        self.call(Op::OnActivated(scrip))
     }
 
     /// Forgets this wallet: keys, scrip and history are gone from this browser. For a wallet

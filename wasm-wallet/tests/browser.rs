@@ -40,7 +40,7 @@ async fn budget_comes_back_only_on_evidence() {
 async fn state_survives_reopening_and_two_handles_never_reuse_a_sequence_number() {
     let db = format!("persist-{}", js_sys::Math::random());
     let mut world = World::new();
-    let first = Wallet::open(db.clone()).await.expect("opens");
+    let first = Wallet::opened(&db).await.expect("opens");
     ok(first.set_bank(world.keys_json())).await;
     let opening = ok(first.account_opening()).await;
     ok(first.set_account("acacacacacacacacacacacacacacacac".into())).await;
@@ -53,7 +53,7 @@ async fn state_survives_reopening_and_two_handles_never_reuse_a_sequence_number(
 
     // A second window opens the same database: it sees the issuance request stored before
     // sending, and it is the one that receives the scrip.
-    let second = Wallet::open(db.clone()).await.expect("opens again");
+    let second = Wallet::opened(&db).await.expect("opens again");
     let pending = js_sys::Array::from(&ok(second.unanswered_issues()).await);
     assert_eq!(pending.length(), 1);
     let scrip_id = ok(second.on_issued(scrip)).await.as_string().expect("id");
@@ -100,7 +100,7 @@ async fn state_survives_reopening_and_two_handles_never_reuse_a_sequence_number(
     assert_eq!(text(&paid, "scrip_id"), scrip_id);
 
     // A third handle, opened after everything: the pending order and the budget are stored.
-    let third = Wallet::open(db).await.expect("opens");
+    let third = Wallet::opened(&db).await.expect("opens");
     let summary = ok(third.summary()).await;
     let s0 = js_sys::Array::from(&get(&summary, "scrips")).get(0);
     assert_eq!(text(&s0, "status"), "paying");

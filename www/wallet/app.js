@@ -1,8 +1,8 @@
 // The wallet's main page: balance, scrip, history with receipts, sites and budgets, disputes.
 
 import {
-  openWallet, ensureAccount, buyScrip, retryIssues, redeem, resend, resendPending, syncDisputes, money, shortId, when,
-  siteName, h, bankGet, bankPost,
+  openWallet, ensureAccount, buyScrip, buyCoins, coinFaces, retryIssues, retryCoins, redeem, resend, resendPending,
+  syncDisputes, backup, restore, money, shortId, when, siteName, h, bankGet, bankPost,
 } from "./wallet.js";
 
 const app = document.getElementById("app");
@@ -10,6 +10,7 @@ const chip = document.getElementById("account-chip");
 let tab = new URLSearchParams(location.search).get("tab") ?? "history";
 let demo = null;
 let accountBalance = null;
+let buyAnonymous = false; // the buy box's choice, kept across renders
 
 const ICONS = {
   paid: '<path d="M6 3h9l4 4v14H6z"/><path d="M14 3v5h5M9 12h7M9 16h7"/>',
@@ -70,7 +71,7 @@ function backupBox(w, { rerender = true } = {}) {
   const pass = h("input", { id: "backup-pass", type: "password", placeholder: "Passphrase (10 characters or more)", "aria-label": "Backup passphrase", autocomplete: "new-password" });
   const save = h("button", { id: "backup" }, "Back up this wallet");
   save.onclick = () => busy(save, async () => {
-    const sealed = await w.backup(pass.value);
+    const sealed = await backup(w, pass.value);
     const a = h("a", { href: URL.createObjectURL(new Blob([sealed], { type: "application/octet-stream" })), download: "netcents-wallet.backup" });
     document.body.append(a);
     a.click();
@@ -89,7 +90,7 @@ function restoreBox(w) {
   go.onclick = () => busy(go, async () => {
     const f = file.files?.[0];
     if (!f) throw new Error("Choose the backup file first.");
-    await w.restore(new Uint8Array(await f.arrayBuffer()), pass.value);
+    await restore(w, new Uint8Array(await f.arrayBuffer()), pass.value);
     // The backup's wallet knows its bank: this bank must be the same one.
     await w.setBank(await bankGet("/v1/keys"));
     toast("Your wallet is back.");
@@ -155,20 +156,49 @@ function hero(w, s) {
     h("option", { value: "1000000", selected: true }, money(1_000_000, cur)),
     h("option", { value: "5000000" }, money(5_000_000, cur)));
   const buyButton = h("button.primary", { id: "buy" }, "Buy scrip");
-  buyButton.onclick = () => busy(buyButton, async () => {
+  // Anonymous scrip: bought as coins the bank signs blind, so it cannot tell which account paid
+  // for the scrip they become (docs/PROTOCOL.md §5.11). The RSA code loads on the first purchase.
+  const anonymous = h("input", { type: "checkbox", id: "buy-anonymous" });
+  anonymous.checked = buyAnonymous;
+  const faces = h("div.sub.coin-faces", { id: "coin-faces", "aria-live": "polite" });
+  const showFaces = async () => {
+    buyAnonymous = anonymous.checked;
+    if (!anonymous.checked) {
+      faces.replaceChildren();
+      return;
+    }
+    let split = null;
     try {
-      await buyScrip(w, Number(buy.value));
+      split = await coinFaces(w, Number(buy.value));
+    } catch {
+      split = null;
+    }
+    faces.replaceChildren(split
+      ? h("span", {}, `As ${split.length} ${split.length === 1 ? "coin" : "coins"}: `, split.map((f) => h("span.face", {}, money(f, cur))))
+      : "The bank issues no coins for this amount now.");
+  };
+  anonymous.onchange = showFaces;
+  buy.onchange = showFaces;
+  showFaces();
+  buyButton.onclick = () => busy(buyButton, async () => {
+    const micros = Number(buy.value);
+    let bought;
+    try {
+      bought = anonymous.checked ? await buyCoins(w, micros) : await buyScrip(w, micros);
     } catch (e) {
       // The bank debits the account for the scrip: say so in the account's terms.
       if (e.code === "insufficient_balance") {
         const has = accountBalance === null ? "" : ` has ${money(accountBalance, cur)}`;
-        throw new Error(`Your bank account${has}: not enough for ${money(Number(buy.value), cur)} of scrip. Add funds to it first.`);
+        throw new Error(`Your bank account${has}: not enough for ${money(micros, cur)} of scrip. Add funds to it first.`);
       }
       throw e;
     }
-    toast(`Bought ${money(Number(buy.value), cur)} of scrip.`);
+    toast(anonymous.checked
+      ? `Bought ${money(micros, cur)} of anonymous scrip as ${bought.length === 1 ? "a coin" : `${bought.length} coins`} (${bought.map((f) => money(f, cur)).join(" + ")}). Each becomes scrip at its first payment.`
+      : `Bought ${money(micros, cur)} of scrip.`);
   });
-  const actions = h("div.actions", {}, buy, buyButton);
+  const actions = h("div.actions", {}, buy, buyButton,
+    h("label.anonymous", { title: "The bank signs the coins blind: it sees your account pay, never which scrip the coins become." }, anonymous, "Anonymous"));
   if (demo?.faucet) {
     const fund = h("button", { id: "add-funds" }, "Add demo funds");
     fund.onclick = () => busy(fund, async () => {
@@ -181,6 +211,8 @@ function hero(w, s) {
   const awaiting = s.scrips.filter((x) => x.status === "paying").reduce((a, x) => a + x.balance_micros, 0);
   const paid = s.history.filter((x) => x.kind === "paid");
   const spent = paid.reduce((a, x) => a + x.amount_micros, 0);
+  const coins = s.coins ?? [];
+  const coinsTotal = coins.reduce((a, c) => a + c.face_micros, 0);
   return h("section.hero", {},
     h("div.card.balance-card", {},
       h("div.label", {}, "Spendable scrip"),
@@ -188,7 +220,11 @@ function hero(w, s) {
       h("div.sub", {}, `${live.length} live scrip · `,
         accountBalance === null ? "bank account" : `bank account ${money(accountBalance, cur)}`,
         awaiting ? ` · ${money(awaiting, cur)} in a payment awaiting its receipt` : ""),
-      actions),
+      coins.length
+        ? h("div.sub", { id: "coins-held" }, `+ ${money(coinsTotal, cur)} in ${coins.length} anonymous ${coins.length === 1 ? "coin" : "coins"}`)
+        : null,
+      s.minting ? h("div.sub", { id: "coins-minting" }, `${s.minting} ${s.minting === 1 ? "request" : "requests"} for coins awaiting the bank`) : null,
+      actions, faces),
     h("div.card", {},
       h("div.label", {}, "This wallet"),
       h("div.rows", { style: "margin-top:0.6rem" },
@@ -199,9 +235,30 @@ function hero(w, s) {
       backupBox(w)));
 }
 
-function scripTab(w, s) {
+/** The anonymous coins held: each becomes a scrip, named by no account, at its first payment. */
+function coinsTable(s) {
   const cur = s.currency ?? "USD";
-  if (!s.scrips.length) return h("div.empty", {}, "No scrip yet. Buy some above to start paying.");
+  if (!s.coins?.length) return null;
+  return h("div", { style: "margin-top:1.2rem" },
+    h("h3", {}, "Anonymous coins"),
+    h("p.sub", {}, "Signed blind by the bank: it saw your account pay for them, and will never know which scrip they become. Each becomes a scrip at its first payment, not before, so the time you bought it does not give you away."),
+    h("table", { id: "coins" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Coin"), h("th.num", {}, "Face"), h("th", {}, "Expires"), h("th", {}, "Status"))),
+      h("tbody", {}, s.coins.map((c) => h("tr", { "data-coin": c.scrip_id },
+        h("td", {}, h("span.coin.small", { "aria-hidden": "true" }, "¢"), h("span.mono", {}, shortId(c.scrip_id))),
+        h("td.num", {}, h("b", {}, money(c.face_micros, cur))),
+        h("td", {}, when(c.expires_at_ms)),
+        h("td", {}, h("span.badge.info", {}, "held")))))));
+}
+
+function scripTab(w, s) {
+  const coins = coinsTable(s);
+  if (!s.scrips.length) return h("div", {}, coins ?? h("div.empty", {}, "No scrip yet. Buy some above to start paying."));
+  return h("div", {}, scripTable(w, s), coins);
+}
+
+function scripTable(w, s) {
+  const cur = s.currency ?? "USD";
   const badge = { live: "good", paying: "info", redeeming: "warn", redeemed: "", expired: "bad" };
   return h("table", { id: "scrip-table" },
     h("thead", {}, h("tr", {}, h("th", {}, "Scrip"), h("th", {}, "Held by"), h("th.num", {}, "Balance"),
@@ -214,7 +271,8 @@ function scripTab(w, s) {
       });
       const pct = Math.round((100 * x.balance_micros) / x.face_micros);
       return h("tr", { "data-scrip": x.id },
-        h("td", {}, h("div.mono", {}, shortId(x.id)), h("div.sub", {}, `issued ${when(x.issued_at_ms)}`)),
+        h("td", {}, h("div.mono", {}, shortId(x.id)),
+          h("div.sub", {}, `issued ${when(x.issued_at_ms)}`, x.anonymous ? h("span.badge.x", { style: "margin-left:0.4rem" }, "anonymous") : null)),
         h("td", {}, x.status === "redeemed" ? "returned to the bank" : x.holder === "bank" ? "NetCents bank" : siteName(x.holder)),
         h("td.num", {}, h("div", { class: "scrip-balance" }, money(x.balance_micros, cur)),
           h("div.bar", {}, h("span", { style: `width:${pct}%` })),
@@ -359,7 +417,7 @@ async function render() {
   chip.textContent = `account ${shortId(s.account)}`;
   const tabs = [
     ["history", "History", s.history.length],
-    ["scrip", "Scrip", s.scrips.length],
+    ["scrip", "Scrip", s.scrips.length + (s.coins?.length ?? 0)],
     ["sites", "Sites & budgets", s.budgets.length + (s.purses?.length ?? 0)],
     ["disputes", "Disputes", s.disputes.length + s.scrips.filter((x) => x.status === "paying").length],
   ];
@@ -393,6 +451,7 @@ async function render() {
   try {
     const w = await openWallet();
     await retryIssues(w);
+    await retryCoins(w);
     await resendPending(w);
     await render();
   } catch (e) {

@@ -4,7 +4,7 @@
 // payment order, hands it to the page to post to the vendor, and checks the receipt the page
 // brings back. Keys never leave this origin; the page only ever sees public signed objects.
 
-import { openWallet, money, siteName, h, resend, resendPending, syncDisputes } from "./wallet.js";
+import { openWallet, money, siteName, h, resend, resendPending, syncDisputes, activateFor } from "./wallet.js";
 import { check, VERSION } from "../messages.js";
 
 const view = document.getElementById("view");
@@ -23,6 +23,7 @@ const PURSE_WAIT_MS = 2_000;
 let request = null; // the pay request being served
 let payment = null; // the signed payment handed to the page
 let approval = null;
+let coin = null; // the anonymous coin that becomes scrip for this payment, when no scrip covers it
 let purseFace = 0; // the budget the user allowed the site with this payment, to make a purse of
 let receiptTimer = null;
 
@@ -70,7 +71,10 @@ async function onPay(w, m) {
   if (quote.price_micros !== m.price_micros || quote.currency !== m.currency) {
     return fail("price_mismatch", "The page stated another price than the vendor's signed offer.");
   }
-  if (!quote.affordable) {
+  // No scrip covers the price, but an anonymous coin does: it becomes its scrip once the
+  // payment is approved (not before: the bank learns of a coin only when it is spent).
+  coin = quote.affordable ? null : await w.coinFor(quote.price_micros).catch(() => null);
+  if (!quote.affordable && !coin) {
     const open = h("button.primary", { onclick: () => window.open("./", "_blank") }, "Open wallet");
     status("bad", "Not enough scrip", `This costs ${money(quote.price_micros, quote.currency)}; your scrip covers ${money(quote.spendable_micros, quote.currency)}. Buy scrip in your wallet, then try again.`, h("div.actions", { style: "justify-content:center" }, open));
     result(false, { code: "insufficient_balance", hint: "The wallet has no scrip that covers the price." });
@@ -118,6 +122,7 @@ function ask(w, quote, purseLeft, names) {
     h("div.rows", {},
       h("div", {}, "Paid to", h("b", {}, quote.vendor_origins[0] ? siteName(quote.vendor_origins[0]) : quote.vendor.slice(0, 8))),
       h("div", {}, "Your scrip", h("b", {}, money(quote.spendable_micros, cur))),
+      coin ? h("div", { id: "coin-used" }, "Paid from", h("b", {}, `an anonymous coin of ${money(coin.face_micros, cur)}`)) : null,
       h("div", {}, "Left to spend here without asking", h("b", { id: "budget-left" }, allowed > 0 ? money(allowed, cur) : "nothing yet"))),
     allowed > 0
       ? h("div.warning", { id: "over-budget" }, `This is more than the ${money(allowed, cur)} this site may spend without asking, so your wallet asks you.`)
@@ -130,6 +135,12 @@ function ask(w, quote, purseLeft, names) {
 async function pay(w, quote, retried = false) {
   status("wait", `Paying ${money(quote.price_micros, quote.currency)}…`, approval[0] === "budget" ? `Within your budget for ${siteName(site)}.` : siteName(site));
   try {
+    if (coin) {
+      // The approved payment's coin becomes its scrip now (the same coin again gets the same scrip).
+      await activateFor(w, quote.price_micros);
+      coin = null;
+      channel.postMessage("changed");
+    }
     payment = await w.pay(site, request.url, request.offer, request.vendor_cert, approval[0], approval[1]);
   } catch (e) {
     return fail(e.code ?? "internal", e.hint ?? String(e));

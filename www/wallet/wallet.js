@@ -1,6 +1,8 @@
 // The wallet pages' shared module: loads the WASM wallet, talks to the bank (same origin:
 // the bank serves the wallet under /wallet/), and formats money. Every secret stays inside
-// the WASM module and this origin's IndexedDB; nothing here ever sees one.
+// the WASM modules and this origin's IndexedDB; nothing here ever sees one: the wallet module
+// hands the coins' and the backup's modules what they work on itself, through the callbacks
+// the pages pass it.
 
 import init, { Wallet } from "../pkg/netcents_wasm_wallet.js";
 
@@ -8,6 +10,31 @@ export const DB_NAME = "netcents-wallet";
 export const SCRIP_LIFETIME_MS = 30 * 24 * 3600 * 1000;
 
 let opened = null;
+let lastKeys = null; // the bank's GET /v1/keys answer when the wallet opened
+const lazy = new Map();
+
+/**
+ * A module of the wallet that the pages load only when first needed (`../pkg/<name>.js`): the
+ * RSA blind signatures of anonymous coins, the backup's sealing. A failed load is tried again
+ * on the next call.
+ */
+function loadModule(name) {
+  if (!lazy.has(name)) {
+    lazy.set(name, import(`../pkg/${name}.js`).then(async (m) => {
+      await m.default();
+      return m;
+    }).catch((e) => {
+      lazy.delete(name);
+      throw e;
+    }));
+  }
+  return lazy.get(name);
+}
+
+/** The coins module (`blind`, `unblind`): fetched the first time the user buys anonymous scrip. */
+export const loadCoins = () => loadModule("netcents_wasm_coins");
+/** The backup module (`seal`, `open`): fetched the first time the user backs up or restores. */
+export const loadBackup = () => loadModule("netcents_wasm_backup");
 
 /** The wallet of this origin, with the bank's keys recorded. */
 export function openWallet() {
@@ -15,6 +42,7 @@ export function openWallet() {
     await init();
     const w = await Wallet.open(DB_NAME);
     const keys = await bankGet("/v1/keys");
+    lastKeys = keys;
     try {
       await w.setBank(keys);
     } catch (e) {
@@ -90,6 +118,76 @@ export async function sendIssue(w, req) {
     if (e.code) await w.issueRefused(req.scrip_id, e.code);
     throw e;
   }
+}
+
+/**
+ * Buys anonymous scrip worth `micros` (docs/PROTOCOL.md §5.11): the wallet splits it into coins
+ * of the bank's denominations, blinds each with the coins module, stores the request with the
+ * keys and blindings, and only then sends it; the bank signs blind, the wallet unblinds, checks
+ * and holds the coins. Each coin becomes a scrip at its first payment (`activateFor`), so the
+ * bank's clock does not link the purchase to the spending. Resolves to the coins' faces.
+ */
+export async function buyCoins(w, micros) {
+  const [keys, coins] = await Promise.all([bankGet("/v1/keys"), loadCoins()]);
+  const req = await w.coinsRequest(micros, keys.denominations ?? [], coins.blind);
+  await sendCoins(w, req.request, coins);
+  return req.faces;
+}
+
+async function sendCoins(w, request, coins) {
+  let body;
+  try {
+    ({ body } = await bankPost("/v1/coins", { request }));
+  } catch (e) {
+    // The wallet decides whether the refusal is final (it forgets the request) or not.
+    if (e.code) await w.coinsRefused(request, e.code);
+    throw e;
+  }
+  return w.onCoins(request, body.signatures, coins.unblind);
+}
+
+/** Sends again the requests for coins that got no answer; loads the coins module only then. */
+export async function retryCoins(w) {
+  const pending = await w.unansweredCoins();
+  if (!pending.length) return;
+  const coins = await loadCoins();
+  for (const request of pending) {
+    try {
+      await sendCoins(w, request, coins);
+    } catch {
+      // Kept for the next retry unless refused for good.
+    }
+  }
+}
+
+/**
+ * A payment of `priceMicros` that no scrip covers: the held coin of the least face that covers
+ * it becomes its scrip now (`POST /v1/coins/activate`; the same coin again gets the same scrip).
+ * Resolves to the scrip id, or null when no coin covers the price.
+ */
+export async function activateFor(w, priceMicros) {
+  const coin = await w.coinFor(priceMicros);
+  if (!coin) return null;
+  const { body } = await bankPost("/v1/coins/activate", { coin: coin.coin });
+  return w.onActivated(body.scrip);
+}
+
+/** The faces `micros` of anonymous scrip would be bought as, or null if it cannot be. */
+export async function coinFaces(w, micros) {
+  const keys = lastKeys ?? (await bankGet("/v1/keys"));
+  return w.coinFaces(micros, keys.denominations ?? []);
+}
+
+/** The whole wallet sealed under `passphrase`: a backup file's bytes. */
+export async function backup(w, passphrase) {
+  const { seal } = await loadBackup();
+  return w.backup(passphrase, seal);
+}
+
+/** Makes this (new) wallet from a backup file's bytes. */
+export async function restore(w, bytes, passphrase) {
+  const { open } = await loadBackup();
+  return w.restore(bytes, passphrase, open);
 }
 
 /** Sends again the issuance requests that got no answer (a timeout, a closed tab). */

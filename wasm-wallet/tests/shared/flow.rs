@@ -274,7 +274,7 @@ fn holder_of(c: &Custody) -> Holder {
 /// The whole life of a wallet, through its JS API.
 pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
     let mut world = World::new();
-    let wallet = Wallet::open(db.into()).await.expect("opens");
+    let wallet = Wallet::opened(db).await.expect("opens");
 
     // Nothing works before the bank's keys and an account.
     assert_eq!(
@@ -617,7 +617,7 @@ async fn status_of(wallet: &Wallet, scrip_id: &str) -> String {
 /// leaves it spent.
 pub async fn budget_comes_back_only_on_evidence(db: &str) {
     let mut world = World::new();
-    let wallet = Wallet::open(db.into()).await.expect("opens");
+    let wallet = Wallet::opened(db).await.expect("opens");
     ok(wallet.set_bank(world.keys_json())).await;
     let opening = ok(wallet.account_opening()).await;
     ok(wallet.set_account("acacacacacacacacacacacacacacacac".into())).await;
