@@ -119,6 +119,8 @@ export interface WalletSummary {
   scrips: { id: string; face_micros: number; balance_micros: number; holder: string; seq: number;
     issued_at_ms: number; expires_at_ms: number;
     status: "live" | "paying" | "redeeming" | "redeemed" | "expired"; receipts: number;
+    /** Anonymous scrip (from a coin): it names no account. */
+    anonymous: boolean;
     paying: { site: string; url: string; price_micros: number; budgeted: boolean } | null }[];
   history: { kind: "issued" | "paid" | "refused" | "redeemed"; at_ms: number; site: string; url: string;
     vendor: string; scrip: string; amount_micros: number; seq: number; balance_after_micros: number;

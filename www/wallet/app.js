@@ -163,6 +163,7 @@ function hero(w, s) {
   const faces = h("div.sub.coin-faces", { id: "coin-faces", "aria-live": "polite" });
   const showFaces = async () => {
     buyAnonymous = anonymous.checked;
+    buyButton.textContent = anonymous.checked ? "Buy anonymous scrip" : "Buy scrip";
     if (!anonymous.checked) {
       faces.replaceChildren();
       return;
@@ -240,14 +241,14 @@ function coinsTable(s) {
   const cur = s.currency ?? "USD";
   if (!s.coins?.length) return null;
   return h("div", { style: "margin-top:1.2rem" },
-    h("h3", {}, "Anonymous coins"),
+    h("h2.section", {}, "Anonymous coins"),
     h("p.sub", {}, "Signed blind by the bank: it saw your account pay for them, and will never know which scrip they become. Each becomes a scrip at its first payment, not before, so the time you bought it does not give you away."),
     h("table", { id: "coins" },
       h("thead", {}, h("tr", {}, h("th", {}, "Coin"), h("th.num", {}, "Face"), h("th", {}, "Expires"), h("th", {}, "Status"))),
-      h("tbody", {}, s.coins.map((c) => h("tr", { "data-coin": c.scrip_id },
+      h("tbody", {}, [...s.coins].sort((a, b) => b.face_micros - a.face_micros).map((c) => h("tr", { "data-coin": c.scrip_id },
         h("td", {}, h("span.coin.small", { "aria-hidden": "true" }, "¢"), h("span.mono", {}, shortId(c.scrip_id))),
         h("td.num", {}, h("b", {}, money(c.face_micros, cur))),
-        h("td", {}, when(c.expires_at_ms)),
+        h("td", {}, new Date(c.expires_at_ms).toLocaleDateString()),
         h("td", {}, h("span.badge.info", {}, "held")))))));
 }
 
@@ -264,7 +265,8 @@ function scripTable(w, s) {
     h("thead", {}, h("tr", {}, h("th", {}, "Scrip"), h("th", {}, "Held by"), h("th.num", {}, "Balance"),
       h("th.num", {}, "Payments"), h("th", {}, "Status"), h("th", {}, h("span.visually-hidden", {}, "Action")))),
     h("tbody", {}, s.scrips.map((x) => {
-      const red = h("button.ghost", { "data-redeem": x.id }, "Redeem");
+      // Redeeming anonymous scrip names the account it refunds: the bank then knows it was yours.
+      const red = h("button.ghost", { "data-redeem": x.id, title: x.anonymous ? "What is left goes back to your bank account, which then names this scrip as yours." : null }, "Redeem");
       red.onclick = () => busy(red, async () => {
         const refund = await redeem(w, x.id);
         toast(`Redeemed: ${money(refund, cur)} back to your bank account.`);
