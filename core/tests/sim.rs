@@ -91,6 +91,12 @@ enum Requester {
         account: AccountId,
         wallet: usize,
     },
+    /// The bank, taking back an anonymous scrip of `wallet` whose remainder buys `coins`.
+    Exchange {
+        wallet: usize,
+        order: String,
+        coins: Vec<netcents_core::blind::BlindCoin>,
+    },
 }
 
 /// A vendor's answer to a payment, as the Worker sends it: the receipt, or the code with the
@@ -290,6 +296,8 @@ struct WalletParty {
     /// Scrip whose redemption is signed and not yet refunded: the shell sends the same order
     /// again.
     redeeming: Vec<ScripId>,
+    /// Anonymous scrip whose exchange for coins is signed and not yet answered.
+    exchanging: Vec<ScripId>,
     double_spender: bool,
 }
 
@@ -320,6 +328,8 @@ struct Stats {
     coins_activated: u64,
     /// Activations whose answer was lost: the same coin activated again gets the same scrip.
     activations_again: u64,
+    /// Anonymous scrip whose remainder bought new coins.
+    exchanges: u64,
     /// Refusals that came with the vendor's signed refusal (the wallet drops the order).
     signed_refusals: u64,
     /// Orders awaiting an answer when the run stops (in flight, or not sent again yet); the
@@ -507,6 +517,7 @@ impl Sim {
                 account_key: public_from_hex(&opening.public_key),
                 scrips: Vec::new(),
                 redeeming: Vec::new(),
+                exchanging: Vec::new(),
                 double_spender: i == 0,
             });
         }
@@ -1159,6 +1170,46 @@ impl Sim {
                     self.redeemed(wallet, sid, closing.refund);
                 }
             }
+            Requester::Exchange {
+                wallet,
+                order,
+                coins,
+            } => {
+                let Ok((chain, cert)) = result else { return };
+                let keys = Keys {
+                    bank: self.bank_key.public(),
+                    certs: &self.certs,
+                };
+                let now = self.now();
+                let denominations = self.denominations();
+                let Some(book) = self.books.get_mut(&sid) else {
+                    return;
+                };
+                let Ok(closing) = book.returned(&chain, &cert, None, &keys) else {
+                    return;
+                };
+                self.ledger
+                    .apply(&closing.postings)
+                    .expect("nothing to post");
+                self.charge(sid, &closing.overclaims);
+                let taken = bank::coins_total(now, &coins, &denominations)
+                    .map_err(|e| e.code())
+                    .and_then(|total| {
+                        let book = self.books.get_mut(&sid).expect("just read");
+                        book.take_unclaimed(total.micros).map_err(|e| e.code())
+                    });
+                match taken {
+                    Ok(taken) => {
+                        self.ledger
+                            .apply(&taken.postings)
+                            .expect("the exchange posts");
+                        self.coins_out += i128::from(taken.refund.0);
+                        self.exchanged(wallet, sid, &order, &coins);
+                    }
+                    // Less came back than the coins ask: it waits for the owner, who is refused.
+                    Err(code) => self.exchange_refused(wallet, sid, &order, code),
+                }
+            }
             Requester::Vendor(v) => {
                 let Some((wallet, order, offer, scrip)) = self.vendors[v].waiting.remove(&sid)
                 else {
@@ -1455,6 +1506,9 @@ impl Sim {
     /// holder the order names.
     fn redeem(&mut self) {
         let w = self.below(self.wallets.len() as u64) as usize;
+        if self.below(2) == 0 && self.exchange(w) {
+            return;
+        }
         let retry = self.below(2) == 0;
         let party = &mut self.wallets[w];
         let sid = if retry && !party.redeeming.is_empty() {
@@ -1498,6 +1552,126 @@ impl Sim {
                 });
             }
             Err(_) => {}
+        }
+    }
+
+    /// A wallet exchanges what is left on an anonymous scrip for new coins, as `netcents
+    /// exchange` does: a stored exchange is sent again, else a new one is signed. Whether there
+    /// was one to send.
+    fn exchange(&mut self, w: usize) -> bool {
+        let now = self.now();
+        let denominations = self.denominations();
+        let bodies: Vec<Denomination> = denominations.iter().map(|d| d.body().clone()).collect();
+        let party = &mut self.wallets[w];
+        let mut pending = party.wallet.unanswered_exchanges();
+        if pending.is_empty() {
+            let candidate =
+                party.scrips.iter().copied().find(|s| {
+                    party.wallet.pending_payment(&s.to_string()).is_err()
+                        && party.wallet.summary(now).scrips.iter().any(|v| {
+                            v.id == s.to_string() && v.anonymous && v.status != "redeeming"
+                        })
+                });
+            let Some(sid) = candidate else { return false };
+            match party.wallet.exchange_request(
+                now,
+                &sid.to_string(),
+                &bodies,
+                &mut self.rng,
+                |d, key| {
+                    let (ask, b) = netcents_blind::blind(d, key).expect("blinds");
+                    Ok((ask, blinding_bytes(&b)))
+                },
+            ) {
+                Ok(r) => {
+                    party.scrips.retain(|s| *s != sid);
+                    party.exchanging.push(sid);
+                    pending.push(r);
+                }
+                Err(_) => return false, // too little left: the owner redeems it instead
+            }
+        }
+        for r in pending {
+            let sid = ScripId::from_hex(&r.scrip_id).expect("an id");
+            let order: Signed<PaymentOrder> = decode(&r.order);
+            let coins: Vec<netcents_core::blind::BlindCoin> = r
+                .coins
+                .iter()
+                .map(|c| {
+                    <netcents_core::blind::BlindCoin as netcents_core::wire::Decode>::from_bytes(
+                        &unb64(c),
+                    )
+                    .expect("a blind coin")
+                })
+                .collect();
+            let Ok(total) = bank::coins_total(now, &coins, &denominations) else {
+                // A denomination stopped issuing meanwhile: refused for good.
+                self.exchange_refused(w, sid, &r.order, "scrip_expired");
+                continue;
+            };
+            let Some(book) = self.books.get_mut(&sid) else {
+                continue;
+            };
+            match book.exchange(order.clone(), &coins, total) {
+                Ok(RedeemStep::Close(closing)) => {
+                    self.ledger
+                        .apply(&closing.postings)
+                        .expect("the exchange posts");
+                    self.coins_out += i128::from(closing.refund.0);
+                    self.exchanged(w, sid, &r.order, &coins);
+                }
+                Ok(RedeemStep::AskHolder(holder)) => self.net.push(Msg::TransferRequest {
+                    requester: Requester::Exchange {
+                        wallet: w,
+                        order: r.order.clone(),
+                        coins,
+                    },
+                    holder: Holder::Vendor(holder),
+                    order,
+                }),
+                Err(e) => {
+                    let code = e.code();
+                    self.exchange_refused(w, sid, &r.order, code);
+                }
+            }
+        }
+        true
+    }
+
+    /// The bank signs the coins of an exchange, and the wallet unblinds and holds them.
+    fn exchanged(
+        &mut self,
+        w: usize,
+        sid: ScripId,
+        order: &str,
+        coins: &[netcents_core::blind::BlindCoin],
+    ) {
+        let now = self.now();
+        let sigs: Vec<String> = coins
+            .iter()
+            .map(|c| {
+                let i = (c.denomination % 16) as usize;
+                b64(&coin_keys()[i].sign(&c.blinded).expect("signs"))
+            })
+            .collect();
+        let party = &mut self.wallets[w];
+        party
+            .wallet
+            .on_coins(now, order, &sigs, |d, key, blinding, sig| {
+                netcents_blind::unblind(d, &blinding_of(d, *key, blinding), sig)
+                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
+            })
+            .expect("the exchange's coins unblind");
+        party.exchanging.retain(|s| *s != sid);
+        self.stats.exchanges += 1;
+    }
+
+    /// The bank refused an exchange: a final code gives the scrip back to its owner.
+    fn exchange_refused(&mut self, w: usize, sid: ScripId, order: &str, code: &str) {
+        let party = &mut self.wallets[w];
+        if party.wallet.coins_refused(order, code) {
+            party.exchanging.retain(|s| *s != sid);
+            party.scrips.push(sid);
         }
     }
 
@@ -1793,6 +1967,7 @@ fn simulation_100k_steps() {
         total.coins_issued += s.coins_issued;
         total.coins_activated += s.coins_activated;
         total.activations_again += s.activations_again;
+        total.exchanges += s.exchanges;
         total.signed_refusals += s.signed_refusals;
         total.pending_at_end += s.pending_at_end;
         for (code, n) in s.refusals {
@@ -1813,6 +1988,7 @@ fn simulation_100k_steps() {
     // Anonymous scrip is bought, activated (again when an answer was lost) and spent.
     assert!(total.coins_activated > 100, "{total:?}");
     assert!(total.activations_again > 10, "{total:?}");
+    assert!(total.exchanges > 10, "{total:?}");
     assert!(total.signed_refusals > 10, "{total:?}");
     assert_eq!(
         total.receipts_mismatched, 0,
