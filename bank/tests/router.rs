@@ -60,6 +60,14 @@ async fn sqlite_private_reads_and_proofs() {
     scenarios::origins_are_checked(&c).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_anonymous_coins() {
+    let dir = TempDir::new("router-coins");
+    let url = format!("sqlite://{}/bank.db", dir.0.display());
+    let c = Client::in_process_with_coins(&url, Policy::DEFAULT).await;
+    scenarios::coins(&c).await;
+}
+
 /// Every scenario against one private PostgreSQL cluster, a fresh database each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_all_scenarios() {
@@ -80,6 +88,8 @@ async fn postgres_all_scenarios() {
     scenarios::account_needs_its_key(&c).await;
     scenarios::private_reads(&c).await;
     scenarios::origins_are_checked(&c).await;
+    let c = Client::in_process_with_coins(&pg.database("coins"), Policy::DEFAULT).await;
+    scenarios::coins(&c).await;
 }
 
 /// Requests that fail after writing (a withdrawal above the balance) share group commits with

@@ -231,6 +231,31 @@ impl Client {
         )
     }
 
+    /// The router in process, its keyring with the denominations of anonymous coins (§5.11).
+    pub async fn in_process_with_coins(url: &str, policy: Policy) -> Self {
+        let store = store::open(url, StoreOptions::default()).await.unwrap();
+        let settings = test_settings(policy);
+        let mut keys = Keyring::ephemeral();
+        keys.with_coins(
+            None,
+            settings.currency,
+            settings.max_scrip_life_ms,
+            TimestampMs(now_ms()),
+        )
+        .unwrap();
+        let bank = Arc::new(Bank::new(store, keys, settings));
+        Self::InProcess(
+            router(
+                bank.clone(),
+                Limits {
+                    body_bytes: 256 * 1024,
+                    timeout: Duration::from_secs(10),
+                },
+            ),
+            bank,
+        )
+    }
+
     pub fn http(base: &str) -> Self {
         Self::Http(
             reqwest::Client::builder()

@@ -1153,3 +1153,259 @@ pub async fn origins_are_checked(c: &Client) {
     }
     assert_eq!(c.balance(&account).await, 20 * UNIT, "no bond was taken");
 }
+
+/// Anonymous coins (§5.11) over the bank's routes: bad input of every kind is refused and changes
+/// nothing; coins are bought blind once per request, activated once per coin, and exchanged.
+pub async fn coins(c: &Client) {
+    use netcents_core::blind::{BlindCoin, Coin, Denomination};
+    use netcents_core::wire::{Decode as _, Encode as _};
+    let cust = customer(c, UNIT).await;
+    let (s, keys) = c.get("/v1/keys").await;
+    assert_eq!(s, 200);
+    let bank_key = PublicKey::from_bytes(
+        &Digest::from_hex(keys["bank"][0]["public_key"].as_str().unwrap())
+            .unwrap()
+            .0,
+    )
+    .unwrap();
+    let denominations: Vec<Denomination> = keys["denominations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let signed: Signed<Denomination> =
+                Signed::decode(&unb64("d", d.as_str().unwrap()).unwrap()).unwrap();
+            signed
+                .verify(&bank_key)
+                .expect("signed by the bank")
+                .body()
+                .clone()
+        })
+        .collect();
+    assert!(denominations.len() >= 12, "{keys}");
+    let dime = denominations
+        .iter()
+        .find(|d| d.face.micros == Micros(100_000))
+        .unwrap()
+        .clone();
+    let ask = |d: &Denomination| {
+        let key = SecretKey::generate(&mut OsRng);
+        let (coin, blinding) = netcents_blind::blind(d, &key.public()).unwrap();
+        (key, coin, blinding)
+    };
+    let coins_body = |coins: Vec<BlindCoin>| {
+        json!({ "request": b64(request(&cust.account, &cust.key, Action::IssueCoins { coins }).as_bytes()) })
+            .to_string()
+    };
+    // Refused, and nothing changes.
+    let (_, one, _) = ask(&dime);
+    expect_error(
+        c,
+        "/v1/coins",
+        json!({ "request": "not base64!" }).to_string(),
+        false,
+        400,
+        "bad_base64",
+    )
+    .await;
+    let issue = request(
+        &cust.account,
+        &cust.key,
+        Action::Issue {
+            face: Amount {
+                currency: usd(),
+                micros: Micros(1_000),
+            },
+            key: SecretKey::generate(&mut OsRng).public(),
+            expires_at: TimestampMs(now_ms() + 60_000),
+        },
+    );
+    expect_error(
+        c,
+        "/v1/coins",
+        json!({ "request": b64(issue.as_bytes()) }).to_string(),
+        false,
+        400,
+        "bad_field",
+    )
+    .await;
+    let unknown = BlindCoin {
+        denomination: 999_999,
+        blinded: one.blinded.clone(),
+    };
+    expect_error(
+        c,
+        "/v1/coins",
+        coins_body(vec![unknown]),
+        false,
+        422,
+        "unknown_key",
+    )
+    .await;
+    let too_many: Vec<BlindCoin> = (0..11).map(|_| one.clone()).collect();
+    let v = expect_error(
+        c,
+        "/v1/coins",
+        coins_body(too_many),
+        false,
+        402,
+        "insufficient_balance",
+    )
+    .await;
+    assert!(v["hint"].as_str().is_some(), "{v}");
+    assert_eq!(c.balance(&cust.account).await, UNIT, "nothing was debited");
+    // Bought blind: once per request.
+    let (k1, c1, b1) = ask(&dime);
+    let body = coins_body(vec![c1.clone()]);
+    let (s, first) = c
+        .raw("POST", "/v1/coins", Some(body.clone()), false)
+        .await
+        .unwrap();
+    assert_eq!(s, 200, "{first}");
+    let (s, again) = c.raw("POST", "/v1/coins", Some(body), false).await.unwrap();
+    assert_eq!(
+        (s, &again),
+        (200, &first),
+        "the same request, the same signatures"
+    );
+    assert_eq!(
+        c.balance(&cust.account).await,
+        UNIT - 100_000,
+        "debited once"
+    );
+    let sig = unb64("s", first["signatures"][0].as_str().unwrap()).unwrap();
+    let coin = netcents_blind::unblind(&dime, &b1, &sig).unwrap();
+    assert_eq!(coin.key, k1.public());
+    // Activation: garbage, forged and relabelled coins are refused and change nothing.
+    expect_error(
+        c,
+        "/v1/coins/activate",
+        json!({ "coin": b64(b"\x00\x01") }).to_string(),
+        false,
+        400,
+        "truncated",
+    )
+    .await;
+    let mut forged = coin.clone();
+    forged.signature = vec![7; coin.signature.len()];
+    expect_error(
+        c,
+        "/v1/coins/activate",
+        json!({ "coin": b64(&forged.to_bytes()) }).to_string(),
+        false,
+        401,
+        "bad_signature",
+    )
+    .await;
+    let mut other_key = coin.clone();
+    other_key.key = SecretKey::generate(&mut OsRng).public();
+    expect_error(
+        c,
+        "/v1/coins/activate",
+        json!({ "coin": b64(&other_key.to_bytes()) }).to_string(),
+        false,
+        401,
+        "bad_signature",
+    )
+    .await;
+    let activate = json!({ "coin": b64(&coin.to_bytes()) }).to_string();
+    let (s, scrip) = c
+        .raw("POST", "/v1/coins/activate", Some(activate.clone()), false)
+        .await
+        .unwrap();
+    assert_eq!(s, 200, "{scrip}");
+    let (s, again) = c
+        .raw("POST", "/v1/coins/activate", Some(activate), false)
+        .await
+        .unwrap();
+    assert_eq!((s, &again), (200, &scrip), "the same coin, the same scrip");
+    let signed: Signed<netcents_core::objects::Scrip> =
+        Signed::decode(&unb64("s", scrip["scrip"].as_str().unwrap()).unwrap()).unwrap();
+    let body = signed.verify(&bank_key).unwrap();
+    assert_eq!(
+        body.body().account,
+        None,
+        "anonymous scrip names no account"
+    );
+    assert_eq!(body.body().key, k1.public());
+    assert_eq!(Coin::from_bytes(&coin.to_bytes()).unwrap(), coin);
+    // Exchange at the bank (it holds the scrip): the order must name exactly the coins.
+    let (_, n1, _) = ask(&dime);
+    let (_, n2, _) = ask(&dime);
+    let order = |coins: &[BlindCoin]| {
+        Signed::sign(
+            PaymentOrder {
+                scrip: body.body().id,
+                payee: Holder::Bank,
+                offer: netcents_core::objects::exchange_digest(coins),
+                price: Micros::ZERO,
+                seq: 1,
+                holder: Holder::Bank,
+                balance_after: Micros(100_000),
+            },
+            &k1,
+        )
+    };
+    let exchange = |o: &Signed<PaymentOrder>, coins: &[BlindCoin]| {
+        json!({ "order": b64(o.as_bytes()), "coins": coins.iter().map(|c| b64(&c.to_bytes())).collect::<Vec<_>>() }).to_string()
+    };
+    let named = order(std::slice::from_ref(&n1));
+    expect_error(
+        c,
+        "/v1/coins/exchange",
+        exchange(&named, &[n1.clone(), n2.clone()]),
+        false,
+        422,
+        "bad_offer",
+    )
+    .await;
+    expect_error(
+        c,
+        "/v1/coins/exchange",
+        exchange(&named, &[]),
+        false,
+        400,
+        "bad_field",
+    )
+    .await;
+    let both = order(&[n1.clone(), n2.clone()]);
+    let (s, ex) = c
+        .raw(
+            "POST",
+            "/v1/coins/exchange",
+            Some(exchange(&both, &[n1.clone(), n2.clone()])),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 402, "two dimes from one: {ex}");
+    assert_eq!(ex["code"], "insufficient_balance");
+    let (s, ex) = c
+        .raw(
+            "POST",
+            "/v1/coins/exchange",
+            Some(exchange(&named, std::slice::from_ref(&n1))),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 200, "{ex}");
+    assert_eq!(ex["status"], "exchanged");
+    assert_eq!(ex["signatures"].as_array().unwrap().len(), 1);
+    let (s, again) = c
+        .raw(
+            "POST",
+            "/v1/coins/exchange",
+            Some(exchange(&named, std::slice::from_ref(&n1))),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (s, &again),
+        (200, &ex),
+        "the same order, the same signatures, nothing taken twice"
+    );
+    let report = c.check_balanced().await;
+    assert_eq!(report["balanced"], true, "{report}");
+}
