@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "../../js/node_modules/playwright-core/index.mjs";
@@ -25,6 +25,7 @@ let walletOrigin;
 let shop;
 let ctx;
 const coinsFetched = []; // every request for the coins module, page by page
+const figures = {}; // timings, written to coins-figures.json beside the screenshots
 
 before(async () => {
   bank = await startBank();
@@ -44,6 +45,10 @@ before(async () => {
     ],
   });
   ctx.on("request", (r) => r.url().includes("netcents_wasm_coins") && coinsFetched.push(r.url()));
+  ctx.on("requestfinished", (r) => {
+    if (r.url().endsWith("/v1/coins/activate")) figures.activate_request_ms = Math.round(r.timing().responseEnd);
+    if (r.url().endsWith("netcents_wasm_coins_bg.wasm")) figures.coins_module_fetch_ms = Math.round(r.timing().responseEnd);
+  });
   ctx.on("page", (p) => {
     p.on("console", (m) => m.type() === "error" && console.error(`[${p.url()}] ${m.text()}`));
     p.on("pageerror", (e) => console.error(`[${p.url()}] ${e.message}`));
@@ -51,6 +56,7 @@ before(async () => {
 });
 
 after(async () => {
+  writeFileSync(join(ARTIFACTS, "coins-figures.json"), `${JSON.stringify(figures, null, 2)}\n`);
   await ctx?.close();
   await stopAll();
 });
@@ -110,14 +116,18 @@ test("anonymous scrip: bought as coins with the coins module fetched then, paid 
   assert.deepEqual(coinsFetched, [], "showing the faces needs no RSA");
 
   // Buy 10¢, then $1.00, of anonymous scrip: the coins module comes with the first purchase.
+  let clicked = Date.now();
   await wallet.click("#buy");
   await wallet.waitForSelector(".toast:not(.bad)");
+  figures.first_anonymous_purchase_ms = Date.now() - clicked;
   assert.match(await wallet.textContent(".toast"), /Bought 10¢ of anonymous scrip as a coin \(10¢\)/);
   assert.ok(coinsFetched.some((u) => u.endsWith("netcents_wasm_coins_bg.wasm")), "the first purchase fetched the coins module");
   await wallet.selectOption("#buy-amount", "1000000");
   await wallet.waitForFunction(() => document.querySelector("#coin-faces")?.textContent.includes("$1.00"));
+  clicked = Date.now();
   await wallet.click("#buy");
   await wallet.waitForFunction(() => document.querySelector(".toast")?.textContent.includes("$1.00 of anonymous scrip"));
+  figures.second_anonymous_purchase_ms = Date.now() - clicked;
   let s = await summary(wallet);
   assert.deepEqual(s.coins.map((c) => c.face_micros).sort((a, b) => a - b), [100_000, 1_000_000]);
   assert.equal(s.minting, 0);
@@ -157,8 +167,12 @@ test("anonymous scrip: bought as coins with the coins module fetched then, paid 
   await assertAccessible(popup, "the approval screen paying with a coin");
   const dime = s.coins.find((c) => c.face_micros === 100_000);
   assert.equal((await bankCall(bank, "GET", `/v1/operator/scrip/${dime.scrip_id}`, undefined, true)).status, 404, "not activated before the approval");
-  await Promise.all([popup.waitForEvent("close"), popup.click("#approve")]);
+  const closed = popup.waitForEvent("close");
+  clicked = Date.now();
+  await popup.click("#approve");
   await page.waitForFunction(() => document.querySelector("#rest")?.textContent.includes("Floating scrip changes the arithmetic"));
+  figures.approved_payment_with_coin_activation_ms = Date.now() - clicked;
+  await closed;
 
   await walletPage(wallet);
   s = await summary(wallet);
