@@ -97,8 +97,8 @@ wallet_test() {
     rm -rf "$scratch" && mkdir -p "$scratch"
     echo "==> wasm tests in Node and in headless Chromium (no -q: the runner rejects it)"
     TMPDIR=$scratch cargo test -p netcents-wasm-wallet --target wasm32-unknown-unknown
-    echo "==> native unit tests of the wallet state"
-    cargo test -p netcents-wallet
+    echo "==> native unit tests of the wallet state and of the coins' and the backup's modules"
+    cargo test -p netcents-wallet -p netcents-wasm-coins -p netcents-wasm-backup
     wallet_build
     echo "==> the bank, the server vendor and the command-line wallet, and the edge vendor, for the browser tests"
     cargo build -p netcents-bank -p netcents-vendor -p netcents-cli
