@@ -93,8 +93,8 @@ check() {
   say "core builds without std (thumbv7em) and for the browser (wasm32)"
   cargo build -q -p netcents-core --target thumbv7em-none-eabihf
   cargo build -q -p netcents-core --target wasm32-unknown-unknown
-  say "cargo clippy for the browser wallet in wasm32"
-  cargo clippy -p netcents-wasm-wallet --all-targets --target wasm32-unknown-unknown -- -D warnings
+  say "cargo clippy for the browser wallet and its modules in wasm32"
+  cargo clippy -p netcents-wasm-wallet -p netcents-wasm-coins -p netcents-wasm-backup --all-targets --target wasm32-unknown-unknown -- -D warnings
   say "cargo clippy for the JavaScript vendor engine in wasm32"
   cargo clippy -p netcents-vendor-js --target wasm32-unknown-unknown -- -D warnings
 }

@@ -142,31 +142,38 @@ impl Denomination {
     /// when `amount` cannot be made exactly or needs more than [`MAX_COINS`] coins.
     #[must_use]
     pub fn split(amount: Amount, denominations: &[Self], now: TimestampMs) -> Option<Vec<u32>> {
-        let mut usable: Vec<&Self> = denominations
-            .iter()
-            .filter(|d| d.issuable(now) && d.face.currency == amount.currency)
-            .collect();
-        // Largest face first; of two of one face, the one issued last (it expires last).
-        usable.sort_by(|a, b| {
-            b.face
-                .micros
-                .cmp(&a.face.micros)
-                .then(b.issue_from.cmp(&a.issue_from))
-        });
-        // Of two of one face, the first (issued last) only.
-        usable.dedup_by(|b, a| a.face.micros == b.face.micros);
+        let (coins, left) = Self::take(amount, denominations, now)?;
+        (left == Micros::ZERO && !coins.is_empty()).then_some(coins)
+    }
+
+    /// The coins that make as much of `amount` as they can, greedily: ids of denominations
+    /// issuable at `now` in its currency, largest face first (of two of one face, the one
+    /// issued last: it expires last), and what is left below the smallest face. `None` when it
+    /// would take more than [`MAX_COINS`] coins. (No sort: the wallet's code stays small.)
+    #[must_use]
+    pub fn take(
+        amount: Amount,
+        denominations: &[Self],
+        now: TimestampMs,
+    ) -> Option<(Vec<u32>, Micros)> {
         let mut left = amount.micros.0;
         let mut coins = Vec::new();
-        for d in usable {
-            while left >= d.face.micros.0 {
-                if coins.len() == MAX_COINS {
-                    return None;
-                }
-                left -= d.face.micros.0;
-                coins.push(d.id);
+        loop {
+            let best = denominations
+                .iter()
+                .filter(|d| {
+                    d.issuable(now) && d.face.currency == amount.currency && d.face.micros.0 <= left
+                })
+                .max_by_key(|d| (d.face.micros, d.issue_from));
+            let Some(d) = best else {
+                return Some((coins, Micros(left)));
+            };
+            if coins.len() == MAX_COINS {
+                return None;
             }
+            left -= d.face.micros.0;
+            coins.push(d.id);
         }
-        (left == 0 && !coins.is_empty()).then_some(coins)
     }
 }
 

@@ -113,6 +113,22 @@ pub struct CoinToActivate {
 
 const MAX_BLINDING: usize = 4096;
 
+/// What a shell's blinding gave, checked before it is stored: a blinded message the wire
+/// carries (1 to `MAX_RSA_LEN` bytes) and a blinding the stored form reads back (at most
+/// `MAX_BLINDING` bytes). Anything else would be a stored wallet that no longer opens.
+fn checked((ask, blinding): (BlindCoin, Vec<u8>)) -> Result<(BlindCoin, Vec<u8>), WalletError> {
+    if ask.blinded.is_empty()
+        || ask.blinded.len() > netcents_core::blind::MAX_RSA_LEN
+        || blinding.len() > MAX_BLINDING
+    {
+        return Err(WalletError::new(
+            "bad_value",
+            "the blinding gave a blinded message or state out of bounds",
+        ));
+    }
+    Ok((ask, blinding))
+}
+
 impl State {
     /// The bank's denominations from `GET /v1/keys` (each `Signed<Denomination>`, base64url),
     /// those that verify with a bank key this wallet knows.
@@ -169,7 +185,7 @@ impl State {
                 continue;
             };
             let key = SecretKey::generate(rng);
-            let (ask, blinding) = blind(d, &key.public())?;
+            let (ask, blinding) = checked(blind(d, &key.public())?)?;
             asks.push(ask);
             coins.push(MintingCoin {
                 denomination: d.clone(),
@@ -246,19 +262,16 @@ impl State {
                 "a payment or a redemption with this scrip awaits its answer",
             ));
         }
-        let mut faces: Vec<&Denomination> = denominations
-            .iter()
-            .filter(|d| d.issuable(now) && d.face.currency == currency)
+        let balance = netcents_core::Amount {
+            currency,
+            micros: entry.scrip.balance(),
+        };
+        let chosen: Vec<Denomination> = Denomination::take(balance, denominations, now)
+            .map(|(ids, _)| ids)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|id| denominations.iter().find(|d| d.id == id).cloned())
             .collect();
-        faces.sort_by_key(|d| std::cmp::Reverse(d.face.micros));
-        let mut left = entry.scrip.balance().0;
-        let mut chosen = Vec::new();
-        for d in &faces {
-            while left >= d.face.micros.0 && chosen.len() < netcents_core::blind::MAX_COINS {
-                left -= d.face.micros.0;
-                chosen.push((*d).clone());
-            }
-        }
         if chosen.is_empty() {
             return Err(WalletError::new(
                 "bad_value",
@@ -269,7 +282,7 @@ impl State {
         let mut coins = Vec::with_capacity(chosen.len());
         for d in chosen {
             let key = SecretKey::generate(rng);
-            let (ask, blinding) = blind(&d, &key.public())?;
+            let (ask, blinding) = checked(blind(&d, &key.public())?)?;
             asks.push(ask);
             coins.push(MintingCoin {
                 denomination: d,
@@ -554,5 +567,119 @@ impl Decode for HeldCoin {
             coin: r.get()?,
             key: seed(r)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BankInfo;
+    use netcents_core::{AccountId, Amount, Currency};
+
+    struct Rng(u8);
+
+    impl rand_core::RngCore for Rng {
+        fn next_u32(&mut self) -> u32 {
+            self.0 = self.0.wrapping_add(1);
+            u32::from(self.0)
+        }
+        fn next_u64(&mut self) -> u64 {
+            u64::from(self.next_u32())
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for b in dest {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+
+    impl rand_core::CryptoRng for Rng {}
+
+    fn wallet() -> State {
+        let usd = Currency::new("USD").expect("usd");
+        State::for_account(
+            BankInfo {
+                currency: usd,
+                keys: vec![(1, SecretKey::from_seed(&[1; 32]).public())],
+                arbiter: SecretKey::from_seed(&[2; 32]).public(),
+            },
+            AccountId([3; 16]),
+            SecretKey::from_seed(&[4; 32]),
+        )
+    }
+
+    fn dime() -> Denomination {
+        Denomination {
+            id: 5,
+            face: Amount {
+                currency: Currency::new("USD").expect("usd"),
+                micros: Micros(100_000),
+            },
+            issue_from: TimestampMs(0),
+            issue_until: TimestampMs(1_000),
+            expires_at: TimestampMs(2_000),
+            activate_until: TimestampMs(3_000),
+            rsa_key: vec![1],
+        }
+    }
+
+    #[test]
+    fn a_blinding_out_of_bounds_is_refused_before_anything_is_stored() {
+        let cases: [(usize, usize); 3] = [
+            (0, 10),
+            (netcents_core::blind::MAX_RSA_LEN + 1, 10),
+            (256, MAX_BLINDING + 1),
+        ];
+        for (blinded, kept) in cases {
+            let mut w = wallet();
+            let before = w.to_bytes();
+            let r = w.coins_request(
+                TimestampMs(10),
+                Micros(100_000),
+                &[dime()],
+                &mut Rng(0),
+                |d, _| {
+                    Ok((
+                        BlindCoin {
+                            denomination: d.id,
+                            blinded: vec![7; blinded],
+                        },
+                        vec![8; kept],
+                    ))
+                },
+            );
+            assert_eq!(
+                r.map(|_| ()).map_err(|e| e.code),
+                Err("bad_value".into()),
+                "{blinded} {kept}"
+            );
+            assert_eq!(w.to_bytes(), before, "nothing stored");
+        }
+        // At the bounds: stored, and the stored wallet opens again.
+        let mut w = wallet();
+        w.coins_request(
+            TimestampMs(10),
+            Micros(100_000),
+            &[dime()],
+            &mut Rng(0),
+            |d, _| {
+                Ok((
+                    BlindCoin {
+                        denomination: d.id,
+                        blinded: vec![7; netcents_core::blind::MAX_RSA_LEN],
+                    },
+                    vec![8; MAX_BLINDING],
+                ))
+            },
+        )
+        .expect("within bounds");
+        assert_eq!(w.unanswered_coins().len(), 1);
+        let back = State::from_bytes(&w.to_bytes()).expect("opens");
+        assert_eq!(back.unanswered_coins(), w.unanswered_coins());
     }
 }
