@@ -95,6 +95,7 @@ check() {
   cargo build -q -p netcents-core --target wasm32-unknown-unknown
   say "cargo clippy for the browser wallet and its modules in wasm32"
   cargo clippy -p netcents-wasm-wallet -p netcents-wasm-coins -p netcents-wasm-backup --all-targets --target wasm32-unknown-unknown -- -D warnings
+  cargo clippy -p netcents-wasm-wallet --no-default-features --all-targets --target wasm32-unknown-unknown -- -D warnings
   say "cargo clippy for the JavaScript vendor engine in wasm32"
   cargo clippy -p netcents-vendor-js --target wasm32-unknown-unknown -- -D warnings
 }

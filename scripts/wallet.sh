@@ -27,36 +27,42 @@ wallet_setup() {
   fi
 }
 
-# The size goal of the module every wallet page loads, in bytes after gzip -9.
+# The size goal of the module the payment pages load (netcents_wasm_pay), in bytes after gzip -9.
 WALLET_GZIP_GOAL=${WALLET_GZIP_GOAL:-100000}
 
 # Builds one WASM module of the wallet into www/pkg/: cargo (release for wasm32, with the
 # profile set by wallet_build), wasm-bindgen --target web, wasm-opt -Oz. $1: the package, $2:
-# its library name. Each package is built alone, so that no other module's features reach it.
+# its library name, $3: the module's name in www/pkg/ (default: $2), $4...: more cargo
+# arguments (features). Each package is built alone, so that no other module's features reach
+# it. Records the unoptimised size as target/wallet-raw-<name>.
 wallet_module() {
-  local package=$1 lib=$2
-  echo "==> cargo build -p $package --release --target wasm32-unknown-unknown"
+  local package=$1 lib=$2 name=${3:-$2}
+  shift $(($# < 3 ? $# : 3))
+  echo "==> cargo build -p $package --release --target wasm32-unknown-unknown $*"
   CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
-    cargo build -p "$package" --release --target wasm32-unknown-unknown
+    cargo build -p "$package" --release --target wasm32-unknown-unknown "$@"
   local raw=target/wasm32-unknown-unknown/release/$lib.wasm
-  echo "==> wasm-bindgen --target web --out-dir www/pkg ($lib)"
-  wasm-bindgen --target web --no-typescript --out-dir www/pkg "$raw"
-  wasm-bindgen --target web --out-dir target/wallet-types "$raw"
-  cp "target/wallet-types/$lib.d.ts" www/pkg/
-  echo "==> wasm-opt -Oz ($lib)"
+  stat -c %s "$raw" > "target/wallet-raw-$name"
+  echo "==> wasm-bindgen --target web --out-dir www/pkg ($name)"
+  wasm-bindgen --target web --no-typescript --out-dir www/pkg --out-name "$name" "$raw"
+  wasm-bindgen --target web --out-dir target/wallet-types --out-name "$name" "$raw"
+  cp "target/wallet-types/$name.d.ts" www/pkg/
+  echo "==> wasm-opt -Oz ($name)"
   js/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "www/pkg/${lib}_bg.wasm" -o "www/pkg/${lib}_bg.opt.wasm"
-  mv "www/pkg/${lib}_bg.opt.wasm" "www/pkg/${lib}_bg.wasm"
+    "www/pkg/${name}_bg.wasm" -o "www/pkg/${name}_bg.opt.wasm"
+  mv "www/pkg/${name}_bg.opt.wasm" "www/pkg/${name}_bg.wasm"
 }
 
-# Builds www/pkg/: the wallet module every wallet page loads (netcents_wasm_wallet), and the
-# two the pages load only when first needed: the RSA blind signatures of anonymous coins
-# (netcents_wasm_coins, when the user first buys anonymous scrip) and the backup's sealing
-# (netcents_wasm_backup, to back up or restore). Records the sizes in target/wallet-size.txt.
-# The release profile for wasm32 is set here, for this build only: size matters more than
-# speed in a page (opt-level z, LTO, one codegen unit, abort on panic).
+# Builds www/pkg/: the wallet module of the wallet's own pages (netcents_wasm_wallet); the same
+# crate without its feature `account` for the payment pages, the payment window and the site's
+# purse frame (netcents_wasm_pay: pays, activates coins, keeps purses; the same stored state);
+# and the two the wallet pages load only when first needed: the RSA blind signatures of
+# anonymous coins (netcents_wasm_coins, when the user first buys anonymous scrip) and the
+# backup's sealing (netcents_wasm_backup, to back up or restore). Records the sizes in
+# target/wallet-size.txt. The release profile for wasm32 is set here, for this build only:
+# size matters more than speed in a page (opt-level z, LTO, one codegen unit, abort on panic).
 wallet_build() {
   local root; root=$(wallet_root)
   (
@@ -64,24 +70,25 @@ wallet_build() {
     set -e
     rm -rf www/pkg && mkdir -p www/pkg
     wallet_module netcents-wasm-wallet netcents_wasm_wallet
+    wallet_module netcents-wasm-wallet netcents_wasm_wallet netcents_wasm_pay --no-default-features
     wallet_module netcents-wasm-coins netcents_wasm_coins
     wallet_module netcents-wasm-backup netcents_wasm_backup
     local w=www/pkg/netcents_wasm_wallet_bg.wasm gz
-    gz=$(gzip -9 -c "$w" | wc -c)
+    gz=$(gzip -9 -c www/pkg/netcents_wasm_pay_bg.wasm | wc -c)
     {
-      echo "raw_bytes $(stat -c %s target/wasm32-unknown-unknown/release/netcents_wasm_wallet.wasm)"
+      echo "raw_bytes $(cat target/wallet-raw-netcents_wasm_wallet)"
       echo "optimised_bytes $(stat -c %s "$w")"
-      echo "optimised_gzip_bytes $gz"
+      echo "optimised_gzip_bytes $(gzip -9 -c "$w" | wc -c)"
       echo "glue_js_gzip_bytes $(gzip -9 -c www/pkg/netcents_wasm_wallet.js | wc -c)"
       local m
-      for m in coins backup; do
+      for m in pay coins backup; do
         echo "${m}_optimised_bytes $(stat -c %s "www/pkg/netcents_wasm_${m}_bg.wasm")"
         echo "${m}_optimised_gzip_bytes $(gzip -9 -c "www/pkg/netcents_wasm_${m}_bg.wasm" | wc -c)"
         echo "${m}_glue_js_gzip_bytes $(gzip -9 -c "www/pkg/netcents_wasm_${m}.js" | wc -c)"
       done
     } | tee target/wallet-size.txt
     if [ "$gz" -gt "$WALLET_GZIP_GOAL" ]; then
-      echo "note: the wallet module is $gz bytes gzipped, over the goal of $WALLET_GZIP_GOAL" >&2
+      echo "note: the payment pages' module (netcents_wasm_pay) is $gz bytes gzipped, over the goal of $WALLET_GZIP_GOAL" >&2
     fi
   )
 }

@@ -14,6 +14,12 @@
 //! Every call that changes the wallet runs inside one `IndexedDB` read-write transaction: the
 //! state is read, changed and written back before the call's answer exists (persist, then
 //! send), and two wallet windows of the same origin are serialised by the database.
+//!
+//! Two builds: with the default feature `account`, the module of the wallet's own pages
+//! (`netcents_wasm_wallet`); without it, the module of the payment window and the site's purse
+//! frame (`netcents_wasm_pay`, built by `scripts/wallet.sh`), which pays, activates coins and
+//! keeps purses but cannot open an account, buy, redeem, file a non-delivery dispute, back up,
+//! restore or reset. Both read and write the same stored state.
 
 #[cfg(feature = "testing")]
 pub use netcents_wallet::testing;
@@ -21,7 +27,9 @@ pub use netcents_wallet::testing;
 use std::cell::RefCell;
 
 use js_sys::{Reflect, Uint8Array};
+#[cfg(feature = "account")]
 use netcents_core::blind::{BlindCoin, Coin, Denomination, MAX_RSA_LEN};
+#[cfg(feature = "account")]
 use netcents_core::wire::{Decode, Encode};
 use netcents_core::{Currency, Micros, PublicKey, SecretKey, TimestampMs};
 use serde::Serialize;
@@ -163,6 +171,7 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, WalletError> {
 
 /// The error a JS callback threw (the coins or backup module's `Error` with `code` and
 /// `hint`, or anything else), as the wallet reports it.
+#[cfg(feature = "account")]
 fn callback_error(e: &JsValue) -> WalletError {
     let text = |name: &str| Reflect::get(e, &JsValue::from_str(name)).ok()?.as_string();
     let code = text("code")
@@ -177,6 +186,7 @@ fn callback_error(e: &JsValue) -> WalletError {
 }
 
 /// The bytes a JS callback answered, or `field` of its answer.
+#[cfg(feature = "account")]
 fn callback_bytes(v: &JsValue, field: Option<&str>) -> Result<Vec<u8>, WalletError> {
     let v = match field {
         Some(name) => Reflect::get(v, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED),
@@ -194,9 +204,11 @@ fn js_bytes(v: &[u8]) -> JsValue {
 /// Longest blinding the coins module keeps per coin: two lengths, two numbers below a 4096-bit
 /// modulus and the randomizer. A longer one, or a blinded message out of the wire's bounds,
 /// would be stored in a state that no longer decodes: refused before it is.
+#[cfg(feature = "account")]
 const MAX_BLINDING: usize = 2 * MAX_RSA_LEN + 40;
 
 /// The RSA step of a coin's request, by the coins module's `blind(denomination, key)`.
+#[cfg(feature = "account")]
 fn blind_with(
     blind: &js_sys::Function,
     d: &Denomination,
@@ -228,6 +240,7 @@ fn blind_with(
 
 /// The RSA step of a coin's answer, by the coins module's `unblind(denomination, key,
 /// blinding, signature)`: the coin, which the wallet machine then checks against its request.
+#[cfg(feature = "account")]
 fn unblind_with(
     unblind: &js_sys::Function,
     d: &Denomination,
@@ -290,8 +303,11 @@ fn decode_state(stored: &JsValue) -> Result<State, WalletError> {
 enum Op {
     Summary,
     SetBank(BankInfo),
+    #[cfg(feature = "account")]
     AccountOpening,
+    #[cfg(feature = "account")]
     SetAccount(String),
+    #[cfg(feature = "account")]
     IssueRequest(Micros, u64),
     PurseRequest {
         site: String,
@@ -328,28 +344,39 @@ enum Op {
     OnReceipt(String, String),
     OnRefused(String, Option<String>, Option<String>),
     OnRuling(String),
+    #[cfg(feature = "account")]
     NonDelivery(String),
     PendingPayment(String),
     UnsentDisputes,
     OnDisputeState(String, String, String),
+    #[cfg(feature = "account")]
     Redeem(String),
+    #[cfg(feature = "account")]
     OnRedeemed(String, Micros),
     SetBudget(String, Micros),
+    #[cfg(feature = "account")]
     CoinFaces(Micros, Vec<String>),
+    #[cfg(feature = "account")]
     CoinsRequest(Micros, Vec<String>, js_sys::Function),
+    #[cfg(feature = "account")]
     UnansweredCoins,
+    #[cfg(feature = "account")]
     CoinsRefused(String, String),
+    #[cfg(feature = "account")]
     OnCoins(String, Vec<String>, js_sys::Function),
     CoinFor(Micros),
     OnActivated(String),
+    #[cfg(feature = "account")]
     Backup(String, js_sys::Function),
+    #[cfg(feature = "account")]
     Restore(Uint8Array, String, js_sys::Function),
+    #[cfg(feature = "account")]
     Reset,
 }
 
 impl Op {
     fn changes_state(&self) -> bool {
-        !matches!(
+        let reads = matches!(
             self,
             Self::Summary
                 | Self::UnansweredIssues
@@ -357,11 +384,15 @@ impl Op {
                 | Self::OfferLabel { .. }
                 | Self::UnsentDisputes
                 | Self::PendingPayment(_)
-                | Self::CoinFaces(..)
-                | Self::UnansweredCoins
                 | Self::CoinFor(_)
-                | Self::Backup(..)
-        )
+        );
+        #[cfg(feature = "account")]
+        let reads = reads
+            || matches!(
+                self,
+                Self::CoinFaces(..) | Self::UnansweredCoins | Self::Backup(..)
+            );
+        !reads
     }
 }
 
@@ -371,8 +402,11 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
     match op {
         Op::Summary => js(to_js(&s.summary(t))),
         Op::SetBank(info) => s.set_bank(info).map(|()| JsValue::UNDEFINED),
+        #[cfg(feature = "account")]
         Op::AccountOpening => js(to_js(&s.account_opening(&mut rng()))),
+        #[cfg(feature = "account")]
         Op::SetAccount(id) => s.set_account(&id).map(|()| JsValue::UNDEFINED),
+        #[cfg(feature = "account")]
         Op::IssueRequest(face, life) => js(to_js(&s.issue_request(t, face, life, &mut rng())?)),
         Op::PurseRequest {
             site,
@@ -419,6 +453,7 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             &mut rng(),
         )?)),
         Op::OnRuling(ruling) => s.on_ruling(t, &ruling).map(JsValue::from),
+        #[cfg(feature = "account")]
         Op::NonDelivery(id) => s.non_delivery(t, &id, &mut rng()).map(JsValue::from),
         Op::PendingPayment(id) => js(to_js(&s.pending_payment(&id)?)),
         Op::UnsentDisputes => js(to_js(&s.unsent_disputes())),
@@ -426,12 +461,15 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             s.on_dispute_state(&id, &state, &verdict);
             Ok(JsValue::UNDEFINED)
         }
+        #[cfg(feature = "account")]
         Op::Redeem(id) => js(to_js(&s.redeem(&id)?)),
+        #[cfg(feature = "account")]
         Op::OnRedeemed(id, refund) => s.on_redeemed(t, &id, refund).map(|()| JsValue::UNDEFINED),
         Op::SetBudget(site, limit) => {
             s.set_budget(&site, limit);
             Ok(JsValue::UNDEFINED)
         }
+        #[cfg(feature = "account")]
         Op::CoinFaces(amount, signed) => {
             let ds = s.denominations(&signed)?;
             let ids = ds.first().and_then(|d| {
@@ -450,6 +488,7 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             });
             js(to_js(&faces))
         }
+        #[cfg(feature = "account")]
         Op::CoinsRequest(amount, signed, blind) => {
             let ds = s.denominations(&signed)?;
             let request = s.coins_request(t, amount, &ds, &mut rng(), |d, key| {
@@ -457,8 +496,11 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             })?;
             js(to_js(&request))
         }
+        #[cfg(feature = "account")]
         Op::UnansweredCoins => js(to_js(&s.unanswered_coins())),
+        #[cfg(feature = "account")]
         Op::CoinsRefused(request, code) => Ok(JsValue::from(s.coins_refused(&request, &code))),
+        #[cfg(feature = "account")]
         Op::OnCoins(request, signatures, unblind) => {
             let n = s.on_coins(t, &request, &signatures, |d, key, blinding, sig| {
                 unblind_with(&unblind, d, key, blinding, sig)
@@ -467,6 +509,7 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
         }
         Op::CoinFor(price) => js(to_js(&s.coin_for(t, price))),
         Op::OnActivated(scrip) => s.on_activated(t, &scrip).map(JsValue::from),
+        #[cfg(feature = "account")]
         Op::Backup(passphrase, seal) => seal
             .call2(
                 &JsValue::NULL,
@@ -474,6 +517,7 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
                 &JsValue::from_str(&passphrase),
             )
             .map_err(|e| callback_error(&e)),
+        #[cfg(feature = "account")]
         Op::Restore(sealed, passphrase, open) => {
             if s.summary(t).account_public_key.is_some() {
                 return Err(WalletError::new(
@@ -487,6 +531,7 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             *s = State::from_bytes(&callback_bytes(&bytes, None)?)?;
             Ok(JsValue::UNDEFINED)
         }
+        #[cfg(feature = "account")]
         Op::Reset => {
             *s = State::new();
             Ok(JsValue::UNDEFINED)
@@ -621,28 +666,6 @@ impl Wallet {
     #[wasm_bindgen(js_name = setBank, unchecked_return_type = "Promise<void>")]
     pub fn set_bank(&self, keys: JsValue) -> js_sys::Promise {
         self.call_with(bank_info(&keys).map(Op::SetBank).map_err(|e| js_error(&e)))
-    }
-
-    /// The body of `POST /v1/accounts`; makes the account key on first call.
-    #[wasm_bindgen(js_name = accountOpening, unchecked_return_type = "Promise<{idempotency_key: string, kind: string, public_key: string, signature: string}>")]
-    pub fn account_opening(&self) -> js_sys::Promise {
-        self.call(Op::AccountOpening)
-    }
-
-    /// Records the account id the bank answered.
-    #[wasm_bindgen(js_name = setAccount, unchecked_return_type = "Promise<void>")]
-    pub fn set_account(&self, account: String) -> js_sys::Promise {
-        self.call(Op::SetAccount(account))
-    }
-
-    /// Signs a request for a scrip of `face_micros`, valid `lifetime_ms`: the body of
-    /// `POST /v1/issue` (`{request}`) and the scrip's future id.
-    #[wasm_bindgen(js_name = issueRequest, unchecked_return_type = "Promise<{request: string, scrip_id: string}>")]
-    pub fn issue_request(&self, face_micros: f64, lifetime_ms: f64) -> js_sys::Promise {
-        self.call_with(
-            micros("face_micros", face_micros)
-                .and_then(|f| Ok(Op::IssueRequest(f, micros("lifetime_ms", lifetime_ms)?.0))),
-        )
     }
 
     /// In the customer's wallet: signs the issuance of a purse of `face_micros` for `site`,
@@ -805,12 +828,6 @@ impl Wallet {
         self.call(Op::PendingPayment(scrip_id))
     }
 
-    /// Signs a non-delivery dispute for the pending payment of `scrip_id`.
-    #[wasm_bindgen(js_name = nonDelivery, unchecked_return_type = "Promise<string>")]
-    pub fn non_delivery(&self, scrip_id: String) -> js_sys::Promise {
-        self.call(Op::NonDelivery(scrip_id))
-    }
-
     /// Signed disputes not yet filed (bodies of `POST /v1/arbiter/disputes` as `{dispute}`).
     #[wasm_bindgen(js_name = unsentDisputes, unchecked_return_type = "Promise<string[]>")]
     pub fn unsent_disputes(&self) -> js_sys::Promise {
@@ -828,6 +845,62 @@ impl Wallet {
         self.call(Op::OnDisputeState(dispute_id, state, verdict))
     }
 
+    /// Lets `site` spend `limit_micros` more without a prompt (0 revokes what is left).
+    #[wasm_bindgen(js_name = setBudget, unchecked_return_type = "Promise<void>")]
+    pub fn set_budget(&self, site: String, limit_micros: f64) -> js_sys::Promise {
+        self.call_with(micros("limit_micros", limit_micros).map(|l| Op::SetBudget(site, l)))
+    }
+
+    /// The coin to activate for a payment of `price_micros` that no scrip can pay (the held
+    /// coin of the least face that covers it), or null. A coin becomes its scrip at its first
+    /// payment: send its `coin` to `POST /v1/coins/activate`, then `onActivated`.
+    #[wasm_bindgen(js_name = coinFor, unchecked_return_type = "Promise<{scrip_id: string, coin: string, face_micros: number, expires_at_ms: number} | null>")]
+    pub fn coin_for(&self, price_micros: f64) -> js_sys::Promise {
+        self.call_with(micros("price_micros", price_micros).map(Op::CoinFor))
+    }
+
+    /// The bank's answer to an activation: the anonymous scrip (base64url), checked against
+    /// the coin and held. Resolves to its id.
+    #[wasm_bindgen(js_name = onActivated, unchecked_return_type = "Promise<string>")]
+    pub fn on_activated(&self, scrip: String) -> js_sys::Promise {
+        self.call(Op::OnActivated(scrip))
+    }
+}
+
+/// What only the wallet's own pages do (feature `account`): open the account, buy scrip and
+/// coins, redeem, file non-delivery disputes, back up, restore and reset. The payment pages
+/// load the module built without it (`netcents_wasm_pay`): the same state, less to download.
+#[cfg(feature = "account")]
+#[wasm_bindgen]
+impl Wallet {
+    /// The body of `POST /v1/accounts`; makes the account key on first call.
+    #[wasm_bindgen(js_name = accountOpening, unchecked_return_type = "Promise<{idempotency_key: string, kind: string, public_key: string, signature: string}>")]
+    pub fn account_opening(&self) -> js_sys::Promise {
+        self.call(Op::AccountOpening)
+    }
+
+    /// Records the account id the bank answered.
+    #[wasm_bindgen(js_name = setAccount, unchecked_return_type = "Promise<void>")]
+    pub fn set_account(&self, account: String) -> js_sys::Promise {
+        self.call(Op::SetAccount(account))
+    }
+
+    /// Signs a request for a scrip of `face_micros`, valid `lifetime_ms`: the body of
+    /// `POST /v1/issue` (`{request}`) and the scrip's future id.
+    #[wasm_bindgen(js_name = issueRequest, unchecked_return_type = "Promise<{request: string, scrip_id: string}>")]
+    pub fn issue_request(&self, face_micros: f64, lifetime_ms: f64) -> js_sys::Promise {
+        self.call_with(
+            micros("face_micros", face_micros)
+                .and_then(|f| Ok(Op::IssueRequest(f, micros("lifetime_ms", lifetime_ms)?.0))),
+        )
+    }
+
+    /// Signs a non-delivery dispute for the pending payment of `scrip_id`.
+    #[wasm_bindgen(js_name = nonDelivery, unchecked_return_type = "Promise<string>")]
+    pub fn non_delivery(&self, scrip_id: String) -> js_sys::Promise {
+        self.call(Op::NonDelivery(scrip_id))
+    }
+
     /// Signs the redemption of `scrip_id`: the body of `POST /v1/redeem` (`{account, order}`).
     #[wasm_bindgen(
         unchecked_return_type = "Promise<{account: string, order: string, holder_origin: string | null}>"
@@ -840,12 +913,6 @@ impl Wallet {
     #[wasm_bindgen(js_name = onRedeemed, unchecked_return_type = "Promise<void>")]
     pub fn on_redeemed(&self, scrip_id: String, refund_micros: f64) -> js_sys::Promise {
         self.call_with(micros("refund_micros", refund_micros).map(|r| Op::OnRedeemed(scrip_id, r)))
-    }
-
-    /// Lets `site` spend `limit_micros` more without a prompt (0 revokes what is left).
-    #[wasm_bindgen(js_name = setBudget, unchecked_return_type = "Promise<void>")]
-    pub fn set_budget(&self, site: String, limit_micros: f64) -> js_sys::Promise {
-        self.call_with(micros("limit_micros", limit_micros).map(|l| Op::SetBudget(site, l)))
     }
 
     /// The whole wallet sealed under `passphrase` (at least 10 characters): a backup file's
@@ -938,21 +1005,6 @@ impl Wallet {
         unblind: js_sys::Function,
     ) -> js_sys::Promise {
         self.call(Op::OnCoins(request, signatures, unblind))
-    }
-
-    /// The coin to activate for a payment of `price_micros` that no scrip can pay (the held
-    /// coin of the least face that covers it), or null. A coin becomes its scrip at its first
-    /// payment: send its `coin` to `POST /v1/coins/activate`, then `onActivated`.
-    #[wasm_bindgen(js_name = coinFor, unchecked_return_type = "Promise<{scrip_id: string, coin: string, face_micros: number, expires_at_ms: number} | null>")]
-    pub fn coin_for(&self, price_micros: f64) -> js_sys::Promise {
-        self.call_with(micros("price_micros", price_micros).map(Op::CoinFor))
-    }
-
-    /// The bank's answer to an activation: the anonymous scrip (base64url), checked against
-    /// the coin and held. Resolves to its id.
-    #[wasm_bindgen(js_name = onActivated, unchecked_return_type = "Promise<string>")]
-    pub fn on_activated(&self, scrip: String) -> js_sys::Promise {
-        self.call(Op::OnActivated(scrip))
     }
 
     /// Forgets this wallet: keys, scrip and history are gone from this browser. For a wallet

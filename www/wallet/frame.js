@@ -8,7 +8,9 @@
 // (`needs_approval`). The protocol is the window's (messages.js); see docs/PROTOCOL.md §12.3,
 // "Purses", for the threat analysis.
 
-import init, { Wallet } from "../pkg/netcents_wasm_wallet.js";
+// The payment module: the wallet without what only the wallet's own pages do (opening the
+// account, buying, redeeming, backups); smaller to load in every shop page.
+import init, { Wallet } from "../pkg/netcents_wasm_pay.js";
 import { check, VERSION } from "../messages.js";
 import { bankGet, resend, resendPending, retryIssues, sendIssue, syncDisputes } from "./wallet.js";
 

@@ -4,7 +4,10 @@
 // payment order, hands it to the page to post to the vendor, and checks the receipt the page
 // brings back. Keys never leave this origin; the page only ever sees public signed objects.
 
-import { openWallet, money, siteName, h, resend, resendPending, syncDisputes, activateFor } from "./wallet.js";
+// The payment module: the wallet without what only the wallet's own pages do (opening the
+// account, buying, redeeming, backups), on the same stored state; smaller to load.
+import init, { Wallet } from "../pkg/netcents_wasm_pay.js";
+import { DB_NAME, bankGet, money, siteName, h, resend, resendPending, syncDisputes, activateFor } from "./wallet.js";
 import { check, VERSION } from "../messages.js";
 
 const view = document.getElementById("view");
@@ -26,6 +29,14 @@ let approval = null;
 let coin = null; // the anonymous coin that becomes scrip for this payment, when no scrip covers it
 let purseFace = 0; // the budget the user allowed the site with this payment, to make a purse of
 let receiptTimer = null;
+
+/** The wallet of this origin, in the payment module, with the bank's keys recorded. */
+async function openWallet() {
+  await init();
+  const w = await Wallet.open(DB_NAME);
+  await w.setBank(await bankGet("/v1/keys"));
+  return w;
+}
 
 function send(msg) {
   opener.postMessage({ v: VERSION, ...msg }, site);
