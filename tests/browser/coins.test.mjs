@@ -25,6 +25,7 @@ let walletOrigin;
 let shop;
 let ctx;
 const coinsFetched = []; // every request for the coins module, page by page
+const moduleFetches = []; // every request for a wallet module, with the document that made it
 const figures = {}; // timings, written to coins-figures.json beside the screenshots
 
 before(async () => {
@@ -45,6 +46,14 @@ before(async () => {
     ],
   });
   ctx.on("request", (r) => r.url().includes("netcents_wasm_coins") && coinsFetched.push(r.url()));
+  // Which document fetched the full wallet module: the payment window loads its own, smaller one.
+  ctx.on("request", (r) => {
+    if (/netcents_wasm_(wallet|pay)/.test(r.url())) {
+      let from = "";
+      try { from = r.frame().url(); } catch { /* a worker: no frame */ }
+      moduleFetches.push({ url: r.url(), from });
+    }
+  });
   ctx.on("requestfinished", (r) => {
     if (r.url().endsWith("/v1/coins/activate")) figures.activate_request_ms = Math.round(r.timing().responseEnd);
     if (r.url().endsWith("netcents_wasm_coins_bg.wasm")) figures.coins_module_fetch_ms = Math.round(r.timing().responseEnd);
@@ -161,6 +170,9 @@ test("anonymous scrip: bought as coins with the coins module fetched then, paid 
   await button.getByText("0.25¢").waitFor();
   const [popup] = await Promise.all([page.waitForEvent("popup"), button.click()]);
   await popup.waitForSelector("body[data-state='ask']");
+  const fromWindow = moduleFetches.filter((f) => f.from.includes("/wallet/pay.html"));
+  assert.ok(fromWindow.some((f) => f.url.endsWith("netcents_wasm_pay_bg.wasm")), `the payment window loads the pay module: ${JSON.stringify(fromWindow)}`);
+  assert.ok(!fromWindow.some((f) => f.url.includes("netcents_wasm_wallet")), `the payment window fetches nothing of the full wallet module: ${JSON.stringify(fromWindow)}`);
   assert.match(await popup.textContent("#coin-used"), /an anonymous coin of 10¢/);
   await popup.setViewportSize({ width: 440, height: 640 });
   await shot(popup, "32-wallet-approve-with-coin");

@@ -4,8 +4,6 @@
 // hands the coins' and the backup's modules what they work on itself, through the callbacks
 // the pages pass it.
 
-import init, { Wallet } from "../pkg/netcents_wasm_wallet.js";
-
 export const DB_NAME = "netcents-wallet";
 export const SCRIP_LIFETIME_MS = 30 * 24 * 3600 * 1000;
 
@@ -36,9 +34,14 @@ export const loadCoins = () => loadModule("netcents_wasm_coins");
 /** The backup module (`seal`, `open`): fetched the first time the user backs up or restores. */
 export const loadBackup = () => loadModule("netcents_wasm_backup");
 
-/** The wallet of this origin, with the bank's keys recorded. */
+/**
+ * The wallet of this origin, with the bank's keys recorded. The full wallet module is imported
+ * here, when a wallet page opens it: the payment window and the purse frame, which import this
+ * file's helpers, load their own smaller module and never fetch this one.
+ */
 export function openWallet() {
   opened ??= (async () => {
+    const { default: init, Wallet } = await import("../pkg/netcents_wasm_wallet.js");
     await init();
     const w = await Wallet.open(DB_NAME);
     const keys = await bankGet("/v1/keys");
