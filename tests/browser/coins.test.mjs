@@ -212,4 +212,23 @@ test("anonymous scrip: bought as coins with the coins module fetched then, paid 
   await wallet.waitForSelector("#scrip-table");
   assert.match(await wallet.textContent(`[data-scrip='${dime.scrip_id}']`), /anonymous/);
   await shot(wallet, "33-wallet-after-coin-payment");
+
+  // The change: what is left (9.75¢, held by the vendor) becomes new coins, blind. The vendor
+  // hands the scrip back to the bank on the exchange order; 0.05¢ waits, below the smallest coin.
+  await wallet.click(`[data-exchange='${dime.scrip_id}']`);
+  await wallet.waitForFunction(() => document.querySelector(".toast")?.textContent.includes("Exchanged"));
+  assert.match(await wallet.textContent(".toast"), /Exchanged: 9\.7¢ in 5 new anonymous coins/);
+  s = await summary(wallet);
+  assert.deepEqual(
+    s.coins.map((c) => c.face_micros).sort((a, b) => b - a),
+    [1_000_000, 50_000, 20_000, 20_000, 5_000, 2_000],
+    "the dollar coin and the change's five",
+  );
+  assert.equal(s.scrips.find((x) => x.id === dime.scrip_id)?.status, "redeemed", "the old scrip is spent");
+  const after = scripShow(dime.scrip_id);
+  assert.equal(after.status, "closed", JSON.stringify(after));
+  const books = await bankCall(bank, "GET", "/v1/operator/check", undefined, true);
+  assert.equal(books.body.balanced, true, JSON.stringify(books.body));
+  await wallet.waitForSelector("#coins");
+  await shot(wallet, "34-wallet-after-exchange");
 });

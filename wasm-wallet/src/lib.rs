@@ -361,6 +361,10 @@ enum Op {
     #[cfg(feature = "account")]
     UnansweredCoins,
     #[cfg(feature = "account")]
+    ExchangeRequest(String, Vec<String>, js_sys::Function),
+    #[cfg(feature = "account")]
+    UnansweredExchanges,
+    #[cfg(feature = "account")]
     CoinsRefused(String, String),
     #[cfg(feature = "account")]
     OnCoins(String, Vec<String>, js_sys::Function),
@@ -390,7 +394,10 @@ impl Op {
         let reads = reads
             || matches!(
                 self,
-                Self::CoinFaces(..) | Self::UnansweredCoins | Self::Backup(..)
+                Self::CoinFaces(..)
+                    | Self::UnansweredCoins
+                    | Self::UnansweredExchanges
+                    | Self::Backup(..)
             );
         !reads
     }
@@ -498,6 +505,16 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
         }
         #[cfg(feature = "account")]
         Op::UnansweredCoins => js(to_js(&s.unanswered_coins())),
+        #[cfg(feature = "account")]
+        Op::ExchangeRequest(scrip, signed, blind) => {
+            let ds = s.denominations(&signed)?;
+            let r = s.exchange_request(t, &scrip, &ds, &mut rng(), |d, key| {
+                blind_with(&blind, d, key)
+            })?;
+            js(to_js(&r))
+        }
+        #[cfg(feature = "account")]
+        Op::UnansweredExchanges => js(to_js(&s.unanswered_exchanges())),
         #[cfg(feature = "account")]
         Op::CoinsRefused(request, code) => Ok(JsValue::from(s.coins_refused(&request, &code))),
         #[cfg(feature = "account")]
@@ -975,6 +992,29 @@ impl Wallet {
             micros("amount_micros", amount_micros)
                 .map(|a| Op::CoinsRequest(a, denominations, blind)),
         )
+    }
+
+    /// Signs the exchange of what is left on the anonymous scrip `scrip_id` for new coins
+    /// (§5.11), each blinded by `blind` (the coins module's), and stores it before it resolves
+    /// to the body of `POST /v1/coins/exchange` (`{order, coins}`), with `scrip_id` and the
+    /// coins' `faces`. The scrip pays nothing more; the same call again gives the same exchange.
+    #[wasm_bindgen(js_name = exchangeRequest, unchecked_return_type = "Promise<{scrip_id: string, order: string, coins: string[], faces: number[]}>")]
+    pub fn exchange_request(
+        &self,
+        scrip_id: String,
+        denominations: Vec<String>,
+        #[wasm_bindgen(
+            unchecked_param_type = "(denomination: Uint8Array, key: Uint8Array) => {blinded: Uint8Array, blinding: Uint8Array}"
+        )]
+        blind: js_sys::Function,
+    ) -> js_sys::Promise {
+        self.call(Op::ExchangeRequest(scrip_id, denominations, blind))
+    }
+
+    /// Exchanges sent without an answer, to send again (`{scrip_id, order, coins, faces}`).
+    #[wasm_bindgen(js_name = unansweredExchanges, unchecked_return_type = "Promise<{scrip_id: string, order: string, coins: string[], faces: number[]}[]>")]
+    pub fn unanswered_exchanges(&self) -> js_sys::Promise {
+        self.call(Op::UnansweredExchanges)
     }
 
     /// Requests for coins sent without an answer, to send again (the same request gets the

@@ -2,6 +2,7 @@
 
 import {
   openWallet, ensureAccount, buyScrip, buyCoins, coinFaces, retryIssues, retryCoins, redeem, resend, resendPending,
+  exchange, retryExchanges,
   syncDisputes, backup, restore, money, shortId, when, siteName, h, bankGet, bankPost,
 } from "./wallet.js";
 
@@ -271,6 +272,16 @@ function scripTable(w, s) {
         const refund = await redeem(w, x.id);
         toast(`Redeemed: ${money(refund, cur)} back to your bank account.`);
       });
+      // Exchanging keeps the change anonymous: new coins, signed blind.
+      let ex = null;
+      if (x.anonymous) {
+        ex = h("button.ghost", { "data-exchange": x.id, title: "What is left becomes new anonymous coins, which the bank cannot link to this scrip." }, "Exchange");
+        ex.onclick = () => busy(ex, async () => {
+          const faces = await exchange(w, x.id);
+          const total = faces.reduce((a, b) => a + b, 0);
+          toast(`Exchanged: ${money(total, cur)} in ${faces.length} new anonymous coin${faces.length === 1 ? "" : "s"}.`);
+        });
+      }
       const pct = Math.round((100 * x.balance_micros) / x.face_micros);
       return h("tr", { "data-scrip": x.id },
         h("td", {}, h("div.mono", {}, shortId(x.id)),
@@ -281,7 +292,7 @@ function scripTable(w, s) {
           h("div.sub", {}, `of ${money(x.face_micros, cur)}`)),
         h("td.num", {}, String(x.receipts)),
         h("td", {}, h(`span.badge.${badge[x.status] || "x"}`, {}, x.status)),
-        h("td", {}, x.status === "live" ? red : null));
+        h("td", {}, x.status === "live" ? h("div.actions", { style: "margin-top:0" }, ex, red) : null));
     })));
 }
 
@@ -454,6 +465,7 @@ async function render() {
     const w = await openWallet();
     await retryIssues(w);
     await retryCoins(w);
+    await retryExchanges(w);
     await resendPending(w);
     await render();
   } catch (e) {

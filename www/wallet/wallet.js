@@ -164,6 +164,59 @@ export async function retryCoins(w) {
 }
 
 /**
+ * Exchanges what is left on the anonymous scrip `scripId` for new anonymous coins, signed blind
+ * (`docs/PROTOCOL.md` §5.11): the change stays as unlinkable as the scrip. When a vendor holds
+ * the scrip, it hands the scrip back to the bank on the exchange order, as for a redemption.
+ * Resolves to the new coins' faces.
+ */
+export async function exchange(w, scripId) {
+  const coins = await loadCoins();
+  const keys = lastKeys ?? (await bankGet("/v1/keys"));
+  const r = await w.exchangeRequest(scripId, keys.denominations ?? [], coins.blind);
+  await sendExchange(w, r, coins);
+  return r.faces;
+}
+
+async function sendExchange(w, r, coins) {
+  const body = { order: r.order, coins: r.coins };
+  let answered;
+  try {
+    answered = await bankPost("/v1/coins/exchange", body);
+    if (answered.status === 202 && answered.body.origin) {
+      const held = await answer(
+        await fetch(`${answered.body.origin.replace(/\/$/, "")}/netcents/v1/transfer`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ order: r.order }),
+        }),
+      );
+      await bankPost("/v1/returned", { chain: held.body.chain ?? [], transfer: held.body.transfer });
+      answered = await bankPost("/v1/coins/exchange", body);
+    }
+  } catch (e) {
+    // The wallet decides whether the refusal is final (the scrip is its owner's again) or not.
+    if (e.code) await w.coinsRefused(r.order, e.code);
+    throw e;
+  }
+  if (!answered.body.signatures) throw new NetCentsError("pending", "the bank has not signed the coins yet");
+  return w.onCoins(r.order, answered.body.signatures, coins.unblind);
+}
+
+/** Sends again the exchanges that got no answer; loads the coins module only then. */
+export async function retryExchanges(w) {
+  const pending = await w.unansweredExchanges();
+  if (!pending.length) return;
+  const coins = await loadCoins();
+  for (const r of pending) {
+    try {
+      await sendExchange(w, r, coins);
+    } catch {
+      // Kept for the next retry unless refused for good.
+    }
+  }
+}
+
+/**
  * A payment of `priceMicros` that no scrip covers: the held coin of the least face that covers
  * it becomes its scrip now (`POST /v1/coins/activate`; the same coin again gets the same scrip).
  * Resolves to the scrip id, or null when no coin covers the price.
