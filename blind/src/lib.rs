@@ -127,6 +127,40 @@ impl std::fmt::Debug for Blinding {
     }
 }
 
+impl Blinding {
+    /// The stored form the wallets keep between asking for a coin and unblinding it: the
+    /// blinded message, the secret (each with a `u32` length) and the randomizer. The
+    /// denomination and the key are stored beside it by the wallet machine.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = netcents_core::wire::Writer::new();
+        w.bytes(&self.blinded);
+        w.bytes(&self.secret);
+        w.raw(&self.randomizer);
+        w.finish()
+    }
+
+    /// A blinding from its stored form, for the coin of denomination `denomination` and
+    /// scrip key `key`.
+    ///
+    /// # Errors
+    /// A decoding error when the bytes are not a stored blinding.
+    pub fn from_bytes(denomination: u32, key: PublicKey, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = netcents_core::wire::Reader::new(bytes);
+        let blinded = r.bytes(netcents_core::blind::MAX_RSA_LEN)?.to_vec();
+        let secret = r.bytes(netcents_core::blind::MAX_RSA_LEN)?.to_vec();
+        let randomizer = r.array()?;
+        r.finish()?;
+        Ok(Self {
+            denomination,
+            key,
+            blinded,
+            secret,
+            randomizer,
+        })
+    }
+}
+
 /// Blinds the coin message of scrip key `key` for denomination `d`: what to send
 /// ([`BlindCoin`]) and what to keep ([`Blinding`]).
 ///

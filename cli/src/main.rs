@@ -937,13 +937,34 @@ impl Wallet {
         let n = self
             .state
             .on_coins(now(), request, &sigs, |d, key, blinding, sig| {
-                let b = blinding_of(d, *key, blinding)?;
+                let b = netcents_blind::Blinding::from_bytes(d.id, *key, blinding)
+                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))?;
                 netcents_blind::unblind(d, &b, sig)
                     .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
             })
             .map_err(wallet)?;
         self.save()?;
         Ok(n)
+    }
+
+    /// The vendor at `origin`, holding a scrip, hands it back to the bank on `order` (a
+    /// redemption's or an exchange's), and the bank takes the hand-over: its answer.
+    fn hand_back(&mut self, origin: &str, order: &str) -> Result<Value> {
+        let (s, t) = self.post(
+            &format!("{}/netcents/v1/transfer", origin.trim_end_matches('/')),
+            &json!({ "order": order }),
+        )?;
+        if s != 200 {
+            return Err(refused("the holder", s, &t));
+        }
+        let (s, back) = self.post(
+            &format!("{}/v1/returned", self.bank),
+            &json!({ "chain": t["chain"], "transfer": t["transfer"] }),
+        )?;
+        if s != 200 {
+            return Err(refused("the bank", s, &back));
+        }
+        Ok(back)
     }
 
     /// Sends a stored exchange: through the scrip's holder when a vendor holds it, then to the
@@ -958,20 +979,7 @@ impl Wallet {
                 .as_str()
                 .ok_or_else(|| anyhow!("no origin known for the scrip's holder"))?
                 .to_owned();
-            let (s, t) = self.post(
-                &format!("{}/netcents/v1/transfer", origin.trim_end_matches('/')),
-                &json!({ "order": r.order }),
-            )?;
-            if s != 200 {
-                return Err(refused("the holder", s, &t));
-            }
-            let (s, back) = self.post(
-                &format!("{}/v1/returned", self.bank),
-                &json!({ "chain": t["chain"], "transfer": t["transfer"] }),
-            )?;
-            if s != 200 {
-                return Err(refused("the bank", s, &back));
-            }
+            self.hand_back(&origin, &r.order)?;
             (status, v) = self.post(&url, &body)?;
         }
         if status != 200 {
@@ -986,7 +994,8 @@ impl Wallet {
         let n = self
             .state
             .on_coins(now(), &r.order, &sigs, |d, key, blinding, sig| {
-                let b = blinding_of(d, *key, blinding)?;
+                let b = netcents_blind::Blinding::from_bytes(d.id, *key, blinding)
+                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))?;
                 netcents_blind::unblind(d, &b, sig)
                     .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
             })
@@ -1185,7 +1194,7 @@ fn buy_coins(w: &mut Wallet, out: Out, micros: u64) -> Result<Value> {
             &mut OsRng,
             |d, key| {
                 netcents_blind::blind(d, key)
-                    .map(|(ask, b)| (ask, blinding_bytes(&b)))
+                    .map(|(ask, b)| (ask, b.to_bytes()))
                     .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
             },
         )
@@ -1210,40 +1219,6 @@ fn buy_coins(w: &mut Wallet, out: Out, micros: u64) -> Result<Value> {
     let mut v = json!({ "scrips": ids, "currency": currency, "faces_micros": req.faces });
     money_json(&mut v, "face", micros);
     Ok(v)
-}
-
-/// The wallet's stored form of a blinding: the blinded message, the secret, the randomizer.
-fn blinding_bytes(b: &netcents_blind::Blinding) -> Vec<u8> {
-    let mut w = netcents_core::wire::Writer::new();
-    w.bytes(&b.blinded);
-    w.bytes(&b.secret);
-    w.raw(&b.randomizer);
-    w.finish()
-}
-
-fn blinding_of(
-    d: &netcents_core::blind::Denomination,
-    key: netcents_core::PublicKey,
-    bytes: &[u8],
-) -> std::result::Result<netcents_blind::Blinding, netcents_wallet::WalletError> {
-    let bad = |_| netcents_wallet::WalletError::new("bad_value", "a stored blinding does not read");
-    let mut r = netcents_core::wire::Reader::new(bytes);
-    let blinded = r
-        .bytes(netcents_core::blind::MAX_RSA_LEN)
-        .map_err(bad)?
-        .to_vec();
-    let secret = r
-        .bytes(netcents_core::blind::MAX_RSA_LEN)
-        .map_err(bad)?
-        .to_vec();
-    let randomizer = r.array().map_err(bad)?;
-    Ok(netcents_blind::Blinding {
-        denomination: d.id,
-        key,
-        blinded,
-        secret,
-        randomizer,
-    })
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute URL.
@@ -1949,21 +1924,9 @@ fn redeem(w: &mut Wallet, out: Out, which: Option<&str>) -> Result<Value> {
                     .holder_origin
                     .or_else(|| v["origin"].as_str().map(str::to_owned))
                     .ok_or_else(|| anyhow!("no origin known for the scrip's holder"))?;
-                let (s, t) = w.post(
-                    &format!("{}/netcents/v1/transfer", origin.trim_end_matches('/')),
-                    &json!({ "order": r.order }),
-                )?;
-                if s != 200 {
-                    return Err(refused("the holder", s, &t));
-                }
-                let (s, back) = w.post(
-                    &format!("{}/v1/returned", w.bank),
-                    &json!({ "chain": t["chain"], "transfer": t["transfer"] }),
-                )?;
-                if s != 200 {
-                    return Err(refused("the bank", s, &back));
-                }
-                back["refund_micros"].as_u64().unwrap_or(0)
+                w.hand_back(&origin, &r.order)?["refund_micros"]
+                    .as_u64()
+                    .unwrap_or(0)
             }
             _ => return Err(refused("redemption", status, &v)),
         };
@@ -2013,7 +1976,7 @@ fn exchange(w: &mut Wallet, out: Out, which: Option<&str>) -> Result<Value> {
             .state
             .exchange_request(now(), &id, &denominations, &mut OsRng, |d, key| {
                 netcents_blind::blind(d, key)
-                    .map(|(ask, b)| (ask, blinding_bytes(&b)))
+                    .map(|(ask, b)| (ask, b.to_bytes()))
                     .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
             })
             .map_err(wallet)?;

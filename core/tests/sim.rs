@@ -59,26 +59,6 @@ fn coin_keys() -> &'static [netcents_blind::DenominationKey] {
     })
 }
 
-/// The wallet's stored form of a blinding, as the command-line wallet keeps it.
-fn blinding_bytes(b: &netcents_blind::Blinding) -> Vec<u8> {
-    let mut w = netcents_core::wire::Writer::new();
-    w.bytes(&b.blinded);
-    w.bytes(&b.secret);
-    w.raw(&b.randomizer);
-    w.finish()
-}
-
-fn blinding_of(d: &Denomination, key: PublicKey, bytes: &[u8]) -> netcents_blind::Blinding {
-    let mut r = netcents_core::wire::Reader::new(bytes);
-    netcents_blind::Blinding {
-        denomination: d.id,
-        key,
-        blinded: r.bytes(512).expect("stored").to_vec(),
-        secret: r.bytes(512).expect("stored").to_vec(),
-        randomizer: r.array().expect("stored"),
-    }
-}
-
 fn usd() -> Currency {
     Currency::new("USD").expect("valid currency")
 }
@@ -655,7 +635,7 @@ impl Sim {
                 .wallet
                 .coins_request(now, amount, &bodies, &mut self.rng, |d, key| {
                     let (ask, b) = netcents_blind::blind(d, key).expect("blinds");
-                    Ok((ask, blinding_bytes(&b)))
+                    Ok((ask, b.to_bytes()))
                 })
                 .expect("an honest request for coins");
             requests.push(r.request);
@@ -673,10 +653,13 @@ impl Sim {
                     self.wallets[w]
                         .wallet
                         .on_coins(now, &r, &sigs, |d, key, blinding, sig| {
-                            netcents_blind::unblind(d, &blinding_of(d, *key, blinding), sig)
-                                .map_err(|e| {
-                                    netcents_wallet::WalletError::new(e.code(), e.to_string())
-                                })
+                            netcents_blind::unblind(
+                                d,
+                                &netcents_blind::Blinding::from_bytes(d.id, *key, blinding)
+                                    .expect("stored"),
+                                sig,
+                            )
+                            .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
                         })
                         .expect("the bank's blind signatures unblind");
                 }
@@ -1580,7 +1563,7 @@ impl Sim {
                 &mut self.rng,
                 |d, key| {
                     let (ask, b) = netcents_blind::blind(d, key).expect("blinds");
-                    Ok((ask, blinding_bytes(&b)))
+                    Ok((ask, b.to_bytes()))
                 },
             ) {
                 Ok(r) => {
@@ -1658,8 +1641,12 @@ impl Sim {
         party
             .wallet
             .on_coins(now, order, &sigs, |d, key, blinding, sig| {
-                netcents_blind::unblind(d, &blinding_of(d, *key, blinding), sig)
-                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
+                netcents_blind::unblind(
+                    d,
+                    &netcents_blind::Blinding::from_bytes(d.id, *key, blinding).expect("stored"),
+                    sig,
+                )
+                .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
             })
             .expect("the exchange's coins unblind");
         party.exchanging.retain(|s| *s != sid);

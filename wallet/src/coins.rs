@@ -4,13 +4,12 @@
 
 use netcents_core::blind::{BlindCoin, Coin, Denomination};
 use netcents_core::objects::{AccountRequest, Action, PaymentOrder, Scrip};
-use netcents_core::wallet::WalletScrip;
 use netcents_core::wire::{Decode, Encode, Reader, Writer};
 use netcents_core::{DecodeError, Micros, Nonce, PublicKey, SecretKey, Signed, TimestampMs};
 use rand_core::CryptoRngCore;
 use serde::Serialize;
 
-use crate::{Entry, Event, Seed, State, WalletError, b64, decode_signed, seed, unb64};
+use crate::{Event, Seed, State, WalletError, b64, decode_signed, seed, unb64};
 
 /// Coins asked for and not yet answered: the request, and per coin its denomination, its
 /// scrip key and the shell's blinding state. Stored before the request is sent: the account
@@ -463,20 +462,7 @@ impl State {
             ));
         }
         let held = self.coins.remove(at);
-        let wallet_scrip = WalletScrip::new(&scrip, held.key)?;
-        let id = scrip.body().id;
-        self.entries.push(Entry {
-            scrip: wallet_scrip,
-            paying: None,
-            redeeming: None,
-            redeemed: false,
-        });
-        self.push_history(Event::Issued {
-            at: now,
-            scrip: id,
-            face: scrip.body().face.micros,
-        });
-        Ok(id.to_string())
+        self.keep(now, &scrip, held.key)
     }
 
     /// The scrip id of a held coin with this id, for a shell that wants one coin.

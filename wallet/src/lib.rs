@@ -801,7 +801,18 @@ impl State {
             ));
         }
         let issuing = self.issuing.remove(at);
-        let wallet_scrip = WalletScrip::new(&scrip, issuing.key)?;
+        self.keep(now, &scrip, issuing.key)
+    }
+
+    /// Holds a scrip the bank signed for `key` (issued, or a coin activated): its mirror, and
+    /// the history's line. Its id.
+    fn keep(
+        &mut self,
+        now: TimestampMs,
+        scrip: &Verified<Scrip>,
+        key: SecretKey,
+    ) -> Result<String, WalletError> {
+        let wallet_scrip = WalletScrip::new(scrip, key)?;
         let id = scrip.body().id;
         self.entries.push(Entry {
             scrip: wallet_scrip,

@@ -12,8 +12,8 @@
 //! asked for in one wallet to the other.
 
 use netcents_core::PublicKey;
-use netcents_core::blind::{Coin, Denomination, MAX_RSA_LEN};
-use netcents_core::wire::{Decode, Encode, Reader, Writer};
+use netcents_core::blind::{Coin, Denomination};
+use netcents_core::wire::{Decode, Encode};
 use netcents_core::{DecodeError, Error};
 use wasm_bindgen::prelude::*;
 
@@ -33,39 +33,6 @@ fn key_of(key: &[u8]) -> Result<PublicKey, Error> {
     Ok(PublicKey::from_bytes(raw)?)
 }
 
-/// The stored form of a blinding.
-#[must_use]
-pub fn blinding_bytes(b: &netcents_blind::Blinding) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.bytes(&b.blinded);
-    w.bytes(&b.secret);
-    w.raw(&b.randomizer);
-    w.finish()
-}
-
-/// A blinding from its stored form, for the coin of denomination `d` and scrip key `key`.
-///
-/// # Errors
-/// A decoding error when the bytes are not a stored blinding.
-pub fn blinding_of(
-    d: &Denomination,
-    key: PublicKey,
-    bytes: &[u8],
-) -> Result<netcents_blind::Blinding, Error> {
-    let mut r = Reader::new(bytes);
-    let blinded = r.bytes(MAX_RSA_LEN)?.to_vec();
-    let secret = r.bytes(MAX_RSA_LEN)?.to_vec();
-    let randomizer = r.array()?;
-    r.finish()?;
-    Ok(netcents_blind::Blinding {
-        denomination: d.id,
-        key,
-        blinded,
-        secret,
-        randomizer,
-    })
-}
-
 /// Blinds the coin message of scrip key `key` (32 bytes) for the denomination whose canonical
 /// bytes are `denomination`.
 ///
@@ -76,7 +43,7 @@ pub fn blind_coin(denomination: &[u8], key: &[u8]) -> Result<Blinded, Error> {
     let (ask, b) = netcents_blind::blind(&d, &key_of(key)?)?;
     Ok(Blinded {
         blinded: ask.blinded,
-        blinding: blinding_bytes(&b),
+        blinding: b.to_bytes(),
     })
 }
 
@@ -93,7 +60,7 @@ pub fn unblind_coin(
     signature: &[u8],
 ) -> Result<Vec<u8>, Error> {
     let d = Denomination::from_bytes(denomination)?;
-    let b = blinding_of(&d, key_of(key)?, blinding)?;
+    let b = netcents_blind::Blinding::from_bytes(d.id, key_of(key)?, blinding)?;
     let coin: Coin = netcents_blind::unblind(&d, &b, signature)?;
     Ok(coin.to_bytes())
 }
@@ -177,9 +144,10 @@ mod tests {
         let d = denomination(&rsa);
         let key = scrip_key();
         let b = blind_coin(&d.to_bytes(), key.as_bytes()).expect("blinds");
-        let stored = blinding_of(&d, key, &b.blinding).expect("the blinding reads back");
+        let stored = netcents_blind::Blinding::from_bytes(d.id, key, &b.blinding)
+            .expect("the blinding reads back");
         assert_eq!(stored.blinded, b.blinded);
-        assert_eq!(blinding_bytes(&stored), b.blinding);
+        assert_eq!(stored.to_bytes(), b.blinding);
         let sig = rsa.sign(&b.blinded).expect("signs");
         let coin = Coin::from_bytes(
             &unblind_coin(&d.to_bytes(), key.as_bytes(), &b.blinding, &sig).expect("unblinds"),

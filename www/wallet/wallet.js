@@ -183,14 +183,7 @@ async function sendExchange(w, r, coins) {
   try {
     answered = await bankPost("/v1/coins/exchange", body);
     if (answered.status === 202 && answered.body.origin) {
-      const held = await answer(
-        await fetch(`${answered.body.origin.replace(/\/$/, "")}/netcents/v1/transfer`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ order: r.order }),
-        }),
-      );
-      await bankPost("/v1/returned", { chain: held.body.chain ?? [], transfer: held.body.transfer });
+      await handBack(answered.body.origin, r.order);
       answered = await bankPost("/v1/coins/exchange", body);
     }
   } catch (e) {
@@ -258,6 +251,21 @@ export async function retryIssues(w) {
 }
 
 /**
+ * The vendor at `origin`, holding a scrip, hands it back to the bank on `order` (a redemption's
+ * or an exchange's), and the bank takes the hand-over (`POST /v1/returned`): its answer.
+ */
+async function handBack(origin, order) {
+  const held = await answer(
+    await fetch(`${origin.replace(/\/$/, "")}/netcents/v1/transfer`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ order }),
+    }),
+  );
+  return bankPost("/v1/returned", { chain: held.body.chain ?? [], transfer: held.body.transfer });
+}
+
+/**
  * Redeems a scrip: the bank refunds what is left to the account. When a vendor holds the
  * scrip, the wallet asks that vendor to hand it back (with the redemption order as authority)
  * and gives the bank the certificate.
@@ -268,16 +276,7 @@ export async function redeem(w, scripId) {
   // The holder the order names (the wallet's mirror) hands the scrip back; the bank's own
   // idea of the holder lags behind vendor-to-vendor transfers until they are captured.
   const holder = r.holder_origin ?? body.origin;
-  if (status === 202 && holder) {
-    const held = await answer(
-      await fetch(`${holder.replace(/\/$/, "")}/netcents/v1/transfer`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ order: r.order }),
-      }),
-    );
-    ({ body } = await bankPost("/v1/returned", { chain: held.body.chain ?? [], transfer: held.body.transfer }));
-  }
+  if (status === 202 && holder) ({ body } = await handBack(holder, r.order));
   if (body.refund_micros === undefined) throw new NetCentsError("pending", "the bank has not refunded the scrip yet");
   await w.onRedeemed(scripId, body.refund_micros);
   return body.refund_micros;
