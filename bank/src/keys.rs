@@ -101,15 +101,8 @@ fn hex_of(bytes: &[u8]) -> String {
 }
 
 fn read_denomination(path: &Path) -> std::io::Result<(Denomination, DenominationKey)> {
-    let meta = fs::metadata(path)?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(std::io::Error::other(format!(
-            "{} is readable by others than its owner; chmod 600 it",
-            path.display()
-        )));
-    }
+    let text = read_private(path)?;
     let bad = || std::io::Error::other(format!("{} is not a denomination key", path.display()));
-    let text = fs::read_to_string(path)?;
     let mut lines = text.lines();
     let params: Vec<&str> = lines.next().ok_or_else(bad)?.split(' ').collect();
     let [id, currency, face, from, until, expires, activate] = params[..] else {
@@ -176,7 +169,8 @@ fn zeroize_array(seed: &mut [u8; 32]) {
     zeroize::Zeroize::zeroize(seed);
 }
 
-fn read_key(path: &Path) -> std::io::Result<SecretKey> {
+/// A key file's text, refused when others than its owner may read it.
+fn read_private(path: &Path) -> std::io::Result<String> {
     let meta = fs::metadata(path)?;
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(std::io::Error::other(format!(
@@ -184,7 +178,28 @@ fn read_key(path: &Path) -> std::io::Result<SecretKey> {
             path.display()
         )));
     }
-    let text = fs::read_to_string(path)?;
+    fs::read_to_string(path)
+}
+
+/// The ids of the key files `<prefix><id>.key` in `dir`.
+fn key_ids(dir: &Path, prefix: &str) -> std::io::Result<Vec<u32>> {
+    let mut ids = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if let Some(id) = name
+            .to_string_lossy()
+            .strip_prefix(prefix)
+            .and_then(|s| s.strip_suffix(".key"))
+            .and_then(|s| s.parse::<u32>().ok())
+        {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+fn read_key(path: &Path) -> std::io::Result<SecretKey> {
+    let text = read_private(path)?;
     let text = text.trim();
     let bad = || std::io::Error::other(format!("{} is not 64 hex digits", path.display()));
     if text.len() != 64 {
@@ -212,16 +227,8 @@ impl Keyring {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
         }
         let mut bank = BTreeMap::new();
-        for entry in fs::read_dir(dir)? {
-            let name = entry?.file_name();
-            let name = name.to_string_lossy();
-            if let Some(id) = name
-                .strip_prefix("bank-")
-                .and_then(|s| s.strip_suffix(".key"))
-                .and_then(|s| s.parse::<u32>().ok())
-            {
-                bank.insert(id, read_key(&bank_path(dir, id))?);
-            }
+        for id in key_ids(dir, "bank-")? {
+            bank.insert(id, read_key(&bank_path(dir, id))?);
         }
         if bank.is_empty() {
             let key = SecretKey::generate(&mut OsRng);
@@ -265,17 +272,9 @@ impl Keyring {
     ) -> std::io::Result<usize> {
         let mut found: BTreeMap<u32, (Denomination, Arc<DenominationKey>)> = BTreeMap::new();
         if let Some(dir) = dir {
-            for entry in fs::read_dir(dir)? {
-                let name = entry?.file_name();
-                let name = name.to_string_lossy();
-                if let Some(id) = name
-                    .strip_prefix("denomination-")
-                    .and_then(|s| s.strip_suffix(".key"))
-                    .and_then(|s| s.parse::<u32>().ok())
-                {
-                    let (d, key) = read_denomination(&denomination_path(dir, id))?;
-                    found.insert(d.id, (d, Arc::new(key)));
-                }
+            for id in key_ids(dir, "denomination-")? {
+                let (d, key) = read_denomination(&denomination_path(dir, id))?;
+                found.insert(d.id, (d, Arc::new(key)));
             }
         }
         let epoch = now.0 / COIN_EPOCH_MS;

@@ -932,7 +932,13 @@ impl Wallet {
             }
             return Err(refused("coins", status, &v));
         }
-        let sigs: Vec<String> = serde_json::from_value(v["signatures"].clone())
+        self.hold_coins(request, &v)
+    }
+
+    /// The bank's blind signatures (`{signatures}` in `answer`) for the coins of `request` (an
+    /// account's request or an exchange order): unblinded, checked and held, then saved.
+    fn hold_coins(&mut self, request: &str, answer: &Value) -> Result<usize> {
+        let sigs: Vec<String> = serde_json::from_value(answer["signatures"].clone())
             .context("the bank's answer has no signatures")?;
         let n = self
             .state
@@ -989,19 +995,7 @@ impl Wallet {
             }
             return Err(refused("exchange", status, &v));
         }
-        let sigs: Vec<String> = serde_json::from_value(v["signatures"].clone())
-            .context("the bank's answer has no signatures")?;
-        let n = self
-            .state
-            .on_coins(now(), &r.order, &sigs, |d, key, blinding, sig| {
-                let b = netcents_blind::Blinding::from_bytes(d.id, *key, blinding)
-                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))?;
-                netcents_blind::unblind(d, &b, sig)
-                    .map_err(|e| netcents_wallet::WalletError::new(e.code(), e.to_string()))
-            })
-            .map_err(wallet)?;
-        self.save()?;
-        Ok(n)
+        self.hold_coins(&r.order, &v)
     }
 
     /// Activates a coin into anonymous scrip (§5.11). The same coin again gets the same

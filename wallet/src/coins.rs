@@ -112,6 +112,32 @@ pub struct CoinToActivate {
 
 const MAX_BLINDING: usize = 4096;
 
+/// The coins of denominations `ids`: a fresh scrip key each, blinded by the shell's `blind` and
+/// checked; what to send, and what to keep until the bank answers.
+fn mint<R: CryptoRngCore + ?Sized>(
+    ids: &[u32],
+    denominations: &[Denomination],
+    rng: &mut R,
+    mut blind: impl FnMut(&Denomination, &PublicKey) -> Result<(BlindCoin, Vec<u8>), WalletError>,
+) -> Result<(Vec<BlindCoin>, Vec<MintingCoin>), WalletError> {
+    let mut asks = Vec::with_capacity(ids.len());
+    let mut coins = Vec::with_capacity(ids.len());
+    for d in ids
+        .iter()
+        .filter_map(|id| denominations.iter().find(|d| d.id == *id))
+    {
+        let key = SecretKey::generate(rng);
+        let (ask, blinding) = checked(blind(d, &key.public())?)?;
+        asks.push(ask);
+        coins.push(MintingCoin {
+            denomination: d.clone(),
+            key,
+            blinding,
+        });
+    }
+    Ok((asks, coins))
+}
+
 /// What a shell's blinding gave, checked before it is stored: a blinded message the wire
 /// carries (1 to `MAX_RSA_LEN` bytes) and a blinding the stored form reads back (at most
 /// `MAX_BLINDING` bytes). Anything else would be a stored wallet that no longer opens.
@@ -164,7 +190,7 @@ impl State {
         amount: Micros,
         denominations: &[Denomination],
         rng: &mut R,
-        mut blind: impl FnMut(&Denomination, &PublicKey) -> Result<(BlindCoin, Vec<u8>), WalletError>,
+        blind: impl FnMut(&Denomination, &PublicKey) -> Result<(BlindCoin, Vec<u8>), WalletError>,
     ) -> Result<CoinsRequest, WalletError> {
         let currency = self.bank()?.currency;
         let amount = netcents_core::Amount {
@@ -177,21 +203,7 @@ impl State {
                 "the amount is not a sum of at most 64 coins of the bank's denominations (the smallest is a tenth of a cent)",
             )
         })?;
-        let mut asks = Vec::with_capacity(ids.len());
-        let mut coins = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Some(d) = denominations.iter().find(|d| d.id == id) else {
-                continue;
-            };
-            let key = SecretKey::generate(rng);
-            let (ask, blinding) = checked(blind(d, &key.public())?)?;
-            asks.push(ask);
-            coins.push(MintingCoin {
-                denomination: d.clone(),
-                key,
-                blinding,
-            });
-        }
+        let (asks, coins) = mint(&ids, denominations, rng, blind)?;
         let (account, account_key) = self.account()?;
         let mut request_id = [0u8; 16];
         rng.fill_bytes(&mut request_id);
@@ -240,7 +252,7 @@ impl State {
         scrip_id: &str,
         denominations: &[Denomination],
         rng: &mut R,
-        mut blind: impl FnMut(&Denomination, &PublicKey) -> Result<(BlindCoin, Vec<u8>), WalletError>,
+        blind: impl FnMut(&Denomination, &PublicKey) -> Result<(BlindCoin, Vec<u8>), WalletError>,
     ) -> Result<ExchangeRequest, WalletError> {
         if let Some(m) = self.minting.iter().find(|m| {
             matches!(&m.asked, Asked::Exchange { order, .. } if order.unverified().scrip.to_string() == scrip_id)
@@ -265,30 +277,16 @@ impl State {
             currency,
             micros: entry.scrip.balance(),
         };
-        let chosen: Vec<Denomination> = Denomination::take(balance, denominations, now)
+        let ids = Denomination::take(balance, denominations, now)
             .map(|(ids, _)| ids)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|id| denominations.iter().find(|d| d.id == id).cloned())
-            .collect();
-        if chosen.is_empty() {
+            .unwrap_or_default();
+        if ids.is_empty() {
             return Err(WalletError::new(
                 "bad_value",
                 "less is left than the smallest coin: redeem it into the account",
             ));
         }
-        let mut asks = Vec::with_capacity(chosen.len());
-        let mut coins = Vec::with_capacity(chosen.len());
-        for d in chosen {
-            let key = SecretKey::generate(rng);
-            let (ask, blinding) = checked(blind(&d, &key.public())?)?;
-            asks.push(ask);
-            coins.push(MintingCoin {
-                denomination: d,
-                key,
-                blinding,
-            });
-        }
+        let (asks, coins) = mint(&ids, denominations, rng, blind)?;
         let entry = self.entry(scrip_id)?;
         let order = entry.scrip.exchange(&asks);
         entry.redeeming = Some(order.clone());

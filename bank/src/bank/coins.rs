@@ -131,7 +131,8 @@ async fn activate(w: &Activate, tx: &mut Tx) -> WorkResult {
             posting,
         } => {
             if !tx.scrip_insert(&book).await? {
-                // Activated meanwhile by another request: the transaction retries from the top.
+                // Activated meanwhile by another request: nothing is written here, and the same
+                // coin sent again finds the book and gets its scrip (`Activated::Again`).
                 return Err(ApiError::conflict(
                     "scrip_exists",
                     "the coin was activated at the same moment; ask again for its scrip",
