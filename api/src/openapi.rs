@@ -347,6 +347,22 @@ pub fn vendor() -> Value {
         .gives::<v::Handover>(g, 200, "the hand-over"),
         op(
             "post",
+            "/netcents/v1/tick",
+            "A stream's tick: the next element of the customer's hash chain (§5.13)",
+            Anyone,
+        )
+        .takes::<v::Tick>(g)
+        .gives::<v::Ticked>(g, 200, "the ticks paid"),
+        op(
+            "post",
+            "/netcents/v1/close",
+            "The customer ends its stream: the receipt charges the ticks paid (§5.13)",
+            Anyone,
+        )
+        .takes::<v::CloseStream>(g)
+        .gives::<v::Closed>(g, 200, "the stream's receipt"),
+        op(
+            "post",
             "/netcents/v1/recall",
             "The bank's recall, relayed by whoever holds it",
             Anyone,

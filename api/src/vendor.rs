@@ -21,6 +21,65 @@ request! {
         /// The holder's `Signed<VendorCert>`, base64url, when another vendor holds the scrip.
         #[serde(default)]
         pub holder_cert: Option<String>,
+        /// For a stream (an item sold by the unit): what the order commits to besides the
+        /// offer (`docs/PROTOCOL.md` §5.13).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub stream: Option<StreamCommit>,
+    }
+}
+
+body! {
+    /// What a stream's payment order commits to besides the offer.
+    pub struct StreamCommit {
+        /// The root of the customer's hash chain (element 0), hex.
+        pub root: String,
+        /// The ticks the chain holds: the order authorises `ticks × unit_price`.
+        pub ticks: u64,
+    }
+}
+
+request! {
+    /// `POST /netcents/v1/tick`: a stream's tick, the next element of the customer's chain.
+    pub struct Tick {
+        /// The scrip paying the stream, hex.
+        pub scrip: String,
+        /// The element's index: the ticks paid with it.
+        pub index: u64,
+        /// The element, hex: it hashes to the last one released in `index − paid` steps.
+        pub element: String,
+    }
+}
+
+body! {
+    /// `POST /netcents/v1/tick`: the stream after the tick.
+    pub struct Ticked {
+        /// The ticks paid so far.
+        pub paid: u64,
+        /// The ticks the stream committed to.
+        pub ticks: u64,
+    }
+}
+
+request! {
+    /// `POST /netcents/v1/close`: the customer ends its stream; the vendor charges the ticks
+    /// paid and releases the rest.
+    pub struct CloseStream {
+        /// The scrip paying the stream, hex.
+        pub scrip: String,
+        /// The stream's root, hex: only who knows the stream closes it.
+        pub root: String,
+    }
+}
+
+body! {
+    /// `POST /netcents/v1/close`: the receipt settling the stream.
+    pub struct Closed {
+        /// `Signed<Receipt>`, base64url, its charge the ticks paid.
+        pub receipt: String,
+        /// The ticks charged.
+        pub units: u64,
+        /// What they cost.
+        pub charged_micros: u64,
     }
 }
 
@@ -53,6 +112,13 @@ body! {
         /// item's title), for the wallet's approval screen; absent where the vendor gives none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub label: Option<String>,
+        /// For an item sold by the unit: the unit; `price_micros` is then the most one payment
+        /// is charged.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub unit: Option<String>,
+        /// For an item sold by the unit: the price of one unit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub unit_price_micros: Option<u64>,
     }
 }
 
@@ -61,8 +127,14 @@ body! {
     pub struct PriceRule {
         /// An item name, or a folder of items: a prefix ending in `/*`.
         pub path: String,
-        /// Its price.
+        /// Its price: for an item sold by the unit, the most one payment is charged.
         pub price_micros: u64,
+        /// For an item sold by the unit: the unit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub unit: Option<String>,
+        /// For an item sold by the unit: the price of one unit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub unit_price_micros: Option<u64>,
     }
 }
 

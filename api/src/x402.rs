@@ -237,6 +237,8 @@ mod tests {
             valid_until_ms: 5,
             access_ms: 600_000,
             label: None,
+            unit: None,
+            unit_price_micros: None,
         }
     }
 
@@ -267,6 +269,7 @@ mod tests {
             offer: "b2ZmZXI".into(),
             scrip: Some("c2NyaXA".into()),
             holder_cert: None,
+            stream: None,
         };
         assert_eq!(
             bundle_of(&payment_signature(accepted, &bundle)),

@@ -635,6 +635,8 @@ async fn binary_rekey_keeps_earlier_certificates_valid() {
             currency: common::usd(),
             micros: netcents_core::Micros(PRICE),
         },
+        meter: None,
+        stream: None,
     };
     let accepted = custody_b
         .accept(

@@ -686,7 +686,12 @@ fn holder_step(c: &mut Custody, parties: &Parties, op: &str, s: &Value) -> R<Val
                 time(s, "now")?,
                 signed(s, "order")?,
                 &signed(s, "offer")?,
-                Terms { item: &item, price },
+                Terms {
+                    item: &item,
+                    price,
+                    meter: None,
+                    stream: None,
+                },
                 parties.signer(s, "signer")?,
             )?;
             Ok(json!({
@@ -934,7 +939,12 @@ fn payment<'a>(d: &DeskMachine, s: &Value, item: &'a str, price: Amount) -> R<Pa
     Ok(Payment {
         order: signed(s, "order")?,
         offer: signed(s, "offer")?,
-        terms: Terms { item, price },
+        terms: Terms {
+            item,
+            price,
+            meter: None,
+            stream: None,
+        },
         scrip: match bundle_scrip(s)? {
             Some(x) => Some(x.verify(&d.bank_key)?),
             None => None,
@@ -990,6 +1000,13 @@ fn desk_step(d: &mut DeskMachine, parties: &Parties, op: &str, s: &Value) -> R<V
                     d.write(&writes);
                     Ok(json!({
                         "answer": { "receipt": hex(receipt.as_bytes()), "replay": replay },
+                        "writes": writes_json(&writes),
+                    }))
+                }
+                Step::Opened { replay, writes } => {
+                    d.write(&writes);
+                    Ok(json!({
+                        "opened": { "replay": replay },
                         "writes": writes_json(&writes),
                     }))
                 }

@@ -143,6 +143,7 @@ impl F {
                 nonce: Nonce([nonce; 16]),
                 valid_until,
                 goods_digest: goods,
+                meter: None,
             },
             self.vkey(v),
         )
@@ -397,6 +398,8 @@ fn t(price: u64) -> Terms<'static> {
     Terms {
         item: ITEM,
         price: usd(price),
+        meter: None,
+        stream: None,
     }
 }
 
@@ -1587,11 +1590,11 @@ fn refusals(s: &mut Suite, f: &F) {
     s.decode(
         "dispute-bad-kind-tag",
         k,
-        "Dispute kind tag 2.",
+        "Dispute kind tag 3.",
         "dispute",
         &{
             let mut v = nd.as_bytes().to_vec();
-            v[58] = 2;
+            v[58] = 3;
             v
         },
         Some("scrip"),

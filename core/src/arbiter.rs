@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 
 use crate::bank::{KeyLookup, LedgerAccount, Posting, PostingKind, ScripBook};
 use crate::error::{Error, Rejection};
+use crate::meter::{allowed_charge, taken};
 use crate::objects::{
     Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Ruling, Scrip, Statement, Verdict,
 };
@@ -79,6 +80,18 @@ pub fn rule(
                 (Verdict::Dismissed, Micros::ZERO)
             } else {
                 (Verdict::Refund, shortfall)
+            }
+        }
+        DisputeKind::OverCharge {
+            offer,
+            order,
+            receipt,
+        } => {
+            let over = over_charge(scrip, d.vendor, &vendor_keys, offer, order, receipt)?;
+            if over == Micros::ZERO {
+                (Verdict::Dismissed, Micros::ZERO)
+            } else {
+                (Verdict::Refund, over)
             }
         }
     };
@@ -155,6 +168,45 @@ fn non_delivery(
         None if book.captured_through(vendor, po.seq) => refund,
         None => (Verdict::Void, Micros::ZERO),
     })
+}
+
+/// An over-charge dispute (§5.13): what the vendor's receipt took from the scrip beyond what its
+/// charge justifies at the offer's unit price ([`allowed_charge`]; for a stream, beyond the
+/// ticks its token proves). The evidence is the vendor's own signed offer and receipt and the
+/// customer's order; nothing is asked of the vendor.
+fn over_charge(
+    scrip: &Scrip,
+    vendor: VendorId,
+    vendor_keys: &dyn Fn(u32) -> Result<PublicKey, Error>,
+    offer: &Signed<Offer>,
+    order: &Signed<PaymentOrder>,
+    receipt: &Signed<Receipt>,
+) -> Result<Micros, Error> {
+    let offer = offer
+        .clone()
+        .verify(&vendor_keys(offer.unverified().key_id)?)?;
+    let receipt = receipt
+        .clone()
+        .verify(&vendor_keys(receipt.unverified().key_id)?)?;
+    let order = order.clone().verify(&scrip.key)?;
+    let (o, po, r) = (offer.body(), order.body(), receipt.body());
+    if o.vendor != vendor
+        || r.vendor != vendor
+        || po.payee != Holder::Vendor(vendor)
+        || po.scrip != scrip.id
+        || r.scrip != scrip.id
+        || r.order != order.digest()
+    {
+        return Err(Rejection::BadEvidence("the receipt does not settle this order").into());
+    }
+    let meter = o
+        .meter
+        .as_ref()
+        .ok_or(Rejection::BadEvidence("the offer is not sold by the unit"))?;
+    let allowed = allowed_charge(meter, &offer.digest(), po, r.charge.as_ref());
+    Ok(taken(po, r.balance_after)
+        .checked_sub(allowed)
+        .unwrap_or(Micros::ZERO))
 }
 
 /// What a vendor answers to a non-delivery dispute, read from its own record of the orders it
@@ -252,9 +304,11 @@ fn balance_shortfall(
             if r.seq <= stated_seq && base.is_none_or(|(s, _)| r.seq > s) {
                 // Where the customer has its own order for the receipt, its signed balance is
                 // what the vendor agreed to.
+                // An up-to order's customer signed only the most it could take: its receipt's
+                // balance is what the vendor agreed to (§5.13).
                 let balance = orders
                     .get(&r.seq)
-                    .filter(|(d, _)| *d == r.order)
+                    .filter(|(d, _)| *d == r.order && r.charge.is_none())
                     .map_or(r.balance_after, |(_, po)| po.balance_after);
                 base = Some((r.seq, balance));
             }

@@ -74,6 +74,9 @@ pub const CODES: &[Code] = &[
     code("idempotency_conflict", 409, &[Core, Bank]),
     code("order_void", 409, &[Core]),
     code("bad_path", 404, &[Core]),
+    code("order_open", 409, &[Core]),
+    code("bad_tick", 422, &[Core]),
+    code("over_limit", 422, &[Core]),
     code("payment_pending", 409, &[Core, Wallet]),
     code("internal", 500, &[Core, Bank, Edge, Wallet]),
     // The shells' transport.

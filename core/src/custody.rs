@@ -7,10 +7,16 @@
 //! new state (and, for an accepted order, the order itself, which audits and disputes ask for)
 //! before it answers.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::error::{DecodeError, Error, Rejection};
-use crate::objects::{Claim, MAX_CHAIN, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer};
+use crate::error::{DecodeError, Error, Misuse, Rejection};
+use crate::meter::{
+    Charge, MAX_TICK_SKIP, MAX_TICKS, Meter, StreamProof, stream_digest, tick_step,
+};
+use crate::objects::{
+    Claim, MAX_CHAIN, MAX_ITEM_LEN, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer,
+};
 use crate::signed::{Signed, Signer, Verified};
 use crate::types::{Amount, Digest, Holder, Micros, TimestampMs, VendorId};
 use crate::wire::{Decode, Encode, Reader, Writer, wire_struct};
@@ -59,8 +65,50 @@ pub struct Accepted {
 pub struct Terms<'a> {
     /// The item requested.
     pub item: &'a str,
-    /// Its price.
+    /// Its price: for an item sold by the unit, the most one order is charged.
     pub price: Amount,
+    /// For an item sold by the unit (§5.13): the unit and its price.
+    pub meter: Option<&'a Meter>,
+    /// For a stream (§5.13): what the customer's order commits to, sent beside it.
+    pub stream: Option<StreamOpen>,
+}
+
+impl<'a> Terms<'a> {
+    /// An item sold at a fixed price.
+    #[must_use]
+    pub fn fixed(item: &'a str, price: Amount) -> Self {
+        Self {
+            item,
+            price,
+            meter: None,
+            stream: None,
+        }
+    }
+
+    /// The order's `offer` field and price that pay `offer` on these terms: the offer's digest
+    /// and price; for a stream, [`stream_digest`] and the price of its ticks (at most the
+    /// offer's). `None` for a stream of an item not sold by the unit, or out of range.
+    pub(crate) fn order_fields(&self, offer: &Signed<Offer>) -> Option<(Digest, Micros)> {
+        let o = offer.unverified();
+        match (self.stream, self.meter) {
+            (None, _) => Some((offer.digest(), o.price.micros)),
+            (Some(s), Some(m)) if (1..=MAX_TICKS).contains(&s.ticks) => {
+                let price = m.price_of(s.ticks).filter(|p| *p <= o.price.micros)?;
+                Some((stream_digest(&offer.digest(), &s.root, s.ticks), price))
+            }
+            (Some(_), _) => None,
+        }
+    }
+}
+
+/// What a stream's payment order commits to besides the offer (§5.13): the root of its hash
+/// chain and the number of ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamOpen {
+    /// The chain's root (element 0).
+    pub root: Digest,
+    /// The number of ticks, 1 to [`MAX_TICKS`].
+    pub ticks: u64,
 }
 
 /// Checks an order against the offer it pays and the vendor's own terms (§5.3): the offer is
@@ -76,15 +124,10 @@ fn check_offer(
     terms: Terms<'_>,
 ) -> Result<(), Rejection> {
     let o = offer.unverified();
-    if o.vendor != me
-        || o.item != terms.item
-        || o.price != terms.price
-        || o.valid_until < now
-        || po.offer != offer.digest()
-        || po.price != o.price.micros
-    {
+    if o.valid_until < now {
         return Err(Rejection::BadOffer);
     }
+    check_replayed_offer(me, po, offer, terms)?;
     if o.price.currency != scrip.face.currency {
         return Err(Rejection::CurrencyMismatch);
     }
@@ -104,8 +147,8 @@ fn check_replayed_offer(
     if o.vendor != me
         || o.item != terms.item
         || o.price != terms.price
-        || po.offer != offer.digest()
-        || po.price != o.price.micros
+        || o.meter.as_ref() != terms.meter
+        || terms.order_fields(offer) != Some((po.offer, po.price))
     {
         return Err(Rejection::BadOffer);
     }
@@ -167,9 +210,84 @@ pub struct Custody {
     last: Option<(Digest, Signed<Receipt>)>,
     /// Whether the bank accepted a claim carrying the closing certificate.
     closed_acknowledged: bool,
+    /// An up-to order accepted and not yet settled (§5.13): its maximum is locked here.
+    open: Option<OpenOrder>,
 }
 
-const STATE_VERSION: u8 = 1;
+/// An up-to order open at its vendor (§5.13): accepted, its maximum locked, not yet charged.
+/// The custody's balance, sequence number and chain move only when it is settled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenOrder {
+    order: Signed<PaymentOrder>,
+    item: String,
+    unit_price: Micros,
+    goods_digest: Option<Digest>,
+    opened_at: TimestampMs,
+    /// For a stream: the root, the ticks committed to and the deepest element released.
+    stream: Option<StreamProof>,
+    /// For a stream: the ticks released (the depth of `stream.token`).
+    paid: u64,
+}
+
+wire_struct!(OpenOrder {
+    order,
+    item: text(MAX_ITEM_LEN),
+    unit_price,
+    goods_digest,
+    opened_at,
+    stream,
+    paid,
+});
+
+impl OpenOrder {
+    /// The order.
+    #[must_use]
+    pub fn order(&self) -> &Signed<PaymentOrder> {
+        &self.order
+    }
+
+    /// The item it pays for.
+    #[must_use]
+    pub fn item(&self) -> &str {
+        &self.item
+    }
+
+    /// When it was opened.
+    #[must_use]
+    pub fn opened_at(&self) -> TimestampMs {
+        self.opened_at
+    }
+
+    /// For a stream: the ticks released so far.
+    #[must_use]
+    pub fn ticks_paid(&self) -> Option<u64> {
+        self.stream.as_ref().map(|_| self.paid)
+    }
+
+    /// For a stream: its root, the ticks committed to and the deepest element released.
+    #[must_use]
+    pub fn stream(&self) -> Option<&StreamProof> {
+        self.stream.as_ref()
+    }
+}
+
+/// A settled up-to order: the receipt with its charge, and the order, to store.
+#[derive(Clone, Debug)]
+pub struct Settled {
+    /// The receipt, signed by the holder, with the charge.
+    pub receipt: Signed<Receipt>,
+    /// The order settled.
+    pub order: Signed<PaymentOrder>,
+    /// The item it paid for.
+    pub item: String,
+}
+
+const STATE_VERSION: u8 = 2;
+
+/// How long a metered order may stay open before a hand-over settles it at nothing (§5.13): a
+/// vendor settles within the request that delivers, so an order open this long was never
+/// delivered.
+pub const OPEN_TIMEOUT_MS: u64 = 60_000;
 
 impl Custody {
     /// The bank's custody of a scrip it just issued: segment 0.
@@ -194,6 +312,7 @@ impl Custody {
             },
             last: None,
             closed_acknowledged: false,
+            open: None,
         }
     }
 
@@ -251,6 +370,7 @@ impl Custody {
             },
             last: None,
             closed_acknowledged: false,
+            open: None,
         })
     }
 
@@ -322,6 +442,9 @@ impl Custody {
     /// accepted, a price the balance covers, and the balance the customer signed is the one
     /// left after it. Returns that balance.
     fn continues(&self, po: &PaymentOrder) -> Result<Micros, Rejection> {
+        if self.open.is_some() {
+            return Err(Rejection::OrderOpen);
+        }
         if po.seq <= self.last_seq {
             return Err(Rejection::StaleSequence {
                 last_seq: self.last_seq,
@@ -358,6 +481,9 @@ impl Custody {
         let Holder::Vendor(me) = self.me else {
             return Err(Rejection::WrongPayee.into());
         };
+        if terms.meter.is_some() {
+            return Err(Misuse::NotOpen.into());
+        }
         // A retry of the last accepted order gets the same receipt, even once frozen or
         // expired, but only for the item it paid: the same order sent for another item is no
         // replay, and is refused.
@@ -395,6 +521,7 @@ impl Custody {
                 seq: order.body().seq,
                 balance_after,
                 goods_digest: o.goods_digest,
+                charge: None,
             },
             signer.key,
         );
@@ -406,6 +533,189 @@ impl Custody {
             receipt,
             order,
             replay: false,
+        })
+    }
+
+    /// An up-to order (§5.13): checked as [`Custody::accept`] checks an order, then opened: its
+    /// maximum is locked here, and nothing changes in the scrip's record until
+    /// [`Custody::settle`] (metered) or [`Custody::close`] (a stream) charges it. The same order
+    /// again, while open, is answered as open again (`true`: a replay).
+    ///
+    /// # Errors
+    /// The refusals of [`Custody::accept`]; [`Rejection::OrderOpen`] while another order is
+    /// open; [`Misuse::NotOpen`] for terms not sold by the unit. Nothing changes on error.
+    pub fn open(
+        &mut self,
+        now: TimestampMs,
+        order: Signed<PaymentOrder>,
+        offer: &Signed<Offer>,
+        terms: Terms<'_>,
+    ) -> Result<(Verified<PaymentOrder>, bool), Error> {
+        let Holder::Vendor(me) = self.me else {
+            return Err(Rejection::WrongPayee.into());
+        };
+        let Some(meter) = terms.meter else {
+            return Err(Misuse::NotOpen.into());
+        };
+        if let Some(open) = &self.open
+            && open.order.digest() == order.digest()
+        {
+            check_replayed_offer(me, order.unverified(), offer, terms)?;
+            return Ok((order.verify(&self.scrip().key)?, true));
+        }
+        let po = order.unverified();
+        if po.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        if po.payee != self.me {
+            return Err(Rejection::WrongPayee.into());
+        }
+        self.check_live(now)?;
+        check_offer(now, me, self.scrip(), po, offer, terms)?;
+        self.continues(po)?;
+        let order = order.verify(&self.scrip().key)?;
+        self.open = Some(OpenOrder {
+            order: order.signed().clone(),
+            item: String::from(terms.item),
+            unit_price: meter.unit_price,
+            goods_digest: offer.unverified().goods_digest,
+            opened_at: now,
+            stream: terms.stream.map(|s| StreamProof {
+                root: s.root,
+                ticks: s.ticks,
+                token: s.root,
+            }),
+            paid: 0,
+        });
+        Ok((order, false))
+    }
+
+    /// The order open here, if any.
+    #[must_use]
+    pub fn open_order(&self) -> Option<&OpenOrder> {
+        self.open.as_ref()
+    }
+
+    /// A stream's tick (§5.13): element `index` of the open stream's chain, which must hash to
+    /// the deepest element released so far in `index − paid` steps (at most [`MAX_TICK_SKIP`]).
+    /// Returns the ticks paid. A tick at or below those paid changes nothing.
+    ///
+    /// # Errors
+    /// [`Rejection::BadTick`] when no stream is open, the index is beyond the ticks committed
+    /// to or too far ahead, or the element does not hash to the last one. Nothing changes.
+    pub fn tick(&mut self, index: u64, element: &Digest) -> Result<u64, Error> {
+        let open = self.open.as_mut().ok_or(Rejection::BadTick)?;
+        let stream = open.stream.as_mut().ok_or(Rejection::BadTick)?;
+        if index <= open.paid {
+            return Ok(open.paid);
+        }
+        if index > stream.ticks || index - open.paid > MAX_TICK_SKIP {
+            return Err(Rejection::BadTick.into());
+        }
+        let mut at = *element;
+        for _ in open.paid..index {
+            at = tick_step(&at);
+        }
+        if at != stream.token {
+            return Err(Rejection::BadTick.into());
+        }
+        stream.token = *element;
+        open.paid = index;
+        Ok(index)
+    }
+
+    /// Settles the open metered order (§5.13): charges `units` at the offer's unit price, at
+    /// most the order's price, releases the rest of the maximum to the balance, and signs the
+    /// receipt.
+    ///
+    /// # Errors
+    /// [`Rejection::OverLimit`] for a charge above the order's price; [`Misuse::NotOpen`] when
+    /// no metered order is open (a stream is closed with [`Custody::close`]).
+    pub fn settle(&mut self, units: u64, signer: Signer<'_>) -> Result<Settled, Error> {
+        if self.open.as_ref().is_none_or(|o| o.stream.is_some()) {
+            return Err(Misuse::NotOpen.into());
+        }
+        self.finish(units, signer)
+    }
+
+    /// Closes the open stream (§5.13): charges the ticks released, proven by the deepest
+    /// element, releases the rest to the balance, and signs the receipt.
+    ///
+    /// # Errors
+    /// [`Misuse::NotOpen`] when no stream is open.
+    pub fn close(&mut self, signer: Signer<'_>) -> Result<Settled, Error> {
+        let paid = self
+            .open
+            .as_ref()
+            .filter(|o| o.stream.is_some())
+            .map(|o| o.paid)
+            .ok_or(Misuse::NotOpen)?;
+        self.finish(paid, signer)
+    }
+
+    /// Before the scrip is handed on or recalled (§5.13): an open stream is closed at the ticks
+    /// paid; an open metered order is settled at nothing once [`OPEN_TIMEOUT_MS`] have passed
+    /// (its delivery never finished), and refuses the hand-over before that.
+    ///
+    /// # Errors
+    /// [`Rejection::OrderOpen`] for a metered order opened less than [`OPEN_TIMEOUT_MS`] ago.
+    pub fn close_for_handover(
+        &mut self,
+        now: TimestampMs,
+        signer: Signer<'_>,
+    ) -> Result<Option<Settled>, Error> {
+        let Some(open) = &self.open else {
+            return Ok(None);
+        };
+        if open.stream.is_some() {
+            return self.close(signer).map(Some);
+        }
+        if now.0 < open.opened_at.0.saturating_add(OPEN_TIMEOUT_MS) {
+            return Err(Rejection::OrderOpen.into());
+        }
+        self.finish(0, signer).map(Some)
+    }
+
+    fn finish(&mut self, units: u64, signer: Signer<'_>) -> Result<Settled, Error> {
+        let Holder::Vendor(me) = self.me else {
+            return Err(Rejection::WrongPayee.into());
+        };
+        let open = self.open.as_ref().ok_or(Misuse::NotOpen)?;
+        let po = open.order.unverified();
+        let charge = Charge {
+            units,
+            unit_price: open.unit_price,
+            stream: open.stream.clone(),
+        };
+        let amount = charge
+            .amount()
+            .filter(|a| *a <= po.price)
+            .ok_or(Rejection::OverLimit)?;
+        // The order's price was at most the balance when it opened, and nothing moved since.
+        let balance_after = self.balance.checked_sub(amount)?;
+        let digest = open.order.digest();
+        let receipt = Signed::sign(
+            Receipt {
+                vendor: me,
+                key_id: signer.key_id,
+                scrip: self.scrip().id,
+                order: digest,
+                seq: po.seq,
+                balance_after,
+                goods_digest: open.goods_digest,
+                charge: Some(charge),
+            },
+            signer.key,
+        );
+        self.balance = balance_after;
+        self.last_seq = po.seq;
+        self.head = chain_step(&self.head, &digest);
+        self.last = Some((digest, receipt.clone()));
+        let open = self.open.take().ok_or(Misuse::NotOpen)?;
+        Ok(Settled {
+            receipt,
+            order: open.order,
+            item: open.item,
         })
     }
 
@@ -430,6 +740,9 @@ impl Custody {
             } else {
                 Err(Rejection::Frozen.into())
             };
+        }
+        if self.open.is_some() {
+            return Err(Rejection::OrderOpen.into());
         }
         let po = order.unverified();
         if po.scrip != self.scrip().id {
@@ -481,6 +794,9 @@ impl Custody {
             } else {
                 Err(Rejection::Frozen.into())
             };
+        }
+        if self.open.is_some() {
+            return Err(Rejection::OrderOpen.into());
         }
         if r.scrip != self.scrip().id {
             return Err(Rejection::WrongScrip.into());
@@ -591,6 +907,19 @@ impl Custody {
                 "custody closing acknowledged but never handed on",
             ));
         }
+        if let Some(open) = &self.open {
+            let po = open.order.unverified();
+            if self.handed_on.is_some() || po.seq <= self.last_seq || po.price > self.balance {
+                return Err(DecodeError::BadValue(
+                    "custody open order not above its record or not covered",
+                ));
+            }
+            if open.stream.as_ref().is_some_and(|s| open.paid > s.ticks) {
+                return Err(DecodeError::BadValue(
+                    "custody stream paid beyond its ticks",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -611,13 +940,15 @@ impl Encode for Custody {
         w.put(&self.captured);
         w.put(&self.last);
         w.bool(self.closed_acknowledged);
+        w.put(&self.open);
     }
 }
 
 impl Decode for Custody {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        // Version 1 is version 2 without an open order.
         let version = r.u8()?;
-        if version != STATE_VERSION {
+        if version != STATE_VERSION && version != 1 {
             return Err(DecodeError::UnknownVersion(version));
         }
         let custody = Self {
@@ -633,6 +964,7 @@ impl Decode for Custody {
             captured: r.get()?,
             last: r.get()?,
             closed_acknowledged: r.bool()?,
+            open: if version == 1 { None } else { r.get()? },
         };
         custody.stored_ok()?;
         Ok(custody)

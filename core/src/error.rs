@@ -112,6 +112,13 @@ pub enum Rejection {
     Void,
     /// A request path that does not name exactly one item (`item::canonical_path`).
     BadPath(&'static str),
+    /// An up-to order is open on this scrip here (§5.13): nothing else is paid with it, and it
+    /// is not handed on, until that order is settled.
+    OrderOpen,
+    /// A stream's tick does not hash to the last element released, or none is open (§5.13).
+    BadTick,
+    /// A charge above what the order authorised (§5.13).
+    OverLimit,
 }
 
 /// Calls that a correct shell never makes.
@@ -125,6 +132,9 @@ pub enum Misuse {
     PaymentPending,
     /// A signing key does not belong to the party it is used for.
     WrongSigningKey,
+    /// An up-to order was given to the fixed-price path, or a settlement to an order that is
+    /// not open.
+    NotOpen,
 }
 
 impl Error {
@@ -169,6 +179,9 @@ impl Error {
                 Rejection::IdempotencyConflict => "idempotency_conflict",
                 Rejection::Void => "order_void",
                 Rejection::BadPath(_) => "bad_path",
+                Rejection::OrderOpen => "order_open",
+                Rejection::BadTick => "bad_tick",
+                Rejection::OverLimit => "over_limit",
             },
             Self::Misuse(Misuse::PaymentPending) => "payment_pending",
             Self::Misuse(_) => "internal",
@@ -234,7 +247,8 @@ impl Error {
                 | Rejection::AlreadyCaptured
                 | Rejection::Recalled
                 | Rejection::IdempotencyConflict
-                | Rejection::Void => 409,
+                | Rejection::Void
+                | Rejection::OrderOpen => 409,
                 Rejection::InsufficientBalance { .. } => 402,
                 Rejection::Expired => 410,
                 _ => 422,
@@ -312,6 +326,13 @@ impl fmt::Display for Rejection {
             }
             Self::Void => f.write_str("the order was declared void and is never accepted"),
             Self::BadPath(why) => write!(f, "the path does not name exactly one item: {why}"),
+            Self::OrderOpen => {
+                f.write_str("an up-to order is open on this scrip here: settle or close it first")
+            }
+            Self::BadTick => f.write_str(
+                "the tick does not continue the stream's hash chain, or no stream is open",
+            ),
+            Self::OverLimit => f.write_str("the charge is above what the order authorised"),
         }
     }
 }
@@ -397,6 +418,9 @@ mod tests {
             (R::IdempotencyConflict, "Rejection::IdempotencyConflict"),
             (R::Void, "Rejection::Void"),
             (R::BadPath("why"), "Rejection::BadPath"),
+            (R::OrderOpen, "Rejection::OrderOpen"),
+            (R::BadTick, "Rejection::BadTick"),
+            (R::OverLimit, "Rejection::OverLimit"),
         ];
         let mut all: Vec<(Error, &'static str)> = decode
             .into_iter()

@@ -18,6 +18,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::{DecodeError, Error, Rejection};
+use crate::meter::Meter;
 use crate::objects::MAX_ITEM_LEN;
 use crate::types::{Amount, Currency, Micros};
 
@@ -141,6 +142,7 @@ pub fn is_canonical(name: &str) -> bool {
 pub struct PriceRule {
     path: String,
     price: Micros,
+    meter: Option<Meter>,
 }
 
 impl PriceRule {
@@ -169,7 +171,21 @@ impl PriceRule {
         Ok(Self {
             path: String::from(path),
             price,
+            meter: None,
         })
+    }
+
+    /// The rule sells by the unit (§5.13): `price` becomes the most one order is charged.
+    #[must_use]
+    pub fn metered(mut self, meter: Meter) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
+    /// The unit and its price, for an item sold by the unit.
+    #[must_use]
+    pub fn meter(&self) -> Option<&Meter> {
+        self.meter.as_ref()
     }
 
     /// The item name, or the prefix followed by `*`.
@@ -245,6 +261,27 @@ impl PriceList {
                 currency: self.currency,
                 micros: r.price,
             })
+    }
+
+    /// The same list with the `i`-th rule sold by the unit where `meters[i]` is a meter.
+    #[must_use]
+    pub fn with_meters(mut self, meters: Vec<Option<Meter>>) -> Self {
+        for (rule, meter) in self.rules.iter_mut().zip(meters) {
+            rule.meter = meter;
+        }
+        self
+    }
+
+    /// The meter of the item named `canonical`, if it is sold by the unit (§5.13).
+    #[must_use]
+    pub fn meter_of(&self, canonical: &str) -> Option<&Meter> {
+        if !is_canonical(canonical) {
+            return None;
+        }
+        self.rules
+            .iter()
+            .find(|r| r.matches(canonical))
+            .and_then(PriceRule::meter)
     }
 
     /// The currency.

@@ -29,6 +29,7 @@ pub mod codes;
 pub mod custody;
 pub mod error;
 pub mod item;
+pub mod meter;
 pub mod objects;
 pub mod registrar;
 pub mod signed;

@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::{DecodeError, Error};
+use crate::meter::{Charge, Meter};
 use crate::signed::{Body, Kind, Signed, Signer, Verified};
 use crate::types::{
     AccountId, Amount, Digest, Holder, Micros, Nonce, PublicKey, ScripId, TimestampMs, VendorId,
@@ -167,6 +168,9 @@ pub struct Offer {
     /// The digest of the goods, where they are fixed content (the arbiter checks delivery
     /// against it).
     pub goods_digest: Option<Digest>,
+    /// For an item sold by the unit (§5.13): the unit and its price; `price` is then the most
+    /// one order may be charged.
+    pub meter: Option<Meter>,
 }
 
 impl Body for Offer {
@@ -181,6 +185,7 @@ wire_struct!(Offer {
     nonce,
     valid_until,
     goods_digest,
+    meter,
 });
 
 /// A payment order: the customer, with the scrip key, pays `price` to `payee` (§4.4).
@@ -260,6 +265,9 @@ pub struct Receipt {
     pub balance_after: Micros,
     /// The digest of the goods delivered, if fixed content.
     pub goods_digest: Option<Digest>,
+    /// For an up-to order (§5.13): what it was charged; the order's price was the most it could
+    /// be. `None` for a fixed price, charged in full.
+    pub charge: Option<Charge>,
 }
 
 impl Body for Receipt {
@@ -274,6 +282,7 @@ wire_struct!(Receipt {
     seq,
     balance_after,
     goods_digest,
+    charge,
 });
 
 /// Longest wire code in a refusal, in bytes.
@@ -577,6 +586,10 @@ wire_struct!(CaptureBatch {
 });
 
 /// What a dispute is about.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "evidence, built once per dispute and never kept in bulk"
+)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DisputeKind {
     /// The customer paid (the payment order and the offer are attached) and got nothing, or
@@ -597,6 +610,28 @@ pub enum DisputeKind {
         /// The vendor-signed balance that contradicts them.
         statement: Statement,
     },
+    /// An up-to order (§5.13) took more than its receipt's charge justifies at the offer's
+    /// unit price (for a stream, more ticks than its token proves).
+    OverCharge {
+        /// The metered offer paid.
+        offer: Signed<Offer>,
+        /// The payment order.
+        order: Signed<PaymentOrder>,
+        /// The vendor's receipt settling it.
+        receipt: Signed<Receipt>,
+    },
+}
+
+impl DisputeKind {
+    /// Its name on the wire and in views: `non_delivery`, `balance` or `over_charge`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::NonDelivery { .. } => "non_delivery",
+            Self::Balance { .. } => "balance",
+            Self::OverCharge { .. } => "over_charge",
+        }
+    }
 }
 
 /// A balance a holder signed at a sequence number.
@@ -698,6 +733,16 @@ impl Encode for Dispute {
                 w.list(orders);
                 w.put(statement);
             }
+            DisputeKind::OverCharge {
+                offer,
+                order,
+                receipt,
+            } => {
+                w.u8(2);
+                w.put(offer);
+                w.put(order);
+                w.put(receipt);
+            }
         }
     }
 }
@@ -717,6 +762,11 @@ impl Decode for Dispute {
                 receipts: r.list(MAX_EVIDENCE)?,
                 orders: r.list(MAX_EVIDENCE)?,
                 statement: r.get()?,
+            },
+            2 => DisputeKind::OverCharge {
+                offer: r.get()?,
+                order: r.get()?,
+                receipt: r.get()?,
             },
             t => return Err(DecodeError::BadTag(t)),
         };

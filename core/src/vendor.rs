@@ -33,7 +33,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::arbiter::{self, NonDeliveryAnswer};
-use crate::custody::{Accepted, Custody, Terms, check_before_transfer};
+use crate::custody::{Accepted, Custody, Settled, Terms, check_before_transfer};
 use crate::error::{Error, Rejection};
 use crate::objects::{Claim, Offer, PaymentOrder, Recall, Receipt, Refusal, Scrip, Transfer};
 use crate::signed::{Signed, Signer, Verified};
@@ -135,6 +135,15 @@ pub enum Step {
         /// Whether this is the receipt of an order accepted before.
         replay: bool,
         /// What to write first.
+        writes: Writes,
+    },
+    /// An up-to order opened (§5.13), its maximum locked: deliver, then settle it with
+    /// [`Desk::settle`] (metered) or, for a stream, take ticks with [`Desk::tick`] and close it
+    /// with [`Desk::close`].
+    Opened {
+        /// Whether this order was open already (a retry): nothing changed.
+        replay: bool,
+        /// What to write first (the segment with the open order).
         writes: Writes,
     },
     /// Refused.
@@ -259,6 +268,30 @@ pub fn check_bundle_with(
     scrip: Option<&Signed<Scrip>>,
     signed_by_me: impl FnOnce(&Digest) -> bool,
 ) -> Result<(), BundleFault> {
+    check_bundle_terms(
+        me,
+        Terms::fixed(item, price),
+        order,
+        offer,
+        scrip,
+        signed_by_me,
+    )
+}
+
+/// [`check_bundle_with`] on the whole terms of an item: for a stream (§5.13) the order pays
+/// [`crate::meter::stream_digest`] of the offer at the price of its ticks.
+///
+/// # Errors
+/// The first [`BundleFault`], in [`check_bundle`]'s order.
+pub fn check_bundle_terms(
+    me: VendorId,
+    terms: Terms<'_>,
+    order: &Signed<PaymentOrder>,
+    offer: &Signed<Offer>,
+    scrip: Option<&Signed<Scrip>>,
+    signed_by_me: impl FnOnce(&Digest) -> bool,
+) -> Result<(), BundleFault> {
+    let (item, price) = (terms.item, terms.price);
     let po = order.unverified();
     if po.payee != Holder::Vendor(me) {
         return Err(BundleFault::WrongPayee);
@@ -272,7 +305,7 @@ pub fn check_bundle_with(
         // A replayed or reused order sent to another path: it pays for its own item only.
         return Err(BundleFault::OtherItem);
     }
-    if o.price != price || po.offer != digest || po.price != price.micros {
+    if o.price != price || terms.order_fields(offer) != Some((po.offer, po.price)) {
         return Err(BundleFault::OtherTerms);
     }
     let Some(scrip) = scrip else {
@@ -349,8 +382,8 @@ impl Desk {
             return Ok(self.refuse(signer, &p.order, key, Rejection::Void.into()));
         }
         if let Some(custody) = self.current.as_mut() {
-            match custody.accept(now, p.order.clone(), &p.offer, p.terms, signer) {
-                Ok(a) => return Ok(answer(a, custody, p.terms.item)),
+            match take(custody, now, p, signer) {
+                Ok(step) => return Ok(step),
                 // The scrip went on and comes back: the slow path opens a new segment.
                 Err(Error::Rejected(Rejection::Frozen)) if po.holder != me && po.payee == me => {}
                 Err(e) => {
@@ -403,8 +436,8 @@ impl Desk {
             Ok(c) => c,
             Err(e) => return Ok(self.refuse(signer, &p.order, None, e)),
         };
-        let step = match custody.accept(now, p.order.clone(), &p.offer, p.terms, signer) {
-            Ok(a) => answer(a, &custody, p.terms.item),
+        let step = match take(&mut custody, now, p, signer) {
+            Ok(step) => step,
             Err(e) => {
                 // The scrip is held here from now on (§5.4), and the wallet needs the
                 // certificate to learn the balance it was handed over with.
@@ -446,6 +479,43 @@ impl Desk {
         Some(refused)
     }
 
+    /// Settles the metered order open here (§5.13) at `units` delivered: the receipt with its
+    /// charge, and what to write. Call it once the goods went out (or failed: zero units).
+    ///
+    /// # Errors
+    /// [`Rejection::OverLimit`] for more than the order authorised; [`Misuse`] when no metered
+    /// order is open. Nothing changes on error.
+    ///
+    /// [`Misuse`]: crate::error::Misuse
+    pub fn settle(&mut self, units: u64, signer: Signer<'_>) -> Result<Step, Error> {
+        let custody = self.current.as_mut().ok_or(Rejection::UnknownScrip)?;
+        let s = custody.settle(units, signer)?;
+        Ok(settled(custody, s))
+    }
+
+    /// A tick of the stream open here (§5.13): see [`Custody::tick`]. Returns the ticks paid.
+    /// Nothing is written: the shell stores the segment when it chooses (at the latest when
+    /// it closes), and a tick it loses is its own loss.
+    ///
+    /// # Errors
+    /// [`Rejection::BadTick`].
+    pub fn tick(&mut self, index: u64, element: &Digest) -> Result<u64, Error> {
+        let custody = self.current.as_mut().ok_or(Rejection::BadTick)?;
+        custody.tick(index, element)
+    }
+
+    /// Closes the stream open here (§5.13) at the ticks paid: the receipt, and what to write.
+    ///
+    /// # Errors
+    /// [`Misuse`] when no stream is open.
+    ///
+    /// [`Misuse`]: crate::error::Misuse
+    pub fn close(&mut self, signer: Signer<'_>) -> Result<Step, Error> {
+        let custody = self.current.as_mut().ok_or(Rejection::UnknownScrip)?;
+        let s = custody.close(signer)?;
+        Ok(settled(custody, s))
+    }
+
     /// A transfer request from the next holder (§5.4): freeze and sign, or the same
     /// certificate for the same order again.
     ///
@@ -460,8 +530,11 @@ impl Desk {
     ) -> Result<Handover, Error> {
         let custody = self.current.as_mut().ok_or(Rejection::NotHolder)?;
         let was_live = custody.handed_on().is_none();
-        let transfer = custody.hand_on(now, order, signer)?;
-        Ok(handover(custody, transfer, was_live))
+        let mut closing = custody.clone();
+        let settled = closing.close_for_handover(now, signer)?;
+        let transfer = closing.hand_on(now, order, signer)?;
+        *custody = closing;
+        Ok(handover(custody, transfer, was_live, settled))
     }
 
     /// A recall by the bank (§5.9), verified with the bank's key: the scrip goes back to the
@@ -482,8 +555,15 @@ impl Desk {
             });
         };
         let was_live = custody.handed_on().is_none();
-        match custody.recall(now, recall, signer) {
-            Ok(transfer) => Ok(handover(custody, transfer, was_live)),
+        let mut closing = custody.clone();
+        let recalled = closing
+            .close_for_handover(now, signer)
+            .and_then(|settled| Ok((settled, closing.recall(now, recall, signer)?)));
+        match recalled {
+            Ok((settled, transfer)) => {
+                *custody = closing;
+                Ok(handover(custody, transfer, was_live, settled))
+            }
             Err(error) => Err(RecallRefused {
                 handed_on: custody.handed_on().cloned().map(Box::new),
                 error,
@@ -669,14 +749,68 @@ fn replay<A: Archive>(archive: &A, p: &Payment<'_>) -> Result<Option<Step>, A::E
     }))
 }
 
-fn handover(custody: &Custody, transfer: Signed<Transfer>, was_live: bool) -> Handover {
+fn handover(
+    custody: &Custody,
+    transfer: Signed<Transfer>,
+    was_live: bool,
+    settled: Option<Settled>,
+) -> Handover {
     Handover {
         chain: custody.chain().to_vec(),
         transfer,
         scrip: custody.signed_scrip().clone(),
         writes: Writes {
             segment: was_live.then(|| custody.clone()),
-            ..Writes::default()
+            accepted: settled.map(|s| archived(custody, s)),
+            void: None,
+        },
+    }
+}
+
+/// A payment in the segment held: an up-to order opens (§5.13), any other is accepted.
+fn take(
+    custody: &mut Custody,
+    now: TimestampMs,
+    p: &Payment<'_>,
+    signer: Signer<'_>,
+) -> Result<Step, Error> {
+    if p.terms.meter.is_none() {
+        let a = custody.accept(now, p.order.clone(), &p.offer, p.terms, signer)?;
+        return Ok(answer(a, custody, p.terms.item));
+    }
+    let (_, replay) = custody.open(now, p.order.clone(), &p.offer, p.terms)?;
+    Ok(Step::Opened {
+        replay,
+        writes: if replay {
+            Writes::default()
+        } else {
+            Writes {
+                segment: Some(custody.clone()),
+                ..Writes::default()
+            }
+        },
+    })
+}
+
+/// A settled up-to order as the store keeps it.
+fn archived(custody: &Custody, s: Settled) -> Archived {
+    Archived {
+        segment: custody.segment(),
+        order: s.order,
+        receipt: s.receipt,
+        item: s.item,
+    }
+}
+
+/// The answer to a settled up-to order: its receipt, with the segment and the order to store.
+fn settled(custody: &Custody, s: Settled) -> Step {
+    Step::Answer {
+        receipt: s.receipt.clone(),
+        replay: false,
+        writes: Writes {
+            segment: Some(custody.clone()),
+            accepted: Some(archived(custody, s)),
+            void: None,
         },
     }
 }
@@ -730,6 +864,7 @@ mod tests {
                 nonce: Nonce([7; 16]),
                 valid_until: TimestampMs(500_000),
                 goods_digest: None,
+                meter: None,
             },
             &vendor,
         );

@@ -7,7 +7,9 @@
 
 use alloc::vec::Vec;
 
+use crate::custody::StreamOpen;
 use crate::error::{DecodeError, Error, Misuse, Rejection};
+use crate::meter::{Meter, PayChain, allowed_charge, stream_digest, taken};
 use crate::objects::{
     Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Scrip, Statement, Transfer,
     redemption_digest,
@@ -36,6 +38,8 @@ pub struct Pending {
     pub order: Signed<PaymentOrder>,
     /// The offer it pays.
     pub offer: Signed<Offer>,
+    /// For a stream: what the order committed to besides the offer.
+    pub stream: Option<StreamOpen>,
 }
 
 /// What checking a receipt found.
@@ -121,24 +125,9 @@ impl WalletScrip {
         now: TimestampMs,
         offer: &Verified<Offer>,
     ) -> Result<Signed<PaymentOrder>, Error> {
-        if self.pending.is_some() {
-            return Err(Misuse::PaymentPending.into());
-        }
         let o = offer.body();
-        if o.price.currency != self.scrip().face.currency {
-            return Err(Rejection::CurrencyMismatch.into());
-        }
-        if now >= self.scrip().expires_at {
-            return Err(Rejection::Expired.into());
-        }
-        if o.valid_until < now {
-            return Err(Rejection::BadOffer.into());
-        }
-        let balance_after = self.balance.checked_sub(o.price.micros).map_err(|_| {
-            Rejection::InsufficientBalance {
-                balance_micros: self.balance.0,
-            }
-        })?;
+        self.check_payable(now, o, o.price.micros)?;
+        let balance_after = self.balance.checked_sub(o.price.micros)?;
         let order = self.sign_order(
             Holder::Vendor(o.vendor),
             offer.digest(),
@@ -148,8 +137,73 @@ impl WalletScrip {
         self.pending = Some(Pending {
             order: order.clone(),
             offer: offer.signed().clone(),
+            stream: None,
         });
         Ok(order)
+    }
+
+    /// Signs a stream's payment order (§5.13) for `offer`, sold by the unit: it commits to the
+    /// root of `chain` and its ticks, and authorises `ticks × unit_price` (at most the offer's
+    /// price). The ticks are then released with [`PayChain::element`]; the order stays pending
+    /// until the vendor's receipt closes the stream.
+    ///
+    /// # Errors
+    /// As [`WalletScrip::pay`]; [`Rejection::BadOffer`] for an offer not sold by the unit or
+    /// more ticks than it allows.
+    pub fn pay_stream(
+        &mut self,
+        now: TimestampMs,
+        offer: &Verified<Offer>,
+        chain: &PayChain,
+    ) -> Result<Signed<PaymentOrder>, Error> {
+        let o = offer.body();
+        let stream = StreamOpen {
+            root: chain.root(),
+            ticks: chain.ticks(),
+        };
+        let price = o
+            .meter
+            .as_ref()
+            .and_then(|m| m.price_of(stream.ticks))
+            .filter(|p| *p <= o.price.micros)
+            .ok_or(Rejection::BadOffer)?;
+        self.check_payable(now, o, price)?;
+        let balance_after = self.balance.checked_sub(price)?;
+        let order = self.sign_order(
+            Holder::Vendor(o.vendor),
+            stream_digest(&offer.digest(), &stream.root, stream.ticks),
+            price,
+            balance_after,
+        );
+        self.pending = Some(Pending {
+            order: order.clone(),
+            offer: offer.signed().clone(),
+            stream: Some(stream),
+        });
+        Ok(order)
+    }
+
+    /// Whether an order of `price` for offer `o` may be signed now.
+    fn check_payable(&self, now: TimestampMs, o: &Offer, price: Micros) -> Result<(), Error> {
+        if self.pending.is_some() {
+            return Err(Misuse::PaymentPending.into());
+        }
+        if o.price.currency != self.scrip().face.currency {
+            return Err(Rejection::CurrencyMismatch.into());
+        }
+        if now >= self.scrip().expires_at {
+            return Err(Rejection::Expired.into());
+        }
+        if o.valid_until < now {
+            return Err(Rejection::BadOffer.into());
+        }
+        if price > self.balance {
+            return Err(Rejection::InsufficientBalance {
+                balance_micros: self.balance.0,
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// Signs a redemption order: the bank recalls the scrip and credits what is left to
@@ -218,10 +272,13 @@ impl WalletScrip {
         if r.vendor != vendor {
             return Err(Rejection::WrongPayee.into());
         }
-        let expected = po.balance_after;
         self.receipts.push(receipt.signed().clone());
         self.pending = None;
         self.holder = payee;
+        if let Some(meter) = &pending.offer.unverified().meter {
+            return Ok(self.on_charge(meter, &pending, receipt));
+        }
+        let expected = po.balance_after;
         if r.balance_after == expected && r.seq == po.seq {
             self.balance = expected;
             Ok(ReceiptCheck::Matches)
@@ -239,6 +296,31 @@ impl WalletScrip {
         }
     }
 
+    /// The receipt of an up-to order (§5.13): it matches when the balance moved by what its
+    /// charge justifies at the offer's unit price ([`allowed_charge`]). A vendor that took
+    /// more is disputed with the over-charge; one that took less is taken at its word.
+    fn on_charge(
+        &mut self,
+        meter: &Meter,
+        pending: &Pending,
+        receipt: &Verified<Receipt>,
+    ) -> ReceiptCheck {
+        let (po, r) = (pending.order.unverified(), receipt.body());
+        let allowed = allowed_charge(meter, &pending.offer.digest(), po, r.charge.as_ref());
+        let before = Micros(po.balance_after.0 + po.price.0);
+        let own = Micros(before.0 - allowed.0);
+        if taken(po, r.balance_after) <= allowed && r.seq == po.seq {
+            self.balance = r.balance_after.min(before);
+            return ReceiptCheck::Matches;
+        }
+        self.balance = own;
+        ReceiptCheck::Contradicts(alloc::boxed::Box::new(DisputeKind::OverCharge {
+            offer: pending.offer.clone(),
+            order: pending.order.clone(),
+            receipt: receipt.signed().clone(),
+        }))
+    }
+
     /// The vendor refused the pending order for good (not a timeout): the order is dropped and
     /// its sequence number stays used. A [`Rejection::BalanceMismatch`] after a transfer is
     /// answered by [`WalletScrip::on_transfer_balance`].
@@ -253,8 +335,15 @@ impl WalletScrip {
     /// the wallet's receipts prove.
     pub fn on_transfer_balance(&mut self, cert: &Verified<Transfer>) -> Option<DisputeKind> {
         let t = cert.body();
-        self.pending = None;
-        let believed = self.balance;
+        // An up-to order the old holder settled before handing on (a stream closed by the
+        // hand-over) may have taken up to its price (§5.13).
+        let up_to = self
+            .pending
+            .take()
+            .filter(|p| p.offer.unverified().meter.is_some())
+            .map(|p| p.order.unverified().clone())
+            .filter(|po| po.seq <= t.last_seq);
+        let believed = up_to.map_or(self.balance, |po| po.balance_after);
         self.holder = t.to;
         self.balance = t.balance;
         if t.balance < believed
@@ -317,7 +406,7 @@ impl WalletScrip {
     }
 }
 
-const STATE_VERSION: u8 = 1;
+const STATE_VERSION: u8 = 2;
 
 struct ReceiptItem(Signed<Receipt>);
 
@@ -333,14 +422,40 @@ impl Encode for PendingItem {
     fn encode(&self, w: &mut Writer) {
         w.put(&self.0.order);
         w.put(&self.0.offer);
+        w.option(self.0.stream.map(StreamItem).as_ref());
     }
 }
 
-impl Decode for PendingItem {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+impl PendingItem {
+    /// Version 1 kept no stream.
+    fn decode_version(r: &mut Reader<'_>, version: u8) -> Result<Self, DecodeError> {
         Ok(Self(Pending {
             order: r.get()?,
             offer: r.get()?,
+            stream: if version == 1 {
+                None
+            } else {
+                r.option::<StreamItem>()?.map(|s| s.0)
+            },
+        }))
+    }
+}
+
+#[derive(Clone, Copy)]
+struct StreamItem(StreamOpen);
+
+impl Encode for StreamItem {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.0.root);
+        w.u64(self.0.ticks);
+    }
+}
+
+impl Decode for StreamItem {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(StreamOpen {
+            root: r.get()?,
+            ticks: r.u64()?,
         }))
     }
 }
@@ -366,7 +481,7 @@ impl Encode for WalletScrip {
 impl Decode for WalletScrip {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8()?;
-        if version != STATE_VERSION {
+        if version != STATE_VERSION && version != 1 {
             return Err(DecodeError::UnknownVersion(version));
         }
         let scrip: Signed<Scrip> = r.get()?;
@@ -385,7 +500,11 @@ impl Decode for WalletScrip {
             holder,
             balance,
             seq: r.u64()?,
-            pending: r.option::<PendingItem>()?.map(|p| p.0),
+            pending: if r.bool()? {
+                Some(PendingItem::decode_version(r, version)?.0)
+            } else {
+                None
+            },
             receipts: r
                 .list::<ReceiptItem>(usize::MAX)?
                 .into_iter()

@@ -194,6 +194,8 @@ fn an_older_order_again_gets_its_stored_receipt_but_only_for_its_item() {
         terms: netcents_core::custody::Terms {
             item: "/article/other",
             price: common::usd_amount(300),
+            meter: None,
+            stream: None,
         },
         scrip: None,
     };

@@ -273,9 +273,9 @@ fn a_stored_custody_that_breaks_its_invariants_is_refused() {
     );
     let (balance, face) = (custody.balance().0, f.scrip.body().face.micros.0);
     let at = pair_at(&bytes, balance);
-    // The stored form ends with the capture cursor (seq, balance, head), no last receipt and
-    // the closing flag.
-    let cursor = bytes.len() - 50;
+    // The stored form ends with the capture cursor (seq, balance, head), no last receipt, the
+    // closing flag and no open order.
+    let cursor = bytes.len() - 51;
     assert_eq!(bytes[cursor + 8..cursor + 16], balance.to_be_bytes());
     assert_eq!(custody.captured().seq, custody.last_seq());
     let cases = [
@@ -303,7 +303,8 @@ fn a_stored_custody_that_breaks_its_invariants_is_refused() {
         ),
         ("closing acknowledged, never handed on", {
             let mut b = bytes.clone();
-            *b.last_mut().expect("bytes") = 1;
+            let flag = b.len() - 2;
+            b[flag] = 1;
             b
         }),
     ];

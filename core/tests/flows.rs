@@ -158,6 +158,7 @@ impl World {
                 Err(r.error)
             }
             Step::AskHolder { .. } => panic!("the desk asked twice"),
+            Step::Opened { .. } => panic!("a fixed price opened an order"),
         }
     }
 
@@ -406,6 +407,7 @@ impl NonDelivery {
                 nonce: Nonce([8; 16]),
                 valid_until: EXPIRES_AT,
                 goods_digest: Some(Digest::of_goods(GOODS)),
+                meter: None,
             },
             &w.f.vendor_a,
         );
@@ -858,6 +860,7 @@ fn a_receipt_that_contradicts_the_order_is_evidence() {
             seq: 1,
             balance_after: Micros(990_000),
             goods_digest: None,
+            charge: None,
         },
         &w.f.vendor_a,
     )
@@ -942,6 +945,8 @@ fn a_replayed_order_sent_for_another_item_is_refused() {
     let dear = netcents_core::custody::Terms {
         item: "/article/dear",
         price: common::usd_amount(1_000),
+        meter: None,
+        stream: None,
     };
     let refused = custody.accept(NOW, order.clone(), &offer, dear, f.signer_a());
     assert_eq!(

@@ -60,6 +60,7 @@ fn offer() -> impl Strategy<Value = Offer> {
             nonce: Nonce(n),
             valid_until: TimestampMs(until),
             goods_digest: g.map(Digest),
+            meter: None,
         })
 }
 

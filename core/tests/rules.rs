@@ -48,6 +48,7 @@ mod arbiter {
                 seq: po.seq,
                 balance_after: po.balance_after,
                 goods_digest: None,
+                charge: None,
             },
             &f.vendor_a,
         )
@@ -1029,6 +1030,7 @@ mod custody {
                 nonce: Nonce([0x0f; 16]),
                 valid_until,
                 goods_digest: None,
+                meter: None,
             },
             &f.vendor_a,
         )
@@ -1053,6 +1055,8 @@ mod custody {
         let terms = Terms {
             item: ITEM,
             price: usd_amount(1_000),
+            meter: None,
+            stream: None,
         };
         let good = offer(&f, usd_amount(1_000), NOW);
         let pays = |o: &Signed<Offer>| f.order(f.a, o, 1_000, 2, Holder::Bank, 999_000);
@@ -1112,6 +1116,8 @@ mod custody {
         let euro_terms = Terms {
             item: ITEM,
             price: euros,
+            meter: None,
+            stream: None,
         };
         assert_eq!(
             accept(&f, pays(&in_euros), &in_euros, euro_terms),
@@ -1235,6 +1241,7 @@ mod wallet {
                 nonce: Nonce([0x21; 16]),
                 valid_until,
                 goods_digest: None,
+                meter: None,
             },
             &f.vendor_a,
         )
@@ -1256,6 +1263,7 @@ mod wallet {
             seq: po.seq,
             balance_after: po.balance_after,
             goods_digest: None,
+            charge: None,
         };
         edit(&mut r);
         Verified::sign(r, &f.vendor_a)

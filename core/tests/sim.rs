@@ -385,6 +385,8 @@ fn payment_of<'a>(
         terms: Terms {
             item: &o.item,
             price: o.price,
+            meter: None,
+            stream: None,
         },
         scrip: Some(scrip),
     }
@@ -846,6 +848,7 @@ impl Sim {
                 nonce,
                 valid_until: TimestampMs(self.now + 60_000),
                 goods_digest: None,
+                meter: None,
             },
             &vendor.key,
         )
@@ -1074,6 +1077,7 @@ impl Sim {
                     transfer: r.transfer,
                 }
             }
+            Step::Opened { .. } => panic!("the simulation's offers are fixed-price"),
             Step::AskHolder { holder, request } => {
                 vp.waiting.insert(sid, (wallet, order, offer, scrip));
                 self.net.push(Msg::TransferRequest {

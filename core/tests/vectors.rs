@@ -146,7 +146,78 @@ fn build(f: &Fixture) -> Vec<Vector> {
         .expect("currency in offer");
     lower[at..at + 3].copy_from_slice(b"usd");
 
+    // Paying for what is used (§5.13): an offer by the unit, a stream closed after 3 of its 5
+    // ticks, and an over-charge dispute on it.
+    let metered = f.metered_offer(5_000, 100, 14);
+    let chain = netcents_core::meter::PayChain::new([0x44; 32], 5).expect("a chain");
+    let stream_order = f.order(f.a, &metered, 500, 2, Holder::Vendor(f.a), 998_500);
+    let mut po = stream_order.unverified().clone();
+    po.offer = netcents_core::meter::stream_digest(&metered.digest(), &chain.root(), 5);
+    let stream_order = Signed::sign(po, &f.scrip_key);
+    let mut opened = custody.clone();
+    let m = common::meter(100);
+    opened
+        .open(
+            NOW,
+            stream_order.clone(),
+            &metered,
+            netcents_core::custody::Terms {
+                meter: Some(&m),
+                stream: Some(netcents_core::custody::StreamOpen {
+                    root: chain.root(),
+                    ticks: 5,
+                }),
+                ..f.terms(5_000)
+            },
+        )
+        .expect("opened");
+    for i in 1..=3 {
+        opened
+            .tick(i, &chain.element(i).expect("element"))
+            .expect("tick");
+    }
+    let closed = opened.close(f.signer_a()).expect("closed");
+    let over_charge = Signed::sign(
+        Dispute {
+            scrip: f.scrip.body().id,
+            vendor: f.a,
+            nonce: Nonce([0x34; 16]),
+            at: NOW,
+            kind: DisputeKind::OverCharge {
+                offer: metered.clone(),
+                order: stream_order,
+                receipt: closed.receipt.clone(),
+            },
+        },
+        &f.scrip_key,
+    );
+    // A meter whose unit costs nothing, signed properly.
+    let mut free = metered.unverified().clone();
+    if let Some(m) = free.meter.as_mut() {
+        m.unit_price = Micros::ZERO;
+    }
+    let free = Signed::sign(free, &f.vendor_a);
+
     vec![
+        v("offer-metered", "offer", "ok", metered.as_bytes()),
+        v(
+            "receipt-stream-charged",
+            "receipt",
+            "ok",
+            closed.receipt.as_bytes(),
+        ),
+        v(
+            "dispute-over-charge",
+            "dispute",
+            "ok",
+            over_charge.as_bytes(),
+        ),
+        v(
+            "offer-meter-free-unit",
+            "offer",
+            "bad_value",
+            free.as_bytes(),
+        ),
         v("scrip", "scrip", "ok", f.scrip.as_bytes()),
         v(
             "vendor-cert",

@@ -229,6 +229,7 @@ fn offer_response(
             nonce: Nonce(nonce),
             valid_until: TimestampMs(now.0.saturating_add(cfg.offer_ttl_ms)),
             goods_digest: None,
+            meter: None,
         },
         &cfg.key,
     );
@@ -248,6 +249,8 @@ fn offer_response(
         label: cfg.shop_name.as_deref().and_then(|shop| {
             netcents_api::label::sign(&offer, shop, title, &cfg.key).map(|l| b64(l.as_bytes()))
         }),
+        unit: None,
+        unit_price_micros: None,
     };
     let url = format!(
         "{}{path}",
@@ -459,6 +462,8 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
                         .map(|r| netcents_api::vendor::PriceRule {
                             path: r.path().into(),
                             price_micros: r.price().0,
+                            unit: None,
+                            unit_price_micros: None,
                         })
                         .collect(),
                 },
@@ -484,6 +489,22 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
                 .await?;
                 v["vendor_cert"] = json!(b64(cfg.cert.as_bytes()));
                 body(&v)
+            }
+            // This Worker sells nothing by the unit (its price list carries no meter), so no
+            // stream is ever open here (§5.13): a well-formed tick or close finds none.
+            (Method::Post, op @ ("tick" | "close")) => {
+                let text = req.text().await?;
+                let known = if op == "tick" {
+                    serde_json::from_str::<netcents_api::vendor::Tick>(&text).map(|_| ())
+                } else {
+                    serde_json::from_str::<netcents_api::vendor::CloseStream>(&text).map(|_| ())
+                };
+                known.map_err(|e| Failure::bad_json(e.to_string()))?;
+                let mut f = Failure::from(netcents_core::Error::from(
+                    netcents_core::Rejection::BadTick,
+                ));
+                f.hint = "no stream is open here: this vendor sells nothing by the unit".into();
+                Err(f)
             }
             (Method::Post, "recall") => {
                 let b: Value = serde_json::from_str(&req.text().await?)

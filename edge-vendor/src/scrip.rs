@@ -380,6 +380,8 @@ impl ScripCustody {
             terms: Terms {
                 item: &req.item,
                 price: req.price,
+                meter: None,
+                stream: None,
             },
             scrip,
         };
@@ -460,6 +462,11 @@ impl ScripCustody {
                 Err(f)
             }
             Step::AskHolder { .. } => Err(Failure::internal("the desk asked the holder twice")),
+            // The Worker's price list sells nothing by the unit, so its terms never carry a
+            // meter and no order opens.
+            Step::Opened { .. } => Err(Failure::internal(
+                "an up-to order opened where nothing is sold by the unit",
+            )),
         }
     }
 

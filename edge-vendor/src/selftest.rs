@@ -64,6 +64,7 @@ fn fixture() -> Result<Fixture, Failure> {
             nonce: Nonce([5; 16]),
             valid_until: TimestampMs(NOW.0 + 60_000),
             goods_digest: None,
+            meter: None,
         },
         &vendor_key,
     );
@@ -129,6 +130,8 @@ pub fn run(part: &str, n: u32) -> Result<Value, Failure> {
     let terms = Terms {
         item: "/paid/article.html",
         price: f.price,
+        meter: None,
+        stream: None,
     };
     let mut done = 0u32;
     for _ in 0..n {

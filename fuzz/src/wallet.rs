@@ -189,6 +189,7 @@ fn offer(w: &World, o: &OfferIn) -> String {
                 nonce: Nonce(*nonce),
                 valid_until: TimestampMs(NOW.0.saturating_add_signed(i64::from(*valid_for_ms))),
                 goods_digest: goods.map(Digest),
+                meter: None,
             };
             // The encoder refuses nothing, so fields past their limits reach the decoder.
             b64(Signed::sign(body, &w.vendor).as_bytes())
@@ -219,6 +220,7 @@ fn receipt(w: &World, state: &mut State, r: &ReceiptIn) -> String {
                 seq: *seq,
                 balance_after: Micros(*balance_after),
                 goods_digest: goods.map(Digest),
+                charge: None,
             };
             b64(Signed::sign(body, &w.vendor).as_bytes())
         }

@@ -354,6 +354,7 @@ impl WalletFile {
             offer: p.offer,
             scrip: Some(p.scrip),
             holder_cert: p.holder_cert,
+            stream: None,
         };
         if let Some(req) = x402 {
             let accepted: netcents_api::x402::Requirements = serde_json::from_str(req)
@@ -801,6 +802,8 @@ mod tests {
                 valid_until_ms: 1,
                 access_ms: 5,
                 label: None,
+                unit: None,
+                unit_price_micros: None,
             },
             "http://shop/paid/a.html",
             "netcents:00",

@@ -960,6 +960,8 @@ async fn the_worker_and_the_vendor_desk_sign_the_same_bytes() {
             terms: Terms {
                 item: ARTICLE,
                 price: offered.offer.body().price,
+                meter: None,
+                stream: None,
             },
             scrip: Some(scrip.clone()),
         };

@@ -146,6 +146,7 @@ impl Cheater {
                 nonce: nonce(),
                 valid_until: TimestampMs(now_ms() + 300_000),
                 goods_digest: Some(Digest::of_goods(GOODS)),
+                meter: None,
             },
             &self.key,
         )
@@ -193,6 +194,8 @@ impl Cheater {
         let terms = Terms {
             item: ITEM,
             price: offer.body().price,
+            meter: None,
+            stream: None,
         };
         let accepted = self
             .custody

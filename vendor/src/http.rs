@@ -20,6 +20,8 @@ use serde_json::Value;
 use crate::fail::{Failure, b64, signed, unb64};
 use crate::scrip::PaymentRequest;
 use crate::{Engine, Platform, now};
+use netcents_core::custody::{StreamOpen, Terms};
+use netcents_core::meter::Meter;
 
 /// The header that carries a payment on a GET: base64url of the JSON bundle.
 pub const PAYMENT_HEADER: &str = "x-netcents-payment";
@@ -29,6 +31,11 @@ pub const RECEIPT_HEADER: &str = "x-netcents-receipt";
 pub const ACCESS_HEADER: &str = "x-netcents-access";
 /// The cookie of the access token.
 pub const ACCESS_COOKIE: &str = "netcents_access";
+/// The header in which the app tells the vendor the units an answer delivered, for an item sold
+/// by the unit (§5.13); the vendor charges them (at most the order's maximum) and removes it.
+pub const UNITS_HEADER: &str = "x-netcents-units";
+/// The header of a paid answer that says an up-to order is a stream, open until closed.
+pub const STREAM_HEADER: &str = "x-netcents-stream";
 
 /// An answer the shell writes as it is.
 #[derive(Debug)]
@@ -97,6 +104,9 @@ pub struct Goods {
     pub kind: Option<HeaderValue>,
     /// The bytes (empty where the shell has the app serve them after the sale).
     pub bytes: Vec<u8>,
+    /// For an item sold by the unit: the units the app delivered ([`UNITS_HEADER`] of its
+    /// answer); none counts as zero.
+    pub units: Option<u64>,
 }
 
 /// Where the goods of an item come from: the app the shell wraps.
@@ -126,7 +136,7 @@ pub fn cors(h: &mut HeaderMap) {
     h.insert(
         "access-control-expose-headers",
         HeaderValue::from_static(
-            "X-NetCents-Receipt, X-NetCents-Access, X-NetCents-Replay, WWW-Authenticate, PAYMENT-REQUIRED, PAYMENT-RESPONSE",
+            "X-NetCents-Receipt, X-NetCents-Access, X-NetCents-Replay, X-NetCents-Stream, X-NetCents-Units, WWW-Authenticate, PAYMENT-REQUIRED, PAYMENT-RESPONSE",
         ),
     );
 }
@@ -188,6 +198,20 @@ fn fault(f: BundleFault) -> Failure {
     out
 }
 
+/// A JSON request body of type `T`.
+fn request<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
+    serde_json::from_value(json_body(bytes)?).map_err(|e| Failure::bad_json(e.to_string()))
+}
+
+/// A hex field of a request.
+fn hex_field<T>(
+    name: &str,
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, netcents_core::DecodeError>,
+) -> Result<T, Failure> {
+    parse(text).map_err(|e| Failure::from(netcents_core::Error::from(e)).in_field(name))
+}
+
 fn header_value(text: &str) -> Result<HeaderValue, Failure> {
     HeaderValue::from_str(text).map_err(Failure::internal)
 }
@@ -247,6 +271,8 @@ impl<P: Platform> Engine<P> {
                         .map(|r| netcents_api::vendor::PriceRule {
                             path: r.path().into(),
                             price_micros: r.price().0,
+                            unit: r.meter().map(|m| m.unit.clone()),
+                            unit_price_micros: r.meter().map(|m| m.unit_price.0),
                         })
                         .collect(),
                 },
@@ -258,6 +284,31 @@ impl<P: Platform> Engine<P> {
             }
             (Method::POST, "transfer") => {
                 Ok(Answer::json(200, &self.transfer(&json_body(body)?).await?))
+            }
+            (Method::POST, "tick") => {
+                let t: netcents_api::vendor::Tick = request(body)?;
+                let scrip = hex_field("scrip", &t.scrip, netcents_core::ScripId::from_hex)?;
+                let element = hex_field("element", &t.element, Digest::from_hex)?;
+                let (paid, ticks) = self.tick(scrip, t.index, &element).await?;
+                Ok(Answer::json(
+                    200,
+                    &netcents_api::vendor::Ticked { paid, ticks },
+                ))
+            }
+            (Method::POST, "close") => {
+                let c: netcents_api::vendor::CloseStream = request(body)?;
+                let scrip = hex_field("scrip", &c.scrip, netcents_core::ScripId::from_hex)?;
+                let root = hex_field("root", &c.root, Digest::from_hex)?;
+                let receipt = self.close_stream(scrip, &root).await?;
+                let charge = receipt.unverified().charge.as_ref();
+                Ok(Answer::json(
+                    200,
+                    &netcents_api::vendor::Closed {
+                        receipt: b64(receipt.as_bytes()),
+                        units: charge.map_or(0, |c| c.units),
+                        charged_micros: charge.and_then(|c| c.amount()).map_or(0, |m| m.0),
+                    },
+                ))
             }
             (Method::POST, "recall") => {
                 let b = json_body(body)?;
@@ -318,6 +369,7 @@ impl<P: Platform> Engine<P> {
     ) -> Result<Sale, Failure> {
         let cfg = self.config();
         let now = now();
+        let meter = cfg.prices.meter_of(item);
         let goods = async |item: &str| {
             source.goods(item).await?.ok_or_else(|| {
                 Failure::new(
@@ -333,6 +385,7 @@ impl<P: Platform> Engine<P> {
         let signature = headers.get(x402::PAYMENT_SIGNATURE);
         let pays = method == Method::POST || header.is_some() || signature.is_some();
         if !pays
+            && meter.is_none()
             && cfg.access_ttl_ms > 0
             && presented_tokens(headers)
                 .iter()
@@ -366,7 +419,7 @@ impl<P: Platform> Engine<P> {
             let title = netcents_api::label::html_title(&goods(item).await?.bytes);
             let network = self.network().await?;
             return Ok(Sale::Answer(
-                self.offer_answer(item, price, now, network, &title)?,
+                self.offer_answer(item, price, meter, now, network, &title)?,
             ));
         };
         let order: Signed<PaymentOrder> = signed("order", &bundle.order)?;
@@ -377,10 +430,25 @@ impl<P: Platform> Engine<P> {
             .filter(|s| !s.is_empty())
             .map(|s| self.decoded_scrip(s))
             .transpose()?;
-        netcents_core::vendor::check_bundle_with(
-            cfg.vendor,
+        let stream = bundle
+            .stream
+            .as_ref()
+            .map(|s| {
+                Ok::<_, Failure>(StreamOpen {
+                    root: hex_field("stream.root", &s.root, Digest::from_hex)?,
+                    ticks: s.ticks,
+                })
+            })
+            .transpose()?;
+        let terms = Terms {
             item,
             price,
+            meter,
+            stream,
+        };
+        netcents_core::vendor::check_bundle_terms(
+            cfg.vendor,
+            terms,
             &order,
             &offer,
             scrip.as_ref(),
@@ -400,7 +468,14 @@ impl<P: Platform> Engine<P> {
                 .verify(&key)
                 .map_err(|e| Failure::from(e).in_field("order"))?;
         }
-        let goods = goods(item).await?;
+        // A fixed-price item's goods are read before the payment; an item sold by the unit is
+        // delivered once its order is open, its maximum locked (§5.13).
+        let fixed = match meter {
+            None => Some(goods(item).await?),
+            Some(_) => None,
+        };
+        let scrip_id = order.unverified().scrip;
+        let max_units = meter.map_or(0, |m| order.unverified().price.0 / m.unit_price.0);
         let paid = self
             .pay(PaymentRequest {
                 order,
@@ -409,22 +484,49 @@ impl<P: Platform> Engine<P> {
                 holder_cert: bundle.holder_cert.filter(|h| !h.is_empty()),
                 item: item.to_owned(),
                 price,
+                meter: meter.cloned(),
+                stream,
             })
             .await?;
         let mut h = HeaderMap::new();
         cors(&mut h);
-        let receipt_digest = Digest::of(b"object", &[paid.receipt.as_bytes()]);
+        let (receipt, goods) = match (paid.receipt, fixed) {
+            (Some(receipt), Some(goods)) => (receipt, goods),
+            // A settled up-to order sent again: its receipt, and the goods again.
+            (Some(receipt), None) => (receipt, goods(item).await?),
+            (None, _) if stream.is_some() => {
+                // The stream is open: its content now, its receipt when it closes.
+                h.insert(STREAM_HEADER, HeaderValue::from_static("open"));
+                return Ok(Sale::Serve {
+                    headers: h,
+                    goods: goods(item).await?,
+                });
+            }
+            (None, _) => {
+                // Delivered, then charged: what the app reports, at most the maximum; nothing
+                // when it fails.
+                let delivered = goods(item).await;
+                let units = delivered
+                    .as_ref()
+                    .map_or(0, |g| g.units.unwrap_or(0).min(max_units));
+                let receipt = self.settle_open(scrip_id, units).await?;
+                h.insert(UNITS_HEADER, header_value(&units.to_string())?);
+                (receipt, delivered?)
+            }
+        };
+        let replay = paid.replay;
+        let receipt_digest = Digest::of(b"object", &[receipt.as_bytes()]);
         let settled = x402::payment_response(
             &receipt_digest.to_string(),
             self.network().await?,
-            &paid.receipt.unverified().scrip.to_string(),
+            &receipt.unverified().scrip.to_string(),
         );
         h.insert(x402::PAYMENT_RESPONSE, header_value(&settled)?);
-        h.insert(RECEIPT_HEADER, header_value(&b64(paid.receipt.as_bytes()))?);
-        if paid.replay {
+        h.insert(RECEIPT_HEADER, header_value(&b64(receipt.as_bytes()))?);
+        if replay {
             h.insert("x-netcents-replay", HeaderValue::from_static("1"));
         }
-        if cfg.access_ttl_ms > 0 {
+        if cfg.access_ttl_ms > 0 && meter.is_none() {
             // The token names the item the order paid for: the offer's (checked equal to `item`).
             let paid_for = &offer.unverified().item;
             let token = b64(&cfg.token_key.issue(
@@ -449,6 +551,7 @@ impl<P: Platform> Engine<P> {
         &self,
         item: &str,
         price: Amount,
+        meter: Option<&Meter>,
         now: TimestampMs,
         network: &str,
         title: &str,
@@ -465,6 +568,7 @@ impl<P: Platform> Engine<P> {
                 nonce: Nonce(nonce),
                 valid_until: TimestampMs(now.0.saturating_add(cfg.offer_ttl_ms)),
                 goods_digest: None,
+                meter: meter.cloned(),
             },
             &cfg.key,
         );
@@ -484,6 +588,8 @@ impl<P: Platform> Engine<P> {
             label: cfg.shop_name.as_deref().and_then(|shop| {
                 netcents_api::label::sign(&offer, shop, title, &cfg.key).map(|l| b64(l.as_bytes()))
             }),
+            unit: meter.map(|m| m.unit.clone()),
+            unit_price_micros: meter.map(|m| m.unit_price.0),
         };
         let url = format!(
             "{}{item}",

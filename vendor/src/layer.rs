@@ -19,7 +19,9 @@ use crate::fail::Failure;
 use crate::http::{Answer, Goods, Route, Sale, Source};
 use crate::server::Vendor;
 
-pub use crate::http::{ACCESS_COOKIE, ACCESS_HEADER, PAYMENT_HEADER, RECEIPT_HEADER, cors};
+pub use crate::http::{
+    ACCESS_COOKIE, ACCESS_HEADER, PAYMENT_HEADER, RECEIPT_HEADER, STREAM_HEADER, UNITS_HEADER, cors,
+};
 
 /// The largest body read (a payment bundle, a transfer request).
 const BODY_LIMIT: usize = 1 << 20;
@@ -65,7 +67,7 @@ where
     fn layer(&self, inner: S) -> NetCents<S> {
         let source = inner.clone();
         let content: ContentFn = Box::new(move |item| {
-            let s = App(source.clone());
+            let s = App(source.clone(), None);
             Box::pin(async move { s.goods(&item).await.ok().flatten().map(|g| g.bytes) })
         });
         // The first service wrapped is the one disputes read goods from.
@@ -113,8 +115,9 @@ where
     }
 }
 
-/// The wrapped service as the source of goods: a `GET` of the item, `200` or nothing.
-struct App<S>(S);
+/// The wrapped service as the source of goods: a `GET` of the item (with the request's query,
+/// which an API sold by the unit reads), `200` or nothing.
+struct App<S>(S, Option<String>);
 
 impl<S> Source for App<S>
 where
@@ -122,9 +125,13 @@ where
 {
     async fn goods(&self, item: &str) -> Result<Option<Goods>, Failure> {
         use tower::ServiceExt as _;
+        let uri = match &self.1 {
+            Some(q) => format!("{item}?{q}"),
+            None => item.to_owned(),
+        };
         let req = Request::builder()
             .method(Method::GET)
-            .uri(item)
+            .uri(uri)
             .body(Body::empty())
             .map_err(Failure::internal)?;
         let Ok(res) = self.0.clone().oneshot(req).await;
@@ -132,11 +139,17 @@ where
             return Ok(None);
         }
         let kind = res.headers().get(header::CONTENT_TYPE).cloned();
+        let units = res
+            .headers()
+            .get(crate::http::UNITS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         let bytes = axum::body::to_bytes(res.into_body(), CONTENT_LIMIT)
             .await
             .map_err(Failure::internal)?;
         Ok(Some(Goods {
             kind,
+            units,
             bytes: bytes.to_vec(),
         }))
     }
@@ -176,6 +189,7 @@ where
             Ok(r)
         }
         Route::Priced { item, price } => {
+            let query = req.uri().query().map(str::to_owned);
             let method = req.method().clone();
             let headers = req.headers().clone();
             let bytes = if method == Method::POST {
@@ -184,7 +198,7 @@ where
                 Vec::new()
             };
             match vendor
-                .sell(&method, &headers, &bytes, &item, price, &App(inner))
+                .sell(&method, &headers, &bytes, &item, price, &App(inner, query))
                 .await?
             {
                 Sale::Answer(a) => Ok(into_response(a)),

@@ -84,6 +84,12 @@ pub struct Config {
 struct PriceLine {
     path: String,
     price_micros: u64,
+    /// For an item sold by the unit (§5.13): the unit, and `unit_price_micros` its price;
+    /// `price_micros` is then the most one payment is charged.
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
+    unit_price_micros: Option<u64>,
 }
 
 impl Config {
@@ -119,12 +125,28 @@ impl Config {
         let lines: Vec<PriceLine> =
             serde_json::from_str(&var("PRICES").unwrap_or_else(|| "[]".into()))
                 .map_err(|e| format!("PRICES is not a price list: {e}"))?;
+        let meters = lines
+            .iter()
+            .map(|l| match (&l.unit, l.unit_price_micros) {
+                (None, None) => Ok(None),
+                (Some(unit), Some(micros)) => {
+                    netcents_core::meter::Meter::new(unit, netcents_core::Micros(micros))
+                        .map(Some)
+                        .map_err(|e| format!("PRICES: path {:?}: the unit: {e}", l.path))
+                }
+                _ => Err(format!(
+                    "PRICES: path {:?}: give both `unit` and `unit_price_micros`, or neither",
+                    l.path
+                )),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let lines: Vec<(String, u64)> = lines
             .into_iter()
             .map(|l| (l.path, l.price_micros))
             .collect();
         let prices =
-            PriceList::from_lines(&var("CURRENCY").unwrap_or_else(|| "USD".into()), &lines)?;
+            PriceList::from_lines(&var("CURRENCY").unwrap_or_else(|| "USD".into()), &lines)?
+                .with_meters(meters);
         let number = |name: &str, default: u64| -> Result<u64, String> {
             var(name).map_or(Ok(default), |v| {
                 v.trim()

@@ -2,7 +2,8 @@
 //! the desk from the store, call it, write what it says in one transaction, answer. The same
 //! operations as a Worker's Durable Object (`edge-vendor/src/scrip.rs`).
 
-use netcents_core::custody::Terms;
+use netcents_core::custody::{StreamOpen, Terms};
+use netcents_core::meter::Meter;
 use netcents_core::objects::{Claim, Offer, PaymentOrder, Recall, Scrip, Transfer, VendorCert};
 use netcents_core::vendor::{Handover, Payment, Step};
 use netcents_core::{Amount, Error, Holder, Rejection, ScripId, Signed, Verified};
@@ -12,6 +13,9 @@ use crate::fail::{Failure, b64, signed};
 use crate::platform::Storage as _;
 use crate::{Engine, Platform, now};
 
+/// How many ticks of a stream between two writes of its segment.
+const TICKS_PER_WRITE: u64 = 64;
+
 /// A payment the layer checked (stateless checks passed, scrip and order verified).
 pub(crate) struct PaymentRequest {
     pub order: Signed<PaymentOrder>,
@@ -20,11 +24,15 @@ pub(crate) struct PaymentRequest {
     pub holder_cert: Option<String>,
     pub item: String,
     pub price: Amount,
+    /// For an item sold by the unit: its meter; with `stream`, a stream's commitment.
+    pub meter: Option<Meter>,
+    pub stream: Option<StreamOpen>,
 }
 
-/// A receipt, and whether it is the receipt of an order accepted before.
+/// A receipt, and whether it is the receipt of an order accepted before; no receipt yet for an
+/// up-to order opened (settle it, or tick and close the stream).
 pub(crate) struct Paid {
-    pub receipt: Signed<netcents_core::objects::Receipt>,
+    pub receipt: Option<Signed<netcents_core::objects::Receipt>>,
     pub replay: bool,
 }
 
@@ -130,6 +138,8 @@ impl<P: Platform> Engine<P> {
             terms: Terms {
                 item: &req.item,
                 price: req.price,
+                meter: req.meter.as_ref(),
+                stream: req.stream,
             },
             scrip: verified,
         };
@@ -178,7 +188,18 @@ impl<P: Platform> Engine<P> {
             } => {
                 store.save(scrip, &writes).await?;
                 self.keep_desk(scrip, desk);
-                Ok(Paid { receipt, replay })
+                Ok(Paid {
+                    receipt: Some(receipt),
+                    replay,
+                })
+            }
+            Step::Opened { replay, writes } => {
+                store.save(scrip, &writes).await?;
+                self.keep_desk(scrip, desk);
+                Ok(Paid {
+                    receipt: None,
+                    replay,
+                })
             }
             Step::Refuse(r) => {
                 store.save(scrip, &r.writes).await?;
@@ -253,6 +274,95 @@ impl<P: Platform> Engine<P> {
                 Ok((chain, cert.verify(&hc.body().key)?))
             }
         }
+    }
+
+    /// Settles the metered order open on `scrip` at `units` delivered (§5.13): its receipt.
+    pub(crate) async fn settle_open(
+        &self,
+        scrip: ScripId,
+        units: u64,
+    ) -> Result<Signed<netcents_core::objects::Receipt>, Failure> {
+        self.serialised(scrip, async {
+            let mut desk = self.desk(scrip).await?;
+            let step = desk.settle(units, self.inner.cfg.signer())?;
+            self.answered(scrip, desk, step).await
+        })
+        .await
+    }
+
+    /// A stream's tick (`POST /netcents/v1/tick`): the ticks paid and committed to. The segment
+    /// is stored every [`TICKS_PER_WRITE`] ticks (each tick where the store keeps no desk in
+    /// memory): a crash loses at most the ticks since, which are this vendor's loss alone.
+    pub(crate) async fn tick(
+        &self,
+        scrip: ScripId,
+        index: u64,
+        element: &netcents_core::Digest,
+    ) -> Result<(u64, u64), Failure> {
+        self.serialised(scrip, async {
+            let mut desk = self.desk(scrip).await?;
+            let paid = desk.tick(index, element)?;
+            let ticks = desk
+                .current()
+                .and_then(|c| c.open_order())
+                .and_then(|o| o.stream())
+                .map_or(0, |s| s.ticks);
+            if !self.store().caches() || paid % TICKS_PER_WRITE == 0 {
+                let writes = netcents_core::vendor::Writes {
+                    segment: desk.current().cloned(),
+                    ..Default::default()
+                };
+                self.store().save(scrip, &writes).await?;
+            }
+            self.keep_desk(scrip, desk);
+            Ok((paid, ticks))
+        })
+        .await
+    }
+
+    /// Closes the stream open on `scrip` whose root is `root` (`POST /netcents/v1/close`):
+    /// the receipt charging the ticks paid.
+    pub(crate) async fn close_stream(
+        &self,
+        scrip: ScripId,
+        root: &netcents_core::Digest,
+    ) -> Result<Signed<netcents_core::objects::Receipt>, Failure> {
+        self.serialised(scrip, async {
+            let mut desk = self.desk(scrip).await?;
+            let open = desk
+                .current()
+                .and_then(|c| c.open_order())
+                .and_then(|o| o.stream())
+                .is_some_and(|s| s.root == *root);
+            if !open {
+                let mut f = Failure::from(Error::from(Rejection::BadTick)).in_field("root");
+                f.hint = "no stream with this root is open on this scrip here".into();
+                return Err(f);
+            }
+            let step = desk.close(self.inner.cfg.signer())?;
+            self.answered(scrip, desk, step).await
+        })
+        .await
+    }
+
+    /// Writes a settled order's step and returns its receipt.
+    async fn answered(
+        &self,
+        scrip: ScripId,
+        desk: netcents_core::vendor::Desk,
+        step: Step,
+    ) -> Result<Signed<netcents_core::objects::Receipt>, Failure> {
+        let Step::Answer {
+            receipt, writes, ..
+        } = step
+        else {
+            return Err(Failure::internal(
+                "a settled order answers with its receipt",
+            ));
+        };
+        self.store().save(scrip, &writes).await?;
+        self.keep_desk(scrip, desk);
+        Ok(receipt)
     }
 
     /// Another holder's transfer request (`POST /netcents/v1/transfer`).

@@ -247,6 +247,8 @@ async fn answer_disputes<P: Platform>(v: &Engine<P>) -> Result<u64, Failure> {
                 };
                 (goods, shown.iter().map(|o| o.as_bytes().to_vec()).collect())
             }
+            // The arbiter rules an over-charge on the vendor's own receipt and offer alone.
+            DisputeKind::OverCharge { .. } => (None, Vec::new()),
             DisputeKind::Balance { .. } => (
                 None,
                 v.store()

@@ -14,6 +14,7 @@
 //! the wallet (`docs/PROTOCOL.md` §5: persist, then send).
 
 use netcents_core::error::Error;
+pub use netcents_core::meter::PayChain;
 use netcents_core::objects::{
     AccountRequest, Action, Dispute, DisputeKind, Offer, OfferLabel, PaymentOrder, Receipt,
     Refusal, Ruling, Scrip, Transfer, VendorCert, Verdict,
@@ -237,7 +238,7 @@ enum Event {
         site: String,
         url: String,
         scrip: ScripId,
-        receipt: Signed<Receipt>,
+        receipt: Box<Signed<Receipt>>,
         price: Micros,
         matches: bool,
     },
@@ -327,6 +328,13 @@ pub struct Quote {
     pub affordable: bool,
     /// The sum of the spendable scrip balances.
     pub spendable_micros: u64,
+    /// For an item sold by the unit: the unit; `price_micros` is then the most one payment is
+    /// charged (§5.13).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// For an item sold by the unit: the price of one unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_price_micros: Option<u64>,
 }
 
 /// A vendor's names for its offer, checked (`State::offer_label`).
@@ -336,6 +344,13 @@ pub struct LabelView {
     pub shop: String,
     /// The item's title, as the vendor gives it; may be empty.
     pub title: String,
+}
+
+fn stream_commit(c: &PayChain) -> netcents_api::vendor::StreamCommit {
+    netcents_api::vendor::StreamCommit {
+        root: c.root().to_string(),
+        ticks: c.ticks(),
+    }
 }
 
 /// A signed payment, for the vendor (`POST <item>` with `{order, offer, scrip}`).
@@ -352,8 +367,11 @@ pub struct Payment {
     pub holder_cert: Option<String>,
     /// The scrip paid with.
     pub scrip_id: String,
-    /// The price.
+    /// The price: for an up-to order, the most it may be charged.
     pub price_micros: u64,
+    /// For a stream: what the order commits to besides the offer (§5.13).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<netcents_api::vendor::StreamCommit>,
 }
 
 /// A payment sent without an answer yet, to send again unchanged.
@@ -369,6 +387,9 @@ pub struct PendingPayment {
     pub scrip: String,
     /// The certificate of the holder the order names, when another vendor.
     pub holder_cert: Option<String>,
+    /// For a stream: what the order commits to besides the offer (§5.13).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<netcents_api::vendor::StreamCommit>,
 }
 
 /// What became of a refusal the page reported.
@@ -391,6 +412,8 @@ pub struct ReceiptOutcome {
     pub matches: bool,
     /// The scrip's balance now.
     pub balance_micros: u64,
+    /// What the payment took from the scrip: its price, or for an up-to order its charge.
+    pub charged_micros: u64,
     /// When the receipt contradicts the mirror: the signed dispute to file, base64url.
     pub dispute: Option<String>,
 }
@@ -956,6 +979,8 @@ impl State {
             budget_left_micros: left,
             affordable: self.choose(now, o.vendor, o.price.micros).is_some(),
             spendable_micros: self.spendable(now).map(|(_, e)| e.scrip.balance().0).sum(),
+            unit: o.meter.as_ref().map(|m| m.unit.clone()),
+            unit_price_micros: o.meter.as_ref().map(|m| m.unit_price.0),
         })
     }
 
@@ -1003,8 +1028,47 @@ impl State {
         cert_b64: &str,
         approval: Approval,
     ) -> Result<Payment, WalletError> {
+        self.sign_payment(now, site, url, (offer_b64, cert_b64), approval, None)
+    }
+
+    /// Signs a stream's payment order (§5.13) for an offer sold by the unit: it commits to the
+    /// root of `chain` and authorises its ticks at the unit price. The caller keeps `chain`
+    /// and releases its elements as ticks; the order stays pending until the stream's receipt.
+    ///
+    /// # Errors
+    /// As [`State::pay`]; `bad_offer` for an offer not sold by the unit or more ticks than
+    /// its maximum allows.
+    pub fn pay_stream(
+        &mut self,
+        now: TimestampMs,
+        site: &str,
+        url: &str,
+        (offer_b64, cert_b64): (&str, &str),
+        approval: Approval,
+        chain: &PayChain,
+    ) -> Result<Payment, WalletError> {
+        self.sign_payment(now, site, url, (offer_b64, cert_b64), approval, Some(chain))
+    }
+
+    fn sign_payment(
+        &mut self,
+        now: TimestampMs,
+        site: &str,
+        url: &str,
+        (offer_b64, cert_b64): (&str, &str),
+        approval: Approval,
+        chain: Option<&PayChain>,
+    ) -> Result<Payment, WalletError> {
         let (cert, offer) = self.check_offer(now, site, url, offer_b64, cert_b64)?;
-        let price = offer.body().price.micros;
+        let price = match chain {
+            None => offer.body().price.micros,
+            Some(c) => offer
+                .body()
+                .meter
+                .as_ref()
+                .and_then(|m| m.price_of(c.ticks()))
+                .ok_or(Error::from(netcents_core::Rejection::BadOffer))?,
+        };
         if approval == Approval::Budget && price.0 > self.budget_left(site) {
             return Err(WalletError::new(
                 "needs_approval",
@@ -1020,7 +1084,10 @@ impl State {
                 )
             })?;
         let entry = &mut self.entries[index];
-        let order = entry.scrip.pay(now, &offer)?;
+        let order = match chain {
+            None => entry.scrip.pay(now, &offer)?,
+            Some(c) => entry.scrip.pay_stream(now, &offer, c)?,
+        };
         let order_digest = order.digest();
         entry.paying = Some(PayingFor {
             site: site.into(),
@@ -1035,6 +1102,7 @@ impl State {
             holder_cert: None,
             scrip_id: entry.scrip.scrip().id.to_string(),
             price_micros: price.0,
+            stream: chain.map(stream_commit),
         };
         if let Holder::Vendor(v) = holder
             && v != offer.body().vendor
@@ -1120,12 +1188,25 @@ impl State {
         let vendor_key = self.cert_of(signed.unverified().vendor)?.key;
         let receipt = signed.verify(&vendor_key)?;
         let entry = self.entry(scrip_id)?;
-        let price = entry
+        let (price, before) = entry
             .scrip
             .pending()
-            .map_or(Micros::ZERO, |p| p.order.unverified().price);
+            .map_or((Micros::ZERO, Micros::ZERO), |p| {
+                let po = p.order.unverified();
+                (
+                    po.price,
+                    Micros(po.balance_after.0.saturating_add(po.price.0)),
+                )
+            });
         let order = entry.scrip.pending().map(|p| p.order.digest());
         let check = entry.scrip.on_receipt(&receipt)?;
+        // An up-to order takes its charge, at most its price (§5.13).
+        let charged = Micros(
+            before
+                .0
+                .saturating_sub(entry.scrip.balance().0)
+                .min(price.0),
+        );
         let paying = entry.paying.take().unwrap_or(PayingFor {
             site: String::new(),
             url: String::new(),
@@ -1133,7 +1214,13 @@ impl State {
         });
         let balance = entry.scrip.balance();
         let scrip = entry.scrip.scrip().id;
-        // Paid: what it counted against the budget stays spent.
+        // Paid: what it counted against the budget stays spent, but for what an up-to order
+        // did not charge.
+        if let Some(h) = self.holds.iter().find(|h| Some(h.order) == order)
+            && let Some(b) = self.budgets.iter_mut().find(|b| b.site == h.site)
+        {
+            b.spent_micros = b.spent_micros.saturating_sub(price.0 - charged.0);
+        }
         self.holds.retain(|h| Some(h.order) != order);
         let matches = check == ReceiptCheck::Matches;
         let dispute = match check {
@@ -1147,13 +1234,14 @@ impl State {
             site: paying.site,
             url: paying.url,
             scrip,
-            receipt: receipt.into_signed(),
-            price,
+            receipt: Box::new(receipt.into_signed()),
+            price: charged,
             matches,
         });
         Ok(ReceiptOutcome {
             matches,
             balance_micros: balance.0,
+            charged_micros: charged.0,
             dispute,
         })
     }
@@ -1325,7 +1413,7 @@ impl State {
         }
         let disputed = match &d.kind {
             DisputeKind::NonDelivery { order, .. } => Some(order.clone()),
-            DisputeKind::Balance { .. } => None,
+            DisputeKind::Balance { .. } | DisputeKind::OverCharge { .. } => None,
         };
         // The arbiter rules on the evidence once: every record of it is ruled (a wallet stored
         // by an earlier version may hold the same evidence signed twice).
@@ -1406,6 +1494,10 @@ impl State {
             offer: b64(pending.offer.as_bytes()),
             scrip: b64(entry.scrip.signed_scrip().as_bytes()),
             holder_cert: None,
+            stream: pending.stream.map(|s| netcents_api::vendor::StreamCommit {
+                root: s.root.to_string(),
+                ticks: s.ticks,
+            }),
         };
         if let Holder::Vendor(v) = holder
             && pending.order.unverified().payee != holder
@@ -1727,10 +1819,7 @@ impl State {
                     id: d.signed.unverified().evidence_id().to_string(),
                     scrip: body.scrip.to_string(),
                     vendor: vendor_name(body.vendor),
-                    kind: match body.kind {
-                        DisputeKind::NonDelivery { .. } => "non_delivery",
-                        DisputeKind::Balance { .. } => "balance",
-                    },
+                    kind: body.kind.name(),
                     at_ms: body.at.0,
                     state: d.state.clone(),
                     verdict: d.verdict.clone(),
@@ -2060,7 +2149,7 @@ impl Encode for Event {
                 w.put(&Text(site));
                 w.put(&Text(url));
                 w.put(scrip);
-                w.put(receipt);
+                w.put(&**receipt);
                 w.put(price);
                 w.bool(*matches);
             }
@@ -2101,7 +2190,7 @@ impl Decode for Event {
                 site: text(r)?,
                 url: text(r)?,
                 scrip: r.get()?,
-                receipt: r.get()?,
+                receipt: Box::new(r.get()?),
                 price: r.get()?,
                 matches: r.bool()?,
             },
@@ -2401,6 +2490,7 @@ mod tests {
                 nonce: Nonce([1; 16]),
                 valid_until: TimestampMs(500_000),
                 goods_digest: None,
+                meter: None,
             },
             vendor,
         )

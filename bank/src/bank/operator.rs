@@ -242,10 +242,10 @@ async fn dispute_details(w: &DisputeDetails, tx: &mut Tx) -> WorkResult {
         .await?
         .ok_or_else(|| ApiError::not_found("dispute"))?;
     let mut body = serde_json::to_value(dispute_view(&row)).map_err(ApiError::internal)?;
-    let kind = match &Signed::<Dispute>::decode(&row.dispute)?.unverified().kind {
-        DisputeKind::NonDelivery { .. } => "non_delivery",
-        DisputeKind::Balance { .. } => "balance",
-    };
+    let kind = Signed::<Dispute>::decode(&row.dispute)?
+        .unverified()
+        .kind
+        .name();
     body["kind"] = kind.into();
     body["goods_delivered"] = row.goods.is_some().into();
     body["answered_orders"] = match row.orders.as_deref() {

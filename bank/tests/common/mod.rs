@@ -605,6 +605,7 @@ pub fn offer(v: &Vendor, price: u64) -> Signed<Offer> {
             nonce: nonce(),
             valid_until: TimestampMs(now_ms() + 600_000),
             goods_digest: None,
+            meter: None,
         },
         &v.key,
     )
@@ -636,6 +637,8 @@ impl Held {
                 currency: usd(),
                 micros: Micros(price),
             },
+            meter: None,
+            stream: None,
         };
         self.custody
             .accept(
@@ -697,6 +700,8 @@ pub async fn buy(
                 currency: usd(),
                 micros: Micros(price),
             },
+            meter: None,
+            stream: None,
         };
         let accepted = custody
             .accept(

@@ -64,6 +64,11 @@ pub fn usd() -> Currency {
     Currency::new("USD").expect("valid")
 }
 
+/// A meter of words at `unit_price`.
+pub fn meter(unit_price: u64) -> netcents_core::meter::Meter {
+    netcents_core::meter::Meter::new("word", Micros(unit_price)).expect("a meter")
+}
+
 pub fn usd_amount(micros: u64) -> Amount {
     Amount {
         currency: usd(),
@@ -178,6 +183,7 @@ impl Fixture {
                 nonce: Nonce([nonce; 16]),
                 valid_until: EXPIRES_AT,
                 goods_digest: None,
+                meter: None,
             },
             key,
         )
@@ -237,10 +243,19 @@ impl Fixture {
         (custody, cert, order, offer)
     }
 
+    /// An offer of `ITEM` by the unit (`word` at `unit_price`), at most `max` an order.
+    pub fn metered_offer(&self, max: u64, unit_price: u64, nonce: u8) -> Signed<Offer> {
+        let mut o = self.offer(self.a, max, nonce).unverified().clone();
+        o.meter = Some(meter(unit_price));
+        Signed::sign(o, &self.vendor_a)
+    }
+
     pub fn terms(&self, price: u64) -> Terms<'static> {
         Terms {
             item: ITEM,
             price: usd_amount(price),
+            meter: None,
+            stream: None,
         }
     }
 }

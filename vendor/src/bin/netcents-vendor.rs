@@ -61,8 +61,13 @@ struct Args {
     #[arg(long, env = "NETCENTS_LISTEN", default_value = "127.0.0.1:8787")]
     listen: String,
     /// The folder of content (priced paths and free ones).
-    #[arg(long, env = "NETCENTS_CONTENT")]
-    content: PathBuf,
+    #[arg(long, env = "NETCENTS_CONTENT", required_unless_present = "upstream")]
+    content: Option<PathBuf>,
+    /// Instead of a folder: the base URL of an HTTP app whose `GET` routes this vendor sells,
+    /// forwarding each request (path and query) to it. An item sold by the unit is charged
+    /// the units the app's answer reports in `X-NetCents-Units`.
+    #[arg(long, env = "NETCENTS_UPSTREAM", conflicts_with = "content")]
+    upstream: Option<String>,
     /// The vendor's database: a SQLite file (created if missing; one process), or a
     /// `postgres://` URL that several processes of this vendor share.
     #[arg(long, env = "NETCENTS_VENDOR_DB", default_value = "vendor.db")]
@@ -99,14 +104,31 @@ async fn run(args: Args) -> Result<(), String> {
     if args.settle_secs > 0 {
         vendor.spawn_settler(std::time::Duration::from_secs(args.settle_secs));
     }
-    let dir = args.content.clone();
-    let cache = std::sync::Arc::new(Cache::default());
-    let app = vendor.wrap(
-        axum::Router::new().fallback(move |req: axum::extract::Request| {
-            let (dir, cache) = (dir.clone(), cache.clone());
-            async move { files(&dir, &cache, req).await }
-        }),
-    );
+    let app = match (args.content.clone(), args.upstream.clone()) {
+        (Some(dir), _) => {
+            let cache = std::sync::Arc::new(Cache::default());
+            vendor.wrap(
+                axum::Router::new().fallback(move |req: axum::extract::Request| {
+                    let (dir, cache) = (dir.clone(), cache.clone());
+                    async move { files(&dir, &cache, req).await }
+                }),
+            )
+        }
+        (None, Some(base)) => {
+            let http = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .map_err(|e| format!("the HTTP client: {e}"))?;
+            let base = std::sync::Arc::new(base.trim_end_matches('/').to_owned());
+            vendor.wrap(
+                axum::Router::new().fallback(move |req: axum::extract::Request| {
+                    let (http, base) = (http.clone(), base.clone());
+                    async move { forward(&http, &base, req).await }
+                }),
+            )
+        }
+        (None, None) => return Err("give --content or --upstream".into()),
+    };
     use axum::serve::ListenerExt as _;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -297,6 +319,53 @@ async fn files(
             .into_response();
     }
     res.map(axum::body::Body::new)
+}
+
+/// Forwards a `GET` to the upstream app: its status, content type, `X-NetCents-Units` and
+/// body come back.
+async fn forward(
+    http: &reqwest::Client,
+    base: &str,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", axum::http::uri::PathAndQuery::as_str)
+        .to_owned();
+    if req.method() != axum::http::Method::GET {
+        return netcents_vendor::Failure::new(
+            404,
+            "unknown_route",
+            format!("{path}: only GET reaches the app"),
+        )
+        .into_response();
+    }
+    let res = match http.get(format!("{base}{path}")).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("the upstream app: {e}");
+            return netcents_vendor::Failure::new(
+                502,
+                "unreachable",
+                "the app behind this vendor did not answer",
+            )
+            .into_response();
+        }
+    };
+    let mut out = axum::http::Response::builder().status(res.status().as_u16());
+    for name in [
+        axum::http::header::CONTENT_TYPE.as_str(),
+        netcents_vendor::layer::UNITS_HEADER,
+    ] {
+        if let Some(v) = res.headers().get(name) {
+            out = out.header(name, v.as_bytes());
+        }
+    }
+    let body = res.bytes().await.unwrap_or_default();
+    out.body(axum::body::Body::from(body))
+        .unwrap_or_else(|_| axum::http::StatusCode::BAD_GATEWAY.into_response())
 }
 
 #[tokio::main]

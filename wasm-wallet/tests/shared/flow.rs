@@ -161,6 +161,7 @@ impl World {
                 nonce: Nonce([self.nonce; 16]),
                 valid_until: TimestampMs(now().0 + 60_000),
                 goods_digest: None,
+                meter: None,
             },
             k,
         )
@@ -258,6 +259,8 @@ impl World {
                 Terms {
                     item,
                     price: usd(price),
+                    meter: None,
+                    stream: None,
                 },
                 netcents_core::Signer { key: k, key_id: 1 },
             )
@@ -492,6 +495,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
                 seq: order.unverified().seq,
                 balance_after: Micros(balance),
                 goods_digest: None,
+                charge: None,
             },
             k,
         )
