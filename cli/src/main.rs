@@ -189,6 +189,35 @@ every URL was paid or read, 3 when some were and some not (netcents --help lists
         #[arg(long)]
         header: bool,
     },
+    /// Pay a stream by the tick (an item sold by the second, say): open it, release one tick
+    /// of a fresh hash chain every --every milliseconds, and close it after --ticks ticks (or
+    /// --stop-after); the vendor charges the ticks released and the rest stays on the scrip.
+    #[command(after_help = "Examples:
+  netcents stream https://radio.example/live --ticks 600           ten minutes at a tick a second
+  netcents stream URL --ticks 1000 --every 0 --max 0.01            1000 ticks at once
+  netcents stream URL --ticks 3600 --stop-after 90                 authorise an hour, listen 90 s
+
+The order authorises --ticks × the unit price (within --max); a run stopped before it closes
+the stream has it closed by the next `netcents` command.")]
+    Stream {
+        /// The URL of the stream (its 402 offer sells it by the unit).
+        url: String,
+        /// The ticks the order authorises (the hash chain's length), 1 to 100,000.
+        #[arg(long)]
+        ticks: u64,
+        /// Milliseconds between two ticks.
+        #[arg(long, default_value_t = 1000)]
+        every: u64,
+        /// Close after this many ticks (at most --ticks).
+        #[arg(long)]
+        stop_after: Option<u64>,
+        /// The most the stream may cost, in units (`--micros`: micro-units).
+        #[arg(long, value_name = "AMOUNT", default_value = "0.01")]
+        max: String,
+        /// Write the stream's page here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// The account and the scrip held, with their balances, and the disputes.
     #[command(after_help = "Examples:
   netcents balance
@@ -1263,8 +1292,9 @@ fn send_payment(w: &Wallet, url: &str, bundle: &Value, header: bool) -> Result<A
 
 /// What the machine made of a vendor's answer to a payment.
 enum Settled {
-    /// Paid: the content, and the access token that opens it again.
-    Paid(Vec<u8>, Option<String>),
+    /// Paid: the content, the access token that opens it again, and what the payment took
+    /// (its price, or for an item sold by the unit what was charged).
+    Paid(Vec<u8>, Option<String>, u64),
     /// Refused. `pending`: the machine keeps the order pending (the refusal was not the
     /// vendor's signed word for exactly this order), so the same bytes may be sent again.
     Refused {
@@ -1288,7 +1318,7 @@ fn settle(w: &mut Wallet, scrip_id: &str, a: Answer) -> Result<Settled> {
         if outcome.dispute.is_some() {
             eprintln!("the receipt contradicts what was signed: run `netcents dispute`");
         }
-        return Ok(Settled::Paid(a.content, a.access));
+        return Ok(Settled::Paid(a.content, a.access, outcome.charged_micros));
     }
     let body: Value = serde_json::from_slice(&a.content).unwrap_or(Value::Null);
     let outcome = w
@@ -1317,10 +1347,32 @@ fn send_pending(w: &mut Wallet, scrip_id: &str, url: &str, header: bool) -> Resu
     let pending = w.state.pending_payment(scrip_id).map_err(wallet)?;
     let bundle = json!({
         "order": pending.order, "offer": pending.offer, "scrip": pending.scrip,
-        "holder_cert": pending.holder_cert,
+        "holder_cert": pending.holder_cert, "stream": pending.stream,
     });
-    let answer = send_payment(w, url, &bundle, header)?;
+    let mut answer = send_payment(w, url, &bundle, header)?;
+    // A stream left open (a run that stopped before closing it): its vendor closes it now
+    // and its receipt settles the order (§5.13).
+    if answer.status == 200
+        && answer.receipt.is_none()
+        && let Some(stream) = &pending.stream
+    {
+        answer.receipt = Some(close_stream(w, url, scrip_id, &stream.root)?.0);
+    }
     settle(w, scrip_id, answer)
+}
+
+/// Closes the stream open on `scrip_id` at the vendor of `url` (`POST /netcents/v1/close`):
+/// its receipt, and the ticks it charged.
+fn close_stream(w: &Wallet, url: &str, scrip_id: &str, root: &str) -> Result<(String, u64)> {
+    let close = format!("{}/netcents/v1/close", origin_of(url)?);
+    let (status, v) = w.post(&close, &json!({ "scrip": scrip_id, "root": root }))?;
+    if status != 200 {
+        return Err(refused(&close, status, &v));
+    }
+    let receipt = v["receipt"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the vendor closed the stream without a receipt"))?;
+    Ok((receipt.to_owned(), v["units"].as_u64().unwrap_or(0)))
 }
 
 /// A URL the user typed: absolute, `http` or `https`.
@@ -1567,18 +1619,28 @@ fn pay_one(
         answer = send_pending(w, &p.scrip_id, url, header)?;
     }
     match answer {
-        Settled::Paid(content, access) => {
+        Settled::Paid(content, access, charged) => {
             if let Some(token) = access {
                 w.state.on_access(now(), url, &token, access_ms);
                 w.save()?;
             }
-            *left -= price;
+            *left -= charged;
+            let by_unit = match (&quote.unit, quote.unit_price_micros) {
+                (Some(unit), Some(each)) if each > 0 => format!(
+                    " ({} {unit} at {}, at most {})",
+                    charged / each,
+                    out.money(each, &quote.currency),
+                    out.money(price, &quote.currency)
+                ),
+                _ => String::new(),
+            };
             eprintln!(
-                "paid {} to vendor {} for {}",
-                out.money(price, &quote.currency),
+                "paid {}{by_unit} to vendor {} for {}",
+                out.money(charged, &quote.currency),
                 vendor_shown(&quote),
                 quote.item
             );
+            let price = charged;
             let mut v = json!({
                 "url": url, "outcome": "paid", "currency": quote.currency,
                 "vendor": vendor_shown(&quote), "vendor_id": quote.vendor, "item": quote.item,
@@ -1660,6 +1722,126 @@ fn pay(
 
 /// Hands the content over: to the file of `-o`, into the URL's JSON with `--json`, or to
 /// standard output.
+/// Pays a stream (§5.13): `ticks` authorised, `release` of them released `every` ms apart,
+/// then closed; the receipt settles the order at the ticks released.
+fn stream(
+    w: &mut Wallet,
+    out: Out,
+    url: &str,
+    (ticks, release, every): (u64, u64, u64),
+    most: u64,
+    output: Option<&Path>,
+) -> Result<Value> {
+    let Asked::Offered { offer, cert, .. } = ask(w, url, None)? else {
+        return Err(fail(
+            Kind::Usage,
+            "bad_offer",
+            format!("{url} is free: there is no stream to pay"),
+        ));
+    };
+    let site = origin_of(url)?;
+    let quote = w
+        .state
+        .quote(now(), &site, url, &offer, &cert)
+        .map_err(wallet)?;
+    let (Some(unit), Some(each)) = (quote.unit.clone(), quote.unit_price_micros) else {
+        return Err(fail(
+            Kind::Usage,
+            "bad_offer",
+            format!("{url} is not sold by the unit: pay it with `netcents pay`"),
+        ));
+    };
+    let most_cost = each.saturating_mul(ticks);
+    if most_cost > most {
+        return Err(fail(
+            Kind::Cap,
+            "above_max_per_run",
+            format!(
+                "{ticks} {unit} of {url} may cost {}, above --max {}",
+                out.money(most_cost, &quote.currency),
+                out.money(most, &quote.currency)
+            ),
+        ));
+    }
+    let mut seed = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut seed);
+    let chain = netcents_wallet::PayChain::new(seed, ticks)
+        .map_err(|e| fail(Kind::Usage, "usage", format!("--ticks: {e}")))?;
+    let p = w
+        .state
+        .pay_stream(now(), &site, url, (&offer, &cert), Approval::Once, &chain)
+        .map_err(wallet)?;
+    // The order is stored before it is sent; the chain lives only in this run, and a run
+    // that stops before closing has the stream closed by the next command (`send_pending`).
+    w.save()?;
+    let pending = w.state.pending_payment(&p.scrip_id).map_err(wallet)?;
+    let bundle = json!({
+        "order": pending.order, "offer": pending.offer, "scrip": pending.scrip,
+        "holder_cert": pending.holder_cert, "stream": pending.stream,
+    });
+    let opened = send_payment(w, url, &bundle, false)?;
+    if opened.status != 200 || opened.receipt.is_some() {
+        // Refused, or a stream already closed: the answer settles the order as any other.
+        return match settle(w, &p.scrip_id, opened)? {
+            Settled::Paid(..) => Err(fail(
+                Kind::Other,
+                "failed",
+                "the vendor answered the stream's order with a receipt before any tick",
+            )),
+            Settled::Refused { status, body, .. } => Err(refused(url, status, &body)),
+        };
+    }
+    let page = opened.content;
+    let tick = format!("{site}/netcents/v1/tick");
+    let mut released = 0;
+    for i in 1..=release {
+        if i > 1 && every > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(every));
+        }
+        let element = chain.element(i).map(|e| e.to_string()).unwrap_or_default();
+        let (status, v) = w.post(
+            &tick,
+            &json!({ "scrip": p.scrip_id, "index": i, "element": element }),
+        )?;
+        if status != 200 {
+            eprintln!(
+                "the vendor took no more ticks after {released}: {}",
+                v["hint"].as_str().unwrap_or("no reason given")
+            );
+            break;
+        }
+        released = i;
+    }
+    let (receipt, units) = close_stream(w, url, &p.scrip_id, &chain.root().to_string())?;
+    let closed = Answer {
+        status: 200,
+        receipt: Some(receipt),
+        access: None,
+        content: Vec::new(),
+    };
+    let Settled::Paid(_, _, charged) = settle(w, &p.scrip_id, closed)? else {
+        return Err(fail(
+            Kind::Other,
+            "failed",
+            "the stream's receipt was refused",
+        ));
+    };
+    eprintln!(
+        "streamed {units} {unit} of {} (released {released} of {ticks}): paid {} to vendor {}",
+        quote.item,
+        out.money(charged, &quote.currency),
+        vendor_shown(&quote),
+    );
+    let mut v = json!({
+        "url": url, "outcome": "streamed", "currency": quote.currency, "unit": unit,
+        "vendor": vendor_shown(&quote), "vendor_id": quote.vendor, "item": quote.item,
+        "scrip": p.scrip_id, "ticks": units, "released": released, "authorised": ticks,
+    });
+    money_json(&mut v, "price", charged);
+    deliver(out, &mut v, &page, output)?;
+    Ok(v)
+}
+
 fn deliver(out: Out, v: &mut Value, content: &[u8], output: Option<&Path>) -> Result<()> {
     v["bytes"] = json!(content.len());
     match output {
@@ -2093,6 +2275,11 @@ fn run(cli: Cli, out: Out) -> Result<Value> {
             check_url(url)?;
             0
         }
+        Cmd::Stream { url, max, .. } => {
+            check_url(url)?;
+            caps.per_run = out.parse("--max", max)?;
+            0
+        }
         _ => 0,
     };
     let path = match cli.wallet {
@@ -2132,6 +2319,24 @@ fn run(cli: Cli, out: Out) -> Result<Value> {
         } => {
             w.recover()?;
             pay(&mut w, out, &urls, caps, output.as_deref(), header)
+        }
+        Cmd::Stream {
+            url,
+            ticks,
+            every,
+            stop_after,
+            output,
+            ..
+        } => {
+            w.recover()?;
+            stream(
+                &mut w,
+                out,
+                &url,
+                (ticks, stop_after.unwrap_or(ticks).min(ticks), every),
+                caps.per_run,
+                output.as_deref(),
+            )
         }
         Cmd::Balance => {
             w.recover()?;

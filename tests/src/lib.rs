@@ -233,8 +233,12 @@ impl Cli {
 /// The `.dev.vars` of a vendor on its own server (the binary, Express, Hono): its
 /// onboarding's lines and the test vendors' settings.
 fn own_server_vars(creds: &onboard::Credentials, bank: &Bank) -> String {
+    server_vars(creds, bank, PRICES)
+}
+
+fn server_vars(creds: &onboard::Credentials, bank: &Bank, prices: &str) -> String {
     format!(
-        "{}CAPTURE_TOKEN={CAPTURE_TOKEN}\nBANK_URL={}\nCURRENCY=USD\nPRICES={PRICES}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\n",
+        "{}CAPTURE_TOKEN={CAPTURE_TOKEN}\nBANK_URL={}\nCURRENCY=USD\nPRICES={prices}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\n",
         creds.vars(),
         bank.url
     )
@@ -1389,6 +1393,34 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         }
     }
 
+    /// Registers a vendor with the bank and starts it on its own server in front of the HTTP
+    /// app at `upstream` (`netcents-vendor serve --upstream`), selling its routes at `prices`
+    /// (the `PRICES` JSON), waiting until it answers.
+    pub async fn start_server_upstream(
+        bank: &Bank,
+        name: &str,
+        upstream: &str,
+        prices: &str,
+    ) -> Self {
+        let dir = TempDir::new(name);
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
+        std::fs::write(dir.0.join(".dev.vars"), server_vars(&creds, bank, prices)).unwrap();
+        std::fs::write(dir.0.join("upstream"), upstream).unwrap();
+        let group = Self::spawn_server(&dir, name, port, &creds, 0).await;
+        Self {
+            url,
+            creds,
+            group,
+            name: name.to_owned(),
+            port,
+            starts: 1,
+            kind: Kind::Server,
+            _dir: dir,
+        }
+    }
+
     /// Registers a vendor with the bank and starts it as an Express or a Hono app
     /// (`js/vendor/examples/shop.js` over the test vendors' content and price list, its store a
     /// file), waiting until it answers.
@@ -1456,14 +1488,22 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         creds: &onboard::Credentials,
         n: u32,
     ) -> Group {
+        // A server in front of an app (`start_server_upstream`), else over the test content.
+        let source = match std::fs::read_to_string(dir.0.join("upstream")) {
+            Ok(upstream) => ["--upstream".to_owned(), upstream],
+            Err(_) => [
+                "--content".to_owned(),
+                root().join("edge-vendor/public").display().to_string(),
+            ],
+        };
         let mut cmd = Command::new(vendor_bin());
         cmd.current_dir(&dir.0)
             .args([
                 "serve",
                 "--listen",
                 &format!("127.0.0.1:{port}"),
-                "--content",
-                &root().join("edge-vendor/public").display().to_string(),
+                &source[0],
+                &source[1],
                 "--db",
                 &dir.0.join("vendor.db").display().to_string(),
                 "--vars",
