@@ -76,6 +76,10 @@ request! {
     pub struct AuditAnswer {
         /// Each `Signed<PaymentOrder>` of the claim, base64url, in sequence order.
         pub orders: Vec<String>,
+        /// The vendor's `Signed<Receipt>` of each up-to order among them, base64url: its
+        /// charge is what the order proves (§5.13). The signature covers the orders, then these.
+        #[serde(default)]
+        pub receipts: Vec<String>,
         /// The vendor key's signature over the answer, base64url.
         pub signature: String,
     }

@@ -616,12 +616,20 @@ async fn answer_audit(
     JsonBody(b): JsonBody<api::AuditAnswer>,
 ) -> Answer {
     let audit_id = hex_id("audit", &id, netcents_core::Nonce::from_hex)?.to_string();
-    let mut raw = Vec::with_capacity(b.orders.len());
+    let mut raw = Vec::with_capacity(b.orders.len() + b.receipts.len());
     let mut orders = Vec::with_capacity(b.orders.len());
     for (i, o) in b.orders.iter().enumerate() {
         let order: Signed<PaymentOrder> = decode(&format!("orders[{i}]"), o)?;
         raw.push(order.as_bytes().to_vec());
         orders.push(order);
+    }
+    // The receipts of up-to orders (§5.13), signed with the orders in the vendor's answer.
+    let mut receipts = Vec::with_capacity(b.receipts.len());
+    for (i, r) in b.receipts.iter().enumerate() {
+        let receipt: Signed<netcents_core::objects::Receipt> =
+            decode(&format!("receipts[{i}]"), r)?;
+        raw.push(receipt.as_bytes().to_vec());
+        receipts.push(receipt);
     }
     let signature = unb64("signature", &b.signature)?;
     // Only the audited vendor may answer: a stranger's empty answer would cost it a penalty.
@@ -650,9 +658,10 @@ async fn answer_audit(
     s.bank
         .write(bank::SettleAudit {
             bank: s.bank.clone(),
-            precomputed: s.bank.precompute_audit(&audit_id, &orders).await,
+            precomputed: s.bank.precompute_audit(&audit_id, &orders, &receipts).await,
             audit_id,
             orders,
+            receipts,
             hash: Some(request_hash(&refs)),
             now: now(&s),
         })
@@ -792,6 +801,7 @@ pub async fn sweep(bank: &Arc<Bank>) -> Result<api::SweepCounts, ApiError> {
             bank: bank.clone(),
             audit_id,
             orders: Vec::new(),
+            receipts: Vec::new(),
             hash: None,
             precomputed: None,
             now: t,

@@ -806,12 +806,17 @@ fn bank_step(b: &mut ScripBook, d: &Directory, parties: &Parties, op: &str, s: &
                 bond_micros: num(p, "bond_micros")?,
             };
             let claim = Claim::from_bytes(&bytes(s, "claim")?)?;
+            // The receipts of up-to orders (§5.13), when the case has any.
+            let receipts = match s.get("receipts") {
+                Some(_) => signed_list(s, "receipts")?,
+                None => Vec::new(),
+            };
             let a = b.audit(
                 vendor(s, "vendor")?,
                 account(s, "account")?,
                 cursor(s, "from")?,
                 &claim,
-                signed_list(s, "orders")?,
+                (signed_list(s, "orders")?, &receipts),
                 num(s, "audit_ppm")?,
                 &policy,
                 pair(s, "available")?,

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use crate::custody::{Cursor, Custody, chain_genesis, chain_step};
 use crate::error::{DecodeError, Error, Rejection};
 use crate::objects::{
-    AccountRequest, Action, CaptureBatch, Claim, PaymentOrder, Recall, Scrip, Transfer,
+    AccountRequest, Action, CaptureBatch, Claim, PaymentOrder, Recall, Receipt, Scrip, Transfer,
     redemption_digest,
 };
 use crate::signed::{SecretKey, Signed, Signer, Verified};
@@ -1042,7 +1042,9 @@ impl ScripBook {
 
     /// Verifies an audit answer (§5.6): the payment orders of a captured claim, checked by batch
     /// verification, the hash chain from where the claim started to where it ended, and the sum
-    /// of prices. An answer that does not prove the chain proves nothing. An over-claim is
+    /// of prices, or for an up-to order (§5.13) of the charge its receipt states (one of
+    /// `receipts`, the vendor's own, authenticated with its answer), at most its price. An
+    /// answer that does not prove the chain proves nothing. An over-claim is
     /// clawed back to the float and penalised per `policy`, taken from the vendor's account
     /// (`account_available`) and then its bond (`bond_available`).
     #[allow(clippy::too_many_arguments, reason = "an audit weighs all of these")]
@@ -1052,14 +1054,14 @@ impl ScripBook {
         account: AccountId,
         from: Cursor,
         claim: &Claim,
-        orders: Vec<Signed<PaymentOrder>>,
+        (orders, receipts): (Vec<Signed<PaymentOrder>>, &[Signed<Receipt>]),
         audit_ppm: u64,
         policy: &Policy,
         available: (Micros, Micros),
     ) -> AuditOutcome {
         let claimed = claim.amount().unwrap_or(Micros::ZERO);
         let proven = self
-            .prove(vendor, from, claim, orders)
+            .prove(vendor, from, claim, orders, receipts)
             .unwrap_or(Micros::ZERO);
         let overclaim = claimed.checked_sub(proven).unwrap_or(Micros::ZERO);
         if overclaim == Micros::ZERO {
@@ -1119,6 +1121,7 @@ impl ScripBook {
         from: Cursor,
         claim: &Claim,
         orders: Vec<Signed<PaymentOrder>>,
+        receipts: &[Signed<Receipt>],
     ) -> Result<Micros, Error> {
         let verified = Signed::verify_batch(orders, &self.scrip().key)?;
         let mut head = from.head;
@@ -1133,11 +1136,28 @@ impl ScripBook {
             {
                 return Err(Rejection::AuditFailed("order outside the claim").into());
             }
-            head = chain_step(&head, &o.digest());
+            let digest = o.digest();
+            // An up-to order proves its charge, which its receipt states and the chain binds
+            // (§5.13); any other order its price.
+            let charge = receipts
+                .iter()
+                .map(Signed::unverified)
+                .find(|r| r.order == digest && r.vendor == vendor)
+                .and_then(|r| r.charge.as_ref());
+            let (link, amount) = match charge {
+                Some(c) => (
+                    crate::meter::charge_link(&digest, c),
+                    c.amount()
+                        .filter(|a| *a <= po.price)
+                        .ok_or(Rejection::AuditFailed("a charge above its order"))?,
+                ),
+                None => (digest, po.price),
+            };
+            head = chain_step(&head, &link);
             // An order the vendor let the arbiter declare void proves nothing: it stays in the
             // chain, but its price is an over-claim.
-            if !self.is_void(vendor, &o.digest()) {
-                proven = proven.checked_add(po.price)?;
+            if !self.is_void(vendor, &digest) {
+                proven = proven.checked_add(amount)?;
             }
             last = po.seq;
         }

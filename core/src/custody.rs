@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use crate::error::{DecodeError, Error, Misuse, Rejection};
 use crate::meter::{
-    Charge, MAX_TICK_SKIP, MAX_TICKS, Meter, StreamProof, stream_digest, tick_step,
+    Charge, MAX_TICK_SKIP, MAX_TICKS, Meter, StreamProof, charge_link, stream_digest, tick_step,
 };
 use crate::objects::{
     Claim, MAX_CHAIN, MAX_ITEM_LEN, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer,
@@ -694,6 +694,7 @@ impl Custody {
         // The order's price was at most the balance when it opened, and nothing moved since.
         let balance_after = self.balance.checked_sub(amount)?;
         let digest = open.order.digest();
+        let link = charge_link(&digest, &charge);
         let receipt = Signed::sign(
             Receipt {
                 vendor: me,
@@ -709,7 +710,7 @@ impl Custody {
         );
         self.balance = balance_after;
         self.last_seq = po.seq;
-        self.head = chain_step(&self.head, &digest);
+        self.head = chain_step(&self.head, &link);
         self.last = Some((digest, receipt.clone()));
         let open = self.open.take().ok_or(Misuse::NotOpen)?;
         Ok(Settled {

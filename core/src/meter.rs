@@ -158,6 +158,15 @@ pub fn stream_digest(offer: &Digest, root: &Digest, ticks: u64) -> Digest {
     Digest::of(b"stream", &[&offer.0, &root.0, &ticks.to_be_bytes()])
 }
 
+/// What an up-to order adds to its holder's hash chain (§5.5, §5.13): the order's digest bound
+/// to its charge, so the chain, and every claim and certificate that carries its head, commits
+/// to what each up-to order took.
+#[must_use]
+pub fn charge_link(order: &Digest, charge: &Charge) -> Digest {
+    use crate::wire::Encode as _;
+    Digest::of(b"charged", &[&order.0, &charge.to_bytes()])
+}
+
 /// One step down the chain: element `i` hashes to element `i − 1`.
 #[must_use]
 pub fn tick_step(element: &Digest) -> Digest {
@@ -256,7 +265,7 @@ pub fn allowed_charge(
     };
     meter
         .price_of(units)
-        .map_or(po.price, |p| if p < po.price { p } else { po.price })
+        .map_or(po.price, |p| Micros(p.0.min(po.price.0)))
 }
 
 /// What a receipt for an up-to order took from the scrip: the balance before the order (the

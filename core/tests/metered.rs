@@ -699,10 +699,43 @@ fn a_stream_commits_to_a_root_and_at_most_the_offers_maximum() {
             .unwrap_err(),
         Rejection::BadOffer.into()
     );
+    // A stream of no ticks, or of more than a stream may have, committed to exactly: refused.
+    let cheap = f.metered_offer(u64::MAX / 4, 1, 4);
+    let one = meter(1);
+    for ticks in [0, netcents_core::meter::MAX_TICKS + 1] {
+        let mut po = order.unverified().clone();
+        po.offer = stream_digest(&cheap.digest(), &c.root(), ticks);
+        po.price = Micros(ticks);
+        po.balance_after = Micros(999_000 - ticks.min(999_000));
+        let o = Signed::sign(po, &f.scrip_key);
+        let terms = Terms {
+            item: ITEM,
+            price: usd_amount(u64::MAX / 4),
+            meter: Some(&one),
+            stream: Some(StreamOpen {
+                root: c.root(),
+                ticks,
+            }),
+        };
+        assert_eq!(
+            custody.clone().open(NOW, o, &cheap, terms).unwrap_err(),
+            Rejection::BadOffer.into(),
+            "{ticks} ticks"
+        );
+    }
     assert!(
         custody
             .open(NOW, order, &offer, stream_terms(&m, &c))
             .is_ok()
+    );
+    let open = custody.open_order().unwrap();
+    assert_eq!(
+        open.stream(),
+        Some(&StreamProof {
+            root: c.root(),
+            ticks: 500,
+            token: c.root()
+        })
     );
 }
 
@@ -886,6 +919,7 @@ fn a_stream_charged_beyond_its_token_is_refunded_the_ticks_not_proven() {
     let c = chain(100);
     let (wallet, _, book) = paid_once(&f);
     let offer = f.metered_offer(MAX, 5, 2);
+    let forged = PayChain::new([0x66; 32], 100).unwrap();
     let proof = |token| StreamProof {
         root: c.root(),
         ticks: 100,
@@ -896,13 +930,14 @@ fn a_stream_charged_beyond_its_token_is_refunded_the_ticks_not_proven() {
         (60, Some(proof(c.element(20).unwrap())), 200),
         // A token of another chain proves nothing.
         (60, Some(proof(Digest([3; 32]))), 300),
-        // A proof for another root than the order's.
+        // A proof on a chain of the vendor's own, whose token does prove 60 ticks against its
+        // root, but not the root the order committed to.
         (
             60,
             Some(StreamProof {
-                root: Digest([4; 32]),
+                root: forged.root(),
                 ticks: 100,
-                token: Digest([5; 32]),
+                token: forged.element(60).unwrap(),
             }),
             300,
         ),
@@ -946,7 +981,25 @@ fn the_arbiter_refuses_over_charge_evidence_that_is_not_what_it_claims() {
     let mut b_receipt = receipt.unverified().clone();
     b_receipt.vendor = f.b;
     let b_receipt = Signed::sign(b_receipt, &f.vendor_a);
+    // An order paying vendor B, and one of another scrip, each with A's receipt for it.
+    let to_b = f.order(f.b, &offer, MAX, 2, Holder::Vendor(f.a), 999_000 - MAX);
+    let to_b_receipt = forged_receipt(&f, &to_b, 999_000 - 3_000, None);
+    let other_key = common::key(9);
+    let mut po = order.unverified().clone();
+    po.scrip = netcents_core::ScripId::for_key(&other_key.public());
+    let other_scrip = Signed::sign(po, &f.scrip_key);
+    let mut r = forged_receipt(&f, &other_scrip, 999_000 - 3_000, None)
+        .unverified()
+        .clone();
+    r.scrip = f.scrip.body().id;
+    let other_scrip_receipt = Signed::sign(r, &f.vendor_a);
+    let mut r = receipt.unverified().clone();
+    r.scrip = netcents_core::ScripId::for_key(&other_key.public());
+    let receipt_other_scrip = Signed::sign(r, &f.vendor_a);
     let cases = [
+        (offer.clone(), to_b, to_b_receipt),
+        (offer.clone(), other_scrip, other_scrip_receipt),
+        (offer.clone(), order.clone(), receipt_other_scrip),
         // The receipt settles another order.
         (offer.clone(), other_order, receipt.clone()),
         // The offer is not sold by the unit.
@@ -1118,40 +1171,100 @@ fn the_bank_captures_and_audits_what_up_to_orders_charged() {
         .unwrap();
     // An open order is not captured.
     assert_eq!(custody.claim().unwrap().seq_to, 1);
-    custody.settle(12, f.signer_a()).unwrap();
+    let s = custody.settle(12, f.signer_a()).unwrap();
     let claim = custody.claim().unwrap();
     assert_eq!(claim.amount().unwrap(), Micros(2_200));
-    let first = Signed::sign(
-        PaymentOrder {
-            ..f.order(
-                f.a,
-                &f.offer(f.a, 1_000, 1),
-                1_000,
-                1,
-                Holder::Bank,
-                999_000,
-            )
-            .unverified()
-            .clone()
-        },
-        &f.scrip_key,
+    let first = f.order(
+        f.a,
+        &f.offer(f.a, 1_000, 1),
+        1_000,
+        1,
+        Holder::Bank,
+        999_000,
     );
     let captured = book.capture(f.a, &claim, &Keys(&f)).unwrap();
     assert_eq!(captured.amount, Micros(2_200));
-    let from = captured.from;
-    // The audit proves the orders' maxima cover the claim: nothing over-claimed.
+    let audit = |receipts: &[Signed<Receipt>]| {
+        book.clone().audit(
+            f.a,
+            AccountId([0x0a; 16]),
+            captured.from,
+            &claim,
+            (vec![first.clone(), order.clone()], receipts),
+            netcents_core::bank::PPM,
+            &Policy::DEFAULT,
+            (Micros(1_000_000), Micros(1_000_000)),
+        )
+    };
+    // With the receipt, the up-to order proves its charge: nothing over-claimed.
+    let honest = audit(std::slice::from_ref(&s.receipt));
+    assert_eq!(honest.proven, Micros(2_200));
+    assert_eq!(honest.overclaim, Micros::ZERO);
+    // Without it, or with another charge than the one the chain bound, nothing is proven.
+    assert_eq!(audit(&[]).proven, Micros::ZERO);
+    assert_eq!(audit(&[]).overclaim, Micros(2_200));
+    let more = forged_receipt(
+        &f,
+        &order,
+        999_000 - 3_000,
+        Some(Charge {
+            units: 30,
+            unit_price: Micros(UNIT),
+            stream: None,
+        }),
+    );
+    assert_eq!(audit(&[more]).proven, Micros::ZERO);
+    // A receipt of another vendor for the order is not this vendor's charge.
+    let mut other = s.receipt.unverified().clone();
+    other.vendor = f.b;
+    assert_eq!(
+        audit(&[Signed::sign(other, &f.vendor_b)]).proven,
+        Micros::ZERO
+    );
+}
+
+#[test]
+fn an_audit_refuses_a_charge_above_its_order_even_if_the_chain_bound_it() {
+    // A vendor that settled above the maximum by hand (bypassing the custody's check) and
+    // chained that charge: the audit proves nothing of the claim.
+    let f = Fixture::new();
+    let (mut wallet, custody, mut book) = paid_once(&f);
+    let offer = f.metered_offer(MAX, UNIT, 2);
+    let order = wallet.pay(NOW, &verified(&offer, &f.vendor_a)).unwrap();
+    let charge = Charge {
+        units: MAX / UNIT + 1,
+        unit_price: Micros(UNIT),
+        stream: None,
+    };
+    let receipt = forged_receipt(&f, &order, 999_000 - MAX - UNIT, Some(charge.clone()));
+    let mut claim = custody.claim().unwrap();
+    claim.seq_to = 2;
+    claim.balance_to = Micros(999_000 - MAX - UNIT);
+    claim.head_to = netcents_core::custody::chain_step(
+        &claim.head_to,
+        &netcents_core::meter::charge_link(&order.digest(), &charge),
+    );
+    let captured = book.capture(f.a, &claim, &Keys(&f)).unwrap();
+    let first = f.order(
+        f.a,
+        &f.offer(f.a, 1_000, 1),
+        1_000,
+        1,
+        Holder::Bank,
+        999_000,
+    );
     let outcome = book.audit(
         f.a,
         AccountId([0x0a; 16]),
-        from,
+        captured.from,
         &claim,
-        vec![first, order],
+        (vec![first, order], &[receipt]),
         netcents_core::bank::PPM,
         &Policy::DEFAULT,
-        (Micros(0), Micros(0)),
+        (Micros(1_000_000), Micros(1_000_000)),
     );
-    assert_eq!(outcome.proven, Micros(1_000 + MAX));
-    assert_eq!(outcome.overclaim, Micros::ZERO);
+    assert_eq!(outcome.proven, Micros::ZERO);
+    assert_eq!(outcome.overclaim, Micros(1_000 + MAX + UNIT));
 }
 
 // ---- stored forms -----------------------------------------------------------------------------
@@ -1268,7 +1381,9 @@ fn a_meter_and_a_charge_are_checked_like_every_decoded_object() {
         Charge::from_bytes(&charge(6, 5).to_bytes()),
         Err(DecodeError::BadValue(_))
     ));
-    let too_many = netcents_core::meter::MAX_TICKS + 1;
+    let most = netcents_core::meter::MAX_TICKS;
+    assert!(Charge::from_bytes(&charge(1, most).to_bytes()).is_ok());
+    let too_many = most + 1;
     assert!(matches!(
         Charge::from_bytes(&charge(1, too_many).to_bytes()),
         Err(DecodeError::BadValue(_))
@@ -1291,4 +1406,192 @@ fn a_meter_and_a_charge_are_checked_like_every_decoded_object() {
         .unverified()
         .clone();
     assert_eq!(back.meter, Some(meter(7)));
+}
+
+#[test]
+fn a_stored_open_order_is_above_the_record_covered_and_never_beside_a_hand_over() {
+    let f = Fixture::new();
+    let m = meter(1);
+    let c = chain(50);
+    let (mut wallet, mut custody, _) = paid_once(&f);
+    let plain = custody.to_bytes();
+    let offer = f.metered_offer(MAX, 1, 2);
+    let order = wallet
+        .pay_stream(NOW, &verified(&offer, &f.vendor_a), &c)
+        .unwrap();
+    custody
+        .open(NOW, order, &offer, stream_terms(&m, &c))
+        .unwrap();
+    let bytes = custody.to_bytes();
+    // The record's balance handed in (1,000,000), its balance (999,000), its last number.
+    let mut pair = 1_000_000u64.to_be_bytes().to_vec();
+    pair.extend_from_slice(&999_000u64.to_be_bytes());
+    let at = bytes
+        .windows(16)
+        .position(|w| w == pair.as_slice())
+        .unwrap();
+    let set = |b: &[u8], i: usize, v: u64| {
+        let mut b = b.to_vec();
+        b[i..i + 8].copy_from_slice(&v.to_be_bytes());
+        b
+    };
+    // A balance below the open order's price (50) is refused; one exactly at it is not.
+    assert!(matches!(
+        Custody::from_bytes(&set(&bytes, at + 8, 49)),
+        Err(DecodeError::BadValue(_))
+    ));
+    assert!(Custody::from_bytes(&set(&bytes, at + 8, 50)).is_ok());
+    // The open order's sequence number (2) at or below the last accepted.
+    let last_seq = at + 16;
+    assert_eq!(bytes[last_seq..last_seq + 8], 1u64.to_be_bytes());
+    assert!(matches!(
+        Custody::from_bytes(&set(&bytes, last_seq, 2)),
+        Err(DecodeError::BadValue(_))
+    ));
+    // Beside a hand-over: the handed-on segment's bytes with this open order spliced in.
+    let (_, mut handed, _) = paid_once(&f);
+    let to_b = f.order(
+        f.b,
+        &f.offer(f.b, 300, 5),
+        300,
+        2,
+        Holder::Vendor(f.a),
+        998_700,
+    );
+    handed.hand_on(NOW, to_b, f.signer_a()).unwrap();
+    let mut spliced = handed.to_bytes();
+    assert_eq!(spliced.pop(), Some(0));
+    spliced.extend_from_slice(&bytes[plain.len() - 1..]);
+    assert!(matches!(
+        Custody::from_bytes(&spliced),
+        Err(DecodeError::BadValue(_))
+    ));
+}
+
+#[test]
+fn a_price_list_sells_by_the_unit_where_its_rule_says_so() {
+    use netcents_core::item::PriceList;
+    let lines = vec![
+        ("/api/shout".to_owned(), 5_000),
+        ("/paid/*".to_owned(), 1_000),
+    ];
+    let list = PriceList::from_lines("USD", &lines)
+        .unwrap()
+        .with_meters(vec![Some(meter(100)), None]);
+    assert_eq!(list.meter_of("/api/shout"), Some(&meter(100)));
+    assert_eq!(list.rules()[0].meter(), Some(&meter(100)));
+    assert_eq!(list.meter_of("/paid/a.html"), None);
+    assert_eq!(list.rules()[1].meter(), None);
+    assert_eq!(list.meter_of("/nothing"), None);
+    // A name that is not canonical is never sold, by the unit or otherwise.
+    assert_eq!(list.meter_of("/api/../api/shout"), None);
+    assert_eq!(list.price_of("/api/shout").unwrap().micros, Micros(5_000));
+}
+
+#[test]
+fn a_hand_over_that_took_more_than_a_pending_up_to_order_allows_is_disputed() {
+    let f = Fixture::new();
+    let c = chain(100);
+    let (mut wallet, _, _) = paid_once(&f);
+    let offer = f.metered_offer(MAX, 2, 2);
+    wallet
+        .pay_stream(NOW, &verified(&offer, &f.vendor_a), &c)
+        .unwrap();
+    let cert = |balance, last_seq| {
+        verified(
+            &Signed::sign(
+                netcents_core::objects::Transfer {
+                    scrip: f.scrip.body().id,
+                    from: Holder::Vendor(f.a),
+                    key_id: common::VENDOR_KEY_ID,
+                    to: Holder::Vendor(f.b),
+                    segment: 2,
+                    balance: Micros(balance),
+                    last_seq,
+                    chain_head: Digest([0; 32]),
+                    authority: Digest([0; 32]),
+                    at: NOW,
+                },
+                &f.vendor_a,
+            ),
+            &f.vendor_a,
+        )
+    };
+    // The stream's maximum is 200: a hand-over after it that left 998,800 is allowed...
+    assert_eq!(wallet.clone().on_transfer_balance(&cert(998_800, 2)), None);
+    // ...one that left less is disputed...
+    assert!(matches!(
+        wallet.clone().on_transfer_balance(&cert(998_799, 2)),
+        Some(DisputeKind::Balance { .. })
+    ));
+    // ...and before the stream's order (the certificate's last number below it) nothing of the
+    // stream could be taken.
+    assert!(matches!(
+        wallet.on_transfer_balance(&cert(998_800, 1)),
+        Some(DisputeKind::Balance { .. })
+    ));
+}
+
+#[test]
+fn the_wallet_signs_an_order_up_to_its_whole_balance_and_no_more() {
+    let f = Fixture::new();
+    let (wallet, _, _) = paid_once(&f);
+    // 999,000 left: an offer of exactly that is signed, one more micro is not.
+    let all = f.offer(f.a, 999_000, 2);
+    let order = wallet
+        .clone()
+        .pay(NOW, &verified(&all, &f.vendor_a))
+        .unwrap();
+    assert_eq!(order.unverified().balance_after, Micros::ZERO);
+    let more = f.offer(f.a, 999_001, 3);
+    assert_eq!(
+        wallet
+            .clone()
+            .pay(NOW, &verified(&more, &f.vendor_a))
+            .unwrap_err(),
+        Rejection::InsufficientBalance {
+            balance_micros: 999_000
+        }
+        .into()
+    );
+    // The same for a stream's ticks.
+    let offer = f.metered_offer(u64::MAX / 4, 9_990, 4);
+    let hundred = chain(100);
+    assert!(
+        wallet
+            .clone()
+            .pay_stream(NOW, &verified(&offer, &f.vendor_a), &hundred)
+            .is_ok()
+    );
+    let over = chain(101);
+    assert!(matches!(
+        wallet
+            .clone()
+            .pay_stream(NOW, &verified(&offer, &f.vendor_a), &over)
+            .unwrap_err(),
+        Error::Rejected(Rejection::InsufficientBalance { .. })
+    ));
+    // A stored wallet of a version this code does not know is refused.
+    let mut bytes = wallet.to_bytes();
+    bytes[0] = 3;
+    assert_eq!(
+        WalletScrip::from_bytes(&bytes).unwrap_err(),
+        DecodeError::UnknownVersion(3)
+    );
+    // Version 1 (no stream kept with a pending order) still reads.
+    let mut w = wallet.clone();
+    w.pay(NOW, &verified(&f.offer(f.a, 10, 5), &f.vendor_a))
+        .unwrap();
+    let v2 = w.to_bytes();
+    let mut v1 = v2.clone();
+    v1[0] = 1;
+    // The pending order's stream option (none) is the byte before the receipts' count.
+    let receipts = v1.len()
+        - 4
+        - w.receipts()
+            .iter()
+            .map(|r| r.as_bytes().len() + 4)
+            .sum::<usize>();
+    assert_eq!(v1.remove(receipts - 1), 0);
+    assert_eq!(WalletScrip::from_bytes(&v1).unwrap().to_bytes(), v2);
 }

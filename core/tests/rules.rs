@@ -622,7 +622,7 @@ mod bank {
             AccountId(f.a.0),
             from,
             claim,
-            orders,
+            (orders, &[]),
             PPM,
             &Policy::DEFAULT,
             available,

@@ -310,6 +310,13 @@ struct Stats {
     activations_again: u64,
     /// Anonymous scrip whose remainder bought new coins.
     exchanges: u64,
+    /// Metered orders opened (§5.13), settled at the units delivered, and deliveries
+    /// interrupted between the two (the order stays open until the wallet sends it again).
+    metered_opened: u64,
+    metered_settled: u64,
+    metered_interrupted: u64,
+    /// What metered orders left unspent of their maximum, released to the scrip.
+    metered_released: u64,
     /// Refusals that came with the vendor's signed refusal (the wallet drops the order).
     signed_refusals: u64,
     /// Orders awaiting an answer when the run stops (in flight, or not sent again yet); the
@@ -321,6 +328,8 @@ struct Stats {
 struct Sim {
     rng: ChaCha8Rng,
     now: u64,
+    /// The quiet end: nothing is dropped or interrupted any more.
+    quiet: bool,
     policy: Policy,
     bank_key: SecretKey,
     books: BTreeMap<ScripId, ScripBook>,
@@ -385,11 +394,23 @@ fn payment_of<'a>(
         terms: Terms {
             item: &o.item,
             price: o.price,
-            meter: None,
+            meter: o.meter.as_ref(),
             stream: None,
         },
         scrip: Some(scrip),
     }
+}
+
+/// What an accepted order took from its scrip: its price, or for an up-to order its charge.
+fn charged(receipt: &Signed<Receipt>, order: &Signed<PaymentOrder>) -> u64 {
+    receipt
+        .unverified()
+        .charge
+        .as_ref()
+        .map_or(order.unverified().price, |c| {
+            c.amount().expect("a decoded charge has an amount")
+        })
+        .0
 }
 
 /// A public key from the 64 hex digits a wallet's account opening carries.
@@ -506,6 +527,7 @@ impl Sim {
         Self {
             rng,
             now: 1_000_000,
+            quiet: false,
             policy,
             bank_key,
             books: BTreeMap::new(),
@@ -835,6 +857,10 @@ impl Sim {
 
     fn offer(&mut self, v: usize, price: Micros) -> Verified<Offer> {
         let nonce = Nonce(id16(&mut self.rng));
+        // A quarter of the items are sold by the word, `price` the most one order is charged.
+        let meter = (self.below(4) == 0).then(|| {
+            netcents_core::meter::Meter::new("word", Micros(1 + price.0 / 40)).expect("a meter")
+        });
         let vendor = &self.vendors[v];
         Verified::sign(
             Offer {
@@ -848,7 +874,7 @@ impl Sim {
                 nonce,
                 valid_until: TimestampMs(self.now + 60_000),
                 goods_digest: None,
-                meter: None,
+                meter,
             },
             &vendor.key,
         )
@@ -1057,13 +1083,16 @@ impl Sim {
         step: Step,
     ) {
         let sid = order.unverified().scrip;
+        if let Step::Opened { writes, .. } = step {
+            return self.vendor_opened(v, wallet, (order, offer, scrip), writes);
+        }
         let vp = &mut self.vendors[v];
         let answer = match step {
             Step::Answer {
                 receipt, writes, ..
             } => {
                 if let Some(a) = &writes.accepted {
-                    *self.accepted_total.entry(sid).or_default() += a.order.unverified().price.0;
+                    *self.accepted_total.entry(sid).or_default() += charged(&a.receipt, &a.order);
                     self.stats.accepted += 1;
                 }
                 vp.store.write(sid, writes);
@@ -1077,7 +1106,7 @@ impl Sim {
                     transfer: r.transfer,
                 }
             }
-            Step::Opened { .. } => panic!("the simulation's offers are fixed-price"),
+            Step::Opened { .. } => unreachable!("answered above"),
             Step::AskHolder { holder, request } => {
                 vp.waiting.insert(sid, (wallet, order, offer, scrip));
                 self.net.push(Msg::TransferRequest {
@@ -1094,6 +1123,40 @@ impl Sim {
             scrip: sid,
             answer,
         });
+    }
+
+    /// An up-to order opened (§5.13): the vendor writes it, delivers, and settles it at the
+    /// units its app delivered. One delivery in ten is interrupted before the settlement (a
+    /// crash): the order stays open, locked, until the wallet sends it again.
+    fn vendor_opened(
+        &mut self,
+        v: usize,
+        wallet: usize,
+        bundle: (Signed<PaymentOrder>, Signed<Offer>, Signed<Scrip>),
+        writes: Writes,
+    ) {
+        let sid = bundle.0.unverified().scrip;
+        self.vendors[v].store.write(sid, writes);
+        self.stats.metered_opened += 1;
+        if !self.quiet && self.below(10) == 0 {
+            self.stats.metered_interrupted += 1;
+            return;
+        }
+        let po = bundle.0.unverified();
+        let unit = bundle
+            .1
+            .unverified()
+            .meter
+            .as_ref()
+            .expect("an up-to order pays a metered offer")
+            .unit_price
+            .0;
+        let units = self.below(po.price.0 / unit + 1);
+        self.stats.metered_settled += 1;
+        self.stats.metered_released += po.price.0 - units * unit;
+        let (desk, _, signer) = self.vendors[v].parts(sid);
+        let step = desk.settle(units, signer).expect("the open order settles");
+        self.vendor_step(v, wallet, bundle, step);
     }
 
     fn holder_transfer(
@@ -1117,6 +1180,11 @@ impl Sim {
                 let (desk, store, signer) = vp.parts(sid);
                 match desk.handle_transfer_request(now, order, signer) {
                     Ok(h) => {
+                        // An open order settled by the hand-over (§5.13) is accepted too.
+                        if let Some(a) = &h.writes.accepted {
+                            *self.accepted_total.entry(sid).or_default() +=
+                                charged(&a.receipt, &a.order);
+                        }
                         store.write(sid, h.writes);
                         Ok((h.chain, h.transfer))
                     }
@@ -1421,7 +1489,9 @@ impl Sim {
             let random = self.rng.next_u64();
             if self.policy.select_for_audit(captured.amount, random) {
                 let account = self.vendors[v].account;
-                let orders: Vec<_> = self.vendors[v]
+                // The vendor answers with the claim's orders and the receipts of its up-to
+                // orders, whose charges those orders prove (§5.13).
+                let archived: Vec<Archived> = self.vendors[v]
                     .store
                     .orders
                     .get(&claim.scrip)
@@ -1433,10 +1503,16 @@ impl Sim {
                                     && s > claim.seq_from
                                     && s <= claim.seq_to
                             })
-                            .map(|a| a.order.clone())
+                            .cloned()
                             .collect()
                     })
                     .unwrap_or_default();
+                let orders: Vec<_> = archived.iter().map(|a| a.order.clone()).collect();
+                let receipts: Vec<_> = archived
+                    .iter()
+                    .filter(|a| a.receipt.unverified().charge.is_some())
+                    .map(|a| a.receipt.clone())
+                    .collect();
                 let available = self.available(account);
                 let book = self.books.get_mut(&claim.scrip).expect("book");
                 let outcome = book.audit(
@@ -1444,7 +1520,7 @@ impl Sim {
                     account,
                     captured.from,
                     claim,
-                    orders,
+                    (orders, &receipts),
                     ppm,
                     &self.policy,
                     available,
@@ -1736,6 +1812,9 @@ impl Sim {
         let (desk, store, signer) = vp.parts(sid);
         let result = match desk.handle_recall(now, &recall, signer) {
             Ok(h) => {
+                if let Some(a) = &h.writes.accepted {
+                    *self.accepted_total.entry(sid).or_default() += charged(&a.receipt, &a.order);
+                }
                 store.write(sid, h.writes);
                 Ok((h.chain, h.transfer))
             }
@@ -1769,7 +1848,14 @@ impl Sim {
             }
             Err(Some(onward)) => {
                 // The holder had handed the scrip on: learn where, and recall from there.
-                if let Ok(overclaim) = book.learn(&onward, &keys) {
+                // A holder that answers with a certificate the bank knew already tells it nothing
+                // new: the bank waits for the deadline (and forfeits) rather than asking again.
+                let before = book.known_holder();
+                let learnt = book.learn(&onward, &keys);
+                if book.known_holder() == before {
+                    return;
+                }
+                if let Ok(overclaim) = learnt {
                     let deadline = match book.status() {
                         ScripStatus::Recalling { deadline } => deadline,
                         _ => return,
@@ -1848,6 +1934,11 @@ impl Sim {
     /// nothing dropped) and each wallet sends its pending orders again, as its shell does on
     /// the next use, every order is settled by a receipt or a signed refusal.
     fn settle_quietly(&mut self) {
+        // The wallets' next use comes later: an up-to order a crashed delivery left open (or a
+        // double spender's copy opened and never sent again) is settled by a hand-over after
+        // its timeout, and deliveries are no longer interrupted.
+        self.quiet = true;
+        self.now += netcents_core::custody::OPEN_TIMEOUT_MS;
         for w in 0..self.wallets.len() {
             for sid in self.wallets[w].scrips.clone() {
                 let Ok(p) = self.wallets[w].wallet.pending_payment(&sid.to_string()) else {
@@ -1959,6 +2050,10 @@ fn simulation_100k_steps() {
         total.coins_activated += s.coins_activated;
         total.activations_again += s.activations_again;
         total.exchanges += s.exchanges;
+        total.metered_opened += s.metered_opened;
+        total.metered_settled += s.metered_settled;
+        total.metered_interrupted += s.metered_interrupted;
+        total.metered_released += s.metered_released;
         total.signed_refusals += s.signed_refusals;
         total.pending_at_end += s.pending_at_end;
         for (code, n) in s.refusals {
@@ -1981,6 +2076,11 @@ fn simulation_100k_steps() {
     assert!(total.activations_again > 10, "{total:?}");
     assert!(total.exchanges > 10, "{total:?}");
     assert!(total.signed_refusals > 10, "{total:?}");
+    // Items sold by the unit are opened, settled at what was delivered (the rest released),
+    // and a delivery interrupted is settled when the order comes again.
+    assert!(total.metered_settled > 1_000, "{total:?}");
+    assert!(total.metered_interrupted > 50, "{total:?}");
+    assert!(total.metered_released > 0, "{total:?}");
     assert_eq!(
         total.receipts_mismatched, 0,
         "honest vendors sign what was agreed"

@@ -282,13 +282,13 @@ impl Storage for Host {
         segment: u32,
         from: u64,
         to: u64,
-    ) -> Result<Vec<Vec<u8>>, Failure> {
+    ) -> Result<Vec<netcents_vendor::platform::StoredOrder>, Failure> {
         let mut out = Vec::new();
         for (k, v) in self.list(&format!("o:{}:", hex::encode(scrip.0))).await? {
             let a = decode_archived(&k, &v)?;
             let seq = a.order.unverified().seq;
             if a.segment == segment && seq > from && seq <= to {
-                out.push(a.order.as_bytes().to_vec());
+                out.push((a.order.as_bytes().to_vec(), a.receipt.as_bytes().to_vec()));
             }
         }
         Ok(out)

@@ -258,9 +258,9 @@ impl Store {
         segment: u32,
         from: u64,
         to: u64,
-    ) -> Result<Vec<Vec<u8>>, Failure> {
+    ) -> Result<Vec<crate::platform::StoredOrder>, Failure> {
         Ok(sqlx::query(
-            "SELECT po FROM orders WHERE scrip = $1 AND segment = $2 AND seq > $3 AND seq <= $4 ORDER BY seq",
+            "SELECT po, receipt FROM orders WHERE scrip = $1 AND segment = $2 AND seq > $3 AND seq <= $4 ORDER BY seq",
         )
         .bind(scrip.0.as_slice())
         .bind(i64::from(segment))
@@ -269,7 +269,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| r.get::<Vec<u8>, _>(0))
+        .map(|r| (r.get::<Vec<u8>, _>(0), r.get::<Vec<u8>, _>(1)))
         .collect())
     }
 

@@ -32,6 +32,9 @@ pub trait Platform: 'static {
     fn goods(&self, item: &str) -> impl Future<Output = Option<Vec<u8>>>;
 }
 
+/// An accepted order and its receipt, each encoded, as a store keeps them.
+pub type StoredOrder = (Vec<u8>, Vec<u8>);
+
 /// The vendor's records: custody segments, accepted orders with their receipts, void orders
 /// and the capture batch in flight. Every write of an operation is durable before it returns.
 pub trait Storage {
@@ -81,14 +84,15 @@ pub trait Storage {
         segment: u32,
     ) -> impl Future<Output = Result<(), Failure>>;
 
-    /// The accepted orders of a segment with sequence numbers in (`from`, `to`], encoded.
+    /// The accepted orders of a segment with sequence numbers in (`from`, `to`], encoded, each
+    /// with its receipt, encoded.
     fn orders(
         &self,
         scrip: ScripId,
         segment: u32,
         from: u64,
         to: u64,
-    ) -> impl Future<Output = Result<Vec<Vec<u8>>, Failure>>;
+    ) -> impl Future<Output = Result<Vec<StoredOrder>, Failure>>;
 
     /// Every order accepted on `scrip`, at most 256.
     fn all_orders(

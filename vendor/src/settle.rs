@@ -165,21 +165,33 @@ async fn answer_audits<P: Platform>(v: &Engine<P>) -> Result<u64, Failure> {
         let id = a["audit"].as_str().unwrap_or_default();
         let claim = Claim::from_bytes(&unb64("claim", a["claim"].as_str().unwrap_or_default())?)
             .map_err(|e| Failure::internal(format!("audit claim: {e}")))?;
-        let raw = v
+        let stored = v
             .store()
             .orders(claim.scrip, claim.segment, claim.seq_from, claim.seq_to)
             .await?;
+        // The orders, then the receipts of the up-to orders among them, whose charges they
+        // prove (§5.13); the signature covers both, in that order.
+        let mut raw: Vec<Vec<u8>> = stored.iter().map(|(o, _)| o.clone()).collect();
+        let orders: Vec<String> = raw.iter().map(|o| b64(o)).collect();
+        let mut receipts = Vec::new();
+        for (_, r) in &stored {
+            let receipt: Signed<netcents_core::objects::Receipt> = Signed::decode(r)
+                .map_err(|e| Failure::internal(format!("a stored receipt: {e}")))?;
+            if receipt.unverified().charge.is_some() {
+                receipts.push(b64(r));
+                raw.push(r.clone());
+            }
+        }
         let signature =
             b64(&cfg
                 .key
                 .sign_answer(&answer_message(AnswerKind::Audit, id, &raw, None)));
-        let orders: Vec<String> = raw.iter().map(|o| b64(o)).collect();
         let url = format!("{}/v1/audits/{id}", cfg.bank_url);
         let (status, r) = v
             .post(
                 "the bank",
                 &url,
-                &json!({ "orders": orders, "signature": signature }),
+                &json!({ "orders": orders, "receipts": receipts, "signature": signature }),
             )
             .await?;
         if status == 200 {

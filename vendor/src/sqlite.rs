@@ -350,10 +350,10 @@ impl Store {
         segment: u32,
         from: u64,
         to: u64,
-    ) -> Result<Vec<Vec<u8>>, Failure> {
+    ) -> Result<Vec<crate::platform::StoredOrder>, Failure> {
         let c = self.reader();
         let mut stmt = c.prepare_cached(
-            "SELECT po FROM orders WHERE scrip = ? AND segment = ? AND seq > ? AND seq <= ? ORDER BY seq",
+            "SELECT po, receipt FROM orders WHERE scrip = ? AND segment = ? AND seq > ? AND seq <= ? ORDER BY seq",
         )?;
         let rows = stmt
             .query_map(
@@ -363,7 +363,7 @@ impl Store {
                     seq_key(from),
                     seq_key(to)
                 ],
-                |r| r.get::<_, Vec<u8>>(0),
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)),
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)

@@ -171,7 +171,7 @@ impl Storage for Store {
         segment: u32,
         from: u64,
         to: u64,
-    ) -> Result<Vec<Vec<u8>>, Failure> {
+    ) -> Result<Vec<crate::platform::StoredOrder>, Failure> {
         match self {
             Self::Sqlite(s) => s.orders(scrip, segment, from, to),
             Self::Postgres(p) => p.orders(scrip, segment, from, to).await,

@@ -138,6 +138,8 @@ pub struct SettleAudit {
     pub audit_id: String,
     /// The orders (verified by the core against the scrip key).
     pub orders: Vec<Signed<PaymentOrder>>,
+    /// The vendor's receipts of its up-to orders among them (§5.13), with their charges.
+    pub receipts: Vec<Signed<netcents_core::objects::Receipt>>,
     /// The answer's hash; `None` for the sweep of an unanswered demand.
     pub hash: Option<String>,
     /// The audit as computed outside the transaction, used if the scrip's book did not change
@@ -165,6 +167,7 @@ impl Bank {
         self: &Arc<Self>,
         audit_id: &str,
         orders: &[Signed<PaymentOrder>],
+        receipts: &[Signed<netcents_core::objects::Receipt>],
     ) -> Option<Precomputed> {
         let id = audit_id.to_owned();
         let (a, account, before) = self
@@ -191,6 +194,7 @@ impl Bank {
         let ppm = a.ppm;
         let policy = self.settings.policy;
         let orders = orders.to_vec();
+        let receipts = receipts.to_vec();
         tokio::task::spawn_blocking(move || {
             let mut after = before.clone();
             let outcome = after.audit(
@@ -198,7 +202,7 @@ impl Bank {
                 account,
                 from,
                 &claim,
-                orders,
+                (orders, &receipts),
                 ppm,
                 &policy,
                 (Micros::ZERO, Micros::ZERO),
@@ -263,7 +267,7 @@ async fn settle_audit(w: &SettleAudit, tx: &mut Tx) -> WorkResult {
                 account,
                 from,
                 &claim,
-                w.orders.clone(),
+                (w.orders.clone(), &w.receipts),
                 audit.ppm,
                 &w.bank.settings.policy,
                 available,
