@@ -45,7 +45,7 @@ fn setup() -> Bench {
         1_000,
         2,
         Holder::Vendor(fixture.a),
-        998_000,
+        999_000,
     );
     let metered = fixture.metered_offer(5_000, 100, 8);
     let metered_order = fixture.order(
@@ -54,7 +54,7 @@ fn setup() -> Bench {
         5_000,
         2,
         Holder::Vendor(fixture.a),
-        994_000,
+        995_000,
     );
     let m = meter(100);
     // A stream of 100,000 ticks of 1, opened.
@@ -67,7 +67,7 @@ fn setup() -> Bench {
             TICKS,
             2,
             Holder::Vendor(fixture.a),
-            999_000 - TICKS,
+            1_000_000 - TICKS,
         )
         .unverified()
         .clone();
@@ -163,7 +163,7 @@ fn main() {
         metered(&b, &mut b.custody.clone())
             .unverified()
             .balance_after,
-        Micros(999_000 - 1_700)
+        Micros(1_000_000 - 1_700)
     );
 
     let mut c = Criterion::default()
