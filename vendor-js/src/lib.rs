@@ -460,6 +460,14 @@ impl Vendor {
                 .and_then(|v| v.as_string())
         })
         .map_err(|e| JsError::new(&e))?;
+        // The JavaScript hosts serve the app's content after the sale and report no units: an
+        // item sold by the unit would be charged nothing, so none is sold here (§5.13).
+        if let Some(r) = cfg.prices.rules().iter().find(|r| r.meter().is_some()) {
+            return Err(JsError::new(&format!(
+                "PRICES: {} is sold by the unit, which this host cannot meter: sell it from a server vendor (netcents-vendor serve --upstream)",
+                r.path()
+            )));
+        }
         Ok(Self {
             engine: Engine::new(cfg, Js(Host { host })),
         })
