@@ -31,7 +31,10 @@ export interface WrapFetchOptions {
 /** A payment the wrapped fetch made. */
 export interface NetCentsPayment {
   url: string;
+  /** What the payment took: its price, or for an item sold by the unit what was charged. */
   price_micros: number;
+  /** For an item sold by the unit: the most the payment was authorised to take. */
+  most_micros?: number;
   vendor?: string;
   item?: string;
   scrip_id: string;

@@ -125,8 +125,12 @@ export function wrapFetch(fetch, options = {}) {
           await save();
         }
         const receipt = res.headers.get("x-netcents-receipt");
-        payments.push({ url, price_micros: signed.price_micros, vendor: signed.vendor, item: signed.item, scrip_id: signed.scrip_id, receipt });
-        log(`paid ${signed.price_micros} micro-units to vendor ${signed.vendor} for ${signed.item}`);
+        // An item sold by the unit is charged what was used, at most what was authorised
+        // (PROTOCOL.md §5.13): the rest goes back to the run's cap.
+        const charged = settled.charged_micros;
+        spent -= signed.price_micros - charged;
+        payments.push({ url, price_micros: charged, most_micros: signed.price_micros, vendor: signed.vendor, item: signed.item, scrip_id: signed.scrip_id, receipt });
+        log(`paid ${charged} micro-units to vendor ${signed.vendor} for ${signed.item}`);
         if (settled.dispute) log(`${settled.hint}`);
         return res;
       }

@@ -168,6 +168,9 @@ pub struct Settled {
     /// The receipt contradicts what was signed, or a handed-over balance fell short: a
     /// signed dispute is kept, filed on the next use of the wallet.
     pub dispute: bool,
+    /// What the payment took from the scrip when paid: its price, or for an item sold by the
+    /// unit what the vendor charged (`docs/PROTOCOL.md` §5.13); 0 otherwise.
+    pub charged_micros: u64,
 }
 
 /// A payment signed for a call: the header to send it in.
@@ -433,6 +436,7 @@ impl WalletFile {
                     String::new()
                 },
                 dispute: outcome.dispute.is_some(),
+                charged_micros: outcome.charged_micros,
             });
         }
         let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
@@ -456,6 +460,7 @@ impl WalletFile {
             code,
             hint,
             dispute: outcome.dispute.is_some(),
+            charged_micros: 0,
         })
     }
 

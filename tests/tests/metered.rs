@@ -2,7 +2,8 @@
 //! on its own server (`netcents-vendor serve --upstream`) in front of an app that counts what
 //! it delivers, a Worker in workerd, and the command-line wallet.
 //!
-//! An API sold by the word is charged the words it answered, not its maximum; a stream of 1,000
+//! An API sold by the word is charged the words it answered, not its maximum, whether the
+//! command-line wallet or a Node agent (`wrapFetch`) calls it; a stream of 1,000
 //! ticks is paid, closed and captured; a stream stopped early is charged the ticks released and
 //! the rest stays on the scrip, which then floats to the Worker and pays there; every vendor
 //! captures what it charged, its audits pass, and the books balance.
@@ -60,6 +61,23 @@ async fn app() -> String {
     url
 }
 
+/// A Node agent pays the API by the word with `wrapFetch` (`js/fetch`), from the same wallet
+/// file as the command-line wallet.
+const AGENT: &str = r#"
+import assert from "node:assert/strict";
+const { wrapFetch } = await import(process.env.PACKAGE);
+const f = wrapFetch(fetch, { wallet: process.env.WALLET, maxPerCall: 5000, maxPerRun: 6000 });
+const r = await f(`${process.env.SERVER}/api/shout?text=an+agent+pays+by+the+word`);
+assert.equal(r.status, 200);
+assert.equal(await r.text(), "AN AGENT PAYS BY THE WORD");
+assert.equal(r.headers.get("x-netcents-units"), "6");
+assert.equal(f.payments.length, 1);
+assert.equal(f.payments[0].price_micros, 600);
+assert.equal(f.payments[0].most_micros, 5000);
+assert.equal(f.spentMicros, 600);
+console.log("node: paid by the word");
+"#;
+
 const PRICES: &str = r#"[
   {"path": "/api/shout", "price_micros": 5000, "unit": "word", "unit_price_micros": 100},
   {"path": "/live/radio", "price_micros": 100000, "unit": "second", "unit_price_micros": 10}
@@ -71,6 +89,7 @@ fn money(v: &Value) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_floats_on() {
+    netcents_e2e::node_ready();
     let bank = Bank::start().await;
     let upstream = app().await;
     let prices = PRICES.replace('\n', " ");
@@ -103,6 +122,23 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     // Another call of the same API: charged again, for its own words.
     let (_, again) = cli.json(&["pay", &s.at("/api/shout?text=once+more")]);
     assert_eq!(money(&again["results"][0]), 200, "{again}");
+
+    // A Node agent calls it too, from the same wallet file: six words, 600.
+    let script = dir.0.join("agent.mjs");
+    std::fs::write(&script, AGENT).unwrap();
+    let node = std::process::Command::new("node")
+        .arg(&script)
+        .env("PACKAGE", netcents_e2e::node_fetch_ready().join("index.js"))
+        .env("WALLET", &cli.wallet)
+        .env("SERVER", s.url.trim_end_matches('/'))
+        .output()
+        .unwrap();
+    assert!(
+        node.status.success(),
+        "node: {}\n{}",
+        String::from_utf8_lossy(&node.stdout),
+        String::from_utf8_lossy(&node.stderr)
+    );
 
     // A stream of 1,000 ticks at 10 each, released at once: charged 10,000.
     let (code, streamed) = cli.json(&[
@@ -150,7 +186,7 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     assert_eq!(code, 5, "{capped}");
     assert_eq!(capped["error"]["code"], "above_max_per_run", "{capped}");
 
-    let spent_at_s = 300 + 200 + 10_000 + 2_500;
+    let spent_at_s = 300 + 200 + 600 + 10_000 + 2_500;
     let balance = cli.json(&["balance"]).1;
     assert_eq!(
         balance["total_micros"].as_u64(),
