@@ -1306,19 +1306,28 @@ enum Settled {
 
 /// Gives the vendor's answer to the machine, and saves what it made of it.
 fn settle(w: &mut Wallet, scrip_id: &str, a: Answer) -> Result<Settled> {
-    if a.status == 200 {
-        let receipt = a
-            .receipt
-            .ok_or_else(|| anyhow!("the vendor answered 200 without a receipt"))?;
+    if a.status == 200 && a.receipt.is_none() {
+        return Err(anyhow!("the vendor answered 200 without a receipt"));
+    }
+    // A receipt settles the order whatever the status: an item sold by the unit whose app
+    // failed is answered with the error and the receipt of its charge (§5.13).
+    if let Some(receipt) = &a.receipt {
         let outcome = w
             .state
-            .on_receipt(now(), scrip_id, &receipt, &mut OsRng)
+            .on_receipt(now(), scrip_id, receipt, &mut OsRng)
             .map_err(wallet)?;
         w.save()?;
         if outcome.dispute.is_some() {
             eprintln!("the receipt contradicts what was signed: run `netcents dispute`");
         }
-        return Ok(Settled::Paid(a.content, a.access, outcome.charged_micros));
+        if a.status == 200 {
+            return Ok(Settled::Paid(a.content, a.access, outcome.charged_micros));
+        }
+        return Ok(Settled::Refused {
+            status: a.status,
+            body: serde_json::from_slice(&a.content).unwrap_or(Value::Null),
+            pending: false,
+        });
     }
     let body: Value = serde_json::from_slice(&a.content).unwrap_or(Value::Null);
     let outcome = w

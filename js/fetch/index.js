@@ -135,8 +135,9 @@ export function wrapFetch(fetch, options = {}) {
         return res;
       }
       if (settled.outcome === "refused") {
-        // The vendor's signed refusal of exactly this order: nothing was paid.
-        spent -= signed.price_micros;
+        // The vendor's signed refusal of exactly this order: nothing was paid; or, for an item
+        // sold by the unit whose app failed, the receipt of what it charged.
+        spent -= signed.price_micros - (settled.charged_micros || 0);
         throw new NetCentsError(settled.code, settled.hint || `the vendor refused the payment (${res.status})`, { status: res.status });
       }
       throw new NetCentsError(settled.code || "unanswered",

@@ -419,27 +419,40 @@ impl WalletFile {
         receipt: Option<&str>,
         body: &str,
     ) -> Result<Settled, WalletError> {
-        if status == 200 {
-            let receipt = receipt.ok_or_else(|| {
-                err(
-                    "no_receipt",
-                    "the vendor answered 200 without a receipt: the payment stays pending and is sent again on the next use",
-                )
-            })?;
+        if status == 200 && receipt.is_none() {
+            return Err(err(
+                "no_receipt",
+                "the vendor answered 200 without a receipt: the payment stays pending and is sent again on the next use",
+            ));
+        }
+        let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        // A receipt settles the order whatever the status: an item sold by the unit whose app
+        // failed is answered with the error and the receipt of its charge (§5.13).
+        if let Some(receipt) = receipt {
             let outcome = self.state.on_receipt(now, scrip_id, receipt, &mut rng())?;
+            let (outcome_name, code, hint) = if status == 200 {
+                ("paid", String::new(), String::new())
+            } else {
+                (
+                    "refused",
+                    v["code"]
+                        .as_str()
+                        .map_or_else(|| format!("http_{status}"), str::to_owned),
+                    v["hint"].as_str().unwrap_or_default().to_owned(),
+                )
+            };
             return Ok(Settled {
-                outcome: "paid",
-                code: String::new(),
+                outcome: outcome_name,
+                code,
                 hint: if outcome.dispute.is_some() {
                     "the receipt contradicts what was signed: a balance dispute is filed on the next use".into()
                 } else {
-                    String::new()
+                    hint
                 },
                 dispute: outcome.dispute.is_some(),
                 charged_micros: outcome.charged_micros,
             });
         }
-        let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
         let outcome = self.state.on_refused(
             now,
             scrip_id,

@@ -29,12 +29,15 @@ async fn app() -> String {
                     .and_then(|q| q.strip_prefix("text="))
                     .unwrap_or_default()
                     .to_owned();
+                if text == "fail" {
+                    return Err(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+                }
                 let words: Vec<String> = text
                     .split('+')
                     .filter(|w| !w.is_empty())
                     .map(str::to_uppercase)
                     .collect();
-                (
+                Ok((
                     [
                         (CONTENT_TYPE, "text/plain".to_owned()),
                         (
@@ -43,7 +46,7 @@ async fn app() -> String {
                         ),
                     ],
                     words.join(" "),
-                )
+                ))
             }),
         )
         .route(
@@ -122,6 +125,22 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     // Another call of the same API: charged again, for its own words.
     let (_, again) = cli.json(&["pay", &s.at("/api/shout?text=once+more")]);
     assert_eq!(money(&again["results"][0]), 200, "{again}");
+
+    // The app fails: the order is settled at nothing, its receipt comes back with the error,
+    // and the scrip pays on (nothing stays pending).
+    let (code, failed) = cli.json(&["pay", &s.at("/api/shout?text=fail")]);
+    assert_eq!(code, 4, "{failed}");
+    let balance = cli.json(&["balance"]).1;
+    assert_eq!(balance["total_micros"].as_u64(), Some(99_500), "{balance}");
+    assert_eq!(balance["pending_micros"].as_u64(), Some(0), "{balance}");
+    assert!(
+        balance["scrips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["paying"].is_null()),
+        "{balance}"
+    );
 
     // A Node agent calls it too, from the same wallet file: six words, 600.
     let script = dir.0.join("agent.mjs");

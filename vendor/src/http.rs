@@ -490,18 +490,36 @@ impl<P: Platform> Engine<P> {
             .await?;
         let mut h = HeaderMap::new();
         cors(&mut h);
+        // An up-to order whose app fails is settled all the same (at nothing, for what was not
+        // delivered): the error goes back with the receipt, which settles the wallet's order.
+        let failed = |f: Failure, receipt: &Signed<netcents_core::objects::Receipt>| {
+            let mut a = f.answer();
+            header_value(&b64(receipt.as_bytes())).map(|v| {
+                a.headers.insert(RECEIPT_HEADER, v);
+                Sale::Answer(a)
+            })
+        };
         let (receipt, goods) = match (paid.receipt, fixed) {
             (Some(receipt), Some(goods)) => (receipt, goods),
             // A settled up-to order sent again: its receipt, and the goods again.
-            (Some(receipt), None) => (receipt, goods(item).await?),
-            (None, _) if stream.is_some() => {
-                // The stream is open: its content now, its receipt when it closes.
-                h.insert(STREAM_HEADER, HeaderValue::from_static("open"));
-                return Ok(Sale::Serve {
-                    headers: h,
-                    goods: goods(item).await?,
-                });
-            }
+            (Some(receipt), None) => match goods(item).await {
+                Ok(g) => (receipt, g),
+                Err(f) => return failed(f, &receipt),
+            },
+            (None, _) if let Some(opened) = stream => match goods(item).await {
+                Ok(g) => {
+                    // The stream is open: its content now, its receipt when it closes.
+                    h.insert(STREAM_HEADER, HeaderValue::from_static("open"));
+                    return Ok(Sale::Serve {
+                        headers: h,
+                        goods: g,
+                    });
+                }
+                Err(f) => {
+                    let receipt = self.close_stream(scrip_id, &opened.root).await?;
+                    return failed(f, &receipt);
+                }
+            },
             (None, _) => {
                 // Delivered, then charged: what the app reports, at most the maximum; nothing
                 // when it fails.
@@ -510,8 +528,13 @@ impl<P: Platform> Engine<P> {
                     .as_ref()
                     .map_or(0, |g| g.units.unwrap_or(0).min(max_units));
                 let receipt = self.settle_open(scrip_id, units).await?;
-                h.insert(UNITS_HEADER, header_value(&units.to_string())?);
-                (receipt, delivered?)
+                match delivered {
+                    Ok(g) => {
+                        h.insert(UNITS_HEADER, header_value(&units.to_string())?);
+                        (receipt, g)
+                    }
+                    Err(f) => return failed(f, &receipt),
+                }
             }
         };
         let replay = paid.replay;
