@@ -47,6 +47,12 @@ async fn sqlite_expiry_and_recall() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_over_charge_and_early_close_are_ruled() {
+    let (_d, c) = sqlite_client(Policy::DEFAULT).await;
+    scenarios::over_charge_and_early_close(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_arbiter() {
     let (_d, c) = sqlite_client(Policy::DEFAULT).await;
     scenarios::arbiter(&c).await;
@@ -84,6 +90,8 @@ async fn postgres_all_scenarios() {
     scenarios::expiry_and_recall(&c).await;
     let c = Client::in_process(&pg.database("arbiter"), Policy::DEFAULT).await;
     scenarios::arbiter(&c).await;
+    let c = Client::in_process(&pg.database("metered"), Policy::DEFAULT).await;
+    scenarios::over_charge_and_early_close(&c).await;
     let c = Client::in_process(&pg.database("private"), Policy::DEFAULT).await;
     scenarios::account_needs_its_key(&c).await;
     scenarios::private_reads(&c).await;

@@ -1409,3 +1409,182 @@ pub async fn coins(c: &Client) {
     let report = c.check_balanced().await;
     assert_eq!(report["balanced"], true, "{report}");
 }
+
+/// Paying for what is used (§5.13), ruled by the arbiter over HTTP: a metered order whose
+/// receipt took more than its charge justifies is refunded the excess from the vendor's account;
+/// a stream closed early and then handed back to the bank with less than its receipt left is
+/// refunded the difference. Each ruling is paid once.
+pub async fn over_charge_and_early_close(c: &Client) {
+    use netcents_core::custody::{StreamOpen, Terms};
+    use netcents_core::meter::{Meter, PayChain};
+    use netcents_core::objects::{DisputeKind, Offer, Receipt};
+    use netcents_core::wallet::ReceiptCheck;
+    let bank = c.bank().expect("in process").clone();
+    let cust = customer(c, 10 * UNIT).await;
+    let v = vendor(c, 20 * UNIT).await;
+    let signer = netcents_core::Signer {
+        key: &v.key,
+        key_id: 1,
+    };
+    let mut wallet = issue(c, &cust, UNIT).await;
+    let mut held = buy(c, &mut wallet, &v, 100_000, 0).await;
+    let words = Meter::new("word", Micros(1_000)).unwrap();
+    let metered = |max: u64| {
+        let mut o = offer(&v, max).unverified().clone();
+        o.meter = Some(words.clone());
+        Signed::sign(o, &v.key)
+    };
+    let terms = |max: u64, stream: Option<StreamOpen>| Terms {
+        item: "/article",
+        price: Amount {
+            currency: usd(),
+            micros: Micros(max),
+        },
+        meter: Some(&words),
+        stream,
+    };
+    let file = |d: Signed<Dispute>| {
+        let c = c.clone();
+        async move {
+            let (s, r) = c
+                .post(
+                    "/v1/arbiter/disputes",
+                    json!({ "dispute": b64(d.as_bytes()) }),
+                )
+                .await;
+            assert_eq!(s, 200, "{r}");
+            r["dispute"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // A metered call: 12 words delivered and charged, but the receipt the wallet gets took 30.
+    let of: Signed<Offer> = metered(50_000);
+    let order = wallet
+        .pay(
+            bank.clock.now(),
+            &of.clone().verify(&v.key.public()).unwrap(),
+        )
+        .unwrap();
+    held.custody
+        .open(bank.clock.now(), order.clone(), &of, terms(50_000, None))
+        .unwrap();
+    let settled = held.custody.settle(12, signer).unwrap();
+    held.orders.push(order.clone());
+    let mut r: Receipt = settled.receipt.unverified().clone();
+    r.balance_after = Micros(900_000 - 30_000);
+    let forged = Signed::sign(r, &v.key);
+    let ReceiptCheck::Contradicts(kind) = wallet
+        .on_receipt(&forged.clone().verify(&v.key.public()).unwrap())
+        .unwrap()
+    else {
+        panic!("the wallet notices the over-charge")
+    };
+    assert!(matches!(*kind, DisputeKind::OverCharge { .. }));
+    let before = (c.balance(&cust.account).await, c.balance(&v.account).await);
+    let id = file(wallet.dispute(bank.clock.now(), nonce(), v.id, *kind)).await;
+    // Nothing is asked of the vendor that it could answer: after its deadline the sweep rules.
+    bank.clock.advance(2 * 86_400_000);
+    let (s, r) = c.op_post("/v1/operator/sweep", json!({})).await;
+    assert_eq!(s, 200, "{r}");
+    let (s, r) = c
+        .post(&format!("/v1/arbiter/disputes/{id}/ruling"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["verdict"].as_str(), r["refund_micros"].as_u64()),
+        (Some("refund"), Some(18_000)),
+        "{r}"
+    );
+    assert_eq!(c.balance(&cust.account).await, before.0 + 18_000);
+    assert_eq!(c.balance(&v.account).await, before.1 - 18_000);
+    // Asked again: the same ruling, nothing moves twice.
+    let (_, again) = c
+        .post(&format!("/v1/arbiter/disputes/{id}/ruling"), json!({}))
+        .await;
+    assert_eq!(again["ruling"], r["ruling"]);
+    assert_eq!(c.balance(&cust.account).await, before.0 + 18_000);
+    bank.clock.advance(-(2 * 86_400_000));
+
+    // A stream of 100 seconds at 1,000 each, closed after 20 (the wallet kept its own figure
+    // of the metered call: 888,000, which is also the vendor's): 868,000 left.
+    let chain = PayChain::new([0x51; 32], 100).unwrap();
+    let so = metered(100_000);
+    let order = wallet
+        .pay_stream(
+            bank.clock.now(),
+            &so.clone().verify(&v.key.public()).unwrap(),
+            &chain,
+        )
+        .unwrap();
+    held.custody
+        .open(
+            bank.clock.now(),
+            order.clone(),
+            &so,
+            terms(
+                100_000,
+                Some(StreamOpen {
+                    root: chain.root(),
+                    ticks: 100,
+                }),
+            ),
+        )
+        .unwrap();
+    for i in 1..=20 {
+        held.custody.tick(i, &chain.element(i).unwrap()).unwrap();
+    }
+    let closed = held.custody.close(signer).unwrap();
+    held.orders.push(order);
+    assert_eq!(
+        wallet
+            .on_receipt(&closed.receipt.clone().verify(&v.key.public()).unwrap())
+            .unwrap(),
+        ReceiptCheck::Matches
+    );
+    let left = wallet.balance().0;
+    // The vendor hands the scrip on to the bank with 4,000 less than its receipt left.
+    let mut cert = held
+        .custody
+        .clone()
+        .recall(
+            bank.clock.now(),
+            &Signed::sign(
+                Recall {
+                    scrip: wallet.scrip().id,
+                    bank_key_id: 1,
+                    holder: Holder::Vendor(v.id),
+                    deadline: TimestampMs(now_ms() + 86_400_000),
+                },
+                &SecretKey::from_seed(&[0; 32]),
+            )
+            .verify(&SecretKey::from_seed(&[0; 32]).public())
+            .unwrap(),
+            signer,
+        )
+        .unwrap()
+        .unverified()
+        .clone();
+    cert.balance = Micros(left - 4_000);
+    let short = Signed::sign(cert, &v.key);
+    let kind = wallet
+        .on_transfer_balance(&short.verify(&v.key.public()).unwrap())
+        .expect("the wallet notices the short hand-over");
+    let before = (c.balance(&cust.account).await, c.balance(&v.account).await);
+    let id = file(wallet.dispute(bank.clock.now(), nonce(), v.id, kind)).await;
+    bank.clock.advance(2 * 86_400_000);
+    let (s, r) = c.op_post("/v1/operator/sweep", json!({})).await;
+    assert_eq!(s, 200, "{r}");
+    let (s, r) = c
+        .post(&format!("/v1/arbiter/disputes/{id}/ruling"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["verdict"].as_str(), r["refund_micros"].as_u64()),
+        (Some("refund"), Some(4_000)),
+        "{r}"
+    );
+    assert_eq!(c.balance(&cust.account).await, before.0 + 4_000);
+    assert_eq!(c.balance(&v.account).await, before.1 - 4_000);
+    bank.clock.advance(-(2 * 86_400_000));
+    c.check_balanced().await;
+}
