@@ -25,7 +25,8 @@ use netcents_core::bank::{
     ScripStatus, SweepAction,
 };
 use netcents_core::blind::Denomination;
-use netcents_core::custody::{Custody, Terms};
+use netcents_core::custody::{Custody, StreamOpen, Terms};
+use netcents_core::meter::PayChain;
 use netcents_core::objects::{
     AccountRequest, CaptureBatch, Claim, Offer, PaymentOrder, Recall, Scrip, Transfer, VendorCert,
 };
@@ -110,6 +111,22 @@ enum Msg {
         order: Signed<PaymentOrder>,
         offer: Signed<Offer>,
         scrip: Signed<Scrip>,
+        /// A stream's commitment, sent beside its order (§5.13).
+        stream: Option<StreamOpen>,
+    },
+    /// A stream's tick: the chain's element `index` (§5.13).
+    Tick {
+        vendor: usize,
+        scrip: ScripId,
+        index: u64,
+        element: netcents_core::Digest,
+    },
+    /// The customer closes its stream.
+    Close {
+        wallet: usize,
+        vendor: usize,
+        scrip: ScripId,
+        root: netcents_core::Digest,
     },
     PayReply {
         wallet: usize,
@@ -152,6 +169,7 @@ impl Msg {
     fn touches_vendor(&self, v: usize) -> bool {
         match self {
             Msg::Pay { vendor, .. } | Msg::PayReply { vendor, .. } => *vendor == v,
+            Msg::Tick { vendor, .. } | Msg::Close { vendor, .. } => *vendor == v,
             Msg::Recall { vendor, .. } | Msg::Capture { vendor, .. } => *vendor == v,
             Msg::CaptureReply { vendor, .. } => *vendor == v,
             Msg::TransferRequest { requester, .. } | Msg::TransferReply { requester, .. } => {
@@ -178,6 +196,8 @@ struct VendorParty {
     burned: BTreeSet<(ScripId, u32)>,
     /// Cheater: the over-claims sent, by (scrip, segment, seq_to, balance_to), and their amount.
     cheats: BTreeMap<(ScripId, u32, u64, Micros), Micros>,
+    /// The stream commitment sent beside the last payment of each scrip (none for others).
+    streams: BTreeMap<ScripId, Option<StreamOpen>>,
 }
 
 impl VendorParty {
@@ -279,6 +299,9 @@ struct WalletParty {
     /// Anonymous scrip whose exchange for coins is signed and not yet answered.
     exchanging: Vec<ScripId>,
     double_spender: bool,
+    /// Streams this wallet pays (§5.13), by scrip: the hash chain (kept in memory only: a
+    /// restart loses it, and the customer stops answering) and the ticks released.
+    streams: BTreeMap<ScripId, (PayChain, u64)>,
 }
 
 struct AuditRecord {
@@ -317,6 +340,13 @@ struct Stats {
     metered_interrupted: u64,
     /// What metered orders left unspent of their maximum, released to the scrip.
     metered_released: u64,
+    /// Streams opened, ticks the vendors took, and streams closed by their customer, by their
+    /// vendor early, and by their vendor after the customer stopped answering.
+    streams_opened: u64,
+    ticks: u64,
+    streams_closed: u64,
+    streams_closed_early: u64,
+    streams_abandoned: u64,
     /// Refusals that came with the vendor's signed refusal (the wallet drops the order).
     signed_refusals: u64,
     /// Orders awaiting an answer when the run stops (in flight, or not sent again yet); the
@@ -387,6 +417,7 @@ fn payment_of<'a>(
     order: &Signed<PaymentOrder>,
     offer: &Signed<Offer>,
     scrip: Verified<Scrip>,
+    stream: Option<StreamOpen>,
 ) -> Payment<'a> {
     Payment {
         order: order.clone(),
@@ -395,7 +426,7 @@ fn payment_of<'a>(
             item: &o.item,
             price: o.price,
             meter: o.meter.as_ref(),
-            stream: None,
+            stream,
         },
         scrip: Some(scrip),
     }
@@ -411,6 +442,14 @@ fn charged(receipt: &Signed<Receipt>, order: &Signed<PaymentOrder>) -> u64 {
             c.amount().expect("a decoded charge has an amount")
         })
         .0
+}
+
+/// A stream's commitment as the wallet machine gives it (hex root).
+fn stream_open(s: &netcents_api::vendor::StreamCommit) -> StreamOpen {
+    StreamOpen {
+        root: netcents_core::Digest::from_hex(&s.root).expect("a hex root"),
+        ticks: s.ticks,
+    }
 }
 
 /// A public key from the 64 hex digits a wallet's account opening carries.
@@ -487,6 +526,7 @@ impl Sim {
                 waiting: BTreeMap::new(),
                 burned: BTreeSet::new(),
                 cheats: BTreeMap::new(),
+                streams: BTreeMap::new(),
             });
         }
         let bank_info = BankInfo {
@@ -522,6 +562,7 @@ impl Sim {
                 redeeming: Vec::new(),
                 exchanging: Vec::new(),
                 double_spender: i == 0,
+                streams: BTreeMap::new(),
             });
         }
         Self {
@@ -856,9 +897,15 @@ impl Sim {
     }
 
     fn offer(&mut self, v: usize, price: Micros) -> Verified<Offer> {
+        let metered = self.below(4) == 0;
+        self.offer_of(v, price, metered)
+    }
+
+    /// Vendor `v`'s offer at `price`; sold by the word (`price` the most one order is charged)
+    /// when `metered`.
+    fn offer_of(&mut self, v: usize, price: Micros, metered: bool) -> Verified<Offer> {
         let nonce = Nonce(id16(&mut self.rng));
-        // A quarter of the items are sold by the word, `price` the most one order is charged.
-        let meter = (self.below(4) == 0).then(|| {
+        let meter = metered.then(|| {
             netcents_core::meter::Meter::new("word", Micros(1 + price.0 / 40)).expect("a meter")
         });
         let vendor = &self.vendors[v];
@@ -891,18 +938,22 @@ impl Sim {
         let s = self.below(self.wallets[w].scrips.len() as u64) as usize;
         let sid = self.wallets[w].scrips[s];
         if let Ok(p) = self.wallets[w].wallet.pending_payment(&sid.to_string()) {
-            // A retry after a timeout: the same order again.
             let order: Signed<PaymentOrder> = decode(&p.order);
             let Holder::Vendor(vid) = order.unverified().payee else {
                 return;
             };
             let vendor = self.vendor_index(vid);
+            if p.stream.is_some() && self.stream_step(w, vendor, sid) {
+                return;
+            }
+            // A retry after a timeout: the same order again.
             self.net.push(Msg::Pay {
                 wallet: w,
                 vendor,
                 order,
                 offer: decode(&p.offer),
                 scrip: decode(&p.scrip),
+                stream: p.stream.as_ref().map(stream_open),
             });
             return;
         }
@@ -914,6 +965,11 @@ impl Sim {
             _ => self.below(self.vendors.len() as u64) as usize,
         };
         let price = Micros(1 + self.below(3_000));
+        // One payment in twelve opens a stream (§5.13).
+        if self.below(12) == 0 && price.0 >= 40 {
+            self.open_stream(w, v, price);
+            return;
+        }
         let double = self.wallets[w].double_spender && self.below(3) == 0;
         let twin = double.then(|| self.wallets[w].wallet.clone());
         let Some(payment) = self.wallet_order(w, v, price) else {
@@ -927,6 +983,7 @@ impl Sim {
             order: order.clone(),
             offer: decode(&payment.offer),
             scrip: scrip.clone(),
+            stream: None,
         });
         if let Some(twin) = twin {
             // The same money, the same sequence number, at another vendor at once: a copy of
@@ -950,8 +1007,127 @@ impl Sim {
                 order: order2,
                 offer: decode(&second.offer),
                 scrip,
+                stream: None,
             });
         }
+    }
+
+    /// Wallet `w` opens a stream at vendor `v` (§5.13): an offer sold by the word, a fresh hash
+    /// chain of as many ticks as the offer's maximum allows (at most 40), the machine's order.
+    fn open_stream(&mut self, w: usize, v: usize, price: Micros) {
+        let offer = self.offer_of(v, price, true);
+        let unit = offer.body().meter.as_ref().expect("metered").unit_price.0;
+        let ticks = (1 + self.below(40)).min(price.0 / unit).max(1);
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        let chain = PayChain::new(seed, ticks).expect("a chain");
+        let site = self.vendors[v].site();
+        let url = format!("{site}{}", offer.body().item);
+        let cert = b64(self.certs[&self.vendors[v].id].signed().as_bytes());
+        let now = self.now();
+        let payment = match self.wallets[w].wallet.pay_stream(
+            now,
+            &site,
+            &url,
+            (&b64(offer.signed().as_bytes()), &cert),
+            Approval::Budget,
+            &chain,
+        ) {
+            Ok(p) => p,
+            Err(e) if e.code == "insufficient_balance" => return,
+            Err(e) => panic!("an honest stream is paid or declined for want of scrip: {e:?}"),
+        };
+        let order: Signed<PaymentOrder> = decode(&payment.order);
+        let sid = order.unverified().scrip;
+        self.wallets[w].streams.insert(sid, (chain, 0));
+        self.stats.streams_opened += 1;
+        self.net.push(Msg::Pay {
+            wallet: w,
+            vendor: v,
+            order,
+            offer: decode(&payment.offer),
+            scrip: decode(&payment.scrip),
+            stream: payment.stream.as_ref().map(stream_open),
+        });
+    }
+
+    /// A wallet with a stream open on `sid` at vendor `v` releases its next tick, or closes it
+    /// once all are released (or one time in twenty before). Returns `false` when this wallet
+    /// has no chain for it any more (it restarted): the customer stopped answering, and its
+    /// order is sent again like any other.
+    fn stream_step(&mut self, w: usize, v: usize, sid: ScripId) -> bool {
+        let Some((chain, released)) = self.wallets[w].streams.get_mut(&sid) else {
+            return false;
+        };
+        if *released < chain.ticks() && !self.rng.next_u64().is_multiple_of(20) {
+            *released += 1;
+            let index = *released;
+            let element = chain.element(index).expect("an element");
+            self.net.push(Msg::Tick {
+                vendor: v,
+                scrip: sid,
+                index,
+                element,
+            });
+        } else {
+            let root = chain.root();
+            self.net.push(Msg::Close {
+                wallet: w,
+                vendor: v,
+                scrip: sid,
+                root,
+            });
+        }
+        true
+    }
+
+    /// A tick reaches the vendor: the desk takes it (one hash), or refuses it (lost, late,
+    /// the stream closed). One tick in sixty, the vendor closes the stream early.
+    fn vendor_tick(&mut self, v: usize, sid: ScripId, index: u64, element: &netcents_core::Digest) {
+        let vp = &mut self.vendors[v];
+        let (desk, _, _) = vp.parts(sid);
+        if desk.tick(index, element).is_ok() {
+            self.stats.ticks += 1;
+            if self.below(60) == 0 {
+                self.stats.streams_closed_early += 1;
+                self.vendor_close(v, None, sid);
+            }
+        }
+    }
+
+    /// The vendor closes the stream open on `sid`: writes the settled order and answers the
+    /// stream's customer (`wallet`, or the one whose order it was) with the receipt.
+    fn vendor_close(&mut self, v: usize, wallet: Option<usize>, sid: ScripId) {
+        let vp = &mut self.vendors[v];
+        let (desk, _, signer) = vp.parts(sid);
+        let Some(open) = desk.current().and_then(|c| c.open_order()).cloned() else {
+            return;
+        };
+        let Ok(step) = desk.close(signer) else {
+            return;
+        };
+        let order = open.order().clone();
+        let w = wallet.unwrap_or_else(|| {
+            self.wallets
+                .iter()
+                .position(|p| p.scrips.contains(&sid))
+                .expect("the scrip's wallet")
+        });
+        let Step::Answer {
+            receipt, writes, ..
+        } = step
+        else {
+            panic!("a close answers with the receipt")
+        };
+        *self.accepted_total.entry(sid).or_default() += charged(&receipt, &order);
+        self.stats.accepted += 1;
+        self.vendors[v].store.write(sid, writes);
+        self.net.push(Msg::PayReply {
+            wallet: w,
+            vendor: v,
+            scrip: sid,
+            answer: PayAnswer::Receipt(receipt),
+        });
     }
 
     /// The vendor that the wallet believes holds `sid`, if a vendor does.
@@ -1001,7 +1177,31 @@ impl Sim {
                 order,
                 offer,
                 scrip,
-            } => self.vendor_pay(vendor, wallet, order, offer, scrip),
+                stream,
+            } => self.vendor_pay(vendor, wallet, order, offer, scrip, stream),
+            Msg::Tick {
+                vendor,
+                scrip,
+                index,
+                element,
+            } => self.vendor_tick(vendor, scrip, index, &element),
+            Msg::Close {
+                wallet,
+                vendor,
+                scrip,
+                root,
+            } => {
+                let open = self.vendors[vendor]
+                    .desk(scrip)
+                    .current()
+                    .and_then(|c| c.open_order())
+                    .and_then(|o| o.stream())
+                    .is_some_and(|s| s.root == root);
+                if open {
+                    self.stats.streams_closed += 1;
+                    self.vendor_close(vendor, Some(wallet), scrip);
+                }
+            }
             Msg::PayReply {
                 wallet,
                 vendor: _,
@@ -1053,9 +1253,11 @@ impl Sim {
         order: Signed<PaymentOrder>,
         offer: Signed<Offer>,
         scrip: Signed<Scrip>,
+        stream: Option<StreamOpen>,
     ) {
         let now = self.now();
         let sid = order.unverified().scrip;
+        self.vendors[v].streams.insert(sid, stream);
         // The shell verifies the bundle's scrip with the bank's key before the desk sees it.
         let Ok(verified) = scrip.clone().verify(&self.bank_key.public()) else {
             self.net.push(Msg::PayReply {
@@ -1067,7 +1269,7 @@ impl Sim {
             return;
         };
         let o = offer.unverified().clone();
-        let payment = payment_of(&o, &order, &offer, verified);
+        let payment = payment_of(&o, &order, &offer, verified, stream);
         let vp = &mut self.vendors[v];
         let (desk, store, signer) = vp.parts(sid);
         let Ok(step) = desk.handle_payment(now, &store.archive(sid), &payment, signer);
@@ -1137,6 +1339,21 @@ impl Sim {
     ) {
         let sid = bundle.0.unverified().scrip;
         self.vendors[v].store.write(sid, writes);
+        if self.vendors[v]
+            .streams
+            .get(&sid)
+            .copied()
+            .flatten()
+            .is_some()
+        {
+            // A stream waits for its ticks; at the quiet end its customer stopped answering
+            // long ago, and the vendor closes it.
+            if self.quiet {
+                self.stats.streams_abandoned += 1;
+                self.vendor_close(v, Some(wallet), sid);
+            }
+            return;
+        }
         self.stats.metered_opened += 1;
         if !self.quiet && self.below(10) == 0 {
             self.stats.metered_interrupted += 1;
@@ -1281,7 +1498,8 @@ impl Sim {
                         // order void) when the holder's code says it can never pass, as the
                         // Worker does; otherwise the holder's answer goes back unsigned.
                         let o = offer.unverified().clone();
-                        let payment = payment_of(&o, &order, &offer, verified);
+                        let stream = self.vendors[v].streams.get(&sid).copied().flatten();
+                        let payment = payment_of(&o, &order, &offer, verified, stream);
                         let vp = &mut self.vendors[v];
                         let (desk, store, signer) = vp.parts(sid);
                         let answer = match desk.handle_transfer_refused(&payment, e.code(), signer)
@@ -1312,7 +1530,8 @@ impl Sim {
                 let cert = cert.verify(&from_key).expect("holder signature");
                 let now = self.now();
                 let o = offer.unverified().clone();
-                let payment = payment_of(&o, &order, &offer, verified);
+                let stream = self.vendors[v].streams.get(&sid).copied().flatten();
+                let payment = payment_of(&o, &order, &offer, verified, stream);
                 let vp = &mut self.vendors[v];
                 let (desk, store, signer) = vp.parts(sid);
                 let Ok(step) = desk.handle_transfer_answer(
@@ -1547,6 +1766,7 @@ impl Sim {
     /// A wallet's page is closed and opened again: the machine is what its shell stored
     /// (`State::to_bytes`, written after every transition and before anything is sent).
     fn wallet_restarts(&mut self, w: usize) {
+        self.wallets[w].streams.clear();
         let stored = self.wallets[w].wallet.to_bytes();
         self.wallets[w].wallet = State::from_bytes(&stored).expect("the stored wallet reads back");
         assert_eq!(
@@ -1955,6 +2175,7 @@ impl Sim {
                     order,
                     offer: decode(&p.offer),
                     scrip: decode(&p.scrip),
+                    stream: p.stream.as_ref().map(stream_open),
                 });
             }
         }
@@ -2054,6 +2275,11 @@ fn simulation_100k_steps() {
         total.metered_settled += s.metered_settled;
         total.metered_interrupted += s.metered_interrupted;
         total.metered_released += s.metered_released;
+        total.streams_opened += s.streams_opened;
+        total.ticks += s.ticks;
+        total.streams_closed += s.streams_closed;
+        total.streams_closed_early += s.streams_closed_early;
+        total.streams_abandoned += s.streams_abandoned;
         total.signed_refusals += s.signed_refusals;
         total.pending_at_end += s.pending_at_end;
         for (code, n) in s.refusals {
@@ -2081,6 +2307,12 @@ fn simulation_100k_steps() {
     assert!(total.metered_settled > 1_000, "{total:?}");
     assert!(total.metered_interrupted > 50, "{total:?}");
     assert!(total.metered_released > 0, "{total:?}");
+    // Streams are paid by the tick, closed by their customer, early by their vendor, and by
+    // their vendor when the customer stopped answering; every one ends with its receipt.
+    assert!(total.ticks > 1_000, "{total:?}");
+    assert!(total.streams_closed > 50, "{total:?}");
+    assert!(total.streams_closed_early > 5, "{total:?}");
+    assert!(total.streams_abandoned > 5, "{total:?}");
     assert_eq!(
         total.receipts_mismatched, 0,
         "honest vendors sign what was agreed"
