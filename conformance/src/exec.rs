@@ -714,6 +714,53 @@ fn holder_step(c: &mut Custody, parties: &Parties, op: &str, s: &Value) -> R<Val
             let t = c.recall(time(s, "now")?, &r, parties.signer(s, "signer")?)?;
             Ok(json!({ "transfer": hex(t.as_bytes()) }))
         }
+        "open" => {
+            let (item, price) = terms_of(s)?;
+            let t = field(s, "terms")?;
+            let meter =
+                netcents_core::meter::Meter::new(text(t, "unit")?, micros(t, "unit_price")?)?;
+            let stream = match t.get("stream") {
+                Some(st) => Some(netcents_core::custody::StreamOpen {
+                    root: Digest(bytes(st, "root")?.try_into().map_err(|_| {
+                        netcents_core::Error::from(netcents_core::DecodeError::Truncated)
+                    })?),
+                    ticks: num(st, "ticks")?,
+                }),
+                None => None,
+            };
+            let (_, replay) = c.open(
+                time(s, "now")?,
+                signed(s, "order")?,
+                &signed(s, "offer")?,
+                Terms {
+                    item: &item,
+                    price,
+                    meter: Some(&meter),
+                    stream,
+                },
+            )?;
+            Ok(json!({ "replay": replay, "balance": c.balance().0, "last_seq": c.last_seq() }))
+        }
+        "settle" | "close" => {
+            let signer = parties.signer(s, "signer")?;
+            let settled = if op == "settle" {
+                c.settle(num(s, "units")?, signer)?
+            } else {
+                c.close(signer)?
+            };
+            Ok(json!({
+                "receipt": hex(settled.receipt.as_bytes()),
+                "balance": c.balance().0,
+                "last_seq": c.last_seq(),
+            }))
+        }
+        "tick" => {
+            let element =
+                Digest(bytes(s, "element")?.try_into().map_err(|_| {
+                    netcents_core::Error::from(netcents_core::DecodeError::Truncated)
+                })?);
+            Ok(json!({ "paid": c.tick(num(s, "index")?, &element)? }))
+        }
         "claim" => Ok(json!({ "claim": c.claim().map(|cl| hex(&cl.to_bytes())) })),
         "captured_to" => {
             let claim = Claim::from_bytes(&bytes(s, "claim")?)?;

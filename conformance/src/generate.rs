@@ -541,6 +541,7 @@ pub fn suite_json() -> String {
     refusals(&mut s, &f);
     coins(&mut s, &f);
     payments(&mut s, &f);
+    metered(&mut s, &f);
     floats(&mut s, &f);
     bank_cases(&mut s, &f);
     disputes(&mut s, &f);
@@ -1763,6 +1764,87 @@ fn refusals(s: &mut Suite, f: &F) {
     );
     s.decode("order-too-long-before-truncated", o, "The item's length says 2049 with the input ending right after: the limit is checked before the bytes are read.", "offer", &{ let mut v = ob[..26].to_vec(); v[22..26].copy_from_slice(&2049u32.to_be_bytes()); v.extend_from_slice(&[0; 64]); v }, Some("vendor-a"), Some("too_long"));
     s.decode("order-key-before-domain", o, "A weak scrip key and an id not derived from it: the key fails as it is read, before the scrip's domain check.", "scrip", &weak, Some("bank"), Some("bad_key"));
+}
+
+/// Paying for what is used (§5.13): a metered order opened, refused above its maximum and
+/// settled at the units delivered; a stream opened, ticked (skipping a lost tick, refusing an
+/// element off the chain) and closed at the ticks paid.
+fn metered(s: &mut Suite, f: &F) {
+    use netcents_core::meter::{Meter, PayChain, stream_digest};
+    let (o1, p1) = f.first();
+    let first = json!({ "op": "accept", "now": NOW.0, "order": h(&p1), "offer": h(&o1), "terms": terms(1_000), "signer": signer("vendor-a") });
+    let metered_offer = |max: u64, unit: u64, nonce: u8| {
+        let mut o = f.offer(A, max, nonce).unverified().clone();
+        o.meter = Some(Meter::new("word", Micros(unit)).expect("a meter"));
+        Signed::sign(o, &f.va)
+    };
+    let with_meter = |max: u64, unit: u64| {
+        let mut t = terms(max);
+        t["unit"] = json!("word");
+        t["unit_price"] = json!(unit);
+        t
+    };
+
+    let mut c = s.case(
+        "metered-open-settle",
+        "metered",
+        "A metered order (at most 5000, 100 a word) is opened, the record unchanged; sent again it is open again; 51 words are over its maximum; 17 are charged: balance 997300.",
+        "holder",
+        f.state_a(),
+    );
+    c.ok(first.clone());
+    let mo = metered_offer(5_000, 100, 40);
+    let order = f.order(A, &mo, 5_000, 2, Holder::Vendor(A), 994_000);
+    let open = json!({ "op": "open", "now": NOW.0, "order": h(&order), "offer": h(&mo), "terms": with_meter(5_000, 100) });
+    let a = c.ok(open.clone());
+    assert_eq!(
+        (a["replay"].as_bool(), a["balance"].as_u64()),
+        (Some(false), Some(999_000))
+    );
+    assert_eq!(c.ok(open)["replay"], true);
+    c.err(
+        json!({ "op": "settle", "units": 51, "signer": signer("vendor-a") }),
+        "over_limit",
+    );
+    let settled = c.ok(json!({ "op": "settle", "units": 17, "signer": signer("vendor-a") }));
+    assert_eq!(settled["balance"], 997_300);
+    s.push(c);
+
+    let mut c = s.case(
+        "stream-ticks-close",
+        "metered",
+        "A stream of 10 ticks of 1 (at most 5000): ticks 1 and 3 (2 lost) are paid; an element off the chain is bad_tick; the close charges 3: balance 998997.",
+        "holder",
+        f.state_a(),
+    );
+    c.ok(first);
+    let so = metered_offer(5_000, 1, 41);
+    let chain = PayChain::new([0x77; 32], 10).expect("a chain");
+    let mut po = f
+        .order(A, &so, 10, 2, Holder::Vendor(A), 998_990)
+        .unverified()
+        .clone();
+    po.offer = stream_digest(&so.digest(), &chain.root(), 10);
+    let order = Signed::sign(po, &f.scrip_key);
+    let mut t = with_meter(5_000, 1);
+    t["stream"] = json!({ "root": hex(&chain.root().0), "ticks": 10 });
+    c.ok(json!({ "op": "open", "now": NOW.0, "order": h(&order), "offer": h(&so), "terms": t }));
+    let element = |i: u64| hex(&chain.element(i).expect("an element").0);
+    assert_eq!(
+        c.ok(json!({ "op": "tick", "index": 1, "element": element(1) }))["paid"],
+        1
+    );
+    assert_eq!(
+        c.ok(json!({ "op": "tick", "index": 3, "element": element(3) }))["paid"],
+        3
+    );
+    c.err(
+        json!({ "op": "tick", "index": 5, "element": element(4) }),
+        "bad_tick",
+    );
+    let closed = c.ok(json!({ "op": "close", "signer": signer("vendor-a") }));
+    assert_eq!(closed["balance"], 998_997);
+    s.push(c);
 }
 
 /// The holder's fast path (§5.3): acceptance, the refusals of `Custody::accept`, replay.
