@@ -464,6 +464,28 @@ impl Custody {
         Ok(balance_after)
     }
 
+    /// The checks of a new order, before its signature (§5.3, §5.13): for this scrip, paying
+    /// this holder, the scrip live, the offer on the vendor's terms, and continuing the record.
+    /// Returns the balance after the order's price.
+    fn check_new(
+        &self,
+        now: TimestampMs,
+        me: VendorId,
+        po: &PaymentOrder,
+        offer: &Signed<Offer>,
+        terms: Terms<'_>,
+    ) -> Result<Micros, Error> {
+        if po.scrip != self.scrip().id {
+            return Err(Rejection::WrongScrip.into());
+        }
+        if po.payee != self.me {
+            return Err(Rejection::WrongPayee.into());
+        }
+        self.check_live(now)?;
+        check_offer(now, me, self.scrip(), po, offer, terms)?;
+        Ok(self.continues(po)?)
+    }
+
     /// The fast path (§5.3): verifies the order with the scrip key and checks it against the
     /// offer, the terms and this holder's record; on success debits the price and signs a
     /// receipt.
@@ -498,17 +520,8 @@ impl Custody {
                 replay: true,
             });
         }
-        let po = order.unverified();
-        if po.scrip != self.scrip().id {
-            return Err(Rejection::WrongScrip.into());
-        }
-        if po.payee != self.me {
-            return Err(Rejection::WrongPayee.into());
-        }
-        self.check_live(now)?;
-        check_offer(now, me, self.scrip(), po, offer, terms)?;
+        let balance_after = self.check_new(now, me, order.unverified(), offer, terms)?;
         let o = offer.unverified();
-        let balance_after = self.continues(po)?;
         // Signature last: the cheap checks above refuse garbage without spending a verify.
         let order = order.verify(&self.scrip().key)?;
         let digest = order.digest();
@@ -563,16 +576,7 @@ impl Custody {
             check_replayed_offer(me, order.unverified(), offer, terms)?;
             return Ok((order.verify(&self.scrip().key)?, true));
         }
-        let po = order.unverified();
-        if po.scrip != self.scrip().id {
-            return Err(Rejection::WrongScrip.into());
-        }
-        if po.payee != self.me {
-            return Err(Rejection::WrongPayee.into());
-        }
-        self.check_live(now)?;
-        check_offer(now, me, self.scrip(), po, offer, terms)?;
-        self.continues(po)?;
+        self.check_new(now, me, order.unverified(), offer, terms)?;
         let order = order.verify(&self.scrip().key)?;
         self.open = Some(OpenOrder {
             order: order.signed().clone(),

@@ -1375,11 +1375,20 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
     /// binary: the tower layer over a folder of content, SQLite), with the test vendors' price
     /// list and content, waiting until it answers.
     pub async fn start_server(bank: &Bank, name: &str) -> Self {
+        Self::server_with(bank, name, PRICES, None).await
+    }
+
+    /// Registers a vendor on its own server selling at `prices`, over the test content or in
+    /// front of the app at `upstream`.
+    async fn server_with(bank: &Bank, name: &str, prices: &str, upstream: Option<&str>) -> Self {
         let dir = TempDir::new(name);
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
-        std::fs::write(dir.0.join(".dev.vars"), own_server_vars(&creds, bank)).unwrap();
+        std::fs::write(dir.0.join(".dev.vars"), server_vars(&creds, bank, prices)).unwrap();
+        if let Some(upstream) = upstream {
+            std::fs::write(dir.0.join("upstream"), upstream).unwrap();
+        }
         let group = Self::spawn_server(&dir, name, port, &creds, 0).await;
         Self {
             url,
@@ -1402,23 +1411,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
         upstream: &str,
         prices: &str,
     ) -> Self {
-        let dir = TempDir::new(name);
-        let port = free_port();
-        let url = format!("http://127.0.0.1:{port}");
-        let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
-        std::fs::write(dir.0.join(".dev.vars"), server_vars(&creds, bank, prices)).unwrap();
-        std::fs::write(dir.0.join("upstream"), upstream).unwrap();
-        let group = Self::spawn_server(&dir, name, port, &creds, 0).await;
-        Self {
-            url,
-            creds,
-            group,
-            name: name.to_owned(),
-            port,
-            starts: 1,
-            kind: Kind::Server,
-            _dir: dir,
-        }
+        Self::server_with(bank, name, prices, Some(upstream)).await
     }
 
     /// Registers a vendor with the bank and starts it as an Express or a Hono app
