@@ -25,6 +25,7 @@
 pub use netcents_wallet::testing;
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use js_sys::{Reflect, Uint8Array};
 #[cfg(feature = "account")]
@@ -36,8 +37,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 pub use netcents_wallet::{
-    Approval, BankInfo, Budget, BudgetView, Payment, Quote, ReceiptOutcome, RefusalOutcome, State,
-    Summary, WalletError,
+    Approval, BankInfo, Budget, BudgetView, PayChain, Payment, Quote, ReceiptOutcome,
+    RefusalOutcome, State, Summary, WalletError,
 };
 
 #[wasm_bindgen(inline_js = r#"
@@ -146,9 +147,13 @@ export interface WalletSummary {
 export interface WalletQuote {
   vendor: string; vendor_origins: string[]; item: string; price_micros: number; currency: string;
   decision: "auto" | "ask"; budget_left_micros: number; affordable: boolean; spendable_micros: number;
+  /** For an item sold by the unit (§5.13): its unit, and `price_micros` is the most one order takes. */
+  unit?: string; unit_price_micros?: number;
 }
 export interface WalletPayment {
   order: string; offer: string; scrip: string; holder_cert: string | null; scrip_id: string; price_micros: number;
+  /** For a stream (`payStream`): the chain's root (hex) and the ticks committed. */
+  stream?: { root: string; ticks: number };
 }
 "#;
 
@@ -334,12 +339,15 @@ enum Op {
         cert: String,
         label: String,
     },
+    /// With a chain, a stream's order (§5.13): once signed, the chain joins the wallet
+    /// object's open streams.
     Pay {
         site: String,
         url: String,
         offer: String,
         cert: String,
         approval: Approval,
+        stream: Option<(PayChain, Streams)>,
     },
     OnReceipt(String, String),
     OnRefused(String, Option<String>, Option<String>),
@@ -450,7 +458,23 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             offer,
             cert,
             approval,
-        } => js(to_js(&s.pay(t, &site, &url, &offer, &cert, approval)?)),
+            stream,
+        } => {
+            let p = match &stream {
+                None => s.pay(t, &site, &url, &offer, &cert, approval),
+                Some((chain, _)) => s.pay_stream(t, &site, &url, (&offer, &cert), approval, chain),
+            }?;
+            if let Some((chain, streams)) = stream {
+                let mut open = streams.borrow_mut();
+                // A page keeps a few streams at most; the oldest chain goes first (its stream
+                // can still be closed: closing needs only the root, which the order holds).
+                if open.len() >= MAX_OPEN_STREAMS {
+                    open.remove(0);
+                }
+                open.push(chain);
+            }
+            js(to_js(&p))
+        }
         Op::OnReceipt(id, receipt) => js(to_js(&s.on_receipt(t, &id, &receipt, &mut rng())?)),
         Op::OnRefused(id, refusal, transfer) => js(to_js(&s.on_refused(
             t,
@@ -624,6 +648,28 @@ fn rng() -> rand_core::OsRng {
     rand_core::OsRng
 }
 
+/// The page's approval of a payment: `budget`, `once` or `allow` (with `allow_micros`).
+fn approval_of(approval: &str, allow_micros: f64) -> Result<Approval, JsValue> {
+    match approval {
+        "budget" => Ok(Approval::Budget),
+        "once" => Ok(Approval::Once),
+        "allow" => micros("allow_micros", allow_micros).map(Approval::AllowSite),
+        _ => Err(js_error(&WalletError::new(
+            "bad_value",
+            "approval is `budget`, `once` or `allow`",
+        ))),
+    }
+}
+
+/// The hash chains of the streams this wallet object signed (§5.13), in the module's memory
+/// only: never stored, never answered whole. Whoever holds a chain can release every tick it
+/// commits to, so it stays with the wallet document that paid the stream; a stream whose
+/// document went away is closed by its root, which the stored order holds.
+type Streams = Rc<RefCell<Vec<PayChain>>>;
+
+/// The most chains one wallet object keeps (a page pays a few streams at a time).
+const MAX_OPEN_STREAMS: usize = 8;
+
 /// The wallet of one origin, backed by the `IndexedDB` database `name`.
 #[wasm_bindgen]
 pub struct Wallet {
@@ -631,6 +677,8 @@ pub struct Wallet {
     /// The purse key this frame made (`purseKey`) and not yet adopted: in memory only, until
     /// the customer's wallet signs its issuance (`adoptPurse` stores it with the request).
     purse_key: RefCell<Option<SecretKey>>,
+    /// The chains of the streams it paid, until `endStream`.
+    streams: Streams,
 }
 
 impl Wallet {
@@ -638,7 +686,13 @@ impl Wallet {
         Wallet {
             store,
             purse_key: RefCell::new(None),
+            streams: Rc::default(),
         }
+    }
+
+    fn chain_of(&self, root: &str) -> Option<usize> {
+        let root = netcents_core::Digest::from_hex(root).ok()?;
+        self.streams.borrow().iter().position(|c| c.root() == root)
     }
 
     /// `open` for Rust callers (the module's tests): the wallet stored under `name`.
@@ -778,7 +832,18 @@ impl Wallet {
     /// budget must cover the price), `"once"` (the user approved this payment), or `"allow"`
     /// (approved, and the site may spend `allow_micros` more without a prompt). Resolves to
     /// the vendor's request body `{order, offer, scrip}` with `scrip_id` and `price_micros`.
+    ///
+    /// With `ticks`, a stream's payment for an offer sold by the unit (`docs/PROTOCOL.md`
+    /// §5.13): a fresh random seed makes a hash chain of `ticks` ticks, kept in this object's
+    /// memory only; the order commits to its root and authorises `ticks` × the unit price (the
+    /// price approved and counted against the budget), and the answer has `stream: {root,
+    /// ticks}` for the vendor. Release the ticks with `streamElement`, close the stream with
+    /// the root at the vendor, and give its receipt to `onReceipt`.
     #[wasm_bindgen(unchecked_return_type = "Promise<WalletPayment>")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is one field of the page's request"
+    )]
     pub fn pay(
         &self,
         site: String,
@@ -787,27 +852,53 @@ impl Wallet {
         vendor_cert: String,
         approval: String,
         allow_micros: f64,
+        ticks: Option<u32>,
     ) -> js_sys::Promise {
-        let approval = match approval.as_str() {
-            "budget" => Ok(Approval::Budget),
-            "once" => Ok(Approval::Once),
-            "allow" => micros("allow_micros", allow_micros).map(Approval::AllowSite),
-            _ => Err(js_error(&WalletError::new(
-                "bad_value",
-                "approval is `budget`, `once` or `allow`",
-            ))),
-        };
-        self.call_with(approval.map(|approval| Op::Pay {
-            site,
-            url,
-            offer,
-            cert: vendor_cert,
-            approval,
-        }))
+        self.call_with((|| {
+            let approval = approval_of(&approval, allow_micros)?;
+            let stream = match ticks {
+                None => None,
+                Some(ticks) => {
+                    let mut seed = [0u8; 32];
+                    rand_core::RngCore::fill_bytes(&mut rng(), &mut seed);
+                    let chain = PayChain::new(seed, u64::from(ticks))
+                        .map_err(|e| js_error(&WalletError::from(e)))?;
+                    Some((chain, Rc::clone(&self.streams)))
+                }
+            };
+            Ok(Op::Pay {
+                site,
+                url,
+                offer,
+                cert: vendor_cert,
+                approval,
+                stream,
+            })
+        })())
+    }
+
+    /// Element `index` (1 to the ticks committed) of the chain of the stream whose root is
+    /// `root` (hex): the `index`-th tick, for `POST /netcents/v1/tick`. Undefined for a stream
+    /// this object did not pay, or an index out of the chain. The caller paces the ticks.
+    #[wasm_bindgen(js_name = streamElement)]
+    pub fn stream_element(&self, root: &str, index: u32) -> Option<String> {
+        let i = self.chain_of(root)?;
+        self.streams.borrow()[i]
+            .element(u64::from(index))
+            .map(|e| e.to_string())
+    }
+
+    /// Forgets the chain of the stream `root` (closed, or given up): no tick of it can be
+    /// released from here any more.
+    #[wasm_bindgen(js_name = endStream)]
+    pub fn end_stream(&self, root: &str) {
+        if let Some(i) = self.chain_of(root) {
+            self.streams.borrow_mut().remove(i);
+        }
     }
 
     /// Checks the vendor's receipt (base64url) for the pending payment of `scrip_id`.
-    #[wasm_bindgen(js_name = onReceipt, unchecked_return_type = "Promise<{matches: boolean, balance_micros: number, dispute: string | null}>")]
+    #[wasm_bindgen(js_name = onReceipt, unchecked_return_type = "Promise<{matches: boolean, balance_micros: number, charged_micros: number, dispute: string | null}>")]
     pub fn on_receipt(&self, scrip_id: String, receipt: String) -> js_sys::Promise {
         self.call(Op::OnReceipt(scrip_id, receipt))
     }
@@ -840,7 +931,7 @@ impl Wallet {
     /// The pending payment of `scrip_id`, to send again unchanged after a timeout: `{url,
     /// order, offer, scrip, holder_cert}` (the vendor answers a repeated order with the same
     /// receipt and never charges twice).
-    #[wasm_bindgen(js_name = pendingPayment, unchecked_return_type = "Promise<{url: string, order: string, offer: string, scrip: string, holder_cert: string | null}>")]
+    #[wasm_bindgen(js_name = pendingPayment, unchecked_return_type = "Promise<{url: string, order: string, offer: string, scrip: string, holder_cert: string | null, stream?: {root: string, ticks: number}}>")]
     pub fn pending_payment(&self, scrip_id: String) -> js_sys::Promise {
         self.call(Op::PendingPayment(scrip_id))
     }

@@ -79,6 +79,7 @@ async fn state_survives_reopening_and_two_handles_never_reuse_a_sequence_number(
         cert.clone(),
         "budget".into(),
         0.0,
+        None,
     );
     let p2 = second.pay(
         site.into(),
@@ -87,6 +88,7 @@ async fn state_survives_reopening_and_two_handles_never_reuse_a_sequence_number(
         cert.clone(),
         "budget".into(),
         0.0,
+        None,
     );
     let r1 = shared::flow::call(p1).await;
     let r2 = shared::flow::call(p2).await;
@@ -117,4 +119,9 @@ async fn state_survives_reopening_and_two_handles_never_reuse_a_sequence_number(
         err_code(first.set_account("not hex".into())).await,
         "bad_text"
     );
+}
+
+#[wasm_bindgen_test]
+async fn stream_chain_stays_in_memory() {
+    shared::flow::stream_chain_stays_in_memory("browser-stream").await;
 }

@@ -59,3 +59,8 @@ fn signing_and_verifying_cost_in_wasm() {
 async fn budget_comes_back_only_on_evidence() {
     shared::flow::budget_comes_back_only_on_evidence("node-budget").await;
 }
+
+#[wasm_bindgen_test]
+async fn stream_chain_stays_in_memory() {
+    shared::flow::stream_chain_stays_in_memory("node-stream").await;
+}

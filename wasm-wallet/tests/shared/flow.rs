@@ -336,7 +336,8 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
             off.clone(),
             cert_a.clone(),
             "budget".into(),
-            0.0
+            0.0,
+            None
         ))
         .await,
         "needs_approval"
@@ -349,6 +350,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         cert_a.clone(),
         "allow".into(),
         5_000.0,
+        None,
     ))
     .await;
     assert_eq!(text(&payment, "scrip_id"), scrip_id);
@@ -376,6 +378,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         cert_a.clone(),
         "budget".into(),
         0.0,
+        None,
     ))
     .await;
     let receipt = world.sell(0, &payment, "/article/2", 1_000);
@@ -400,7 +403,8 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
             b64(offer.as_bytes()),
             cert_a.clone(),
             "budget".into(),
-            0.0
+            0.0,
+            None
         ))
         .await,
         "needs_approval"
@@ -452,6 +456,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         cert_b.clone(),
         "once".into(),
         0.0,
+        None,
     ))
     .await;
     assert_eq!(
@@ -481,6 +486,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         cert_b.clone(),
         "once".into(),
         0.0,
+        None,
     ))
     .await;
     let order: Signed<PaymentOrder> =
@@ -562,7 +568,8 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
             b64(offer.as_bytes()),
             cert_b,
             "once".into(),
-            0.0
+            0.0,
+            None
         ))
         .await,
         "insufficient_balance"
@@ -648,6 +655,7 @@ pub async fn budget_comes_back_only_on_evidence(db: &str) {
             cert_a.clone(),
             "budget".into(),
             0.0,
+            None,
         ))
         .await;
         (p, item)
@@ -793,4 +801,89 @@ pub async fn budget_comes_back_only_on_evidence(db: &str) {
         .map(|h| text(&h, "code"))
         .collect();
     assert_eq!(codes, ["arbiter_void", "arbiter_refund", "bad_offer"]);
+}
+
+/// A stream paid through the JS API (§5.13): the order commits to the root of a fresh chain
+/// that stays in the wallet object's memory; its elements are released one by one, hash down
+/// to the root, and go once the stream ends; its maximum counts against the site's budget.
+pub async fn stream_chain_stays_in_memory(db: &str) {
+    let mut world = World::new();
+    let wallet = Wallet::opened(db).await.expect("opens");
+    ok(wallet.set_bank(world.keys_json())).await;
+    let opening = ok(wallet.account_opening()).await;
+    ok(wallet.set_account("acacacacacacacacacacacacacacacac".into())).await;
+    let account_key = {
+        let raw = netcents_core::Digest::from_hex(&text(&opening, "public_key")).expect("hex");
+        PublicKey::from_bytes(&raw.0).expect("key")
+    };
+    let request = ok(wallet.issue_request(10_000.0, 86_400_000.0)).await;
+    let scrip = world.issue(&text(&request, "request"), &account_key);
+    ok(wallet.on_issued(scrip)).await;
+    ok(wallet.set_budget(SITE_A.into(), 8_000.0)).await;
+    world.nonce += 1;
+    let (vendor, k, _) = &world.vendors[0];
+    let offer = Signed::sign(
+        Offer {
+            vendor: *vendor,
+            key_id: 1,
+            item: "/live/1".into(),
+            price: usd(6_000),
+            nonce: Nonce([world.nonce; 16]),
+            valid_until: TimestampMs(now().0 + 60_000),
+            goods_digest: None,
+            meter: Some(netcents_core::meter::Meter {
+                unit: "second".into(),
+                unit_price: Micros(100),
+            }),
+        },
+        k,
+    );
+    let pay = |ticks: u32| {
+        wallet.pay(
+            SITE_A.into(),
+            format!("{SITE_A}/live/1"),
+            b64(offer.as_bytes()),
+            world.cert(0),
+            "budget".into(),
+            0.0,
+            Some(ticks),
+        )
+    };
+    assert_eq!(err_code(pay(0)).await, "bad_value", "no ticks");
+    assert_eq!(err_code(pay(61)).await, "bad_offer", "above the maximum");
+    let p = ok(pay(30)).await;
+    assert_eq!(num(&p, "price_micros"), 3_000, "30 ticks at the unit price");
+    let stream = get(&p, "stream");
+    assert_eq!(num(&stream, "ticks"), 30);
+    let root = text(&stream, "root");
+    // Each element hashes to the one before it, the first to the root.
+    let mut previous = netcents_core::Digest::from_hex(&root).expect("hex");
+    for i in 1..=30 {
+        let e = wallet.stream_element(&root, i).expect("an element");
+        let e = netcents_core::Digest::from_hex(&e).expect("hex");
+        assert_eq!(netcents_core::meter::tick_step(&e), previous, "tick {i}");
+        previous = e;
+    }
+    assert!(
+        wallet.stream_element(&root, 0).is_none(),
+        "the root is no tick"
+    );
+    assert!(
+        wallet.stream_element(&root, 31).is_none(),
+        "past the ticks committed"
+    );
+    assert!(
+        wallet.stream_element(&"00".repeat(32), 1).is_none(),
+        "another stream"
+    );
+    // The maximum is held against the budget until a receipt settles the order.
+    assert_eq!(budget_of(&wallet, SITE_A).await, (8_000, 3_000, 3_000));
+    // The stored order names the root, for a close after the page went away; the chain is
+    // not stored: a wallet opened anew on the same storage has no element of it.
+    let pending = ok(wallet.pending_payment(text(&p, "scrip_id"))).await;
+    assert_eq!(text(&get(&pending, "stream"), "root"), root);
+    let reopened = Wallet::opened(db).await.expect("opens");
+    assert!(reopened.stream_element(&root, 1).is_none());
+    wallet.end_stream(&root);
+    assert!(wallet.stream_element(&root, 1).is_none(), "forgotten");
 }
