@@ -213,3 +213,54 @@ body! {
         pub disputes_answered: u64,
     }
 }
+
+request! {
+    /// One line of a vendor's `PRICES` setting, as the operator writes it (every vendor kind
+    /// reads the same list; an unknown field is an error, not a rule silently ignored).
+    pub struct PriceLine {
+        /// An item name, or a folder of items: a prefix ending in `/*` (canonical names, §12.2).
+        pub path: String,
+        /// Its price in micro-units: for an item sold by the unit, the most one payment takes.
+        pub price_micros: u64,
+        /// For an item sold by the unit (§5.13): the unit, with `unit_price_micros` its price.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub unit: Option<String>,
+        /// For an item sold by the unit: the price of one unit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub unit_price_micros: Option<u64>,
+    }
+}
+
+/// The price list of `PRICES` lines in `currency`: the core's [`PriceList`], each line's
+/// meter with it. First matching rule wins.
+///
+/// # Errors
+/// What is wrong, naming the line's path: a path not canonical, a price out of range, a unit
+/// without its price (or the other way round), a unit the core refuses.
+///
+/// [`PriceList`]: netcents_core::item::PriceList
+pub fn price_list(
+    currency: &str,
+    lines: &[PriceLine],
+) -> Result<netcents_core::item::PriceList, String> {
+    let meters = lines
+        .iter()
+        .map(|l| match (&l.unit, l.unit_price_micros) {
+            (None, None) => Ok(None),
+            (Some(unit), Some(micros)) => {
+                netcents_core::meter::Meter::new(unit, netcents_core::Micros(micros))
+                    .map(Some)
+                    .map_err(|e| alloc::format!("PRICES: path {:?}: the unit: {e}", l.path))
+            }
+            _ => Err(alloc::format!(
+                "PRICES: path {:?}: give both `unit` and `unit_price_micros`, or neither",
+                l.path
+            )),
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let plain: Vec<(String, u64)> = lines
+        .iter()
+        .map(|l| (l.path.clone(), l.price_micros))
+        .collect();
+    Ok(netcents_core::item::PriceList::from_lines(currency, &plain)?.with_meters(meters))
+}

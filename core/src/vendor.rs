@@ -251,6 +251,43 @@ pub fn check_bundle(
     })
 }
 
+/// The evidence of this vendor's answer to an audit demand (§5.6): the orders the claim
+/// covers, then the receipts of the up-to orders among them, whose charges they prove (§5.13).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditEvidence {
+    /// The orders, encoded, in sequence order.
+    pub orders: Vec<Vec<u8>>,
+    /// The receipts that carry a charge, encoded, in the same order.
+    pub receipts: Vec<Vec<u8>>,
+}
+
+impl AuditEvidence {
+    /// From the orders the claim covers as stored, each with its receipt (encoded `Signed`
+    /// bytes), in sequence order.
+    ///
+    /// # Errors
+    /// A stored receipt that does not decode.
+    pub fn of(stored: &[(Vec<u8>, Vec<u8>)]) -> Result<Self, Error> {
+        let mut receipts = Vec::new();
+        for (_, r) in stored {
+            if Signed::<Receipt>::decode(r)?.unverified().charge.is_some() {
+                receipts.push(r.clone());
+            }
+        }
+        Ok(Self {
+            orders: stored.iter().map(|(o, _)| o.clone()).collect(),
+            receipts,
+        })
+    }
+
+    /// What the answer's signature covers ([`crate::signed::answer_message`]): the orders
+    /// followed by the receipts.
+    #[must_use]
+    pub fn signed_parts(&self) -> Vec<Vec<u8>> {
+        self.orders.iter().chain(&self.receipts).cloned().collect()
+    }
+}
+
 /// [`check_bundle`], the offer's signature judged by `signed_by_me`, given the digest of the
 /// offer's whole signed bytes (signature included) and called once the order pays `me` and the
 /// offer names `me`. For a shell that remembers the digests of offers whose signature it

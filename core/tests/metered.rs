@@ -19,7 +19,7 @@ use netcents_core::meter::{
 use netcents_core::objects::{
     Dispute, DisputeKind, Offer, PaymentOrder, Receipt, Statement, Verdict,
 };
-use netcents_core::vendor::{Desk, Payment, Step};
+use netcents_core::vendor::{AuditEvidence, Desk, Payment, Step};
 use netcents_core::wallet::{ReceiptCheck, WalletScrip};
 use netcents_core::wire::{Decode as _, Encode as _};
 use netcents_core::{
@@ -1200,6 +1200,28 @@ fn the_bank_captures_and_audits_what_up_to_orders_charged() {
     let honest = audit(std::slice::from_ref(&s.receipt));
     assert_eq!(honest.proven, Micros(2_200));
     assert_eq!(honest.overclaim, Micros::ZERO);
+    // The vendor's answer carries the orders, then the receipts that carry a charge.
+    let bytes = |b: &[u8]| b.to_vec();
+    let plain = forged_receipt(&f, &first, 999_000, None);
+    let stored = vec![
+        (bytes(first.as_bytes()), bytes(plain.as_bytes())),
+        (bytes(order.as_bytes()), bytes(s.receipt.as_bytes())),
+    ];
+    let evidence = AuditEvidence::of(&stored).unwrap();
+    assert_eq!(
+        evidence.orders,
+        vec![bytes(first.as_bytes()), bytes(order.as_bytes())]
+    );
+    assert_eq!(evidence.receipts, vec![bytes(s.receipt.as_bytes())]);
+    assert_eq!(
+        evidence.signed_parts(),
+        vec![
+            bytes(first.as_bytes()),
+            bytes(order.as_bytes()),
+            bytes(s.receipt.as_bytes())
+        ]
+    );
+    assert!(AuditEvidence::of(&[(bytes(first.as_bytes()), vec![1, 2, 3])]).is_err());
     // Without it, or with another charge than the one the chain bound, nothing is proven.
     assert_eq!(audit(&[]).proven, Micros::ZERO);
     assert_eq!(audit(&[]).overclaim, Micros(2_200));

@@ -45,6 +45,19 @@ impl DurableObject for VendorBook {
                 )?;
                 json!({ "ok": true })
             }
+            // Whether this vendor ever held the scrip: a tick or a close for any other is
+            // refused before the scrip's own object is called (and so created).
+            "has" => {
+                let known = sql
+                    .exec(
+                        "SELECT 1 FROM scrips WHERE id = ?",
+                        vec![text("scrip").into()],
+                    )?
+                    .raw()
+                    .next()
+                    .is_some();
+                json!({ "known": known })
+            }
             "list" => {
                 let ids: Vec<String> = sql
                     .exec("SELECT id FROM scrips WHERE settled = 0 ORDER BY id", None)?

@@ -3,7 +3,7 @@
 //! | name | kind | meaning |
 //! |---|---|---|
 //! | `BANK_URL` | var | the bank's base URL, e.g. `http://127.0.0.1:8080` |
-//! | `PRICES` | var | JSON list `[{"path": "/paid/*", "price_micros": 1000}]`; first match wins; a trailing `*` matches any rest of the item name; paths are canonical item names (`netcents_core::item`) |
+//! | `PRICES` | var | JSON list `[{"path": "/paid/*", "price_micros": 1000}]`; first match wins; a trailing `*` matches any rest of the item name; paths are canonical item names (`netcents_core::item`); an item sold by the unit adds `"unit": "word", "unit_price_micros": 100`, `price_micros` being then the most one payment takes (§5.13) |
 //! | `CURRENCY` | var | the currency of the prices (default `USD`) |
 //! | `ACCESS_TTL_SECONDS` | var | how long a paid item stays readable by its payer (default 600; 0 disables access tokens) |
 //! | `OFFER_TTL_SECONDS` | var | how long an offer can be paid (default 300) |
@@ -17,34 +17,20 @@
 use netcents_core::item::PriceList;
 use netcents_core::objects::VendorCert;
 use netcents_core::{SecretKey, Signed, VendorId};
-use serde::Deserialize;
 use worker::Env;
 
 use crate::fail::{Failure, signed};
 use crate::token::TokenKey;
 
-/// One line of `PRICES` as written.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PriceLine {
-    /// The item name, or a prefix ending in `*`; canonical (`netcents_core::item`).
-    path: String,
-    /// The price in micro-units.
-    price_micros: u64,
-}
-
-/// Parses the `PRICES` JSON into the core's price list (`PriceList::from_lines`).
+/// Parses the `PRICES` JSON into the core's price list, with the meters of the items sold by
+/// the unit (`netcents_api::vendor::price_list`, shared by every vendor kind).
 ///
 /// # Errors
 /// A description of what is wrong.
 pub fn parse_prices(json: &str, currency: &str) -> Result<PriceList, String> {
-    let lines: Vec<PriceLine> =
+    let lines: Vec<netcents_api::vendor::PriceLine> =
         serde_json::from_str(json).map_err(|e| format!("PRICES is not a price list: {e}"))?;
-    let lines: Vec<(String, u64)> = lines
-        .into_iter()
-        .map(|l| (l.path, l.price_micros))
-        .collect();
-    PriceList::from_lines(currency, &lines)
+    netcents_api::vendor::price_list(currency, &lines)
 }
 
 /// Everything the Worker and its Durable Objects read from the environment.
@@ -184,6 +170,20 @@ mod tests {
         assert_eq!(p.price_of("/paid/x/y").unwrap().micros, Micros(1000));
         assert!(p.price_of("/free").is_none());
         assert!(p.price_of("/paid").is_none());
+        assert!(p.meter_of("/paid/cheap").is_none());
+    }
+
+    #[test]
+    fn an_item_sold_by_the_unit_carries_its_meter() {
+        let p = parse_prices(
+            r#"[{"path":"/api/*","price_micros":5000,"unit":"word","unit_price_micros":100},{"path":"/x","price_micros":1}]"#,
+            "USD",
+        )
+        .unwrap();
+        let m = p.meter_of("/api/words").unwrap();
+        assert_eq!((m.unit.as_str(), m.unit_price), ("word", Micros(100)));
+        assert_eq!(p.price_of("/api/words").unwrap().micros, Micros(5000));
+        assert!(p.meter_of("/x").is_none());
     }
 
     #[test]
@@ -198,6 +198,13 @@ mod tests {
             )
             .is_err()
         );
+        for half in [
+            r#"[{"path":"/x","price_micros":1000,"unit":"word"}]"#,
+            r#"[{"path":"/x","price_micros":1000,"unit_price_micros":10}]"#,
+            r#"[{"path":"/x","price_micros":1000,"per":"word"}]"#,
+        ] {
+            assert!(parse_prices(half, "USD").is_err(), "{half}");
+        }
         let e = parse_prices(r#"[{"path":"/café","price_micros":1}]"#, "USD").unwrap_err();
         assert!(
             e.contains("/caf%C3%A9"),

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use netcents_core::item::{canonical_path, is_canonical};
+use netcents_core::meter::Meter;
 use netcents_core::objects::{Offer, PaymentOrder};
 use netcents_core::{Digest, Nonce, Signed, TimestampMs};
 use serde_json::{Value, json};
@@ -89,7 +90,7 @@ fn cors(h: &Headers) -> worker::Result<()> {
     h.set("access-control-allow-origin", "*")?;
     h.set(
         "access-control-expose-headers",
-        "X-NetCents-Receipt, X-NetCents-Access, X-NetCents-Replay, WWW-Authenticate, PAYMENT-REQUIRED, PAYMENT-RESPONSE",
+        "X-NetCents-Receipt, X-NetCents-Access, X-NetCents-Replay, X-NetCents-Stream, X-NetCents-Units, WWW-Authenticate, PAYMENT-REQUIRED, PAYMENT-RESPONSE",
     )
 }
 
@@ -153,6 +154,69 @@ pub async fn content(
     Ok((res.bytes().await?, kind, status))
 }
 
+/// The header in which the content source reports the units it delivered for an item sold by
+/// the unit, and in which the paid answer says what was charged (§5.13).
+pub const UNITS_HEADER: &str = "X-NetCents-Units";
+
+/// The header of a paid answer that says an up-to order is a stream, open until closed.
+pub const STREAM_HEADER: &str = "X-NetCents-Stream";
+
+/// What the content source delivered for an item sold by the unit.
+struct Delivered {
+    bytes: Vec<u8>,
+    kind: String,
+    /// The units it reports ([`UNITS_HEADER`]); none for static assets.
+    units: Option<u64>,
+}
+
+/// The content of `item`, sold by the unit, with the request's query: from `ORIGIN_URL` +
+/// `item` + `?query` (an API reads its parameters there), or the static assets at `item`.
+///
+/// # Errors
+/// `not_found` (404) when the source answers anything but 200: nothing was delivered.
+async fn delivered(
+    env: &Env,
+    cfg: &Config,
+    item: &str,
+    query: Option<&str>,
+) -> Result<Delivered, Failure> {
+    let (bytes, kind, status, units) = match &cfg.origin_url {
+        Some(origin) => {
+            let url = match query {
+                Some(q) => format!("{origin}{item}?{q}"),
+                None => format!("{origin}{item}"),
+            };
+            let mut res = worker::Fetch::Request(Request::new(&url, Method::Get)?)
+                .send()
+                .await
+                .map_err(|e| {
+                    Failure::new(502, "unreachable", format!("the origin at {url}: {e}"))
+                })?;
+            let units = res
+                .headers()
+                .get(UNITS_HEADER)?
+                .and_then(|u| u.trim().parse().ok());
+            let kind = res
+                .headers()
+                .get("content-type")?
+                .unwrap_or_else(|| "application/octet-stream".into());
+            (res.bytes().await?, kind, res.status_code(), units)
+        }
+        None => {
+            let (bytes, kind, status) = content(env, cfg, item).await?;
+            (bytes, kind, status, None)
+        }
+    };
+    if status != 200 {
+        return Err(Failure::new(
+            404,
+            "not_found",
+            format!("the content source answers {status} for {item}: nothing was delivered"),
+        ));
+    }
+    Ok(Delivered { bytes, kind, units })
+}
+
 async fn serve_content(
     env: &Env,
     cfg: &Config,
@@ -214,6 +278,7 @@ fn offer_response(
     cfg: &Config,
     path: &str,
     price: netcents_core::Amount,
+    meter: Option<&Meter>,
     now: TimestampMs,
     network: &str,
     title: &str,
@@ -229,7 +294,7 @@ fn offer_response(
             nonce: Nonce(nonce),
             valid_until: TimestampMs(now.0.saturating_add(cfg.offer_ttl_ms)),
             goods_digest: None,
-            meter: None,
+            meter: meter.cloned(),
         },
         &cfg.key,
     );
@@ -245,12 +310,17 @@ fn offer_response(
         vendor: cfg.vendor.to_string(),
         item: path.to_owned(),
         valid_until_ms: offer.unverified().valid_until.0,
-        access_ms: cfg.access_ttl_ms,
+        // An item sold by the unit pays every request: no access token.
+        access_ms: if meter.is_some() {
+            0
+        } else {
+            cfg.access_ttl_ms
+        },
         label: cfg.shop_name.as_deref().and_then(|shop| {
             netcents_api::label::sign(&offer, shop, title, &cfg.key).map(|l| b64(l.as_bytes()))
         }),
-        unit: None,
-        unit_price_micros: None,
+        unit: meter.map(|m| m.unit.clone()),
+        unit_price_micros: meter.map(|m| m.unit_price.0),
     };
     let url = format!(
         "{}{path}",
@@ -327,10 +397,14 @@ struct PayCall<'a> {
     scrip: Option<&'a str>,
     holder_cert: Option<&'a str>,
     item: &'a str,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    stream: &'a Value,
 }
 
 /// A request for a priced item, `item` being its canonical name: the offer, a payment, or a
-/// request with an access token.
+/// request with an access token. An item sold by the unit (§5.13) is delivered once its
+/// order is open, its maximum locked, and charged what the content source reports; a stream
+/// is delivered at once and charged when it closes.
 async fn sell(
     mut req: Request,
     env: &Env,
@@ -339,12 +413,14 @@ async fn sell(
     price: netcents_core::Amount,
 ) -> Result<Response, Failure> {
     let now = net::now();
+    let meter = cfg.prices.meter_of(item);
     // A request that carries a payment is a payment, whatever token it presents: the wallet
     // that sends an order (again) must get its receipt (§12.2).
     let signature = req.headers().get(netcents_api::x402::PAYMENT_SIGNATURE)?;
     let header = req.headers().get(PAYMENT_HEADER)?;
     let pays = req.method() == Method::Post || header.is_some() || signature.is_some();
     if !pays
+        && meter.is_none()
         && cfg.access_ttl_ms > 0
         && presented_tokens(&req)
             .iter()
@@ -352,6 +428,7 @@ async fn sell(
     {
         return serve_content(env, cfg, item, Headers::new()).await;
     }
+    let query = req.url()?.query().map(str::to_owned);
     let bundle: Value = if req.method() == Method::Post {
         let text = req.text().await?;
         serde_json::from_str(&text).map_err(|e| {
@@ -373,12 +450,17 @@ async fn sell(
         // Vendors sign offers only for items they sell and that exist; the item's title, for
         // the offer's label, is the goods' own (HTML `<title>`).
         let title = netcents_api::label::html_title(&goods(env, cfg, item).await?.0);
-        return offer_response(cfg, item, price, now, &network(cfg).await?, &title);
+        return offer_response(cfg, item, price, meter, now, &network(cfg).await?, &title);
     };
     // Every check that needs no storage runs before the scrip's object is called.
     let payment = payment::Bundle::decode(&bundle)?;
-    payment.check(cfg, item, price).await?;
-    let (goods, kind) = goods(env, cfg, item).await?;
+    payment.check(cfg, item, price, meter).await?;
+    // A fixed-price item's goods are read before the payment; an item sold by the unit is
+    // delivered once its order is open, its maximum locked.
+    let fixed = match meter {
+        None => Some(goods(env, cfg, item).await?),
+        Some(_) => None,
+    };
     let text = |k: &str| bundle[k].as_str();
     let scrip_id = payment.order.unverified().scrip.to_string();
     let call = serde_json::to_string(&PayCall {
@@ -387,6 +469,7 @@ async fn sell(
         scrip: text("scrip"),
         holder_cert: text("holder_cert"),
         item,
+        stream: &bundle["stream"],
     })
     .map_err(|e| Failure::internal(e.to_string()))?;
     let (status, v) = net::call_text(env, "SCRIP", &scrip_id, "pay", &call).await?;
@@ -394,12 +477,69 @@ async fn sell(
         return Err(Failure::from_body(status, &v));
     }
     payment::remember_stored(payment.order.unverified().scrip);
-    let receipt = v["receipt"].as_str().unwrap_or_default();
-    let receipt_digest = Digest::of(b"object", &[&unb64("receipt", receipt)?]);
+    let replay = v["replay"] == true;
+    let mut units_charged = None;
+    let (receipt, (goods, kind)) = match (v["receipt"].as_str(), fixed) {
+        (Some(receipt), Some(goods)) => (receipt.to_owned(), goods),
+        // A settled up-to order sent again: its receipt, and the goods again.
+        (Some(receipt), None) => match delivered(env, cfg, item, query.as_deref()).await {
+            Ok(d) => (receipt.to_owned(), (d.bytes, d.kind)),
+            Err(f) => return failed(&f, receipt),
+        },
+        (None, _) if let Some(opened) = payment.stream => {
+            match delivered(env, cfg, item, query.as_deref()).await {
+                Ok(d) => {
+                    // The stream is open: its content now, its receipt when it closes.
+                    let answer = Response::from_body(ResponseBody::Body(d.bytes))?;
+                    answer.headers().set(STREAM_HEADER, "open")?;
+                    answer.headers().set("content-type", &d.kind)?;
+                    cors(answer.headers())?;
+                    return Ok(answer);
+                }
+                Err(f) => {
+                    let closed = net::call_ok(
+                        env,
+                        "SCRIP",
+                        &scrip_id,
+                        "close",
+                        &json!({ "root": opened.root.to_string() }),
+                    )
+                    .await?;
+                    return failed(&f, closed["receipt"].as_str().unwrap_or_default());
+                }
+            }
+        }
+        (None, _) => {
+            // Delivered, then charged: what the source reports, at most the maximum; nothing
+            // when it fails.
+            let most = meter.map_or(0, |m| {
+                payment.order.unverified().price.0 / m.unit_price.0.max(1)
+            });
+            let d = delivered(env, cfg, item, query.as_deref()).await;
+            let units = d.as_ref().map_or(0, |d| d.units.unwrap_or(0).min(most));
+            let settled = net::call_ok(
+                env,
+                "SCRIP",
+                &scrip_id,
+                "settle",
+                &json!({ "units": units }),
+            )
+            .await?;
+            let receipt = settled["receipt"].as_str().unwrap_or_default().to_owned();
+            match d {
+                Ok(d) => {
+                    units_charged = Some(units);
+                    (receipt, (d.bytes, d.kind))
+                }
+                Err(f) => return failed(&f, &receipt),
+            }
+        }
+    };
+    let receipt_digest = Digest::of(b"object", &[&unb64("receipt", &receipt)?]);
     // The headers of the answer itself: one headers object, not a second one copied over.
     let answer = Response::from_body(ResponseBody::Body(goods))?;
     let headers = answer.headers();
-    headers.set(RECEIPT_HEADER, receipt)?;
+    headers.set(RECEIPT_HEADER, &receipt)?;
     headers.set(
         netcents_api::x402::PAYMENT_RESPONSE,
         &netcents_api::x402::payment_response(
@@ -408,10 +548,13 @@ async fn sell(
             &scrip_id,
         ),
     )?;
-    if v["replay"] == true {
+    if replay {
         headers.set("X-NetCents-Replay", "1")?;
     }
-    if cfg.access_ttl_ms > 0 {
+    if let Some(units) = units_charged {
+        headers.set(UNITS_HEADER, &units.to_string())?;
+    }
+    if cfg.access_ttl_ms > 0 && meter.is_none() {
         // The token names the item the order paid for: the offer's (checked equal to `item`).
         let paid_for = &payment.offer.unverified().item;
         let expires = now.0.saturating_add(cfg.access_ttl_ms);
@@ -429,6 +572,38 @@ async fn sell(
     headers.set("content-type", &kind)?;
     cors(headers)?;
     Ok(answer)
+}
+
+/// An up-to order whose content source failed, settled all the same (at nothing, for what was
+/// not delivered): the error goes back with the receipt, which settles the wallet's order.
+fn failed(f: &Failure, receipt: &str) -> Result<Response, Failure> {
+    let r = failure_response(f)?;
+    r.headers().set(RECEIPT_HEADER, receipt)?;
+    Ok(r)
+}
+
+/// A stream's tick or close (§5.13), for the scrip's object: refused before the object is
+/// called unless this vendor ever held the scrip, so a made-up scrip id creates nothing.
+async fn stream_call(env: &Env, scrip: &str, op: &str, body: &Value) -> Result<Value, Failure> {
+    let id =
+        netcents_core::ScripId::from_hex(scrip).map_err(|e| Failure::from(e).in_field("scrip"))?;
+    if !payment::is_stored(&id) {
+        let book = net::call_ok(
+            env,
+            "BOOK",
+            "book",
+            "has",
+            &json!({ "scrip": id.to_string() }),
+        )
+        .await?;
+        if book["known"] != true {
+            let mut f = Failure::from(netcents_core::Rejection::BadTick).in_field("scrip");
+            f.hint = "no stream is open on this scrip here".into();
+            return Err(f);
+        }
+        payment::remember_stored(id);
+    }
+    net::call_ok(env, "SCRIP", &id.to_string(), op, body).await
 }
 
 async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
@@ -462,8 +637,8 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
                         .map(|r| netcents_api::vendor::PriceRule {
                             path: r.path().into(),
                             price_micros: r.price().0,
-                            unit: None,
-                            unit_price_micros: None,
+                            unit: r.meter().map(|m| m.unit.clone()),
+                            unit_price_micros: r.meter().map(|m| m.unit_price.0),
                         })
                         .collect(),
                 },
@@ -490,21 +665,36 @@ async fn route(mut req: Request, env: &Env) -> Result<Response, Failure> {
                 v["vendor_cert"] = json!(b64(cfg.cert.as_bytes()));
                 body(&v)
             }
-            // This Worker sells nothing by the unit (its price list carries no meter), so no
-            // stream is ever open here (§5.13): a well-formed tick or close finds none.
-            (Method::Post, op @ ("tick" | "close")) => {
-                let text = req.text().await?;
-                let known = if op == "tick" {
-                    serde_json::from_str::<netcents_api::vendor::Tick>(&text).map(|_| ())
-                } else {
-                    serde_json::from_str::<netcents_api::vendor::CloseStream>(&text).map(|_| ())
-                };
-                known.map_err(|e| Failure::bad_json(e.to_string()))?;
-                let mut f = Failure::from(netcents_core::Error::from(
-                    netcents_core::Rejection::BadTick,
-                ));
-                f.hint = "no stream is open here: this vendor sells nothing by the unit".into();
-                Err(f)
+            (Method::Post, "tick") => {
+                let t: netcents_api::vendor::Tick = serde_json::from_str(&req.text().await?)
+                    .map_err(|e| Failure::bad_json(e.to_string()))?;
+                let v = stream_call(
+                    env,
+                    &t.scrip,
+                    "tick",
+                    &json!({ "index": t.index, "element": t.element }),
+                )
+                .await?;
+                Ok(json_response(
+                    200,
+                    &netcents_api::vendor::Ticked {
+                        paid: v["paid"].as_u64().unwrap_or_default(),
+                        ticks: v["ticks"].as_u64().unwrap_or_default(),
+                    },
+                )?)
+            }
+            (Method::Post, "close") => {
+                let c: netcents_api::vendor::CloseStream = serde_json::from_str(&req.text().await?)
+                    .map_err(|e| Failure::bad_json(e.to_string()))?;
+                let v = stream_call(env, &c.scrip, "close", &json!({ "root": c.root })).await?;
+                Ok(json_response(
+                    200,
+                    &netcents_api::vendor::Closed {
+                        receipt: v["receipt"].as_str().unwrap_or_default().to_owned(),
+                        units: v["units"].as_u64().unwrap_or_default(),
+                        charged_micros: v["charged_micros"].as_u64().unwrap_or_default(),
+                    },
+                )?)
             }
             (Method::Post, "recall") => {
                 let b: Value = serde_json::from_str(&req.text().await?)

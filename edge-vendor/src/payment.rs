@@ -21,6 +21,8 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 
+use netcents_core::custody::{StreamOpen, Terms};
+use netcents_core::meter::Meter;
 use netcents_core::objects::{Offer, PaymentOrder, Scrip};
 use netcents_core::vendor::BundleFault;
 use netcents_core::{Amount, Digest, ScripId, Signed, Verified};
@@ -82,7 +84,8 @@ pub fn remember_stored(id: ScripId) {
     remember(&STORED_SCRIPS, STORED_SCRIPS_KEPT, id);
 }
 
-fn is_stored(id: &ScripId) -> bool {
+/// Whether this isolate saw the object of scrip `id` store a payment.
+pub fn is_stored(id: &ScripId) -> bool {
     STORED_SCRIPS.with(|v| v.borrow().contains(id))
 }
 
@@ -112,6 +115,8 @@ pub struct Bundle {
     pub offer: Signed<Offer>,
     /// The scrip, when the wallet sent it.
     pub scrip: Option<Signed<Scrip>>,
+    /// For a stream: what the order commits to besides the offer (§5.13).
+    pub stream: Option<StreamOpen>,
 }
 
 /// A bundle refused before storage, with the reason in the hint.
@@ -141,14 +146,29 @@ impl Bundle {
             .ok_or_else(|| Failure::bad_json("field `order` (base64url) is missing"))?;
         let offer = text(v, "offer")
             .ok_or_else(|| Failure::bad_json("field `offer` (base64url) is missing"))?;
+        let stream = match &v["stream"] {
+            Value::Null => None,
+            s => {
+                let s: netcents_api::vendor::StreamCommit = serde_json::from_value(s.clone())
+                    .map_err(|e| Failure::bad_json(format!("field `stream`: {e}")))?;
+                let root = Digest::from_hex(&s.root)
+                    .map_err(|e| Failure::from(e).in_field("stream.root"))?;
+                Some(StreamOpen {
+                    root,
+                    ticks: s.ticks,
+                })
+            }
+        };
         Ok(Self {
             order: signed("order", order)?,
             offer: signed("offer", offer)?,
             scrip: text(v, "scrip").map(|s| signed("scrip", s)).transpose()?,
+            stream,
         })
     }
 
-    /// The checks without storage, for a payment for `item` (canonical) at `price`.
+    /// The checks without storage, for a payment for `item` (canonical) at `price`, sold by
+    /// the unit when `meter` is given.
     ///
     /// The order's signature is checked here unless the scrip's object has stored a payment
     /// ([`STORED_SCRIPS`]): then the object checks it, as it checks every order it takes.
@@ -156,13 +176,23 @@ impl Bundle {
     /// # Errors
     /// `wrong_payee`, `bad_offer` (not this vendor's offer, or for another item or price, or
     /// not the offer the order pays), `wrong_scrip`, `bad_signature`, `unknown_key`.
-    pub async fn check(&self, cfg: &Config, item: &str, price: Amount) -> Result<(), Failure> {
+    pub async fn check(
+        &self,
+        cfg: &Config,
+        item: &str,
+        price: Amount,
+        meter: Option<&Meter>,
+    ) -> Result<(), Failure> {
         // The offer's signature: known for bytes this isolate signed or verified before, else
         // verified with the vendor's key (and remembered when good).
-        netcents_core::vendor::check_bundle_with(
+        netcents_core::vendor::check_bundle_terms(
             cfg.vendor,
-            item,
-            price,
+            Terms {
+                item,
+                price,
+                meter,
+                stream: self.stream,
+            },
             &self.order,
             &self.offer,
             self.scrip.as_ref(),

@@ -18,7 +18,7 @@
 //! One row per payment, keyed by (segment, seq): appended in key order.
 
 use futures_util::lock::Mutex;
-use netcents_core::custody::{Custody, Terms};
+use netcents_core::custody::{Custody, StreamOpen, Terms};
 use netcents_core::objects::{Claim, Offer, PaymentOrder, Recall, Scrip, Transfer, VendorCert};
 use netcents_core::vendor::{Archive, Archived, Desk, Payment, Step, Writes};
 use netcents_core::wire::{Decode as _, Encode as _};
@@ -101,6 +101,26 @@ struct PaymentRequest {
     holder_cert: Option<String>,
     item: String,
     price: netcents_core::Amount,
+    /// The item's meter, when it is sold by the unit (from the price list).
+    meter: Option<netcents_core::meter::Meter>,
+    /// For a stream: what the order commits to besides the offer (§5.13).
+    stream: Option<StreamOpen>,
+}
+
+/// The stream of a payment call, `{root, ticks}` (hex root), when there is one.
+fn stream_of(body: &Value) -> std::result::Result<Option<StreamOpen>, Failure> {
+    let s = &body["stream"];
+    if s.is_null() {
+        return Ok(None);
+    }
+    let root = s["root"]
+        .as_str()
+        .and_then(|r| netcents_core::Digest::from_hex(r).ok())
+        .ok_or_else(|| Failure::bad_json("field `stream.root` (hex) is missing or malformed"))?;
+    let ticks = s["ticks"]
+        .as_u64()
+        .ok_or_else(|| Failure::bad_json("field `stream.ticks` (a number) is missing"))?;
+    Ok(Some(StreamOpen { root, ticks }))
 }
 
 /// The orders this object stored, read by the desk.
@@ -217,18 +237,66 @@ impl ScripCustody {
         let now = net::now();
         match op {
             "pay" => {
+                let item = field(body, "item")?;
                 let p = PaymentRequest {
                     order: signed("order", field(body, "order")?)?,
                     offer: signed("offer", field(body, "offer")?)?,
                     scrip: opt_field(body, "scrip"),
                     holder_cert: opt_field(body, "holder_cert"),
-                    item: field(body, "item")?.to_owned(),
+                    item: item.to_owned(),
                     price: cfg
                         .prices
-                        .price_of(field(body, "item")?)
+                        .price_of(item)
                         .ok_or_else(|| Failure::new(404, "not_for_sale", "item is not sold"))?,
+                    meter: cfg.prices.meter_of(item).cloned(),
+                    stream: stream_of(body)?,
                 };
                 self.pay(cache, &cfg, now, p).await
+            }
+            // An up-to order open here, delivered: charged the units delivered (§5.13).
+            "settle" => {
+                let units = body["units"]
+                    .as_u64()
+                    .ok_or_else(|| Failure::bad_json("field `units` (a number) is missing"))?;
+                let step = cache.desk().settle(units, cfg.signer())?;
+                self.settled(cache, step)
+            }
+            // A tick of the stream open here: one hash; the segment is written with each tick
+            // taken, so the ticks paid survive the object.
+            "tick" => {
+                let index = body["index"]
+                    .as_u64()
+                    .ok_or_else(|| Failure::bad_json("field `index` (a number) is missing"))?;
+                let element = body["element"]
+                    .as_str()
+                    .and_then(|e| netcents_core::Digest::from_hex(e).ok())
+                    .ok_or_else(|| {
+                        Failure::bad_json("field `element` (hex) is missing or malformed")
+                    })?;
+                let paid = cache.desk().tick(index, &element)?;
+                let ticks = open_stream(cache.desk()).map_or(0, |s| s.ticks);
+                let writes = Writes {
+                    segment: cache.desk().current().cloned(),
+                    ..Writes::default()
+                };
+                self.write(&mut cache.tables, &writes)?;
+                Ok(json!({ "paid": paid, "ticks": ticks }))
+            }
+            // Closes the stream whose root is `root`, open here, at the ticks paid.
+            "close" => {
+                let root = body["root"]
+                    .as_str()
+                    .and_then(|e| netcents_core::Digest::from_hex(e).ok())
+                    .ok_or_else(|| {
+                        Failure::bad_json("field `root` (hex) is missing or malformed")
+                    })?;
+                if open_stream(cache.desk()).is_none_or(|s| s.root != root) {
+                    let mut f = Failure::from(Error::from(Rejection::BadTick)).in_field("root");
+                    f.hint = "no stream with this root is open on this scrip here".into();
+                    return Err(f);
+                }
+                let step = cache.desk().close(cfg.signer())?;
+                self.settled(cache, step)
             }
             "transfer" => {
                 let order = signed("order", field(body, "order")?)?;
@@ -380,8 +448,8 @@ impl ScripCustody {
             terms: Terms {
                 item: &req.item,
                 price: req.price,
-                meter: None,
-                stream: None,
+                meter: req.meter.as_ref(),
+                stream: req.stream,
             },
             scrip,
         };
@@ -462,12 +530,32 @@ impl ScripCustody {
                 Err(f)
             }
             Step::AskHolder { .. } => Err(Failure::internal("the desk asked the holder twice")),
-            // The Worker's price list sells nothing by the unit, so its terms never carry a
-            // meter and no order opens.
-            Step::Opened { .. } => Err(Failure::internal(
-                "an up-to order opened where nothing is sold by the unit",
-            )),
+            // An up-to order, open: its maximum locked, its receipt once delivered (`settle`)
+            // or, for a stream, once closed (`close`).
+            Step::Opened { replay, writes } => {
+                self.write(&mut cache.tables, &writes)?;
+                Ok(json!({ "opened": true, "replay": replay }))
+            }
         }
+    }
+
+    /// Writes a settled up-to order's step and answers its receipt.
+    fn settled(&self, cache: &mut Cache, step: Step) -> std::result::Result<Value, Failure> {
+        let Step::Answer {
+            receipt, writes, ..
+        } = step
+        else {
+            return Err(Failure::internal(
+                "a settled order answers with its receipt",
+            ));
+        };
+        self.write(&mut cache.tables, &writes)?;
+        let charge = receipt.unverified().charge.as_ref();
+        Ok(json!({
+            "receipt": b64(receipt.as_bytes()),
+            "units": charge.map_or(0, |c| c.units),
+            "charged_micros": charge.and_then(|c| c.amount()).map_or(0, |m| m.0),
+        }))
     }
 
     /// The bundle's scrip, verified with the bank's key (the Worker checked it before calling
@@ -636,28 +724,34 @@ impl ScripCustody {
         })
     }
 
-    /// Accepted orders of a segment with sequence numbers in (`seq_from`, `seq_to`], in order
-    /// (an audit, §5.6), or every order this vendor accepted for the scrip (a dispute).
+    /// Accepted orders of a segment with sequence numbers in (`seq_from`, `seq_to`], in order,
+    /// each with its receipt (an audit, §5.6), or every order this vendor accepted for the
+    /// scrip (a dispute).
     fn orders(&self, body: &Value) -> std::result::Result<Value, Failure> {
-        let r = if let Some(segment) = body["segment"].as_i64() {
+        if let Some(segment) = body["segment"].as_i64() {
             let from = body["seq_from"].as_u64().unwrap_or(0);
             let to = body["seq_to"].as_u64().unwrap_or(u64::MAX);
-            rows(
+            let r = rows(
                 &self.sql(),
-                "SELECT po FROM orders WHERE segment = ? AND seq > ? AND seq <= ? ORDER BY seq",
+                "SELECT po, receipt FROM orders WHERE segment = ? AND seq > ? AND seq <= ? ORDER BY seq",
                 vec![
                     segment.into(),
                     from.to_be_bytes().to_vec().into(),
                     to.to_be_bytes().to_vec().into(),
                 ],
-            )?
-        } else {
-            rows(
-                &self.sql(),
-                "SELECT po FROM orders ORDER BY segment, seq LIMIT 256",
-                vec![],
-            )?
-        };
+            )?;
+            let column = |i: usize| -> Vec<String> {
+                r.iter()
+                    .map(|row| b64(&blob(row.get(i)).unwrap_or_default()))
+                    .collect()
+            };
+            return Ok(json!({ "orders": column(0), "receipts": column(1) }));
+        }
+        let r = rows(
+            &self.sql(),
+            "SELECT po FROM orders ORDER BY segment, seq LIMIT 256",
+            vec![],
+        )?;
         let orders: Vec<String> = r
             .iter()
             .filter_map(|row| blob(row.first()))
@@ -665,6 +759,13 @@ impl ScripCustody {
             .collect();
         Ok(json!({ "orders": orders }))
     }
+}
+
+/// The stream open on the desk's current segment, if any.
+fn open_stream(desk: &Desk) -> Option<&netcents_core::meter::StreamProof> {
+    desk.current()
+        .and_then(|c| c.open_order())
+        .and_then(|o| o.stream())
 }
 
 /// A raised flag, lowered when dropped.

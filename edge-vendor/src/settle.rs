@@ -217,23 +217,30 @@ async fn answer_audits(env: &Env, cfg: &Config) -> Result<u64, Failure> {
             &json!({ "segment": claim.segment, "seq_from": claim.seq_from, "seq_to": claim.seq_to }),
         )
         .await?;
-        let orders: Vec<String> = o["orders"]
-            .as_array()
+        let texts = |k: &str| -> Vec<&str> {
+            o[k].as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect()
+        };
+        let stored = texts("orders")
             .into_iter()
-            .flatten()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect();
-        let raw = orders
-            .iter()
-            .map(|t| unb64("orders", t))
-            .collect::<Result<Vec<_>, _>>()?;
+            .zip(texts("receipts"))
+            .map(|(po, r)| Ok((unb64("orders", po)?, unb64("receipts", r)?)))
+            .collect::<Result<Vec<_>, Failure>>()?;
+        let evidence = netcents_core::vendor::AuditEvidence::of(&stored)
+            .map_err(|e| Failure::internal(format!("a stored receipt: {e}")))?;
+        let raw = evidence.signed_parts();
         let signature = sign_answer(cfg, &answer_message(AnswerKind::Audit, id, &raw, None));
+        let orders: Vec<String> = evidence.orders.iter().map(|b| b64(b)).collect();
+        let receipts: Vec<String> = evidence.receipts.iter().map(|b| b64(b)).collect();
         let url = format!("{}/v1/audits/{id}", cfg.bank_url);
         let (status, r) = net::send(
             "the bank",
             &url,
             Method::Post,
-            Some(&json!({ "orders": orders, "signature": signature })),
+            Some(&json!({ "orders": orders, "receipts": receipts, "signature": signature })),
         )
         .await?;
         if status == 200 {

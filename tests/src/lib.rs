@@ -1287,6 +1287,18 @@ pub const PRICES: &str = r#"[{"path": "/paid/expensive.html", "price_micros": 10
 impl Vendor {
     /// Registers a vendor with the bank and starts it in workerd, waiting until it answers.
     pub async fn start(bank: &Bank, name: &str) -> Self {
+        Self::start_worker_with(bank, name, PRICES, None).await
+    }
+
+    /// Registers a vendor with the bank and starts it in workerd selling at `prices` (the
+    /// `PRICES` JSON, on one line), its content from the app at `origin` (`ORIGIN_URL`) or,
+    /// without one, from the test content as static assets.
+    pub async fn start_worker_with(
+        bank: &Bank,
+        name: &str,
+        prices: &str,
+        origin: Option<&str>,
+    ) -> Self {
         let main = worker_build();
         let dir = TempDir::new(name);
         let port = free_port();
@@ -1311,10 +1323,10 @@ not_found_handling = "none"
 [vars]
 BANK_URL = "{bank}"
 CURRENCY = "USD"
-PRICES = '{PRICES}'
+PRICES = '{prices}'
 ACCESS_TTL_SECONDS = "600"
 OFFER_TTL_SECONDS = "300"
-ORIGIN_URL = ""
+ORIGIN_URL = "{origin}"
 SELFTEST = "1"
 [[durable_objects.bindings]]
 name = "SCRIP"
@@ -1329,6 +1341,7 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             main = main.display(),
             assets = assets.display(),
             bank = bank.url,
+            origin = origin.unwrap_or_default(),
         );
         std::fs::write(dir.0.join("wrangler.toml"), toml).unwrap();
         let group = Self::spawn(&dir, name, port, &creds, 0).await;

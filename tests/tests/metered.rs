@@ -1,12 +1,14 @@
 //! Paying for what is used (`docs/PROTOCOL.md` §5.13), across real processes: a bank, a vendor
-//! on its own server (`netcents-vendor serve --upstream`) in front of an app that counts what
-//! it delivers, a Worker in workerd, and the command-line wallet.
+//! on its own server (`netcents-vendor serve --upstream`) and a Worker in workerd
+//! (`ORIGIN_URL`), each in front of an app that counts what it delivers, and the command-line
+//! wallet.
 //!
-//! An API sold by the word is charged the words it answered, not its maximum, whether the
-//! command-line wallet or a Node agent (`wrapFetch`) calls it; a stream of 1,000
-//! ticks is paid, closed and captured; a stream stopped early is charged the ticks released and
-//! the rest stays on the scrip, which then floats to the Worker and pays there; every vendor
-//! captures what it charged, its audits pass, and the books balance.
+//! At each vendor kind, an API sold by the word is charged the words it answered, not its
+//! maximum, whether the command-line wallet or a Node agent (`wrapFetch`) calls it, and an
+//! answer that fails is charged nothing; a stream of 1,000 ticks is paid, closed and captured;
+//! a stream stopped early is charged the ticks released and the rest stays on the scrip, which
+//! floats on between the vendors and pays there; every vendor captures what it charged, its
+//! audits (which prove the charges) pass, and the books balance.
 #![allow(
     clippy::unwrap_used,
     reason = "tests: a failed unwrap is a failed test"
@@ -50,6 +52,15 @@ async fn app() -> String {
             }),
         )
         .route(
+            "/paid/article.html",
+            axum::routing::get(|| async {
+                (
+                    [(CONTENT_TYPE, "text/html")],
+                    "<title>Article</title><p>fixed price</p>",
+                )
+            }),
+        )
+        .route(
             "/live/radio",
             axum::routing::get(|| async {
                 (
@@ -83,7 +94,8 @@ console.log("node: paid by the word");
 
 const PRICES: &str = r#"[
   {"path": "/api/shout", "price_micros": 5000, "unit": "word", "unit_price_micros": 100},
-  {"path": "/live/radio", "price_micros": 100000, "unit": "second", "unit_price_micros": 10}
+  {"path": "/live/radio", "price_micros": 100000, "unit": "second", "unit_price_micros": 10},
+  {"path": "/paid/*", "price_micros": 1000}
 ]"#;
 
 fn money(v: &Value) -> u64 {
@@ -97,7 +109,7 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     let upstream = app().await;
     let prices = PRICES.replace('\n', " ");
     let s = Vendor::start_server_upstream(&bank, "metered", &upstream, &prices).await;
-    let w = Vendor::start(&bank, "worker").await;
+    let w = Vendor::start_worker_with(&bank, "metered-worker", &prices, Some(&upstream)).await;
 
     let dir = TempDir::new("metered-cli");
     let cli = Cli {
@@ -213,29 +225,119 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
         "{balance}"
     );
 
-    // The scrip floats on to the Worker with what is left, and pays there.
+    // The scrip floats on to the Worker with what is left, and pays there: the same API by
+    // the word (its offer says so), a failed answer charged nothing, a stream of 1,000 ticks
+    // and one stopped after 100, and an article at its fixed price.
+    let (code, price) = cli.json(&["price", &w.at("/api/shout?text=a")]);
+    assert_eq!((code, money(&price)), (0, 5_000), "{price}");
+    let info: Value = http()
+        .get(w.at("/netcents/v1/vendor"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["prices"][0]["unit"], "word", "{info}");
+    assert_eq!(info["prices"][0]["unit_price_micros"], 100, "{info}");
+    let (code, paid) = cli.json(&["pay", &w.at("/api/shout?text=at+the+edge+too")]);
+    assert_eq!(code, 0, "{paid}");
+    assert_eq!(money(&paid["results"][0]), 400, "{paid}");
+    assert_eq!(paid["results"][0]["content"], "AT THE EDGE TOO", "{paid}");
+    let (code, failed) = cli.json(&["pay", &w.at("/api/shout?text=fail")]);
+    assert_eq!(code, 4, "{failed}");
+    let (code, streamed) = cli.json(&[
+        "stream",
+        &w.at("/live/radio"),
+        "--ticks",
+        "1000",
+        "--every",
+        "0",
+        "--max",
+        "0.05",
+    ]);
+    assert_eq!(code, 0, "{streamed}");
+    assert_eq!(
+        (streamed["ticks"].as_u64(), money(&streamed)),
+        (Some(1000), 10_000),
+        "{streamed}"
+    );
+    let (code, early) = cli.json(&[
+        "stream",
+        &w.at("/live/radio"),
+        "--ticks",
+        "1000",
+        "--stop-after",
+        "100",
+        "--every",
+        "0",
+        "--max",
+        "0.05",
+    ]);
+    assert_eq!(code, 0, "{early}");
+    assert_eq!((early["ticks"].as_u64(), money(&early)), (Some(100), 1_000));
     let (code, floated) = cli.json(&["pay", &w.at("/paid/article.html")]);
     assert_eq!(code, 0, "{floated}");
     assert_eq!(money(&floated["results"][0]), 1_000, "{floated}");
+    let spent_at_w = 400 + 10_000 + 1_000 + 1_000;
     let balance = cli.json(&["balance"]).1;
     assert_eq!(
         balance["total_micros"].as_u64(),
-        Some(100_000 - spent_at_s - 1_000),
+        Some(100_000 - spent_at_s - spent_at_w),
         "{balance}"
     );
+    assert_eq!(balance["pending_micros"].as_u64(), Some(0), "{balance}");
+
+    // Ticks and closes the Worker refuses before anything is stored: a scrip it never held,
+    // an element that is not the next in the chain, a stream already closed.
+    let scrip = balance["scrips"][0]["id"].as_str().unwrap().to_owned();
+    for (body, code) in [
+        (
+            serde_json::json!({"scrip": "ab".repeat(16), "index": 1, "element": "00".repeat(32)}),
+            "bad_tick",
+        ),
+        (
+            serde_json::json!({"scrip": scrip, "index": 1, "element": "00".repeat(32)}),
+            "bad_tick",
+        ),
+    ] {
+        let r = http()
+            .post(w.at("/netcents/v1/tick"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (422, Some(code)),
+            "{body} → {v}"
+        );
+    }
+    let r = http()
+        .post(w.at("/netcents/v1/close"))
+        .json(&serde_json::json!({"scrip": scrip, "root": "00".repeat(32)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
 
     // Each captures what it charged; the server's claims carry up-to orders and their audits
     // pass (every capture is audited here).
-    let mut audits = 0;
+    let mut audits = [0, 0];
     for _ in 0..2 {
-        for v in [&s, &w] {
+        for (i, v) in [&s, &w].into_iter().enumerate() {
             let run = v.capture().await;
             assert!(run["refused"].as_array().unwrap().is_empty(), "{run}");
-            audits += run["audits_answered"].as_u64().unwrap();
+            audits[i] += run["audits_answered"].as_u64().unwrap();
         }
     }
-    assert!(audits >= 1, "audits answered: {audits}");
+    assert!(
+        audits.iter().all(|&a| a >= 1),
+        "audits answered: {audits:?}"
+    );
     assert_eq!(bank.balance(&s.creds.account).await - s_before, spent_at_s);
-    assert_eq!(bank.balance(&w.creds.account).await - w_before, 1_000);
+    assert_eq!(bank.balance(&w.creds.account).await - w_before, spent_at_w);
     bank.check_balanced().await;
 }

@@ -27,7 +27,6 @@ use netcents_core::access::TokenKey;
 use netcents_core::item::PriceList;
 use netcents_core::objects::VendorCert;
 use netcents_core::{PublicKey, ScripId, SecretKey, Signed, TimestampMs, VendorId, Verified};
-use serde::Deserialize;
 
 mod dashboard;
 pub mod fail;
@@ -79,19 +78,6 @@ pub struct Config {
     pub shop_name: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PriceLine {
-    path: String,
-    price_micros: u64,
-    /// For an item sold by the unit (§5.13): the unit, and `unit_price_micros` its price;
-    /// `price_micros` is then the most one payment is charged.
-    #[serde(default)]
-    unit: Option<String>,
-    #[serde(default)]
-    unit_price_micros: Option<u64>,
-}
-
 impl Config {
     /// Reads the configuration through `var` (environment variables, a `.dev.vars` file…):
     /// `VENDOR_KEY`, `VENDOR_CERT`, `BANK_URL`, `PRICES`, `CURRENCY`, `ACCESS_TTL_SECONDS`,
@@ -122,31 +108,13 @@ impl Config {
                 "VENDOR_ID {id} differs from the certificate's vendor {vendor}"
             ));
         }
-        let lines: Vec<PriceLine> =
+        let lines: Vec<netcents_api::vendor::PriceLine> =
             serde_json::from_str(&var("PRICES").unwrap_or_else(|| "[]".into()))
                 .map_err(|e| format!("PRICES is not a price list: {e}"))?;
-        let meters = lines
-            .iter()
-            .map(|l| match (&l.unit, l.unit_price_micros) {
-                (None, None) => Ok(None),
-                (Some(unit), Some(micros)) => {
-                    netcents_core::meter::Meter::new(unit, netcents_core::Micros(micros))
-                        .map(Some)
-                        .map_err(|e| format!("PRICES: path {:?}: the unit: {e}", l.path))
-                }
-                _ => Err(format!(
-                    "PRICES: path {:?}: give both `unit` and `unit_price_micros`, or neither",
-                    l.path
-                )),
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        let lines: Vec<(String, u64)> = lines
-            .into_iter()
-            .map(|l| (l.path, l.price_micros))
-            .collect();
-        let prices =
-            PriceList::from_lines(&var("CURRENCY").unwrap_or_else(|| "USD".into()), &lines)?
-                .with_meters(meters);
+        let prices = netcents_api::vendor::price_list(
+            &var("CURRENCY").unwrap_or_else(|| "USD".into()),
+            &lines,
+        )?;
         let number = |name: &str, default: u64| -> Result<u64, String> {
             var(name).map_or(Ok(default), |v| {
                 v.trim()

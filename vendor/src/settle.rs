@@ -169,19 +169,11 @@ async fn answer_audits<P: Platform>(v: &Engine<P>) -> Result<u64, Failure> {
             .store()
             .orders(claim.scrip, claim.segment, claim.seq_from, claim.seq_to)
             .await?;
-        // The orders, then the receipts of the up-to orders among them, whose charges they
-        // prove (§5.13); the signature covers both, in that order.
-        let mut raw: Vec<Vec<u8>> = stored.iter().map(|(o, _)| o.clone()).collect();
-        let orders: Vec<String> = raw.iter().map(|o| b64(o)).collect();
-        let mut receipts = Vec::new();
-        for (_, r) in &stored {
-            let receipt: Signed<netcents_core::objects::Receipt> = Signed::decode(r)
-                .map_err(|e| Failure::internal(format!("a stored receipt: {e}")))?;
-            if receipt.unverified().charge.is_some() {
-                receipts.push(b64(r));
-                raw.push(r.clone());
-            }
-        }
+        let evidence = netcents_core::vendor::AuditEvidence::of(&stored)
+            .map_err(|e| Failure::internal(format!("a stored receipt: {e}")))?;
+        let raw = evidence.signed_parts();
+        let orders: Vec<String> = evidence.orders.iter().map(|o| b64(o)).collect();
+        let receipts: Vec<String> = evidence.receipts.iter().map(|r| b64(r)).collect();
         let signature =
             b64(&cfg
                 .key
