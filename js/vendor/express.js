@@ -8,7 +8,9 @@
 //
 // Put it first: it answers the 402 with a signed offer, takes the payment through the vendor
 // engine (stored before the content goes out), adds the receipt and the access token to the
-// app's answer, and serves /netcents/v1/ (transfers, recalls, capture).
+// app's answer, and serves /netcents/v1/ (transfers, recalls, capture, ticks). An item sold by
+// the unit is read from the app (`self`, the app's own URL) while its order is open, and
+// charged the `X-NetCents-Units` its route sets.
 
 import { openVendor, INTERNAL_HEADER } from "./index.js";
 
@@ -63,7 +65,7 @@ export function netcents(options = {}) {
         return next();
       }
       const b = req.method === "POST" ? await body(req) : null;
-      const out = await vendor.respond(req.method, path, pairs(req.headers), b);
+      const out = await vendor.respond(req.method, path, pairs(req.headers), b, query.slice(1));
       if (out.kind === "answer") return write(res, out);
       for (const [k, v] of out.headers) res.append(k, v);
       // Paid: the app's GET route serves the item (a payment may come as a POST).

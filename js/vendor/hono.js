@@ -46,7 +46,12 @@ function withHeaders(res, extra) {
 
 /** The middleware; `options` as `openVendor`'s with `app`, or `{ vendor, app }`. */
 export function netcents(options = {}) {
-  const vendor = options.vendor ?? openVendor(options);
+  // An item sold by the unit is read from the app itself while its order is open.
+  const deliver = options.deliver ?? (options.app && (async (item, query) => {
+    const res = await options.app.request(query ? `${item}?${query}` : item, { headers: vendor.internalHeaders() });
+    return { status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) };
+  }));
+  const vendor = options.vendor ?? openVendor({ ...options, deliver });
   const middleware = async (c, next) => {
     try {
       return await sell(c, next);
@@ -73,7 +78,7 @@ export function netcents(options = {}) {
         return Response.json({ code: "bad_json", hint: "the body is larger than 1 MiB" }, { status: 400 });
       }
     }
-    const out = await vendor.respond(c.req.method, url.pathname, [...c.req.raw.headers], b);
+    const out = await vendor.respond(c.req.method, url.pathname, [...c.req.raw.headers], b, url.search.slice(1));
     if (out.kind === "answer") return response(out);
     if (c.req.method === "GET" && r.item === url.pathname) {
       await next();

@@ -18,7 +18,12 @@ export interface VendorOptions {
   exists?(item: string): boolean | Promise<boolean>;
   /** The bytes of `item`, for the answer to a dispute. */
   goods?(item: string): Promise<Uint8Array | null>;
-  /** The app's own base URL: the default `goods` reads items there. */
+  /** The app's answer to `GET item?query` for an item sold by the unit (a `PRICES` rule with
+   * `unit`), read while its order is open: its `X-NetCents-Units` header says the units delivered,
+   * which are charged (at most the order's maximum; nothing unless the status is 200). Default:
+   * that GET from `self`. */
+  deliver?(item: string, query: string): Promise<{ status: number; headers: [string, string][]; body: Uint8Array } | null>;
+  /** The app's own base URL: the default `goods` and `deliver` read items there. */
   self?: string;
   /** Milliseconds between settling runs (capture, audits, recalls, disputes); 0 or absent: call `settle()`. */
   settleEvery?: number;
@@ -43,7 +48,8 @@ export interface NetCentsVendor {
   readonly id: string;
   readonly store: Store;
   route(method: string, path: string): Route;
-  respond(method: string, path: string, headers: [string, string][], body?: Uint8Array | null): Promise<Answer | Serve>;
+  /** `query`: the request's query without `?`, passed to `deliver` for an item sold by the unit. */
+  respond(method: string, path: string, headers: [string, string][], body?: Uint8Array | null, query?: string): Promise<Answer | Serve>;
   internal(headerValue: string | undefined): boolean;
   internalHeaders(): Record<string, string>;
   settle(): Promise<CaptureRun>;

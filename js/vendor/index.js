@@ -27,7 +27,10 @@ export const INTERNAL_HEADER = "x-netcents-internal";
  * or the path of a `.dev.vars` file), `store` (default: a FileStore at `options.db`, default
  * `netcents-vendor.log`), `exists(item)` (whether the app has the item; default: yes),
  * `goods(item)` (its bytes for a dispute; default: a GET of the item from `options.self`, the
- * app's own base URL), `settleEvery` (ms between settling runs; 0: never, call `settle()`).
+ * app's own base URL), `deliver(item, query)` (the app's answer `{status, headers, body}` to
+ * `GET item?query` for an item sold by the unit, its `X-NetCents-Units` header saying what was
+ * delivered; default: that GET from `options.self`), `settleEvery` (ms between settling runs;
+ * 0: never, call `settle()`).
  */
 export function openVendor(options = {}) {
   init();
@@ -62,6 +65,16 @@ export function openVendor(options = {}) {
       });
       return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
     },
+    // An item sold by the unit: the app's whole answer, read while the order is open.
+    async deliver(item, query) {
+      if (options.deliver) return options.deliver(item, query);
+      if (!options.self) return null;
+      const res = await fetch(new URL(query ? `${item}?${query}` : item, options.self), {
+        headers: { [INTERNAL_HEADER]: secret },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return { status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) };
+    },
   };
   const engine = new Vendor(vars, host);
   let timer = null;
@@ -75,7 +88,8 @@ export function openVendor(options = {}) {
     internal: (value) => typeof value === "string" && value.length === secret.length &&
       crypto.timingSafeEqual(Buffer.from(value), Buffer.from(secret)),
     route: (method, path) => engine.route(method, path),
-    respond: (method, path, headers, body) => engine.respond(method, path, headers, body ?? undefined),
+    respond: (method, path, headers, body, query) =>
+      engine.respond(method, path, headers, body ?? undefined, query || undefined),
     settle: () => engine.settle(),
     close() {
       if (timer) clearInterval(timer);

@@ -232,10 +232,6 @@ impl Cli {
 
 /// The `.dev.vars` of a vendor on its own server (the binary, Express, Hono): its
 /// onboarding's lines and the test vendors' settings.
-fn own_server_vars(creds: &onboard::Credentials, bank: &Bank) -> String {
-    server_vars(creds, bank, PRICES)
-}
-
 fn server_vars(creds: &onboard::Credentials, bank: &Bank, prices: &str) -> String {
     format!(
         "{}CAPTURE_TOKEN={CAPTURE_TOKEN}\nBANK_URL={}\nCURRENCY=USD\nPRICES={prices}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\n",
@@ -1431,12 +1427,28 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
     /// (`js/vendor/examples/shop.js` over the test vendors' content and price list, its store a
     /// file), waiting until it answers.
     pub async fn start_node(bank: &Bank, name: &str, kind: Kind) -> Self {
+        Self::start_node_with(bank, name, kind, PRICES, None).await
+    }
+
+    /// Registers a vendor with the bank and starts it as an Express or a Hono app selling at
+    /// `prices` (the `PRICES` JSON), over the test content and, for what the content lacks,
+    /// in front of the app at `upstream` (`shop.js --upstream`).
+    pub async fn start_node_with(
+        bank: &Bank,
+        name: &str,
+        kind: Kind,
+        prices: &str,
+        upstream: Option<&str>,
+    ) -> Self {
         assert!(matches!(kind, Kind::Express | Kind::Hono));
         let dir = TempDir::new(name);
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let creds = onboard::register(&http(), &bank.url, Some(TOKEN), &url, 20_000_000).await;
-        std::fs::write(dir.0.join(".dev.vars"), own_server_vars(&creds, bank)).unwrap();
+        std::fs::write(dir.0.join(".dev.vars"), server_vars(&creds, bank, prices)).unwrap();
+        if let Some(upstream) = upstream {
+            std::fs::write(dir.0.join("upstream"), upstream).unwrap();
+        }
         let group = Self::spawn_node(&dir, name, kind, port, &creds, 0).await;
         Self {
             url,
@@ -1478,6 +1490,9 @@ new_sqlite_classes = ["ScripCustody", "VendorBook"]
             "--settle-secs",
             "0",
         ]);
+        if let Ok(upstream) = std::fs::read_to_string(dir.0.join("upstream")) {
+            cmd.args(["--upstream", &upstream]);
+        }
         let mut group = Group::spawn(
             &format!("node shop ({name})"),
             cmd,

@@ -15,7 +15,7 @@
 )]
 
 use netcents_core::AccountId;
-use netcents_e2e::{Bank, Cli, TOKEN, TempDir, Vendor, http, onboard};
+use netcents_e2e::{Bank, Cli, Kind, TOKEN, TempDir, Vendor, http, onboard};
 use serde_json::Value;
 
 /// The app behind the vendor: `/api/shout?text=a+b+c` answers the words in capitals and says
@@ -110,6 +110,16 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     let prices = PRICES.replace('\n', " ");
     let s = Vendor::start_server_upstream(&bank, "metered", &upstream, &prices).await;
     let w = Vendor::start_worker_with(&bank, "metered-worker", &prices, Some(&upstream)).await;
+    let e = Vendor::start_node_with(
+        &bank,
+        "metered-express",
+        Kind::Express,
+        &prices,
+        Some(&upstream),
+    )
+    .await;
+    let h =
+        Vendor::start_node_with(&bank, "metered-hono", Kind::Hono, &prices, Some(&upstream)).await;
 
     let dir = TempDir::new("metered-cli");
     let cli = Cli {
@@ -121,6 +131,8 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     cli.ok(&["buy", "0.10"]);
     let s_before = bank.balance(&s.creds.account).await;
     let w_before = bank.balance(&w.creds.account).await;
+    let e_before = bank.balance(&e.creds.account).await;
+    let h_before = bank.balance(&h.creds.account).await;
 
     // The offer says what a word costs and the most one call may.
     let (code, price) = cli.json(&["price", &s.at("/api/shout?text=a")]);
@@ -323,11 +335,45 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
         .unwrap();
     assert_eq!(r.status().as_u16(), 422);
 
-    // Each captures what it charged; the server's claims carry up-to orders and their audits
-    // pass (every capture is audited here).
-    let mut audits = [0, 0];
+    // On to Express and Hono, which read the app while the order is open: charged the words
+    // delivered, nothing for a failure, and a stream stopped after 50 ticks at Hono.
+    let (code, paid) = cli.json(&["pay", &e.at("/api/shout?text=express+words")]);
+    assert_eq!(code, 0, "{paid}");
+    assert_eq!(money(&paid["results"][0]), 200, "{paid}");
+    assert_eq!(paid["results"][0]["content"], "EXPRESS WORDS", "{paid}");
+    let (code, failed) = cli.json(&["pay", &e.at("/api/shout?text=fail")]);
+    assert_eq!(code, 4, "{failed}");
+    let (code, paid) = cli.json(&["pay", &h.at("/api/shout?text=hono+counts+five+words+here")]);
+    assert_eq!(code, 0, "{paid}");
+    assert_eq!(money(&paid["results"][0]), 500, "{paid}");
+    let (code, early) = cli.json(&[
+        "stream",
+        &h.at("/live/radio"),
+        "--ticks",
+        "1000",
+        "--stop-after",
+        "50",
+        "--every",
+        "0",
+        "--max",
+        "0.05",
+    ]);
+    assert_eq!(code, 0, "{early}");
+    assert_eq!((early["ticks"].as_u64(), money(&early)), (Some(50), 500));
+    let (spent_at_e, spent_at_h) = (200, 500 + 500);
+    let balance = cli.json(&["balance"]).1;
+    assert_eq!(
+        balance["total_micros"].as_u64(),
+        Some(100_000 - spent_at_s - spent_at_w - spent_at_e - spent_at_h),
+        "{balance}"
+    );
+    assert_eq!(balance["pending_micros"].as_u64(), Some(0), "{balance}");
+
+    // Each captures what it charged; the claims carry up-to orders and their audits pass
+    // (every capture is audited here).
+    let mut audits = [0; 4];
     for _ in 0..2 {
-        for (i, v) in [&s, &w].into_iter().enumerate() {
+        for (i, v) in [&s, &w, &e, &h].into_iter().enumerate() {
             let run = v.capture().await;
             assert!(run["refused"].as_array().unwrap().is_empty(), "{run}");
             audits[i] += run["audits_answered"].as_u64().unwrap();
@@ -339,5 +385,7 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     );
     assert_eq!(bank.balance(&s.creds.account).await - s_before, spent_at_s);
     assert_eq!(bank.balance(&w.creds.account).await - w_before, spent_at_w);
+    assert_eq!(bank.balance(&e.creds.account).await - e_before, spent_at_e);
+    assert_eq!(bank.balance(&h.creds.account).await - h_before, spent_at_h);
     bank.check_balanced().await;
 }

@@ -9,8 +9,11 @@
 //!   before it resolves);
 //! - `request(method, url, body | null) → Promise<{status, text}>` (rejects when nothing
 //!   came back);
-//! - `exists(item) → Promise<boolean>` (the app has this item for sale), and
-//!   `goods(item) → Promise<Uint8Array | null>` (its bytes, for a dispute's answer).
+//! - `exists(item) → Promise<boolean>` (the app has this item for sale),
+//!   `goods(item) → Promise<Uint8Array | null>` (its bytes, for a dispute's answer), and
+//!   `deliver(item, query) → Promise<{status, headers, body} | null>` (the app's answer to
+//!   `GET item?query` for an item sold by the unit: delivered once the order is open, its
+//!   `X-NetCents-Units` header saying what to charge, §5.13).
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
@@ -372,18 +375,58 @@ impl Platform for Js {
     }
 }
 
-/// The app as the source of goods: the host says whether it has the item; the app serves it
-/// after the sale.
-struct App<'a>(&'a Host);
+/// The app as the source of goods: for a fixed-price item the host says whether it has it and
+/// the app serves it after the sale; an item sold by the unit is delivered by the host (the
+/// app's answer, with the units it reports) while its order is open, so that it is charged
+/// what was delivered (§5.13).
+struct App<'a> {
+    host: &'a Host,
+    /// Whether the item is sold by the unit.
+    metered: bool,
+    /// The request's query (without `?`), for an item sold by the unit.
+    query: String,
+}
 
 impl Source for App<'_> {
     async fn goods(&self, item: &str) -> Result<Option<Goods>, Failure> {
-        let has = self
-            .0
-            .call("exists", &[item.into()])
+        if !self.metered {
+            let has = self
+                .host
+                .call("exists", &[item.into()])
+                .await
+                .map_err(Failure::internal)?;
+            return Ok(has.is_truthy().then(Goods::default));
+        }
+        let answer = self
+            .host
+            .call("deliver", &[item.into(), self.query.as_str().into()])
             .await
             .map_err(Failure::internal)?;
-        Ok(has.is_truthy().then(Goods::default))
+        if answer.is_null() || answer.is_undefined() {
+            return Ok(None);
+        }
+        let status = Reflect::get(&answer, &"status".into())
+            .ok()
+            .and_then(|s| s.as_f64());
+        if status != Some(200.0) {
+            return Ok(None);
+        }
+        let headers = Reflect::get(&answer, &"headers".into())
+            .map_err(|_| Failure::internal("deliver: no headers"))?;
+        let headers = headers_of(&headers).map_err(|_| Failure::internal("deliver: headers"))?;
+        let bytes = Reflect::get(&answer, &"body".into())
+            .ok()
+            .and_then(|b| b.dyn_into::<Uint8Array>().ok())
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        Ok(Some(Goods {
+            kind: headers.get(http::header::CONTENT_TYPE).cloned(),
+            units: headers
+                .get(netcents_vendor::http::UNITS_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok()),
+            bytes,
+        }))
     }
 }
 
@@ -460,14 +503,6 @@ impl Vendor {
                 .and_then(|v| v.as_string())
         })
         .map_err(|e| JsError::new(&e))?;
-        // The JavaScript hosts serve the app's content after the sale and report no units: an
-        // item sold by the unit would be charged nothing, so none is sold here (§5.13).
-        if let Some(r) = cfg.prices.rules().iter().find(|r| r.meter().is_some()) {
-            return Err(JsError::new(&format!(
-                "PRICES: {} is sold by the unit, which this host cannot meter: sell it from a server vendor (netcents-vendor serve --upstream)",
-                r.path()
-            )));
-        }
         Ok(Self {
             engine: Engine::new(cfg, Js(Host { host })),
         })
@@ -507,13 +542,15 @@ impl Vendor {
 
     /// The answer to a vendor route or a priced item: a promise of `{kind: "answer", status,
     /// headers, body}` (write it) or `{kind: "serve", headers}` (paid: let the app serve the
-    /// item, with these headers added).
+    /// item, with these headers added). An item sold by the unit is always an answer: the
+    /// content the host delivered (`deliver(item, query)`) with its receipt.
     pub fn respond(
         &self,
         method: &str,
         path: &str,
         headers: &JsValue,
         body: Option<Vec<u8>>,
+        query: Option<String>,
     ) -> Promise {
         let engine = self.engine.clone();
         let method = method_of(method);
@@ -526,12 +563,26 @@ impl Vendor {
                 Err(f) => Err(f),
                 Ok(Route::Own { op }) => engine.own_route(&op, &method, &headers, &body).await,
                 Ok(Route::Priced { item, price }) => {
-                    let app = App(engine.platform().store());
+                    let app = App {
+                        host: engine.platform().store(),
+                        metered: engine.config().prices.meter_of(&item).is_some(),
+                        query: query.unwrap_or_default(),
+                    };
                     match engine
                         .sell(&method, &headers, &body, &item, price, &app)
                         .await
                     {
                         Ok(Sale::Answer(a)) => Ok(a),
+                        Ok(Sale::Serve { mut headers, goods }) if app.metered => {
+                            if let Some(kind) = goods.kind {
+                                headers.insert(http::header::CONTENT_TYPE, kind);
+                            }
+                            Ok(Answer {
+                                status: 200,
+                                headers,
+                                body: goods.bytes,
+                            })
+                        }
                         Ok(Sale::Serve { headers, .. }) => {
                             let o = Object::new();
                             set(&o, "kind", &"serve".into());

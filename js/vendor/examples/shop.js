@@ -3,6 +3,10 @@
 //
 //   node examples/shop.js --framework express --port 8788 --vars .dev.vars --content ./public --db shop.log
 //
+// `--upstream URL` serves what the folder does not have from the app at URL (path and query
+// forwarded; its status, content type, `X-NetCents-Units` and body come back): an API sold by
+// the unit reports there what it delivered.
+//
 // The configuration is what `netcents-vendor onboard` writes (VENDOR_KEY, VENDOR_CERT,
 // VENDOR_ID) with BANK_URL, PRICES, … (the environment overrides the file).
 
@@ -19,6 +23,7 @@ const { values: a } = parseArgs({
     content: { type: "string", default: "public" },
     db: { type: "string", default: "shop.log" },
     "settle-secs": { type: "string", default: "60" },
+    upstream: { type: "string" },
   },
 });
 const port = Number(a.port);
@@ -32,7 +37,19 @@ function file(item) {
   const f = path.join(content, item);
   return f.startsWith(content + path.sep) && fs.existsSync(f) && fs.statSync(f).isFile() ? f : null;
 }
-options.exists = (item) => file(item) !== null;
+options.exists = async (item) => file(item) !== null || (await upstream(item))?.status === 200;
+
+// The upstream app's answer to `GET pathAndQuery`, or nothing without one.
+async function upstream(pathAndQuery) {
+  if (!a.upstream) return null;
+  const res = await fetch(new URL(pathAndQuery, a.upstream));
+  const headers = {};
+  for (const h of ["content-type", "x-netcents-units"]) {
+    const v = res.headers.get(h);
+    if (v !== null) headers[h] = v;
+  }
+  return { status: res.status, headers, body: Buffer.from(await res.arrayBuffer()) };
+}
 const unknown = (p) => ({ code: "unknown_route", hint: `${p} is not sold and only GET serves free content` });
 
 let server;
@@ -41,8 +58,10 @@ if (a.framework === "express") {
   const { netcents } = await import("@netcents/vendor/express");
   const app = express();
   app.use(netcents(options));
-  app.get("/{*any}", (req, res) => {
+  app.get("/{*any}", async (req, res) => {
     const f = file(req.path);
+    const up = f ? null : await upstream(req.url);
+    if (up) return res.status(up.status).set(up.headers).send(up.body);
     if (!f) return res.status(404).json({ code: "not_found", hint: `no content named ${req.path}` });
     res.type(types[path.extname(f)] ?? "application/octet-stream").send(fs.readFileSync(f));
   });
@@ -55,8 +74,11 @@ if (a.framework === "express") {
   const { netcents } = await import("@netcents/vendor/hono");
   const app = new Hono();
   app.use(netcents({ ...options, app }));
-  app.get("*", (c) => {
-    const f = file(new URL(c.req.url).pathname);
+  app.get("*", async (c) => {
+    const url = new URL(c.req.url);
+    const f = file(url.pathname);
+    const up = f ? null : await upstream(url.pathname + url.search);
+    if (up) return c.body(up.body, up.status, up.headers);
     if (!f) return c.json({ code: "not_found", hint: `no content named ${c.req.path}` }, 404);
     return c.body(fs.readFileSync(f), 200, { "content-type": types[path.extname(f)] ?? "application/octet-stream" });
   });
