@@ -27,6 +27,12 @@ const kinds = {
   hex32: (v) => typeof v === "string" && HEX32.test(v),
   hex64: (v) => typeof v === "string" && HEX64.test(v),
   micros: (v) => Number.isSafeInteger(v) && v >= 0,
+  // A number of a stream's ticks (docs/PROTOCOL.md §5.13: at most 100,000 a stream).
+  count: (v) => Number.isSafeInteger(v) && v >= 0 && v <= 100_000,
+  ticks: (v) => Number.isSafeInteger(v) && v >= 1 && v <= 100_000,
+  stream: (v) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) &&
+    check({ type: "netcents/stream-commit", v: VERSION, ...v }) !== null,
   currency: (v) => typeof v === "string" && CURRENCY.test(v),
   code: (v) => typeof v === "string" && CODE.test(v),
   text: (v) => typeof v === "string" && v.length <= 512,
@@ -42,12 +48,27 @@ const shapes = {
   "netcents/ready": {},
   "netcents/pay": { id: "id", url: "url", offer: "b64", vendor_cert: "b64", price_micros: "micros", currency: "currency", "label?": "b64" },
   "netcents/order": { id: "id", scrip_id: "hex32", body: "body" },
-  "netcents/body": { order: "b64", offer: "b64", scrip: "b64", "holder_cert?": "b64" },
+  "netcents/body": { order: "b64", offer: "b64", scrip: "b64", "holder_cert?": "b64", "stream?": "stream" },
+  // A stream (pay as you read, docs/PROTOCOL.md §5.13). The page asks for a stream of `ticks`
+  // at most; the wallet signs its order (the body's `stream`: the root of a hash chain that
+  // never leaves the wallet, and the ticks committed), the page posts it, and says the vendor
+  // opened the stream. The page asks for ticks; the wallet releases at most one per unit
+  // period, itself, to the vendor, and answers each request with the meter. `stop` closes the
+  // stream at the vendor; the receipt settles it (`result` with `units` and `charged_micros`).
+  "netcents/stream": { id: "id", url: "url", offer: "b64", vendor_cert: "b64", price_micros: "micros", currency: "currency", ticks: "ticks", "label?": "b64" },
+  "netcents/stream-commit": { root: "hex64", ticks: "ticks" },
+  "netcents/opened": { id: "id", scrip_id: "hex32" },
+  "netcents/tick": { id: "id", n: "micros" },
+  "netcents/stop": { id: "id" },
+  // The stream's meter: the ticks paid, the ticks committed, what they cost so far, and the
+  // most the stream may cost. `n`: the page's tick request it answers; `code`: why no tick
+  // was paid (the stream ended, the vendor refused it); `ended`: the stream is closed.
+  "netcents/meter": { id: "id", paid: "count", ticks: "ticks", paid_micros: "micros", max_micros: "micros", "n?": "micros", "code?": "code", "hint?": "text", "ended?": "bool" },
   "netcents/receipt": { id: "id", scrip_id: "hex32", receipt: "b64" },
   // What the page says the vendor answered. Only `refusal` (the vendor's signed refusal) can
   // make the wallet give the budget back; the rest is the page's word, shown, never trusted.
   "netcents/refused": { id: "id", scrip_id: "hex32", status: "status", code: "code", hint: "text", "transfer?": "b64", "refusal?": "b64" },
-  "netcents/result": { id: "id", ok: "bool", "code?": "code", "hint?": "text", "price_micros?": "micros", "balance_micros?": "micros" },
+  "netcents/result": { id: "id", ok: "bool", "code?": "code", "hint?": "text", "price_micros?": "micros", "balance_micros?": "micros", "units?": "count", "charged_micros?": "micros" },
   // The page greets the site's wallet frame (wallet/frame.html) once it is ready: the frame
   // takes the greeting's origin, set by the browser, as its site for good.
   "netcents/hello": {},

@@ -209,6 +209,172 @@ export async function pay(url, { popup, frame, offer } = {}) {
   }
 }
 
+/** The most ticks one stream commits to (docs/PROTOCOL.md §5.13). */
+const MAX_TICKS = 100_000;
+
+/**
+ * A stream being paid (pay as you read): from `stream()`. `response` is the vendor's answer to
+ * the stream's order (its body is the content). `tick()` asks the wallet to pay one more unit:
+ * the wallet releases at most one tick per unit period (a second for an item sold by the
+ * second), whatever the page asks, and never past the ticks committed; every request resolves
+ * to the meter after the tick it got (requests made faster than the period share one tick),
+ * or rejects with a `PaymentError` saying why no tick was paid. `stop()` closes the stream at
+ * the vendor and resolves once the receipt settled it: `{units, charged_micros,
+ * balance_micros}`. `onmeter` is called with every new meter; `meter` is the latest.
+ */
+class Stream {
+  constructor(wallet, id, response, offer, ticks, first) {
+    this.response = response;
+    this.unit = offer.unit;
+    this.unitPriceMicros = offer.unit_price_micros;
+    this.currency = offer.currency;
+    this.ticks = ticks;
+    this.meter = { paid: first.paid, ticks: first.ticks, paid_micros: first.paid_micros, max_micros: first.max_micros, ended: false };
+    this.onmeter = null;
+    this.wallet = wallet;
+    this.id = id;
+    this.n = 0;
+    this.waiting = new Map(); // tick request number → {resolve, reject}
+    let settle;
+    this.closed = new Promise((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    // A page that never waits for the close does not see it reject unhandled.
+    this.closed.catch(() => {});
+    this.settled = false;
+    const end = (f) => {
+      if (this.settled) return;
+      this.settled = true;
+      clearInterval(poll);
+      window.removeEventListener("message", onMessage);
+      for (const w of this.waiting.values()) w.reject(new PaymentError("stream_closed", "The stream is closed."));
+      this.waiting.clear();
+      f();
+    };
+    const onMessage = (ev) => {
+      if (ev.source !== wallet || ev.origin !== WALLET_ORIGIN) return;
+      const m = check(ev.data);
+      if (!m || m.id !== id) return;
+      if (m.type === "netcents/meter") {
+        this.meter = { paid: m.paid, ticks: m.ticks, paid_micros: m.paid_micros, max_micros: m.max_micros, ended: Boolean(m.ended) };
+        const w = m.n !== undefined ? this.waiting.get(m.n) : undefined;
+        if (w) {
+          this.waiting.delete(m.n);
+          if (m.code) w.reject(new PaymentError(m.code, m.hint ?? "No tick was paid."));
+          else w.resolve(this.meter);
+        }
+        try {
+          this.onmeter?.(this.meter);
+        } catch {
+          // The page's own callback failing changes nothing in the stream.
+        }
+      } else if (m.type === "netcents/result") {
+        if (m.ok) end(() => settle.resolve({ units: m.units ?? 0, charged_micros: m.charged_micros ?? m.price_micros ?? 0, balance_micros: m.balance_micros }));
+        else end(() => settle.reject(new PaymentError(m.code ?? "internal", m.hint ?? "The wallet did not close the stream.")));
+      }
+    };
+    // The wallet window closed before the stream: the wallet closes the stream when it next opens.
+    const poll = setInterval(() => {
+      if (wallet.closed) end(() => settle.reject(new PaymentError("wallet_closed", "The wallet window was closed: the wallet closes the stream the next time it opens.")));
+    }, 250);
+    window.addEventListener("message", onMessage);
+  }
+
+  /** Asks the wallet for one more tick; resolves to the meter after it. */
+  tick() {
+    if (this.settled) return Promise.reject(new PaymentError("stream_closed", "The stream is closed."));
+    this.n += 1;
+    const n = this.n;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(n, { resolve, reject });
+      this.wallet.postMessage({ type: "netcents/tick", v: VERSION, id: this.id, n }, WALLET_ORIGIN);
+    });
+  }
+
+  /** Closes the stream; resolves to `{units, charged_micros, balance_micros}` from the receipt. */
+  stop() {
+    if (!this.settled && !this.wallet.closed) this.wallet.postMessage({ type: "netcents/stop", v: VERSION, id: this.id }, WALLET_ORIGIN);
+    return this.closed;
+  }
+}
+
+/**
+ * Pays `url`, an item sold by the unit, as a stream of at most `ticks` units (pay as you
+ * read, docs/PROTOCOL.md §5.13), with the wallet in `popup` (from `openWallet()`, called in the
+ * click handler; opened here if not given), using `offer` (from `fetchOffer`) if given. The
+ * wallet asks the user (or the site's budget covers it) for the most the stream may cost,
+ * `ticks` × the unit price, signs the order, and keeps the stream's hash chain in its own
+ * window: the page never sees it. Resolves to a `Stream` once the vendor opened the stream;
+ * `onmeter` is called with every new meter. The wallet window shows the meter and a Stop button
+ * for as long as the stream lasts; it closes the stream itself when the page goes away.
+ */
+export async function stream(url, { ticks, popup, offer, onmeter } = {}) {
+  if (!Number.isSafeInteger(ticks) || ticks < 1 || ticks > MAX_TICKS) {
+    throw new PaymentError("bad_value", `ticks is a whole number from 1 to ${MAX_TICKS}`);
+  }
+  const absolute = new URL(url, location.href).href;
+  const wallet = popup ?? openWallet();
+  try {
+    const ready = waitFor(wallet, (m) => m.type === "netcents/ready", WALLET_TIMEOUT_MS);
+    let current = offer;
+    if (!current || (current.valid_until_ms && current.valid_until_ms - Date.now() < 10_000)) {
+      const first = await fetchOffer(absolute);
+      if (first.paid) throw new PaymentError("not_metered", "This content is free or already paid: there is no stream to pay.");
+      current = first.offer;
+    }
+    if (!current.unit || !current.unit_price_micros) throw new PaymentError("not_metered", "This item is not sold by the unit: pay it with pay().");
+    await ready;
+    const id = newId();
+    const answered = waitFor(wallet, (m) => m.id === id && (m.type === "netcents/order" || m.type === "netcents/result"), WALLET_TIMEOUT_MS);
+    const request = {
+      type: "netcents/stream", v: VERSION, id, url: absolute, offer: current.offer, vendor_cert: current.vendor_cert,
+      price_micros: current.price_micros, currency: current.currency, ticks,
+    };
+    if (typeof current.label === "string") request.label = current.label;
+    wallet.postMessage(request, WALLET_ORIGIN);
+    const m = await answered;
+    if (m.type === "netcents/result") throw new PaymentError(m.ok ? "internal" : (m.code ?? "declined"), m.hint ?? "The wallet did not pay.");
+    const res = await fetch(absolute, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(m.body),
+    });
+    const receipt = res.headers.get("x-netcents-receipt");
+    const next = (types) => waitFor(wallet, (x) => x.id === id && types.includes(x.type), WALLET_TIMEOUT_MS);
+    if (res.ok && !receipt) {
+      // Open: the content now, the receipt when the stream closes.
+      const first = next(["netcents/meter", "netcents/result"]);
+      wallet.postMessage({ type: "netcents/opened", v: VERSION, id, scrip_id: m.scrip_id }, WALLET_ORIGIN);
+      const x = await first;
+      if (x.type === "netcents/result") throw new PaymentError(x.code ?? "internal", x.hint ?? "The wallet did not open the stream.");
+      const s = new Stream(wallet, id, res, current, ticks, x);
+      s.onmeter = onmeter ?? null;
+      return s;
+    }
+    if (res.ok) {
+      // Settled at once (the vendor's content failed, or the order was settled before): the
+      // receipt says what it took.
+      const done = next(["netcents/result"]);
+      wallet.postMessage({ type: "netcents/receipt", v: VERSION, id, scrip_id: m.scrip_id, receipt }, WALLET_ORIGIN);
+      const r = await done;
+      if (!r.ok) throw new PaymentError(r.code ?? "bad_receipt", r.hint ?? "The wallet rejected the receipt.");
+      throw new PaymentError("stream_closed", "The shop settled the stream at once, before any tick.");
+    }
+    const e = await errorOf(res);
+    const refused = { type: "netcents/refused", v: VERSION, id, scrip_id: m.scrip_id, status: res.status, code: /^[a-z0-9_]{1,64}$/.test(e.code) ? e.code : "refused", hint: String(e.hint).slice(0, 500) };
+    if (typeof e.transfer === "string") refused.transfer = e.transfer;
+    if (typeof e.refusal === "string") refused.refusal = e.refusal;
+    const done = next(["netcents/result", "netcents/order"]);
+    wallet.postMessage(refused, WALLET_ORIGIN);
+    const r = await done;
+    throw new PaymentError(r.type === "netcents/result" && !r.ok ? (r.code ?? e.code) : e.code, e.hint);
+  } catch (e) {
+    if (!wallet.closed && e.code !== "declined") setTimeout(() => wallet.closed || wallet.close(), 2500);
+    throw e instanceof PaymentError ? e : new PaymentError("network", e.message ?? String(e));
+  }
+}
+
 const STYLE = `
 :host { display: block; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
 .box { border: 1px solid #d8dee9; border-radius: 14px; padding: 1.1rem 1.2rem; background: linear-gradient(180deg, #ffffff, #f6f9fb); display: flex; gap: 1rem; align-items: center; justify-content: space-between; flex-wrap: wrap; }

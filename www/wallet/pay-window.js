@@ -8,6 +8,7 @@
 // account, buying, redeeming, backups), on the same stored state; smaller to load.
 import init, { Wallet } from "../pkg/netcents_wasm_pay.js";
 import { DB_NAME, bankGet, money, siteName, h, resend, resendPending, syncDisputes, activateFor } from "./wallet.js";
+import { StreamMeter, periodOf } from "./stream.js";
 import { check, VERSION } from "../messages.js";
 
 const view = document.getElementById("view");
@@ -29,6 +30,11 @@ let approval = null;
 let coin = null; // the anonymous coin that becomes scrip for this payment, when no scrip covers it
 let purseFace = 0; // the budget the user allowed the site with this payment, to make a purse of
 let receiptTimer = null;
+// A stream (pay as you read, docs/PROTOCOL.md §5.13): its meter, which holds the stream's chain
+// in this window's memory and releases the ticks; the stream lives as long as this window.
+let meter = null;
+let streamEnd = null; // the stream's close and settlement, once asked
+let lastAsked = 0; // when the page last asked for a tick
 
 /** The wallet of this origin, in the payment module, with the bank's keys recorded. */
 async function openWallet() {
@@ -82,6 +88,17 @@ async function onPay(w, m) {
   if (quote.price_micros !== m.price_micros || quote.currency !== m.currency) {
     return fail("price_mismatch", "The page stated another price than the vendor's signed offer.");
   }
+  if (m.type === "netcents/stream") {
+    // A stream's price is the most its ticks may cost: ticks × the unit price, within the
+    // offer's maximum. It is approved, and counted against the budget, at that.
+    if (!quote.unit || !quote.unit_price_micros) return fail("not_metered", "This item is not sold by the unit: there is no stream to pay.");
+    const most = m.ticks * quote.unit_price_micros;
+    if (most > quote.price_micros) return fail("bad_value", `${m.ticks} ${quote.unit}s cost more than the most the shop takes for one order.`);
+    quote.stream = { ticks: m.ticks, unit: quote.unit, unit_price_micros: quote.unit_price_micros, max_micros: quote.price_micros };
+    quote.price_micros = most;
+    quote.decision = most <= quote.budget_left_micros ? "auto" : "ask";
+    quote.affordable ||= most <= quote.spendable_micros;
+  }
   // No scrip covers the price, but an anonymous coin does: it becomes its scrip once the
   // payment is approved (not before: the bank learns of a coin only when it is spent).
   coin = quote.affordable ? null : await w.coinFor(quote.price_micros).catch(() => null);
@@ -121,12 +138,15 @@ function ask(w, quote, purseLeft, names) {
     fail("declined", "You declined the payment in your wallet.", "Payment declined");
     closeSoon(900);
   };
-  const canAllow = ALLOW_CHOICES.some((c) => c >= quote.price_micros);
+  // A stream is approved once, at its most; a budget is allowed on fixed-price payments only.
+  const canAllow = !quote.stream && ALLOW_CHOICES.some((c) => c >= quote.price_micros);
+  const st = quote.stream;
   const allowed = Math.max(Number(quote.budget_left_micros ?? 0), Number(purseLeft ?? 0));
   show(
     h("div.merchant", {},
-      h("div.label", {}, `${names?.shop ?? siteName(site)} asks you to pay`),
+      h("div.label", {}, st ? `${names?.shop ?? siteName(site)} asks you to pay as you read, up to` : `${names?.shop ?? siteName(site)} asks you to pay`),
       h("div.price", { id: "price" }, money(quote.price_micros, cur)),
+      st ? h("div.item", { id: "rate" }, `${money(st.unit_price_micros, cur)} a ${st.unit} · ${st.ticks} ${st.unit}s at most · you pay only what you read`) : null,
       h("div.site", { id: "shop" }, names ? names.shop : siteName(site), names ? h("span.sub", {}, ` · ${siteName(site)}`) : null),
       names?.title ? h("div.item", { id: "title" }, `“${names.title}”`) : null,
       h("div.item.sub", {}, new URL(request.url).pathname)),
@@ -140,6 +160,7 @@ function ask(w, quote, purseLeft, names) {
       : null,
     canAllow ? h("label.allow", {}, allow, `Let ${names?.shop ?? siteName(site)} charge up to`, choice, "without asking") : null,
     h("div.buttons", {}, decline, payButton));
+  if (st) payButton.textContent = `Start · up to ${money(quote.price_micros, cur)}`;
   document.body.dataset.state = "ask";
 }
 
@@ -152,7 +173,12 @@ async function pay(w, quote, retried = false) {
       coin = null;
       channel.postMessage("changed");
     }
-    payment = await w.pay(site, request.url, request.offer, request.vendor_cert, approval[0], approval[1]);
+    payment = await w.pay(site, request.url, request.offer, request.vendor_cert, approval[0], approval[1], quote.stream?.ticks);
+    if (quote.stream) {
+      // The chain stays in this window; its lock tells other wallet documents the stream is live.
+      meter = new StreamMeter(w, payment, request.url, quote.stream.unit_price_micros, quote.stream.unit);
+      await meter.holdLock();
+    }
   } catch (e) {
     return fail(e.code ?? "internal", e.hint ?? String(e));
   }
@@ -161,7 +187,9 @@ async function pay(w, quote, retried = false) {
   document.getElementById("scrip-chip").textContent = `scrip ${payment.scrip_id.slice(0, 6)}…`;
   const body = { order: payment.order, offer: payment.offer, scrip: payment.scrip };
   if (payment.holder_cert) body.holder_cert = payment.holder_cert;
+  if (payment.stream) body.stream = payment.stream;
   send({ type: "netcents/order", id: request.id, scrip_id: payment.scrip_id, body });
+  if (meter) status("wait", "Opening the stream…", `Up to ${money(quote.price_micros, quote.currency)} · ${siteName(site)}`);
   receiptTimer = setTimeout(() => {
     status("bad", "No receipt yet", "The shop has not confirmed the payment. If the content never arrives, report it from your wallet's Disputes tab.");
   }, RECEIPT_TIMEOUT_MS);
@@ -183,6 +211,12 @@ async function onReceipt(w, m) {
 function paid(w, outcome) {
   channel.postMessage("changed");
   const q = payment.quote;
+  if (meter) {
+    // The vendor settled the stream at once (its content failed): the receipt says the charge.
+    meter.releaseLock();
+    w.endStream(meter.root);
+    q.price_micros = outcome.charged_micros;
+  }
   if (!outcome.matches) {
     // The content came, but the vendor's signed balance contradicts ours: the evidence goes
     // to the arbiter.
@@ -283,6 +317,8 @@ async function givePurse(w, face, q) {
 
 async function onRefused(w, m) {
   clearTimeout(receiptTimer);
+  // A stream the vendor did not open: no document streams it now, so resend may close it.
+  meter?.releaseLock();
   // The page's word proves nothing: only the vendor's signed refusal of this very order, checked
   // in the wallet, drops the order and gives the budget back.
   let outcome = { refused: false };
@@ -310,7 +346,8 @@ async function onRefused(w, m) {
 
 function refusedForGood(w, outcome, hint, withTransfer) {
   channel.postMessage("changed");
-  if (outcome.code === "balance_mismatch" && withTransfer && !payment.retried) {
+  // (A stream is not signed again: its page asks anew.)
+  if (outcome.code === "balance_mismatch" && withTransfer && !payment.retried && !meter) {
     // The scrip came to the vendor with another balance than our mirror's (§5.4): the wallet
     // moved to the handed-over balance; pay again with a new order, as approved.
     return pay(w, payment.quote, true);
@@ -328,6 +365,96 @@ function unconfirmed(code) {
     "until the shop sends its receipt or a signed refusal. You can send it again, or report it, from your wallet's Disputes tab.");
   document.body.dataset.state = "pending";
   result(false, { code: "payment_pending", hint: "The wallet keeps the payment pending: the refusal carries no vendor signature." });
+}
+
+// ---- a stream: the meter, the ticks, the close ------------------------------------------------
+
+// The vendor opened the stream (the page says so; a page that lies only gets its ticks refused
+// by the vendor). The window shows the meter until the stream closes.
+function opened(w) {
+  clearTimeout(receiptTimer);
+  const q = payment.quote;
+  const stop = h("button.primary", { id: "stop-stream", onclick: () => stopStream(w, "user") }, "Stop");
+  show(
+    h("div.merchant", {},
+      h("div.label", {}, `Paying ${siteName(site)} as you read`),
+      h("div.price", { id: "meter-paid" }, money(0, q.currency)),
+      h("div.item", { id: "meter-units" }, ""),
+      h("div.item.sub", {}, new URL(request.url).pathname)),
+    h("div.rows", {},
+      h("div", {}, "Rate", h("b", {}, `${money(q.stream.unit_price_micros, q.currency)} a ${q.stream.unit}`)),
+      h("div", {}, "At most", h("b", { id: "meter-max" }, `${money(q.price_micros, q.currency)} (${q.stream.ticks} ${q.stream.unit}s)`))),
+    h("div.buttons", {}, stop));
+  document.body.dataset.state = "streaming";
+  drawMeter();
+  lastAsked = performance.now();
+  // The stream ends with its page: closed when the page goes away, or stops asking for ticks.
+  const idleMs = Math.max(60_000, 3 * periodOf(q.stream.unit));
+  const watch = setInterval(() => {
+    if (streamEnd) return clearInterval(watch);
+    if (opener.closed) stopStream(w, "closed");
+    else if (performance.now() - lastAsked > idleMs) stopStream(w, "idle");
+  }, 1_000);
+  send({ type: "netcents/meter", id: request.id, ...meter.view() });
+}
+
+function drawMeter() {
+  const q = payment.quote;
+  const paid = document.getElementById("meter-paid");
+  if (!paid) return;
+  paid.textContent = money(meter.paidMicros, q.currency);
+  document.getElementById("meter-units").textContent = `${meter.paid} of ${meter.ticks} ${q.stream.unit}s paid`;
+}
+
+// The page asks for a tick: the meter releases at most one per unit period, whatever the page
+// asks; the answer is the meter after the tick this request got (or why there was none).
+function onTick(m) {
+  lastAsked = performance.now();
+  if (streamEnd) {
+    send({ type: "netcents/meter", id: request.id, n: m.n, ...meter.view(), code: "stream_closed", ended: true });
+    return;
+  }
+  meter.request().then(
+    (view) => {
+      drawMeter();
+      send({ type: "netcents/meter", id: request.id, n: m.n, ...view });
+    },
+    (e) => {
+      const code = /^[a-z0-9_]{1,64}$/.test(e.code ?? "") ? e.code : "network";
+      send({ type: "netcents/meter", id: request.id, n: m.n, ...meter.view(), code, hint: String(e.hint ?? e.message ?? e).slice(0, 500) });
+    },
+  );
+}
+
+// Closes the stream at the vendor and settles the order with its receipt; the same call again
+// waits for the same close. `why`: "page", "user", "closed" (the page went away), "idle".
+function stopStream(w, why) {
+  streamEnd ??= (async () => {
+    const q = payment.quote;
+    status("wait", "Closing the stream…", siteName(site));
+    let out;
+    try {
+      out = await meter.close();
+    } catch (e) {
+      // The order stays pending, its most counted: the wallet closes the stream when it next opens.
+      send({ type: "netcents/meter", id: request.id, ...meter.view(), code: "payment_pending", ended: true });
+      fail(e.code ?? "network", `The shop did not close the stream (${e.hint ?? e}). Your wallet closes it the next time it opens; you pay only the ${q.stream.unit}s paid.`, "Stream not closed yet");
+      return;
+    }
+    channel.postMessage("changed");
+    if (!out.matches) syncDisputes(w).catch(() => {});
+    send({ type: "netcents/meter", id: request.id, ...meter.view(), ended: true });
+    result(true, { price_micros: out.charged_micros, charged_micros: out.charged_micros, units: out.units, balance_micros: out.balance_micros });
+    const back = q.price_micros - out.charged_micros;
+    status(out.matches ? "good" : "bad", `Paid ${money(out.charged_micros, q.currency)} for ${out.units} ${q.stream.unit}${out.units === 1 ? "" : "s"}`,
+      out.matches
+        ? `Receipt verified · ${money(back, q.currency)} of the ${money(q.price_micros, q.currency)} maximum stays yours · scrip left ${money(out.balance_micros, q.currency)}`
+        : "The shop charged more than the ticks you paid. A dispute was sent to the arbiter.");
+    document.body.dataset.state = "paid";
+    document.body.dataset.stream = why;
+    closeSoon(why === "closed" ? 0 : 2000);
+  })();
+  return streamEnd;
 }
 
 (async () => {
@@ -353,11 +480,17 @@ function unconfirmed(code) {
     if (ev.source !== opener || ev.origin !== site) return;
     const m = check(ev.data);
     if (!m) return;
+    // A stream's ticks and stop are answered at once, never queued behind a tick being paced.
+    if (meter && request && m.id === request.id) {
+      if (m.type === "netcents/tick") return onTick(m);
+      if (m.type === "netcents/stop") return stopStream(w, "page");
+    }
     queue = queue.then(async () => {
-      if (m.type === "netcents/pay" && request === null) await onPay(w, m);
+      if ((m.type === "netcents/pay" || m.type === "netcents/stream") && request === null) await onPay(w, m);
       else if (request && m.id === request.id && payment && m.scrip_id === payment.scrip_id) {
         if (m.type === "netcents/receipt") await onReceipt(w, m);
         else if (m.type === "netcents/refused") await onRefused(w, m);
+        else if (m.type === "netcents/opened" && meter && !streamEnd) opened(w);
       }
     });
   });

@@ -283,19 +283,65 @@ export async function redeem(w, scripId) {
 }
 
 /**
+ * Closes the stream open on `scripId` at the vendor of `url` (`POST /netcents/v1/close`, with the
+ * stream's root: docs/PROTOCOL.md §5.13). Resolves to the vendor's `{receipt, units,
+ * charged_micros}`; the receipt settles the wallet's order (`onReceipt`).
+ */
+export async function closeStream(url, scripId, root) {
+  const { body } = await answer(
+    await fetch(`${new URL(url).origin}/netcents/v1/close`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ scrip: scripId, root }),
+    }),
+  );
+  if (typeof body?.receipt !== "string") throw new NetCentsError("no_receipt", "the vendor closed the stream without a receipt");
+  return body;
+}
+
+/** The web lock a live stream's wallet document holds, so that no other one closes the stream. */
+export function streamLock(scripId) {
+  return `netcents-stream-${scripId}`;
+}
+
+/**
+ * Runs `f` unless a live wallet document holds the stream of `scripId` (its web lock, see
+ * stream.js): a stream is closed by the document that releases its ticks, or, once that
+ * document is gone, by the next one that finds the order pending.
+ */
+function unlessStreaming(scripId, f) {
+  if (!navigator.locks) return f();
+  return navigator.locks.request(streamLock(scripId), { ifAvailable: true }, (lock) => {
+    if (!lock) throw new NetCentsError("stream_live", "a wallet window is paying this stream", { pending: true });
+    return f();
+  });
+}
+
+/**
  * Sends a pending payment again, unchanged (after a timeout, a lost answer, or a page that says
  * the vendor refused it): the vendor answers a repeated order with the same receipt and never
- * charges twice. Resolves to `{ paid: outcome }` when the vendor answers with a receipt the
- * wallet checked, or `{ refused: outcome, hint, transfer }` when it answers with a refusal it
- * signed for this order (the budget comes back; `transfer`: a hand-over certificate came too). Anything else (no answer, an unsigned refusal) proves
+ * charges twice. A stream's order left open (its page closed before the stream did) is closed
+ * at the vendor now, as the command-line wallet does, and its receipt settles it at the ticks
+ * paid; a stream another wallet document still pays is left alone. Resolves to `{ paid: outcome }`
+ * when the vendor answers with a receipt the wallet checked, or `{ refused: outcome, hint, transfer }`
+ * when it answers with a refusal it signed for this order (the budget comes back; `transfer`: a
+ * hand-over certificate came too). Anything else (no answer, an unsigned refusal) proves
  * nothing: the payment stays pending and this throws.
  */
 export async function resend(w, scripId) {
   const p = await w.pendingPayment(scripId);
+  if (p.stream) return unlessStreaming(scripId, () => sendAgain(w, scripId, p));
+  return sendAgain(w, scripId, p);
+}
+
+async function sendAgain(w, scripId, p) {
   const body = { order: p.order, offer: p.offer, scrip: p.scrip };
   if (p.holder_cert) body.holder_cert = p.holder_cert;
+  if (p.stream) body.stream = p.stream;
   const res = await fetch(p.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  const receipt = res.headers.get("x-netcents-receipt");
+  let receipt = res.headers.get("x-netcents-receipt");
+  // The stream is open at the vendor (this order opened it, or opens it now): close it.
+  if (res.ok && !receipt && p.stream) receipt = (await closeStream(p.url, scripId, p.stream.root)).receipt;
   if (res.ok && receipt) return { paid: await w.onReceipt(scripId, receipt) };
   let e = {};
   try {
