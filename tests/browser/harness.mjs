@@ -284,6 +284,36 @@ ${scheduled ? '[triggers]\ncrons = ["*/5 * * * *"]\n' : ""}`);
   return { url, port, shop, ...creds, dir, capture };
 }
 
+// ---- vendors on their own server ------------------------------------------------------------
+
+/** The `netcents-vendor` binary: `NETCENTS_VENDOR_BIN`, or the debug or release build. */
+export function vendorBinary() {
+  const candidates = [process.env.NETCENTS_VENDOR_BIN, join(ROOT, "target/debug/netcents-vendor"), join(ROOT, "target/release/netcents-vendor")].filter(Boolean);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`the server vendor binary is missing (${candidates.join(", ")}): run cargo build -p netcents-vendor`);
+  return found;
+}
+
+/**
+ * Registers a vendor selling `www/<shop>` and starts it on its own server (`netcents-vendor
+ * serve` over the shop's files, SQLite), at `www/<shop>/prices.json` or `prices` (the PRICES
+ * JSON). The same HTTP contract as the Worker's, from the other vendor kind.
+ */
+export async function startServerVendor(bank, shop, walletOrigin, { port, prices } = {}) {
+  const dir = scratch(`${shop}-server`);
+  port ??= await freePort();
+  const url = `http://${HOST}:${port}`;
+  const creds = await onboardVendor(bank, url);
+  prices ??= readFileSync(join(WWW, shop, "prices.json"), "utf8").trim();
+  writeFileSync(join(dir, ".dev.vars"), `VENDOR_KEY=${creds.seedHex}\nVENDOR_CERT=${creds.cert}\nVENDOR_ID=${creds.vendor}\nBANK_URL=${bank.url}\nCURRENCY=USD\nPRICES=${prices}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\nSHOP_NAME=${SHOP_NAMES[shop] ?? shop}\n`);
+  const g = spawnGroup(`netcents-vendor (${shop})`, vendorBinary(), [
+    "serve", "--listen", `${HOST}:${port}`, "--content", shopAssets(shop, walletOrigin), "--db", join(dir, "vendor.db"),
+    "--vars", join(dir, ".dev.vars"), "--settle-secs", "0",
+  ], { cwd: dir, log: join(dir, "vendor.log"), env: { RUST_LOG: "warn" } });
+  await waitUntil(g, "/netcents/v1/vendor", async () => (await fetch(`${url}/netcents/v1/vendor`)).status === 200, 30_000);
+  return { url, port, shop, ...creds, dir };
+}
+
 // ---- the wallet's origin ---------------------------------------------------------------------
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".wasm": "application/wasm", ".json": "application/json", ".ts": "text/plain; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png" };
