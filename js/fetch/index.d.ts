@@ -46,11 +46,47 @@ export interface NetCentsPayment {
 
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+export interface StreamOptions {
+  /** The ticks authorised: the order may take at most `ticks × unit price` (within the caps). */
+  ticks: number;
+  /** Milliseconds between ticks (default 1000: one tick a second). */
+  every?: number;
+  /** Release at most this many ticks, then close. */
+  stopAfter?: number;
+  /** Aborting it stops the ticks and closes the stream. */
+  signal?: AbortSignal;
+  /** The vendor's answer that opened the stream (its body is the content). */
+  onOpen?: (response: Response) => void | Promise<void>;
+  /** Called after each tick the vendor took, with its number. */
+  onTick?: (tick: number) => void;
+}
+
+export interface StreamResult {
+  url: string;
+  /** The ticks charged (the vendor's receipt). */
+  ticks: number;
+  /** The ticks released. */
+  released: number;
+  /** What the stream took. */
+  price_micros: number;
+  /** The most it was authorised to take. */
+  most_micros: number;
+  /** The vendor's signed receipt, base64url. */
+  receipt: string;
+}
+
 export interface NetCentsFetch extends Fetch {
   /** What this fetch has paid so far (orders unanswered included). */
   readonly spentMicros: number;
   /** The payments this fetch made. */
   readonly payments: NetCentsPayment[];
+  /**
+   * Pays a stream of `url`, an item sold by the unit (PROTOCOL.md §5.13): one order for
+   * `ticks` ticks, then one tick every `every` ms (a hash of a chain only this process knows),
+   * then the close, whose receipt settles the order at the ticks paid. A stream left open (the
+   * process stopped) is closed by the next call from the same wallet file.
+   */
+  stream(url: string, options: StreamOptions): Promise<StreamResult>;
 }
 
 /**

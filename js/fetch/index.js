@@ -179,9 +179,20 @@ export function wrapFetch(fetch, options = {}) {
         continue;
       }
       const body = res.status === 200 ? "" : await res.clone().text();
+      let receipt = res.headers.get("x-netcents-receipt") ?? undefined;
+      if (res.status === 200 && receipt === undefined && p.stream_root) {
+        // A stream an earlier run left open: its vendor closes it now, and the close's
+        // receipt settles it (PROTOCOL.md §5.13).
+        try {
+          receipt = (await closeStream(p.url, p.scrip_id, p.stream_root)).receipt;
+        } catch (e) {
+          log(`an earlier stream on ${p.url} is still open (${e?.hint ?? e?.message ?? e}); it is closed on the next call`);
+          continue;
+        }
+      }
       let settled;
       try {
-        settled = w.settle(p.scrip_id, res.status, res.headers.get("x-netcents-receipt") ?? undefined, body);
+        settled = w.settle(p.scrip_id, res.status, receipt, body);
       } catch (e) {
         log(`an earlier payment for ${p.url} is still unanswered (${e?.hint ?? e}); it is sent again on the next call`);
         continue;
@@ -247,7 +258,110 @@ export function wrapFetch(fetch, options = {}) {
     }
   }
 
+  /** `POST /netcents/v1/<op>` at the vendor of `url`: its JSON answer, or a NetCentsError. */
+  async function vendorCall(url, op, body) {
+    const at = new URL(`/netcents/v1/${op}`, url);
+    let res;
+    try {
+      res = await fetch(at, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    } catch (e) {
+      throw new NetCentsError("unanswered", `${at}: no answer (${e?.message ?? e})`, { cause: e });
+    }
+    const v = await res.json().catch(() => ({}));
+    if (res.status !== 200) {
+      throw new NetCentsError(String(v.code ?? "failed"), String(v.hint ?? `${at} answered ${res.status}`), { status: res.status });
+    }
+    return v;
+  }
+
+  /** Closes the stream open on `scripId` at the vendor of `url`: `{receipt, units, charged_micros}`. */
+  function closeStream(url, scripId, root) {
+    return vendorCall(url, "close", { scrip: scripId, root });
+  }
+
+  /**
+   * Pays a stream (PROTOCOL.md §5.13) of `url`, an item sold by the unit: signs an order for
+   * `ticks` ticks (within the caps at the most they may cost), opens it, hands the content to
+   * `onOpen(response)`, releases one tick every `every` ms until `ticks`, `stopAfter` or the
+   * `signal` aborts, then closes it; the close's receipt settles the order at the ticks paid.
+   * Resolves to `{url, ticks, released, price_micros, most_micros, receipt}`.
+   */
+  async function stream(url, { ticks, every = 1000, stopAfter, signal, onOpen, onTick } = {}) {
+    if (!Number.isSafeInteger(ticks) || ticks < 1) {
+      throw new NetCentsError("bad_value", "ticks must be a whole number of ticks, at least 1");
+    }
+    const first = await fetch(url);
+    const offer = await offerOf(first);
+    if (!offer) throw new NetCentsError("bad_offer", `${url} answered ${first.status}, not a NetCents offer: there is no stream to pay`);
+    return withWallet(wallet, lockTimeoutMs, async (w, save) => {
+      await recover(w, save, url, offer);
+      let signed;
+      try {
+        signed = w.payStream(url, offer, ticks, maxPerCall, maxPerRun - spent);
+      } catch (e) {
+        throw asNetCents(e);
+      }
+      spent += signed.price_micros;
+      await save();
+      let opened;
+      try {
+        opened = await fetch(url, { headers: { [signed.header]: signed.value } });
+      } catch (e) {
+        throw new NetCentsError("unanswered",
+          `opening the stream of ${url}: no answer (${e?.message ?? e}); the next call sends the same order again and closes the stream`,
+          { pending: true, cause: e });
+      }
+      const receipt = opened.headers.get("x-netcents-receipt") ?? undefined;
+      if (opened.status !== 200 || receipt !== undefined) {
+        // Refused, or settled before any tick: the answer settles the order as any other.
+        const body = opened.status === 200 ? "" : await opened.clone().text();
+        let settled;
+        try {
+          settled = w.settle(signed.scrip_id, opened.status, receipt, body);
+        } catch (e) {
+          throw asNetCents(e);
+        }
+        await save();
+        if (settled.outcome !== "pending") spent -= signed.price_micros - (settled.charged_micros || 0);
+        throw new NetCentsError(settled.code || "refused",
+          settled.hint || `the vendor did not open the stream (${opened.status})`,
+          { status: opened.status, pending: settled.outcome === "pending" });
+      }
+      await onOpen?.(opened);
+      const last = Math.min(ticks, stopAfter ?? ticks);
+      let released = 0;
+      for (let i = 1; i <= last && !signal?.aborted; i++) {
+        if (i > 1 && every > 0) await sleep(every, undefined, { signal }).catch(() => {});
+        if (signal?.aborted) break;
+        try {
+          await vendorCall(url, "tick", { scrip: signed.scrip_id, index: i, element: w.streamElement(signed.scrip_id, i) });
+        } catch (e) {
+          log(`the vendor took no more ticks after ${released}: ${e?.hint ?? e}`);
+          break;
+        }
+        released = i;
+        onTick?.(i);
+      }
+      const closed = await closeStream(url, signed.scrip_id, w.streamRoot(signed.scrip_id));
+      let settled;
+      try {
+        settled = w.settle(signed.scrip_id, 200, closed.receipt, "");
+      } catch (e) {
+        throw asNetCents(e);
+      }
+      await save();
+      const charged = settled.charged_micros;
+      spent -= signed.price_micros - charged;
+      payments.push({ url, price_micros: charged, most_micros: signed.price_micros, vendor: signed.vendor, item: signed.item, scrip_id: signed.scrip_id, receipt: closed.receipt });
+      log(`streamed ${closed.units} ticks of ${signed.item}: paid ${charged} micro-units to vendor ${signed.vendor}`);
+      if (settled.dispute) log(`${settled.hint}`);
+      return { url, ticks: closed.units, released, price_micros: charged, most_micros: signed.price_micros, receipt: closed.receipt };
+    });
+  }
+
   Object.defineProperties(netcentsFetch, {
+    /** Pays a stream of an item sold by the unit: see `stream` above. */
+    stream: { value: stream },
     /** What this fetch has paid so far, in micro-units. */
     spentMicros: { get: () => spent },
     /** The payments this fetch made: `{url, price_micros, vendor, item, scrip_id, receipt}`. */

@@ -203,6 +203,40 @@ pub struct Pending {
     pub header: String,
     /// Its value: the same bytes as the first time.
     pub value: String,
+    /// For a stream: its root (hex). A stream left open is closed at its vendor
+    /// (`POST /netcents/v1/close`), and the close's receipt settles it.
+    pub stream_root: Option<String>,
+}
+
+/// The caps of a call: `cost` within `max_per_call` and what the run may still spend.
+fn caps(
+    url: &str,
+    cost: u64,
+    currency: &str,
+    max_per_call: u64,
+    left_in_run: u64,
+) -> Result<(), WalletError> {
+    if cost > max_per_call {
+        return Err(err(
+            "above_max_per_call",
+            format!(
+                "{url} costs {} {currency} but one call may spend only {}: raise maxPerCall to pay it",
+                Micros(cost),
+                Micros(max_per_call)
+            ),
+        ));
+    }
+    if cost > left_in_run {
+        return Err(err(
+            "above_max_per_run",
+            format!(
+                "{url} costs {} {currency} but this fetch may spend only {} more: raise maxPerRun, or wrap a new fetch",
+                Micros(cost),
+                Micros(left_in_run)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The wallet file and the machine it holds.
@@ -289,28 +323,7 @@ impl WalletFile {
         let q = self
             .state
             .quote(now, &site, url, &offer.offer, &offer.vendor_cert)?;
-        if q.price_micros > max_per_call {
-            return Err(err(
-                "above_max_per_call",
-                format!(
-                    "{url} costs {} {} but one call may spend only {}: raise maxPerCall to pay it",
-                    Micros(q.price_micros),
-                    q.currency,
-                    Micros(max_per_call)
-                ),
-            ));
-        }
-        if q.price_micros > left_in_run {
-            return Err(err(
-                "above_max_per_run",
-                format!(
-                    "{url} costs {} {} but this fetch may spend only {} more: raise maxPerRun, or wrap a new fetch",
-                    Micros(q.price_micros),
-                    q.currency,
-                    Micros(left_in_run)
-                ),
-            ));
-        }
+        caps(url, q.price_micros, &q.currency, max_per_call, left_in_run)?;
         if !q.affordable {
             return Err(err(
                 "insufficient_balance",
@@ -341,6 +354,52 @@ impl WalletFile {
         })
     }
 
+    /// Checks an offer sold by the unit and signs a stream of `chain.ticks()` ticks (§5.13),
+    /// within the caps for the most it may cost (`ticks × unit price`). The chain is the
+    /// caller's, made from a secret seed; only its root goes into the order.
+    ///
+    /// # Errors
+    /// `bad_offer` when the offer is not sold by the unit, the caps' errors,
+    /// `insufficient_balance`, or any failed check of the offer.
+    pub fn pay_stream(
+        &mut self,
+        now: TimestampMs,
+        url: &str,
+        offer: &Offer402,
+        chain: &netcents_wallet::PayChain,
+        (max_per_call, left_in_run): (u64, u64),
+    ) -> Result<Signed, WalletError> {
+        let site = origin_of(url)?;
+        let q = self
+            .state
+            .quote(now, &site, url, &offer.offer, &offer.vendor_cert)?;
+        let Some(each) = q.unit_price_micros else {
+            return Err(err(
+                "bad_offer",
+                format!("{url} is not sold by the unit: fetch it to pay its price"),
+            ));
+        };
+        let most = each.saturating_mul(chain.ticks());
+        caps(url, most, &q.currency, max_per_call, left_in_run)?;
+        let p = self.state.pay_stream(
+            now,
+            &site,
+            url,
+            (&offer.offer, &offer.vendor_cert),
+            Approval::Once,
+            chain,
+        )?;
+        let (header, value) = self.payment_header(&p.scrip_id, None)?;
+        Ok(Signed {
+            scrip_id: p.scrip_id,
+            price_micros: most,
+            item: q.item,
+            vendor: q.vendor,
+            header,
+            value,
+        })
+    }
+
     /// The header carrying the pending payment of `scrip_id`, exactly as the machine stored
     /// it: `X-NetCents-Payment`, or x402's `PAYMENT-SIGNATURE` for the requirement `x402`.
     ///
@@ -357,7 +416,7 @@ impl WalletFile {
             offer: p.offer,
             scrip: Some(p.scrip),
             holder_cert: p.holder_cert,
-            stream: None,
+            stream: p.stream,
         };
         if let Some(req) = x402 {
             let accepted: netcents_api::x402::Requirements = serde_json::from_str(req)
@@ -393,12 +452,18 @@ impl WalletFile {
         let mut out = Vec::new();
         for (scrip_id, url, price_micros) in paying {
             let (header, value) = self.payment_header(&scrip_id, None)?;
+            let stream_root = self
+                .state
+                .pending_payment(&scrip_id)?
+                .stream
+                .map(|s| s.root);
             out.push(Pending {
                 scrip_id,
                 url,
                 price_micros,
                 header,
                 value,
+                stream_root,
             });
         }
         Ok(out)
@@ -553,9 +618,9 @@ export interface NodeOffer { offer: string; vendor_cert: string; access_ms: numb
 /** A payment signed for a call, and the header that carries it. */
 export interface NodeSigned { scrip_id: string; price_micros: number; item: string; vendor: string; header: string; value: string }
 /** A payment sent by an earlier run and never answered. */
-export interface NodePending { scrip_id: string; url: string; price_micros: number; header: string; value: string }
+export interface NodePending { scrip_id: string; url: string; price_micros: number; header: string; value: string; stream_root: string | null }
 /** What became of a payment the vendor answered. */
-export interface NodeSettled { outcome: "paid" | "refused" | "pending"; code: string; hint: string; dispute: boolean }
+export interface NodeSettled { outcome: "paid" | "refused" | "pending"; code: string; hint: string; dispute: boolean; charged_micros: number }
 /** The wallet as the command-line wallet's `balance` shows it. Amounts in micro-units. */
 export interface NodeSummary {
   currency: string | null; account: string | null; account_public_key: string | null; spendable_micros: number;
@@ -576,6 +641,9 @@ export interface NodeSummary {
 #[wasm_bindgen]
 pub struct NodeWallet {
     file: WalletFile,
+    /// The hash chains of the streams this object signed, by scrip id: in memory only (their
+    /// seeds are never stored), forgotten with the object.
+    chains: std::collections::HashMap<String, netcents_wallet::PayChain>,
 }
 
 #[wasm_bindgen]
@@ -586,7 +654,10 @@ impl NodeWallet {
     /// `bad_wallet`, or the machine's errors of its stored state.
     pub fn load(text: &str) -> Result<NodeWallet, JsValue> {
         WalletFile::parse(text)
-            .map(|file| Self { file })
+            .map(|file| Self {
+                file,
+                chains: std::collections::HashMap::new(),
+            })
             .map_err(|e| js_error(&e))
     }
 
@@ -644,6 +715,55 @@ impl NodeWallet {
             .pay(now(), url, &offer, max, left)
             .map_err(|e| js_error(&e))?;
         to_js(&signed)
+    }
+
+    /// Checks the offer (`NodeOffer`, sold by the unit) for `url` and signs a stream of
+    /// `ticks` ticks within the caps (for the most it may cost). The chain's seed is fresh
+    /// and random, kept in this object only; [`NodeWallet::stream_element`] releases it.
+    #[wasm_bindgen(js_name = payStream, unchecked_return_type = "NodeSigned")]
+    pub fn pay_stream(
+        &mut self,
+        url: &str,
+        #[wasm_bindgen(unchecked_param_type = "NodeOffer")] offer: JsValue,
+        ticks: f64,
+        max_per_call: f64,
+        left_in_run: f64,
+    ) -> Result<JsValue, JsValue> {
+        let offer = Offer402 {
+            offer: string_of(&offer, "offer")?,
+            vendor_cert: string_of(&offer, "vendor_cert")?,
+            access_ms: 0,
+            x402: None,
+        };
+        let ticks = micros("ticks", ticks)?;
+        let caps = (
+            micros("maxPerCall", max_per_call)?,
+            micros("maxPerRun", left_in_run)?,
+        );
+        let mut seed = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rng(), &mut seed);
+        let chain = netcents_wallet::PayChain::new(seed, ticks)
+            .map_err(|e| js_error(&err("bad_value", format!("ticks: {e}"))))?;
+        let signed = self
+            .file
+            .pay_stream(now(), url, &offer, &chain, caps)
+            .map_err(|e| js_error(&e))?;
+        self.chains.insert(signed.scrip_id.clone(), chain);
+        to_js(&signed)
+    }
+
+    /// The element of tick `index` (hex) of the stream this object signed on `scrip_id`, or
+    /// `undefined` beyond its ticks or for a stream it did not sign.
+    #[wasm_bindgen(js_name = streamElement)]
+    pub fn stream_element(&self, scrip_id: &str, index: f64) -> Option<String> {
+        let i = micros("index", index).ok()?;
+        self.chains.get(scrip_id)?.element(i).map(|e| e.to_string())
+    }
+
+    /// The root (hex) of the stream this object signed on `scrip_id`.
+    #[wasm_bindgen(js_name = streamRoot)]
+    pub fn stream_root(&self, scrip_id: &str) -> Option<String> {
+        Some(self.chains.get(scrip_id)?.root().to_string())
     }
 
     /// The payments earlier runs sent and never saw answered, to send again unchanged.

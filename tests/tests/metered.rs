@@ -90,6 +90,39 @@ assert.equal(f.payments[0].price_micros, 600);
 assert.equal(f.payments[0].most_micros, 5000);
 assert.equal(f.spentMicros, 600);
 console.log("node: paid by the word");
+// A stream of 100 ticks authorised, 20 released: charged 200, the rest back to the cap.
+let opened = null;
+const s = await f.stream(`${process.env.SERVER}/live/radio`, {
+  ticks: 100, every: 0, stopAfter: 20, onOpen: async (r) => { opened = await r.text(); },
+});
+assert.equal(opened, "<title>Radio</title><p>live</p>");
+assert.deepEqual([s.ticks, s.released, s.price_micros, s.most_micros], [20, 20, 200, 1000]);
+assert.equal(f.spentMicros, 800);
+// More than the caps allow is not signed.
+await assert.rejects(f.stream(`${process.env.SERVER}/live/radio`, { ticks: 1000 }), { code: "above_max_per_call" });
+console.log("node: streamed");
+"#;
+
+/// A Node agent that opens a stream and stops before any tick or close (its process ends).
+const ABANDON: &str = r#"
+const { wrapFetch } = await import(process.env.PACKAGE);
+const f = wrapFetch(fetch, { wallet: process.env.WALLET, maxPerCall: 5000, maxPerRun: 5000 });
+await f.stream(`${process.env.SERVER}/live/radio`, { ticks: 100, every: 0, onOpen: () => process.exit(0) });
+process.exit(1);
+"#;
+
+/// The next agent's first call closes the stream left open (0 ticks: charged nothing), then
+/// pays its own call.
+const AFTER: &str = r#"
+import assert from "node:assert/strict";
+const { wrapFetch } = await import(process.env.PACKAGE);
+const notes = [];
+const f = wrapFetch(fetch, { wallet: process.env.WALLET, maxPerCall: 5000, maxPerRun: 5000, log: (m) => notes.push(m) });
+const r = await f(`${process.env.SERVER}/api/shout?text=after`);
+assert.equal(await r.text(), "AFTER");
+assert.equal(f.spentMicros, 100);
+assert.ok(notes.some((n) => n.includes("earlier payment for") && n.includes("/live/radio")), notes.join("\n"));
+console.log("node: the stream left open was closed");
 "#;
 
 const PRICES: &str = r#"[
@@ -166,22 +199,26 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
         "{balance}"
     );
 
-    // A Node agent calls it too, from the same wallet file: six words, 600.
-    let script = dir.0.join("agent.mjs");
-    std::fs::write(&script, AGENT).unwrap();
-    let node = std::process::Command::new("node")
-        .arg(&script)
-        .env("PACKAGE", netcents_e2e::node_fetch_ready().join("index.js"))
-        .env("WALLET", &cli.wallet)
-        .env("SERVER", s.url.trim_end_matches('/'))
-        .output()
-        .unwrap();
-    assert!(
-        node.status.success(),
-        "node: {}\n{}",
-        String::from_utf8_lossy(&node.stdout),
-        String::from_utf8_lossy(&node.stderr)
-    );
+    // A Node agent calls it too, from the same wallet file: six words, 600, then a stream of
+    // 20 ticks, 200; another opens a stream and stops dead, and the next agent's first call
+    // closes it (nothing charged) before paying its own word.
+    for (name, script) in [("agent", AGENT), ("abandon", ABANDON), ("after", AFTER)] {
+        let path = dir.0.join(format!("{name}.mjs"));
+        std::fs::write(&path, script).unwrap();
+        let node = std::process::Command::new("node")
+            .arg(&path)
+            .env("PACKAGE", netcents_e2e::node_fetch_ready().join("index.js"))
+            .env("WALLET", &cli.wallet)
+            .env("SERVER", s.url.trim_end_matches('/'))
+            .output()
+            .unwrap();
+        assert!(
+            node.status.success(),
+            "node {name}: {}\n{}",
+            String::from_utf8_lossy(&node.stdout),
+            String::from_utf8_lossy(&node.stderr)
+        );
+    }
 
     // A stream of 1,000 ticks at 10 each, released at once: charged 10,000.
     let (code, streamed) = cli.json(&[
@@ -229,7 +266,7 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     assert_eq!(code, 5, "{capped}");
     assert_eq!(capped["error"]["code"], "above_max_per_run", "{capped}");
 
-    let spent_at_s = 300 + 200 + 600 + 10_000 + 2_500;
+    let spent_at_s = 300 + 200 + 600 + 200 + 100 + 10_000 + 2_500;
     let balance = cli.json(&["balance"]).1;
     assert_eq!(
         balance["total_micros"].as_u64(),
