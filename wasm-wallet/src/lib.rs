@@ -339,8 +339,7 @@ enum Op {
         cert: String,
         label: String,
     },
-    /// With a chain, a stream's order (§5.13): once signed, the chain joins the wallet
-    /// object's open streams.
+    /// With a chain, a stream's order (§5.13): once signed, the wallet object holds the chain.
     Pay {
         site: String,
         url: String,
@@ -464,14 +463,10 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
                 None => s.pay(t, &site, &url, &offer, &cert, approval),
                 Some((chain, _)) => s.pay_stream(t, &site, &url, (&offer, &cert), approval, chain),
             }?;
-            if let Some((chain, streams)) = stream {
-                let mut open = streams.borrow_mut();
-                // A page keeps a few streams at most; the oldest chain goes first (its stream
-                // can still be closed: closing needs only the root, which the order holds).
-                if open.len() >= MAX_OPEN_STREAMS {
-                    open.remove(0);
-                }
-                open.push(chain);
+            if let Some((chain, held)) = stream {
+                // One stream per wallet object (a payment window pays one): a previous chain
+                // goes, its stream closed by its root, which the stored order holds.
+                *held.borrow_mut() = Some(chain);
             }
             js(to_js(&p))
         }
@@ -661,14 +656,11 @@ fn approval_of(approval: &str, allow_micros: f64) -> Result<Approval, JsValue> {
     }
 }
 
-/// The hash chains of the streams this wallet object signed (§5.13), in the module's memory
-/// only: never stored, never answered whole. Whoever holds a chain can release every tick it
-/// commits to, so it stays with the wallet document that paid the stream; a stream whose
-/// document went away is closed by its root, which the stored order holds.
-type Streams = Rc<RefCell<Vec<PayChain>>>;
-
-/// The most chains one wallet object keeps (a page pays a few streams at a time).
-const MAX_OPEN_STREAMS: usize = 8;
+/// The hash chain of the stream this wallet object signed last (§5.13), in the module's
+/// memory only: never stored, never answered whole. Whoever holds a chain can release every
+/// tick it commits to, so it stays with the wallet document that paid the stream; a stream
+/// whose document went away is closed by its root, which the stored order holds.
+type Streams = Rc<RefCell<Option<PayChain>>>;
 
 /// The wallet of one origin, backed by the `IndexedDB` database `name`.
 #[wasm_bindgen]
@@ -677,7 +669,7 @@ pub struct Wallet {
     /// The purse key this frame made (`purseKey`) and not yet adopted: in memory only, until
     /// the customer's wallet signs its issuance (`adoptPurse` stores it with the request).
     purse_key: RefCell<Option<SecretKey>>,
-    /// The chains of the streams it paid, until `endStream`.
+    /// The chain of the stream it paid, until `endStream`.
     streams: Streams,
 }
 
@@ -690,9 +682,13 @@ impl Wallet {
         }
     }
 
-    fn chain_of(&self, root: &str) -> Option<usize> {
-        let root = netcents_core::Digest::from_hex(root).ok()?;
-        self.streams.borrow().iter().position(|c| c.root() == root)
+    /// Whether this object holds the chain of the stream whose root is `root` (hex).
+    fn holds_stream(&self, root: &str) -> bool {
+        let root = netcents_core::Digest::from_hex(root).ok();
+        self.streams
+            .borrow()
+            .as_ref()
+            .is_some_and(|c| Some(c.root()) == root)
     }
 
     /// `open` for Rust callers (the module's tests): the wallet stored under `name`.
@@ -835,7 +831,7 @@ impl Wallet {
     ///
     /// With `ticks`, a stream's payment for an offer sold by the unit (`docs/PROTOCOL.md`
     /// §5.13): a fresh random seed makes a hash chain of `ticks` ticks, kept in this object's
-    /// memory only; the order commits to its root and authorises `ticks` × the unit price (the
+    /// memory only (one stream per object: the chain of an earlier one goes); the order commits to its root and authorises `ticks` × the unit price (the
     /// price approved and counted against the budget), and the answer has `stream: {root,
     /// ticks}` for the vendor. Release the ticks with `streamElement`, close the stream with
     /// the root at the vendor, and give its receipt to `onReceipt`.
@@ -882,8 +878,12 @@ impl Wallet {
     /// this object did not pay, or an index out of the chain. The caller paces the ticks.
     #[wasm_bindgen(js_name = streamElement)]
     pub fn stream_element(&self, root: &str, index: u32) -> Option<String> {
-        let i = self.chain_of(root)?;
-        self.streams.borrow()[i]
+        if !self.holds_stream(root) {
+            return None;
+        }
+        self.streams
+            .borrow()
+            .as_ref()?
             .element(u64::from(index))
             .map(|e| e.to_string())
     }
@@ -892,8 +892,8 @@ impl Wallet {
     /// released from here any more.
     #[wasm_bindgen(js_name = endStream)]
     pub fn end_stream(&self, root: &str) {
-        if let Some(i) = self.chain_of(root) {
-            self.streams.borrow_mut().remove(i);
+        if self.holds_stream(root) {
+            *self.streams.borrow_mut() = None;
         }
     }
 
