@@ -107,16 +107,21 @@ struct PaymentRequest {
     stream: Option<StreamOpen>,
 }
 
+/// The digest in field `name` of a call, hex.
+fn hex_digest(v: &Value, name: &str) -> std::result::Result<netcents_core::Digest, Failure> {
+    v[name]
+        .as_str()
+        .and_then(|e| netcents_core::Digest::from_hex(e).ok())
+        .ok_or_else(|| Failure::bad_json(format!("field `{name}` (hex) is missing or malformed")))
+}
+
 /// The stream of a payment call, `{root, ticks}` (hex root), when there is one.
 fn stream_of(body: &Value) -> std::result::Result<Option<StreamOpen>, Failure> {
     let s = &body["stream"];
     if s.is_null() {
         return Ok(None);
     }
-    let root = s["root"]
-        .as_str()
-        .and_then(|r| netcents_core::Digest::from_hex(r).ok())
-        .ok_or_else(|| Failure::bad_json("field `stream.root` (hex) is missing or malformed"))?;
+    let root = hex_digest(s, "root").map_err(|f| f.in_field("stream.root"))?;
     let ticks = s["ticks"]
         .as_u64()
         .ok_or_else(|| Failure::bad_json("field `stream.ticks` (a number) is missing"))?;
@@ -267,12 +272,7 @@ impl ScripCustody {
                 let index = body["index"]
                     .as_u64()
                     .ok_or_else(|| Failure::bad_json("field `index` (a number) is missing"))?;
-                let element = body["element"]
-                    .as_str()
-                    .and_then(|e| netcents_core::Digest::from_hex(e).ok())
-                    .ok_or_else(|| {
-                        Failure::bad_json("field `element` (hex) is missing or malformed")
-                    })?;
+                let element = hex_digest(body, "element")?;
                 let paid = cache.desk().tick(index, &element)?;
                 let ticks = open_stream(cache.desk()).map_or(0, |s| s.ticks);
                 let writes = Writes {
@@ -284,12 +284,7 @@ impl ScripCustody {
             }
             // Closes the stream whose root is `root`, open here, at the ticks paid.
             "close" => {
-                let root = body["root"]
-                    .as_str()
-                    .and_then(|e| netcents_core::Digest::from_hex(e).ok())
-                    .ok_or_else(|| {
-                        Failure::bad_json("field `root` (hex) is missing or malformed")
-                    })?;
+                let root = hex_digest(body, "root")?;
                 if open_stream(cache.desk()).is_none_or(|s| s.root != root) {
                     let mut f = Failure::from(Error::from(Rejection::BadTick)).in_field("root");
                     f.hint = "no stream with this root is open on this scrip here".into();

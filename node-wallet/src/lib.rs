@@ -611,6 +611,18 @@ fn micros(field: &str, v: f64) -> Result<u64, JsValue> {
     }
 }
 
+/// A `NodeOffer` from JavaScript.
+fn offer402(offer: &JsValue) -> Result<Offer402, JsValue> {
+    Ok(Offer402 {
+        offer: string_of(offer, "offer")?,
+        vendor_cert: string_of(offer, "vendor_cert")?,
+        access_ms: 0,
+        x402: js_sys::Reflect::get(offer, &"x402".into())
+            .ok()
+            .and_then(|v| v.as_string()),
+    })
+}
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
 /** A NetCents offer read from a 402 answer. */
@@ -700,14 +712,7 @@ impl NodeWallet {
         max_per_call: f64,
         left_in_run: f64,
     ) -> Result<JsValue, JsValue> {
-        let offer = Offer402 {
-            offer: string_of(&offer, "offer")?,
-            vendor_cert: string_of(&offer, "vendor_cert")?,
-            access_ms: 0,
-            x402: js_sys::Reflect::get(&offer, &"x402".into())
-                .ok()
-                .and_then(|v| v.as_string()),
-        };
+        let offer = offer402(&offer)?;
         let max = micros("maxPerCall", max_per_call)?;
         let left = micros("maxPerRun", left_in_run)?;
         let signed = self
@@ -729,12 +734,7 @@ impl NodeWallet {
         max_per_call: f64,
         left_in_run: f64,
     ) -> Result<JsValue, JsValue> {
-        let offer = Offer402 {
-            offer: string_of(&offer, "offer")?,
-            vendor_cert: string_of(&offer, "vendor_cert")?,
-            access_ms: 0,
-            x402: None,
-        };
+        let offer = offer402(&offer)?;
         let ticks = micros("ticks", ticks)?;
         let caps = (
             micros("maxPerCall", max_per_call)?,

@@ -131,6 +131,19 @@ const PRICES: &str = r#"[
   {"path": "/paid/*", "price_micros": 1000}
 ]"#;
 
+/// `netcents stream URL --ticks N [--stop-after K] --every 0 --max 0.05`: its exit code and
+/// JSON.
+fn stream(cli: &Cli, url: &str, ticks: u64, stop_after: Option<u64>) -> (i32, Value) {
+    let (ticks, stop) = (ticks.to_string(), stop_after.map(|k| k.to_string()));
+    let mut args = vec![
+        "stream", url, "--ticks", &ticks, "--every", "0", "--max", "0.05",
+    ];
+    if let Some(k) = &stop {
+        args.extend(["--stop-after", k.as_str()]);
+    }
+    cli.json(&args)
+}
+
 fn money(v: &Value) -> u64 {
     v["price_micros"].as_u64().unwrap()
 }
@@ -221,48 +234,19 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     }
 
     // A stream of 1,000 ticks at 10 each, released at once: charged 10,000.
-    let (code, streamed) = cli.json(&[
-        "stream",
-        &s.at("/live/radio"),
-        "--ticks",
-        "1000",
-        "--every",
-        "0",
-        "--max",
-        "0.05",
-    ]);
+    let (code, streamed) = stream(&cli, &s.at("/live/radio"), 1000, None);
     assert_eq!(code, 0, "{streamed}");
     assert_eq!(streamed["outcome"], "streamed", "{streamed}");
     assert_eq!(streamed["ticks"], 1000, "{streamed}");
     assert_eq!(money(&streamed), 10_000, "{streamed}");
 
     // A stream of 1,000 authorised, stopped after 250: charged 2,500, the rest released.
-    let (code, early) = cli.json(&[
-        "stream",
-        &s.at("/live/radio"),
-        "--ticks",
-        "1000",
-        "--stop-after",
-        "250",
-        "--every",
-        "0",
-        "--max",
-        "0.05",
-    ]);
+    let (code, early) = stream(&cli, &s.at("/live/radio"), 1000, Some(250));
     assert_eq!(code, 0, "{early}");
     assert_eq!((early["ticks"].as_u64(), money(&early)), (Some(250), 2_500));
 
     // More than --max allows is not signed at all.
-    let (code, capped) = cli.json(&[
-        "stream",
-        &s.at("/live/radio"),
-        "--ticks",
-        "10000",
-        "--every",
-        "0",
-        "--max",
-        "0.05",
-    ]);
+    let (code, capped) = stream(&cli, &s.at("/live/radio"), 10000, None);
     assert_eq!(code, 5, "{capped}");
     assert_eq!(capped["error"]["code"], "above_max_per_run", "{capped}");
 
@@ -295,34 +279,14 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     assert_eq!(paid["results"][0]["content"], "AT THE EDGE TOO", "{paid}");
     let (code, failed) = cli.json(&["pay", &w.at("/api/shout?text=fail")]);
     assert_eq!(code, 4, "{failed}");
-    let (code, streamed) = cli.json(&[
-        "stream",
-        &w.at("/live/radio"),
-        "--ticks",
-        "1000",
-        "--every",
-        "0",
-        "--max",
-        "0.05",
-    ]);
+    let (code, streamed) = stream(&cli, &w.at("/live/radio"), 1000, None);
     assert_eq!(code, 0, "{streamed}");
     assert_eq!(
         (streamed["ticks"].as_u64(), money(&streamed)),
         (Some(1000), 10_000),
         "{streamed}"
     );
-    let (code, early) = cli.json(&[
-        "stream",
-        &w.at("/live/radio"),
-        "--ticks",
-        "1000",
-        "--stop-after",
-        "100",
-        "--every",
-        "0",
-        "--max",
-        "0.05",
-    ]);
+    let (code, early) = stream(&cli, &w.at("/live/radio"), 1000, Some(100));
     assert_eq!(code, 0, "{early}");
     assert_eq!((early["ticks"].as_u64(), money(&early)), (Some(100), 1_000));
     let (code, floated) = cli.json(&["pay", &w.at("/paid/article.html")]);
@@ -383,18 +347,7 @@ async fn metered_calls_and_streams_are_charged_what_was_used_and_the_scrip_float
     let (code, paid) = cli.json(&["pay", &h.at("/api/shout?text=hono+counts+five+words+here")]);
     assert_eq!(code, 0, "{paid}");
     assert_eq!(money(&paid["results"][0]), 500, "{paid}");
-    let (code, early) = cli.json(&[
-        "stream",
-        &h.at("/live/radio"),
-        "--ticks",
-        "1000",
-        "--stop-after",
-        "50",
-        "--every",
-        "0",
-        "--max",
-        "0.05",
-    ]);
+    let (code, early) = stream(&cli, &h.at("/live/radio"), 1000, Some(50));
     assert_eq!(code, 0, "{early}");
     assert_eq!((early["ticks"].as_u64(), money(&early)), (Some(50), 500));
     let (spent_at_e, spent_at_h) = (200, 500 + 500);
