@@ -69,6 +69,16 @@ async function summary(page) {
   });
 }
 
+/** axe-core's checks (WCAG 2.x A and AA) on the page as it is now: no violation. */
+async function assertAccessible(page, what) {
+  await page.addScriptTag({ path: join(ROOT, "js/node_modules/axe-core/axe.min.js") });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } });
+    return r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")})`);
+  });
+  assert.deepEqual(violations, [], `${what}: axe-core violations`);
+}
+
 const spendable = (s) => s.scrips.reduce((n, x) => n + x.balance_micros, 0);
 
 /** Opens the live page and starts reading: resolves to the page and its wallet window. */
@@ -149,6 +159,8 @@ for (const kind of ["worker", "server"]) {
     await page.screenshot({ path: shotPath });
     await popup.screenshot({ path: join(ARTIFACTS, `stream-wallet-meter-${kind}.png`) });
     console.log(`screenshot of the meter: ${shotPath}`);
+    await assertAccessible(page, "the live page's meter");
+    await assertAccessible(popup, "the wallet window's meter");
 
     // 3. The page's script asks for twenty ticks at once: at most the paced ones are paid
     // (one now if a second has passed since the last, and one a second after it).
@@ -209,7 +221,39 @@ for (const kind of ["worker", "server"]) {
     assert.equal(spendable(s1) - spendable(s2), ended.charged_micros);
     await second.page.close();
 
-    // 6. A stream left open: its wallet window and its page close mid-stream. The order stays
+    // 6. Never past the ticks committed: the page's own stream of two ticks pays two, and no more.
+    const short = await ctx.newPage();
+    await short.goto(`${shop}${LIVE}`);
+    await short.waitForSelector("#live[data-ready='1']");
+    await short.evaluate(({ wallet, item }) => {
+      const b = document.createElement("button");
+      b.id = "two-ticks";
+      b.textContent = "Two seconds";
+      document.body.prepend(b);
+      b.onclick = async () => {
+        const { openWallet, stream } = await import(`${wallet}/pay.js`);
+        const popup = openWallet();
+        window.two = await stream(item, { ticks: 2, popup });
+      };
+    }, { wallet: walletOrigin, item: ITEM });
+    await short.click("#two-ticks");
+    await short.waitForFunction(() => window.two);
+    const spent = await short.evaluate(async () => {
+      const s = window.two;
+      const paid = [(await s.tick()).paid, (await s.tick()).paid];
+      const third = await s.tick().then(() => "paid", (e) => e.code);
+      const done = await s.stop();
+      return { paid, third, max: s.meter.max_micros, done };
+    });
+    assert.deepEqual(spent.paid, [1, 2]);
+    assert.equal(spent.third, "stream_spent", "no tick past the ticks committed");
+    assert.equal(spent.max, 2 * UNIT_PRICE);
+    assert.deepEqual([spent.done.units, spent.done.charged_micros], [2, 2 * UNIT_PRICE]);
+    const s2b = await summary(wallet);
+    assert.equal(spendable(s2) - spendable(s2b), 2 * UNIT_PRICE);
+    await short.close();
+
+    // 7. A stream left open: its wallet window and its page close mid-stream. The order stays
     // pending, its most held; the wallet closes the stream when it next opens.
     const third = await startReading(ctx, shop);
     await third.popup.waitForSelector("body[data-state='streaming']");
@@ -224,15 +268,15 @@ for (const kind of ["worker", "server"]) {
     const next = await walletPage(ctx);
     const s3 = await summary(next);
     assert.ok(!s3.scrips.some((x) => x.paying), "the next load closed and settled the stream");
-    const charged3 = spendable(s2) - spendable(s3);
+    const charged3 = spendable(s2b) - spendable(s3);
     const lastReleased = Math.max(...ticks.filter((t) => t.body.scrip === openScrip).map((t) => t.body.index));
     assert.equal(charged3 % UNIT_PRICE, 0);
     assert.ok(charged3 / UNIT_PRICE >= paidBefore && charged3 / UNIT_PRICE <= lastReleased, `charged ${charged3} for ${paidBefore} to ${lastReleased} ticks released`);
     const paids = s3.history.filter((x) => x.kind === "paid");
-    assert.equal(paids.length, 3);
+    assert.equal(paids.length, 4);
     assert.ok(paids.every((x) => x.check === "matches"));
     assert.ok(paids.some((x) => x.amount_micros === charged3));
-    assert.equal(s3.budgets.find((b) => b.site === shop).spent_micros, ended.charged_micros + charged3, "the rest of its most came back");
+    assert.equal(s3.budgets.find((b) => b.site === shop).spent_micros, ended.charged_micros + 2 * UNIT_PRICE + charged3, "the rest of its most came back");
     await ctx.close();
   });
 }
