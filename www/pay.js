@@ -300,22 +300,42 @@ class Stream {
 
 /**
  * Pays `url`, an item sold by the unit, as a stream of at most `ticks` units (pay as you
- * read, docs/PROTOCOL.md §5.13), with the wallet in `popup` (from `openWallet()`, called in the
- * click handler; opened here if not given), using `offer` (from `fetchOffer`) if given. The
- * wallet asks the user (or the site's budget covers it) for the most the stream may cost,
- * `ticks` × the unit price, signs the order, and keeps the stream's hash chain in its own
- * window: the page never sees it. Resolves to a `Stream` once the vendor opened the stream;
- * `onmeter` is called with every new meter. The wallet window shows the meter and a Stop button
- * for as long as the stream lasts; it closes the stream itself when the page goes away.
+ * read, docs/PROTOCOL.md §5.13), using `offer` (from `fetchOffer`) if given. Call it from the
+ * click handler: within the purse the customer allowed this site, the site's wallet frame pays
+ * the stream with no window; otherwise (or with `popup`, from `openWallet()`) the wallet window
+ * asks the user (or the site's budget covers it) for the most the stream may cost, `ticks` ×
+ * the unit price. The wallet signs the order and keeps the stream's hash chain in its own
+ * document (the frame or the window): the page never sees it. Resolves to a `Stream` once the
+ * vendor opened the stream; `onmeter` is called with every new meter. The wallet window shows
+ * the meter and a Stop button for as long as the stream lasts; it closes the stream itself when
+ * the page goes away.
  */
-export async function stream(url, { ticks, popup, offer, onmeter } = {}) {
+export async function stream(url, { ticks, popup, frame, offer, onmeter } = {}) {
   if (!Number.isSafeInteger(ticks) || ticks < 1 || ticks > MAX_TICKS) {
     throw new PaymentError("bad_value", `ticks is a whole number from 1 to ${MAX_TICKS}`);
   }
   const absolute = new URL(url, location.href).href;
-  const wallet = popup ?? openWallet();
+  if (!popup && !frame) {
+    if (!offer) {
+      const first = await fetchOffer(absolute);
+      if (first.paid) throw new PaymentError("not_metered", "This content is free or already paid: there is no stream to pay.");
+      offer = first.offer;
+    }
+    // The site's frame first (no window within its purse); over the purse, or without one, the
+    // window asks (still within the click's activation).
+    const f = await within(walletFrame(), FRAME_WAIT_MS);
+    if (f) {
+      try {
+        return await stream(absolute, { ticks, frame: f, offer, onmeter });
+      } catch (e) {
+        if (e.code !== "needs_approval") throw e;
+      }
+    }
+    return stream(absolute, { ticks, popup: openWallet(), offer, onmeter });
+  }
+  const wallet = frame ?? popup;
   try {
-    const ready = waitFor(wallet, (m) => m.type === "netcents/ready", WALLET_TIMEOUT_MS);
+    const ready = frame ? Promise.resolve() : waitFor(wallet, (m) => m.type === "netcents/ready", WALLET_TIMEOUT_MS);
     let current = offer;
     if (!current || (current.valid_until_ms && current.valid_until_ms - Date.now() < 10_000)) {
       const first = await fetchOffer(absolute);
@@ -370,7 +390,7 @@ export async function stream(url, { ticks, popup, offer, onmeter } = {}) {
     const r = await done;
     throw new PaymentError(r.type === "netcents/result" && !r.ok ? (r.code ?? e.code) : e.code, e.hint);
   } catch (e) {
-    if (!wallet.closed && e.code !== "declined") setTimeout(() => wallet.closed || wallet.close(), 2500);
+    if (!frame && !wallet.closed && e.code !== "declined") setTimeout(() => wallet.closed || wallet.close(), 2500);
     throw e instanceof PaymentError ? e : new PaymentError("network", e.message ?? String(e));
   }
 }

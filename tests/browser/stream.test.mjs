@@ -6,7 +6,8 @@
 // ticks at once buys at most the paced ones, and it never sees an element of the chain (the
 // wallet window releases the ticks to the vendor itself). A stream within the site's budget is
 // held at its most until its receipt gives the rest back; a stream left open when its windows
-// close is closed by the wallet the next time it opens.
+// close is closed by the wallet the next time it opens. Within the site's purse, the site's
+// wallet frame pays the stream the same way, with no window.
 //
 // Screenshots: $WALLET_ARTIFACTS (default target/wallet-e2e), printed by the test.
 
@@ -280,3 +281,114 @@ for (const kind of ["worker", "server"]) {
     await ctx.close();
   });
 }
+
+/** The site's wallet frame's own wallet (its purse), read from inside the frame. */
+async function purseSummary(page) {
+  const frame = page.frames().find((f) => f.url().includes("/wallet/frame.html"));
+  assert.ok(frame, "the page embeds the site's wallet frame");
+  return frame.evaluate(async () => {
+    const { default: init, Wallet } = await import("/pkg/netcents_wasm_pay.js");
+    await init();
+    return (await Wallet.open("netcents-purse")).summary();
+  });
+}
+
+test("within the site's purse the frame pays the stream: no window, the same pacing, closed on the frame's next load if left open", async () => {
+  const vendor = await startVendor(bank, "shop-a", walletOrigin);
+  const shop = `http://shop-a.test:${vendor.port}`;
+  // A browser that gives cross-site frames their own partitioned storage (as Firefox and Safari
+  // do by default, and Chromium with third-party cookies allowed): the site's frame holds a purse.
+  const ctx = await chromium.launchPersistentContext(scratch("profile-stream-purse"), {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1100, height: 760 },
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-features=TrackingProtection3pcd",
+      "--host-resolver-rules=MAP wallet.test 127.0.0.1, MAP shop-a.test 127.0.0.1",
+    ],
+  });
+  browsers.push(ctx);
+  const ticks = [];
+  ctx.on("request", (r) => {
+    if (r.isNavigationRequest() || !r.url().endsWith("/netcents/v1/tick")) return;
+    ticks.push({ body: JSON.parse(r.postData() ?? "{}"), fromFrame: r.frame().url().includes("/wallet/frame.html") });
+  });
+  const wallet = await walletPage(ctx);
+  await wallet.click("#open-account");
+  await wallet.waitForSelector("#add-funds");
+  await wallet.click("#add-funds");
+  await wallet.waitForFunction(() => document.querySelector(".balance-card .sub")?.textContent.includes("$5.00"));
+  await wallet.selectOption("#buy-amount", "1000000");
+  await wallet.click("#buy");
+  await wallet.waitForFunction(() => document.getElementById("spendable")?.textContent === "$1.00");
+
+  // The first purchase on the site asks; the user allows 5¢: the site's frame gets a purse.
+  const article = await ctx.newPage();
+  await article.goto(`${shop}/read/tiny-payments.html`);
+  const button = article.locator("netcents-pay button:not([disabled])");
+  await button.waitFor();
+  const [popup] = await Promise.all([article.waitForEvent("popup"), button.click()]);
+  await popup.waitForSelector("body[data-state='ask']");
+  await popup.check("#allow");
+  await popup.selectOption("#allow-amount", "50000");
+  await popup.click("#approve");
+  await popup.waitForSelector("body[data-purse]");
+  assert.equal(await popup.evaluate(() => document.body.dataset.purse), "given");
+  await article.close();
+
+  // Reading live within the purse: no window; the frame releases the ticks.
+  const page = await ctx.newPage();
+  const windows = [];
+  page.on("popup", (p) => windows.push(p));
+  await page.goto(`${shop}${LIVE}`);
+  await page.waitForSelector("#live[data-ready='1']");
+  await page.waitForFunction(() => document.querySelector("iframe[src*='frame.html']"));
+  await page.click("#live-start");
+  await page.waitForSelector("#live[data-state='reading']");
+  const during = await purseSummary(page);
+  assert.equal(during.budgets[0].spent_micros, MAX, "the stream's most is held against the purse's budget");
+  await meterAt(page, 2);
+  const burst = await page.evaluate(async () => {
+    const s = window.liveStream;
+    const before = s.meter.paid;
+    await Promise.allSettled(Array.from({ length: 20 }, () => s.tick()));
+    return { before, after: s.meter.paid };
+  });
+  assert.ok(burst.after - burst.before <= 2, `twenty tick requests at once paid ${burst.after - burst.before} ticks`);
+  await page.click("#live-stop");
+  await page.waitForSelector("#live[data-state='stopped']");
+  const units = Number(await page.evaluate(() => document.getElementById("live").dataset.units));
+  const charged = Number(await page.evaluate(() => document.getElementById("live").dataset.chargedMicros));
+  assert.ok(units >= 2);
+  assert.equal(charged, units * UNIT_PRICE);
+  assert.equal(windows.length, 0, "no wallet window within the purse");
+  assert.ok(ticks.length > 0 && ticks.every((t) => t.fromFrame), "every tick came from the site's wallet frame");
+  const after = await purseSummary(page);
+  assert.equal(after.scrips[0].balance_micros, 50_000 - charged, "the purse paid the charge, not the most");
+  assert.equal(after.budgets[0].spent_micros, charged, "the receipt gave the rest of the most back");
+  assert.ok(!after.scrips.some((x) => x.paying));
+
+  // Left open: the page closes mid-stream, and the frame with it. The next page of the site
+  // loads the frame, which closes the stream and settles it at the ticks paid.
+  await page.click("#live-start");
+  await page.waitForSelector("#live[data-state='reading']");
+  const paidBefore = await meterAt(page, 2);
+  await page.close();
+  const next = await ctx.newPage();
+  await next.goto(`${shop}/read/tiny-payments.html`);
+  await next.waitForFunction(() => document.querySelector("iframe[src*='frame.html']"));
+  let settled;
+  for (let i = 0; i < 100; i += 1) {
+    settled = await purseSummary(next).catch(() => null);
+    if (settled && !settled.scrips.some((x) => x.paying)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(!settled.scrips.some((x) => x.paying), "the frame's next load closed the stream");
+  const charged2 = after.scrips[0].balance_micros - settled.scrips[0].balance_micros;
+  assert.equal(charged2 % UNIT_PRICE, 0);
+  assert.ok(charged2 / UNIT_PRICE >= paidBefore, `charged ${charged2} after ${paidBefore} ticks`);
+  assert.equal(settled.budgets[0].spent_micros, charged + charged2);
+  assert.ok(settled.history.filter((x) => x.kind === "paid").every((x) => x.check === "matches"));
+  await ctx.close();
+});

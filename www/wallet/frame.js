@@ -13,13 +13,14 @@
 import init, { Wallet } from "../pkg/netcents_wasm_pay.js";
 import { check, VERSION } from "../messages.js";
 import { bankGet, resend, resendPending, retryIssues, sendIssue, syncDisputes } from "./wallet.js";
+import { StreamMeter, periodOf } from "./stream.js";
 
 export const PURSE_DB = "netcents-purse";
 const WALLET_ORIGIN = location.origin;
 const parent = window.parent;
 
 let site = null; // the embedding page's origin, from the browser (event.origin), fixed at hello
-let payment = null; // the payment being served: { id, scrip_id, m, retried }
+let payment = null; // the payment being served: { id, scrip_id, m, retried, meter? }
 
 // Whether this browser gives the frame storage at all, asked before the WASM module loads: a
 // frame without storage costs the page one small document and nothing more.
@@ -64,7 +65,15 @@ function result(id, ok, extra = {}) {
   toPage({ type: "netcents/result", id, ok, ...extra });
 }
 
+// While this frame pays a stream, other payments of the page go to the window.
+function streaming(m) {
+  if (!payment?.meter || payment.end) return false;
+  result(m.id, false, { code: "needs_approval", hint: "The site's wallet frame is paying a stream: the wallet asks in its window." });
+  return true;
+}
+
 async function onPay(w, m) {
+  if (streaming(m)) return;
   payment = null;
   let quote;
   try {
@@ -84,6 +93,98 @@ async function onPay(w, m) {
     return result(m.id, false, { code: "needs_approval", hint: "The site's purse does not cover this price: the wallet asks in its window." });
   }
   return sign(w, m, false);
+}
+
+// A stream within the purse (pay as you read, docs/PROTOCOL.md §5.13): its most, ticks × the
+// unit price, must be within what the site may still spend here; this frame then holds the
+// stream's chain for as long as the page lives, and releases the ticks, paced, to the vendor
+// itself, as the wallet window does. Over the purse, the window asks (`needs_approval`).
+async function onStream(w, m) {
+  if (streaming(m)) return;
+  payment = null;
+  let quote;
+  try {
+    quote = await w.quote(site, m.url, m.offer, m.vendor_cert).catch(async (e) => {
+      if (e.code !== "unknown_key") throw e;
+      await refreshKeys(w);
+      return w.quote(site, m.url, m.offer, m.vendor_cert);
+    });
+  } catch (e) {
+    return result(m.id, false, { code: e.code ?? "bad_offer", hint: e.hint ?? String(e) });
+  }
+  if (quote.price_micros !== m.price_micros || quote.currency !== m.currency) {
+    return result(m.id, false, { code: "price_mismatch", hint: "The page stated another price than the vendor's signed offer." });
+  }
+  if (!quote.unit || !quote.unit_price_micros) return result(m.id, false, { code: "not_metered", hint: "This item is not sold by the unit." });
+  const most = m.ticks * quote.unit_price_micros;
+  if (most > quote.price_micros) return result(m.id, false, { code: "bad_value", hint: "The stream's ticks cost more than the most the shop takes for one order." });
+  if (most > quote.budget_left_micros || most > quote.spendable_micros) {
+    return result(m.id, false, { code: "needs_approval", hint: "The site's purse does not cover this stream: the wallet asks in its window." });
+  }
+  let p;
+  let meter;
+  try {
+    p = await w.pay(site, m.url, m.offer, m.vendor_cert, "budget", 0, m.ticks);
+    meter = new StreamMeter(w, p, m.url, quote.unit_price_micros, quote.unit);
+    await meter.holdLock();
+  } catch (e) {
+    return result(m.id, false, { code: e.code ?? "internal", hint: e.hint ?? String(e) });
+  }
+  // A stream is not signed again after a refusal: its page asks anew.
+  payment = { id: m.id, scrip_id: p.scrip_id, m, retried: true, meter, end: null };
+  const body = { order: p.order, offer: p.offer, scrip: p.scrip, stream: p.stream };
+  if (p.holder_cert) body.holder_cert = p.holder_cert;
+  toPage({ type: "netcents/order", id: m.id, scrip_id: p.scrip_id, body });
+}
+
+function onOpened(w) {
+  const { meter, id } = payment;
+  let lastAsked = performance.now();
+  payment.asked = () => {
+    lastAsked = performance.now();
+  };
+  // A page that stops asking for ticks has its stream closed (a closed page takes this frame
+  // with it: the stream is then closed when the frame next opens on this site).
+  const idleMs = Math.max(60_000, 3 * periodOf(meter.unit));
+  const watch = setInterval(() => {
+    if (!payment || payment.meter !== meter || payment.end) return clearInterval(watch);
+    if (performance.now() - lastAsked > idleMs) stopStream(w);
+  }, 1_000);
+  toPage({ type: "netcents/meter", id, ...meter.view() });
+}
+
+function onTick(m) {
+  const { meter } = payment;
+  payment.asked?.();
+  if (payment.end) {
+    toPage({ type: "netcents/meter", id: m.id, n: m.n, ...meter.view(), code: "stream_closed", ended: true });
+    return;
+  }
+  meter.request().then(
+    (view) => toPage({ type: "netcents/meter", id: m.id, n: m.n, ...view }),
+    (e) => {
+      const code = /^[a-z0-9_]{1,64}$/.test(e.code ?? "") ? e.code : "network";
+      toPage({ type: "netcents/meter", id: m.id, n: m.n, ...meter.view(), code, hint: String(e.hint ?? e.message ?? e).slice(0, 500) });
+    },
+  );
+}
+
+function stopStream(w) {
+  const current = payment;
+  current.end ??= (async () => {
+    const { meter, id } = current;
+    try {
+      const out = await meter.close();
+      if (!out.matches) syncDisputes(w).catch(() => {});
+      toPage({ type: "netcents/meter", id, ...meter.view(), ended: true });
+      result(id, true, { price_micros: out.charged_micros, charged_micros: out.charged_micros, units: out.units, balance_micros: out.balance_micros });
+    } catch (e) {
+      toPage({ type: "netcents/meter", id, ...meter.view(), code: "payment_pending", ended: true });
+      result(id, false, { code: e.code ?? "network", hint: `The shop did not close the stream: ${e.hint ?? e}. The wallet closes it the next time it opens.` });
+    }
+    if (payment === current) payment = null;
+  })();
+  return current.end;
 }
 
 async function sign(w, m, retried) {
@@ -112,11 +213,19 @@ async function onReceipt(w, m) {
 function paid(w, id, outcome) {
   // A receipt that contradicts the wallet's balance is evidence for the arbiter.
   if (!outcome.matches) syncDisputes(w).catch(() => {});
-  result(id, true, { price_micros: payment.m.price_micros, balance_micros: outcome.balance_micros });
+  const { meter } = payment;
+  if (meter) {
+    // The vendor settled the stream at once (its content failed): the receipt says the charge.
+    meter.releaseLock();
+    w.endStream(meter.root);
+  }
+  result(id, true, { price_micros: meter ? outcome.charged_micros : payment.m.price_micros, balance_micros: outcome.balance_micros });
   payment = null;
 }
 
 async function onRefused(w, m) {
+  // A stream the vendor did not open: nothing streams it now, so the resend may close it.
+  payment.meter?.releaseLock();
   // The page's word proves nothing: only the vendor's signed refusal of this very order gives
   // the purse's budget back (the rule is the wallet machine's, as in the window).
   let outcome = { refused: false };
@@ -190,12 +299,19 @@ async function onPurse(w, m, reply) {
         return;
       }
       if (ev.origin !== site) return;
+      // A stream's ticks and stop are answered at once, never queued behind a tick being paced.
+      if (payment?.meter && m.id === payment.id) {
+        if (m.type === "netcents/tick") return onTick(m);
+        if (m.type === "netcents/stop") return stopStream(w);
+      }
       queue = queue.then(async () => {
-        if (m.type === "netcents/pay" && !w) result(m.id, false, { code: "needs_approval", hint: "This browser gives the wallet's frame no storage on this site: the wallet asks in its window." });
+        if ((m.type === "netcents/pay" || m.type === "netcents/stream") && !w) result(m.id, false, { code: "needs_approval", hint: "This browser gives the wallet's frame no storage on this site: the wallet asks in its window." });
         else if (m.type === "netcents/pay") await onPay(w, m);
+        else if (m.type === "netcents/stream") await onStream(w, m);
         else if (payment && m.id === payment.id && m.scrip_id === payment.scrip_id) {
           if (m.type === "netcents/receipt") await onReceipt(w, m);
           else if (m.type === "netcents/refused") await onRefused(w, m);
+          else if (m.type === "netcents/opened" && payment.meter && !payment.end) onOpened(w);
         }
       });
       return;
