@@ -98,12 +98,16 @@ export interface Stream {
 }
 
 /** Pays `url`, an item sold by the unit, as a stream of at most `ticks` units (1 to 100,000).
- * Call from a click handler (it opens the wallet window), or pass `popup` from `openWallet()`.
- * Resolves once the vendor opened the stream. */
+ * Call it from a click handler: within the site's purse its wallet frame pays with no window,
+ * otherwise the wallet window opens and asks (or pass `popup` from `openWallet()`, or `frame`
+ * from `walletFrame()`, to choose). Resolves once the vendor opened the stream. */
 export declare function stream(
   url: string,
-  options: { ticks: number; popup?: Window; offer?: Offer; onmeter?: (meter: StreamMeter) => void },
+  options: { ticks: number; popup?: Window; frame?: Window; offer?: Offer; onmeter?: (meter: StreamMeter) => void },
 ): Promise<Stream>;
+
+/** The site's hidden wallet frame (made once per page), or null if it does not answer. */
+export declare function walletFrame(): Promise<Window | null>;
 
 export interface PaidDetail {
   price_micros: number | undefined;
