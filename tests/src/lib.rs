@@ -1278,7 +1278,7 @@ pub fn node_vendor_ready() -> PathBuf {
 }
 
 /// The price list of the test vendors.
-pub const PRICES: &str = r#"[{"path": "/paid/expensive.html", "price_micros": 1000000000}, {"path": "/paid/*", "price_micros": 1000}]"#;
+pub const PRICES: &str = r#"[{"path": "/paid/expensive.html", "price_micros": 1000000000}, {"path": "/paid/*", "price_micros": 1000}, {"path": "/live/*", "price_micros": 100000, "unit": "second", "unit_price_micros": 10}]"#;
 
 impl Vendor {
     /// Registers a vendor with the bank and starts it in workerd, waiting until it answers.

@@ -95,11 +95,15 @@ async fn main() {
     let c = http();
     let cust = Customer::open(&bank, 1_000_000_000).await;
     let url = vendor.at("/paid/article.html");
-    let face = PRICE * (per_scrip as u64 + 2);
+    // A stream of `per_scrip` ticks per scrip after the paid phase, at 10 a tick (`PRICES`).
+    let live = vendor.at("/live/radio.html");
+    const TICK: u64 = 10;
+    let face = PRICE * (per_scrip as u64 + 2) + TICK * per_scrip as u64;
 
     // Each scrip: a first purchase (from the bank), then orders signed ahead of time on one
     // offer, so that the timed phase measures the vendor alone.
     let mut plans = Vec::new();
+    let mut streams = Vec::new();
     let mut scrip_keys = Vec::new();
     let mut first = Vec::new();
     for _ in 0..scrips {
@@ -137,6 +141,32 @@ async fn main() {
             );
             bundles.push(w.bundle(&order, &offered));
         }
+        // The stream that follows the paid phase: its order commits to a chain's root.
+        let metered = offer(&c, &live, &w.bank_key).await;
+        let ticks = per_scrip as u64;
+        let mut seed = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
+        let chain = netcents_core::meter::PayChain::new(seed, ticks).unwrap();
+        let spent = per_scrip as u64 * PRICE;
+        let order = Signed::sign(
+            PaymentOrder {
+                scrip: w.scrip().scrip().id,
+                payee: Holder::Vendor(vendor.creds.vendor),
+                offer: netcents_core::meter::stream_digest(
+                    &metered.offer.digest(),
+                    &chain.root(),
+                    ticks,
+                ),
+                price: Micros(TICK * ticks),
+                seq: w.scrip().seq() + per_scrip as u64 + 1,
+                holder: Holder::Vendor(vendor.creds.vendor),
+                balance_after: Micros(w.scrip().balance().0 - spent - TICK * ticks),
+            },
+            &w.key,
+        );
+        let mut open = w.bundle(&order, &metered);
+        open["stream"] = serde_json::json!({ "root": chain.root().to_string(), "ticks": ticks });
+        streams.push((w.scrip().scrip().id.to_string(), open, chain));
         plans.push(bundles);
         scrip_keys.push(w.key.clone());
     }
@@ -278,6 +308,63 @@ async fn main() {
             latencies,
         }
     };
+    // Streams: each scrip's stream opened (not timed), then its ticks, one request each, the
+    // scrips in parallel; then each closed (not timed) at the ticks paid.
+    let tick_url = vendor.at("/netcents/v1/tick");
+    for (_, open, _) in &streams {
+        let p = send_payment(&c, &live, open, Via::Header).await;
+        assert_eq!(p.status, 200, "{:?}", p.body);
+    }
+    let run_ticks = {
+        let (w0, a0) = vendor.cpu_ticks();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for (scrip, _, chain) in &streams {
+            let (c, tick_url, scrip) = (c.clone(), tick_url.clone(), scrip.clone());
+            let elements: Vec<String> = (1..=chain.ticks())
+                .map(|i| chain.element(i).unwrap().to_string())
+                .collect();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for (i, element) in elements.iter().enumerate() {
+                    let t = Instant::now();
+                    let r = c
+                        .post(&tick_url)
+                        .json(&serde_json::json!({ "scrip": scrip, "index": i + 1, "element": element }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status().as_u16(), 200);
+                    r.bytes().await.unwrap();
+                    lat.push(t.elapsed());
+                }
+                lat
+            }));
+        }
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.extend(t.await.unwrap());
+        }
+        let wall = start.elapsed();
+        let (w1, a1) = vendor.cpu_ticks();
+        Phase {
+            requests: scrips * per_scrip,
+            wall,
+            workerd_ticks: w1 - w0,
+            all_ticks: a1 - a0,
+            latencies,
+        }
+    };
+    for (scrip, _, chain) in &streams {
+        let r = c
+            .post(vendor.at("/netcents/v1/close"))
+            .json(&serde_json::json!({ "scrip": scrip, "root": chain.root().to_string() }))
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["units"].as_u64(), Some(chain.ticks()), "{v}");
+    }
     println!(
         "{scrips} scrips in parallel, {per_scrip} paid requests each, one vendor in {}, loopback",
         if node == Some(netcents_e2e::Kind::Express) {
@@ -320,6 +407,7 @@ async fn main() {
     run_free.report("free static page (baseline)");
     run_refused.report("payment refused in the Durable Object (a used number: a signed refusal)");
     run_paid.report("paid fast path");
+    run_ticks.report("a stream's tick (POST /netcents/v1/tick)");
     #[allow(clippy::cast_precision_loss, reason = "figures for humans")]
     let per = |ticks: u64, n: usize| ticks as f64 / ticks_per_second() * 1000.0 / n as f64;
     println!(
