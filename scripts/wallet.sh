@@ -119,7 +119,8 @@ wallet_test() {
   )
 }
 
-# The demo: bank, wallet origin and two shops, with a short summary of where everything is;
+# The demo: bank, wallet origin, two shops and an API sold by the word, with a short summary of
+# where everything is;
 # Ctrl-C stops them. The builds write to target/demo/build.log, not the terminal.
 wallet_demo() {
   local root; root=$(wallet_root)
@@ -129,13 +130,13 @@ wallet_demo() {
     mkdir -p target/demo
     local log=target/demo/build.log
     : > "$log"
-    echo "==> building the wallet, the bank and the shops' Worker (log: $log)"
+    echo "==> building the wallet, the bank, the shops' Worker and the API's vendor (log: $log)"
     # The shops' Worker is built again when any of its sources is newer than the build.
     local worker_fresh=1
     if [ ! -f edge-vendor/build/index_bg.wasm ] || [ -n "$(find edge-vendor/src core/src api/src -newer edge-vendor/build/index_bg.wasm -print -quit)" ]; then
       worker_fresh=0
     fi
-    if ! { wallet_build && cargo build -q -p netcents-bank && { [ "$worker_fresh" = 1 ] || { source scripts/edge.sh && edge_build; }; }; } >> "$log" 2>&1; then
+    if ! { wallet_build && cargo build -q -p netcents-bank -p netcents-vendor && { [ "$worker_fresh" = 1 ] || { source scripts/edge.sh && edge_build; }; }; } >> "$log" 2>&1; then
       tail -n 30 "$log" >&2
       echo "the build failed: the whole log is in $log" >&2
       exit 1

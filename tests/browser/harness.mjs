@@ -297,9 +297,10 @@ export function vendorBinary() {
 /**
  * Registers a vendor selling `www/<shop>` and starts it on its own server (`netcents-vendor
  * serve` over the shop's files, SQLite), at `www/<shop>/prices.json` or `prices` (the PRICES
- * JSON). The same HTTP contract as the Worker's, from the other vendor kind.
+ * JSON); with `upstream`, in front of the app at that URL instead (`--upstream`). The same HTTP
+ * contract as the Worker's, from the other vendor kind.
  */
-export async function startServerVendor(bank, shop, walletOrigin, { port, prices } = {}) {
+export async function startServerVendor(bank, shop, walletOrigin, { port, prices, upstream } = {}) {
   const dir = scratch(`${shop}-server`);
   port ??= await freePort();
   const url = `http://${HOST}:${port}`;
@@ -307,7 +308,7 @@ export async function startServerVendor(bank, shop, walletOrigin, { port, prices
   prices ??= readFileSync(join(WWW, shop, "prices.json"), "utf8").trim();
   writeFileSync(join(dir, ".dev.vars"), `VENDOR_KEY=${creds.seedHex}\nVENDOR_CERT=${creds.cert}\nVENDOR_ID=${creds.vendor}\nBANK_URL=${bank.url}\nCURRENCY=USD\nPRICES=${prices}\nACCESS_TTL_SECONDS=600\nOFFER_TTL_SECONDS=300\nSHOP_NAME=${SHOP_NAMES[shop] ?? shop}\n`);
   const g = spawnGroup(`netcents-vendor (${shop})`, vendorBinary(), [
-    "serve", "--listen", `${HOST}:${port}`, "--content", shopAssets(shop, walletOrigin), "--db", join(dir, "vendor.db"),
+    "serve", "--listen", `${HOST}:${port}`, ...(upstream ? ["--upstream", upstream] : ["--content", shopAssets(shop, walletOrigin)]), "--db", join(dir, "vendor.db"),
     "--vars", join(dir, ".dev.vars"), "--settle-secs", "0",
   ], { cwd: dir, log: join(dir, "vendor.log"), env: { RUST_LOG: "warn" } });
   await waitUntil(g, "/netcents/v1/vendor", async () => (await fetch(`${url}/netcents/v1/vendor`)).status === 200, 30_000);
