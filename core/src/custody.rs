@@ -642,6 +642,34 @@ impl Custody {
         self.finish(units, signer)
     }
 
+    /// Settles the open metered order at what its app reported delivering (§5.13): nothing
+    /// reported (or a delivery that failed) is zero units, and more than the order authorised
+    /// is the most it authorised. The app's word never takes more than the customer signed for;
+    /// [`Custody::settle`] refuses such a charge instead.
+    ///
+    /// # Errors
+    /// [`Misuse::NotOpen`] when no metered order is open.
+    pub fn settle_reported(
+        &mut self,
+        reported: Option<u64>,
+        signer: Signer<'_>,
+    ) -> Result<Settled, Error> {
+        let most = self
+            .open
+            .as_ref()
+            .filter(|o| o.stream.is_none())
+            .map(|o| {
+                o.order
+                    .unverified()
+                    .price
+                    .0
+                    .checked_div(o.unit_price.0)
+                    .unwrap_or(0)
+            })
+            .ok_or(Misuse::NotOpen)?;
+        self.settle(reported.unwrap_or(0).min(most), signer)
+    }
+
     /// Closes the open stream (§5.13): charges the ticks released, proven by the deepest
     /// element, releases the rest to the balance, and signs the receipt.
     ///

@@ -530,6 +530,24 @@ impl Desk {
         Ok(settled(custody, s))
     }
 
+    /// Settles the metered order open here at the units its app reported delivering, `None`
+    /// when it reported none or failed (§5.13): see [`Custody::settle_reported`]. The receipt
+    /// with its charge, and what to write.
+    ///
+    /// # Errors
+    /// [`Misuse`] when no metered order is open. Nothing changes on error.
+    ///
+    /// [`Misuse`]: crate::error::Misuse
+    pub fn settle_reported(
+        &mut self,
+        reported: Option<u64>,
+        signer: Signer<'_>,
+    ) -> Result<Step, Error> {
+        let custody = self.current.as_mut().ok_or(Rejection::UnknownScrip)?;
+        let s = custody.settle_reported(reported, signer)?;
+        Ok(settled(custody, s))
+    }
+
     /// A tick of the stream open here (§5.13): see [`Custody::tick`]. Returns the ticks paid.
     /// Nothing is written: the shell stores the segment when it chooses (at the latest when
     /// it closes), and a tick it loses is its own loss.

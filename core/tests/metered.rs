@@ -202,6 +202,36 @@ fn a_settlement_above_the_maximum_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn what_an_app_reports_is_charged_at_most_the_maximum_and_nothing_when_it_reports_nothing() {
+    let f = Fixture::new();
+    let m = meter(UNIT);
+    let charged = |reported: Option<u64>| {
+        let (mut wallet, mut custody, _) = paid_once(&f);
+        let offer = f.metered_offer(MAX, UNIT, 2);
+        let order = wallet.pay(NOW, &verified(&offer, &f.vendor_a)).unwrap();
+        custody.open(NOW, order, &offer, metered_terms(&m)).unwrap();
+        let s = custody.settle_reported(reported, f.signer_a()).unwrap();
+        // Nothing is open any more.
+        assert_eq!(
+            custody.settle_reported(reported, f.signer_a()).unwrap_err(),
+            Misuse::NotOpen.into()
+        );
+        s.receipt.unverified().charge.clone().unwrap().units
+    };
+    assert_eq!(charged(Some(7)), 7);
+    assert_eq!(charged(Some(MAX / UNIT)), MAX / UNIT);
+    assert_eq!(charged(Some(MAX / UNIT + 1)), MAX / UNIT);
+    assert_eq!(charged(Some(u64::MAX)), MAX / UNIT);
+    assert_eq!(charged(None), 0);
+    // Nothing open: nothing to settle.
+    let (_, mut custody, _) = paid_once(&f);
+    assert_eq!(
+        custody.settle_reported(Some(1), f.signer_a()).unwrap_err(),
+        Misuse::NotOpen.into()
+    );
+}
+
+#[test]
 fn while_an_order_is_open_the_scrip_pays_nothing_else_and_is_not_handed_on() {
     let f = Fixture::new();
     let m = meter(UNIT);
@@ -375,6 +405,45 @@ fn a_metered_order_open_too_long_is_settled_at_nothing_when_the_scrip_moves_on()
     assert_eq!(h.transfer.unverified().balance, Micros(999_000));
     assert_eq!(h.transfer.unverified().last_seq, 2);
     assert!(h.writes.segment.unwrap().open_order().is_none());
+}
+
+#[test]
+fn the_desk_settles_what_the_app_reported_within_the_maximum() {
+    let f = Fixture::new();
+    let m = meter(UNIT);
+    let (mut wallet, custody, _) = paid_once(&f);
+    let offer = f.metered_offer(MAX, UNIT, 2);
+    let order = wallet.pay(NOW, &verified(&offer, &f.vendor_a)).unwrap();
+    let mut desk = Desk::load(f.a, Some(custody), Vec::new());
+    assert_eq!(
+        desk.settle_reported(Some(1), f.signer_a()).unwrap_err(),
+        Misuse::NotOpen.into()
+    );
+    let p = Payment {
+        order,
+        offer,
+        terms: metered_terms(&m),
+        scrip: None,
+    };
+    let Ok(Step::Opened { .. }) = desk.handle_payment(NOW, &(), &p, f.signer_a()) else {
+        panic!("opened")
+    };
+    let Step::Answer {
+        receipt, writes, ..
+    } = desk.settle_reported(Some(u64::MAX), f.signer_a()).unwrap()
+    else {
+        panic!("answered")
+    };
+    assert_eq!(
+        receipt.unverified().charge.as_ref().unwrap().units,
+        MAX / UNIT
+    );
+    assert_eq!(writes.accepted.unwrap().receipt, receipt);
+    let mut none = Desk::load(f.a, None, Vec::new());
+    assert_eq!(
+        none.settle_reported(None, f.signer_a()).unwrap_err(),
+        Rejection::UnknownScrip.into()
+    );
 }
 
 #[test]

@@ -104,30 +104,34 @@ fn failure_response(f: &Failure) -> worker::Result<Response> {
     json_response(f.status, &f.body())
 }
 
-/// The content of the item `item`, a canonical item name (`netcents_core::item`): from
-/// `ORIGIN_URL` + `item`, or from the Worker's static assets at `item`. Only canonical names
-/// are fetched, so the content source reads exactly the item that was priced, offered and
-/// paid for (a WHATWG URL parser leaves a canonical name unchanged, and the assets do no HTML
-/// rewriting, see `wrangler.toml`). Returns the bytes, the content type and the status.
+/// The content source's answer for the item `item`, a canonical item name
+/// (`netcents_core::item`): from `ORIGIN_URL` + `item` (+ `?query`, for an item sold by the
+/// unit), or from the Worker's static assets at `item`. Only canonical names are fetched, so
+/// the content source reads exactly the item that was priced, offered and paid for (a WHATWG
+/// URL parser leaves a canonical name unchanged, and the assets do no HTML rewriting, see
+/// `wrangler.toml`).
 ///
 /// # Errors
 /// `bad_path` (404) for a name that is not canonical; `unreachable` if the origin does not
 /// answer; `config` without a content source.
-pub async fn content(
+async fn source(
     env: &Env,
     cfg: &Config,
     item: &str,
-) -> Result<(Vec<u8>, String, u16), Failure> {
+    query: Option<&str>,
+) -> Result<Response, Failure> {
     if !is_canonical(item) {
         return Err(canonical_path(item).err().map_or_else(
             || Failure::from(netcents_core::Rejection::BadPath("not in canonical form")),
             Failure::from,
         ));
     }
-    let path = item;
-    let mut res = match &cfg.origin_url {
+    Ok(match &cfg.origin_url {
         Some(origin) => {
-            let url = format!("{origin}{path}");
+            let url = match query {
+                Some(q) => format!("{origin}{item}?{q}"),
+                None => format!("{origin}{item}"),
+            };
             let req = Request::new(&url, Method::Get)?;
             worker::Fetch::Request(req).send().await.map_err(|e| {
                 Failure::new(502, "unreachable", format!("the origin at {url}: {e}"))
@@ -142,16 +146,32 @@ pub async fn content(
                         "set ORIGIN_URL or an [assets] binding named ASSETS",
                     )
                 })?
-                .fetch(format!("https://assets.invalid{path}"), None)
+                .fetch(format!("https://assets.invalid{item}"), None)
                 .await?
         }
-    };
-    let status = res.status_code();
-    let kind = res
+    })
+}
+
+/// The content type of a content source's answer.
+fn kind_of(res: &Response) -> Result<String, Failure> {
+    Ok(res
         .headers()
         .get("content-type")?
-        .unwrap_or_else(|| "application/octet-stream".into());
-    Ok((res.bytes().await?, kind, status))
+        .unwrap_or_else(|| "application/octet-stream".into()))
+}
+
+/// The content of the item `item` ([`source`]): the bytes, the content type and the status.
+///
+/// # Errors
+/// [`source`]'s.
+pub async fn content(
+    env: &Env,
+    cfg: &Config,
+    item: &str,
+) -> Result<(Vec<u8>, String, u16), Failure> {
+    let mut res = source(env, cfg, item, None).await?;
+    let kind = kind_of(&res)?;
+    Ok((res.bytes().await?, kind, res.status_code()))
 }
 
 /// The header in which the content source reports the units it delivered for an item sold by
@@ -169,8 +189,8 @@ struct Delivered {
     units: Option<u64>,
 }
 
-/// The content of `item`, sold by the unit, with the request's query: from `ORIGIN_URL` +
-/// `item` + `?query` (an API reads its parameters there), or the static assets at `item`.
+/// The content of `item`, sold by the unit, with the request's query ([`source`]): an API
+/// reads its parameters there, and reports the units it delivered in [`UNITS_HEADER`].
 ///
 /// # Errors
 /// `not_found` (404) when the source answers anything but 200: nothing was delivered.
@@ -180,33 +200,8 @@ async fn delivered(
     item: &str,
     query: Option<&str>,
 ) -> Result<Delivered, Failure> {
-    let (bytes, kind, status, units) = match &cfg.origin_url {
-        Some(origin) => {
-            let url = match query {
-                Some(q) => format!("{origin}{item}?{q}"),
-                None => format!("{origin}{item}"),
-            };
-            let mut res = worker::Fetch::Request(Request::new(&url, Method::Get)?)
-                .send()
-                .await
-                .map_err(|e| {
-                    Failure::new(502, "unreachable", format!("the origin at {url}: {e}"))
-                })?;
-            let units = res
-                .headers()
-                .get(UNITS_HEADER)?
-                .and_then(|u| u.trim().parse().ok());
-            let kind = res
-                .headers()
-                .get("content-type")?
-                .unwrap_or_else(|| "application/octet-stream".into());
-            (res.bytes().await?, kind, res.status_code(), units)
-        }
-        None => {
-            let (bytes, kind, status) = content(env, cfg, item).await?;
-            (bytes, kind, status, None)
-        }
-    };
+    let mut res = source(env, cfg, item, query).await?;
+    let status = res.status_code();
     if status != 200 {
         return Err(Failure::new(
             404,
@@ -214,7 +209,16 @@ async fn delivered(
             format!("the content source answers {status} for {item}: nothing was delivered"),
         ));
     }
-    Ok(Delivered { bytes, kind, units })
+    let units = res
+        .headers()
+        .get(UNITS_HEADER)?
+        .and_then(|u| u.trim().parse().ok());
+    let kind = kind_of(&res)?;
+    Ok(Delivered {
+        bytes: res.bytes().await?,
+        kind,
+        units,
+    })
 }
 
 async fn serve_content(
@@ -510,25 +514,22 @@ async fn sell(
             }
         }
         (None, _) => {
-            // Delivered, then charged: what the source reports, at most the maximum; nothing
-            // when it fails.
-            let most = meter.map_or(0, |m| {
-                payment.order.unverified().price.0 / m.unit_price.0.max(1)
-            });
+            // Delivered, then charged what the source reports (the scrip's desk caps it at
+            // the maximum); nothing when it fails.
             let d = delivered(env, cfg, item, query.as_deref()).await;
-            let units = d.as_ref().map_or(0, |d| d.units.unwrap_or(0).min(most));
+            let reported = d.as_ref().ok().and_then(|d| d.units);
             let settled = net::call_ok(
                 env,
                 "SCRIP",
                 &scrip_id,
                 "settle",
-                &json!({ "units": units }),
+                &json!({ "units": reported }),
             )
             .await?;
             let receipt = settled["receipt"].as_str().unwrap_or_default().to_owned();
             match d {
                 Ok(d) => {
-                    units_charged = Some(units);
+                    units_charged = settled["units"].as_u64();
                     (receipt, (d.bytes, d.kind))
                 }
                 Err(f) => return failed(&f, &receipt),

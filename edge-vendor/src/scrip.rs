@@ -259,11 +259,12 @@ impl ScripCustody {
                 self.pay(cache, &cfg, now, p).await
             }
             // An up-to order open here, delivered: charged the units delivered (§5.13).
+            // `units`: what the origin reported, or null (none, or it failed); the desk caps
+            // it at the order's maximum.
             "settle" => {
-                let units = body["units"]
-                    .as_u64()
-                    .ok_or_else(|| Failure::bad_json("field `units` (a number) is missing"))?;
-                let step = cache.desk().settle(units, cfg.signer())?;
+                let step = cache
+                    .desk()
+                    .settle_reported(body["units"].as_u64(), cfg.signer())?;
                 self.settled(cache, step)
             }
             // A tick of the stream open here: one hash; the segment is written with each tick

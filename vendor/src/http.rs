@@ -475,7 +475,6 @@ impl<P: Platform> Engine<P> {
             Some(_) => None,
         };
         let scrip_id = order.unverified().scrip;
-        let max_units = meter.map_or(0, |m| order.unverified().price.0 / m.unit_price.0);
         let paid = self
             .pay(PaymentRequest {
                 order,
@@ -521,15 +520,14 @@ impl<P: Platform> Engine<P> {
                 }
             },
             (None, _) => {
-                // Delivered, then charged: what the app reports, at most the maximum; nothing
-                // when it fails.
+                // Delivered, then charged what the app reports (the desk caps it at the
+                // maximum); nothing when it fails.
                 let delivered = goods(item).await;
-                let units = delivered
-                    .as_ref()
-                    .map_or(0, |g| g.units.unwrap_or(0).min(max_units));
-                let receipt = self.settle_open(scrip_id, units).await?;
+                let reported = delivered.as_ref().ok().and_then(|g| g.units);
+                let receipt = self.settle_open(scrip_id, reported).await?;
                 match delivered {
                     Ok(g) => {
+                        let units = receipt.unverified().charge.as_ref().map_or(0, |c| c.units);
                         h.insert(UNITS_HEADER, header_value(&units.to_string())?);
                         (receipt, g)
                     }

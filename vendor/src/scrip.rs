@@ -276,15 +276,16 @@ impl<P: Platform> Engine<P> {
         }
     }
 
-    /// Settles the metered order open on `scrip` at `units` delivered (§5.13): its receipt.
+    /// Settles the metered order open on `scrip` at the units its app reported delivering,
+    /// `None` for none or a failure (§5.13, `Desk::settle_reported`): its receipt.
     pub(crate) async fn settle_open(
         &self,
         scrip: ScripId,
-        units: u64,
+        reported: Option<u64>,
     ) -> Result<Signed<netcents_core::objects::Receipt>, Failure> {
         self.serialised(scrip, async {
             let mut desk = self.desk(scrip).await?;
-            let step = desk.settle(units, self.inner.cfg.signer())?;
+            let step = desk.settle_reported(reported, self.inner.cfg.signer())?;
             self.answered(scrip, desk, step).await
         })
         .await

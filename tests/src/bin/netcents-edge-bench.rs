@@ -60,6 +60,45 @@ impl Phase {
     }
 }
 
+/// One timed phase: each list of `work` in its own task, all in parallel, each item sent by
+/// `send` after the previous one answered; the vendor's CPU is read around the whole phase.
+async fn phase<T, F, Fut>(vendor: &Vendor, work: Vec<Vec<T>>, send: F) -> Phase
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let requests = work.iter().map(Vec::len).sum();
+    let (w0, a0) = vendor.cpu_ticks();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for items in work {
+        let send = send.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            for item in items {
+                let t = Instant::now();
+                send(item).await;
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let wall = start.elapsed();
+    let (w1, a1) = vendor.cpu_ticks();
+    Phase {
+        requests,
+        wall,
+        workerd_ticks: w1 - w0,
+        all_ticks: a1 - a0,
+        latencies,
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -176,38 +215,18 @@ async fn main() {
     for _ in 0..50 {
         c.get(&free).send().await.unwrap().bytes().await.unwrap();
     }
-    let run_free = {
-        let (w0, a0) = vendor.cpu_ticks();
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..scrips {
+    let run_free = phase(&vendor, vec![vec![(); per_scrip]; scrips], {
+        let (c, free) = (c.clone(), free.clone());
+        move |()| {
             let (c, free) = (c.clone(), free.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                for _ in 0..per_scrip {
-                    let t = Instant::now();
-                    let r = c.get(&free).send().await.unwrap();
-                    assert_eq!(r.status().as_u16(), 200);
-                    r.bytes().await.unwrap();
-                    lat.push(t.elapsed());
-                }
-                lat
-            }));
+            async move {
+                let r = c.get(&free).send().await.unwrap();
+                assert_eq!(r.status().as_u16(), 200);
+                r.bytes().await.unwrap();
+            }
         }
-        let mut latencies = Vec::new();
-        for t in tasks {
-            latencies.extend(t.await.unwrap());
-        }
-        let wall = start.elapsed();
-        let (w1, a1) = vendor.cpu_ticks();
-        Phase {
-            requests: scrips * per_scrip,
-            wall,
-            workerd_ticks: w1 - w0,
-            all_ticks: a1 - a0,
-            latencies,
-        }
-    };
+    })
+    .await;
 
     // Refused in the scrip's object (a used sequence number, the order signed with the scrip
     // key): the Worker's checks before the object (one verification), the object's lookup of an
@@ -229,42 +248,22 @@ async fn main() {
         b["order"] = serde_json::json!(netcents_e2e::b64(order.as_bytes()));
         stale_plans.push(vec![b; per_scrip]);
     }
-    let run_refused = {
-        let (w0, a0) = vendor.cpu_ticks();
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for bundles in stale_plans {
+    let run_refused = phase(&vendor, stale_plans, {
+        let (c, url) = (c.clone(), url.clone());
+        move |b| {
             let (c, url) = (c.clone(), url.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                for b in bundles {
-                    let t = Instant::now();
-                    let p = send_payment(&c, &url, &b, Via::Header).await;
-                    assert_eq!(p.status, 409, "{:?}", p.body);
-                    assert!(
-                        p.body.get("refusal").is_some(),
-                        "a signed refusal: {:?}",
-                        p.body
-                    );
-                    lat.push(t.elapsed());
-                }
-                lat
-            }));
+            async move {
+                let p = send_payment(&c, &url, &b, Via::Header).await;
+                assert_eq!(p.status, 409, "{:?}", p.body);
+                assert!(
+                    p.body.get("refusal").is_some(),
+                    "a signed refusal: {:?}",
+                    p.body
+                );
+            }
         }
-        let mut latencies = Vec::new();
-        for t in tasks {
-            latencies.extend(t.await.unwrap());
-        }
-        let wall = start.elapsed();
-        let (w1, a1) = vendor.cpu_ticks();
-        Phase {
-            requests: scrips * per_scrip,
-            wall,
-            workerd_ticks: w1 - w0,
-            all_ticks: a1 - a0,
-            latencies,
-        }
-    };
+    })
+    .await;
     let plans: Vec<Vec<_>> = plans
         .into_iter()
         .map(|mut b| {
@@ -276,38 +275,19 @@ async fn main() {
 
     let before = vendor.cpu_by_process();
     let split_before = vendor.workerd_user_system();
-    let run_paid = {
-        let (w0, a0) = vendor.cpu_ticks();
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for bundles in plans {
+    let run_paid = phase(&vendor, plans, {
+        let (c, url) = (c.clone(), url.clone());
+        move |b| {
             let (c, url) = (c.clone(), url.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                for b in bundles {
-                    let t = Instant::now();
-                    let p = send_payment(&c, &url, &b, Via::Header).await;
-                    assert_eq!(p.status, 200, "{:?}", p.body);
-                    assert!(!p.replay);
-                    lat.push(t.elapsed());
-                }
-                lat
-            }));
+            async move {
+                let p = send_payment(&c, &url, &b, Via::Header).await;
+                assert_eq!(p.status, 200, "{:?}", p.body);
+                assert!(!p.replay);
+            }
         }
-        let mut latencies = Vec::new();
-        for t in tasks {
-            latencies.extend(t.await.unwrap());
-        }
-        let wall = start.elapsed();
-        let (w1, a1) = vendor.cpu_ticks();
-        Phase {
-            requests: paid_count,
-            wall,
-            workerd_ticks: w1 - w0,
-            all_ticks: a1 - a0,
-            latencies,
-        }
-    };
+    })
+    .await;
+    assert_eq!(run_paid.requests, paid_count);
     // Streams: each scrip's stream opened (not timed), then its ticks, one request each, the
     // scrips in parallel; then each closed (not timed) at the ticks paid.
     let tick_url = vendor.at("/netcents/v1/tick");
@@ -315,46 +295,26 @@ async fn main() {
         let p = send_payment(&c, &live, open, Via::Header).await;
         assert_eq!(p.status, 200, "{:?}", p.body);
     }
-    let run_ticks = {
-        let (w0, a0) = vendor.cpu_ticks();
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for (scrip, _, chain) in &streams {
-            let (c, tick_url, scrip) = (c.clone(), tick_url.clone(), scrip.clone());
-            let elements: Vec<String> = (1..=chain.ticks())
-                .map(|i| chain.element(i).unwrap().to_string())
-                .collect();
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                for (i, element) in elements.iter().enumerate() {
-                    let t = Instant::now();
-                    let r = c
-                        .post(&tick_url)
-                        .json(&serde_json::json!({ "scrip": scrip, "index": i + 1, "element": element }))
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(r.status().as_u16(), 200);
-                    r.bytes().await.unwrap();
-                    lat.push(t.elapsed());
-                }
-                lat
-            }));
+    let ticks: Vec<Vec<_>> = streams
+        .iter()
+        .map(|(scrip, _, chain)| {
+            (1..=chain.ticks())
+                .map(|i| serde_json::json!({ "scrip": scrip, "index": i, "element": chain.element(i).unwrap().to_string() }))
+                .collect()
+        })
+        .collect();
+    let run_ticks = phase(&vendor, ticks, {
+        let (c, tick_url) = (c.clone(), tick_url.clone());
+        move |tick| {
+            let (c, tick_url) = (c.clone(), tick_url.clone());
+            async move {
+                let r = c.post(&tick_url).json(&tick).send().await.unwrap();
+                assert_eq!(r.status().as_u16(), 200);
+                r.bytes().await.unwrap();
+            }
         }
-        let mut latencies = Vec::new();
-        for t in tasks {
-            latencies.extend(t.await.unwrap());
-        }
-        let wall = start.elapsed();
-        let (w1, a1) = vendor.cpu_ticks();
-        Phase {
-            requests: scrips * per_scrip,
-            wall,
-            workerd_ticks: w1 - w0,
-            all_ticks: a1 - a0,
-            latencies,
-        }
-    };
+    })
+    .await;
     for (scrip, _, chain) in &streams {
         let r = c
             .post(vendor.at("/netcents/v1/close"))
