@@ -1749,18 +1749,25 @@ fn stream(
         ));
     };
     let site = origin_of(url)?;
-    let quote = w
+    // The machine prices the stream: the most its ticks may cost.
+    let quote = match w
         .state
-        .quote(now(), &site, url, &offer, &cert)
-        .map_err(wallet)?;
-    let (Some(unit), Some(each)) = (quote.unit.clone(), quote.unit_price_micros) else {
-        return Err(fail(
-            Kind::Usage,
-            "bad_offer",
-            format!("{url} is not sold by the unit: pay it with `netcents pay`"),
-        ));
+        .quote_stream(now(), &site, url, (&offer, &cert), ticks)
+    {
+        Err(e) if e.code == "not_metered" => {
+            return Err(fail(
+                Kind::Usage,
+                "bad_offer",
+                format!("{url} is not sold by the unit: pay it with `netcents pay`"),
+            ));
+        }
+        Err(e) if e.code == "bad_value" => {
+            return Err(fail(Kind::Usage, "usage", format!("--ticks: {}", e.hint)));
+        }
+        r => r.map_err(wallet)?,
     };
-    let most_cost = each.saturating_mul(ticks);
+    let unit = quote.unit.clone().unwrap_or_default();
+    let most_cost = quote.price_micros;
     if most_cost > most {
         return Err(fail(
             Kind::Cap,

@@ -117,6 +117,7 @@ pub const CODES: &[Code] = &[
     code("config", 500, &[Edge]),
     // The wallet's (not HTTP answers: what the wallet tells its pages and its user).
     code("needs_approval", 0, &[Wallet]),
+    code("not_metered", 0, &[Wallet]),
     code("bad_site", 0, &[Wallet]),
     code("bad_url", 0, &[Wallet]),
     code("wrong_site", 0, &[Wallet]),

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use crate::error::{DecodeError, Error, Misuse, Rejection};
 use crate::meter::{
-    Charge, MAX_TICK_SKIP, MAX_TICKS, Meter, StreamProof, charge_link, stream_digest, tick_step,
+    Charge, MAX_TICK_SKIP, Meter, StreamProof, charge_link, stream_digest, tick_step,
 };
 use crate::objects::{
     Claim, MAX_CHAIN, MAX_ITEM_LEN, Offer, PaymentOrder, Recall, Receipt, Scrip, Transfer,
@@ -92,11 +92,11 @@ impl<'a> Terms<'a> {
         let o = offer.unverified();
         match (self.stream, self.meter) {
             (None, _) => Some((offer.digest(), o.price.micros)),
-            (Some(s), Some(m)) if (1..=MAX_TICKS).contains(&s.ticks) => {
-                let price = m.price_of(s.ticks).filter(|p| *p <= o.price.micros)?;
+            (Some(s), Some(m)) => {
+                let price = m.stream_price(s.ticks, o.price.micros)?;
                 Some((stream_digest(&offer.digest(), &s.root, s.ticks), price))
             }
-            (Some(_), _) => None,
+            (Some(_), None) => None,
         }
     }
 }
@@ -107,7 +107,7 @@ impl<'a> Terms<'a> {
 pub struct StreamOpen {
     /// The chain's root (element 0).
     pub root: Digest,
-    /// The number of ticks, 1 to [`MAX_TICKS`].
+    /// The number of ticks, 1 to [`MAX_TICKS`](crate::meter::MAX_TICKS).
     pub ticks: u64,
 }
 

@@ -81,6 +81,17 @@ impl Meter {
         Ok(())
     }
 
+    /// The price of a stream of `ticks` ticks (§5.13): the ticks at this unit price, for 1 to
+    /// [`MAX_TICKS`] ticks, at most `most` (the offer's price). `None` for a stream the offer
+    /// does not allow. The wallet signs at this price and the vendor accepts only this price.
+    #[must_use]
+    pub fn stream_price(&self, ticks: u64, most: Micros) -> Option<Micros> {
+        if !(1..=MAX_TICKS).contains(&ticks) {
+            return None;
+        }
+        self.price_of(ticks).filter(|p| *p <= most)
+    }
+
     /// The price of `units` units, if it fits in an amount.
     #[must_use]
     pub fn price_of(&self, units: u64) -> Option<Micros> {

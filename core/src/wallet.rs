@@ -164,8 +164,7 @@ impl WalletScrip {
         let price = o
             .meter
             .as_ref()
-            .and_then(|m| m.price_of(stream.ticks))
-            .filter(|p| *p <= o.price.micros)
+            .and_then(|m| m.stream_price(stream.ticks, o.price.micros))
             .ok_or(Rejection::BadOffer)?;
         self.check_payable(now, o, price)?;
         let balance_after = self.balance.checked_sub(price)?;

@@ -202,6 +202,27 @@ fn a_settlement_above_the_maximum_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn a_stream_is_priced_at_its_ticks_within_the_offers_maximum() {
+    let m = meter(UNIT);
+    assert_eq!(m.stream_price(1, Micros(MAX)), Some(Micros(UNIT)));
+    assert_eq!(m.stream_price(MAX / UNIT, Micros(MAX)), Some(Micros(MAX)));
+    assert_eq!(m.stream_price(MAX / UNIT + 1, Micros(MAX)), None);
+    assert_eq!(m.stream_price(0, Micros(MAX)), None);
+    let one = meter(1);
+    assert_eq!(
+        one.stream_price(
+            netcents_core::meter::MAX_TICKS,
+            Micros(netcents_core::meter::MAX_TICKS)
+        ),
+        Some(Micros(netcents_core::meter::MAX_TICKS))
+    );
+    assert_eq!(
+        one.stream_price(netcents_core::meter::MAX_TICKS + 1, Micros(u64::MAX)),
+        None
+    );
+}
+
+#[test]
 fn what_an_app_reports_is_charged_at_most_the_maximum_and_nothing_when_it_reports_nothing() {
     let f = Fixture::new();
     let m = meter(UNIT);

@@ -370,16 +370,24 @@ impl WalletFile {
         (max_per_call, left_in_run): (u64, u64),
     ) -> Result<Signed, WalletError> {
         let site = origin_of(url)?;
+        // The machine prices the stream: the most its ticks may cost.
         let q = self
             .state
-            .quote(now, &site, url, &offer.offer, &offer.vendor_cert)?;
-        let Some(each) = q.unit_price_micros else {
-            return Err(err(
-                "bad_offer",
-                format!("{url} is not sold by the unit: fetch it to pay its price"),
-            ));
-        };
-        let most = each.saturating_mul(chain.ticks());
+            .quote_stream(
+                now,
+                &site,
+                url,
+                (&offer.offer, &offer.vendor_cert),
+                chain.ticks(),
+            )
+            .map_err(|e| match e.code.as_str() {
+                "not_metered" => err(
+                    "bad_offer",
+                    format!("{url} is not sold by the unit: fetch it to pay its price"),
+                ),
+                _ => e,
+            })?;
+        let most = q.price_micros;
         caps(url, most, &q.currency, max_per_call, left_in_run)?;
         let p = self.state.pay_stream(
             now,

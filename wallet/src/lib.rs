@@ -316,8 +316,11 @@ pub struct Quote {
     pub vendor_origins: Vec<String>,
     /// What is sold.
     pub item: String,
-    /// The price in micro-units.
+    /// The price in micro-units: for a stream ([`State::quote_stream`]), the most its ticks
+    /// may cost.
     pub price_micros: u64,
+    /// The offer's price: the most one order on it may take.
+    pub max_micros: u64,
     /// Its currency.
     pub currency: String,
     /// `auto` (within the site's budget) or `ask`.
@@ -962,22 +965,63 @@ impl State {
         offer_b64: &str,
         cert_b64: &str,
     ) -> Result<Quote, WalletError> {
+        self.quote_for(now, site, url, (offer_b64, cert_b64), None)
+    }
+
+    /// [`State::quote`] for a stream of `ticks` ticks (§5.13): its price is the most the ticks
+    /// may cost, which the budget, the scrip and the user's approval are weighed against.
+    ///
+    /// # Errors
+    /// `not_metered` for an offer not sold by the unit; `bad_value` for a number of ticks the
+    /// offer does not allow (0, above 100,000, or costing more than its maximum); any failed
+    /// check of the offer.
+    pub fn quote_stream(
+        &self,
+        now: TimestampMs,
+        site: &str,
+        url: &str,
+        (offer_b64, cert_b64): (&str, &str),
+        ticks: u64,
+    ) -> Result<Quote, WalletError> {
+        self.quote_for(now, site, url, (offer_b64, cert_b64), Some(ticks))
+    }
+
+    fn quote_for(
+        &self,
+        now: TimestampMs,
+        site: &str,
+        url: &str,
+        (offer_b64, cert_b64): (&str, &str),
+        ticks: Option<u64>,
+    ) -> Result<Quote, WalletError> {
         let (cert, offer) = self.check_offer(now, site, url, offer_b64, cert_b64)?;
         let o = offer.body();
+        let price = match (ticks, o.meter.as_ref()) {
+            (None, _) => o.price.micros,
+            (Some(_), None) => {
+                return Err(WalletError::new(
+                    "not_metered",
+                    "this item is not sold by the unit: there is no stream to pay",
+                ));
+            }
+            (Some(n), Some(m)) => m.stream_price(n, o.price.micros).ok_or_else(|| {
+                WalletError::new(
+                    "bad_value",
+                    "a stream has 1 to 100,000 ticks, costing at most the offer's price",
+                )
+            })?,
+        };
         let left = self.budget_left(site);
         Ok(Quote {
             vendor: o.vendor.to_string(),
             vendor_origins: cert.body().origins.clone(),
             item: o.item.clone(),
-            price_micros: o.price.micros.0,
+            price_micros: price.0,
+            max_micros: o.price.micros.0,
             currency: o.price.currency.to_string(),
-            decision: if o.price.micros.0 <= left {
-                "auto"
-            } else {
-                "ask"
-            },
+            decision: if price.0 <= left { "auto" } else { "ask" },
             budget_left_micros: left,
-            affordable: self.choose(now, o.vendor, o.price.micros).is_some(),
+            affordable: self.choose(now, o.vendor, price).is_some(),
             spendable_micros: self.spendable(now).map(|(_, e)| e.scrip.balance().0).sum(),
             unit: o.meter.as_ref().map(|m| m.unit.clone()),
             unit_price_micros: o.meter.as_ref().map(|m| m.unit_price.0),
@@ -1066,7 +1110,7 @@ impl State {
                 .body()
                 .meter
                 .as_ref()
-                .and_then(|m| m.price_of(c.ticks()))
+                .and_then(|m| m.stream_price(c.ticks(), offer.body().price.micros))
                 .ok_or(Error::from(netcents_core::Rejection::BadOffer))?,
         };
         if approval == Approval::Budget && price.0 > self.budget_left(site) {
@@ -2494,6 +2538,45 @@ mod tests {
             },
             vendor,
         )
+    }
+
+    #[test]
+    fn a_stream_is_quoted_at_the_most_its_ticks_may_cost() {
+        let bank = SecretKey::from_seed(&[0xb0; 32]);
+        let vendor = SecretKey::from_seed(&[0xc0; 32]);
+        let (mut s, cert, _) = funded(&bank, &vendor);
+        let site = "https://a.example";
+        let url = "https://a.example/live/radio";
+        let cert = b64(cert.as_bytes());
+        let mut metered = offer_of(&vendor, "/live/radio").unverified().clone();
+        metered.meter =
+            Some(netcents_core::meter::Meter::new("second", Micros(10)).expect("meter"));
+        let metered = b64(Signed::sign(metered, &vendor).as_bytes());
+        let q = |s: &State, ticks| {
+            s.quote_stream(TimestampMs(2_000), site, url, (&metered, &cert), ticks)
+        };
+        // 30 ticks at 10: 300, within the offer's 1,000; weighed against the budget at that.
+        let at = q(&s, 30).expect("quoted");
+        assert_eq!((at.price_micros, at.max_micros), (300, 1_000));
+        assert_eq!((at.decision, at.affordable), ("ask", true));
+        s.set_budget(site, Micros(300));
+        assert_eq!(q(&s, 30).expect("quoted").decision, "auto");
+        assert_eq!(q(&s, 31).expect("quoted").decision, "ask");
+        // Every tick the offer allows, and not one more; no stream without ticks.
+        assert_eq!(q(&s, 100).expect("quoted").price_micros, 1_000);
+        for ticks in [0, 101] {
+            assert_eq!(q(&s, ticks).expect_err("refused").code, "bad_value");
+        }
+        // An offer not sold by the unit has no stream; its quote is its price.
+        let plain = b64(offer_of(&vendor, "/live/radio").as_bytes());
+        let refused = s
+            .quote_stream(TimestampMs(2_000), site, url, (&plain, &cert), 30)
+            .expect_err("not metered");
+        assert_eq!(refused.code, "not_metered");
+        let fixed = s
+            .quote(TimestampMs(2_000), site, url, &plain, &cert)
+            .expect("quoted");
+        assert_eq!((fixed.price_micros, fixed.max_micros), (1_000, 1_000));
     }
 
     #[test]

@@ -145,7 +145,7 @@ export interface WalletSummary {
   minting: number;
 }
 export interface WalletQuote {
-  vendor: string; vendor_origins: string[]; item: string; price_micros: number; currency: string;
+  vendor: string; vendor_origins: string[]; item: string; price_micros: number; max_micros: number; currency: string;
   decision: "auto" | "ask"; budget_left_micros: number; affordable: boolean; spendable_micros: number;
   /** For an item sold by the unit (§5.13): its unit, and `price_micros` is the most one order takes. */
   unit?: string; unit_price_micros?: number;
@@ -333,6 +333,7 @@ enum Op {
         url: String,
         offer: String,
         cert: String,
+        ticks: Option<u32>,
     },
     OfferLabel {
         offer: String,
@@ -446,7 +447,21 @@ fn apply(op: Op, s: &mut State) -> Result<JsValue, WalletError> {
             url,
             offer,
             cert,
+            ticks: None,
         } => js(to_js(&s.quote(t, &site, &url, &offer, &cert)?)),
+        Op::Quote {
+            site,
+            url,
+            offer,
+            cert,
+            ticks: Some(n),
+        } => js(to_js(&s.quote_stream(
+            t,
+            &site,
+            &url,
+            (&offer, &cert),
+            u64::from(n),
+        )?)),
         Op::OfferLabel { offer, cert, label } => match s.offer_label(t, &offer, &cert, &label) {
             Some(names) => js(to_js(&names)),
             None => Ok(JsValue::NULL),
@@ -808,19 +823,22 @@ impl Wallet {
 
     /// Checks a vendor's offer for the page of `site` that asks to pay `url`, and says whether
     /// the user must approve (`decision: "ask"`) or the site's budget covers it (`"auto"`).
-    #[wasm_bindgen(unchecked_return_type = "Promise<WalletQuote>")]
+    /// With `ticks`, for a stream of that many ticks: its price is the most they may cost
+    /// (`not_metered`, `bad_value` when the offer allows no such stream).
     pub fn quote(
         &self,
         site: String,
         url: String,
         offer: String,
         vendor_cert: String,
+        ticks: Option<u32>,
     ) -> js_sys::Promise {
         self.call(Op::Quote {
             site,
             url,
             offer,
             cert: vendor_cert,
+            ticks,
         })
     }
 

@@ -72,23 +72,35 @@ function streaming(m) {
   return true;
 }
 
-async function onPay(w, m) {
-  if (streaming(m)) return;
-  payment = null;
+// The wallet's quote of the page's offer, or null once the page is answered why not: the offer
+// checked (the bank's keys asked again for a certificate signed with a key issued since), at the
+// price and currency the page stated. With `ticks`, a stream's, priced at the most its ticks
+// may cost.
+async function checkedQuote(w, m, ticks) {
   let quote;
   try {
-    quote = await w.quote(site, m.url, m.offer, m.vendor_cert).catch(async (e) => {
+    quote = await w.quote(site, m.url, m.offer, m.vendor_cert, ticks).catch(async (e) => {
       // A certificate signed with a bank key issued since the frame last asked: ask again.
       if (e.code !== "unknown_key") throw e;
       await refreshKeys(w);
-      return w.quote(site, m.url, m.offer, m.vendor_cert);
+      return w.quote(site, m.url, m.offer, m.vendor_cert, ticks);
     });
   } catch (e) {
-    return result(m.id, false, { code: e.code ?? "bad_offer", hint: e.hint ?? String(e) });
+    result(m.id, false, { code: e.code ?? "bad_offer", hint: e.hint ?? String(e) });
+    return null;
   }
-  if (quote.price_micros !== m.price_micros || quote.currency !== m.currency) {
-    return result(m.id, false, { code: "price_mismatch", hint: "The page stated another price than the vendor's signed offer." });
+  if (quote.max_micros !== m.price_micros || quote.currency !== m.currency) {
+    result(m.id, false, { code: "price_mismatch", hint: "The page stated another price than the vendor's signed offer." });
+    return null;
   }
+  return quote;
+}
+
+async function onPay(w, m) {
+  if (streaming(m)) return;
+  payment = null;
+  const quote = await checkedQuote(w, m);
+  if (!quote) return;
   if (quote.decision !== "auto" || !quote.affordable) {
     return result(m.id, false, { code: "needs_approval", hint: "The site's purse does not cover this price: the wallet asks in its window." });
   }
@@ -102,23 +114,9 @@ async function onPay(w, m) {
 async function onStream(w, m) {
   if (streaming(m)) return;
   payment = null;
-  let quote;
-  try {
-    quote = await w.quote(site, m.url, m.offer, m.vendor_cert).catch(async (e) => {
-      if (e.code !== "unknown_key") throw e;
-      await refreshKeys(w);
-      return w.quote(site, m.url, m.offer, m.vendor_cert);
-    });
-  } catch (e) {
-    return result(m.id, false, { code: e.code ?? "bad_offer", hint: e.hint ?? String(e) });
-  }
-  if (quote.price_micros !== m.price_micros || quote.currency !== m.currency) {
-    return result(m.id, false, { code: "price_mismatch", hint: "The page stated another price than the vendor's signed offer." });
-  }
-  if (!quote.unit || !quote.unit_price_micros) return result(m.id, false, { code: "not_metered", hint: "This item is not sold by the unit." });
-  const most = m.ticks * quote.unit_price_micros;
-  if (most > quote.price_micros) return result(m.id, false, { code: "bad_value", hint: "The stream's ticks cost more than the most the shop takes for one order." });
-  if (most > quote.budget_left_micros || most > quote.spendable_micros) {
+  const quote = await checkedQuote(w, m, m.ticks);
+  if (!quote) return;
+  if (quote.decision !== "auto" || !quote.affordable) {
     return result(m.id, false, { code: "needs_approval", hint: "The site's purse does not cover this stream: the wallet asks in its window." });
   }
   let p;

@@ -80,24 +80,18 @@ async function onPay(w, m) {
   status("wait", "Checking the offer…", siteName(site));
   let quote;
   try {
-    quote = await w.quote(site, m.url, m.offer, m.vendor_cert);
+    // A stream is quoted at the most its ticks may cost (`not_metered`, `bad_value` when the
+    // offer allows no such stream); it is approved, and counted against the budget, at that.
+    quote = await w.quote(site, m.url, m.offer, m.vendor_cert, m.type === "netcents/stream" ? m.ticks : undefined);
   } catch (e) {
     return fail(e.code ?? "bad_offer", e.hint ?? String(e));
   }
   // The page must not misstate the price or the currency it shows the user.
-  if (quote.price_micros !== m.price_micros || quote.currency !== m.currency) {
+  if (quote.max_micros !== m.price_micros || quote.currency !== m.currency) {
     return fail("price_mismatch", "The page stated another price than the vendor's signed offer.");
   }
   if (m.type === "netcents/stream") {
-    // A stream's price is the most its ticks may cost: ticks × the unit price, within the
-    // offer's maximum. It is approved, and counted against the budget, at that.
-    if (!quote.unit || !quote.unit_price_micros) return fail("not_metered", "This item is not sold by the unit: there is no stream to pay.");
-    const most = m.ticks * quote.unit_price_micros;
-    if (most > quote.price_micros) return fail("bad_value", `${m.ticks} ${quote.unit}s cost more than the most the shop takes for one order.`);
-    quote.stream = { ticks: m.ticks, unit: quote.unit, unit_price_micros: quote.unit_price_micros, max_micros: quote.price_micros };
-    quote.price_micros = most;
-    quote.decision = most <= quote.budget_left_micros ? "auto" : "ask";
-    quote.affordable ||= most <= quote.spendable_micros;
+    quote.stream = { ticks: m.ticks, unit: quote.unit, unit_price_micros: quote.unit_price_micros, max_micros: quote.max_micros };
   }
   // No scrip covers the price, but an anonymous coin does: it becomes its scrip once the
   // payment is approved (not before: the bank learns of a coin only when it is spent).

@@ -323,6 +323,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         url.clone(),
         b64(offer.as_bytes()),
         cert_a.clone(),
+        None,
     ))
     .await;
     assert_eq!(text(&q, "decision"), "ask");
@@ -367,6 +368,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         url2.clone(),
         b64(offer.as_bytes()),
         cert_a.clone(),
+        None,
     ))
     .await;
     assert_eq!(text(&q, "decision"), "auto");
@@ -393,6 +395,7 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
         url3.clone(),
         b64(offer.as_bytes()),
         cert_a.clone(),
+        None,
     ))
     .await;
     assert_eq!(text(&q, "decision"), "ask");
@@ -417,7 +420,8 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
             SITE_B.into(),
             format!("{SITE_A}/article/4"),
             b64(offer.as_bytes()),
-            cert_a.clone()
+            cert_a.clone(),
+            None
         ))
         .await,
         "wrong_site"
@@ -428,7 +432,8 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
             SITE_A.into(),
             format!("{SITE_A}/article/5"),
             b64(offer.as_bytes()),
-            cert_a.clone()
+            cert_a.clone(),
+            None
         ))
         .await,
         "wrong_item"
@@ -440,7 +445,8 @@ pub async fn wallet_pays_two_vendors_with_one_floating_scrip(db: &str) {
             SITE_A.into(),
             format!("{SITE_A}/article/4"),
             b64(offer.as_bytes()),
-            cert_b.clone()
+            cert_b.clone(),
+            None
         ))
         .await,
         "bad_signature"
